@@ -1,1 +1,40 @@
-//! storage
+//! pulsedb's storage engine: the data model, chunk codecs, the in-memory
+//! head, immutable on-disk blocks, the RocksDB label index, compaction and
+//! retention. The public surface is [`Storage`] and the types it speaks;
+//! everything else is crate-private. See `ARCHITECTURE.md` for the map.
+
+mod chunk;
+mod codec;
+mod error;
+mod fs;
+mod head;
+mod index;
+mod labels;
+mod matcher;
+mod options;
+mod record;
+
+pub use chunk::Codec;
+pub use error::{Error, Result};
+pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher};
+pub use options::{Options, SyncMode};
+
+/// One sample: a timestamp in milliseconds since the Unix epoch and a value.
+/// Any f64 is legal, NaN included (Prometheus marks staleness with a NaN).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Milliseconds since the Unix epoch.
+    pub t: i64,
+    pub v: f64,
+}
+
+impl Sample {
+    pub fn new(t: i64, v: f64) -> Self {
+        Self { t, v }
+    }
+}
+
+/// Identifies a series for its whole life in one data directory; never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesRef(pub u64);

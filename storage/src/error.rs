@@ -1,0 +1,101 @@
+//! The storage crate's error type: every failure a caller can see, typed,
+//! with the file, offset or series it concerns.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Errors of the storage engine.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("write-ahead log: {0}")]
+    Wal(#[from] pulsedb_wal::Error),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("label index: {context}: {source}")]
+    Index {
+        context: String,
+        #[source]
+        source: rocksdb::Error,
+    },
+
+    /// Stored bytes that fail a checksum or do not decode.
+    #[error("corruption in {file} at byte {offset}: {kind}")]
+    Corruption { file: PathBuf, offset: u64, kind: String },
+
+    #[error("{file}: format version {version} is not supported (this build reads version {supported})")]
+    UnsupportedVersion { file: PathBuf, version: u32, supported: u32 },
+
+    /// A series whose labels break the rules (see `LabelLimits`).
+    #[error("invalid series {series}: {reason}")]
+    InvalidSeries { series: String, reason: String },
+
+    /// A sample further behind the series' newest one than the out-of-order window allows.
+    #[error(
+        "sample for {series} at t={timestamp} is too old: out-of-order samples must be at or after \
+         t={min_allowed} (the series' newest sample t={newest} minus the out-of-order window)"
+    )]
+    OutOfOrder { series: String, timestamp: i64, newest: i64, min_allowed: i64 },
+
+    /// A sample in a time range already written to blocks.
+    #[error(
+        "sample for {series} at t={timestamp} is out of bounds: data before t={min_valid} is already \
+         written to blocks"
+    )]
+    OutOfBounds { series: String, timestamp: i64, min_valid: i64 },
+
+    #[error("invalid matcher {0}")]
+    InvalidMatcher(String),
+
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+
+    /// Another process (or another `Db` in this one) has the directory open.
+    #[error("data directory {path} is locked: another pulsedb instance has it open")]
+    Locked { path: PathBuf },
+
+    /// Too many active series; appends for new series are refused.
+    #[error("series limit reached: {active} active series, the limit is {limit}; new series are rejected (first: {series})")]
+    SeriesLimit { series: String, active: usize, limit: usize },
+
+    /// A background write failed in a way that makes further writes unsafe.
+    #[error("storage is poisoned by an earlier failure and accepts no more writes: {0}")]
+    Poisoned(String),
+
+    #[error("storage is closed")]
+    Closed,
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+
+    pub(crate) fn index(context: impl Into<String>, source: rocksdb::Error) -> Self {
+        Error::Index { context: context.into(), source }
+    }
+
+    pub(crate) fn corruption(file: impl Into<PathBuf>, offset: u64, kind: impl Into<String>) -> Self {
+        Error::Corruption { file: file.into(), offset, kind: kind.into() }
+    }
+}
+
+/// Adds a context string to io results.
+pub(crate) trait IoContext<T> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::result::Result<T, io::Error> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(context(), e))
+    }
+}

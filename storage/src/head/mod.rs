@@ -1,0 +1,147 @@
+//! The head: every series that received samples not yet written to a
+//! block, in sharded `parking_lot`-locked maps (by canonical labels key and
+//! by ref), each series with its own lock. Appends are validated and applied
+//! by the engine (`engine/append.rs`); this module owns the maps and the
+//! head-wide bounds.
+
+mod series;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::SeriesRef;
+pub(crate) use series::{window, MemSeries, SeriesData};
+
+const SHARDS: usize = 64;
+
+/// The in-memory head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    by_key: Box<[RwLock<HashMap<Arc<[u8]>, Arc<MemSeries>>>]>,
+    by_ref: Box<[RwLock<HashMap<SeriesRef, Arc<MemSeries>>>]>,
+    hasher: RandomState,
+    len: AtomicUsize,
+    /// Samples before this are in blocks; appends before it are rejected.
+    min_valid: AtomicI64,
+    /// Newest timestamp appended to any series.
+    maxt: AtomicI64,
+    pub(crate) block_span: i64,
+}
+
+impl Head {
+    pub(crate) fn new(block_span: i64, min_valid: i64) -> Self {
+        Self {
+            by_key: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+            len: AtomicUsize::new(0),
+            min_valid: AtomicI64::new(min_valid),
+            maxt: AtomicI64::new(i64::MIN),
+            block_span,
+        }
+    }
+
+    fn key_shard(&self, key: &[u8]) -> &RwLock<HashMap<Arc<[u8]>, Arc<MemSeries>>> {
+        let i = self.hasher.hash_one(key) as usize % SHARDS;
+        &self.by_key[i]
+    }
+
+    fn ref_shard(&self, sref: SeriesRef) -> &RwLock<HashMap<SeriesRef, Arc<MemSeries>>> {
+        &self.by_ref[(sref.0 as usize) % SHARDS]
+    }
+
+    pub(crate) fn get_by_key(&self, key: &[u8]) -> Option<Arc<MemSeries>> {
+        self.key_shard(key).read().get(key).cloned()
+    }
+
+    pub(crate) fn get(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
+        self.ref_shard(sref).read().get(&sref).cloned()
+    }
+
+    /// Adds a series, or returns the one already there under that ref.
+    pub(crate) fn get_or_insert(&self, sref: SeriesRef, key: &[u8]) -> Arc<MemSeries> {
+        if let Some(existing) = self.get(sref) {
+            return existing;
+        }
+        let series = Arc::new(MemSeries::new(sref, Arc::from(key)));
+        let mut by_ref = self.ref_shard(sref).write();
+        if let Some(existing) = by_ref.get(&sref) {
+            return existing.clone();
+        }
+        by_ref.insert(sref, series.clone());
+        self.key_shard(key).write().insert(series.key.clone(), series.clone());
+        self.len.fetch_add(1, Ordering::Relaxed);
+        series
+    }
+
+    /// Removes a series that has no samples left.
+    pub(crate) fn remove(&self, series: &MemSeries) {
+        if self.ref_shard(series.sref).write().remove(&series.sref).is_some() {
+            self.key_shard(&series.key).write().remove(&series.key);
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Every series, ordered by ref.
+    pub(crate) fn all(&self) -> Vec<Arc<MemSeries>> {
+        let mut out: Vec<Arc<MemSeries>> = Vec::with_capacity(self.len());
+        for shard in self.by_ref.iter() {
+            out.extend(shard.read().values().cloned());
+        }
+        out.sort_unstable_by_key(|s| s.sref);
+        out
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn min_valid(&self) -> i64 {
+        self.min_valid.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn raise_min_valid(&self, t: i64) {
+        self.min_valid.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Newest timestamp in the head, `i64::MIN` when nothing was appended.
+    pub(crate) fn maxt(&self) -> i64 {
+        self.maxt.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn observe(&self, t: i64) {
+        self.maxt.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Bytes held by series and their samples (maps' own overhead estimated).
+    pub(crate) fn memory(&self) -> usize {
+        let per_entry = 2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
+        self.all()
+            .iter()
+            .map(|s| per_entry + s.key.len() + s.data.lock().memory())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_lookup_remove() {
+        let head = Head::new(7_200_000, i64::MIN);
+        let a = head.get_or_insert(SeriesRef(7), b"a");
+        let again = head.get_or_insert(SeriesRef(7), b"a");
+        assert!(Arc::ptr_eq(&a, &again));
+        assert_eq!(head.get_by_key(b"a").map(|s| s.sref), Some(SeriesRef(7)));
+        assert_eq!(head.len(), 1);
+        head.remove(&a);
+        assert!(head.get(SeriesRef(7)).is_none());
+        assert!(head.get_by_key(b"a").is_none());
+        assert_eq!(head.len(), 0);
+    }
+}

@@ -1,0 +1,290 @@
+//! One series in the head: its closed Gorilla chunks, the open chunk being
+//! appended to, and a small buffer of out-of-order samples and overwrites
+//! that is merged back into the chunks when it grows.
+//!
+//! Invariants: chunks hold strictly increasing timestamps and are ordered;
+//! no chunk spans two block windows (so flushing a window drops whole
+//! chunks); a sample in `ooo` overrides a chunk sample with the same timestamp.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::chunk::xor::{XorChunk, XorIter};
+use crate::{Sample, SeriesRef};
+
+/// Samples per head chunk before it is closed.
+pub(crate) const CHUNK_SAMPLES: usize = 240;
+/// Out-of-order samples buffered before they are merged into the chunks.
+const OOO_MERGE_AT: usize = 32;
+
+/// A closed, immutable head chunk.
+#[derive(Debug)]
+pub(crate) struct ClosedChunk {
+    mint: i64,
+    maxt: i64,
+    count: u32,
+    bytes: Box<[u8]>,
+}
+
+impl ClosedChunk {
+    fn from_open(chunk: &XorChunk) -> Self {
+        Self {
+            mint: chunk.mint(),
+            maxt: chunk.maxt(),
+            count: chunk.len() as u32,
+            bytes: chunk.bytes().into_boxed_slice(),
+        }
+    }
+
+    fn decode_into(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        decode_range(&self.bytes, self.count as usize, mint, maxt, out);
+    }
+}
+
+fn decode_range(bytes: &[u8], count: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+    let mut iter = XorIter::new(bytes, count);
+    // Head chunks are produced in memory by this process, so they decode;
+    // a short read would only drop samples from this one read.
+    let Some(first) = iter.seek(mint) else { return };
+    if first.t > maxt {
+        return;
+    }
+    out.push(first);
+    out.extend(iter.take_while(|s| s.t <= maxt));
+}
+
+/// The mutable part of a series, behind its mutex.
+#[derive(Debug)]
+pub(crate) struct SeriesData {
+    closed: Vec<ClosedChunk>,
+    open: XorChunk,
+    /// Sorted by timestamp, unique timestamps.
+    ooo: Vec<Sample>,
+    /// Newest timestamp ever accepted; `i64::MIN` before the first sample.
+    newest: i64,
+}
+
+/// A series in the head. Shared by `Arc` between the head's maps and readers.
+#[derive(Debug)]
+pub(crate) struct MemSeries {
+    pub(crate) sref: SeriesRef,
+    /// Canonical labels key (see `Labels::to_key`).
+    pub(crate) key: Arc<[u8]>,
+    pub(crate) data: Mutex<SeriesData>,
+}
+
+impl MemSeries {
+    pub(crate) fn new(sref: SeriesRef, key: Arc<[u8]>) -> Self {
+        Self {
+            sref,
+            key,
+            data: Mutex::new(SeriesData { closed: Vec::new(), open: XorChunk::new(), ooo: Vec::new(), newest: i64::MIN }),
+        }
+    }
+}
+
+impl SeriesData {
+    /// Newest timestamp accepted, `None` for a series without samples.
+    pub(crate) fn newest(&self) -> Option<i64> {
+        (self.newest != i64::MIN || !self.is_empty()).then_some(self.newest)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.open.is_empty() && self.ooo.is_empty()
+    }
+
+    /// Appends one sample. In-order samples go to the open chunk; older ones
+    /// (or a new value for an existing timestamp) go to the out-of-order
+    /// buffer. The caller has checked the out-of-order window.
+    pub(crate) fn append(&mut self, t: i64, v: f64, block_span: i64) {
+        if self.newest == i64::MIN && self.is_empty() || t > self.newest {
+            if !self.open.is_empty()
+                && (self.open.len() >= CHUNK_SAMPLES || window(t, block_span) != window(self.open.mint(), block_span))
+            {
+                self.close_open();
+            }
+            self.open.append(t, v);
+            self.newest = t;
+            return;
+        }
+        match self.ooo.binary_search_by_key(&t, |s| s.t) {
+            Ok(i) => self.ooo[i].v = v,
+            Err(i) => self.ooo.insert(i, Sample { t, v }),
+        }
+        if self.ooo.len() >= OOO_MERGE_AT {
+            self.merge_ooo(block_span);
+        }
+    }
+
+    fn close_open(&mut self) {
+        let mut open = std::mem::replace(&mut self.open, XorChunk::new());
+        open.shrink_to_fit();
+        self.closed.push(ClosedChunk::from_open(&open));
+    }
+
+    /// Re-encodes the chunks the out-of-order buffer touches with its samples merged in.
+    fn merge_ooo(&mut self, block_span: i64) {
+        let Some(first) = self.ooo.first().map(|s| s.t) else { return };
+        let keep = self.closed.iter().position(|c| c.maxt >= first).unwrap_or(self.closed.len());
+        let mut chunk_samples = Vec::new();
+        for chunk in self.closed.drain(keep..) {
+            chunk.decode_into(i64::MIN, i64::MAX, &mut chunk_samples);
+        }
+        if !self.open.is_empty() {
+            decode_range(&self.open.bytes(), self.open.len(), i64::MIN, i64::MAX, &mut chunk_samples);
+        }
+        let merged = merge_overriding(&chunk_samples, &std::mem::take(&mut self.ooo));
+        self.open = XorChunk::new();
+        for s in merged {
+            if !self.open.is_empty()
+                && (self.open.len() >= CHUNK_SAMPLES || window(s.t, block_span) != window(self.open.mint(), block_span))
+            {
+                self.close_open();
+            }
+            self.open.append(s.t, s.v);
+        }
+    }
+
+    /// Samples with `mint <= t <= maxt`, in time order, appended to `out`.
+    pub(crate) fn read(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        let start = out.len();
+        for chunk in &self.closed {
+            if chunk.maxt >= mint && chunk.mint <= maxt {
+                chunk.decode_into(mint, maxt, out);
+            }
+        }
+        if !self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt {
+            decode_range(&self.open.bytes(), self.open.len(), mint, maxt, out);
+        }
+        let lo = self.ooo.partition_point(|s| s.t < mint);
+        let hi = self.ooo.partition_point(|s| s.t <= maxt);
+        if let Some(ooo) = self.ooo.get(lo..hi).filter(|o| !o.is_empty()) {
+            let merged = merge_overriding(&out[start..], ooo);
+            out.truncate(start);
+            out.extend(merged);
+        }
+    }
+
+    /// Drops every sample before `t` (already written to a block). Chunks
+    /// never span windows, so only whole chunks are dropped when `t` is a
+    /// window boundary.
+    pub(crate) fn truncate_before(&mut self, t: i64) {
+        self.closed.retain(|c| c.maxt >= t);
+        if !self.open.is_empty() && self.open.maxt() < t {
+            self.open = XorChunk::new();
+        }
+        self.ooo.retain(|s| s.t >= t);
+    }
+
+    /// Heap and inline bytes held by this series' samples.
+    pub(crate) fn memory(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
+            + self.closed.iter().map(|c| c.bytes.len()).sum::<usize>()
+            + self.open.allocated()
+            + self.ooo.capacity() * std::mem::size_of::<Sample>()
+    }
+
+    /// Number of chunks (closed plus open).
+    pub(crate) fn chunk_count(&self) -> usize {
+        self.closed.len() + usize::from(!self.open.is_empty())
+    }
+}
+
+/// Index of the aligned block window holding `t`.
+#[inline]
+pub(crate) fn window(t: i64, block_span: i64) -> i64 {
+    t.div_euclid(block_span)
+}
+
+/// Merges two time-ordered runs; on equal timestamps `overrides` wins.
+fn merge_overriding(base: &[Sample], overrides: &[Sample]) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(base.len() + overrides.len());
+    let (mut i, mut j) = (0, 0);
+    while i < base.len() && j < overrides.len() {
+        let (b, o) = (base[i], overrides[j]);
+        if b.t < o.t {
+            out.push(b);
+            i += 1;
+        } else {
+            out.push(o);
+            j += 1;
+            if b.t == o.t {
+                i += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&base[i..]);
+    out.extend_from_slice(&overrides[j..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    const SPAN: i64 = 7_200_000;
+
+    fn series() -> MemSeries {
+        MemSeries::new(SeriesRef(1), Arc::from(&b"k"[..]))
+    }
+
+    fn read_all(s: &MemSeries) -> Vec<(i64, u64)> {
+        let mut out = Vec::new();
+        s.data.lock().read(i64::MIN, i64::MAX, &mut out);
+        out.iter().map(|s| (s.t, s.v.to_bits())).collect()
+    }
+
+    #[test]
+    fn out_of_order_and_overwrites_read_back_in_order() {
+        let s = series();
+        {
+            let mut d = s.data.lock();
+            for t in [10, 20, 30, 15, 20, 5] {
+                d.append(t, t as f64 * 2.0, SPAN);
+            }
+            d.append(20, 99.0, SPAN);
+        }
+        let got: Vec<(i64, f64)> = read_all(&s).into_iter().map(|(t, v)| (t, f64::from_bits(v))).collect();
+        assert_eq!(got, vec![(5, 10.0), (10, 20.0), (15, 30.0), (20, 99.0), (30, 60.0)]);
+    }
+
+    #[test]
+    fn chunks_are_cut_at_window_boundaries_and_truncated_whole() {
+        let s = series();
+        let mut d = s.data.lock();
+        for t in (SPAN - 5000..SPAN + 5000).step_by(1000) {
+            d.append(t, 1.0, SPAN);
+        }
+        assert_eq!(d.chunk_count(), 2);
+        d.truncate_before(SPAN);
+        let mut out = Vec::new();
+        d.read(i64::MIN, i64::MAX, &mut out);
+        assert_eq!(out.first().map(|s| s.t), Some(SPAN));
+        assert_eq!(out.len(), 5);
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_map_model(ops in proptest::collection::vec((0i64..2000, any::<i32>()), 1..600)) {
+            let s = series();
+            let mut model = BTreeMap::new();
+            {
+                let mut d = s.data.lock();
+                for &(t, v) in &ops {
+                    d.append(t * 1000, f64::from(v), 600_000);
+                    model.insert(t * 1000, f64::from(v).to_bits());
+                }
+            }
+            let want: Vec<(i64, u64)> = model.into_iter().collect();
+            prop_assert_eq!(read_all(&s), want.clone());
+            let mut ranged = Vec::new();
+            s.data.lock().read(500_000, 900_000, &mut ranged);
+            let want_range: Vec<i64> = want.iter().map(|w| w.0).filter(|t| (500_000..=900_000).contains(t)).collect();
+            prop_assert_eq!(ranged.iter().map(|s| s.t).collect::<Vec<_>>(), want_range);
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The label index, kept in RocksDB under `index/` in the data directory:
+//! canonical series key ↔ series ref, postings per `name=value`, and from
+//! them label names and values. It is the durable home of series identity;
+//! the WAL only has to carry series that are still in the head.
+
+mod keys;
+mod postings;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{WriteBatch, DB};
+
+use crate::labels::Labels;
+use crate::matcher::Matcher;
+use crate::{Error, Result, SeriesRef};
+use postings::{intersect_minus, Postings, RocksPostings, VecPostings};
+
+/// Version of the key layout in `keys.rs`.
+const INDEX_VERSION: u32 = 1;
+
+/// Handle to the RocksDB label index; shared by reference across threads.
+pub(crate) struct Index {
+    db: DB,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("path", &self.path).finish()
+    }
+}
+
+impl Index {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.set_max_open_files(512);
+        opts.set_keep_log_file_num(4);
+        let db = DB::open(&opts, path).map_err(|e| Error::index(format!("opening {}", path.display()), e))?;
+        let index = Self { db, path: path.to_path_buf() };
+        index.check_version()?;
+        Ok(index)
+    }
+
+    fn err(&self, what: &str) -> impl FnOnce(rocksdb::Error) -> Error + '_ {
+        let context = format!("{what} in {}", self.path.display());
+        move |e| Error::index(context, e)
+    }
+
+    fn check_version(&self) -> Result<()> {
+        match self.db.get(keys::VERSION_KEY).map_err(self.err("reading the format version"))? {
+            None => self
+                .db
+                .put(keys::VERSION_KEY, INDEX_VERSION.to_le_bytes())
+                .map_err(self.err("writing the format version")),
+            Some(bytes) => {
+                let version = <[u8; 4]>::try_from(bytes.as_slice()).map(u32::from_le_bytes).unwrap_or(u32::MAX);
+                if version == INDEX_VERSION {
+                    Ok(())
+                } else {
+                    Err(Error::UnsupportedVersion { file: self.path.clone(), version, supported: INDEX_VERSION })
+                }
+            }
+        }
+    }
+
+    pub(crate) fn lookup(&self, labels_key: &[u8]) -> Result<Option<SeriesRef>> {
+        let value = self.db.get(keys::series_by_key(labels_key)).map_err(self.err("looking up a series"))?;
+        match value {
+            None => Ok(None),
+            Some(v) => keys::ref_value(&v)
+                .map(Some)
+                .ok_or_else(|| Error::corruption(&self.path, 0, "series ref value is not 8 bytes")),
+        }
+    }
+
+    /// Canonical label keys of `refs`, `None` for unknown refs.
+    pub(crate) fn labels_keys(&self, refs: &[SeriesRef]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.db
+            .multi_get(refs.iter().map(|&r| keys::series_by_ref(r)))
+            .into_iter()
+            .map(|r| r.map_err(self.err("reading series labels")))
+            .collect()
+    }
+
+    /// The largest ref ever stored (0 when empty).
+    pub(crate) fn max_ref(&self) -> Result<u64> {
+        let mut iter = self.db.raw_iterator();
+        iter.seek_for_prev(keys::series_by_ref(SeriesRef(u64::MAX)));
+        let found = match iter.key() {
+            Some(k) if k.first() == Some(&keys::SERIES_BY_REF) => keys::ref_suffix(k).unwrap_or(0),
+            _ => 0,
+        };
+        iter.status().map_err(self.err("finding the largest series ref"))?;
+        Ok(found)
+    }
+
+    /// Stores new series (ref, labels); idempotent.
+    pub(crate) fn insert<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        let mut n = 0;
+        for (sref, labels) in series {
+            let key = labels.to_key();
+            batch.put(keys::series_by_key(&key), keys::ref_bytes(sref));
+            batch.put(keys::series_by_ref(sref), &key);
+            for label in labels.iter() {
+                batch.put(keys::posting(&label.name, &label.value, sref), []);
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        self.db.write(batch).map_err(self.err("inserting series"))
+    }
+
+    /// Forgets series entirely (retention); idempotent.
+    pub(crate) fn delete<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for (sref, labels) in series {
+            batch.delete(keys::series_by_key(&labels.to_key()));
+            batch.delete(keys::series_by_ref(sref));
+            for label in labels.iter() {
+                batch.delete(keys::posting(&label.name, &label.value, sref));
+            }
+        }
+        self.db.write(batch).map_err(self.err("deleting series"))
+    }
+
+    /// Makes every write so far durable (RocksDB's own log, fsynced).
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.db.flush_wal(true).map_err(self.err("syncing"))
+    }
+
+    /// Every series ref, in order.
+    pub(crate) fn all_refs(&self) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        let mut iter = self.db.raw_iterator();
+        iter.seek([keys::SERIES_BY_REF]);
+        while let Some(key) = iter.key() {
+            if key.first() != Some(&keys::SERIES_BY_REF) {
+                break;
+            }
+            if let Some(r) = keys::ref_suffix(key) {
+                out.push(r);
+            }
+            iter.next();
+        }
+        iter.status().map_err(self.err("listing series"))?;
+        Ok(out)
+    }
+
+    /// All label names, sorted.
+    pub(crate) fn label_names(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut iter = self.db.raw_iterator();
+        iter.seek([keys::POSTINGS]);
+        while let Some(key) = iter.key() {
+            let Some(rest) = key.strip_prefix(&[keys::POSTINGS]) else { break };
+            let Some(end) = rest.iter().position(|&b| b == 0) else { break };
+            let name = String::from_utf8_lossy(rest.get(..end).unwrap_or_default()).into_owned();
+            // Skip every posting of this name in one seek.
+            let mut next = keys::name_prefix(&name);
+            if let Some(last) = next.last_mut() {
+                *last = 1;
+            }
+            out.push(name);
+            iter.seek(&next);
+        }
+        iter.status().map_err(self.err("listing label names"))?;
+        Ok(out)
+    }
+
+    /// All values of label `name`, sorted.
+    pub(crate) fn label_values(&self, name: &str) -> Result<Vec<String>> {
+        let prefix = keys::name_prefix(name);
+        let mut out = Vec::new();
+        let mut iter = self.db.raw_iterator();
+        iter.seek(&prefix);
+        while let Some(key) = iter.key() {
+            let Some(rest) = key.strip_prefix(prefix.as_slice()) else { break };
+            let Some(end) = rest.iter().position(|&b| b == 0) else { break };
+            let value = String::from_utf8_lossy(rest.get(..end).unwrap_or_default()).into_owned();
+            let mut next = keys::postings_prefix(name, &value);
+            if let Some(last) = next.last_mut() {
+                *last = 1;
+            }
+            out.push(value);
+            iter.seek(&next);
+        }
+        iter.status().map_err(self.err("listing label values"))?;
+        Ok(out)
+    }
+
+    /// Refs of every series matching all `matchers`, sorted, with
+    /// Prometheus semantics: a matcher that matches the empty string also
+    /// selects series without the label. Only matchers that do not match
+    /// the empty string narrow the search; without any, all series are read.
+    pub(crate) fn postings(&self, matchers: &[Matcher]) -> Result<Vec<SeriesRef>> {
+        let mut include: Vec<Box<dyn Postings + '_>> = Vec::new();
+        let mut exclude: Vec<Box<dyn Postings + '_>> = Vec::new();
+        for m in matchers {
+            if m.matches("") {
+                // Series with a value this matcher rejects are excluded.
+                let rejected: Vec<String> = match (m.op(), m.value()) {
+                    (crate::MatchOp::NotEqual, v) => vec![v.to_string()],
+                    _ => self.label_values(m.name())?.into_iter().filter(|v| !m.matches(v)).collect(),
+                };
+                exclude.push(self.union(m.name(), &rejected)?);
+            } else {
+                let values: Vec<String> = match m.exact_values() {
+                    Some(values) => values.into_iter().filter(|v| m.matches(v)).collect(),
+                    None => self.label_values(m.name())?.into_iter().filter(|v| m.matches(v)).collect(),
+                };
+                if values.is_empty() {
+                    return Ok(Vec::new());
+                }
+                include.push(self.union(m.name(), &values)?);
+            }
+        }
+        if include.is_empty() {
+            include.push(Box::new(VecPostings::new(self.all_refs()?)));
+        }
+        let refs = intersect_minus(&mut include, &mut exclude);
+        if let Some(e) = include.iter_mut().chain(exclude.iter_mut()).find_map(|p| p.take_error()) {
+            return Err(self.err("reading postings")(e));
+        }
+        Ok(refs.into_iter().map(SeriesRef).collect())
+    }
+
+    /// Postings of `name` for any of `values`: lazily from RocksDB for one
+    /// value, materialised for several.
+    fn union(&self, name: &str, values: &[String]) -> Result<Box<dyn Postings + '_>> {
+        if let [value] = values {
+            return Ok(Box::new(RocksPostings::new(&self.db, keys::postings_prefix(name, value))));
+        }
+        let mut refs = Vec::new();
+        for value in values {
+            let mut list = RocksPostings::new(&self.db, keys::postings_prefix(name, value));
+            while let Some(r) = list.next() {
+                refs.push(r);
+            }
+            if let Some(e) = list.take_error() {
+                return Err(self.err("reading postings")(e));
+            }
+        }
+        Ok(Box::new(VecPostings::new(refs)))
+    }
+
+    /// Approximate number of series (RocksDB's key estimate / 3 is too rough, so count).
+    pub(crate) fn series_count(&self) -> Result<usize> {
+        Ok(self.all_refs()?.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::MatchOp;
+
+    fn fixture() -> (tempfile::TempDir, Index) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(&dir.path().join("index")).unwrap();
+        let mut series = Vec::new();
+        for i in 0..40u64 {
+            let job = if i % 2 == 0 { "api" } else { "db" };
+            let mut pairs = vec![
+                ("__name__".to_string(), "up".to_string()),
+                ("job".to_string(), job.to_string()),
+                ("instance".to_string(), format!("10.0.0.{i}")),
+            ];
+            if i % 5 == 0 {
+                pairs.push(("zone".to_string(), "a".to_string()));
+            }
+            series.push((SeriesRef(i + 1), Labels::new(pairs)));
+        }
+        index.insert(series.iter().map(|(r, l)| (*r, l))).unwrap();
+        (dir, index)
+    }
+
+    fn select(index: &Index, matchers: &[(MatchOp, &str, &str)]) -> Vec<u64> {
+        let ms: Vec<Matcher> = matchers.iter().map(|&(op, n, v)| Matcher::new(op, n, v).unwrap()).collect();
+        index.postings(&ms).unwrap().into_iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn matchers_follow_prometheus_semantics() {
+        let (_dir, index) = fixture();
+        use MatchOp::{Equal, NotEqual, RegexMatch, RegexNoMatch};
+        assert_eq!(select(&index, &[(Equal, "job", "api"), (Equal, "instance", "10.0.0.4")]), vec![5]);
+        assert_eq!(select(&index, &[(Equal, "job", "db"), (Equal, "instance", "10.0.0.4")]), Vec::<u64>::new());
+        assert_eq!(select(&index, &[(Equal, "zone", "a")]), vec![1, 6, 11, 16, 21, 26, 31, 36]);
+        assert_eq!(select(&index, &[(Equal, "job", "db"), (Equal, "zone", "a")]), vec![6, 16, 26, 36]);
+        assert_eq!(select(&index, &[(Equal, "job", "db"), (NotEqual, "zone", "a")]).len(), 16);
+        // zone="" selects series without the label.
+        assert_eq!(select(&index, &[(Equal, "job", "api"), (Equal, "zone", "")]).len(), 16);
+        // A regex is anchored: "10.0.0.1" does not match 10.0.0.10..19.
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1")]), vec![2]);
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1.")]).len(), 10);
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1|10\.0\.0\.2")]), vec![2, 3]);
+        assert_eq!(select(&index, &[(Equal, "__name__", "up"), (RegexNoMatch, "job", "api|db")]), Vec::<u64>::new());
+        assert_eq!(select(&index, &[(RegexMatch, "zone", ".*")]).len(), 40);
+        assert_eq!(select(&index, &[(RegexMatch, "zone", ".+")]).len(), 8);
+        assert_eq!(select(&index, &[(NotEqual, "job", "api")]).len(), 20);
+        assert_eq!(select(&index, &[(Equal, "nope", "x")]), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn names_values_and_reopen() {
+        let (dir, index) = fixture();
+        assert_eq!(index.label_names().unwrap(), vec!["__name__", "instance", "job", "zone"]);
+        assert_eq!(index.label_values("job").unwrap(), vec!["api", "db"]);
+        assert_eq!(index.max_ref().unwrap(), 40);
+        let key = Labels::new([("__name__", "up"), ("job", "api"), ("instance", "10.0.0.0"), ("zone", "a")]).to_key();
+        assert_eq!(index.lookup(&key).unwrap(), Some(SeriesRef(1)));
+        drop(index);
+        let index = Index::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.lookup(&key).unwrap(), Some(SeriesRef(1)));
+        assert_eq!(index.labels_keys(&[SeriesRef(1), SeriesRef(99)]).unwrap()[1], None);
+    }
+
+    #[test]
+    fn delete_removes_postings() {
+        let (_dir, index) = fixture();
+        let labels = Labels::new([("__name__", "up"), ("job", "api"), ("instance", "10.0.0.0"), ("zone", "a")]);
+        index.delete([(SeriesRef(1), &labels)]).unwrap();
+        assert_eq!(select(&index, &[(MatchOp::Equal, "instance", "10.0.0.0")]), Vec::<u64>::new());
+        assert_eq!(index.lookup(&labels.to_key()).unwrap(), None);
+    }
+}
