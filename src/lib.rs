@@ -1,1 +1,92 @@
-//! pulsedb
+//! pulsedb: an embedded, high-throughput metrics store.
+//!
+//! Open a data directory with [`Db::open`], append [`Batch`]es of samples,
+//! read them back with [`Db::select`]. Writes are durable when `append`
+//! returns (under the default [`SyncMode::Always`]); a crash never loses an
+//! acknowledged sample.
+//!
+//! ```no_run
+//! use pulsedb::{Batch, Db, Labels, Matcher, Options};
+//!
+//! # fn main() -> pulsedb::Result<()> {
+//! let db = Db::open("pulsedb-data", Options::default())?;
+//! let mut batch = Batch::new();
+//! batch.push(Labels::metric("cpu_usage", [("host", "a")]), 1_700_000_000_000, 42.5);
+//! db.append(&batch)?;
+//! let series = db.select(&[Matcher::equal("host", "a")], 0, i64::MAX)?;
+//! assert_eq!(series[0].samples[0].v, 42.5);
+//! db.close()?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::Path;
+
+use pulsedb_storage::Storage;
+pub use pulsedb_storage::{
+    Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Result, Sample, Series,
+    StorageStats, SyncMode, METRIC_NAME,
+};
+
+/// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
+/// or in an `Arc`) between any number of writer and reader threads.
+#[derive(Debug)]
+pub struct Db {
+    storage: Storage,
+}
+
+impl Db {
+    /// Opens the database in `path`, creating the directory if needed. A
+    /// lock file makes a second open of the same directory fail with
+    /// [`Error::Locked`]. Recovery replays the write-ahead log.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
+        Ok(Self { storage: Storage::open(path, options)? })
+    }
+
+    /// Appends a batch atomically; returns once it is durable (see [`SyncMode`]).
+    pub fn append(&self, batch: &Batch) -> Result<()> {
+        self.storage.append(batch)
+    }
+
+    /// Series matching all `matchers`, with their samples in `[mint, maxt]`
+    /// (milliseconds since the Unix epoch, inclusive), in time order.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.storage.select(matchers, mint, maxt)
+    }
+
+    /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.
+    pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        self.storage.series(matchers, mint, maxt)
+    }
+
+    /// Every label name in use, sorted.
+    pub fn label_names(&self) -> Result<Vec<String>> {
+        self.storage.label_names()
+    }
+
+    /// Values of `name` among the series matching `matchers` (all series if empty).
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.storage.label_values(name, matchers)
+    }
+
+    /// Writes every finished window of the in-memory head to an on-disk
+    /// block now. Returns the number of blocks written.
+    pub fn flush(&self) -> Result<usize> {
+        self.storage.flush()
+    }
+
+    /// Runs compaction and retention now instead of waiting for the background thread.
+    pub fn compact(&self) -> Result<()> {
+        self.storage.compact()
+    }
+
+    /// Counters and sizes, for monitoring.
+    pub fn stats(&self) -> Result<StorageStats> {
+        self.storage.stats()
+    }
+
+    /// Stops background work and syncs everything to disk.
+    pub fn close(self) -> Result<()> {
+        self.storage.close()
+    }
+}

@@ -5,7 +5,10 @@
 
 mod chunk;
 mod codec;
+mod engine;
 mod error;
+mod batch;
+mod block;
 mod fs;
 mod head;
 mod index;
@@ -14,7 +17,9 @@ mod matcher;
 mod options;
 mod record;
 
+pub use batch::Batch;
 pub use chunk::Codec;
+pub use engine::{Series, Storage, StorageStats};
 pub use error::{Error, Result};
 pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};

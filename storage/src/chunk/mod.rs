@@ -11,7 +11,7 @@ pub(crate) mod sealed;
 pub(crate) mod xor;
 
 /// Value codec of a sealed chunk, stored as its first byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Codec {
     /// Gorilla XOR of the raw float bits.

@@ -80,6 +80,7 @@ impl Head {
 
     /// Removes a series that has no samples left.
     pub(crate) fn remove(&self, series: &MemSeries) {
+        series.mark_removed();
         if self.ref_shard(series.sref).write().remove(&series.sref).is_some() {
             self.key_shard(&series.key).write().remove(&series.key);
             self.len.fetch_sub(1, Ordering::Relaxed);

@@ -6,6 +6,7 @@
 //! no chunk spans two block windows (so flushing a window drops whole
 //! chunks); a sample in `ooo` overrides a chunk sample with the same timestamp.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -72,6 +73,8 @@ pub(crate) struct MemSeries {
     /// Canonical labels key (see `Labels::to_key`).
     pub(crate) key: Arc<[u8]>,
     pub(crate) data: Mutex<SeriesData>,
+    /// Set when the head drops the series; holders of an `Arc` must look it up again.
+    removed: AtomicBool,
 }
 
 impl MemSeries {
@@ -80,7 +83,16 @@ impl MemSeries {
             sref,
             key,
             data: Mutex::new(SeriesData { closed: Vec::new(), open: XorChunk::new(), ooo: Vec::new(), newest: i64::MIN }),
+            removed: AtomicBool::new(false),
         }
+    }
+
+    pub(crate) fn removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
     }
 }
 
@@ -88,6 +100,22 @@ impl SeriesData {
     /// Newest timestamp accepted, `None` for a series without samples.
     pub(crate) fn newest(&self) -> Option<i64> {
         (self.newest != i64::MIN || !self.is_empty()).then_some(self.newest)
+    }
+
+    /// Oldest timestamp held, `None` when empty.
+    pub(crate) fn mint(&self) -> Option<i64> {
+        let chunk_min = self.closed.first().map(|c| c.mint).or((!self.open.is_empty()).then(|| self.open.mint()));
+        match (chunk_min, self.ooo.first().map(|s| s.t)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether any sample lies in `[mint, maxt]` (by chunk bounds, no decoding).
+    pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.closed.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
+            || (!self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt)
+            || self.ooo.iter().any(|s| s.t >= mint && s.t <= maxt)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -1,0 +1,210 @@
+//! Byte layout of a block's `chunks` and `index` files, as pure encoders
+//! and decoders (the writer and reader do the I/O). Documented with
+//! diagrams in `storage/docs/format/block.md`; all integers little-endian.
+//!
+//! ```text
+//! chunks: "PBCH" | version u8 | 3 zero bytes | frame*
+//! frame:  kind u8 (0 raw, 1 zstd) | stored_len u32 | raw_len u32 | crc32(stored) u32 | stored bytes
+//! index:  "PBIX" | version u8 | 3 zero bytes | series entry* | table | footer
+//! table:  (ref u64 | entry offset u64) per series, sorted by ref
+//! footer: table offset u64 | series count u64 | crc32(all bytes before this field) u32 | "PBIX"
+//! ```
+#![deny(clippy::indexing_slicing)]
+
+use crate::chunk::Codec;
+use crate::codec::{put_uvarint, put_varint, ByteReader, DecodeError};
+
+pub(crate) const CHUNKS_FILE: &str = "chunks";
+pub(crate) const INDEX_FILE: &str = "index";
+pub(crate) const CHUNKS_MAGIC: &[u8; 4] = b"PBCH";
+pub(crate) const INDEX_MAGIC: &[u8; 4] = b"PBIX";
+pub(crate) const FILE_VERSION: u8 = 1;
+pub(crate) const FILE_HEADER_LEN: usize = 8;
+pub(crate) const FRAME_HEADER_LEN: usize = 13;
+pub(crate) const FOOTER_LEN: usize = 24;
+pub(crate) const TABLE_ENTRY_LEN: usize = 16;
+/// Frames are cut once their raw contents reach this size.
+pub(crate) const FRAME_TARGET: usize = 32 << 10;
+/// Decoders refuse frames claiming more than this (guards allocations).
+pub(crate) const MAX_FRAME_RAW: usize = 64 << 20;
+
+pub(crate) fn file_header(magic: &[u8; 4]) -> [u8; FILE_HEADER_LEN] {
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[..4].copy_from_slice(magic);
+    h[4] = FILE_VERSION;
+    h
+}
+
+/// Checks a file header; `Err` says what is wrong.
+pub(crate) fn check_header(bytes: &[u8], magic: &[u8; 4]) -> Result<(), String> {
+    let header = bytes.get(..FILE_HEADER_LEN).ok_or("file shorter than its header")?;
+    if header.get(..4) != Some(magic.as_slice()) {
+        return Err(format!("bad magic, expected {:?}", String::from_utf8_lossy(magic)));
+    }
+    match header.get(4) {
+        Some(&FILE_VERSION) => Ok(()),
+        Some(v) => Err(format!("unsupported file version {v}")),
+        None => Err("file shorter than its header".into()),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum FrameKind {
+    Raw = 0,
+    Zstd = 1,
+}
+
+/// Encodes a frame of `raw` bytes, compressed when that makes it smaller.
+pub(crate) fn encode_frame(raw: &[u8], zstd_level: i32, out: &mut Vec<u8>) {
+    let compressed = zstd::bulk::compress(raw, zstd_level).ok().filter(|c| c.len() < raw.len());
+    let (kind, stored) = match &compressed {
+        Some(c) => (FrameKind::Zstd, c.as_slice()),
+        None => (FrameKind::Raw, raw),
+    };
+    out.push(kind as u8);
+    out.extend_from_slice(&(stored.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(stored).to_le_bytes());
+    out.extend_from_slice(stored);
+}
+
+/// A frame located in a chunks file: its kind, stored bytes and raw size,
+/// checksum verified.
+pub(crate) struct FrameRef<'a> {
+    pub(crate) kind: FrameKind,
+    pub(crate) stored: &'a [u8],
+    pub(crate) raw_len: usize,
+}
+
+pub(crate) fn read_frame(file: &[u8], offset: usize) -> Result<FrameRef<'_>, DecodeError> {
+    let bytes = file.get(offset..).ok_or(DecodeError { what: "frame", offset, reason: "offset past end of file" })?;
+    let mut r = ByteReader::new(bytes);
+    let err = |what, reason| DecodeError { what, offset, reason };
+    let kind = match r.u8("frame kind")? {
+        0 => FrameKind::Raw,
+        1 => FrameKind::Zstd,
+        _ => return Err(err("frame kind", "unknown frame kind")),
+    };
+    let stored_len = r.u32_le("frame stored length")? as usize;
+    let raw_len = r.u32_le("frame raw length")? as usize;
+    let crc = r.u32_le("frame checksum")?;
+    if raw_len > MAX_FRAME_RAW || (kind == FrameKind::Raw && stored_len != raw_len) {
+        return Err(err("frame length", "impossible frame length"));
+    }
+    let stored = r.take(stored_len, "frame bytes").map_err(|_| err("frame bytes", "frame runs past end of file"))?;
+    if crc32fast::hash(stored) != crc {
+        return Err(err("frame", "checksum mismatch"));
+    }
+    Ok(FrameRef { kind, stored, raw_len })
+}
+
+/// Where a chunk lives and what it covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ChunkMeta {
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+    pub(crate) samples: u32,
+    pub(crate) codec: Codec,
+    /// File offset of the frame holding the chunk.
+    pub(crate) frame: u64,
+    /// Offset and length of the chunk inside the frame's raw bytes.
+    pub(crate) offset: u32,
+    pub(crate) len: u32,
+}
+
+/// Series entry: `count uvarint` then per chunk
+/// `mint varint (first absolute, then delta from previous maxt) | maxt-mint uvarint |
+///  samples uvarint | codec u8 | frame (first absolute uvarint, then delta uvarint) |
+///  offset uvarint | len uvarint`.
+pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], out: &mut Vec<u8>) {
+    put_uvarint(out, chunks.len() as u64);
+    let (mut prev_maxt, mut prev_frame) = (0i64, 0u64);
+    for c in chunks {
+        put_varint(out, c.mint.wrapping_sub(prev_maxt));
+        put_uvarint(out, c.maxt.wrapping_sub(c.mint) as u64);
+        put_uvarint(out, u64::from(c.samples));
+        out.push(c.codec as u8);
+        put_uvarint(out, c.frame.wrapping_sub(prev_frame));
+        put_uvarint(out, u64::from(c.offset));
+        put_uvarint(out, u64::from(c.len));
+        prev_maxt = c.maxt;
+        prev_frame = c.frame;
+    }
+}
+
+pub(crate) fn decode_series_entry(bytes: &[u8], out: &mut Vec<ChunkMeta>) -> Result<(), DecodeError> {
+    let mut r = ByteReader::new(bytes);
+    let count = r.len("chunk count", r.remaining())?;
+    out.reserve(count);
+    let (mut prev_maxt, mut prev_frame) = (0i64, 0u64);
+    for _ in 0..count {
+        let mint = prev_maxt.wrapping_add(r.varint("chunk mint")?);
+        let maxt = mint.wrapping_add(r.uvarint("chunk maxt")? as i64);
+        let samples = u32::try_from(r.uvarint("chunk samples")?).unwrap_or(u32::MAX);
+        let at = r.position();
+        let codec = Codec::try_from(r.u8("chunk codec")?).map_err(|_| DecodeError {
+            what: "chunk codec",
+            offset: at,
+            reason: "unknown codec",
+        })?;
+        let frame = prev_frame.wrapping_add(r.uvarint("chunk frame")?);
+        let offset = u32::try_from(r.uvarint("chunk offset")?).unwrap_or(u32::MAX);
+        let len = u32::try_from(r.uvarint("chunk length")?).unwrap_or(u32::MAX);
+        out.push(ChunkMeta { mint, maxt, samples, codec, frame, offset, len });
+        prev_maxt = maxt;
+        prev_frame = frame;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn frames_round_trip_and_detect_damage() {
+        let raw: Vec<u8> = (0..5000u32).flat_map(|i| (i % 7).to_le_bytes()).collect();
+        let mut file = Vec::new();
+        encode_frame(&raw, 3, &mut file);
+        let frame = read_frame(&file, 0).unwrap();
+        assert_eq!(frame.kind, FrameKind::Zstd);
+        assert_eq!(zstd::bulk::decompress(frame.stored, frame.raw_len).unwrap(), raw);
+        let mut damaged = file.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        assert_eq!(read_frame(&damaged, 0).err().map(|e| e.reason), Some("checksum mismatch"));
+        assert!(read_frame(&file[..file.len() - 1], 0).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn series_entries_round_trip(raw in proptest::collection::vec((any::<i64>(), any::<u32>(), any::<u64>(), any::<u32>(), any::<u32>(), 0u8..3), 0..20)) {
+            let chunks: Vec<ChunkMeta> = raw
+                .iter()
+                .map(|&(mint, span, frame, offset, len, codec)| ChunkMeta {
+                    mint,
+                    maxt: mint.wrapping_add(i64::from(span)),
+                    samples: len / 2,
+                    codec: Codec::try_from(codec).unwrap(),
+                    frame,
+                    offset,
+                    len,
+                })
+                .collect();
+            let mut bytes = Vec::new();
+            encode_series_entry(&chunks, &mut bytes);
+            let mut out = Vec::new();
+            decode_series_entry(&bytes, &mut out).unwrap();
+            prop_assert_eq!(out, chunks);
+        }
+
+        #[test]
+        fn garbage_entries_and_frames_never_panic(data in proptest::collection::vec(any::<u8>(), 0..128), at in 0usize..140) {
+            let _ = decode_series_entry(&data, &mut Vec::new());
+            let _ = read_frame(&data, at);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! `meta.json` of a block: format version, time window, counts and
+//! compaction lineage. Written last inside the temporary directory, so a
+//! block directory under its real name always has a complete one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::IoContext;
+use crate::{fs, Error, Result};
+
+/// Version of the block layout (`meta.json`, `index`, `chunks`).
+pub(crate) const BLOCK_FORMAT_VERSION: u32 = 1;
+pub(crate) const META_FILE: &str = "meta.json";
+
+/// Contents of `meta.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BlockMeta {
+    pub(crate) format_version: u32,
+    /// Unique id (ULID) of this block.
+    pub(crate) ulid: String,
+    /// First millisecond of the block's window, inclusive.
+    pub(crate) mint: i64,
+    /// Last millisecond of the block's window, inclusive.
+    pub(crate) maxt: i64,
+    pub(crate) stats: BlockStats,
+    pub(crate) compaction: Compaction,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BlockStats {
+    pub(crate) series: u64,
+    pub(crate) chunks: u64,
+    pub(crate) samples: u64,
+    /// Smallest and largest sample timestamp (0 for an empty block).
+    pub(crate) data_mint: i64,
+    pub(crate) data_maxt: i64,
+    /// Chunks per value codec name.
+    pub(crate) codecs: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Compaction {
+    /// 1 for a block cut from the head, one more per compaction.
+    pub(crate) level: u32,
+    /// ULIDs of the blocks merged into this one; on open, any block listed
+    /// here by another block is a leftover of an interrupted compaction.
+    pub(crate) parents: Vec<String>,
+}
+
+impl BlockMeta {
+    pub(crate) fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(META_FILE);
+        let bytes = std::fs::read(&path).context(|| format!("reading {}", path.display()))?;
+        // Check the version before the shape, so a future format says so.
+        let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
+        match version {
+            Some(v) if v != u64::from(BLOCK_FORMAT_VERSION) => {
+                return Err(Error::UnsupportedVersion {
+                    file: path,
+                    version: u32::try_from(v).unwrap_or(u32::MAX),
+                    supported: BLOCK_FORMAT_VERSION,
+                })
+            }
+            _ => {}
+        }
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::corruption(&path, e.column() as u64, format!("meta.json does not parse: {e}"))
+        })
+    }
+
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(META_FILE);
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::io(format!("encoding {}", path.display()), e.into()))?;
+        fs::write_synced(&path, &json)
+    }
+
+    /// Directory name: `<mint>-<maxt>-<ulid>`.
+    pub(crate) fn dir_name(&self) -> String {
+        format!("{}-{}-{}", self.mint, self.maxt, self.ulid)
+    }
+}
+
+/// A new ULID: 48 bits of milliseconds and 80 bits that differ per call, in
+/// Crockford base32, so block names sort by creation time.
+pub(crate) fn new_ulid() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let random = RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let value: u128 = (u128::from(millis & ((1 << 48) - 1)) << 80)
+        | (u128::from(random) << 16)
+        | u128::from(COUNTER.load(Ordering::Relaxed) as u16);
+    (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ulids_are_unique_and_sortable() {
+        let a = new_ulid();
+        let b = new_ulid();
+        assert_eq!(a.len(), 26);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn meta_round_trips_and_rejects_future_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = BlockMeta {
+            format_version: BLOCK_FORMAT_VERSION,
+            ulid: new_ulid(),
+            mint: 0,
+            maxt: 7_199_999,
+            stats: BlockStats::default(),
+            compaction: Compaction { level: 1, parents: vec![] },
+        };
+        meta.write(dir.path()).unwrap();
+        assert_eq!(BlockMeta::read(dir.path()).unwrap(), meta);
+        std::fs::write(dir.path().join(META_FILE), br#"{"format_version": 9}"#).unwrap();
+        assert!(matches!(BlockMeta::read(dir.path()), Err(Error::UnsupportedVersion { version: 9, .. })));
+        std::fs::write(dir.path().join(META_FILE), br#"{"format_version": 1, "ulid": "#).unwrap();
+        assert!(matches!(BlockMeta::read(dir.path()), Err(Error::Corruption { .. })));
+    }
+}

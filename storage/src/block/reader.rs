@@ -1,0 +1,213 @@
+//! Reads a sealed block through memory maps: finds a series' chunk list by
+//! binary search in the index table, then decompresses only the frames a
+//! query touches, verifying every checksum on the way.
+#![deny(clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::format::{self, ChunkMeta, FrameKind};
+use super::meta::BlockMeta;
+use crate::chunk::sealed;
+use crate::codec::DecodeError;
+use crate::{fs, Error, Result, Sample, SeriesRef};
+
+/// An open, immutable block.
+#[derive(Debug)]
+pub(crate) struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: Mmap,
+    chunks: Mmap,
+    table_offset: usize,
+    series_count: usize,
+}
+
+/// The most recently decompressed frame, so consecutive chunks of one frame
+/// are decompressed once. One cache serves one block.
+#[derive(Debug, Default)]
+pub(crate) struct FrameCache {
+    frame: Option<u64>,
+    raw: Vec<u8>,
+}
+
+impl Block {
+    /// Opens a block directory, checking `meta.json`, file headers and the
+    /// index checksum.
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        let meta = BlockMeta::read(dir)?;
+        let index_path = dir.join(format::INDEX_FILE);
+        let chunks_path = dir.join(format::CHUNKS_FILE);
+        let index = fs::map_sealed(&index_path)?;
+        let chunks = fs::map_sealed(&chunks_path)?;
+        format::check_header(&chunks, format::CHUNKS_MAGIC).map_err(|e| Error::corruption(&chunks_path, 0, e))?;
+        format::check_header(&index, format::INDEX_MAGIC).map_err(|e| Error::corruption(&index_path, 0, e))?;
+
+        let len = index.len();
+        let corrupt = |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
+        if len < format::FILE_HEADER_LEN + format::FOOTER_LEN {
+            return Err(corrupt(0, "index shorter than header and footer"));
+        }
+        let footer = index.get(len - format::FOOTER_LEN..).ok_or_else(|| corrupt(0, "no footer"))?;
+        let field = |at: usize| -> u64 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(footer.get(at..at + 8).unwrap_or(&[0; 8]));
+            u64::from_le_bytes(b)
+        };
+        let (table_offset, series_count) = (field(0), field(8));
+        if footer.get(20..24) != Some(format::INDEX_MAGIC.as_slice()) {
+            return Err(corrupt(len - 4, "bad footer magic"));
+        }
+        let mut crc = [0u8; 4];
+        crc.copy_from_slice(footer.get(16..20).unwrap_or(&[0; 4]));
+        let covered = index.get(..len - 8).unwrap_or_default();
+        if crc32fast::hash(covered) != u32::from_le_bytes(crc) {
+            return Err(corrupt(len - 8, "index checksum mismatch"));
+        }
+        let table_end = usize::try_from(series_count)
+            .ok()
+            .and_then(|n| n.checked_mul(format::TABLE_ENTRY_LEN))
+            .and_then(|n| n.checked_add(usize::try_from(table_offset).ok()?));
+        if table_end != Some(len - format::FOOTER_LEN) || (table_offset as usize) < format::FILE_HEADER_LEN {
+            return Err(corrupt(len - format::FOOTER_LEN, "series table does not fit the index"));
+        }
+        if series_count != meta.stats.series {
+            return Err(corrupt(len - format::FOOTER_LEN, "series count differs from meta.json"));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            table_offset: table_offset as usize,
+            series_count: series_count as usize,
+        })
+    }
+
+    pub(crate) fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes of the block's files.
+    pub(crate) fn size_on_disk(&self) -> u64 {
+        (self.index.len() + self.chunks.len()) as u64
+    }
+
+    /// Chunk bytes only (the `chunks` file).
+    pub(crate) fn chunk_bytes_on_disk(&self) -> u64 {
+        self.chunks.len() as u64
+    }
+
+    /// Whether the block's window overlaps `[mint, maxt]`.
+    pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.meta.mint <= maxt && self.meta.maxt >= mint
+    }
+
+    fn table_entry(&self, i: usize) -> (u64, u64) {
+        let at = self.table_offset + i * format::TABLE_ENTRY_LEN;
+        let mut a = [0u8; 8];
+        let mut b = [0u8; 8];
+        // In bounds: the table was checked to fit the file on open.
+        a.copy_from_slice(self.index.get(at..at + 8).unwrap_or(&[0; 8]));
+        b.copy_from_slice(self.index.get(at + 8..at + 16).unwrap_or(&[0; 8]));
+        (u64::from_le_bytes(a), u64::from_le_bytes(b))
+    }
+
+    /// Every series ref in the block, ascending.
+    pub(crate) fn series_refs(&self) -> impl Iterator<Item = SeriesRef> + '_ {
+        (0..self.series_count).map(|i| SeriesRef(self.table_entry(i).0))
+    }
+
+    /// The chunk list of `sref`, empty when the block does not have it.
+    pub(crate) fn chunk_metas(&self, sref: SeriesRef, out: &mut Vec<ChunkMeta>) -> Result<()> {
+        out.clear();
+        let (mut lo, mut hi) = (0usize, self.series_count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (r, offset) = self.table_entry(mid);
+            if r == sref.0 {
+                let bytes = usize::try_from(offset)
+                    .ok()
+                    .filter(|&o| o >= format::FILE_HEADER_LEN && o < self.table_offset)
+                    .and_then(|o| self.index.get(o..self.table_offset))
+                    .ok_or_else(|| self.index_error(offset as usize, "series entry offset out of range"))?;
+                return format::decode_series_entry(bytes, out).map_err(|e| self.decode_error(offset as usize, e));
+            }
+            if r < sref.0 {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(())
+    }
+
+    fn index_error(&self, offset: usize, kind: &str) -> Error {
+        Error::corruption(self.dir.join(format::INDEX_FILE), offset as u64, kind)
+    }
+
+    fn decode_error(&self, base: usize, e: DecodeError) -> Error {
+        self.index_error(base + e.offset, &e.to_string())
+    }
+
+    fn chunks_error(&self, offset: u64, kind: impl Into<String>) -> Error {
+        Error::corruption(self.dir.join(format::CHUNKS_FILE), offset, kind)
+    }
+
+    /// The bytes of one sealed chunk.
+    pub(crate) fn chunk_bytes<'a>(&'a self, chunk: &ChunkMeta, cache: &'a mut FrameCache) -> Result<&'a [u8]> {
+        let frame_at = usize::try_from(chunk.frame).unwrap_or(usize::MAX);
+        let frame = format::read_frame(&self.chunks, frame_at)
+            .map_err(|e| self.chunks_error(chunk.frame, format!("{e}")))?;
+        let raw: &[u8] = match frame.kind {
+            FrameKind::Raw => frame.stored,
+            FrameKind::Zstd => {
+                if cache.frame != Some(chunk.frame) {
+                    cache.frame = None;
+                    cache.raw = zstd::bulk::decompress(frame.stored, frame.raw_len)
+                        .map_err(|e| self.chunks_error(chunk.frame, format!("frame does not decompress: {e}")))?;
+                    if cache.raw.len() != frame.raw_len {
+                        return Err(self.chunks_error(chunk.frame, "frame decompresses to the wrong size"));
+                    }
+                    cache.frame = Some(chunk.frame);
+                }
+                &cache.raw
+            }
+        };
+        let start = chunk.offset as usize;
+        raw.get(start..start + chunk.len as usize)
+            .ok_or_else(|| self.chunks_error(chunk.frame, "chunk lies outside its frame"))
+    }
+
+    /// Appends the samples of `sref` within `[mint, maxt]` to `out`.
+    pub(crate) fn read_series(
+        &self,
+        sref: SeriesRef,
+        mint: i64,
+        maxt: i64,
+        metas: &mut Vec<ChunkMeta>,
+        cache: &mut FrameCache,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
+        self.chunk_metas(sref, metas)?;
+        for chunk in metas.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
+            let bytes = self.chunk_bytes(chunk, cache)?;
+            let start = out.len();
+            sealed::decode(bytes, out)
+                .map_err(|e| self.chunks_error(chunk.frame, format!("chunk at frame offset {}: {e}", chunk.offset)))?;
+            if out.len() - start != chunk.samples as usize {
+                return Err(self.chunks_error(chunk.frame, "chunk sample count differs from the index"));
+            }
+            if chunk.mint < mint || chunk.maxt > maxt {
+                let kept: Vec<Sample> = out.drain(start..).filter(|s| s.t >= mint && s.t <= maxt).collect();
+                out.extend(kept);
+            }
+        }
+        Ok(())
+    }
+}

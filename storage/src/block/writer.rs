@@ -1,0 +1,195 @@
+//! Writes a block: series in increasing ref order go in, a sealed,
+//! durable block directory comes out. Everything is written under a
+//! `.tmp-` name, fsynced, and renamed into place last, so a block either
+//! exists whole or not at all.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::format::{self, ChunkMeta};
+use super::meta::{new_ulid, BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
+use crate::chunk::{sealed, Codec};
+use crate::error::IoContext;
+use crate::{fs, Result, Sample, SeriesRef};
+
+/// Most samples put in one sealed chunk.
+pub(crate) const MAX_CHUNK_SAMPLES: usize = 2048;
+pub(crate) const TMP_PREFIX: &str = ".tmp-";
+
+/// Builds one block in a temporary directory under `blocks_dir`.
+#[derive(Debug)]
+pub(crate) struct BlockWriter {
+    blocks_dir: PathBuf,
+    tmp_dir: PathBuf,
+    meta: BlockMeta,
+    zstd_level: i32,
+    chunks: BufWriter<File>,
+    /// Bytes written to the chunks file so far; the open frame starts here.
+    chunks_len: u64,
+    frame: Vec<u8>,
+    frame_out: Vec<u8>,
+    index: Vec<u8>,
+    table: Vec<(u64, u64)>,
+    codecs: BTreeMap<Codec, u64>,
+    last_ref: Option<SeriesRef>,
+}
+
+impl BlockWriter {
+    /// Starts a block covering `[mint, maxt]` (inclusive, the window bounds).
+    pub(crate) fn create(
+        blocks_dir: &Path,
+        mint: i64,
+        maxt: i64,
+        compaction: Compaction,
+        zstd_level: i32,
+    ) -> Result<Self> {
+        let ulid = new_ulid();
+        let tmp_dir = blocks_dir.join(format!("{TMP_PREFIX}{ulid}"));
+        std::fs::create_dir_all(&tmp_dir).context(|| format!("creating {}", tmp_dir.display()))?;
+        let path = tmp_dir.join(format::CHUNKS_FILE);
+        let mut chunks = BufWriter::with_capacity(
+            1 << 20,
+            File::create(&path).context(|| format!("creating {}", path.display()))?,
+        );
+        let header = format::file_header(format::CHUNKS_MAGIC);
+        chunks.write_all(&header).context(|| format!("writing {}", path.display()))?;
+        let mut index = Vec::with_capacity(1 << 16);
+        index.extend_from_slice(&format::file_header(format::INDEX_MAGIC));
+        Ok(Self {
+            blocks_dir: blocks_dir.to_path_buf(),
+            tmp_dir,
+            meta: BlockMeta {
+                format_version: BLOCK_FORMAT_VERSION,
+                ulid,
+                mint,
+                maxt,
+                stats: BlockStats { data_mint: i64::MAX, data_maxt: i64::MIN, ..BlockStats::default() },
+                compaction,
+            },
+            zstd_level,
+            chunks,
+            chunks_len: header.len() as u64,
+            frame: Vec::with_capacity(format::FRAME_TARGET * 2),
+            frame_out: Vec::new(),
+            index,
+            table: Vec::new(),
+            codecs: BTreeMap::new(),
+            last_ref: None,
+        })
+    }
+
+    /// Adds a series' samples (time-ordered, unique timestamps, within the window).
+    pub(crate) fn add_series(&mut self, sref: SeriesRef, samples: &[Sample]) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let pieces = samples.len().div_ceil(MAX_CHUNK_SAMPLES);
+        let per_piece = samples.len().div_ceil(pieces);
+        let mut metas = Vec::with_capacity(pieces);
+        for run in samples.chunks(per_piece) {
+            let (bytes, codec) = sealed::encode(run);
+            let (first, last) = (run[0].t, run[run.len() - 1].t);
+            metas.push(self.put_chunk(&bytes, first, last, run.len() as u32, codec)?);
+        }
+        self.finish_series(sref, &metas)
+    }
+
+    /// Adds a series as already-sealed chunks (compaction copies them as they are).
+    pub(crate) fn add_sealed_chunks<'a>(
+        &mut self,
+        sref: SeriesRef,
+        chunks: impl IntoIterator<Item = (ChunkMeta, &'a [u8])>,
+    ) -> Result<()> {
+        let mut metas = Vec::new();
+        for (meta, bytes) in chunks {
+            metas.push(self.put_chunk(bytes, meta.mint, meta.maxt, meta.samples, meta.codec)?);
+        }
+        if metas.is_empty() {
+            return Ok(());
+        }
+        self.finish_series(sref, &metas)
+    }
+
+    fn put_chunk(&mut self, bytes: &[u8], mint: i64, maxt: i64, samples: u32, codec: Codec) -> Result<ChunkMeta> {
+        let meta = ChunkMeta {
+            mint,
+            maxt,
+            samples,
+            codec,
+            frame: self.chunks_len,
+            offset: self.frame.len() as u32,
+            len: bytes.len() as u32,
+        };
+        self.frame.extend_from_slice(bytes);
+        *self.codecs.entry(codec).or_default() += 1;
+        let stats = &mut self.meta.stats;
+        stats.chunks += 1;
+        stats.samples += u64::from(samples);
+        stats.data_mint = stats.data_mint.min(mint);
+        stats.data_maxt = stats.data_maxt.max(maxt);
+        if self.frame.len() >= format::FRAME_TARGET {
+            self.flush_frame()?;
+        }
+        Ok(meta)
+    }
+
+    fn finish_series(&mut self, sref: SeriesRef, metas: &[ChunkMeta]) -> Result<()> {
+        debug_assert!(self.last_ref.is_none_or(|last| last < sref), "series must come in ref order");
+        self.last_ref = Some(sref);
+        self.table.push((sref.0, self.index.len() as u64));
+        format::encode_series_entry(metas, &mut self.index);
+        self.meta.stats.series += 1;
+        Ok(())
+    }
+
+    fn flush_frame(&mut self) -> Result<()> {
+        if self.frame.is_empty() {
+            return Ok(());
+        }
+        self.frame_out.clear();
+        format::encode_frame(&self.frame, self.zstd_level, &mut self.frame_out);
+        self.chunks.write_all(&self.frame_out).context(|| format!("writing chunks in {}", self.tmp_dir.display()))?;
+        self.chunks_len += self.frame_out.len() as u64;
+        self.frame.clear();
+        Ok(())
+    }
+
+    /// Seals the block: fsyncs its files, writes `meta.json`, renames the
+    /// directory into place and fsyncs `blocks/`. Returns the final path.
+    pub(crate) fn finish(mut self) -> Result<(PathBuf, BlockMeta)> {
+        self.flush_frame()?;
+        let chunks_path = self.tmp_dir.join(format::CHUNKS_FILE);
+        let file = self.chunks.into_inner().map_err(|e| e.into_error()).context(|| format!("writing {}", chunks_path.display()))?;
+        file.sync_all().context(|| format!("syncing {}", chunks_path.display()))?;
+
+        let table_offset = self.index.len() as u64;
+        for &(sref, offset) in &self.table {
+            self.index.extend_from_slice(&sref.to_le_bytes());
+            self.index.extend_from_slice(&offset.to_le_bytes());
+        }
+        self.index.extend_from_slice(&table_offset.to_le_bytes());
+        self.index.extend_from_slice(&(self.table.len() as u64).to_le_bytes());
+        let crc = crc32fast::hash(&self.index);
+        self.index.extend_from_slice(&crc.to_le_bytes());
+        self.index.extend_from_slice(format::INDEX_MAGIC);
+        fs::write_synced(&self.tmp_dir.join(format::INDEX_FILE), &self.index)?;
+
+        if self.meta.stats.samples == 0 {
+            self.meta.stats.data_mint = 0;
+            self.meta.stats.data_maxt = 0;
+        }
+        self.meta.stats.codecs = self.codecs.iter().map(|(c, n)| (c.name().to_string(), *n)).collect();
+        self.meta.write(&self.tmp_dir)?;
+        fs::sync_dir(&self.tmp_dir)?;
+        let final_dir = self.blocks_dir.join(self.meta.dir_name());
+        fs::rename_durable(&self.tmp_dir, &final_dir)?;
+        Ok((final_dir, self.meta))
+    }
+
+    /// Abandons the block, removing its temporary directory.
+    pub(crate) fn abort(self) {
+        let _ = std::fs::remove_dir_all(&self.tmp_dir);
+    }
+}

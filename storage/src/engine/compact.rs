@@ -1,0 +1,90 @@
+//! Compaction: merges the blocks of one aligned, finished window of a
+//! longer span (2 h → 12 h → 3 d by default) into one block. Sealed chunks
+//! are copied as they are, only their frames are recompressed together.
+//! The new block names its parents in `meta.json`; it is registered and the
+//! parents deleted only after it is durable, and a restart that finds both
+//! deletes the parents (`open.rs`). Readers holding the old block list keep
+//! reading the parents through their mappings.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::Inner;
+use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache};
+use crate::{fs, Result, SeriesRef};
+
+impl Inner {
+    /// Performs at most one merge; returns whether it did.
+    pub(crate) fn compact_once(&self) -> Result<bool> {
+        let _maintenance = self.maintenance.lock();
+        let blocks = self.blocks();
+        let flushed_until = self.head.min_valid();
+        for &span in self.cfg.compaction_spans.iter().skip(1) {
+            let mut i = 0;
+            while i < blocks.len() {
+                let window = blocks[i].meta().mint.div_euclid(span);
+                let group: Vec<Arc<Block>> = blocks[i..]
+                    .iter()
+                    .take_while(|b| b.meta().mint.div_euclid(span) == window)
+                    .cloned()
+                    .collect();
+                i += group.len();
+                let (start, end) = (window * span, window * span + span);
+                let mergeable = group.len() >= 2
+                    && group.iter().all(|b| b.meta().maxt < end && b.meta().maxt - b.meta().mint + 1 < span)
+                    && end <= flushed_until;
+                if mergeable {
+                    self.merge(&group, start, end - 1)?;
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn merge(&self, parents: &[Arc<Block>], mint: i64, maxt: i64) -> Result<()> {
+        let level = parents.iter().map(|b| b.meta().compaction.level).max().unwrap_or(1) + 1;
+        let parent_ids: Vec<String> = parents.iter().map(|b| b.meta().ulid.clone()).collect();
+        let mut writer = BlockWriter::create(
+            &self.blocks_dir(),
+            mint,
+            maxt,
+            Compaction { level, parents: parent_ids.clone() },
+            self.options.zstd_level,
+        )?;
+        if let Err(e) = copy_series(parents, &mut writer) {
+            writer.abort();
+            return Err(e);
+        }
+        let (path, meta) = writer.finish()?;
+        let merged = Block::open(&path)?;
+        tracing::info!(block = %path.display(), parents = parents.len(), level, samples = meta.stats.samples, "compacted blocks");
+        self.swap_blocks(&parent_ids, Some(Arc::new(merged)));
+        for parent in parents {
+            fs::remove_dir_durable(parent.dir())?;
+        }
+        self.counters.compactions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Copies every series of `parents` (time-ordered, disjoint windows) into `writer`, in ref order.
+fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
+    let mut refs: Vec<SeriesRef> = parents.iter().flat_map(|b| b.series_refs()).collect();
+    refs.sort_unstable();
+    refs.dedup();
+    let mut caches: Vec<FrameCache> = parents.iter().map(|_| FrameCache::default()).collect();
+    let mut metas: Vec<ChunkMeta> = Vec::new();
+    let mut chunks: Vec<(ChunkMeta, Vec<u8>)> = Vec::new();
+    for sref in refs {
+        chunks.clear();
+        for (block, cache) in parents.iter().zip(caches.iter_mut()) {
+            block.chunk_metas(sref, &mut metas)?;
+            for meta in &metas {
+                chunks.push((*meta, block.chunk_bytes(meta, cache)?.to_vec()));
+            }
+        }
+        writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())))?;
+    }
+    Ok(())
+}

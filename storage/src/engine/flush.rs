@@ -1,0 +1,133 @@
+//! Flushing: writing a finished window of the head as a block, then
+//! dropping that window from the head and the WAL segments that only held it.
+//!
+//! ```text
+//! [append lock] raise min_valid to the window end (later samples for it are rejected)
+//!   → read each head series' window → BlockWriter → fsync, rename (durable)
+//!   → register the block → drop the window from the head → [append lock] remove empty series
+//!   → index fsync → delete WAL segments whose newest sample is before min_valid
+//! ```
+//! A crash at any point loses nothing: until the rename the WAL still has
+//! every sample; after it, replay skips what the block holds.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::Inner;
+use crate::block::{Block, BlockWriter, Compaction};
+use crate::Result;
+
+impl Inner {
+    /// Flushes every window ready for it, oldest first; returns how many
+    /// blocks were written. `force` flushes windows the newest sample has
+    /// passed without waiting out the out-of-order window.
+    pub(crate) fn flush(&self, force: bool) -> Result<usize> {
+        let _maintenance = self.maintenance.lock();
+        let mut written = 0;
+        while let Some((start, end)) = self.next_flushable_window(force) {
+            if self.flush_window(start, end)? {
+                written += 1;
+            }
+        }
+        if written > 0 {
+            // Start a fresh segment so the older ones stop growing and can be
+            // deleted once the windows they hold are flushed too.
+            self.wal.rotate()?;
+        }
+        self.truncate_wal()?;
+        Ok(written)
+    }
+
+    /// The oldest window of head data that is ready to become a block.
+    pub(crate) fn next_flushable_window(&self, force: bool) -> Option<(i64, i64)> {
+        let maxt = self.head.maxt();
+        if maxt == i64::MIN {
+            return None;
+        }
+        let head_mint = self.head.all().iter().filter_map(|s| s.data.lock().mint()).min()?;
+        let span = self.cfg.block_span;
+        let start = head_mint.max(self.head.min_valid()).div_euclid(span) * span;
+        let end = start.checked_add(span)?;
+        let ready_at = if force { end } else { end.saturating_add(self.cfg.ooo_window) };
+        (maxt >= ready_at).then_some((start, end))
+    }
+
+    /// Writes `[start, end)` as a block. Returns false when it held no samples.
+    fn flush_window(&self, start: i64, end: i64) -> Result<bool> {
+        {
+            let _append = self.append.lock();
+            self.head.raise_min_valid(end);
+        }
+        let series = self.head.all();
+        let mut writer =
+            BlockWriter::create(&self.blocks_dir(), start, end - 1, Compaction { level: 1, parents: vec![] }, self.options.zstd_level)?;
+        let mut samples = Vec::new();
+        let mut any = false;
+        for s in &series {
+            samples.clear();
+            s.data.lock().read(start, end - 1, &mut samples);
+            if !samples.is_empty() {
+                any = true;
+                if let Err(e) = writer.add_series(s.sref, &samples) {
+                    writer.abort();
+                    return Err(e);
+                }
+            }
+        }
+        if any {
+            let (path, meta) = writer.finish()?;
+            let block = Block::open(&path)?;
+            tracing::info!(
+                block = %path.display(),
+                series = meta.stats.series,
+                samples = meta.stats.samples,
+                bytes = block.size_on_disk(),
+                "wrote block"
+            );
+            self.swap_blocks(&[], Some(Arc::new(block)));
+            self.counters.blocks_written.fetch_add(1, Ordering::Relaxed);
+        } else {
+            writer.abort();
+        }
+        let mut emptied = Vec::new();
+        for s in &series {
+            let mut data = s.data.lock();
+            data.truncate_before(end);
+            if data.is_empty() {
+                emptied.push(s.clone());
+            }
+        }
+        let _append = self.append.lock();
+        for s in emptied {
+            // Re-check under the append lock: a batch may have added samples since.
+            if s.data.lock().is_empty() {
+                self.head.remove(&s);
+            }
+        }
+        Ok(any)
+    }
+
+    /// Deletes the WAL segments whose samples are all in blocks. The index
+    /// is synced first, since it becomes the only record of their series.
+    fn truncate_wal(&self) -> Result<()> {
+        let min_valid = self.head.min_valid();
+        let current = self.wal.current_segment();
+        let first_kept = {
+            let state = self.append.lock();
+            let segments = self.wal.segments()?;
+            segments
+                .iter()
+                .copied()
+                .find(|&seg| seg >= current || state.segment_maxt.get(&seg).is_some_and(|&t| t >= min_valid))
+                .unwrap_or(current)
+        };
+        if self.wal.segments()?.first().is_none_or(|&first| first >= first_kept) {
+            return Ok(());
+        }
+        self.index.sync()?;
+        let deleted = self.wal.truncate_before(first_kept)?;
+        self.append.lock().segment_maxt.retain(|&seg, _| seg >= first_kept);
+        tracing::debug!(deleted, first_kept, "truncated WAL");
+        Ok(())
+    }
+}

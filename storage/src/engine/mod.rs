@@ -1,0 +1,260 @@
+//! The engine ties the parts together: [`Storage`] owns the WAL, the head,
+//! the label index and the list of blocks, and runs flushing, compaction
+//! and retention in a background thread. Each path has its own file:
+//! `open` (recovery), `append`, `read`, `flush`, `compact`, `retention`,
+//! `maintenance` (the background thread).
+
+mod append;
+mod compact;
+mod flush;
+mod maintenance;
+mod open;
+mod read;
+mod retention;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use pulsedb_wal::Wal;
+
+use crate::block::Block;
+use crate::fs::DirLock;
+use crate::head::Head;
+use crate::index::Index;
+use crate::options::{Options, Resolved};
+use crate::{Error, Result};
+use maintenance::Maintenance;
+
+pub use read::Series;
+
+const WAL_DIR: &str = "wal";
+const INDEX_DIR: &str = "index";
+const BLOCKS_DIR: &str = "blocks";
+
+/// An open pulsedb data directory. Thread-safe: share it by reference or
+/// `Arc` between any number of writers and readers.
+#[derive(Debug)]
+pub struct Storage {
+    inner: Arc<Inner>,
+    maintenance: Option<Maintenance>,
+}
+
+/// State shared with the background thread.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    dir: PathBuf,
+    options: Options,
+    cfg: Resolved,
+    wal: Wal,
+    index: Index,
+    head: Head,
+    /// Sorted by `mint`; replaced whole (copy-on-write) by flush, compaction
+    /// and retention so readers keep a consistent snapshot.
+    blocks: RwLock<Arc<Vec<Arc<Block>>>>,
+    /// Serialises appends from validation to WAL write and head apply.
+    append: Mutex<AppendState>,
+    /// Serialises flush, compaction and retention.
+    maintenance: Mutex<()>,
+    closed: AtomicBool,
+    counters: Counters,
+    _lock: DirLock,
+}
+
+#[derive(Debug)]
+struct AppendState {
+    next_ref: u64,
+    /// Newest sample timestamp per WAL segment: a segment can be deleted
+    /// once every sample in it is in a block.
+    segment_maxt: BTreeMap<u64, i64>,
+}
+
+/// Running totals, for `stats()` and the server's `/metrics`.
+#[derive(Debug, Default)]
+struct Counters {
+    samples_appended: AtomicU64,
+    samples_rejected: AtomicU64,
+    series_created: AtomicU64,
+    blocks_written: AtomicU64,
+    compactions: AtomicU64,
+    blocks_deleted: AtomicU64,
+}
+
+/// A snapshot of the engine's state and counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StorageStats {
+    pub head_series: usize,
+    pub head_chunks: usize,
+    pub head_memory_bytes: usize,
+    pub head_mint: Option<i64>,
+    pub head_maxt: Option<i64>,
+    pub blocks: usize,
+    pub block_samples: u64,
+    pub block_bytes: u64,
+    pub wal_segments: usize,
+    pub wal_bytes: u64,
+    pub samples_appended: u64,
+    pub samples_rejected: u64,
+    pub series_created: u64,
+    pub blocks_written: u64,
+    pub compactions: u64,
+    pub blocks_deleted: u64,
+}
+
+impl Storage {
+    /// Opens (creating if needed) the data directory at `dir`: takes its
+    /// lock, opens the label index and blocks, and replays the WAL into the head.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
+        let inner = Arc::new(open::open(dir.as_ref(), options)?);
+        let maintenance = inner.options.background_maintenance.then(|| Maintenance::start(inner.clone()));
+        Ok(Self { inner, maintenance })
+    }
+
+    /// Appends a batch atomically: every sample is validated first, then
+    /// written to the WAL and the head together. Returns once the batch is
+    /// durable under the configured [`SyncMode`](crate::SyncMode).
+    ///
+    /// Errors name the offending series: [`Error::InvalidSeries`] for bad
+    /// labels, [`Error::OutOfOrder`] / [`Error::OutOfBounds`] for samples
+    /// too old to accept, [`Error::SeriesLimit`] beyond `max_active_series`.
+    pub fn append(&self, batch: &crate::Batch) -> Result<()> {
+        self.inner.append(batch)
+    }
+
+    /// Series matching all `matchers` with their samples in `[mint, maxt]`
+    /// (milliseconds, inclusive), sorted by labels; series without samples
+    /// in the range are left out.
+    pub fn select(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.inner.select(matchers, mint, maxt)
+    }
+
+    /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.
+    pub fn series(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<Vec<crate::Labels>> {
+        self.inner.series(matchers, mint, maxt)
+    }
+
+    /// Every label name in use, sorted.
+    pub fn label_names(&self) -> Result<Vec<String>> {
+        self.inner.label_names()
+    }
+
+    /// Values of label `name` among series matching `matchers` (all series if empty), sorted.
+    pub fn label_values(&self, name: &str, matchers: &[crate::Matcher]) -> Result<Vec<String>> {
+        self.inner.label_values(name, matchers)
+    }
+
+    /// Writes the head's finished windows (those the newest sample has
+    /// passed) to blocks now, without waiting for the out-of-order window.
+    /// Samples older than the newest flushed window are rejected afterwards.
+    pub fn flush(&self) -> Result<usize> {
+        self.inner.check_open()?;
+        self.inner.flush(true)
+    }
+
+    /// Runs one round of compaction and retention now.
+    pub fn compact(&self) -> Result<()> {
+        self.inner.check_open()?;
+        while self.inner.compact_once()? {}
+        self.inner.apply_retention()?;
+        Ok(())
+    }
+
+    /// Stops background work and closes the WAL, fsyncing it.
+    pub fn close(mut self) -> Result<()> {
+        if let Some(m) = self.maintenance.take() {
+            m.stop();
+        }
+        self.inner.closed.store(true, Ordering::Release);
+        // Wait for in-flight appends and maintenance to finish.
+        let _append = self.inner.append.lock();
+        let _maintenance = self.inner.maintenance.lock();
+        self.inner.wal.sync()?;
+        self.inner.index.sync()?;
+        Ok(())
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn stats(&self) -> Result<StorageStats> {
+        self.inner.stats()
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Some(m) = self.maintenance.take() {
+            m.stop();
+        }
+    }
+}
+
+impl Inner {
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn blocks_dir(&self) -> PathBuf {
+        self.dir.join(BLOCKS_DIR)
+    }
+
+    fn blocks(&self) -> Arc<Vec<Arc<Block>>> {
+        self.blocks.read().clone()
+    }
+
+    fn stats(&self) -> Result<StorageStats> {
+        let blocks = self.blocks();
+        let (mut head_chunks, mut head_mint) = (0, None::<i64>);
+        for series in self.head.all() {
+            let data = series.data.lock();
+            head_chunks += data.chunk_count();
+            if let Some(t) = data.mint() {
+                head_mint = Some(head_mint.map_or(t, |m| m.min(t)));
+            }
+        }
+        let segments = self.wal.segments()?;
+        let wal_dir = self.dir.join(WAL_DIR);
+        let wal_bytes = std::fs::read_dir(&wal_dir)
+            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .unwrap_or(0);
+        let c = &self.counters;
+        let maxt = self.head.maxt();
+        Ok(StorageStats {
+            head_series: self.head.len(),
+            head_chunks,
+            head_memory_bytes: self.head.memory(),
+            head_mint,
+            head_maxt: (maxt != i64::MIN).then_some(maxt),
+            blocks: blocks.len(),
+            block_samples: blocks.iter().map(|b| b.meta().stats.samples).sum(),
+            block_bytes: blocks.iter().map(|b| b.size_on_disk()).sum(),
+            wal_segments: segments.len(),
+            wal_bytes,
+            samples_appended: c.samples_appended.load(Ordering::Relaxed),
+            samples_rejected: c.samples_rejected.load(Ordering::Relaxed),
+            series_created: c.series_created.load(Ordering::Relaxed),
+            blocks_written: c.blocks_written.load(Ordering::Relaxed),
+            compactions: c.compactions.load(Ordering::Relaxed),
+            blocks_deleted: c.blocks_deleted.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Replaces the block list: drops `remove` (by ULID) and adds `add`.
+    fn swap_blocks(&self, remove: &[String], add: Option<Arc<Block>>) {
+        let mut guard = self.blocks.write();
+        let mut next: Vec<Arc<Block>> =
+            guard.iter().filter(|b| !remove.contains(&b.meta().ulid)).cloned().collect();
+        next.extend(add);
+        next.sort_by_key(|b| (b.meta().mint, b.meta().maxt));
+        *guard = Arc::new(next);
+    }
+}

@@ -1,0 +1,181 @@
+//! Opening a data directory: lock, label index, blocks (cleaning up what
+//! an interrupted flush, compaction or deletion left behind), then WAL
+//! replay into the head. Samples the blocks already hold are skipped.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use pulsedb_wal::{Wal, WalOptions};
+
+use super::{AppendState, Counters, Inner, BLOCKS_DIR, INDEX_DIR, WAL_DIR};
+use crate::block::{Block, TMP_PREFIX};
+use crate::error::IoContext;
+use crate::fs::{self, DirLock};
+use crate::head::Head;
+use crate::index::Index;
+use crate::labels::Labels;
+use crate::options::Options;
+use crate::record::{decode_batch, RefSample};
+use crate::{Error, Result, SeriesRef};
+
+pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
+    let cfg = options.resolve()?;
+    std::fs::create_dir_all(dir).context(|| format!("creating data directory {}", dir.display()))?;
+    let lock = DirLock::acquire(dir)?;
+    let index = Index::open(&dir.join(INDEX_DIR))?;
+    let blocks = load_blocks(&dir.join(BLOCKS_DIR))?;
+    // Everything before the end of the newest block is in blocks.
+    let flushed_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
+    let head = Head::new(cfg.block_span, flushed_until);
+
+    let mut replay = Replay::new(&head, &index, flushed_until);
+    let wal_options = WalOptions::new().with_segment_size(options.wal_segment_size).with_sync(options.sync);
+    let wal = Wal::open(dir.join(WAL_DIR), wal_options, |pos, payload| replay.frame(pos.segment, payload))?;
+    let Replay { max_ref, segment_maxt, new_series, .. } = replay;
+    index.insert(new_series.iter().map(|(r, l)| (*r, l)))?;
+    // Series whose samples were all already in blocks need not stay in the head.
+    for series in head.all() {
+        if series.data.lock().is_empty() {
+            head.remove(&series);
+        }
+    }
+    let next_ref = index.max_ref()?.max(max_ref) + 1;
+    tracing::info!(
+        dir = %dir.display(),
+        blocks = blocks.len(),
+        head_series = head.len(),
+        "opened data directory"
+    );
+    Ok(Inner {
+        dir: dir.to_path_buf(),
+        options,
+        cfg,
+        wal,
+        index,
+        head,
+        blocks: RwLock::new(Arc::new(blocks)),
+        append: Mutex::new(AppendState { next_ref, segment_maxt }),
+        maintenance: Mutex::new(()),
+        closed: Default::default(),
+        counters: Counters::default(),
+        _lock: lock,
+    })
+}
+
+/// Opens every block under `blocks_dir`, removing temporary directories of
+/// interrupted writes and blocks superseded by a finished compaction.
+pub(crate) fn load_blocks(blocks_dir: &Path) -> Result<Vec<Arc<Block>>> {
+    std::fs::create_dir_all(blocks_dir).context(|| format!("creating {}", blocks_dir.display()))?;
+    for leftover in fs::entries_with_prefix(blocks_dir, TMP_PREFIX)?
+        .into_iter()
+        .chain(fs::entries_with_prefix(blocks_dir, ".deleted-")?)
+    {
+        tracing::warn!(path = %leftover.display(), "removing leftover of an interrupted block write or deletion");
+        std::fs::remove_dir_all(&leftover).context(|| format!("removing {}", leftover.display()))?;
+    }
+    let mut blocks = Vec::new();
+    for entry in std::fs::read_dir(blocks_dir).context(|| format!("listing {}", blocks_dir.display()))? {
+        let entry = entry.context(|| format!("listing {}", blocks_dir.display()))?;
+        if entry.file_name().to_string_lossy().starts_with('.') || !entry.path().is_dir() {
+            continue;
+        }
+        blocks.push(Block::open(&entry.path())?);
+    }
+    let superseded: HashSet<String> =
+        blocks.iter().flat_map(|b| b.meta().compaction.parents.iter().cloned()).collect();
+    let mut kept = Vec::new();
+    for block in blocks {
+        if superseded.contains(&block.meta().ulid) {
+            tracing::warn!(block = %block.dir().display(), "removing a block already merged by a compaction");
+            fs::remove_dir_durable(block.dir())?;
+        } else {
+            kept.push(Arc::new(block));
+        }
+    }
+    kept.sort_by_key(|b| (b.meta().mint, b.meta().maxt));
+    for pair in kept.windows(2) {
+        if let [a, b] = pair {
+            if a.meta().maxt >= b.meta().mint {
+                return Err(Error::corruption(
+                    b.dir(),
+                    0,
+                    format!("block overlaps {} in time; refusing to guess which is right", a.dir().display()),
+                ));
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// WAL replay state.
+struct Replay<'a> {
+    head: &'a Head,
+    index: &'a Index,
+    flushed_until: i64,
+    max_ref: u64,
+    segment_maxt: BTreeMap<u64, i64>,
+    /// Series found in the WAL, re-inserted into the index in case its own
+    /// log lost them.
+    new_series: Vec<(SeriesRef, Labels)>,
+    series_buf: Vec<(SeriesRef, Vec<u8>)>,
+    samples_buf: Vec<RefSample>,
+}
+
+impl<'a> Replay<'a> {
+    fn new(head: &'a Head, index: &'a Index, flushed_until: i64) -> Self {
+        Self {
+            head,
+            index,
+            flushed_until,
+            max_ref: 0,
+            segment_maxt: BTreeMap::new(),
+            new_series: Vec::new(),
+            series_buf: Vec::new(),
+            samples_buf: Vec::new(),
+        }
+    }
+
+    fn frame(&mut self, segment: u64, payload: &[u8]) -> Result<()> {
+        decode_batch(payload, &mut self.series_buf, &mut self.samples_buf)
+            .map_err(|e| Error::corruption(format!("wal segment {segment}"), e.offset as u64, e.to_string()))?;
+        for (sref, key) in self.series_buf.drain(..) {
+            let labels = Labels::from_key(&key)
+                .map_err(|e| Error::corruption(format!("wal segment {segment}"), e.offset as u64, e.to_string()))?;
+            self.head.get_or_insert(sref, &key);
+            self.max_ref = self.max_ref.max(sref.0);
+            self.new_series.push((sref, labels));
+        }
+        let maxt = self.segment_maxt.entry(segment).or_insert(i64::MIN);
+        let mut current: Option<Arc<crate::head::MemSeries>> = None;
+        for s in &self.samples_buf {
+            *maxt = (*maxt).max(s.t);
+            if s.t < self.flushed_until {
+                continue; // already in a block
+            }
+            if current.as_ref().is_none_or(|c| c.sref != s.sref) {
+                current = Some(match self.head.get(s.sref) {
+                    Some(series) => series,
+                    None => {
+                        // The series record was in a segment already truncated;
+                        // the index has had it durably since then.
+                        let key = self.index.labels_keys(&[s.sref])?.into_iter().next().flatten().ok_or_else(|| {
+                            Error::corruption(
+                                format!("wal segment {segment}"),
+                                0,
+                                format!("sample for unknown series ref {}", s.sref.0),
+                            )
+                        })?;
+                        self.head.get_or_insert(s.sref, &key)
+                    }
+                });
+            }
+            if let Some(series) = &current {
+                series.data.lock().append(s.t, s.v, self.head.block_span);
+                self.head.observe(s.t);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! The read path: matchers → postings (label index) → samples from the
+//! head, then from the blocks, merged per series in time order.
+//!
+//! ```text
+//! select(matchers, mint, maxt) → index postings → head reads → block snapshot
+//!   → per block: chunk table → frames (decompressed once) → sealed chunks
+//!   → merge per series (duplicates resolved, head wins) → sorted by labels
+//! ```
+//! The head is read before the block list is taken: a flush registers its
+//! block before it drops the data from the head, so every sample is seen
+//! in at least one of the two.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::Inner;
+use crate::block::FrameCache;
+use crate::labels::Labels;
+use crate::matcher::Matcher;
+use crate::{Error, Result, Sample, SeriesRef};
+
+/// A series and its samples in a queried range, in time order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+impl Inner {
+    pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.check_open()?;
+        let refs = self.index.postings(matchers)?;
+        let mut head_keys: Vec<Option<Arc<[u8]>>> = vec![None; refs.len()];
+        let mut head_samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
+        for (i, &sref) in refs.iter().enumerate() {
+            if let Some(series) = self.head.get(sref) {
+                series.data.lock().read(mint, maxt, &mut head_samples[i]);
+                head_keys[i] = Some(series.key.clone());
+            }
+        }
+        let blocks = self.blocks();
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
+        let mut metas = Vec::new();
+        for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+            let mut cache = FrameCache::default();
+            for (i, &sref) in refs.iter().enumerate() {
+                block.read_series(sref, mint, maxt, &mut metas, &mut cache, &mut samples[i])?;
+            }
+        }
+        for (merged, head) in samples.iter_mut().zip(head_samples) {
+            merge_head(merged, head);
+        }
+        let labels = self.labels_for(&refs, &head_keys, |i| !samples[i].is_empty())?;
+        let mut out: Vec<Series> = labels
+            .into_iter()
+            .zip(samples)
+            .filter_map(|(labels, samples)| Some(Series { labels: labels?, samples }).filter(|s| !s.samples.is_empty()))
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+
+    /// Label sets of series with at least one sample in `[mint, maxt]`.
+    pub(crate) fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        self.check_open()?;
+        let refs = self.index.postings(matchers)?;
+        let mut present = vec![false; refs.len()];
+        let mut head_keys: Vec<Option<Arc<[u8]>>> = vec![None; refs.len()];
+        for (i, &sref) in refs.iter().enumerate() {
+            if let Some(series) = self.head.get(sref) {
+                present[i] = series.data.lock().overlaps(mint, maxt);
+                head_keys[i] = Some(series.key.clone());
+            }
+        }
+        let mut metas = Vec::new();
+        for block in self.blocks().iter().filter(|b| b.overlaps(mint, maxt)) {
+            for (i, &sref) in refs.iter().enumerate() {
+                if !present[i] {
+                    block.chunk_metas(sref, &mut metas)?;
+                    present[i] = metas.iter().any(|c| c.maxt >= mint && c.mint <= maxt);
+                }
+            }
+        }
+        let labels = self.labels_for(&refs, &head_keys, |i| present[i])?;
+        let mut out: Vec<Labels> = labels.into_iter().flatten().collect();
+        out.sort();
+        Ok(out)
+    }
+
+    pub(crate) fn label_names(&self) -> Result<Vec<String>> {
+        self.check_open()?;
+        self.index.label_names()
+    }
+
+    /// Values of `name` among series matching `matchers` (all series when empty).
+    pub(crate) fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        self.check_open()?;
+        if matchers.is_empty() {
+            return self.index.label_values(name);
+        }
+        let refs = self.index.postings(matchers)?;
+        let keys = vec![None; refs.len()];
+        let values: BTreeSet<String> = self
+            .labels_for(&refs, &keys, |_| true)?
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        Ok(values.into_iter().collect())
+    }
+
+    /// Labels of `refs[i]` where `wanted(i)`, from the head's key when
+    /// known, else from the index in one batched read.
+    fn labels_for(
+        &self,
+        refs: &[SeriesRef],
+        head_keys: &[Option<Arc<[u8]>>],
+        wanted: impl Fn(usize) -> bool,
+    ) -> Result<Vec<Option<Labels>>> {
+        let mut out: Vec<Option<Labels>> = vec![None; refs.len()];
+        let mut missing = Vec::new();
+        for (i, key) in head_keys.iter().enumerate() {
+            if !wanted(i) {
+                continue;
+            }
+            match key {
+                Some(key) => out[i] = Some(self.decode_labels(key)?),
+                None => missing.push(i),
+            }
+        }
+        let missing_refs: Vec<SeriesRef> = missing.iter().map(|&i| refs[i]).collect();
+        for (i, key) in missing.into_iter().zip(self.index.labels_keys(&missing_refs)?) {
+            if let Some(key) = key {
+                out[i] = Some(self.decode_labels(&key)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn decode_labels(&self, key: &[u8]) -> Result<Labels> {
+        Labels::from_key(key).map_err(|e| Error::corruption(self.dir.join(super::INDEX_DIR), e.offset as u64, e.to_string()))
+    }
+}
+
+/// Appends head samples after block samples; where they overlap (a window
+/// flushed while we read), sorts and keeps the head's value per timestamp.
+fn merge_head(merged: &mut Vec<Sample>, head: Vec<Sample>) {
+    if head.is_empty() {
+        return;
+    }
+    let overlap = merged.last().is_some_and(|last| head.first().is_some_and(|first| first.t <= last.t));
+    merged.extend(head);
+    if overlap {
+        // Stable: for equal timestamps the head sample (later) comes last.
+        merged.sort_by_key(|s| s.t);
+        let mut out: Vec<Sample> = Vec::with_capacity(merged.len());
+        for s in merged.drain(..) {
+            match out.last_mut() {
+                Some(last) if last.t == s.t => *last = s,
+                _ => out.push(s),
+            }
+        }
+        *merged = out;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_wins_on_overlap() {
+        let mut blocks = vec![Sample::new(1, 1.0), Sample::new(2, 2.0)];
+        merge_head(&mut blocks, vec![Sample::new(2, 20.0), Sample::new(3, 30.0)]);
+        assert_eq!(blocks, vec![Sample::new(1, 1.0), Sample::new(2, 20.0), Sample::new(3, 30.0)]);
+    }
+}
