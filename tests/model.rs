@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use common::Rng;
-use pulsedb::{Batch, Db, Error, Labels, MatchOp, Matcher, Options, Sample};
+use pulsedb::{Batch, Db, Error, Labels, MatchOp, Matcher, Options};
 
 const SERIES: usize = 12;
 const OOO_MS: i64 = 60_000;

@@ -20,7 +20,6 @@ pub(crate) const CHUNKS_MAGIC: &[u8; 4] = b"PBCH";
 pub(crate) const INDEX_MAGIC: &[u8; 4] = b"PBIX";
 pub(crate) const FILE_VERSION: u8 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 8;
-pub(crate) const FRAME_HEADER_LEN: usize = 13;
 pub(crate) const FOOTER_LEN: usize = 24;
 pub(crate) const TABLE_ENTRY_LEN: usize = 16;
 /// Frames are cut once their raw contents reach this size.

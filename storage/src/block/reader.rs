@@ -98,11 +98,6 @@ impl Block {
         (self.index.len() + self.chunks.len()) as u64
     }
 
-    /// Chunk bytes only (the `chunks` file).
-    pub(crate) fn chunk_bytes_on_disk(&self) -> u64 {
-        self.chunks.len() as u64
-    }
-
     /// Whether the block's window overlaps `[mint, maxt]`.
     pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
         self.meta.mint <= maxt && self.meta.maxt >= mint

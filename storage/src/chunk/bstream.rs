@@ -192,6 +192,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Bits consumed so far.
+    #[cfg(test)]
     pub(crate) fn bit_position(&self) -> usize {
         self.pos * 8 - self.avail as usize
     }

@@ -265,6 +265,7 @@ impl XorChunk {
     }
 
     /// Encodes a whole run of samples with strictly increasing timestamps.
+    #[cfg(test)]
     pub(crate) fn from_samples(samples: &[Sample]) -> Self {
         let mut chunk = Self { bits: BitWriter::with_capacity(samples.len() * 2 + 16), ..Self::default() };
         for s in samples {
@@ -298,6 +299,7 @@ impl<'a> XorIter<'a> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn is_corrupt(&self) -> bool {
         self.corrupt
     }

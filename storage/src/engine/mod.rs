@@ -30,9 +30,9 @@ use maintenance::Maintenance;
 
 pub use read::Series;
 
-const WAL_DIR: &str = "wal";
-const INDEX_DIR: &str = "index";
-const BLOCKS_DIR: &str = "blocks";
+pub(crate) const WAL_DIR: &str = "wal";
+pub(crate) const INDEX_DIR: &str = "index";
+pub(crate) const BLOCKS_DIR: &str = "blocks";
 
 /// An open pulsedb data directory. Thread-safe: share it by reference or
 /// `Arc` between any number of writers and readers.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::SeriesRef;
-pub(crate) use series::{window, MemSeries, SeriesData};
+pub(crate) use series::MemSeries;
 
 const SHARDS: usize = 64;
 

@@ -42,6 +42,14 @@ impl Index {
         Ok(index)
     }
 
+    /// Opens an index another process may have open for writing, read-only.
+    pub(crate) fn open_read_only(path: &Path) -> Result<Self> {
+        let opts = rocksdb::Options::default();
+        let db = DB::open_for_read_only(&opts, path, false)
+            .map_err(|e| Error::index(format!("opening {} read-only", path.display()), e))?;
+        Ok(Self { db, path: path.to_path_buf() })
+    }
+
     fn err(&self, what: &str) -> impl FnOnce(rocksdb::Error) -> Error + '_ {
         let context = format!("{what} in {}", self.path.display());
         move |e| Error::index(context, e)
@@ -247,7 +255,7 @@ impl Index {
         Ok(Box::new(VecPostings::new(refs)))
     }
 
-    /// Approximate number of series (RocksDB's key estimate / 3 is too rough, so count).
+    /// Number of series known.
     pub(crate) fn series_count(&self) -> Result<usize> {
         Ok(self.all_refs()?.len())
     }
