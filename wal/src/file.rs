@@ -1,0 +1,193 @@
+//! The filesystem layer: every create, read, write, fdatasync, truncate,
+//! remove and directory fsync the WAL does goes through [`Fs`], so faults can
+//! be injected in one place (feature `fault-injection`) and the rest of the
+//! crate never calls `std::fs` itself.
+//!
+//! Writes are positioned (`pwrite`), so a failed write never leaves a file
+//! cursor in an unknown place; this ties the crate to Unix.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Handle to the filesystem, one per [`Wal`](crate::Wal) (or repair run).
+#[derive(Debug, Default)]
+pub(crate) struct Fs {
+    /// fdatasync/fsync calls made, on segment files and on directories.
+    fsyncs: AtomicU64,
+    #[cfg(feature = "fault-injection")]
+    faults: faults::Faults,
+}
+
+impl Fs {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn fsyncs(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Creates `dir` and its parents; returns whether `dir` was created.
+    pub(crate) fn create_dir_all(&self, dir: &Path) -> io::Result<bool> {
+        if dir.is_dir() {
+            return Ok(false);
+        }
+        fs::create_dir_all(dir)?;
+        Ok(true)
+    }
+
+    /// Names of the entries in `dir`.
+    pub(crate) fn list_dir(&self, dir: &Path) -> io::Result<Vec<OsString>> {
+        fs::read_dir(dir)?
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect()
+    }
+
+    /// Creates a file that must not exist yet, open for reading and writing.
+    pub(crate) fn create_new(&self, path: &Path) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+    }
+
+    pub(crate) fn open_read(&self, path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
+
+    pub(crate) fn open_read_write(&self, path: &Path) -> io::Result<File> {
+        OpenOptions::new().read(true).write(true).open(path)
+    }
+
+    pub(crate) fn len(&self, file: &File) -> io::Result<u64> {
+        Ok(file.metadata()?.len())
+    }
+
+    /// A buffered reader from the start of `file`.
+    pub(crate) fn reader<'f>(&self, file: &'f File) -> BufReader<&'f File> {
+        // Large enough that replaying small frames costs few syscalls.
+        BufReader::with_capacity(1 << 20, file)
+    }
+
+    /// Writes `parts` back to back starting at `offset`.
+    pub(crate) fn write_all_at(&self, file: &File, offset: u64, parts: &[&[u8]]) -> io::Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if self.faults.take(Fault::WriteFailsNoSpace) {
+            return faults::write_half_then_fail(file, offset, parts);
+        }
+        let mut offset = offset;
+        for part in parts {
+            file.write_all_at(part, offset)?;
+            offset += part.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// fdatasync: the file's bytes and size, not its timestamps.
+    pub(crate) fn sync_data(&self, file: &File) -> io::Result<()> {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "fault-injection")]
+        if self.faults.take(Fault::FsyncFails) {
+            return Err(io::Error::other("injected fault: fsync failed"));
+        }
+        file.sync_data()
+    }
+
+    pub(crate) fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if self.faults.take(Fault::SetLenFails) {
+            return Err(io::Error::other("injected fault: truncate failed"));
+        }
+        file.set_len(len)
+    }
+
+    pub(crate) fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    /// fsyncs a directory, making the creation or removal of its entries durable.
+    pub(crate) fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "fault-injection")]
+        if self.faults.take(Fault::FsyncFails) {
+            return Err(io::Error::other("injected fault: directory fsync failed"));
+        }
+        File::open(dir)?.sync_all()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fn inject(&self, fault: Fault) {
+        self.faults.arm(fault);
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+pub use faults::Fault;
+
+#[cfg(feature = "fault-injection")]
+mod faults {
+    use std::fs::File;
+    use std::io;
+    use std::os::unix::fs::FileExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A failure to inject into the next matching filesystem call.
+    #[doc(hidden)]
+    #[non_exhaustive]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Fault {
+        /// The next fdatasync/fsync (of a segment or the directory) fails.
+        FsyncFails,
+        /// The next frame write stores about half its bytes, then fails
+        /// with ENOSPC, as a full disk does.
+        WriteFailsNoSpace,
+        /// The next truncation fails (e.g. the one undoing a failed write).
+        SetLenFails,
+    }
+
+    /// One-shot switches, one per [`Fault`].
+    #[derive(Debug, Default)]
+    pub(super) struct Faults {
+        fsync: AtomicBool,
+        write: AtomicBool,
+        set_len: AtomicBool,
+    }
+
+    impl Faults {
+        fn switch(&self, fault: Fault) -> &AtomicBool {
+            match fault {
+                Fault::FsyncFails => &self.fsync,
+                Fault::WriteFailsNoSpace => &self.write,
+                Fault::SetLenFails => &self.set_len,
+            }
+        }
+
+        pub(super) fn arm(&self, fault: Fault) {
+            self.switch(fault).store(true, Ordering::SeqCst);
+        }
+
+        /// Whether `fault` was armed; disarms it.
+        pub(super) fn take(&self, fault: Fault) -> bool {
+            self.switch(fault).swap(false, Ordering::SeqCst)
+        }
+    }
+
+    /// A short write, as a filling disk produces: the first half of the bytes
+    /// land, then ENOSPC.
+    pub(super) fn write_half_then_fail(
+        file: &File,
+        offset: u64,
+        parts: &[&[u8]],
+    ) -> io::Result<()> {
+        let bytes: Vec<u8> = parts.concat();
+        let (half, _) = bytes.split_at(bytes.len() / 2);
+        file.write_all_at(half, offset)?;
+        // ENOSPC is 28 on Linux; `ErrorKind::StorageFull` is newer than our MSRV.
+        Err(io::Error::from_raw_os_error(28))
+    }
+}
