@@ -22,6 +22,9 @@
 
 use std::path::Path;
 
+#[doc(hidden)]
+pub mod workload;
+
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
     Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Result, Sample, Series,

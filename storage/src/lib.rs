@@ -13,6 +13,8 @@ mod fs;
 mod head;
 mod index;
 mod inspect;
+#[doc(hidden)]
+pub mod internals;
 mod labels;
 mod matcher;
 mod options;

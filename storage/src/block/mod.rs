@@ -11,7 +11,7 @@ mod writer;
 pub(crate) use format::ChunkMeta;
 pub(crate) use meta::Compaction;
 pub(crate) use reader::{Block, FrameCache};
-pub(crate) use writer::{BlockWriter, TMP_PREFIX};
+pub(crate) use writer::{BlockWriter, MAX_CHUNK_SAMPLES, TMP_PREFIX};
 
 #[cfg(test)]
 mod tests {

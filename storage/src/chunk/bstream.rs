@@ -149,6 +149,13 @@ impl<'a> BitReader<'a> {
         self.buf.checked_shr(64 - n).unwrap_or(0)
     }
 
+    /// Number of leading zero bits in the buffered bits, capped at `max`
+    /// and at the bits buffered.
+    #[inline]
+    pub(crate) fn leading_zeros(&self, max: u32) -> u32 {
+        self.buf.leading_zeros().min(max).min(self.avail)
+    }
+
     /// Number of leading one bits in the buffered bits, capped at `max`.
     #[inline]
     pub(crate) fn leading_ones(&self, max: u32) -> u32 {

@@ -1,58 +1,189 @@
-//! Bit-packed unsigned integers in groups of 64, each group prefixed by its
-//! 7-bit width: cheap to decode and close to the entropy of small deltas,
-//! while one outlier only widens its own group.
+//! Packed integers in groups of 64. Each group takes the smallest of four
+//! layouts: values as zigzag (signed values around zero, a random walk's
+//! steps) or as offsets from the group minimum (frame of reference: a
+//! counter's always-positive increments), each either at a fixed bit width
+//! or Rice-coded (a unary quotient and `r` low bits: close to the entropy of
+//! the two-sided geometric spread deltas usually have, where a fixed width
+//! pays for the group's largest value). One outlier only affects its group.
+//!
+//! ```text
+//! group  := mode u2 | body
+//! mode 0 := width u7 | zigzag(v) as width bits, per value
+//! mode 1 := width u7 | min | (v - min) as width bits, per value
+//! mode 2 := r u6 | rice(zigzag(v)), per value
+//! mode 3 := r u6 | min | rice(v - min), per value
+//! min    := min_width u7 | zigzag(min) as min_width bits
+//! rice(z):= q = z >> r; q < 16: q zero bits, a one bit, then the low r bits of z
+//!                       q >= 16: 16 zero bits, then z as 64 bits
+//! ```
+//! Differences use wrapping arithmetic, so every `i64` round-trips.
 
 use super::bstream::{BitReader, BitWriter};
+use crate::codec::{unzigzag, zigzag};
 
 pub(crate) const GROUP: usize = 64;
+/// Unary quotients from this on escape to a raw 64-bit value.
+const ESCAPE: u64 = 16;
 
-/// Bits needed by the widest value of each group, plus the 7-bit headers.
-pub(crate) fn packed_bits(values: &[u64]) -> usize {
-    values.chunks(GROUP).map(|g| 7 + g.len() * width_of(g) as usize).sum()
+#[inline]
+fn bits_for(v: u64) -> u32 {
+    64 - v.leading_zeros()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    Fixed { width: u32 },
+    Rice { r: u32 },
+}
+
+/// How a group is written: by minimum or zigzag, and its layout.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    min: Option<i64>,
+    layout: Layout,
+    bits: u64,
 }
 
 #[inline]
-fn width_of(group: &[u64]) -> u32 {
-    64 - group.iter().fold(0u64, |acc, &v| acc | v).leading_zeros()
+fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32) -> u64 {
+    values.map(|z| if z >> r < ESCAPE { (z >> r) + 1 + u64::from(r) } else { ESCAPE + 64 }).sum()
 }
 
-pub(crate) fn write_packed(w: &mut BitWriter, values: &[u64]) {
-    for group in values.chunks(GROUP) {
-        let width = width_of(group);
-        w.write_bits(u64::from(width), 7);
-        if width == 0 {
-            continue;
+/// The cheapest layout for `values` (already zigzagged or offset): fixed
+/// width, or Rice with `r` near log2 of the mean.
+fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64) -> (Layout, u64) {
+    let width = bits_for(values.clone().fold(0, |acc, z| acc | z));
+    let mut best = (Layout::Fixed { width }, 7 + len * u64::from(width));
+    let mean = values.clone().map(u128::from).sum::<u128>() / u128::from(len.max(1));
+    let center = 128 - mean.leading_zeros();
+    for r in center.saturating_sub(2)..=(center + 1).min(63) {
+        let bits = 6 + rice_bits(values.clone(), r);
+        if bits < best.1 {
+            best = (Layout::Rice { r }, bits);
         }
+    }
+    best
+}
+
+fn plan(group: &[i64]) -> Plan {
+    let len = group.len() as u64;
+    let (zz_layout, zz_bits) = cheapest(group.iter().map(|&v| zigzag(v)), len);
+    let min = group.iter().copied().min().unwrap_or(0);
+    let (for_layout, for_bits) = cheapest(group.iter().map(|&v| v.wrapping_sub(min) as u64), len);
+    let for_bits = for_bits + 7 + u64::from(bits_for(zigzag(min)));
+    if for_bits < zz_bits {
+        Plan { min: Some(min), layout: for_layout, bits: 2 + for_bits }
+    } else {
+        Plan { min: None, layout: zz_layout, bits: 2 + zz_bits }
+    }
+}
+
+/// Bits [`write_packed`] uses for `values`.
+pub(crate) fn packed_bits(values: &[i64]) -> usize {
+    values.chunks(GROUP).map(|g| plan(g).bits as usize).sum()
+}
+
+pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64]) {
+    for group in values.chunks(GROUP) {
+        let plan = plan(group);
+        let mode = u64::from(plan.min.is_some()) | if matches!(plan.layout, Layout::Rice { .. }) { 2 } else { 0 };
+        w.write_bits(mode, 2);
+        match plan.layout {
+            Layout::Fixed { width } => w.write_bits(u64::from(width), 7),
+            Layout::Rice { r } => w.write_bits(u64::from(r), 6),
+        }
+        if let Some(min) = plan.min {
+            let zmin = zigzag(min);
+            let min_width = bits_for(zmin);
+            w.write_bits(u64::from(min_width), 7);
+            w.write_bits(zmin, min_width);
+        }
+        let encoded = |v: i64| match plan.min {
+            Some(min) => v.wrapping_sub(min) as u64,
+            None => zigzag(v),
+        };
         for &v in group {
-            w.write_bits(v, width);
+            let z = encoded(v);
+            match plan.layout {
+                Layout::Fixed { width } => w.write_bits(z, width),
+                Layout::Rice { r } => {
+                    let q = z >> r;
+                    if q < ESCAPE {
+                        w.write_bits(1, q as u32 + 1);
+                        w.write_bits(z & ((1u64 << r) - 1), r);
+                    } else {
+                        w.write_bits(0, ESCAPE as u32);
+                        w.write_bits(z, 64);
+                    }
+                }
+            }
         }
     }
 }
 
 /// Reads `n` values written by [`write_packed`] into `out`; `None` when the
-/// input is short or a width is impossible.
-pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<u64>) -> Option<()> {
+/// input is short or a parameter is impossible.
+pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>) -> Option<()> {
     out.reserve(n);
     let mut left = n;
     while left > 0 {
         let in_group = left.min(GROUP);
-        let width = r.read_bits(7)? as u32;
-        if width > 64 {
-            return None;
-        }
-        if width == 0 {
-            out.extend(std::iter::repeat_n(0, in_group));
-        } else if width <= 57 {
-            for _ in 0..in_group {
-                if !r.ensure(width) {
-                    return None;
-                }
-                out.push(r.peek(width));
-                r.consume(width);
+        let mode = r.read_bits(2)?;
+        let layout = if mode & 2 == 0 {
+            let width = r.read_bits(7)? as u32;
+            if width > 64 {
+                return None;
             }
+            Layout::Fixed { width }
         } else {
-            for _ in 0..in_group {
-                out.push(r.read_bits(width)?);
+            Layout::Rice { r: r.read_bits(6)? as u32 }
+        };
+        let min = if mode & 1 == 1 {
+            let min_width = r.read_bits(7)? as u32;
+            if min_width > 64 {
+                return None;
+            }
+            Some(unzigzag(r.read_bits(min_width)?))
+        } else {
+            None
+        };
+        let decoded = |z: u64| match min {
+            Some(min) => min.wrapping_add(z as i64),
+            None => unzigzag(z),
+        };
+        match layout {
+            Layout::Fixed { width: 0 } => out.extend(std::iter::repeat_n(decoded(0), in_group)),
+            Layout::Fixed { width } if width <= 57 => {
+                for _ in 0..in_group {
+                    if !r.ensure(width) {
+                        return None;
+                    }
+                    let z = r.peek(width);
+                    r.consume(width);
+                    out.push(decoded(z));
+                }
+            }
+            Layout::Fixed { width } => {
+                for _ in 0..in_group {
+                    out.push(decoded(r.read_bits(width)?));
+                }
+            }
+            Layout::Rice { r: bits } => {
+                for _ in 0..in_group {
+                    r.ensure(ESCAPE as u32 + 1);
+                    let q = u64::from(r.leading_zeros(ESCAPE as u32));
+                    let z = if q < ESCAPE {
+                        if !r.ensure(q as u32 + 1) {
+                            return None;
+                        }
+                        r.consume(q as u32 + 1);
+                        (q << bits) | r.read_bits(bits)?
+                    } else {
+                        r.consume(ESCAPE as u32);
+                        r.read_bits(64)?
+                    };
+                    out.push(decoded(z));
+                }
             }
         }
         left -= in_group;
@@ -66,21 +197,56 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn round_trip(values: &[i64]) {
+        let mut w = BitWriter::default();
+        write_packed(&mut w, values);
+        assert_eq!(w.bit_len(), packed_bits(values));
+        let bytes = w.finish();
+        let mut out = Vec::new();
+        read_packed(&mut BitReader::new(&bytes), values.len(), &mut out).unwrap();
+        assert_eq!(out, values);
+    }
+
     proptest! {
         #[test]
-        fn packed_round_trip(values in proptest::collection::vec(prop_oneof![0u64..4, 0u64..1000, any::<u64>()], 0..400)) {
-            let mut w = BitWriter::default();
-            write_packed(&mut w, &values);
-            prop_assert_eq!(w.bit_len(), packed_bits(&values));
-            let bytes = w.finish();
-            let mut out = Vec::new();
-            read_packed(&mut BitReader::new(&bytes), values.len(), &mut out).unwrap();
-            prop_assert_eq!(out, values);
+        fn packed_round_trip(values in proptest::collection::vec(prop_oneof![-4i64..4, 0i64..1000, 1000i64..3000, any::<i64>()], 0..400)) {
+            round_trip(&values);
+        }
+
+        #[test]
+        fn skewed_values_round_trip(values in proptest::collection::vec((0u32..20, any::<bool>()).prop_map(|(e, neg)| {
+            let v = 1i64 << e;
+            if neg { -v } else { v }
+        }), 0..300)) {
+            round_trip(&values);
+        }
+
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..128), n in 0usize..300) {
+            let _ = read_packed(&mut BitReader::new(&data), n, &mut Vec::new());
         }
     }
 
     #[test]
-    fn zero_groups_cost_only_their_header() {
-        assert_eq!(packed_bits(&[0; 640]), 70);
+    fn extremes_round_trip() {
+        round_trip(&[i64::MIN, i64::MAX, 0, -1, 1]);
+        round_trip(&[i64::MAX; 70]);
+        round_trip(&[i64::MIN; 3]);
+        // Rice escapes: mostly small, one huge.
+        let mut v = vec![1i64; 63];
+        v.push(1 << 40);
+        round_trip(&v);
+    }
+
+    #[test]
+    fn layouts_are_chosen_by_size() {
+        assert_eq!(packed_bits(&[0; 640]), 90, "zero groups cost only their header");
+        // Positive increments 1000..3000: 11-bit offsets beat 13-bit zigzag.
+        let inc: Vec<i64> = (0..64).map(|i| 1000 + (i * 31) % 2000).collect();
+        assert!(packed_bits(&inc) < 64 * 12);
+        // Mostly small steps with one outlier: Rice beats the outlier's width.
+        let mut steps: Vec<i64> = (0..64).map(|i| (i % 5) - 2).collect();
+        steps[10] = 5000;
+        assert!(packed_bits(&steps) < 64 * 8, "{}", packed_bits(&steps));
     }
 }

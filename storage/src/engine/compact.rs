@@ -1,6 +1,7 @@
 //! Compaction: merges the blocks of one aligned, finished window of a
 //! longer span (2 h → 12 h → 3 d by default) into one block. Sealed chunks
-//! are copied as they are, only their frames are recompressed together.
+//! are copied as they are unless a series' chunks are short enough to
+//! merge, in which case they are re-encoded into full ones.
 //! The new block names its parents in `meta.json`; it is registered and the
 //! parents deleted only after it is durable, and a restart that finds both
 //! deletes the parents (`open.rs`). Readers holding the old block list keep
@@ -10,7 +11,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::Inner;
-use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache};
+use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache, MAX_CHUNK_SAMPLES};
+use crate::chunk::sealed;
 use crate::{fs, Result, SeriesRef};
 
 impl Inner {
@@ -68,7 +70,10 @@ impl Inner {
     }
 }
 
-/// Copies every series of `parents` (time-ordered, disjoint windows) into `writer`, in ref order.
+/// Copies every series of `parents` (time-ordered, disjoint windows) into
+/// `writer`, in ref order. A series whose chunks are on average less than
+/// half full (low-frequency data cut into short windows) is re-encoded into
+/// full chunks; otherwise its sealed chunks are copied as they are.
 fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
     let mut refs: Vec<SeriesRef> = parents.iter().flat_map(|b| b.series_refs()).collect();
     refs.sort_unstable();
@@ -76,6 +81,7 @@ fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
     let mut caches: Vec<FrameCache> = parents.iter().map(|_| FrameCache::default()).collect();
     let mut metas: Vec<ChunkMeta> = Vec::new();
     let mut chunks: Vec<(ChunkMeta, Vec<u8>)> = Vec::new();
+    let mut samples = Vec::new();
     for sref in refs {
         chunks.clear();
         for (block, cache) in parents.iter().zip(caches.iter_mut()) {
@@ -84,7 +90,18 @@ fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
                 chunks.push((*meta, block.chunk_bytes(meta, cache)?.to_vec()));
             }
         }
-        writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())))?;
+        let total: usize = chunks.iter().map(|(m, _)| m.samples as usize).sum();
+        if chunks.len() > 1 && total < chunks.len() * MAX_CHUNK_SAMPLES / 2 {
+            samples.clear();
+            for (meta, bytes) in &chunks {
+                sealed::decode(bytes, &mut samples).map_err(|e| {
+                    crate::Error::corruption("compaction input", meta.frame, format!("series {}: {e}", sref.0))
+                })?;
+            }
+            writer.add_series(sref, &samples)?;
+        } else {
+            writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())))?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,54 @@
+//! Entry points into crate-private codecs for benches and fuzz targets.
+//! Not part of the public API: no stability promise, hidden from docs.
+
+use crate::chunk::xor::{XorChunk, XorIter};
+use crate::chunk::{sealed, Codec};
+use crate::record::{decode_batch, BatchEncoder, RefSample};
+use crate::{Labels, Sample, SeriesRef};
+
+/// Gorilla-encodes samples (strictly increasing timestamps) as the head
+/// does; returns the bytes and the sample count.
+pub fn xor_encode(samples: &[Sample]) -> (Vec<u8>, usize) {
+    let mut chunk = XorChunk::new();
+    for s in samples {
+        chunk.append(s.t, s.v);
+    }
+    (chunk.bytes(), chunk.len())
+}
+
+/// Decodes a Gorilla chunk into `out`; returns false if it ended early.
+pub fn xor_decode(bytes: &[u8], count: usize, out: &mut Vec<Sample>) -> bool {
+    let mut iter = XorIter::new(bytes, count);
+    out.extend(iter.by_ref());
+    out.len() == count
+}
+
+/// Encodes a sealed block chunk with the smallest codec.
+pub fn sealed_encode(samples: &[Sample]) -> (Vec<u8>, Codec) {
+    sealed::encode(samples)
+}
+
+/// Decodes a sealed block chunk, appending to `out`.
+pub fn sealed_decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, String> {
+    sealed::decode(bytes, out).map_err(|e| e.to_string())
+}
+
+/// Encodes one WAL frame payload: series records then one sample entry per series.
+pub fn wal_record_encode(series: &[(u64, Labels)], samples: &[(u64, Vec<Sample>)]) -> Vec<u8> {
+    let keys: Vec<(SeriesRef, Vec<u8>)> = series.iter().map(|(r, l)| (SeriesRef(*r), l.to_key())).collect();
+    let mut enc = BatchEncoder::new();
+    enc.series(keys.iter().map(|(r, k)| (*r, k.as_slice())));
+    enc.samples(samples.iter().map(|(r, s)| (SeriesRef(*r), s.as_slice())));
+    enc.finish()
+}
+
+/// Decodes a WAL frame payload into (series refs with label keys, (ref, t, v) samples).
+#[allow(clippy::type_complexity)]
+pub fn wal_record_decode(payload: &[u8]) -> Result<(Vec<(u64, Vec<u8>)>, Vec<(u64, i64, f64)>), String> {
+    let (mut series, mut samples) = (Vec::new(), Vec::<RefSample>::new());
+    decode_batch(payload, &mut series, &mut samples).map_err(|e| e.to_string())?;
+    Ok((
+        series.into_iter().map(|(r, k)| (r.0, k)).collect(),
+        samples.into_iter().map(|s| (s.sref.0, s.t, s.v)).collect(),
+    ))
+}
