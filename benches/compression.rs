@@ -16,9 +16,6 @@ fn options() -> Options {
     if let Ok(level) = std::env::var("ZSTD_LEVEL") {
         o.zstd_level = level.parse().expect("ZSTD_LEVEL");
     }
-    if std::env::var("LONG_SPANS").is_ok() {
-        o.compaction_spans = [2, 12, 72, 720].iter().map(|h| Duration::from_secs(h * 3600)).collect();
-    }
     o
 }
 

@@ -41,7 +41,7 @@ impl Batch {
         self.samples == 0
     }
 
-    pub fn rows(&self) -> impl Iterator<Item = (&Labels, &[Sample])> {
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = (&Labels, &[Sample])> {
         self.rows.iter().map(|(l, s)| (l, s.as_slice()))
     }
 

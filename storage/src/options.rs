@@ -21,7 +21,11 @@ pub struct Options {
     /// be accepted (default 10 min).
     pub out_of_order_window: Duration,
     /// Block spans that compaction merges into, each a multiple of the one
-    /// before, starting at `block_span` (default 2 h → 12 h → 3 d).
+    /// before, starting at `block_span`. Empty (the default) means automatic:
+    /// 12 h → 3 d → 30 d above `block_span`, each used only when it is at
+    /// most a fifth of `retention`, so retention still deletes data in steps
+    /// of at most 20 % (Prometheus caps blocks at 10 % of retention). With
+    /// the default 15 d retention, blocks stop at 3 d; without retention, at 30 d.
     pub compaction_spans: Vec<Duration>,
     /// Blocks whose newest data is older than this, measured from the newest
     /// sample stored, are deleted (default 15 d; `Duration::ZERO` keeps everything).
@@ -45,11 +49,7 @@ impl Default for Options {
             wal_segment_size: 128 << 20,
             block_span: Duration::from_secs(2 * 3600),
             out_of_order_window: Duration::from_secs(600),
-            compaction_spans: vec![
-                Duration::from_secs(2 * 3600),
-                Duration::from_secs(12 * 3600),
-                Duration::from_secs(3 * 24 * 3600),
-            ],
+            compaction_spans: Vec::new(),
             retention: Duration::from_secs(15 * 24 * 3600),
             label_limits: LabelLimits::default(),
             max_active_series: None,
@@ -67,6 +67,9 @@ pub(crate) struct Resolved {
     pub(crate) compaction_spans: Vec<i64>,
     pub(crate) retention: i64,
 }
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -86,7 +89,17 @@ impl Options {
                 self.block_span * 4
             )));
         }
-        let mut spans: Vec<i64> = self.compaction_spans.iter().map(|&d| millis(d)).collect();
+        let retention = millis(self.retention);
+        let mut spans: Vec<i64> = if self.compaction_spans.is_empty() {
+            let automatic = [12 * HOUR_MS, 3 * DAY_MS, 30 * DAY_MS];
+            automatic
+                .into_iter()
+                .filter(|&span| span > block_span && span % block_span == 0)
+                .filter(|&span| retention <= 0 || span <= retention / 5)
+                .collect()
+        } else {
+            self.compaction_spans.iter().map(|&d| millis(d)).collect()
+        };
         if spans.first() != Some(&block_span) {
             spans.insert(0, block_span);
         }
@@ -102,6 +115,39 @@ impl Options {
         if !(1..=22).contains(&self.zstd_level) {
             return Err(Error::InvalidOptions(format!("zstd_level {} is outside 1..=22", self.zstd_level)));
         }
-        Ok(Resolved { block_span, ooo_window, compaction_spans: spans, retention: millis(self.retention) })
+        Ok(Resolved { block_span, ooo_window, compaction_spans: spans, retention })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const H: u64 = 3600;
+
+    #[test]
+    fn automatic_block_spans_stop_at_a_fifth_of_retention() {
+        let spans = |retention_h: u64| {
+            let o = Options { retention: Duration::from_secs(retention_h * H), ..Options::default() };
+            o.resolve().unwrap().compaction_spans.iter().map(|s| s / 3_600_000).collect::<Vec<_>>()
+        };
+        assert_eq!(spans(15 * 24), vec![2, 12, 72]);
+        assert_eq!(spans(0), vec![2, 12, 72, 720]);
+        assert_eq!(spans(24), vec![2]);
+        let explicit = Options {
+            compaction_spans: vec![Duration::from_secs(2 * H), Duration::from_secs(8 * H)],
+            retention: Duration::from_secs(24 * H),
+            ..Options::default()
+        };
+        assert_eq!(explicit.resolve().unwrap().compaction_spans, vec![2 * 3_600_000, 8 * 3_600_000]);
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_a_reason() {
+        let o = Options { compaction_spans: vec![Duration::from_secs(2 * H), Duration::from_secs(5 * H)], ..Options::default() };
+        assert!(o.resolve().unwrap_err().to_string().contains("multiple"));
+        let o = Options { block_span: Duration::from_millis(10), ..Options::default() };
+        assert!(o.resolve().unwrap_err().to_string().contains("block_span"));
     }
 }

@@ -2,17 +2,21 @@
 //! one WAL frame, apply it to the head, then wait for durability.
 //!
 //! ```text
-//! append(batch) → validate labels (no lock) → resolve series in the head (read locks)
+//! append(batch) → canonical keys, resolve in the head (read locks), validate new series' labels
 //!   → [append lock] check timestamps → create series → WAL write → head apply [unlock]
 //!   → WAL sync (group commit) → acknowledge
 //! ```
 //! Nothing is applied before every check has passed, so a batch is atomic.
 //! The WAL fsync happens outside the append lock, so concurrent batches
-//! share one fsync.
+//! share one fsync. Series already in the head were validated when they
+//! were created, so only new ones are checked again.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use super::Inner;
 use crate::head::MemSeries;
@@ -23,13 +27,29 @@ use crate::{Batch, Error, Result, Sample, SeriesRef};
 /// One series of a batch, samples sorted with duplicates resolved.
 struct Entry<'a> {
     labels: &'a Labels,
-    key: Vec<u8>,
-    samples: Vec<Sample>,
+    /// Canonical key, as a range of `Prepared::keys`.
+    key: Range<usize>,
+    hash: u64,
+    samples: Cow<'a, [Sample]>,
     series: Option<Arc<MemSeries>>,
+    sref: SeriesRef,
     /// The series enters the head with this batch (needs a WAL series record).
     entering: bool,
     /// The series is new to the index too.
     created: bool,
+}
+
+/// A batch turned into entries, one per distinct series.
+struct Prepared<'a> {
+    entries: Vec<Entry<'a>>,
+    /// Every entry's canonical key, back to back.
+    keys: Vec<u8>,
+}
+
+impl Prepared<'_> {
+    fn key(&self, e: &Entry<'_>) -> &[u8] {
+        self.keys.get(e.key.clone()).unwrap_or_default()
+    }
 }
 
 impl Inner {
@@ -38,93 +58,37 @@ impl Inner {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut entries = self.prepare(batch).inspect_err(|_| self.reject(batch.len()))?;
-        for e in &mut entries {
-            e.series = self.head.get_by_key(&e.key);
-        }
+        let reject = |e: Error| {
+            self.counters.samples_rejected.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            e
+        };
+        let mut prepared = self.prepare(batch).map_err(reject)?;
 
         let mut state = self.append.lock();
         self.check_open()?;
-        let min_valid = self.head.min_valid();
-        let ooo = self.cfg.ooo_window;
-        for e in &mut entries {
-            // Another batch may have created the series since we looked, or a
-            // flush removed it from the head.
-            if e.series.as_ref().is_none_or(|s| s.removed()) {
-                e.series = self.head.get_by_key(&e.key);
-            }
-            let newest = e.series.as_ref().and_then(|s| s.data.lock().newest());
-            for s in &e.samples {
-                if s.t < min_valid {
-                    self.reject(batch.len());
-                    return Err(Error::OutOfBounds { series: e.labels.to_string(), timestamp: s.t, min_valid });
-                }
-                if let Some(newest) = newest {
-                    let min_allowed = newest.saturating_sub(ooo);
-                    if s.t < min_allowed {
-                        self.reject(batch.len());
-                        return Err(Error::OutOfOrder {
-                            series: e.labels.to_string(),
-                            timestamp: s.t,
-                            newest,
-                            min_allowed,
-                        });
-                    }
-                }
-            }
-        }
+        self.check_samples(&mut prepared).map_err(reject)?;
+        self.assign_refs(&mut prepared, &mut state.next_ref).map_err(reject)?;
 
-        // Series not in the head: known to the index from before, or new.
-        let entering: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].series.is_none()).collect();
-        if let Some(limit) = self.options.max_active_series {
-            let active = self.head.len();
-            if !entering.is_empty() && active + entering.len() > limit {
-                self.reject(batch.len());
-                let first = entries[entering[0]].labels.to_string();
-                return Err(Error::SeriesLimit { series: first, active, limit });
-            }
-        }
-        let mut refs: HashMap<usize, SeriesRef> = HashMap::with_capacity(entering.len());
-        for &i in &entering {
-            let e = &mut entries[i];
-            let sref = match self.index.lookup(&e.key)? {
-                Some(sref) => sref,
-                None => {
-                    e.created = true;
-                    let sref = SeriesRef(state.next_ref);
-                    state.next_ref += 1;
-                    sref
-                }
-            };
-            e.entering = true;
-            refs.insert(i, sref);
-        }
-        self.index.insert(entering.iter().filter(|&&i| entries[i].created).map(|&i| (refs[&i], entries[i].labels)))?;
-
-        let sref_of = |i: usize, e: &Entry<'_>| e.series.as_ref().map_or_else(|| refs[&i], |s| s.sref);
-        let mut order: Vec<(SeriesRef, usize)> = entries.iter().enumerate().map(|(i, e)| (sref_of(i, e), i)).collect();
-        order.sort_unstable_by_key(|&(r, _)| r);
-
+        let Prepared { entries, keys } = &mut prepared;
+        entries.sort_unstable_by_key(|e| e.sref);
         let mut encoder = BatchEncoder::new();
-        let entering_records: Vec<(SeriesRef, &[u8])> =
-            order.iter().filter(|(_, i)| entries[*i].entering).map(|&(r, i)| (r, entries[i].key.as_slice())).collect();
-        encoder.series(entering_records.into_iter());
-        encoder.samples(order.iter().map(|&(r, i)| (r, entries[i].samples.as_slice())));
-        let payload = encoder.finish();
-        let pos = self.wal.write(&payload).inspect_err(|_| self.reject(batch.len()))?;
+        let entering: Vec<(SeriesRef, &[u8])> = entries
+            .iter()
+            .filter(|e| e.entering)
+            .map(|e| (e.sref, keys.get(e.key.clone()).unwrap_or_default()))
+            .collect();
+        encoder.series(entering.into_iter());
+        encoder.samples(entries.iter().map(|e| (e.sref, &*e.samples)));
+        let pos = self.wal.write(&encoder.finish()).map_err(|e| reject(e.into()))?;
 
         let mut batch_maxt = i64::MIN;
         let span = self.head.block_span;
-        for &(sref, i) in &order {
-            let e = &mut entries[i];
+        for e in entries.iter_mut() {
             let series = match e.series.take() {
                 Some(s) => s,
-                None => self.head.get_or_insert(sref, &e.key),
+                None => self.head.get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default()),
             };
-            let mut data = series.data.lock();
-            for s in &e.samples {
-                data.append(s.t, s.v, span);
-            }
+            series.append_all(&e.samples, span);
             batch_maxt = batch_maxt.max(e.samples.last().map_or(i64::MIN, |s| s.t));
         }
         let created = entries.iter().filter(|e| e.created).count() as u64;
@@ -139,52 +103,133 @@ impl Inner {
         Ok(())
     }
 
-    fn reject(&self, samples: usize) {
-        self.counters.samples_rejected.fetch_add(samples as u64, Ordering::Relaxed);
-    }
-
-    /// Validates labels and merges rows of the same series; samples sorted,
-    /// the last value kept for a repeated timestamp.
-    fn prepare<'a>(&self, batch: &'a Batch) -> Result<Vec<Entry<'a>>> {
-        let mut entries: Vec<Entry<'a>> = Vec::new();
-        let mut by_key: HashMap<Vec<u8>, usize> = HashMap::new();
+    /// Canonical keys, rows of the same series merged, samples sorted (the
+    /// last value kept for a repeated timestamp), series looked up in the
+    /// head, and labels of series not there validated.
+    fn prepare<'a>(&self, batch: &'a Batch) -> Result<Prepared<'a>> {
+        let mut entries: Vec<Entry<'a>> = Vec::with_capacity(batch.rows().len());
+        let mut keys = Vec::with_capacity(batch.rows().len() * 64);
+        // Entry index by key hash, to merge rows that name the same series.
+        let mut seen: HashTable<usize> = HashTable::with_capacity(batch.rows().len());
         for (labels, samples) in batch.rows() {
             if samples.is_empty() {
                 continue;
             }
-            labels
-                .validate(&self.options.label_limits)
-                .map_err(|reason| Error::InvalidSeries { series: labels.to_string(), reason })?;
-            let key = labels.to_key();
-            match by_key.get(&key) {
-                Some(&i) => entries[i].samples.extend_from_slice(samples),
-                None => {
-                    by_key.insert(key.clone(), entries.len());
-                    entries.push(Entry {
-                        labels,
-                        key,
-                        samples: samples.to_vec(),
-                        series: None,
-                        entering: false,
-                        created: false,
-                    });
-                }
+            let start = keys.len();
+            labels.write_key(&mut keys);
+            let key = start..keys.len();
+            let hash = self.head.hash_key(keys.get(key.clone()).unwrap_or_default());
+            let duplicate = seen.find(hash, |&i| keys.get(entries[i].key.clone()) == keys.get(key.clone())).copied();
+            if let Some(i) = duplicate {
+                keys.truncate(start);
+                entries[i].samples.to_mut().extend_from_slice(samples);
+                continue;
             }
+            let index = entries.len();
+            seen.insert_unique(hash, index, |&i| entries[i].hash);
+            entries.push(Entry {
+                labels,
+                key,
+                hash,
+                samples: Cow::Borrowed(samples),
+                series: None,
+                sref: SeriesRef(0),
+                entering: false,
+                created: false,
+            });
         }
-        for e in &mut entries {
+        let mut prepared = Prepared { entries, keys };
+        for i in 0..prepared.entries.len() {
+            let e = &prepared.entries[i];
+            let series = self.head.get_by_key(e.hash, prepared.key(e));
+            if series.is_none() {
+                e.labels
+                    .validate(&self.options.label_limits)
+                    .map_err(|reason| Error::InvalidSeries { series: e.labels.to_string(), reason })?;
+            }
+            let e = &mut prepared.entries[i];
+            e.series = series;
             if !e.samples.windows(2).all(|w| w[0].t < w[1].t) {
-                // Stable sort, then keep the last of each timestamp.
-                e.samples.sort_by_key(|s| s.t);
-                let mut deduped: Vec<Sample> = Vec::with_capacity(e.samples.len());
-                for s in e.samples.drain(..) {
+                let samples = e.samples.to_mut();
+                // Stable, so the last of equal timestamps stays last; keep it.
+                samples.sort_by_key(|s| s.t);
+                let mut deduped: Vec<Sample> = Vec::with_capacity(samples.len());
+                for s in samples.drain(..) {
                     match deduped.last_mut() {
                         Some(last) if last.t == s.t => *last = s,
                         _ => deduped.push(s),
                     }
                 }
-                e.samples = deduped;
+                *samples = deduped;
             }
         }
-        Ok(entries)
+        Ok(prepared)
+    }
+
+    /// Under the append lock: every sample must be at or after `min_valid`
+    /// and within the out-of-order window of its series' newest sample.
+    fn check_samples(&self, prepared: &mut Prepared<'_>) -> Result<()> {
+        let min_valid = self.head.min_valid();
+        let ooo = self.cfg.ooo_window;
+        for i in 0..prepared.entries.len() {
+            let e = &prepared.entries[i];
+            // Another batch may have created the series since we looked, or a
+            // flush removed it from the head.
+            if e.series.as_ref().is_none_or(|s| s.removed()) {
+                let series = self.head.get_by_key(e.hash, prepared.key(e));
+                prepared.entries[i].series = series;
+            }
+            let e = &prepared.entries[i];
+            let newest = e.series.as_ref().and_then(|s| s.newest());
+            let Some(first) = e.samples.first() else { continue };
+            if first.t < min_valid {
+                return Err(Error::OutOfBounds { series: e.labels.to_string(), timestamp: first.t, min_valid });
+            }
+            if let Some(newest) = newest {
+                let min_allowed = newest.saturating_sub(ooo);
+                if first.t < min_allowed {
+                    return Err(Error::OutOfOrder {
+                        series: e.labels.to_string(),
+                        timestamp: first.t,
+                        newest,
+                        min_allowed,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives every entry its ref: from the head, from the index (a series
+    /// returning after it left the head), or a new one. New series go to the
+    /// index first, so a crash after the WAL write cannot lose their labels.
+    fn assign_refs(&self, prepared: &mut Prepared<'_>, next_ref: &mut u64) -> Result<()> {
+        let entering: Vec<usize> = (0..prepared.entries.len()).filter(|&i| prepared.entries[i].series.is_none()).collect();
+        if let Some(limit) = self.options.max_active_series {
+            let active = self.head.len();
+            if let Some(&first) = entering.first() {
+                if active + entering.len() > limit {
+                    let series = prepared.entries[first].labels.to_string();
+                    return Err(Error::SeriesLimit { series, active, limit });
+                }
+            }
+        }
+        for e in prepared.entries.iter_mut().filter(|e| e.series.is_some()) {
+            e.sref = e.series.as_ref().map_or(SeriesRef(0), |s| s.sref);
+        }
+        for &i in &entering {
+            let known = self.index.lookup(prepared.key(&prepared.entries[i]))?;
+            let e = &mut prepared.entries[i];
+            e.entering = true;
+            e.sref = match known {
+                Some(sref) => sref,
+                None => {
+                    e.created = true;
+                    *next_ref += 1;
+                    SeriesRef(*next_ref - 1)
+                }
+            };
+        }
+        self.index.insert(prepared.entries.iter().filter(|e| e.created).map(|e| (e.sref, e.labels)))
     }
 }

@@ -18,7 +18,7 @@ use crate::index::Index;
 use crate::labels::Labels;
 use crate::options::Options;
 use crate::record::{decode_batch, RefSample};
-use crate::{Error, Result, SeriesRef};
+use crate::{Error, Result, Sample, SeriesRef};
 
 pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let cfg = options.resolve()?;
@@ -121,6 +121,7 @@ struct Replay<'a> {
     new_series: Vec<(SeriesRef, Labels)>,
     series_buf: Vec<(SeriesRef, Vec<u8>)>,
     samples_buf: Vec<RefSample>,
+    run: Vec<Sample>,
 }
 
 impl<'a> Replay<'a> {
@@ -134,6 +135,7 @@ impl<'a> Replay<'a> {
             new_series: Vec::new(),
             series_buf: Vec::new(),
             samples_buf: Vec::new(),
+            run: Vec::new(),
         }
     }
 
@@ -148,33 +150,38 @@ impl<'a> Replay<'a> {
             self.new_series.push((sref, labels));
         }
         let maxt = self.segment_maxt.entry(segment).or_insert(i64::MIN);
-        let mut current: Option<Arc<crate::head::MemSeries>> = None;
-        for s in &self.samples_buf {
-            *maxt = (*maxt).max(s.t);
-            if s.t < self.flushed_until {
-                continue; // already in a block
+        let mut rest = self.samples_buf.as_slice();
+        while let Some(first) = rest.first() {
+            let sref = first.sref;
+            let run = rest.iter().take_while(|s| s.sref == sref).count();
+            let (this, next) = rest.split_at(run);
+            rest = next;
+            self.run.clear();
+            for s in this {
+                *maxt = (*maxt).max(s.t);
+                // Samples before the end of the newest block are already in it.
+                if s.t >= self.flushed_until {
+                    self.run.push(Sample { t: s.t, v: s.v });
+                }
             }
-            if current.as_ref().is_none_or(|c| c.sref != s.sref) {
-                current = Some(match self.head.get(s.sref) {
-                    Some(series) => series,
-                    None => {
-                        // The series record was in a segment already truncated;
-                        // the index has had it durably since then.
-                        let key = self.index.labels_keys(&[s.sref])?.into_iter().next().flatten().ok_or_else(|| {
-                            Error::corruption(
-                                format!("wal segment {segment}"),
-                                0,
-                                format!("sample for unknown series ref {}", s.sref.0),
-                            )
-                        })?;
-                        self.head.get_or_insert(s.sref, &key)
-                    }
-                });
-            }
-            if let Some(series) = &current {
-                series.data.lock().append(s.t, s.v, self.head.block_span);
-                self.head.observe(s.t);
-            }
+            let Some(last) = self.run.last().map(|s| s.t) else { continue };
+            let series = match self.head.get(sref) {
+                Some(series) => series,
+                None => {
+                    // The series record was in a segment already truncated;
+                    // the index has had it durably since then.
+                    let key = self.index.labels_keys(&[sref])?.into_iter().next().flatten().ok_or_else(|| {
+                        Error::corruption(
+                            format!("wal segment {segment}"),
+                            0,
+                            format!("sample for unknown series ref {}", sref.0),
+                        )
+                    })?;
+                    self.head.get_or_insert(sref, &key)
+                }
+            };
+            series.append_all(&self.run, self.head.block_span);
+            self.head.observe(last);
         }
         Ok(())
     }

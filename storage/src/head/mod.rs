@@ -3,14 +3,19 @@
 //! by ref), each series with its own lock. Appends are validated and applied
 //! by the engine (`engine/append.rs`); this module owns the maps and the
 //! head-wide bounds.
+//!
+//! Keys are hashed once per lookup with a seeded foldhash (fast, and not
+//! open to hash flooding by crafted label sets); the hash picks the shard
+//! and is reused inside it.
 
 mod series;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use crate::SeriesRef;
@@ -21,9 +26,9 @@ const SHARDS: usize = 64;
 /// The in-memory head.
 #[derive(Debug)]
 pub(crate) struct Head {
-    by_key: Box<[RwLock<HashMap<Arc<[u8]>, Arc<MemSeries>>>]>,
+    by_key: Box<[RwLock<HashTable<Arc<MemSeries>>>]>,
     by_ref: Box<[RwLock<HashMap<SeriesRef, Arc<MemSeries>>>]>,
-    hasher: RandomState,
+    hasher: foldhash::quality::RandomState,
     len: AtomicUsize,
     /// Samples before this are in blocks; appends before it are rejected.
     min_valid: AtomicI64,
@@ -35,9 +40,9 @@ pub(crate) struct Head {
 impl Head {
     pub(crate) fn new(block_span: i64, min_valid: i64) -> Self {
         Self {
-            by_key: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_key: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
             by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            hasher: RandomState::new(),
+            hasher: foldhash::quality::RandomState::default(),
             len: AtomicUsize::new(0),
             min_valid: AtomicI64::new(min_valid),
             maxt: AtomicI64::new(i64::MIN),
@@ -45,17 +50,22 @@ impl Head {
         }
     }
 
-    fn key_shard(&self, key: &[u8]) -> &RwLock<HashMap<Arc<[u8]>, Arc<MemSeries>>> {
-        let i = self.hasher.hash_one(key) as usize % SHARDS;
-        &self.by_key[i]
+    /// The hash `get_by_key` and `get_or_insert` expect for `key`.
+    pub(crate) fn hash_key(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn key_shard(&self, hash: u64) -> &RwLock<HashTable<Arc<MemSeries>>> {
+        &self.by_key[(hash >> 58) as usize % SHARDS]
     }
 
     fn ref_shard(&self, sref: SeriesRef) -> &RwLock<HashMap<SeriesRef, Arc<MemSeries>>> {
         &self.by_ref[(sref.0 as usize) % SHARDS]
     }
 
-    pub(crate) fn get_by_key(&self, key: &[u8]) -> Option<Arc<MemSeries>> {
-        self.key_shard(key).read().get(key).cloned()
+    /// Looks a series up by canonical key; `hash` is `hash_key(key)`.
+    pub(crate) fn get_by_key(&self, hash: u64, key: &[u8]) -> Option<Arc<MemSeries>> {
+        self.key_shard(hash).read().find(hash, |s| &*s.key == key).cloned()
     }
 
     pub(crate) fn get(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
@@ -67,13 +77,14 @@ impl Head {
         if let Some(existing) = self.get(sref) {
             return existing;
         }
-        let series = Arc::new(MemSeries::new(sref, Arc::from(key)));
+        let hash = self.hash_key(key);
+        let series = Arc::new(MemSeries::new(sref, Arc::from(key), hash));
         let mut by_ref = self.ref_shard(sref).write();
         if let Some(existing) = by_ref.get(&sref) {
             return existing.clone();
         }
         by_ref.insert(sref, series.clone());
-        self.key_shard(key).write().insert(series.key.clone(), series.clone());
+        self.key_shard(hash).write().insert_unique(hash, series.clone(), |s| s.hash);
         self.len.fetch_add(1, Ordering::Relaxed);
         series
     }
@@ -82,7 +93,10 @@ impl Head {
     pub(crate) fn remove(&self, series: &MemSeries) {
         series.mark_removed();
         if self.ref_shard(series.sref).write().remove(&series.sref).is_some() {
-            self.key_shard(&series.key).write().remove(&series.key);
+            let mut shard = self.key_shard(series.hash).write();
+            if let Ok(entry) = shard.find_entry(series.hash, |s| s.sref == series.sref) {
+                entry.remove();
+            }
             self.len.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -121,10 +135,7 @@ impl Head {
     /// Bytes held by series and their samples (maps' own overhead estimated).
     pub(crate) fn memory(&self) -> usize {
         let per_entry = 2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
-        self.all()
-            .iter()
-            .map(|s| per_entry + s.key.len() + s.data.lock().memory())
-            .sum()
+        self.all().iter().map(|s| per_entry + s.key.len() + s.data.lock().memory()).sum()
     }
 }
 
@@ -138,11 +149,12 @@ mod tests {
         let a = head.get_or_insert(SeriesRef(7), b"a");
         let again = head.get_or_insert(SeriesRef(7), b"a");
         assert!(Arc::ptr_eq(&a, &again));
-        assert_eq!(head.get_by_key(b"a").map(|s| s.sref), Some(SeriesRef(7)));
+        let hash = head.hash_key(b"a");
+        assert_eq!(head.get_by_key(hash, b"a").map(|s| s.sref), Some(SeriesRef(7)));
         assert_eq!(head.len(), 1);
         head.remove(&a);
         assert!(head.get(SeriesRef(7)).is_none());
-        assert!(head.get_by_key(b"a").is_none());
+        assert!(head.get_by_key(hash, b"a").is_none());
         assert_eq!(head.len(), 0);
     }
 }

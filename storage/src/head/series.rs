@@ -6,7 +6,7 @@
 //! no chunk spans two block windows (so flushing a window drops whole
 //! chunks); a sample in `ooo` overrides a chunk sample with the same timestamp.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -72,16 +72,23 @@ pub(crate) struct MemSeries {
     pub(crate) sref: SeriesRef,
     /// Canonical labels key (see `Labels::to_key`).
     pub(crate) key: Arc<[u8]>,
+    /// `Head::hash_key(key)`.
+    pub(crate) hash: u64,
     pub(crate) data: Mutex<SeriesData>,
+    /// Mirror of `SeriesData::newest` that validation reads without the lock;
+    /// written only under the data lock.
+    newest: AtomicI64,
     /// Set when the head drops the series; holders of an `Arc` must look it up again.
     removed: AtomicBool,
 }
 
 impl MemSeries {
-    pub(crate) fn new(sref: SeriesRef, key: Arc<[u8]>) -> Self {
+    pub(crate) fn new(sref: SeriesRef, key: Arc<[u8]>, hash: u64) -> Self {
         Self {
             sref,
             key,
+            hash,
+            newest: AtomicI64::new(i64::MIN),
             data: Mutex::new(SeriesData { closed: Vec::new(), open: XorChunk::new(), ooo: Vec::new(), newest: i64::MIN }),
             removed: AtomicBool::new(false),
         }
@@ -94,14 +101,24 @@ impl MemSeries {
     pub(crate) fn mark_removed(&self) {
         self.removed.store(true, Ordering::Release);
     }
+
+    /// Newest timestamp accepted, `None` before the first sample.
+    pub(crate) fn newest(&self) -> Option<i64> {
+        let t = self.newest.load(Ordering::Acquire);
+        (t != i64::MIN).then_some(t)
+    }
+
+    /// Appends under the series lock and publishes the new newest timestamp.
+    pub(crate) fn append_all(&self, samples: &[Sample], block_span: i64) {
+        let mut data = self.data.lock();
+        for s in samples {
+            data.append(s.t, s.v, block_span);
+        }
+        self.newest.store(data.newest, Ordering::Release);
+    }
 }
 
 impl SeriesData {
-    /// Newest timestamp accepted, `None` for a series without samples.
-    pub(crate) fn newest(&self) -> Option<i64> {
-        (self.newest != i64::MIN || !self.is_empty()).then_some(self.newest)
-    }
-
     /// Oldest timestamp held, `None` when empty.
     pub(crate) fn mint(&self) -> Option<i64> {
         let chunk_min = self.closed.first().map(|c| c.mint).or((!self.open.is_empty()).then(|| self.open.mint()));
@@ -257,7 +274,7 @@ mod tests {
     const SPAN: i64 = 7_200_000;
 
     fn series() -> MemSeries {
-        MemSeries::new(SeriesRef(1), Arc::from(&b"k"[..]))
+        MemSeries::new(SeriesRef(1), Arc::from(&b"k"[..]), 0)
     }
 
     fn read_all(s: &MemSeries) -> Vec<(i64, u64)> {

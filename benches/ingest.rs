@@ -1,0 +1,112 @@
+//! Ingest: head append through `Db::append` (WAL on) per sync mode, with
+//! batches of 10 000 samples over 10 000 series, and WAL replay speed.
+//!
+//! `cargo bench --bench ingest`
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use pulsedb::{Batch, Db, Labels, Options, SyncMode};
+
+const SERIES: usize = 10_000;
+
+fn labels() -> Vec<Labels> {
+    (0..SERIES)
+        .map(|i| {
+            Labels::metric(
+                "node_cpu_seconds_total",
+                [
+                    ("instance", format!("host-{}:9100", i / 10)),
+                    ("job", "node".to_string()),
+                    ("cpu", (i % 10).to_string()),
+                    ("mode", "user".to_string()),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn batch(labels: &[Labels], t: i64) -> Batch {
+    let mut b = Batch::with_capacity(labels.len());
+    for (i, l) in labels.iter().enumerate() {
+        b.push(l.clone(), t, ((t / 1000) as f64 * 0.01 + i as f64).round());
+    }
+    b
+}
+
+fn options(sync: SyncMode) -> Options {
+    let mut o = Options::default();
+    o.sync = sync;
+    o.background_maintenance = false;
+    o
+}
+
+fn append(c: &mut Criterion) {
+    let labels = labels();
+    let mut group = c.benchmark_group("head_append");
+    group.throughput(Throughput::Elements(SERIES as u64));
+    group.sample_size(20).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    for (name, sync) in [
+        ("always", SyncMode::Always),
+        ("interval_1s", SyncMode::Interval(Duration::from_secs(1))),
+        ("never", SyncMode::Never),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(dir.path(), options(sync)).expect("open");
+        let mut t = 1_700_000_000_000i64;
+        db.append(&batch(&labels, t)).expect("append");
+        // Batches are built outside the timed part: labels and values are the caller's cost.
+        group.bench_function(BenchmarkId::new("10k_series_batch", name), |b| {
+            b.iter_batched(
+                || {
+                    t += 1000;
+                    batch(&labels, t)
+                },
+                |batch| db.append(&batch).expect("append"),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+        let stats = db.stats().expect("stats");
+        eprintln!(
+            "head memory after {} samples over {} series: {} bytes/series",
+            stats.samples_appended,
+            stats.head_series,
+            stats.head_memory_bytes / stats.head_series.max(1)
+        );
+    }
+    group.finish();
+}
+
+/// WAL replay: open a directory whose head holds `steps` samples per series.
+fn replay(c: &mut Criterion) {
+    let labels = labels();
+    let steps = 100;
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
+        for s in 0..steps {
+            db.append(&batch(&labels, 1_700_000_000_000 + s * 1000)).expect("append");
+        }
+        db.close().expect("close");
+    }
+    let samples = (steps as usize * SERIES) as u64;
+    let mut group = c.benchmark_group("wal_replay");
+    group.throughput(Throughput::Elements(samples));
+    group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
+    group.bench_function("1M_samples_10k_series", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
+                total += started.elapsed();
+                drop(db);
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, append, replay);
+criterion_main!(benches);
