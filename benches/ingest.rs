@@ -57,12 +57,12 @@ fn append(c: &mut Criterion) {
         db.append(&batch(&labels, t)).expect("append");
         // Batches are built outside the timed part: labels and values are the caller's cost.
         group.bench_function(BenchmarkId::new("10k_series_batch", name), |b| {
-            b.iter_batched(
+            b.iter_batched_ref(
                 || {
                     t += 1000;
                     batch(&labels, t)
                 },
-                |batch| db.append(&batch).expect("append"),
+                |batch| db.append(batch).expect("append"),
                 criterion::BatchSize::LargeInput,
             )
         });

@@ -73,6 +73,12 @@ pub(crate) fn min_exponent(v: f64) -> Option<i8> {
 /// encodes each candidate and keeps the smallest. Empty when fewer than
 /// half the values are decimals at all.
 pub(crate) fn candidate_exponents(values: &[f64]) -> Vec<i8> {
+    // Arbitrary floats are the costly case (every exponent is tried); a
+    // sample of the first values rules most of them out early.
+    let probe = &values[..values.len().min(32)];
+    if probe.iter().filter(|&&v| min_exponent(v).is_some()).count() * 4 < probe.len() {
+        return Vec::new();
+    }
     let mut histogram = [0usize; EXPONENTS];
     for &v in values {
         if let Some(k) = min_exponent(v) {
