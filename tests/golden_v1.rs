@@ -1,0 +1,132 @@
+//! Golden fixture: `tests/fixtures/v1/` is a data directory written by
+//! format version 1 (WAL, label index, level-1 and compacted level-2
+//! blocks). It is checked in and never regenerated; every later version
+//! must open it and read exactly these samples.
+//!
+//! The fixture was written once by the ignored test `write_golden_v1` below
+//! (`cargo test --test golden_v1 -- --ignored write_golden_v1`), kept only to
+//! show how it was made.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample};
+
+const FIXTURE: &str = "tests/fixtures/v1";
+const MIN: i64 = 60_000;
+
+fn options() -> Options {
+    let mut o = Options::default();
+    o.block_span = Duration::from_secs(3600);
+    o.out_of_order_window = Duration::from_secs(600);
+    o.compaction_spans = vec![Duration::from_secs(3600), Duration::from_secs(7200)];
+    o.retention = Duration::ZERO;
+    o.background_maintenance = false;
+    o
+}
+
+fn series(i: usize) -> Labels {
+    Labels::metric(
+        ["cpu_usage_percent", "http_requests_total", "temperature_celsius", "stale_gauge"][i],
+        [("host", "golden-1"), ("region", "eu-west")],
+    )
+}
+
+/// Every sample the fixture holds, per series, in time order (values chosen
+/// to exercise each codec: decimals, counters, arbitrary floats, NaN, -0.0).
+fn expected() -> Vec<(Labels, Vec<Sample>)> {
+    (0..4)
+        .map(|i| {
+            let samples = (0..330)
+                .map(|n: i64| {
+                    let t = n * MIN;
+                    let v = match i {
+                        0 => ((n * 37) % 1000) as f64 / 10.0,
+                        1 => (n * n * 3) as f64,
+                        2 => 20.0 + (n as f64 * 0.37).sin() * 3.3,
+                        _ => match n % 50 {
+                            7 => f64::from_bits(0x7ff0_0000_0000_0002), // Prometheus' stale NaN
+                            8 => -0.0,
+                            _ => (n % 5) as f64,
+                        },
+                    };
+                    Sample::new(t, v)
+                })
+                .collect();
+            (series(i), samples)
+        })
+        .collect()
+}
+
+fn read_all(db: &Db) -> Vec<(Labels, Vec<Sample>)> {
+    db.select(&[Matcher::equal("host", "golden-1")], i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.labels, s.samples))
+        .collect()
+}
+
+fn same(a: &[(Labels, Vec<Sample>)], b: &[(Labels, Vec<Sample>)]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((la, sa), (lb, sb))| {
+            la == lb && sa.len() == sb.len() && sa.iter().zip(sb).all(|(x, y)| x.t == y.t && x.v.to_bits() == y.v.to_bits())
+        })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn version_1_directory_opens_and_reads_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(FIXTURE), dir.path());
+    let db = Db::open(dir.path(), options()).unwrap();
+    let stats = db.stats().unwrap();
+    assert_eq!(stats.blocks, 3, "the fixture has two compacted blocks and a plain one");
+    assert!(stats.head_series > 0, "the fixture has samples only in its WAL");
+    let mut want = expected();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(same(&read_all(&db), &want), "fixture data differs from what version 1 wrote");
+    // It keeps working as a live directory: flush the rest and read again.
+    db.flush().unwrap();
+    db.compact().unwrap();
+    assert!(same(&read_all(&db), &want));
+}
+
+#[test]
+#[ignore = "writes the checked-in fixture; run only to create a new format version's fixture"]
+fn write_golden_v1() {
+    let out = Path::new(FIXTURE);
+    assert!(!out.exists(), "{FIXTURE} exists: golden fixtures are never regenerated");
+    let db = Db::open(out, options()).unwrap();
+    let data = expected();
+    // 5.5 h of data: hours 0-4 in two compacted 2 h blocks, hour 4-5 in a
+    // plain 1 h block, the last half hour only in the WAL.
+    for n in 0..330usize {
+        let mut batch = Batch::new();
+        for (labels, samples) in &data {
+            batch.add(labels.clone(), [samples[n]]);
+        }
+        db.append(&batch).unwrap();
+        if n == 250 {
+            db.flush().unwrap();
+            db.compact().unwrap();
+        }
+    }
+    db.flush().unwrap();
+    db.close().unwrap();
+    for leftover in ["LOCK", "index/LOCK", "index/LOG"] {
+        let _ = std::fs::remove_file(out.join(leftover));
+    }
+}
