@@ -37,7 +37,11 @@ fn codec_summary(dir: &std::path::Path) -> String {
             *totals.entry(c.clone()).or_default() += n;
         }
     }
-    totals.iter().map(|(c, n)| format!("{c}:{n}")).collect::<Vec<_>>().join(" ")
+    totals
+        .iter()
+        .map(|(c, n)| format!("{c}:{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fleet(quick: bool) {
@@ -90,12 +94,19 @@ fn nab() {
     }
     // Push the head past the last window so every NAB sample is flushed.
     let mut sentinel = Batch::new();
-    sentinel.push(pulsedb::Labels::metric("sentinel", [("a", "b")]), max_t + 8 * 3_600_000, 0.0);
+    sentinel.push(
+        pulsedb::Labels::metric("sentinel", [("a", "b")]),
+        max_t + 8 * 3_600_000,
+        0.0,
+    );
     db.append(&sentinel).expect("append");
     db.flush().expect("flush");
     db.compact().expect("compact");
     let stats = db.stats().expect("stats");
-    println!("nab: {} series, {total} samples (5-minute spacing)", series.len());
+    println!(
+        "nab: {} series, {total} samples (5-minute spacing)",
+        series.len()
+    );
     report("nab (blocks)", &stats, &codec_summary(dir.path()));
     db.close().expect("close");
 }
@@ -122,6 +133,12 @@ fn nab_per_series() {
             bytes += b.len();
             codecs.push(c.name());
         }
-        println!("{:<70} {:>6} samples {:>6.3} B/sample {:?}", s.labels.to_string(), s.samples.len(), bytes as f64 / s.samples.len() as f64, codecs);
+        println!(
+            "{:<70} {:>6} samples {:>6.3} B/sample {:?}",
+            s.labels.to_string(),
+            s.samples.len(),
+            bytes as f64 / s.samples.len() as f64,
+            codecs
+        );
     }
 }

@@ -45,7 +45,10 @@ fn append(c: &mut Criterion) {
     let labels = labels();
     let mut group = c.benchmark_group("head_append");
     group.throughput(Throughput::Elements(SERIES as u64));
-    group.sample_size(20).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
     for (name, sync) in [
         ("always", SyncMode::Always),
         ("interval_1s", SyncMode::Interval(Duration::from_secs(1))),
@@ -85,14 +88,18 @@ fn replay(c: &mut Criterion) {
     {
         let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
         for s in 0..steps {
-            db.append(&batch(&labels, 1_700_000_000_000 + s * 1000)).expect("append");
+            db.append(&batch(&labels, 1_700_000_000_000 + s * 1000))
+                .expect("append");
         }
         db.close().expect("close");
     }
     let samples = (steps as usize * SERIES) as u64;
     let mut group = c.benchmark_group("wal_replay");
     group.throughput(Throughput::Elements(samples));
-    group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(1));
     group.bench_function("1M_samples_10k_series", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

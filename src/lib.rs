@@ -27,8 +27,8 @@ pub mod workload;
 
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
-    Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Result, Sample, Series,
-    StorageStats, SyncMode, METRIC_NAME,
+    Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Result, Sample,
+    Series, StorageStats, SyncMode, METRIC_NAME,
 };
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
@@ -43,7 +43,9 @@ impl Db {
     /// lock file makes a second open of the same directory fail with
     /// [`Error::Locked`]. Recovery replays the write-ahead log.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        Ok(Self { storage: Storage::open(path, options)? })
+        Ok(Self {
+            storage: Storage::open(path, options)?,
+        })
     }
 
     /// Appends a batch atomically; returns once it is durable (see [`SyncMode`]).

@@ -28,7 +28,12 @@ fn options() -> Options {
 
 fn series(i: usize) -> Labels {
     Labels::metric(
-        ["cpu_usage_percent", "http_requests_total", "temperature_celsius", "stale_gauge"][i],
+        [
+            "cpu_usage_percent",
+            "http_requests_total",
+            "temperature_celsius",
+            "stale_gauge",
+        ][i],
         [("host", "golden-1"), ("region", "eu-west")],
     )
 }
@@ -70,7 +75,12 @@ fn read_all(db: &Db) -> Vec<(Labels, Vec<Sample>)> {
 fn same(a: &[(Labels, Vec<Sample>)], b: &[(Labels, Vec<Sample>)]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|((la, sa), (lb, sb))| {
-            la == lb && sa.len() == sb.len() && sa.iter().zip(sb).all(|(x, y)| x.t == y.t && x.v.to_bits() == y.v.to_bits())
+            la == lb
+                && sa.len() == sb.len()
+                && sa
+                    .iter()
+                    .zip(sb)
+                    .all(|(x, y)| x.t == y.t && x.v.to_bits() == y.v.to_bits())
         })
 }
 
@@ -93,11 +103,20 @@ fn version_1_directory_opens_and_reads_back_exactly() {
     copy_dir(Path::new(FIXTURE), dir.path());
     let db = Db::open(dir.path(), options()).unwrap();
     let stats = db.stats().unwrap();
-    assert_eq!(stats.blocks, 3, "the fixture has two compacted blocks and a plain one");
-    assert!(stats.head_series > 0, "the fixture has samples only in its WAL");
+    assert_eq!(
+        stats.blocks, 3,
+        "the fixture has two compacted blocks and a plain one"
+    );
+    assert!(
+        stats.head_series > 0,
+        "the fixture has samples only in its WAL"
+    );
     let mut want = expected();
     want.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(same(&read_all(&db), &want), "fixture data differs from what version 1 wrote");
+    assert!(
+        same(&read_all(&db), &want),
+        "fixture data differs from what version 1 wrote"
+    );
     // It keeps working as a live directory: flush the rest and read again.
     db.flush().unwrap();
     db.compact().unwrap();
@@ -108,7 +127,10 @@ fn version_1_directory_opens_and_reads_back_exactly() {
 #[ignore = "writes the checked-in fixture; run only to create a new format version's fixture"]
 fn write_golden_v1() {
     let out = Path::new(FIXTURE);
-    assert!(!out.exists(), "{FIXTURE} exists: golden fixtures are never regenerated");
+    assert!(
+        !out.exists(),
+        "{FIXTURE} exists: golden fixtures are never regenerated"
+    );
     let db = Db::open(out, options()).unwrap();
     let data = expected();
     // 5.5 h of data: hours 0-4 in two compacted 2 h blocks, hour 4-5 in a

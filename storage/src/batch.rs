@@ -16,7 +16,10 @@ impl Batch {
     }
 
     pub fn with_capacity(series: usize) -> Self {
-        Self { rows: Vec::with_capacity(series), samples: 0 }
+        Self {
+            rows: Vec::with_capacity(series),
+            samples: 0,
+        }
     }
 
     /// Adds samples of one series (any order; a repeated timestamp keeps the last value).

@@ -56,10 +56,15 @@ impl Inspection {
 /// Reads `dir` without taking its lock or changing anything.
 pub fn inspect(dir: impl AsRef<Path>) -> Result<Inspection> {
     let dir = dir.as_ref();
-    let mut out = Inspection { dir: dir.to_path_buf(), ..Inspection::default() };
+    let mut out = Inspection {
+        dir: dir.to_path_buf(),
+        ..Inspection::default()
+    };
     let blocks_dir = dir.join(BLOCKS_DIR);
     if blocks_dir.is_dir() {
-        for entry in std::fs::read_dir(&blocks_dir).map_err(|e| crate::Error::io(format!("listing {}", blocks_dir.display()), e))? {
+        for entry in std::fs::read_dir(&blocks_dir)
+            .map_err(|e| crate::Error::io(format!("listing {}", blocks_dir.display()), e))?
+        {
             let Ok(entry) = entry else { continue };
             if entry.file_name().to_string_lossy().starts_with('.') || !entry.path().is_dir() {
                 continue;
@@ -82,7 +87,9 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Inspection> {
     out.blocks.sort_by_key(|b| (b.mint, b.maxt));
     let index_dir = dir.join(INDEX_DIR);
     if index_dir.is_dir() {
-        out.series = Index::open_read_only(&index_dir).and_then(|i| i.series_count()).ok();
+        out.series = Index::open_read_only(&index_dir)
+            .and_then(|i| i.series_count())
+            .ok();
         out.index_bytes = dir_size(&index_dir);
     }
     let wal_dir = dir.join(WAL_DIR);
@@ -99,6 +106,12 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Inspection> {
 
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
         .unwrap_or(0)
 }

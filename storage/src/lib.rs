@@ -3,12 +3,12 @@
 //! retention. The public surface is [`Storage`] and the types it speaks;
 //! everything else is crate-private. See `ARCHITECTURE.md` for the map.
 
+mod batch;
+mod block;
 mod chunk;
 mod codec;
 mod engine;
 mod error;
-mod batch;
-mod block;
 mod fs;
 mod head;
 mod index;

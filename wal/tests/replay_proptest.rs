@@ -31,7 +31,7 @@ proptest! {
             prop_assert_eq!(&replayed, &written);
             for payload in session {
                 let pos = wal.write(payload).expect("write");
-                prop_assert!(written.last().map_or(true, |(prev, _)| *prev < pos), "positions increase");
+                prop_assert!(written.last().is_none_or(|(prev, _)| *prev < pos), "positions increase");
                 written.push((pos, payload.clone()));
             }
             wal.close().expect("close");

@@ -36,9 +36,14 @@ pub(crate) fn file_header(magic: &[u8; 4]) -> [u8; FILE_HEADER_LEN] {
 
 /// Checks a file header; `Err` says what is wrong.
 pub(crate) fn check_header(bytes: &[u8], magic: &[u8; 4]) -> Result<(), String> {
-    let header = bytes.get(..FILE_HEADER_LEN).ok_or("file shorter than its header")?;
+    let header = bytes
+        .get(..FILE_HEADER_LEN)
+        .ok_or("file shorter than its header")?;
     if header.get(..4) != Some(magic.as_slice()) {
-        return Err(format!("bad magic, expected {:?}", String::from_utf8_lossy(magic)));
+        return Err(format!(
+            "bad magic, expected {:?}",
+            String::from_utf8_lossy(magic)
+        ));
     }
     match header.get(4) {
         Some(&FILE_VERSION) => Ok(()),
@@ -56,7 +61,9 @@ pub(crate) enum FrameKind {
 
 /// Encodes a frame of `raw` bytes, compressed when that makes it smaller.
 pub(crate) fn encode_frame(raw: &[u8], zstd_level: i32, out: &mut Vec<u8>) {
-    let compressed = zstd::bulk::compress(raw, zstd_level).ok().filter(|c| c.len() < raw.len());
+    let compressed = zstd::bulk::compress(raw, zstd_level)
+        .ok()
+        .filter(|c| c.len() < raw.len());
     let (kind, stored) = match &compressed {
         Some(c) => (FrameKind::Zstd, c.as_slice()),
         None => (FrameKind::Raw, raw),
@@ -77,9 +84,17 @@ pub(crate) struct FrameRef<'a> {
 }
 
 pub(crate) fn read_frame(file: &[u8], offset: usize) -> Result<FrameRef<'_>, DecodeError> {
-    let bytes = file.get(offset..).ok_or(DecodeError { what: "frame", offset, reason: "offset past end of file" })?;
+    let bytes = file.get(offset..).ok_or(DecodeError {
+        what: "frame",
+        offset,
+        reason: "offset past end of file",
+    })?;
     let mut r = ByteReader::new(bytes);
-    let err = |what, reason| DecodeError { what, offset, reason };
+    let err = |what, reason| DecodeError {
+        what,
+        offset,
+        reason,
+    };
     let kind = match r.u8("frame kind")? {
         0 => FrameKind::Raw,
         1 => FrameKind::Zstd,
@@ -91,11 +106,17 @@ pub(crate) fn read_frame(file: &[u8], offset: usize) -> Result<FrameRef<'_>, Dec
     if raw_len > MAX_FRAME_RAW || (kind == FrameKind::Raw && stored_len != raw_len) {
         return Err(err("frame length", "impossible frame length"));
     }
-    let stored = r.take(stored_len, "frame bytes").map_err(|_| err("frame bytes", "frame runs past end of file"))?;
+    let stored = r
+        .take(stored_len, "frame bytes")
+        .map_err(|_| err("frame bytes", "frame runs past end of file"))?;
     if crc32fast::hash(stored) != crc {
         return Err(err("frame", "checksum mismatch"));
     }
-    Ok(FrameRef { kind, stored, raw_len })
+    Ok(FrameRef {
+        kind,
+        stored,
+        raw_len,
+    })
 }
 
 /// Where a chunk lives and what it covers.
@@ -132,7 +153,10 @@ pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], out: &mut Vec<u8>) {
     }
 }
 
-pub(crate) fn decode_series_entry(bytes: &[u8], out: &mut Vec<ChunkMeta>) -> Result<(), DecodeError> {
+pub(crate) fn decode_series_entry(
+    bytes: &[u8],
+    out: &mut Vec<ChunkMeta>,
+) -> Result<(), DecodeError> {
     let mut r = ByteReader::new(bytes);
     let count = r.len("chunk count", r.remaining())?;
     out.reserve(count);
@@ -150,7 +174,15 @@ pub(crate) fn decode_series_entry(bytes: &[u8], out: &mut Vec<ChunkMeta>) -> Res
         let frame = prev_frame.wrapping_add(r.uvarint("chunk frame")?);
         let offset = u32::try_from(r.uvarint("chunk offset")?).unwrap_or(u32::MAX);
         let len = u32::try_from(r.uvarint("chunk length")?).unwrap_or(u32::MAX);
-        out.push(ChunkMeta { mint, maxt, samples, codec, frame, offset, len });
+        out.push(ChunkMeta {
+            mint,
+            maxt,
+            samples,
+            codec,
+            frame,
+            offset,
+            len,
+        });
         prev_maxt = maxt;
         prev_frame = frame;
     }
@@ -159,7 +191,7 @@ pub(crate) fn decode_series_entry(bytes: &[u8], out: &mut Vec<ChunkMeta>) -> Res
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use proptest::prelude::*;
 
@@ -170,11 +202,17 @@ mod tests {
         encode_frame(&raw, 3, &mut file);
         let frame = read_frame(&file, 0).unwrap();
         assert_eq!(frame.kind, FrameKind::Zstd);
-        assert_eq!(zstd::bulk::decompress(frame.stored, frame.raw_len).unwrap(), raw);
+        assert_eq!(
+            zstd::bulk::decompress(frame.stored, frame.raw_len).unwrap(),
+            raw
+        );
         let mut damaged = file.clone();
         let last = damaged.len() - 1;
         damaged[last] ^= 1;
-        assert_eq!(read_frame(&damaged, 0).err().map(|e| e.reason), Some("checksum mismatch"));
+        assert_eq!(
+            read_frame(&damaged, 0).err().map(|e| e.reason),
+            Some("checksum mismatch")
+        );
         assert!(read_frame(&file[..file.len() - 1], 0).is_err());
     }
 

@@ -68,13 +68,18 @@ impl BlockMeta {
             _ => {}
         }
         serde_json::from_slice(&bytes).map_err(|e| {
-            Error::corruption(&path, e.column() as u64, format!("meta.json does not parse: {e}"))
+            Error::corruption(
+                &path,
+                e.column() as u64,
+                format!("meta.json does not parse: {e}"),
+            )
         })
     }
 
     pub(crate) fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(META_FILE);
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::io(format!("encoding {}", path.display()), e.into()))?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::io(format!("encoding {}", path.display()), e.into()))?;
         fs::write_synced(&path, &json)
     }
 
@@ -92,12 +97,18 @@ pub(crate) fn new_ulid() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let random = RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed));
     let value: u128 = (u128::from(millis & ((1 << 48) - 1)) << 80)
         | (u128::from(random) << 16)
         | u128::from(COUNTER.load(Ordering::Relaxed) as u16);
-    (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
+    (0..26)
+        .rev()
+        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -122,13 +133,26 @@ mod tests {
             mint: 0,
             maxt: 7_199_999,
             stats: BlockStats::default(),
-            compaction: Compaction { level: 1, parents: vec![] },
+            compaction: Compaction {
+                level: 1,
+                parents: vec![],
+            },
         };
         meta.write(dir.path()).unwrap();
         assert_eq!(BlockMeta::read(dir.path()).unwrap(), meta);
         std::fs::write(dir.path().join(META_FILE), br#"{"format_version": 9}"#).unwrap();
-        assert!(matches!(BlockMeta::read(dir.path()), Err(Error::UnsupportedVersion { version: 9, .. })));
-        std::fs::write(dir.path().join(META_FILE), br#"{"format_version": 1, "ulid": "#).unwrap();
-        assert!(matches!(BlockMeta::read(dir.path()), Err(Error::Corruption { .. })));
+        assert!(matches!(
+            BlockMeta::read(dir.path()),
+            Err(Error::UnsupportedVersion { version: 9, .. })
+        ));
+        std::fs::write(
+            dir.path().join(META_FILE),
+            br#"{"format_version": 1, "ulid": "#,
+        )
+        .unwrap();
+        assert!(matches!(
+            BlockMeta::read(dir.path()),
+            Err(Error::Corruption { .. })
+        ));
     }
 }

@@ -41,15 +41,20 @@ impl Block {
         let chunks_path = dir.join(format::CHUNKS_FILE);
         let index = fs::map_sealed(&index_path)?;
         let chunks = fs::map_sealed(&chunks_path)?;
-        format::check_header(&chunks, format::CHUNKS_MAGIC).map_err(|e| Error::corruption(&chunks_path, 0, e))?;
-        format::check_header(&index, format::INDEX_MAGIC).map_err(|e| Error::corruption(&index_path, 0, e))?;
+        format::check_header(&chunks, format::CHUNKS_MAGIC)
+            .map_err(|e| Error::corruption(&chunks_path, 0, e))?;
+        format::check_header(&index, format::INDEX_MAGIC)
+            .map_err(|e| Error::corruption(&index_path, 0, e))?;
 
         let len = index.len();
-        let corrupt = |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
+        let corrupt =
+            |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
         if len < format::FILE_HEADER_LEN + format::FOOTER_LEN {
             return Err(corrupt(0, "index shorter than header and footer"));
         }
-        let footer = index.get(len - format::FOOTER_LEN..).ok_or_else(|| corrupt(0, "no footer"))?;
+        let footer = index
+            .get(len - format::FOOTER_LEN..)
+            .ok_or_else(|| corrupt(0, "no footer"))?;
         let field = |at: usize| -> u64 {
             let mut b = [0u8; 8];
             b.copy_from_slice(footer.get(at..at + 8).unwrap_or(&[0; 8]));
@@ -69,11 +74,19 @@ impl Block {
             .ok()
             .and_then(|n| n.checked_mul(format::TABLE_ENTRY_LEN))
             .and_then(|n| n.checked_add(usize::try_from(table_offset).ok()?));
-        if table_end != Some(len - format::FOOTER_LEN) || (table_offset as usize) < format::FILE_HEADER_LEN {
-            return Err(corrupt(len - format::FOOTER_LEN, "series table does not fit the index"));
+        if table_end != Some(len - format::FOOTER_LEN)
+            || (table_offset as usize) < format::FILE_HEADER_LEN
+        {
+            return Err(corrupt(
+                len - format::FOOTER_LEN,
+                "series table does not fit the index",
+            ));
         }
         if series_count != meta.stats.series {
-            return Err(corrupt(len - format::FOOTER_LEN, "series count differs from meta.json"));
+            return Err(corrupt(
+                len - format::FOOTER_LEN,
+                "series count differs from meta.json",
+            ));
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -130,8 +143,11 @@ impl Block {
                     .ok()
                     .filter(|&o| o >= format::FILE_HEADER_LEN && o < self.table_offset)
                     .and_then(|o| self.index.get(o..self.table_offset))
-                    .ok_or_else(|| self.index_error(offset as usize, "series entry offset out of range"))?;
-                return format::decode_series_entry(bytes, out).map_err(|e| self.decode_error(offset as usize, e));
+                    .ok_or_else(|| {
+                        self.index_error(offset as usize, "series entry offset out of range")
+                    })?;
+                return format::decode_series_entry(bytes, out)
+                    .map_err(|e| self.decode_error(offset as usize, e));
             }
             if r < sref.0 {
                 lo = mid + 1;
@@ -155,7 +171,11 @@ impl Block {
     }
 
     /// The bytes of one sealed chunk.
-    pub(crate) fn chunk_bytes<'a>(&'a self, chunk: &ChunkMeta, cache: &'a mut FrameCache) -> Result<&'a [u8]> {
+    pub(crate) fn chunk_bytes<'a>(
+        &'a self,
+        chunk: &ChunkMeta,
+        cache: &'a mut FrameCache,
+    ) -> Result<&'a [u8]> {
         let frame_at = usize::try_from(chunk.frame).unwrap_or(usize::MAX);
         let frame = format::read_frame(&self.chunks, frame_at)
             .map_err(|e| self.chunks_error(chunk.frame, format!("{e}")))?;
@@ -164,10 +184,17 @@ impl Block {
             FrameKind::Zstd => {
                 if cache.frame != Some(chunk.frame) {
                     cache.frame = None;
-                    cache.raw = zstd::bulk::decompress(frame.stored, frame.raw_len)
-                        .map_err(|e| self.chunks_error(chunk.frame, format!("frame does not decompress: {e}")))?;
+                    cache.raw =
+                        zstd::bulk::decompress(frame.stored, frame.raw_len).map_err(|e| {
+                            self.chunks_error(
+                                chunk.frame,
+                                format!("frame does not decompress: {e}"),
+                            )
+                        })?;
                     if cache.raw.len() != frame.raw_len {
-                        return Err(self.chunks_error(chunk.frame, "frame decompresses to the wrong size"));
+                        return Err(
+                            self.chunks_error(chunk.frame, "frame decompresses to the wrong size")
+                        );
                     }
                     cache.frame = Some(chunk.frame);
                 }
@@ -193,13 +220,22 @@ impl Block {
         for chunk in metas.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
             let bytes = self.chunk_bytes(chunk, cache)?;
             let start = out.len();
-            sealed::decode(bytes, out)
-                .map_err(|e| self.chunks_error(chunk.frame, format!("chunk at frame offset {}: {e}", chunk.offset)))?;
+            sealed::decode(bytes, out).map_err(|e| {
+                self.chunks_error(
+                    chunk.frame,
+                    format!("chunk at frame offset {}: {e}", chunk.offset),
+                )
+            })?;
             if out.len() - start != chunk.samples as usize {
-                return Err(self.chunks_error(chunk.frame, "chunk sample count differs from the index"));
+                return Err(
+                    self.chunks_error(chunk.frame, "chunk sample count differs from the index")
+                );
             }
             if chunk.mint < mint || chunk.maxt > maxt {
-                let kept: Vec<Sample> = out.drain(start..).filter(|s| s.t >= mint && s.t <= maxt).collect();
+                let kept: Vec<Sample> = out
+                    .drain(start..)
+                    .filter(|s| s.t >= mint && s.t <= maxt)
+                    .collect();
                 out.extend(kept);
             }
         }

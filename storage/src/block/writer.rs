@@ -54,7 +54,9 @@ impl BlockWriter {
             File::create(&path).context(|| format!("creating {}", path.display()))?,
         );
         let header = format::file_header(format::CHUNKS_MAGIC);
-        chunks.write_all(&header).context(|| format!("writing {}", path.display()))?;
+        chunks
+            .write_all(&header)
+            .context(|| format!("writing {}", path.display()))?;
         let mut index = Vec::with_capacity(1 << 16);
         index.extend_from_slice(&format::file_header(format::INDEX_MAGIC));
         Ok(Self {
@@ -65,7 +67,11 @@ impl BlockWriter {
                 ulid,
                 mint,
                 maxt,
-                stats: BlockStats { data_mint: i64::MAX, data_maxt: i64::MIN, ..BlockStats::default() },
+                stats: BlockStats {
+                    data_mint: i64::MAX,
+                    data_maxt: i64::MIN,
+                    ..BlockStats::default()
+                },
                 compaction,
             },
             zstd_level,
@@ -112,7 +118,14 @@ impl BlockWriter {
         self.finish_series(sref, &metas)
     }
 
-    fn put_chunk(&mut self, bytes: &[u8], mint: i64, maxt: i64, samples: u32, codec: Codec) -> Result<ChunkMeta> {
+    fn put_chunk(
+        &mut self,
+        bytes: &[u8],
+        mint: i64,
+        maxt: i64,
+        samples: u32,
+        codec: Codec,
+    ) -> Result<ChunkMeta> {
         let meta = ChunkMeta {
             mint,
             maxt,
@@ -136,7 +149,10 @@ impl BlockWriter {
     }
 
     fn finish_series(&mut self, sref: SeriesRef, metas: &[ChunkMeta]) -> Result<()> {
-        debug_assert!(self.last_ref.is_none_or(|last| last < sref), "series must come in ref order");
+        debug_assert!(
+            self.last_ref.is_none_or(|last| last < sref),
+            "series must come in ref order"
+        );
         self.last_ref = Some(sref);
         self.table.push((sref.0, self.index.len() as u64));
         format::encode_series_entry(metas, &mut self.index);
@@ -150,7 +166,9 @@ impl BlockWriter {
         }
         self.frame_out.clear();
         format::encode_frame(&self.frame, self.zstd_level, &mut self.frame_out);
-        self.chunks.write_all(&self.frame_out).context(|| format!("writing chunks in {}", self.tmp_dir.display()))?;
+        self.chunks
+            .write_all(&self.frame_out)
+            .context(|| format!("writing chunks in {}", self.tmp_dir.display()))?;
         self.chunks_len += self.frame_out.len() as u64;
         self.frame.clear();
         Ok(())
@@ -161,8 +179,13 @@ impl BlockWriter {
     pub(crate) fn finish(mut self) -> Result<(PathBuf, BlockMeta)> {
         self.flush_frame()?;
         let chunks_path = self.tmp_dir.join(format::CHUNKS_FILE);
-        let file = self.chunks.into_inner().map_err(|e| e.into_error()).context(|| format!("writing {}", chunks_path.display()))?;
-        file.sync_all().context(|| format!("syncing {}", chunks_path.display()))?;
+        let file = self
+            .chunks
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context(|| format!("writing {}", chunks_path.display()))?;
+        file.sync_all()
+            .context(|| format!("syncing {}", chunks_path.display()))?;
 
         let table_offset = self.index.len() as u64;
         for &(sref, offset) in &self.table {
@@ -170,7 +193,8 @@ impl BlockWriter {
             self.index.extend_from_slice(&offset.to_le_bytes());
         }
         self.index.extend_from_slice(&table_offset.to_le_bytes());
-        self.index.extend_from_slice(&(self.table.len() as u64).to_le_bytes());
+        self.index
+            .extend_from_slice(&(self.table.len() as u64).to_le_bytes());
         let crc = crc32fast::hash(&self.index);
         self.index.extend_from_slice(&crc.to_le_bytes());
         self.index.extend_from_slice(format::INDEX_MAGIC);
@@ -180,7 +204,11 @@ impl BlockWriter {
             self.meta.stats.data_mint = 0;
             self.meta.stats.data_maxt = 0;
         }
-        self.meta.stats.codecs = self.codecs.iter().map(|(c, n)| (c.name().to_string(), *n)).collect();
+        self.meta.stats.codecs = self
+            .codecs
+            .iter()
+            .map(|(c, n)| (c.name().to_string(), *n))
+            .collect();
         self.meta.write(&self.tmp_dir)?;
         fs::sync_dir(&self.tmp_dir)?;
         let final_dir = self.blocks_dir.join(self.meta.dir_name());

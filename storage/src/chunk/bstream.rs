@@ -5,6 +5,10 @@
 //! 8-byte words, so encoding costs a shift and an OR per field. The reader
 //! mirrors it: it refills a left-aligned 64-bit register from the byte slice
 //! and never indexes out of bounds, so hostile input yields `None`, not a panic.
+#![expect(
+    clippy::big_endian_bytes,
+    reason = "bit streams are MSB-first by design; words are loaded and stored big-endian"
+)]
 
 /// Appends bit fields, most significant bit first.
 #[derive(Debug, Clone, Default)]
@@ -17,7 +21,11 @@ pub(crate) struct BitWriter {
 
 impl BitWriter {
     pub(crate) fn with_capacity(bytes: usize) -> Self {
-        Self { bytes: Vec::with_capacity(bytes), acc: 0, used: 0 }
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            acc: 0,
+            used: 0,
+        }
     }
 
     /// Writes the low `n` bits of `value` (`n <= 64`); higher bits of
@@ -105,7 +113,12 @@ pub(crate) struct BitReader<'a> {
 
 impl<'a> BitReader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        let mut reader = Self { data, pos: 0, buf: 0, avail: 0 };
+        let mut reader = Self {
+            data,
+            pos: 0,
+            buf: 0,
+            avail: 0,
+        };
         reader.refill();
         reader
     }
@@ -125,7 +138,9 @@ impl<'a> BitReader<'a> {
             self.buf &= !low_mask(64 - self.avail);
         } else {
             while self.avail <= 56 {
-                let Some(&byte) = self.data.get(self.pos) else { break };
+                let Some(&byte) = self.data.get(self.pos) else {
+                    break;
+                };
                 self.buf |= u64::from(byte) << (56 - self.avail);
                 self.avail += 8;
                 self.pos += 1;

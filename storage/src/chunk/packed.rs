@@ -46,7 +46,15 @@ struct Plan {
 
 #[inline]
 fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32) -> u64 {
-    values.map(|z| if z >> r < ESCAPE { (z >> r) + 1 + u64::from(r) } else { ESCAPE + 64 }).sum()
+    values
+        .map(|z| {
+            if z >> r < ESCAPE {
+                (z >> r) + 1 + u64::from(r)
+            } else {
+                ESCAPE + 64
+            }
+        })
+        .sum()
 }
 
 /// The cheapest layout for `values` (already zigzagged or offset): fixed
@@ -72,9 +80,17 @@ fn plan(group: &[i64]) -> Plan {
     let (for_layout, for_bits) = cheapest(group.iter().map(|&v| v.wrapping_sub(min) as u64), len);
     let for_bits = for_bits + 7 + u64::from(bits_for(zigzag(min)));
     if for_bits < zz_bits {
-        Plan { min: Some(min), layout: for_layout, bits: 2 + for_bits }
+        Plan {
+            min: Some(min),
+            layout: for_layout,
+            bits: 2 + for_bits,
+        }
     } else {
-        Plan { min: None, layout: zz_layout, bits: 2 + zz_bits }
+        Plan {
+            min: None,
+            layout: zz_layout,
+            bits: 2 + zz_bits,
+        }
     }
 }
 
@@ -86,7 +102,12 @@ pub(crate) fn packed_bits(values: &[i64]) -> usize {
 pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64]) {
     for group in values.chunks(GROUP) {
         let plan = plan(group);
-        let mode = u64::from(plan.min.is_some()) | if matches!(plan.layout, Layout::Rice { .. }) { 2 } else { 0 };
+        let mode = u64::from(plan.min.is_some())
+            | if matches!(plan.layout, Layout::Rice { .. }) {
+                2
+            } else {
+                0
+            };
         w.write_bits(mode, 2);
         match plan.layout {
             Layout::Fixed { width } => w.write_bits(u64::from(width), 7),
@@ -136,7 +157,9 @@ pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>) -
             }
             Layout::Fixed { width }
         } else {
-            Layout::Rice { r: r.read_bits(6)? as u32 }
+            Layout::Rice {
+                r: r.read_bits(6)? as u32,
+            }
         };
         let min = if mode & 1 == 1 {
             let min_width = r.read_bits(7)? as u32;
@@ -240,7 +263,11 @@ mod tests {
 
     #[test]
     fn layouts_are_chosen_by_size() {
-        assert_eq!(packed_bits(&[0; 640]), 90, "zero groups cost only their header");
+        assert_eq!(
+            packed_bits(&[0; 640]),
+            90,
+            "zero groups cost only their header"
+        );
         // Positive increments 1000..3000: 11-bit offsets beat 13-bit zigzag.
         let inc: Vec<i64> = (0..64).map(|i| 1000 + (i * 31) % 2000).collect();
         assert!(packed_bits(&inc) < 64 * 12);

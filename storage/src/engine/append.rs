@@ -59,7 +59,9 @@ impl Inner {
             return Ok(());
         }
         let reject = |e: Error| {
-            self.counters.samples_rejected.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.counters
+                .samples_rejected
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
             e
         };
         let mut prepared = self.prepare(batch).map_err(reject)?;
@@ -67,7 +69,8 @@ impl Inner {
         let mut state = self.append.lock();
         self.check_open()?;
         self.check_samples(&mut prepared).map_err(reject)?;
-        self.assign_refs(&mut prepared, &mut state.next_ref).map_err(reject)?;
+        self.assign_refs(&mut prepared, &mut state.next_ref)
+            .map_err(reject)?;
 
         let Prepared { entries, keys } = &mut prepared;
         entries.sort_unstable_by_key(|e| e.sref);
@@ -79,14 +82,19 @@ impl Inner {
             .collect();
         encoder.series(entering.into_iter());
         encoder.samples(entries.iter().map(|e| (e.sref, &*e.samples)));
-        let pos = self.wal.write(&encoder.finish()).map_err(|e| reject(e.into()))?;
+        let pos = self
+            .wal
+            .write(&encoder.finish())
+            .map_err(|e| reject(e.into()))?;
 
         let mut batch_maxt = i64::MIN;
         let span = self.head.block_span;
         for e in entries.iter_mut() {
             let series = match e.series.take() {
                 Some(s) => s,
-                None => self.head.get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default()),
+                None => self
+                    .head
+                    .get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default()),
             };
             series.append_all(&e.samples, span);
             batch_maxt = batch_maxt.max(e.samples.last().map_or(i64::MIN, |s| s.t));
@@ -97,9 +105,13 @@ impl Inner {
         *seg = (*seg).max(batch_maxt);
         drop(state);
 
-        self.counters.series_created.fetch_add(created, Ordering::Relaxed);
+        self.counters
+            .series_created
+            .fetch_add(created, Ordering::Relaxed);
         self.wal.sync_to(pos)?;
-        self.counters.samples_appended.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.counters
+            .samples_appended
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -118,8 +130,14 @@ impl Inner {
             let start = keys.len();
             labels.write_key(&mut keys);
             let key = start..keys.len();
-            let hash = self.head.hash_key(keys.get(key.clone()).unwrap_or_default());
-            let duplicate = seen.find(hash, |&i| keys.get(entries[i].key.clone()) == keys.get(key.clone())).copied();
+            let hash = self
+                .head
+                .hash_key(keys.get(key.clone()).unwrap_or_default());
+            let duplicate = seen
+                .find(hash, |&i| {
+                    keys.get(entries[i].key.clone()) == keys.get(key.clone())
+                })
+                .copied();
             if let Some(i) = duplicate {
                 keys.truncate(start);
                 entries[i].samples.to_mut().extend_from_slice(samples);
@@ -145,7 +163,10 @@ impl Inner {
             if series.is_none() {
                 e.labels
                     .validate(&self.options.label_limits)
-                    .map_err(|reason| Error::InvalidSeries { series: e.labels.to_string(), reason })?;
+                    .map_err(|reason| Error::InvalidSeries {
+                        series: e.labels.to_string(),
+                        reason,
+                    })?;
             }
             let e = &mut prepared.entries[i];
             e.series = series;
@@ -181,9 +202,15 @@ impl Inner {
             }
             let e = &prepared.entries[i];
             let newest = e.series.as_ref().and_then(|s| s.newest());
-            let Some(first) = e.samples.first() else { continue };
+            let Some(first) = e.samples.first() else {
+                continue;
+            };
             if first.t < min_valid {
-                return Err(Error::OutOfBounds { series: e.labels.to_string(), timestamp: first.t, min_valid });
+                return Err(Error::OutOfBounds {
+                    series: e.labels.to_string(),
+                    timestamp: first.t,
+                    min_valid,
+                });
             }
             if let Some(newest) = newest {
                 let min_allowed = newest.saturating_sub(ooo);
@@ -204,13 +231,19 @@ impl Inner {
     /// returning after it left the head), or a new one. New series go to the
     /// index first, so a crash after the WAL write cannot lose their labels.
     fn assign_refs(&self, prepared: &mut Prepared<'_>, next_ref: &mut u64) -> Result<()> {
-        let entering: Vec<usize> = (0..prepared.entries.len()).filter(|&i| prepared.entries[i].series.is_none()).collect();
+        let entering: Vec<usize> = (0..prepared.entries.len())
+            .filter(|&i| prepared.entries[i].series.is_none())
+            .collect();
         if let Some(limit) = self.options.max_active_series {
             let active = self.head.len();
             if let Some(&first) = entering.first() {
                 if active + entering.len() > limit {
                     let series = prepared.entries[first].labels.to_string();
-                    return Err(Error::SeriesLimit { series, active, limit });
+                    return Err(Error::SeriesLimit {
+                        series,
+                        active,
+                        limit,
+                    });
                 }
             }
         }
@@ -230,6 +263,12 @@ impl Inner {
                 }
             };
         }
-        self.index.insert(prepared.entries.iter().filter(|e| e.created).map(|e| (e.sref, e.labels)))
+        self.index.insert(
+            prepared
+                .entries
+                .iter()
+                .filter(|e| e.created)
+                .map(|e| (e.sref, e.labels)),
+        )
     }
 }

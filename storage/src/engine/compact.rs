@@ -33,7 +33,9 @@ impl Inner {
                 i += group.len();
                 let (start, end) = (window * span, window * span + span);
                 let mergeable = group.len() >= 2
-                    && group.iter().all(|b| b.meta().maxt < end && b.meta().maxt - b.meta().mint + 1 < span)
+                    && group
+                        .iter()
+                        .all(|b| b.meta().maxt < end && b.meta().maxt - b.meta().mint + 1 < span)
                     && end <= flushed_until;
                 if mergeable {
                     self.merge(&group, start, end - 1)?;
@@ -45,13 +47,21 @@ impl Inner {
     }
 
     fn merge(&self, parents: &[Arc<Block>], mint: i64, maxt: i64) -> Result<()> {
-        let level = parents.iter().map(|b| b.meta().compaction.level).max().unwrap_or(1) + 1;
+        let level = parents
+            .iter()
+            .map(|b| b.meta().compaction.level)
+            .max()
+            .unwrap_or(1)
+            + 1;
         let parent_ids: Vec<String> = parents.iter().map(|b| b.meta().ulid.clone()).collect();
         let mut writer = BlockWriter::create(
             &self.blocks_dir(),
             mint,
             maxt,
-            Compaction { level, parents: parent_ids.clone() },
+            Compaction {
+                level,
+                parents: parent_ids.clone(),
+            },
             self.options.zstd_level,
         )?;
         if let Err(e) = copy_series(parents, &mut writer) {
@@ -95,7 +105,11 @@ fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
             samples.clear();
             for (meta, bytes) in &chunks {
                 sealed::decode(bytes, &mut samples).map_err(|e| {
-                    crate::Error::corruption("compaction input", meta.frame, format!("series {}: {e}", sref.0))
+                    crate::Error::corruption(
+                        "compaction input",
+                        meta.frame,
+                        format!("series {}: {e}", sref.0),
+                    )
                 })?;
             }
             writer.add_series(sref, &samples)?;

@@ -109,7 +109,10 @@ impl Storage {
     /// lock, opens the label index and blocks, and replays the WAL into the head.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         let inner = Arc::new(open::open(dir.as_ref(), options)?);
-        let maintenance = inner.options.background_maintenance.then(|| Maintenance::start(inner.clone()));
+        let maintenance = inner
+            .options
+            .background_maintenance
+            .then(|| Maintenance::start(inner.clone()));
         Ok(Self { inner, maintenance })
     }
 
@@ -132,7 +135,12 @@ impl Storage {
     }
 
     /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.
-    pub fn series(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<Vec<crate::Labels>> {
+    pub fn series(
+        &self,
+        matchers: &[crate::Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<crate::Labels>> {
         self.inner.series(matchers, mint, maxt)
     }
 
@@ -224,7 +232,12 @@ impl Inner {
         let segments = self.wal.segments()?;
         let wal_dir = self.dir.join(WAL_DIR);
         let wal_bytes = std::fs::read_dir(&wal_dir)
-            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
             .unwrap_or(0);
         let c = &self.counters;
         let maxt = self.head.maxt();
@@ -251,8 +264,11 @@ impl Inner {
     /// Replaces the block list: drops `remove` (by ULID) and adds `add`.
     fn swap_blocks(&self, remove: &[String], add: Option<Arc<Block>>) {
         let mut guard = self.blocks.write();
-        let mut next: Vec<Arc<Block>> =
-            guard.iter().filter(|b| !remove.contains(&b.meta().ulid)).cloned().collect();
+        let mut next: Vec<Arc<Block>> = guard
+            .iter()
+            .filter(|b| !remove.contains(&b.meta().ulid))
+            .cloned()
+            .collect();
         next.extend(add);
         next.sort_by_key(|b| (b.meta().mint, b.meta().maxt));
         *guard = Arc::new(next);

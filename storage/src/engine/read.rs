@@ -54,7 +54,13 @@ impl Inner {
         let mut out: Vec<Series> = labels
             .into_iter()
             .zip(samples)
-            .filter_map(|(labels, samples)| Some(Series { labels: labels?, samples }).filter(|s| !s.samples.is_empty()))
+            .filter_map(|(labels, samples)| {
+                Some(Series {
+                    labels: labels?,
+                    samples,
+                })
+                .filter(|s| !s.samples.is_empty())
+            })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
@@ -129,7 +135,10 @@ impl Inner {
             }
         }
         let missing_refs: Vec<SeriesRef> = missing.iter().map(|&i| refs[i]).collect();
-        for (i, key) in missing.into_iter().zip(self.index.labels_keys(&missing_refs)?) {
+        for (i, key) in missing
+            .into_iter()
+            .zip(self.index.labels_keys(&missing_refs)?)
+        {
             if let Some(key) = key {
                 out[i] = Some(self.decode_labels(&key)?);
             }
@@ -138,7 +147,13 @@ impl Inner {
     }
 
     fn decode_labels(&self, key: &[u8]) -> Result<Labels> {
-        Labels::from_key(key).map_err(|e| Error::corruption(self.dir.join(super::INDEX_DIR), e.offset as u64, e.to_string()))
+        Labels::from_key(key).map_err(|e| {
+            Error::corruption(
+                self.dir.join(super::INDEX_DIR),
+                e.offset as u64,
+                e.to_string(),
+            )
+        })
     }
 }
 
@@ -148,7 +163,9 @@ fn merge_head(merged: &mut Vec<Sample>, head: Vec<Sample>) {
     if head.is_empty() {
         return;
     }
-    let overlap = merged.last().is_some_and(|last| head.first().is_some_and(|first| first.t <= last.t));
+    let overlap = merged
+        .last()
+        .is_some_and(|last| head.first().is_some_and(|first| first.t <= last.t));
     merged.extend(head);
     if overlap {
         // Stable: for equal timestamps the head sample (later) comes last.
@@ -171,7 +188,17 @@ mod tests {
     #[test]
     fn head_wins_on_overlap() {
         let mut blocks = vec![Sample::new(1, 1.0), Sample::new(2, 2.0)];
-        merge_head(&mut blocks, vec![Sample::new(2, 20.0), Sample::new(3, 30.0)]);
-        assert_eq!(blocks, vec![Sample::new(1, 1.0), Sample::new(2, 20.0), Sample::new(3, 30.0)]);
+        merge_head(
+            &mut blocks,
+            vec![Sample::new(2, 20.0), Sample::new(3, 30.0)],
+        );
+        assert_eq!(
+            blocks,
+            vec![
+                Sample::new(1, 1.0),
+                Sample::new(2, 20.0),
+                Sample::new(3, 30.0)
+            ]
+        );
     }
 }

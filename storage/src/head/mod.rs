@@ -23,11 +23,14 @@ pub(crate) use series::MemSeries;
 
 const SHARDS: usize = 64;
 
+type RefShard = RwLock<HashMap<SeriesRef, Arc<MemSeries>>>;
+type KeyShard = RwLock<HashTable<Arc<MemSeries>>>;
+
 /// The in-memory head.
 #[derive(Debug)]
 pub(crate) struct Head {
-    by_key: Box<[RwLock<HashTable<Arc<MemSeries>>>]>,
-    by_ref: Box<[RwLock<HashMap<SeriesRef, Arc<MemSeries>>>]>,
+    by_key: Box<[KeyShard]>,
+    by_ref: Box<[RefShard]>,
     hasher: foldhash::quality::RandomState,
     len: AtomicUsize,
     /// Samples before this are in blocks; appends before it are rejected.
@@ -55,17 +58,20 @@ impl Head {
         self.hasher.hash_one(key)
     }
 
-    fn key_shard(&self, hash: u64) -> &RwLock<HashTable<Arc<MemSeries>>> {
+    fn key_shard(&self, hash: u64) -> &KeyShard {
         &self.by_key[(hash >> 58) as usize % SHARDS]
     }
 
-    fn ref_shard(&self, sref: SeriesRef) -> &RwLock<HashMap<SeriesRef, Arc<MemSeries>>> {
+    fn ref_shard(&self, sref: SeriesRef) -> &RefShard {
         &self.by_ref[(sref.0 as usize) % SHARDS]
     }
 
     /// Looks a series up by canonical key; `hash` is `hash_key(key)`.
     pub(crate) fn get_by_key(&self, hash: u64, key: &[u8]) -> Option<Arc<MemSeries>> {
-        self.key_shard(hash).read().find(hash, |s| &*s.key == key).cloned()
+        self.key_shard(hash)
+            .read()
+            .find(hash, |s| &*s.key == key)
+            .cloned()
     }
 
     pub(crate) fn get(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
@@ -84,7 +90,9 @@ impl Head {
             return existing.clone();
         }
         by_ref.insert(sref, series.clone());
-        self.key_shard(hash).write().insert_unique(hash, series.clone(), |s| s.hash);
+        self.key_shard(hash)
+            .write()
+            .insert_unique(hash, series.clone(), |s| s.hash);
         self.len.fetch_add(1, Ordering::Relaxed);
         series
     }
@@ -92,7 +100,12 @@ impl Head {
     /// Removes a series that has no samples left.
     pub(crate) fn remove(&self, series: &MemSeries) {
         series.mark_removed();
-        if self.ref_shard(series.sref).write().remove(&series.sref).is_some() {
+        if self
+            .ref_shard(series.sref)
+            .write()
+            .remove(&series.sref)
+            .is_some()
+        {
             let mut shard = self.key_shard(series.hash).write();
             if let Ok(entry) = shard.find_entry(series.hash, |s| s.sref == series.sref) {
                 entry.remove();
@@ -134,8 +147,12 @@ impl Head {
 
     /// Bytes held by series and their samples (maps' own overhead estimated).
     pub(crate) fn memory(&self) -> usize {
-        let per_entry = 2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
-        self.all().iter().map(|s| per_entry + s.key.len() + s.data.lock().memory()).sum()
+        let per_entry =
+            2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
+        self.all()
+            .iter()
+            .map(|s| per_entry + s.key.len() + s.data.lock().memory())
+            .sum()
     }
 }
 
@@ -150,7 +167,10 @@ mod tests {
         let again = head.get_or_insert(SeriesRef(7), b"a");
         assert!(Arc::ptr_eq(&a, &again));
         let hash = head.hash_key(b"a");
-        assert_eq!(head.get_by_key(hash, b"a").map(|s| s.sref), Some(SeriesRef(7)));
+        assert_eq!(
+            head.get_by_key(hash, b"a").map(|s| s.sref),
+            Some(SeriesRef(7))
+        );
         assert_eq!(head.len(), 1);
         head.remove(&a);
         assert!(head.get(SeriesRef(7)).is_none());

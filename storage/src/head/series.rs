@@ -89,7 +89,12 @@ impl MemSeries {
             key,
             hash,
             newest: AtomicI64::new(i64::MIN),
-            data: Mutex::new(SeriesData { closed: Vec::new(), open: XorChunk::new(), ooo: Vec::new(), newest: i64::MIN }),
+            data: Mutex::new(SeriesData {
+                closed: Vec::new(),
+                open: XorChunk::new(),
+                ooo: Vec::new(),
+                newest: i64::MIN,
+            }),
             removed: AtomicBool::new(false),
         }
     }
@@ -121,7 +126,11 @@ impl MemSeries {
 impl SeriesData {
     /// Oldest timestamp held, `None` when empty.
     pub(crate) fn mint(&self) -> Option<i64> {
-        let chunk_min = self.closed.first().map(|c| c.mint).or((!self.open.is_empty()).then(|| self.open.mint()));
+        let chunk_min = self
+            .closed
+            .first()
+            .map(|c| c.mint)
+            .or((!self.open.is_empty()).then(|| self.open.mint()));
         match (chunk_min, self.ooo.first().map(|s| s.t)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -145,7 +154,8 @@ impl SeriesData {
     pub(crate) fn append(&mut self, t: i64, v: f64, block_span: i64) {
         if self.newest == i64::MIN && self.is_empty() || t > self.newest {
             if !self.open.is_empty()
-                && (self.open.len() >= CHUNK_SAMPLES || window(t, block_span) != window(self.open.mint(), block_span))
+                && (self.open.len() >= CHUNK_SAMPLES
+                    || window(t, block_span) != window(self.open.mint(), block_span))
             {
                 self.close_open();
             }
@@ -170,20 +180,33 @@ impl SeriesData {
 
     /// Re-encodes the chunks the out-of-order buffer touches with its samples merged in.
     fn merge_ooo(&mut self, block_span: i64) {
-        let Some(first) = self.ooo.first().map(|s| s.t) else { return };
-        let keep = self.closed.iter().position(|c| c.maxt >= first).unwrap_or(self.closed.len());
+        let Some(first) = self.ooo.first().map(|s| s.t) else {
+            return;
+        };
+        let keep = self
+            .closed
+            .iter()
+            .position(|c| c.maxt >= first)
+            .unwrap_or(self.closed.len());
         let mut chunk_samples = Vec::new();
         for chunk in self.closed.drain(keep..) {
             chunk.decode_into(i64::MIN, i64::MAX, &mut chunk_samples);
         }
         if !self.open.is_empty() {
-            decode_range(&self.open.bytes(), self.open.len(), i64::MIN, i64::MAX, &mut chunk_samples);
+            decode_range(
+                &self.open.bytes(),
+                self.open.len(),
+                i64::MIN,
+                i64::MAX,
+                &mut chunk_samples,
+            );
         }
         let merged = merge_overriding(&chunk_samples, &std::mem::take(&mut self.ooo));
         self.open = XorChunk::new();
         for s in merged {
             if !self.open.is_empty()
-                && (self.open.len() >= CHUNK_SAMPLES || window(s.t, block_span) != window(self.open.mint(), block_span))
+                && (self.open.len() >= CHUNK_SAMPLES
+                    || window(s.t, block_span) != window(self.open.mint(), block_span))
             {
                 self.close_open();
             }
@@ -293,8 +316,14 @@ mod tests {
             }
             d.append(20, 99.0, SPAN);
         }
-        let got: Vec<(i64, f64)> = read_all(&s).into_iter().map(|(t, v)| (t, f64::from_bits(v))).collect();
-        assert_eq!(got, vec![(5, 10.0), (10, 20.0), (15, 30.0), (20, 99.0), (30, 60.0)]);
+        let got: Vec<(i64, f64)> = read_all(&s)
+            .into_iter()
+            .map(|(t, v)| (t, f64::from_bits(v)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(5, 10.0), (10, 20.0), (15, 30.0), (20, 99.0), (30, 60.0)]
+        );
     }
 
     #[test]
