@@ -180,7 +180,7 @@ impl Storage {
         let _append = self.inner.append.lock();
         let _maintenance = self.inner.maintenance.lock();
         self.inner.wal.sync()?;
-        self.inner.index.sync()?;
+        self.inner.index.flush()?;
         Ok(())
     }
 

@@ -48,7 +48,17 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         new_series,
         ..
     } = replay;
-    index.insert(new_series.iter().map(|(r, l)| (*r, l)))?;
+    // Put back series RocksDB's unsynced log lost (after an OS crash), and
+    // only those: most are there already.
+    let refs: Vec<SeriesRef> = new_series.iter().map(|(r, _)| *r).collect();
+    let known = index.labels_keys(&refs)?;
+    index.insert(
+        new_series
+            .iter()
+            .zip(known)
+            .filter(|(_, k)| k.is_none())
+            .map(|((r, l), _)| (*r, l)),
+    )?;
     // Series whose samples were all already in blocks need not stay in the head.
     for series in head.all() {
         if series.data.lock().is_empty() {

@@ -167,6 +167,12 @@ impl Index {
         self.db.flush_wal(true).map_err(self.err("syncing"))
     }
 
+    /// Writes the memtable to a table file, so the next open need not
+    /// replay RocksDB's log (done on a clean close).
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(self.err("flushing the memtable"))
+    }
+
     /// Every series ref, in order.
     pub(crate) fn all_refs(&self) -> Result<Vec<u64>> {
         let mut out = Vec::new();
