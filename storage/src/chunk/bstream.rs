@@ -46,6 +46,12 @@ impl BitWriter {
             let rest = n - free;
             let head = value.checked_shr(rest).unwrap_or(0);
             let word = self.acc.checked_shl(free).unwrap_or(0) | head;
+            if self.bytes.len() + 8 > self.bytes.capacity() {
+                // Grow by a quarter, not double: head chunks live long and
+                // their last allocation would otherwise be up to half empty.
+                self.bytes
+                    .reserve_exact((self.bytes.capacity() / 4).max(32));
+            }
             self.bytes.extend_from_slice(&word.to_be_bytes());
             self.acc = if rest == 0 { 0 } else { value & low_mask(rest) };
             self.used = rest;
@@ -83,10 +89,6 @@ impl BitWriter {
     /// Heap bytes held, for memory accounting.
     pub(crate) fn allocated(&self) -> usize {
         self.bytes.capacity()
-    }
-
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
     }
 }
 

@@ -270,10 +270,6 @@ impl XorChunk {
         self.bits.allocated()
     }
 
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.bits.shrink_to_fit();
-    }
-
     /// Encodes a whole run of samples with strictly increasing timestamps.
     #[cfg(test)]
     pub(crate) fn from_samples(samples: &[Sample]) -> Self {

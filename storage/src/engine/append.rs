@@ -88,7 +88,6 @@ impl Inner {
             .map_err(|e| reject(e.into()))?;
 
         let mut batch_maxt = i64::MIN;
-        let span = self.head.block_span;
         for e in entries.iter_mut() {
             let series = match e.series.take() {
                 Some(s) => s,
@@ -96,7 +95,7 @@ impl Inner {
                     .head
                     .get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default()),
             };
-            series.append_all(&e.samples, span);
+            series.append_all(&e.samples, &self.head.store);
             batch_maxt = batch_maxt.max(e.samples.last().map_or(i64::MIN, |s| s.t));
         }
         let created = entries.iter().filter(|e| e.created).count() as u64;

@@ -82,7 +82,14 @@ impl Inner {
         let mut any = false;
         for s in &series {
             samples.clear();
-            s.data.lock().read(start, end - 1, &mut samples);
+            if let Err(e) = s
+                .data
+                .lock()
+                .read(start, end - 1, &self.head.store, &mut samples)
+            {
+                writer.abort();
+                return Err(e);
+            }
             if !samples.is_empty() {
                 any = true;
                 if let Err(e) = writer.add_series(s.sref, &samples) {
@@ -114,6 +121,9 @@ impl Inner {
                 emptied.push(s.clone());
             }
         }
+        self.head
+            .store
+            .drop_before(end.div_euclid(self.cfg.block_span));
         let _append = self.append.lock();
         for s in emptied {
             // Re-check under the append lock: a batch may have added samples since.

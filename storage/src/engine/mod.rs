@@ -33,6 +33,7 @@ pub use read::Series;
 pub(crate) const WAL_DIR: &str = "wal";
 pub(crate) const INDEX_DIR: &str = "index";
 pub(crate) const BLOCKS_DIR: &str = "blocks";
+pub(crate) const CHUNKS_HEAD_DIR: &str = "chunks_head";
 
 /// An open pulsedb data directory. Thread-safe: share it by reference or
 /// `Arc` between any number of writers and readers.
@@ -89,6 +90,8 @@ pub struct StorageStats {
     pub head_series: usize,
     pub head_chunks: usize,
     pub head_memory_bytes: usize,
+    /// Closed head chunks kept on disk (`chunks_head/`), not in memory.
+    pub head_chunk_disk_bytes: u64,
     pub head_mint: Option<i64>,
     pub head_maxt: Option<i64>,
     pub blocks: usize,
@@ -245,6 +248,7 @@ impl Inner {
             head_series: self.head.len(),
             head_chunks,
             head_memory_bytes: self.head.memory(),
+            head_chunk_disk_bytes: self.head.store.disk_bytes(),
             head_mint,
             head_maxt: (maxt != i64::MIN).then_some(maxt),
             blocks: blocks.len(),

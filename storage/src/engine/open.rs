@@ -9,11 +9,11 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use pulsedb_wal::{Wal, WalOptions};
 
-use super::{AppendState, Counters, Inner, BLOCKS_DIR, INDEX_DIR, WAL_DIR};
+use super::{AppendState, Counters, Inner, BLOCKS_DIR, CHUNKS_HEAD_DIR, INDEX_DIR, WAL_DIR};
 use crate::block::{Block, TMP_PREFIX};
 use crate::error::IoContext;
 use crate::fs::{self, DirLock};
-use crate::head::Head;
+use crate::head::{ChunkStore, Head};
 use crate::index::Index;
 use crate::labels::Labels;
 use crate::options::Options;
@@ -33,7 +33,8 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         .map(|b| b.meta().maxt.saturating_add(1))
         .max()
         .unwrap_or(i64::MIN);
-    let head = Head::new(cfg.block_span, flushed_until);
+    let store = ChunkStore::open(&dir.join(CHUNKS_HEAD_DIR), cfg.block_span)?;
+    let head = Head::new(store, flushed_until);
 
     let mut replay = Replay::new(&head, &index, flushed_until);
     let wal_options = WalOptions::new()
@@ -233,7 +234,7 @@ impl<'a> Replay<'a> {
                     self.head.get_or_insert(sref, &key)
                 }
             };
-            series.append_all(&self.run, self.head.block_span);
+            series.append_all(&self.run, &self.head.store);
             self.head.observe(last);
         }
         Ok(())

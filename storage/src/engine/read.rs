@@ -34,7 +34,10 @@ impl Inner {
         let mut head_samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
         for (i, &sref) in refs.iter().enumerate() {
             if let Some(series) = self.head.get(sref) {
-                series.data.lock().read(mint, maxt, &mut head_samples[i]);
+                series
+                    .data
+                    .lock()
+                    .read(mint, maxt, &self.head.store, &mut head_samples[i])?;
                 head_keys[i] = Some(series.key.clone());
             }
         }

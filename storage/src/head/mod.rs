@@ -9,6 +9,7 @@
 //! and is reused inside it.
 
 mod series;
+mod spill;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -20,6 +21,7 @@ use parking_lot::RwLock;
 
 use crate::SeriesRef;
 pub(crate) use series::MemSeries;
+pub(crate) use spill::ChunkStore;
 
 const SHARDS: usize = 64;
 
@@ -37,11 +39,12 @@ pub(crate) struct Head {
     min_valid: AtomicI64,
     /// Newest timestamp appended to any series.
     maxt: AtomicI64,
-    pub(crate) block_span: i64,
+    /// Closed chunks of every series, by block window.
+    pub(crate) store: ChunkStore,
 }
 
 impl Head {
-    pub(crate) fn new(block_span: i64, min_valid: i64) -> Self {
+    pub(crate) fn new(store: ChunkStore, min_valid: i64) -> Self {
         Self {
             by_key: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
             by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
@@ -49,7 +52,7 @@ impl Head {
             len: AtomicUsize::new(0),
             min_valid: AtomicI64::new(min_valid),
             maxt: AtomicI64::new(i64::MIN),
-            block_span,
+            store,
         }
     }
 
@@ -145,14 +148,18 @@ impl Head {
         self.maxt.fetch_max(t, Ordering::AcqRel);
     }
 
-    /// Bytes held by series and their samples (maps' own overhead estimated).
+    /// Bytes held by series and their samples in memory: each series'
+    /// struct, key and heap, its two map entries (estimated), and closed
+    /// chunks the store keeps in memory.
     pub(crate) fn memory(&self) -> usize {
         let per_entry =
             2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
-        self.all()
+        let series: usize = self
+            .all()
             .iter()
-            .map(|s| per_entry + s.key.len() + s.data.lock().memory())
-            .sum()
+            .map(|s| per_entry + s.key.len() + s.data.lock().heap_bytes())
+            .sum();
+        series + self.store.resident_bytes() as usize
     }
 }
 
@@ -162,7 +169,7 @@ mod tests {
 
     #[test]
     fn insert_lookup_remove() {
-        let head = Head::new(7_200_000, i64::MIN);
+        let head = Head::new(ChunkStore::in_memory(7_200_000), i64::MIN);
         let a = head.get_or_insert(SeriesRef(7), b"a");
         let again = head.get_or_insert(SeriesRef(7), b"a");
         assert!(Arc::ptr_eq(&a, &again));

@@ -1,6 +1,7 @@
-//! One series in the head: its closed Gorilla chunks, the open chunk being
-//! appended to, and a small buffer of out-of-order samples and overwrites
-//! that is merged back into the chunks when it grows.
+//! One series in the head: its closed Gorilla chunks (on disk, see
+//! `spill.rs`), the open chunk being appended to, and a small buffer of
+//! out-of-order samples and overwrites that is merged back into the chunks
+//! when it grows.
 //!
 //! Invariants: chunks hold strictly increasing timestamps and are ordered;
 //! no chunk spans two block windows (so flushing a window drops whole
@@ -11,42 +12,63 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::spill::ChunkStore;
 use crate::chunk::xor::{XorChunk, XorIter};
-use crate::{Sample, SeriesRef};
+use crate::{Result, Sample, SeriesRef};
 
 /// Samples per head chunk before it is closed.
 pub(crate) const CHUNK_SAMPLES: usize = 240;
 /// Out-of-order samples buffered before they are merged into the chunks.
 const OOO_MERGE_AT: usize = 32;
 
-/// A closed, immutable head chunk.
+/// A closed, immutable head chunk: 24 bytes in memory, its bytes in the store.
 #[derive(Debug)]
 pub(crate) struct ClosedChunk {
     mint: i64,
-    maxt: i64,
-    count: u32,
-    bytes: Box<[u8]>,
+    /// `maxt - mint`; chunks never span more than a block window.
+    span: u32,
+    count: u16,
+    len: u16,
+    /// Where the store put the bytes in the chunk's window.
+    at: u64,
 }
 
 impl ClosedChunk {
-    fn from_open(chunk: &XorChunk) -> Self {
+    fn close(chunk: &XorChunk, store: &ChunkStore) -> Self {
+        let bytes = chunk.bytes();
+        let len = bytes.len() as u16;
         Self {
             mint: chunk.mint(),
-            maxt: chunk.maxt(),
-            count: chunk.len() as u32,
-            bytes: chunk.bytes().into_boxed_slice(),
+            span: u32::try_from(chunk.maxt() - chunk.mint()).unwrap_or(u32::MAX),
+            count: chunk.len() as u16,
+            len,
+            at: store.put(window(chunk.mint(), store.block_span), bytes),
         }
     }
 
-    fn decode_into(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        decode_range(&self.bytes, self.count as usize, mint, maxt, out);
+    fn maxt(&self) -> i64 {
+        self.mint + i64::from(self.span)
+    }
+
+    fn decode_into(
+        &self,
+        mint: i64,
+        maxt: i64,
+        store: &ChunkStore,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
+        let window = window(self.mint, store.block_span);
+        let bytes = store.bytes(window, self.at, usize::from(self.len), buf)?;
+        decode_range(bytes, usize::from(self.count), mint, maxt, out);
+        Ok(())
     }
 }
 
 fn decode_range(bytes: &[u8], count: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
     let mut iter = XorIter::new(bytes, count);
-    // Head chunks are produced in memory by this process, so they decode;
-    // a short read would only drop samples from this one read.
+    // Head chunks are produced by this process, so they decode; a short
+    // read would only drop samples from this one read.
     let Some(first) = iter.seek(mint) else { return };
     if first.t > maxt {
         return;
@@ -114,10 +136,10 @@ impl MemSeries {
     }
 
     /// Appends under the series lock and publishes the new newest timestamp.
-    pub(crate) fn append_all(&self, samples: &[Sample], block_span: i64) {
+    pub(crate) fn append_all(&self, samples: &[Sample], store: &ChunkStore) {
         let mut data = self.data.lock();
         for s in samples {
-            data.append(s.t, s.v, block_span);
+            data.append(s.t, s.v, store);
         }
         self.newest.store(data.newest, Ordering::Release);
     }
@@ -139,7 +161,9 @@ impl SeriesData {
 
     /// Whether any sample lies in `[mint, maxt]` (by chunk bounds, no decoding).
     pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
-        self.closed.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
+        self.closed
+            .iter()
+            .any(|c| c.maxt() >= mint && c.mint <= maxt)
             || (!self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt)
             || self.ooo.iter().any(|s| s.t >= mint && s.t <= maxt)
     }
@@ -151,13 +175,14 @@ impl SeriesData {
     /// Appends one sample. In-order samples go to the open chunk; older ones
     /// (or a new value for an existing timestamp) go to the out-of-order
     /// buffer. The caller has checked the out-of-order window.
-    pub(crate) fn append(&mut self, t: i64, v: f64, block_span: i64) {
+    pub(crate) fn append(&mut self, t: i64, v: f64, store: &ChunkStore) {
+        let block_span = store.block_span;
         if self.newest == i64::MIN && self.is_empty() || t > self.newest {
             if !self.open.is_empty()
                 && (self.open.len() >= CHUNK_SAMPLES
                     || window(t, block_span) != window(self.open.mint(), block_span))
             {
-                self.close_open();
+                self.close_open(store);
             }
             self.open.append(t, v);
             self.newest = t;
@@ -168,30 +193,38 @@ impl SeriesData {
             Err(i) => self.ooo.insert(i, Sample { t, v }),
         }
         if self.ooo.len() >= OOO_MERGE_AT {
-            self.merge_ooo(block_span);
+            // Reading back spilled chunks can fail; then the buffer just
+            // stays larger until the next try.
+            if let Err(e) = self.merge_ooo(store) {
+                tracing::warn!(error = %e, "could not merge out-of-order samples yet");
+            }
         }
     }
 
-    fn close_open(&mut self) {
-        let mut open = std::mem::replace(&mut self.open, XorChunk::new());
-        open.shrink_to_fit();
-        self.closed.push(ClosedChunk::from_open(&open));
+    fn close_open(&mut self, store: &ChunkStore) {
+        let open = std::mem::replace(&mut self.open, XorChunk::new());
+        // Grow one at a time: a series holds tens of closed chunks for its
+        // whole life in the head, and doubling would waste a third of them.
+        self.closed.reserve_exact(1);
+        self.closed.push(ClosedChunk::close(&open, store));
     }
 
     /// Re-encodes the chunks the out-of-order buffer touches with its samples merged in.
-    fn merge_ooo(&mut self, block_span: i64) {
+    fn merge_ooo(&mut self, store: &ChunkStore) -> Result<()> {
         let Some(first) = self.ooo.first().map(|s| s.t) else {
-            return;
+            return Ok(());
         };
         let keep = self
             .closed
             .iter()
-            .position(|c| c.maxt >= first)
+            .position(|c| c.maxt() >= first)
             .unwrap_or(self.closed.len());
         let mut chunk_samples = Vec::new();
-        for chunk in self.closed.drain(keep..) {
-            chunk.decode_into(i64::MIN, i64::MAX, &mut chunk_samples);
+        let mut buf = Vec::new();
+        for chunk in &self.closed[keep..] {
+            chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut chunk_samples)?;
         }
+        self.closed.truncate(keep);
         if !self.open.is_empty() {
             decode_range(
                 &self.open.bytes(),
@@ -206,20 +239,28 @@ impl SeriesData {
         for s in merged {
             if !self.open.is_empty()
                 && (self.open.len() >= CHUNK_SAMPLES
-                    || window(s.t, block_span) != window(self.open.mint(), block_span))
+                    || window(s.t, store.block_span) != window(self.open.mint(), store.block_span))
             {
-                self.close_open();
+                self.close_open(store);
             }
             self.open.append(s.t, s.v);
         }
+        Ok(())
     }
 
     /// Samples with `mint <= t <= maxt`, in time order, appended to `out`.
-    pub(crate) fn read(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+    pub(crate) fn read(
+        &self,
+        mint: i64,
+        maxt: i64,
+        store: &ChunkStore,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
         let start = out.len();
+        let mut buf = Vec::new();
         for chunk in &self.closed {
-            if chunk.maxt >= mint && chunk.mint <= maxt {
-                chunk.decode_into(mint, maxt, out);
+            if chunk.maxt() >= mint && chunk.mint <= maxt {
+                chunk.decode_into(mint, maxt, store, &mut buf, out)?;
             }
         }
         if !self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt {
@@ -232,24 +273,24 @@ impl SeriesData {
             out.truncate(start);
             out.extend(merged);
         }
+        Ok(())
     }
 
     /// Drops every sample before `t` (already written to a block). Chunks
     /// never span windows, so only whole chunks are dropped when `t` is a
     /// window boundary.
     pub(crate) fn truncate_before(&mut self, t: i64) {
-        self.closed.retain(|c| c.maxt >= t);
+        self.closed.retain(|c| c.maxt() >= t);
         if !self.open.is_empty() && self.open.maxt() < t {
             self.open = XorChunk::new();
         }
         self.ooo.retain(|s| s.t >= t);
     }
 
-    /// Heap and inline bytes held by this series' samples.
-    pub(crate) fn memory(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
-            + self.closed.iter().map(|c| c.bytes.len()).sum::<usize>()
+    /// Heap bytes held by this series' samples, beyond the struct itself
+    /// (closed chunks' bytes are the store's).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + self.open.allocated()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
@@ -290,6 +331,7 @@ fn merge_overriding(base: &[Sample], overrides: &[Sample]) -> Vec<Sample> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
@@ -300,23 +342,30 @@ mod tests {
         MemSeries::new(SeriesRef(1), Arc::from(&b"k"[..]), 0)
     }
 
-    fn read_all(s: &MemSeries) -> Vec<(i64, u64)> {
+    fn store() -> ChunkStore {
+        ChunkStore::in_memory(SPAN)
+    }
+
+    fn read_all(s: &MemSeries, store: &ChunkStore) -> Vec<(i64, u64)> {
         let mut out = Vec::new();
-        s.data.lock().read(i64::MIN, i64::MAX, &mut out);
+        s.data
+            .lock()
+            .read(i64::MIN, i64::MAX, store, &mut out)
+            .unwrap();
         out.iter().map(|s| (s.t, s.v.to_bits())).collect()
     }
 
     #[test]
     fn out_of_order_and_overwrites_read_back_in_order() {
-        let s = series();
+        let (s, store) = (series(), store());
         {
             let mut d = s.data.lock();
             for t in [10, 20, 30, 15, 20, 5] {
-                d.append(t, t as f64 * 2.0, SPAN);
+                d.append(t, t as f64 * 2.0, &store);
             }
-            d.append(20, 99.0, SPAN);
+            d.append(20, 99.0, &store);
         }
-        let got: Vec<(i64, f64)> = read_all(&s)
+        let got: Vec<(i64, f64)> = read_all(&s, &store)
             .into_iter()
             .map(|(t, v)| (t, f64::from_bits(v)))
             .collect();
@@ -328,35 +377,62 @@ mod tests {
 
     #[test]
     fn chunks_are_cut_at_window_boundaries_and_truncated_whole() {
-        let s = series();
+        let (s, store) = (series(), store());
         let mut d = s.data.lock();
         for t in (SPAN - 5000..SPAN + 5000).step_by(1000) {
-            d.append(t, 1.0, SPAN);
+            d.append(t, 1.0, &store);
         }
         assert_eq!(d.chunk_count(), 2);
         d.truncate_before(SPAN);
         let mut out = Vec::new();
-        d.read(i64::MIN, i64::MAX, &mut out);
+        d.read(i64::MIN, i64::MAX, &store, &mut out).unwrap();
         assert_eq!(out.first().map(|s| s.t), Some(SPAN));
         assert_eq!(out.len(), 5);
     }
 
+    #[test]
+    fn closed_chunks_live_on_disk_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(&dir.path().join("chunks_head"), SPAN).unwrap();
+        let s = series();
+        for t in 0..1000i64 {
+            s.data
+                .lock()
+                .append(t * 1000, (t % 97) as f64 / 10.0, &store);
+        }
+        let d = s.data.lock();
+        assert_eq!(d.chunk_count(), 1000usize.div_ceil(CHUNK_SAMPLES));
+        assert!(store.disk_bytes() > 0);
+        assert!(d.heap_bytes() < 1500, "{} bytes resident", d.heap_bytes());
+        assert_eq!(std::mem::size_of::<ClosedChunk>(), 24);
+        let mut out = Vec::new();
+        d.read(100_000, 900_000, &store, &mut out).unwrap();
+        assert_eq!(out.len(), 801);
+        assert_eq!(out[0], Sample::new(100_000, 0.3));
+    }
+
     proptest! {
         #[test]
-        fn matches_a_map_model(ops in proptest::collection::vec((0i64..2000, any::<i32>()), 1..600)) {
+        fn matches_a_map_model(ops in proptest::collection::vec((0i64..2000, any::<i32>()), 1..600), on_disk in any::<bool>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = if on_disk {
+                ChunkStore::open(&dir.path().join("chunks_head"), 600_000).unwrap()
+            } else {
+                ChunkStore::in_memory(600_000)
+            };
             let s = series();
             let mut model = BTreeMap::new();
             {
                 let mut d = s.data.lock();
                 for &(t, v) in &ops {
-                    d.append(t * 1000, f64::from(v), 600_000);
+                    d.append(t * 1000, f64::from(v), &store);
                     model.insert(t * 1000, f64::from(v).to_bits());
                 }
             }
             let want: Vec<(i64, u64)> = model.into_iter().collect();
-            prop_assert_eq!(read_all(&s), want.clone());
+            prop_assert_eq!(read_all(&s, &store), want.clone());
             let mut ranged = Vec::new();
-            s.data.lock().read(500_000, 900_000, &mut ranged);
+            s.data.lock().read(500_000, 900_000, &store, &mut ranged).unwrap();
             let want_range: Vec<i64> = want.iter().map(|w| w.0).filter(|t| (500_000..=900_000).contains(t)).collect();
             prop_assert_eq!(ranged.iter().map(|s| s.t).collect::<Vec<_>>(), want_range);
         }
