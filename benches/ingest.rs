@@ -80,6 +80,54 @@ fn append(c: &mut Criterion) {
     group.finish();
 }
 
+/// Two writer threads (this machine has two cores), each appending batches
+/// of 5 000 samples over its own 5 000 series: the setup of
+/// `promtool tsdb bench write`, which commits from concurrent goroutines.
+fn concurrent(c: &mut Criterion) {
+    let labels = labels();
+    let halves: Vec<&[Labels]> = labels.chunks(SERIES / 2).collect();
+    let mut group = c.benchmark_group("head_append_2_writers");
+    group.throughput(Throughput::Elements(SERIES as u64 * 10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(1));
+    for (name, sync) in [
+        ("always", SyncMode::Always),
+        ("interval_1s", SyncMode::Interval(Duration::from_secs(1))),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(dir.path(), options(sync)).expect("open");
+        let mut t = 1_700_000_000_000i64;
+        db.append(&batch(&labels, t)).expect("append");
+        // Each iteration: 10 scrapes of all 10 000 series, split between the threads.
+        group.bench_function(BenchmarkId::new("10k_series_10_scrapes", name), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let scrapes: Vec<Vec<Batch>> = halves
+                        .iter()
+                        .map(|h| (1..=10).map(|s| batch(h, t + s * 1000)).collect())
+                        .collect();
+                    t += 10_000;
+                    let started = Instant::now();
+                    std::thread::scope(|scope| {
+                        for batches in &scrapes {
+                            let db = &db;
+                            scope.spawn(move || {
+                                batches.iter().for_each(|b| db.append(b).expect("append"))
+                            });
+                        }
+                    });
+                    total += started.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
 /// WAL replay: open a directory whose head holds `steps` samples per series.
 fn replay(c: &mut Criterion) {
     let labels = labels();
@@ -115,5 +163,5 @@ fn replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, replay);
+criterion_group!(benches, append, concurrent, replay);
 criterion_main!(benches);

@@ -17,9 +17,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
+use parking_lot::MutexGuard;
 
 use super::Inner;
-use crate::head::MemSeries;
+use crate::head::{MemSeries, SeriesData};
 use crate::labels::Labels;
 use crate::record::BatchEncoder;
 use crate::{Batch, Error, Result, Sample, SeriesRef};
@@ -68,42 +69,91 @@ impl Inner {
 
         let mut state = self.append.lock();
         self.check_open()?;
-        self.check_samples(&mut prepared).map_err(reject)?;
-        self.assign_refs(&mut prepared, &mut state.next_ref)
-            .map_err(reject)?;
-
-        let Prepared { entries, keys } = &mut prepared;
-        entries.sort_unstable_by_key(|e| e.sref);
-        let mut encoder = BatchEncoder::new();
-        let entering: Vec<(SeriesRef, &[u8])> = entries
+        self.resolve_again(&mut prepared);
+        // Lock the series already in the head: a batch still applying to one
+        // finishes first, so its newest timestamp is current when checked.
+        // Declared before the guards that borrow it, so it outlives them.
+        let fresh: Vec<Option<Arc<MemSeries>>>;
+        let held: Vec<Option<Arc<MemSeries>>> = prepared
+            .entries
+            .iter_mut()
+            .map(|e| e.series.take())
+            .collect();
+        let mut guards: Vec<Option<MutexGuard<'_, SeriesData>>> = held
             .iter()
+            .map(|s| s.as_ref().map(|s| s.data.lock()))
+            .collect();
+        self.check_samples(&prepared, &held).map_err(reject)?;
+        self.assign_refs(&mut prepared, &held, &mut state.next_ref)
+            .map_err(reject)?;
+        let Prepared { entries, keys } = &prepared;
+        fresh = entries
+            .iter()
+            .map(|e| {
+                e.entering.then(|| {
+                    self.head
+                        .get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default())
+                })
+            })
+            .collect();
+        for (guard, series) in guards.iter_mut().zip(&fresh) {
+            if let Some(series) = series {
+                *guard = Some(series.data.lock());
+            }
+        }
+
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_unstable_by_key(|&i| entries[i].sref);
+        let mut encoder = BatchEncoder::new();
+        let entering: Vec<(SeriesRef, &[u8])> = order
+            .iter()
+            .map(|&i| &entries[i])
             .filter(|e| e.entering)
             .map(|e| (e.sref, keys.get(e.key.clone()).unwrap_or_default()))
             .collect();
         encoder.series(entering.into_iter());
-        encoder.samples(entries.iter().map(|e| (e.sref, &*e.samples)));
+        encoder.samples(
+            order
+                .iter()
+                .map(|&i| (entries[i].sref, &*entries[i].samples)),
+        );
         let pos = self
             .wal
             .write(&encoder.finish())
             .map_err(|e| reject(e.into()))?;
 
-        let mut batch_maxt = i64::MIN;
-        for e in entries.iter_mut() {
-            let series = match e.series.take() {
-                Some(s) => s,
-                None => self
-                    .head
-                    .get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default()),
-            };
-            series.append_all(&e.samples, &self.head.store);
-            batch_maxt = batch_maxt.max(e.samples.last().map_or(i64::MIN, |s| s.t));
-        }
-        let created = entries.iter().filter(|e| e.created).count() as u64;
+        let batch_maxt = entries
+            .iter()
+            .filter_map(|e| e.samples.last())
+            .map(|s| s.t)
+            .max()
+            .unwrap_or(i64::MIN);
         self.head.observe(batch_maxt);
         let seg = state.segment_maxt.entry(pos.segment).or_insert(i64::MIN);
         *seg = (*seg).max(batch_maxt);
+        // Flushes wait on this gate after raising min_valid, so they never
+        // read a series while a batch validated before the raise still applies.
+        let applying = self.apply_gate.read();
         drop(state);
 
+        // Outside the append lock: the next batch can be validated and
+        // written to the WAL while this one is applied to the head.
+        for ((e, guard), series) in entries
+            .iter()
+            .zip(guards.iter_mut())
+            .zip(held.iter().zip(&fresh))
+        {
+            if let (Some(data), Some(series)) = (
+                guard.as_deref_mut(),
+                series.0.as_ref().or(series.1.as_ref()),
+            ) {
+                series.append_locked(data, &e.samples, &self.head.store);
+            }
+        }
+        drop(guards);
+        drop(applying);
+
+        let created = entries.iter().filter(|e| e.created).count() as u64;
         self.counters
             .series_created
             .fetch_add(created, Ordering::Relaxed);
@@ -112,6 +162,18 @@ impl Inner {
             .samples_appended
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Under the append lock: series not found before (another batch may
+    /// have created them since) or removed by a flush are looked up again.
+    fn resolve_again(&self, prepared: &mut Prepared<'_>) {
+        for i in 0..prepared.entries.len() {
+            let e = &prepared.entries[i];
+            if e.series.as_ref().is_none_or(|s| s.removed()) {
+                let series = self.head.get_by_key(e.hash, prepared.key(e));
+                prepared.entries[i].series = series;
+            }
+        }
     }
 
     /// Canonical keys, rows of the same series merged, samples sorted (the
@@ -186,21 +248,17 @@ impl Inner {
         Ok(prepared)
     }
 
-    /// Under the append lock: every sample must be at or after `min_valid`
-    /// and within the out-of-order window of its series' newest sample.
-    fn check_samples(&self, prepared: &mut Prepared<'_>) -> Result<()> {
+    /// Under the append lock, with the batch's series locked: every sample
+    /// must be at or after `min_valid` and within the out-of-order window of
+    /// its series' newest sample.
+    fn check_samples(
+        &self,
+        prepared: &Prepared<'_>,
+        held: &[Option<Arc<MemSeries>>],
+    ) -> Result<()> {
         let min_valid = self.head.min_valid();
         let ooo = self.cfg.ooo_window;
-        for i in 0..prepared.entries.len() {
-            let e = &prepared.entries[i];
-            // Another batch may have created the series since we looked, or a
-            // flush removed it from the head.
-            if e.series.as_ref().is_none_or(|s| s.removed()) {
-                let series = self.head.get_by_key(e.hash, prepared.key(e));
-                prepared.entries[i].series = series;
-            }
-            let e = &prepared.entries[i];
-            let newest = e.series.as_ref().and_then(|s| s.newest());
+        for (e, series) in prepared.entries.iter().zip(held) {
             let Some(first) = e.samples.first() else {
                 continue;
             };
@@ -211,7 +269,7 @@ impl Inner {
                     min_valid,
                 });
             }
-            if let Some(newest) = newest {
+            if let Some(newest) = series.as_ref().and_then(|s| s.newest()) {
                 let min_allowed = newest.saturating_sub(ooo);
                 if first.t < min_allowed {
                     return Err(Error::OutOfOrder {
@@ -229,9 +287,14 @@ impl Inner {
     /// Gives every entry its ref: from the head, from the index (a series
     /// returning after it left the head), or a new one. New series go to the
     /// index first, so a crash after the WAL write cannot lose their labels.
-    fn assign_refs(&self, prepared: &mut Prepared<'_>, next_ref: &mut u64) -> Result<()> {
+    fn assign_refs(
+        &self,
+        prepared: &mut Prepared<'_>,
+        held: &[Option<Arc<MemSeries>>],
+        next_ref: &mut u64,
+    ) -> Result<()> {
         let entering: Vec<usize> = (0..prepared.entries.len())
-            .filter(|&i| prepared.entries[i].series.is_none())
+            .filter(|&i| held[i].is_none())
             .collect();
         if let Some(limit) = self.options.max_active_series {
             let active = self.head.len();
@@ -246,8 +309,10 @@ impl Inner {
                 }
             }
         }
-        for e in prepared.entries.iter_mut().filter(|e| e.series.is_some()) {
-            e.sref = e.series.as_ref().map_or(SeriesRef(0), |s| s.sref);
+        for (e, series) in prepared.entries.iter_mut().zip(held) {
+            if let Some(series) = series {
+                e.sref = series.sref;
+            }
         }
         for &i in &entering {
             let known = self.index.lookup(prepared.key(&prepared.entries[i]))?;

@@ -66,6 +66,8 @@ impl Inner {
         {
             let _append = self.append.lock();
             self.head.raise_min_valid(end);
+            // Batches validated before the raise finish applying first.
+            drop(self.apply_gate.write());
         }
         let series = self.head.all();
         let mut writer = BlockWriter::create(

@@ -57,6 +57,10 @@ pub(crate) struct Inner {
     blocks: RwLock<Arc<Vec<Arc<Block>>>>,
     /// Serialises appends from validation to WAL write and head apply.
     append: Mutex<AppendState>,
+    /// Held (read) by a batch from its WAL write until its head apply is
+    /// done; a flush takes it (write) after raising `min_valid` to wait for
+    /// batches validated before the raise.
+    apply_gate: RwLock<()>,
     /// Serialises flush, compaction and retention.
     maintenance: Mutex<()>,
     closed: AtomicBool,
@@ -181,6 +185,7 @@ impl Storage {
         self.inner.closed.store(true, Ordering::Release);
         // Wait for in-flight appends and maintenance to finish.
         let _append = self.inner.append.lock();
+        let _applied = self.inner.apply_gate.write();
         let _maintenance = self.inner.maintenance.lock();
         self.inner.wal.sync()?;
         self.inner.index.flush()?;

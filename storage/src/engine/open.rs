@@ -85,6 +85,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
             next_ref,
             segment_maxt,
         }),
+        apply_gate: RwLock::new(()),
         maintenance: Mutex::new(()),
         closed: Default::default(),
         counters: Counters::default(),

@@ -20,7 +20,7 @@ use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use crate::SeriesRef;
-pub(crate) use series::MemSeries;
+pub(crate) use series::{MemSeries, SeriesData};
 pub(crate) use spill::ChunkStore;
 
 const SHARDS: usize = 64;

@@ -137,7 +137,16 @@ impl MemSeries {
 
     /// Appends under the series lock and publishes the new newest timestamp.
     pub(crate) fn append_all(&self, samples: &[Sample], store: &ChunkStore) {
-        let mut data = self.data.lock();
+        self.append_locked(&mut self.data.lock(), samples, store);
+    }
+
+    /// Appends to `data`, which must be this series' locked data.
+    pub(crate) fn append_locked(
+        &self,
+        data: &mut SeriesData,
+        samples: &[Sample],
+        store: &ChunkStore,
+    ) {
         for s in samples {
             data.append(s.t, s.v, store);
         }
