@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
 mod inspect;
+mod repair;
 mod timefmt;
 
 use std::path::PathBuf;
@@ -27,6 +28,13 @@ enum Command {
         #[arg(default_value = "pulsedb-data")]
         data_dir: PathBuf,
     },
+    /// Truncate a damaged write-ahead log at its first corrupt frame so the
+    /// directory opens again. Samples after the damage are lost; run it only
+    /// when opening fails with a WAL corruption error, with no server running.
+    RepairWal {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
 }
 
 pub(crate) fn init_logging(filter: &str) {
@@ -41,5 +49,6 @@ pub(crate) fn init_logging(filter: &str) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect { data_dir } => inspect::run(&data_dir),
+        Command::RepairWal { data_dir } => repair::run(&data_dir),
     }
 }

@@ -1,6 +1,7 @@
 //! A read-only look at a data directory, safe while a server has it open:
 //! the blocks with their sizes and codecs, the label index's series count
-//! and the WAL's size. Backs `pulsedb inspect`.
+//! and the WAL's size. Backs `pulsedb inspect`; and the offline WAL repair
+//! behind `pulsedb repair-wal`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -114,4 +115,15 @@ fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Repairs the WAL of a data directory that is not open: truncates it at
+/// the first corrupt frame anywhere, deleting later segments, and reports
+/// what was dropped. `Storage::open` fails with a WAL corruption error
+/// (outside the torn tail it tolerates) until this is run; the samples
+/// after the corruption are lost, so it is never done automatically.
+pub fn repair_wal(dir: impl AsRef<Path>) -> Result<pulsedb_wal::RepairReport> {
+    let dir = dir.as_ref();
+    let _lock = crate::fs::DirLock::acquire(dir)?;
+    Ok(pulsedb_wal::repair(dir.join(WAL_DIR))?)
 }

@@ -24,7 +24,7 @@ pub use batch::Batch;
 pub use chunk::Codec;
 pub use engine::{Series, Storage, StorageStats};
 pub use error::{Error, Result};
-pub use inspect::{inspect, BlockInfo, Inspection};
+pub use inspect::{inspect, repair_wal, BlockInfo, Inspection};
 pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use options::{Options, SyncMode};

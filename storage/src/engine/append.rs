@@ -73,6 +73,10 @@ impl Inner {
         // Lock the series already in the head: a batch still applying to one
         // finishes first, so its newest timestamp is current when checked.
         // Declared before the guards that borrow it, so it outlives them.
+        #[expect(
+            clippy::needless_late_init,
+            reason = "declaration order sets drop order: the guards borrow it"
+        )]
         let fresh: Vec<Option<Arc<MemSeries>>>;
         let held: Vec<Option<Arc<MemSeries>>> = prepared
             .entries
