@@ -58,16 +58,29 @@ fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32) -> u64 {
 }
 
 /// The cheapest layout for `values` (already zigzagged or offset): fixed
-/// width, or Rice with `r` near log2 of the mean.
+/// width, or Rice with `r` near log2 of the mean. Rice is only tried when
+/// the fixed width is well above the typical value's width, the only case
+/// it can win.
 fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64) -> (Layout, u64) {
-    let width = bits_for(values.clone().fold(0, |acc, z| acc | z));
+    let (or, sum) = values
+        .clone()
+        .fold((0u64, 0u128), |(or, sum), z| (or | z, sum + u128::from(z)));
+    let width = bits_for(or);
     let mut best = (Layout::Fixed { width }, 7 + len * u64::from(width));
-    let mean = values.clone().map(u128::from).sum::<u128>() / u128::from(len.max(1));
-    let center = 128 - mean.leading_zeros();
-    for r in center.saturating_sub(2)..=(center + 1).min(63) {
-        let bits = 6 + rice_bits(values.clone(), r);
-        if bits < best.1 {
-            best = (Layout::Rice { r }, bits);
+    // Outliers, which Rice escapes anyway, would drag the mean up: centre on
+    // the mean of the values within four times the mean.
+    let mean = sum / u128::from(len.max(1));
+    let (kept, kept_sum) = values
+        .clone()
+        .filter(|&z| u128::from(z) <= mean * 4)
+        .fold((0u128, 0u128), |(n, s), z| (n + 1, s + u128::from(z)));
+    let center = 128 - (kept_sum / kept.max(1)).leading_zeros();
+    if width >= center + 2 {
+        for r in center.saturating_sub(1)..=(center + 1).min(63) {
+            let bits = 6 + rice_bits(values.clone(), r);
+            if bits < best.1 {
+                best = (Layout::Rice { r }, bits);
+            }
         }
     }
     best
@@ -76,7 +89,20 @@ fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64) -> (Layout, u64
 fn plan(group: &[i64]) -> Plan {
     let len = group.len() as u64;
     let (zz_layout, zz_bits) = cheapest(group.iter().map(|&v| zigzag(v)), len);
-    let min = group.iter().copied().min().unwrap_or(0);
+    let (min, max) = group
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let zz_plan = Plan {
+        min: None,
+        layout: zz_layout,
+        bits: 2 + zz_bits,
+    };
+    // Offsets from the minimum only pay when their range is narrower.
+    if group.is_empty()
+        || bits_for(max.wrapping_sub(min) as u64) >= bits_for(zigzag(min).max(zigzag(max)))
+    {
+        return zz_plan;
+    }
     let (for_layout, for_bits) = cheapest(group.iter().map(|&v| v.wrapping_sub(min) as u64), len);
     let for_bits = for_bits + 7 + u64::from(bits_for(zigzag(min)));
     if for_bits < zz_bits {
@@ -86,11 +112,7 @@ fn plan(group: &[i64]) -> Plan {
             bits: 2 + for_bits,
         }
     } else {
-        Plan {
-            min: None,
-            layout: zz_layout,
-            bits: 2 + zz_bits,
-        }
+        zz_plan
     }
 }
 
