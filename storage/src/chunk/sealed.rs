@@ -374,8 +374,11 @@ mod tests {
     fn picks_decimal_for_percentages_and_xor_for_arbitrary_floats() {
         // A random walk in tenths of a percent.
         let pct: Vec<f64> = (0..500u64)
-            .scan(500i64, |m, i| {
-                *m = (*m + (i.wrapping_mul(2_654_435_761) % 21) as i64 - 10).clamp(0, 1000);
+            .scan((500i64, 0x9e37_79b9_7f4a_7c15u64), |(m, x), _| {
+                *x ^= *x << 13;
+                *x ^= *x >> 7;
+                *x ^= *x << 17;
+                *m = (*m + (*x % 21) as i64 - 10).clamp(0, 1000);
                 Some(*m as f64 / 10.0)
             })
             .collect();
