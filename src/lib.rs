@@ -25,6 +25,10 @@ use std::path::Path;
 #[doc(hidden)]
 pub mod workload;
 
+pub use pulsedb_query::{
+    parse as parse_query, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
+    SeriesPoints, Value, ValueType,
+};
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
     Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Result, Sample,
@@ -36,6 +40,7 @@ pub use pulsedb_storage::{
 #[derive(Debug)]
 pub struct Db {
     storage: Storage,
+    engine: Engine,
 }
 
 impl Db {
@@ -45,6 +50,7 @@ impl Db {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
         Ok(Self {
             storage: Storage::open(path, options)?,
+            engine: Engine::default(),
         })
     }
 
@@ -85,6 +91,28 @@ impl Db {
         self.storage.compact()
     }
 
+    /// Evaluates a PromQL query at instant `t` (milliseconds).
+    pub fn query(&self, query: &str, t: i64) -> Result<Value, QueryError> {
+        self.engine.instant(&self.storage, query, t)
+    }
+
+    /// Evaluates a PromQL query at every `step` from `start` to `end`
+    /// (milliseconds, inclusive); the result is a matrix sorted by labels.
+    pub fn query_range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Value, QueryError> {
+        self.engine.range(&self.storage, query, start, end, step)
+    }
+
+    /// Uses `options` (lookback, limits, timeout) for later queries.
+    pub fn set_query_options(&mut self, options: EngineOptions) {
+        self.engine = Engine::new(options);
+    }
+
     /// Counters and sizes, for monitoring.
     pub fn stats(&self) -> Result<StorageStats> {
         self.storage.stats()
@@ -93,5 +121,11 @@ impl Db {
     /// Stops background work and syncs everything to disk.
     pub fn close(self) -> Result<()> {
         self.storage.close()
+    }
+}
+
+impl pulsedb_storage::Querier for Db {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.storage.select(matchers, mint, maxt)
     }
 }

@@ -18,6 +18,7 @@ pub mod internals;
 mod labels;
 mod matcher;
 mod options;
+mod querier;
 mod record;
 
 pub use batch::Batch;
@@ -28,6 +29,7 @@ pub use inspect::{inspect, repair_wal, BlockInfo, Inspection};
 pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use options::{Options, SyncMode};
+pub use querier::Querier;
 
 /// One sample: a timestamp in milliseconds since the Unix epoch and a value.
 /// Any f64 is legal, NaN included (Prometheus marks staleness with a NaN).

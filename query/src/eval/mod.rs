@@ -1,0 +1,410 @@
+//! The evaluator. Like Prometheus, it evaluates an expression over all the
+//! steps of a query at once: every node yields a value per step (an
+//! instant query is a range query of one step). Selectors read each series
+//! once for the whole range; functions over range vectors slide a window
+//! over those samples; binary operators and aggregations work step by step.
+//!
+//! Files: `selectors.rs` (storage reads, lookback, staleness), `functions.rs`,
+//! `aggregate.rs`, `binary.rs`, `labels.rs` (label-set surgery).
+
+mod aggregate;
+mod binary;
+mod functions;
+mod labels;
+mod selectors;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use pulsedb_storage::{Labels, Querier, Sample};
+
+use crate::ast::{At, Expr};
+use crate::error::{Error, Result};
+use crate::parser::parse;
+use crate::value::{InstantSample, Point, SeriesPoints, Value};
+
+/// Limits and defaults of query evaluation.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (default 5 min, as Prometheus).
+    pub lookback_delta: Duration,
+    /// Most samples a query may hold in memory at once (default 50 M, as Prometheus).
+    pub max_samples: usize,
+    /// Longest a query may run (default 2 min, as Prometheus).
+    pub timeout: Duration,
+    /// Step of subqueries written without one (`expr[1h:]`), Prometheus'
+    /// default evaluation interval (1 min).
+    pub default_subquery_step: Duration,
+    /// Most steps a range query may have (Prometheus' API allows 11 000).
+    pub max_steps: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback_delta: Duration::from_secs(300),
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            default_subquery_step: Duration::from_secs(60),
+            max_steps: 11_000,
+        }
+    }
+}
+
+/// Evaluates queries against a [`Querier`].
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    options: EngineOptions,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Engine {
+    pub fn new(options: EngineOptions) -> Self {
+        Self { options }
+    }
+
+    /// Evaluates `query` at instant `t` (milliseconds).
+    pub fn instant(&self, querier: &dyn Querier, query: &str, t: i64) -> Result<Value> {
+        self.instant_expr(querier, &parse(query)?, t)
+    }
+
+    /// Evaluates a parsed expression at instant `t`.
+    pub fn instant_expr(&self, querier: &dyn Querier, expr: &Expr, t: i64) -> Result<Value> {
+        let mut ev = Evaluator::new(querier, &self.options, t, t, 1);
+        let value = ev.eval(expr)?;
+        Ok(match value {
+            EvalValue::Scalar(v) => Value::Scalar {
+                t,
+                v: v.first().copied().unwrap_or(f64::NAN),
+            },
+            EvalValue::String(s) => Value::String { t, v: s },
+            EvalValue::Vector(series) => Value::Vector(
+                series
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.points.first().map(|&(_, v)| InstantSample {
+                            labels: s.labels,
+                            t,
+                            v,
+                        })
+                    })
+                    .collect(),
+            ),
+            EvalValue::Matrix(m) => {
+                let (lo, hi) = m.window(t);
+                let mut out: Vec<SeriesPoints> = m
+                    .series
+                    .into_iter()
+                    .map(|s| SeriesPoints {
+                        labels: s.labels,
+                        points: window_of(&s.samples, lo, hi)
+                            .iter()
+                            .map(|x| Point { t: x.t, v: x.v })
+                            .collect(),
+                    })
+                    .filter(|s| !s.points.is_empty())
+                    .collect();
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Value::Matrix(out)
+            }
+        })
+    }
+
+    /// Evaluates `query` at every `step` from `start` to `end` (milliseconds, inclusive).
+    pub fn range(
+        &self,
+        querier: &dyn Querier,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Value> {
+        self.range_expr(querier, &parse(query)?, start, end, step)
+    }
+
+    /// Evaluates a parsed expression over a range; the result is a matrix
+    /// sorted by labels.
+    pub fn range_expr(
+        &self,
+        querier: &dyn Querier,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Value> {
+        if step <= 0 {
+            return Err(Error::BadParameters(
+                "zero or negative query resolution step widths are not accepted".into(),
+            ));
+        }
+        if end < start {
+            return Err(Error::BadParameters(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        let steps = ((end - start) / step) as usize + 1;
+        if steps > self.options.max_steps {
+            return Err(Error::BadParameters(format!(
+                "exceeded maximum resolution of {} points per timeseries (got {steps}); try decreasing the query resolution (?step=XX)",
+                self.options.max_steps
+            )));
+        }
+        let mut ev = Evaluator::new(querier, &self.options, start, end, step);
+        let value = ev.eval(expr)?;
+        let series = match value {
+            EvalValue::Scalar(v) => vec![SeriesPoints {
+                labels: Labels::default(),
+                points: v.iter().enumerate().map(|(i, &v)| Point { t: ev.ts(i), v }).collect(),
+            }],
+            EvalValue::Vector(series) => series
+                .into_iter()
+                .map(|s| SeriesPoints {
+                    labels: s.labels,
+                    points: s.points.iter().map(|&(i, v)| Point { t: ev.ts(i), v }).collect(),
+                })
+                .collect(),
+            EvalValue::String(_) | EvalValue::Matrix(_) => {
+                return Err(Error::BadParameters(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    crate::parser::type_of(expr)
+                )))
+            }
+        };
+        let mut series: Vec<SeriesPoints> = series
+            .into_iter()
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Value::Matrix(series))
+    }
+}
+
+/// A series' values at some of the query's steps (step index, value).
+#[derive(Clone, Debug)]
+pub(crate) struct StepSeries {
+    pub(crate) labels: Labels,
+    pub(crate) points: Vec<(usize, f64)>,
+}
+
+/// A range vector: raw samples per series, read for the whole query, with
+/// the window each step sees.
+#[derive(Clone, Debug)]
+pub(crate) struct MatrixValue {
+    pub(crate) series: Vec<RawSeries>,
+    pub(crate) range: i64,
+    pub(crate) offset: i64,
+    /// A resolved `@` time, fixing the window for every step.
+    pub(crate) at: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct RawSeries {
+    pub(crate) labels: Labels,
+    pub(crate) samples: Vec<Sample>,
+}
+
+impl MatrixValue {
+    /// The inclusive window `[t - range, t]` seen at step time `ts`.
+    pub(crate) fn window(&self, ts: i64) -> (i64, i64) {
+        let end = self.at.unwrap_or(ts) - self.offset;
+        (end - self.range, end)
+    }
+}
+
+/// The samples of `samples` within `[lo, hi]`.
+pub(crate) fn window_of(samples: &[Sample], lo: i64, hi: i64) -> &[Sample] {
+    let a = samples.partition_point(|s| s.t < lo);
+    let b = samples.partition_point(|s| s.t <= hi);
+    samples.get(a..b.max(a)).unwrap_or_default()
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum EvalValue {
+    /// One value per step.
+    Scalar(Vec<f64>),
+    String(String),
+    Vector(Vec<StepSeries>),
+    Matrix(MatrixValue),
+}
+
+/// State of one query's evaluation.
+pub(crate) struct Evaluator<'a> {
+    querier: &'a dyn Querier,
+    options: &'a EngineOptions,
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) step: i64,
+    pub(crate) steps: usize,
+    started: Instant,
+    /// Samples loaded so far, against `max_samples`.
+    samples: usize,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(
+        querier: &'a dyn Querier,
+        options: &'a EngineOptions,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Self {
+        let steps = ((end - start) / step) as usize + 1;
+        Self {
+            querier,
+            options,
+            start,
+            end,
+            step,
+            steps,
+            started: Instant::now(),
+            samples: 0,
+        }
+    }
+
+    /// Time of step `i`.
+    pub(crate) fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    pub(crate) fn lookback(&self) -> i64 {
+        ms(self.options.lookback_delta)
+    }
+
+    pub(crate) fn check_time(&self) -> Result<()> {
+        let elapsed = self.started.elapsed();
+        if elapsed > self.options.timeout {
+            return Err(Error::Timeout {
+                elapsed_ms: elapsed.as_millis(),
+                limit_ms: self.options.timeout.as_millis(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more samples held, failing past the limit.
+    pub(crate) fn account(&mut self, n: usize) -> Result<()> {
+        self.samples = self.samples.saturating_add(n);
+        if self.samples > self.options.max_samples {
+            return Err(Error::TooManySamples {
+                limit: self.options.max_samples,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn resolve_at(&self, at: Option<At>) -> Option<i64> {
+        at.map(|a| match a {
+            At::Time(t) => t,
+            At::Start => self.start,
+            At::End => self.end,
+        })
+    }
+
+    pub(crate) fn eval(&mut self, expr: &Expr) -> Result<EvalValue> {
+        self.check_time()?;
+        match expr {
+            Expr::Number(v) => Ok(EvalValue::Scalar(vec![*v; self.steps])),
+            Expr::String(s) => Ok(EvalValue::String(s.clone())),
+            Expr::Paren(e) => self.eval(e),
+            Expr::Neg(e) => Ok(match self.eval(e)? {
+                EvalValue::Scalar(v) => EvalValue::Scalar(v.into_iter().map(|x| -x).collect()),
+                EvalValue::Vector(series) => EvalValue::Vector(
+                    series
+                        .into_iter()
+                        .map(|s| StepSeries {
+                            labels: labels::drop_metric_name(&s.labels),
+                            points: s.points.into_iter().map(|(i, v)| (i, -v)).collect(),
+                        })
+                        .collect(),
+                ),
+                other => other,
+            }),
+            Expr::Vector(v) => self.vector_selector(v),
+            Expr::Matrix(m) => self.matrix_selector(m),
+            Expr::Subquery(s) => self.subquery(s),
+            Expr::Call(c) => self.call(c),
+            Expr::Aggregate(a) => self.aggregate(a),
+            Expr::Binary(b) => self.binary(b),
+        }
+    }
+
+    /// Evaluates `expr` expecting a scalar.
+    pub(crate) fn eval_scalar(&mut self, expr: &Expr) -> Result<Vec<f64>> {
+        match self.eval(expr)? {
+            EvalValue::Scalar(v) => Ok(v),
+            _ => Err(Error::Execution(format!("expected a scalar, got {expr}"))),
+        }
+    }
+
+    pub(crate) fn eval_vector(&mut self, expr: &Expr) -> Result<Vec<StepSeries>> {
+        match self.eval(expr)? {
+            EvalValue::Vector(v) => Ok(v),
+            _ => Err(Error::Execution(format!(
+                "expected an instant vector, got {expr}"
+            ))),
+        }
+    }
+
+    pub(crate) fn eval_matrix(&mut self, expr: &Expr) -> Result<MatrixValue> {
+        match self.eval(expr)? {
+            EvalValue::Matrix(m) => Ok(m),
+            _ => Err(Error::Execution(format!(
+                "expected a range vector, got {expr}"
+            ))),
+        }
+    }
+}
+
+/// Per step, the samples of a vector: `(series index, value)`.
+pub(crate) fn by_step(series: &[StepSeries], steps: usize) -> Vec<Vec<(usize, f64)>> {
+    let mut out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); steps];
+    for (idx, s) in series.iter().enumerate() {
+        for &(i, v) in &s.points {
+            if let Some(slot) = out.get_mut(i) {
+                slot.push((idx, v));
+            }
+        }
+    }
+    out
+}
+
+/// Collects output samples into series by label set, refusing two samples
+/// with the same labels at the same step, as Prometheus does.
+#[derive(Default)]
+pub(crate) struct SeriesCollector {
+    index: HashMap<Labels, usize>,
+    series: Vec<StepSeries>,
+}
+
+impl SeriesCollector {
+    pub(crate) fn push(&mut self, labels: Labels, step: usize, v: f64) -> Result<()> {
+        let idx = match self.index.get(&labels) {
+            Some(&i) => i,
+            None => {
+                self.series.push(StepSeries {
+                    labels: labels.clone(),
+                    points: Vec::new(),
+                });
+                self.index.insert(labels, self.series.len() - 1);
+                self.series.len() - 1
+            }
+        };
+        let s = &mut self.series[idx];
+        if s.points.last().is_some_and(|&(i, _)| i == step) {
+            return Err(Error::Execution(format!(
+                "vector cannot contain metrics with the same labelset {}",
+                s.labels
+            )));
+        }
+        s.points.push((step, v));
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Vec<StepSeries> {
+        self.series
+    }
+}

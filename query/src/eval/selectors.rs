@@ -1,0 +1,181 @@
+//! Reading storage: instant vector selectors (the newest sample within the
+//! lookback window, unless it is a staleness marker), range selectors (raw
+//! samples, staleness markers dropped) and subqueries (an inner range
+//! evaluation at its own aligned steps).
+
+use pulsedb_storage::{Matcher, Sample};
+
+use super::{EvalValue, Evaluator, MatrixValue, RawSeries, StepSeries};
+use crate::ast::{MatrixSelector, Subquery, VectorSelector};
+use crate::error::{Error, Result};
+
+/// Prometheus marks a series stale with this NaN.
+pub(crate) const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+
+pub(crate) fn is_stale(v: f64) -> bool {
+    v.to_bits() == STALE_NAN
+}
+
+pub(crate) fn matchers_of(v: &VectorSelector) -> Result<Vec<Matcher>> {
+    let mut out = Vec::with_capacity(v.matchers.len() + 1);
+    if let Some(name) = &v.name {
+        out.push(Matcher::equal(pulsedb_storage::METRIC_NAME, name.clone()));
+    }
+    for m in &v.matchers {
+        out.push(
+            Matcher::new(m.op, m.name.clone(), m.value.clone())
+                .map_err(|e| Error::Execution(e.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+impl Evaluator<'_> {
+    fn select(&mut self, v: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<RawSeries>> {
+        let matchers = matchers_of(v)?;
+        let series = self.querier.select(&matchers, mint, maxt)?;
+        let total: usize = series.iter().map(|s| s.samples.len()).sum();
+        self.account(total)?;
+        Ok(series
+            .into_iter()
+            .map(|s| RawSeries {
+                labels: s.labels,
+                samples: s.samples,
+            })
+            .collect())
+    }
+
+    /// The reference time of step `i` for a selector with this offset and `@`.
+    fn ref_time(&self, i: usize, offset: i64, at: Option<i64>) -> i64 {
+        at.unwrap_or_else(|| self.ts(i)) - offset
+    }
+
+    pub(crate) fn vector_selector(&mut self, v: &VectorSelector) -> Result<EvalValue> {
+        Ok(EvalValue::Vector(self.instant_samples(v, false)?))
+    }
+
+    /// Per step, each series' newest sample within the lookback window; its
+    /// value, or (for `timestamp()`) its timestamp in seconds.
+    pub(crate) fn instant_samples(
+        &mut self,
+        v: &VectorSelector,
+        timestamps: bool,
+    ) -> Result<Vec<StepSeries>> {
+        let at = self.resolve_at(v.at);
+        let lookback = self.lookback();
+        let (first, last) = (
+            self.ref_time(0, v.offset, at),
+            self.ref_time(self.steps - 1, v.offset, at),
+        );
+        let raw = self.select(v, first - lookback, last)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for series in raw {
+            let mut points = Vec::new();
+            let mut pos = 0usize;
+            for i in 0..self.steps {
+                let reft = self.ref_time(i, v.offset, at);
+                // Reference times never decrease, so the cursor only moves forward.
+                while pos < series.samples.len() && series.samples[pos].t <= reft {
+                    pos += 1;
+                }
+                let Some(s) = pos.checked_sub(1).and_then(|p| series.samples.get(p)) else {
+                    continue;
+                };
+                if s.t < reft - lookback || is_stale(s.v) {
+                    continue;
+                }
+                points.push((i, if timestamps { s.t as f64 / 1000.0 } else { s.v }));
+            }
+            if !points.is_empty() {
+                out.push(StepSeries {
+                    labels: series.labels,
+                    points,
+                });
+            }
+        }
+        self.account(out.iter().map(|s| s.points.len()).sum())?;
+        Ok(out)
+    }
+
+    pub(crate) fn matrix_selector(&mut self, m: &MatrixSelector) -> Result<EvalValue> {
+        let v = &m.vector;
+        let at = self.resolve_at(v.at);
+        let first = self.ref_time(0, v.offset, at);
+        let last = self.ref_time(self.steps - 1, v.offset, at);
+        let mut raw = self.select(v, first - m.range, last)?;
+        for s in &mut raw {
+            s.samples.retain(|x| !is_stale(x.v));
+        }
+        raw.retain(|s| !s.samples.is_empty());
+        Ok(EvalValue::Matrix(MatrixValue {
+            series: raw,
+            range: m.range,
+            offset: v.offset,
+            at,
+        }))
+    }
+
+    /// Evaluates the inner expression at steps aligned to multiples of the
+    /// subquery step, covering every outer step's window, as Prometheus does.
+    pub(crate) fn subquery(&mut self, s: &Subquery) -> Result<EvalValue> {
+        let at = self.resolve_at(s.at);
+        let step = s
+            .step
+            .unwrap_or_else(|| super::ms(self.options.default_subquery_step));
+        let (outer_start, outer_end) = match at {
+            Some(t) => (t, t),
+            None => (self.start, self.end),
+        };
+        let lo = outer_start - s.offset - s.range;
+        // Go's integer division truncates toward zero; so does Rust's.
+        let mut start = step * (lo / step);
+        if start < lo {
+            start += step;
+        }
+        let end = outer_end - s.offset;
+        let mut series = Vec::new();
+        if start <= end {
+            let mut inner = Evaluator::new(self.querier, self.options, start, end, step);
+            inner.samples = self.samples;
+            let value = inner.eval(&s.expr)?;
+            self.samples = inner.samples;
+            match value {
+                EvalValue::Vector(v) => {
+                    for st in v {
+                        let samples: Vec<Sample> = st
+                            .points
+                            .iter()
+                            .map(|&(i, v)| Sample { t: inner.ts(i), v })
+                            .collect();
+                        series.push(RawSeries {
+                            labels: st.labels,
+                            samples,
+                        });
+                    }
+                }
+                EvalValue::Scalar(v) => {
+                    let samples = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| Sample { t: inner.ts(i), v })
+                        .collect();
+                    series.push(RawSeries {
+                        labels: Default::default(),
+                        samples,
+                    });
+                }
+                _ => {
+                    return Err(Error::Execution(
+                        "subquery of something other than an instant vector".into(),
+                    ))
+                }
+            }
+        }
+        Ok(EvalValue::Matrix(MatrixValue {
+            series,
+            range: s.range,
+            offset: s.offset,
+            at,
+        }))
+    }
+}

@@ -1,0 +1,647 @@
+//! A recursive-descent parser with precedence climbing for binary
+//! operators, checking types as it builds the tree, so both syntax and type
+//! errors point at the line and column where they occur.
+
+use pulsedb_storage::{MatchOp, Matcher};
+
+use crate::ast::{
+    AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr, LabelMatcher, MatrixSelector,
+    Subquery, VectorMatching, VectorSelector,
+};
+use crate::error::{Error, Pos, Result};
+use crate::functions;
+use crate::lexer::{lex, Tok, Token};
+use crate::value::ValueType;
+
+/// Parses a query. Errors name the line and column.
+pub fn parse(input: &str) -> Result<Expr> {
+    let tokens = lex(input)?;
+    let mut p = Parser { tokens, i: 0 };
+    let expr = p.expr(0)?;
+    let t = p.peek();
+    if t.tok != Tok::Eof {
+        return Err(Error::parse(
+            t.pos,
+            format!(
+                "unexpected {} — expected end of expression or an operator",
+                t.tok.describe()
+            ),
+        ));
+    }
+    Ok(expr)
+}
+
+/// The value type an expression produces.
+pub fn type_of(expr: &Expr) -> ValueType {
+    match expr {
+        Expr::Number(_) => ValueType::Scalar,
+        Expr::String(_) => ValueType::String,
+        Expr::Vector(_) => ValueType::Vector,
+        Expr::Matrix(_) | Expr::Subquery(_) => ValueType::Matrix,
+        Expr::Paren(e) | Expr::Neg(e) => type_of(e),
+        Expr::Binary(b) => {
+            if type_of(&b.lhs) == ValueType::Scalar && type_of(&b.rhs) == ValueType::Scalar {
+                ValueType::Scalar
+            } else {
+                ValueType::Vector
+            }
+        }
+        Expr::Call(c) => c.func.returns,
+        Expr::Aggregate(_) => ValueType::Vector,
+    }
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    i: usize,
+}
+
+fn binop_of(tok: &Tok) -> Option<BinOp> {
+    Some(match tok {
+        Tok::Add => BinOp::Add,
+        Tok::Sub => BinOp::Sub,
+        Tok::Mul => BinOp::Mul,
+        Tok::Div => BinOp::Div,
+        Tok::Mod => BinOp::Mod,
+        Tok::Pow => BinOp::Pow,
+        Tok::Eq => BinOp::Eq,
+        Tok::Neq => BinOp::Neq,
+        Tok::Gtr => BinOp::Gt,
+        Tok::Lss => BinOp::Lt,
+        Tok::Gte => BinOp::Gte,
+        Tok::Lte => BinOp::Lte,
+        Tok::Ident(w) => match w.to_ascii_lowercase().as_str() {
+            "and" => BinOp::And,
+            "or" => BinOp::Or,
+            "unless" => BinOp::Unless,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+impl Parser {
+    fn peek(&self) -> &Token {
+        // `lex` always ends with Eof, and `next` never moves past it.
+        &self.tokens[self.i.min(self.tokens.len() - 1)]
+    }
+
+    fn peek_at(&self, ahead: usize) -> &Tok {
+        &self.tokens[(self.i + ahead).min(self.tokens.len() - 1)].tok
+    }
+
+    fn next(&mut self) -> Token {
+        let t = self.peek().clone();
+        if t.tok != Tok::Eof {
+            self.i += 1;
+        }
+        t
+    }
+
+    fn unexpected<T>(&self, expected: &str) -> Result<T> {
+        let t = self.peek();
+        Err(Error::parse(
+            t.pos,
+            format!("unexpected {} — expected {expected}", t.tok.describe()),
+        ))
+    }
+
+    fn expect(&mut self, tok: Tok, expected: &str) -> Result<Pos> {
+        if self.peek().tok == tok {
+            Ok(self.next().pos)
+        } else {
+            self.unexpected(expected)
+        }
+    }
+
+    fn is_keyword(&self, word: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Ident(w) if w.eq_ignore_ascii_case(word))
+    }
+
+    /// Precedence climbing over binary operators.
+    fn expr(&mut self, min_prec: u8) -> Result<Expr> {
+        let mut lhs = self.unary()?;
+        while let Some(op) = binop_of(&self.peek().tok) {
+            let prec = op.precedence();
+            if prec < min_prec {
+                break;
+            }
+            let op_pos = self.next().pos;
+            let return_bool = if self.is_keyword("bool") {
+                self.next();
+                true
+            } else {
+                false
+            };
+            let matching = self.vector_matching()?;
+            // `^` is right-associative; everything else left.
+            let rhs = self.expr(if op == BinOp::Pow { prec } else { prec + 1 })?;
+            lhs = self.binary(op, lhs, rhs, return_bool, matching, op_pos)?;
+        }
+        Ok(lhs)
+    }
+
+    fn vector_matching(&mut self) -> Result<Option<VectorMatching>> {
+        let on = if self.is_keyword("on") {
+            true
+        } else if self.is_keyword("ignoring") {
+            false
+        } else {
+            return Ok(None);
+        };
+        self.next();
+        let labels = self.label_list()?;
+        let card = if self.is_keyword("group_left") || self.is_keyword("group_right") {
+            let left = self.is_keyword("group_left");
+            self.next();
+            let include = if self.peek().tok == Tok::LParen {
+                self.label_list()?
+            } else {
+                Vec::new()
+            };
+            if left {
+                Cardinality::ManyToOne(include)
+            } else {
+                Cardinality::OneToMany(include)
+            }
+        } else {
+            Cardinality::OneToOne
+        };
+        Ok(Some(VectorMatching { on, labels, card }))
+    }
+
+    fn label_list(&mut self) -> Result<Vec<String>> {
+        self.expect(Tok::LParen, "\"(\" before a label list")?;
+        let mut out = Vec::new();
+        loop {
+            match self.peek().tok.clone() {
+                Tok::RParen => {
+                    self.next();
+                    return Ok(out);
+                }
+                Tok::Ident(name) => {
+                    let pos = self.next().pos;
+                    if !crate::parser_label_name_ok(&name) {
+                        return Err(Error::parse(pos, format!("invalid label name {name:?}")));
+                    }
+                    out.push(name);
+                    match self.peek().tok {
+                        Tok::Comma => {
+                            self.next();
+                        }
+                        Tok::RParen => {}
+                        _ => return self.unexpected("\",\" or \")\" in a label list"),
+                    }
+                }
+                _ => return self.unexpected("label name or \")\""),
+            }
+        }
+    }
+
+    fn binary(
+        &self,
+        op: BinOp,
+        lhs: Expr,
+        rhs: Expr,
+        return_bool: bool,
+        matching: Option<VectorMatching>,
+        pos: Pos,
+    ) -> Result<Expr> {
+        let (lt, rt) = (type_of(&lhs), type_of(&rhs));
+        for (t, side) in [(lt, "left"), (rt, "right")] {
+            if t != ValueType::Scalar && t != ValueType::Vector {
+                return Err(Error::parse(
+                    pos,
+                    format!("binary expression must contain only scalar and instant vector types; the {side} side is a {t}"),
+                ));
+            }
+        }
+        if return_bool && !op.is_comparison() {
+            return Err(Error::parse(
+                pos,
+                "bool modifier can only be used on comparison operators",
+            ));
+        }
+        if op.is_comparison() && lt == ValueType::Scalar && rt == ValueType::Scalar && !return_bool
+        {
+            return Err(Error::parse(
+                pos,
+                "comparisons between scalars must use the bool modifier",
+            ));
+        }
+        if op.is_set() && (lt != ValueType::Vector || rt != ValueType::Vector) {
+            return Err(Error::parse(
+                pos,
+                format!(
+                    "set operator \"{}\" not allowed in binary scalar expression",
+                    op.as_str()
+                ),
+            ));
+        }
+        if let Some(m) = &matching {
+            if lt != ValueType::Vector || rt != ValueType::Vector {
+                return Err(Error::parse(
+                    pos,
+                    "vector matching only allowed between instant vectors",
+                ));
+            }
+            if op.is_set() && m.card != Cardinality::OneToOne {
+                return Err(Error::parse(
+                    pos,
+                    format!("no grouping allowed for \"{}\" operation", op.as_str()),
+                ));
+            }
+            if let Cardinality::ManyToOne(include) | Cardinality::OneToMany(include) = &m.card {
+                if m.on {
+                    if let Some(l) = include.iter().find(|l| m.labels.contains(l)) {
+                        return Err(Error::parse(
+                            pos,
+                            format!("label \"{l}\" must not occur in ON and GROUP clause at once"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Expr::Binary(Box::new(BinaryExpr {
+            op,
+            lhs,
+            rhs,
+            return_bool,
+            matching,
+        })))
+    }
+
+    fn unary(&mut self) -> Result<Expr> {
+        match self.peek().tok {
+            Tok::Sub | Tok::Add => {
+                let t = self.next();
+                // Unary operators bind looser than `^`: -2^2 is -(2^2).
+                let operand = self.expr(BinOp::Pow.precedence())?;
+                let ty = type_of(&operand);
+                if ty != ValueType::Scalar && ty != ValueType::Vector {
+                    return Err(Error::parse(t.pos, format!("unary expression only allowed on scalars and instant vectors, got {ty}")));
+                }
+                Ok(match (t.tok, operand) {
+                    (Tok::Add, e) => e,
+                    (_, Expr::Number(v)) => Expr::Number(-v),
+                    (_, e) => Expr::Neg(Box::new(e)),
+                })
+            }
+            _ => self.postfix(),
+        }
+    }
+
+    /// A primary expression followed by `[range]`, `[range:step]`, `offset` and `@`.
+    fn postfix(&mut self) -> Result<Expr> {
+        let mut expr = self.primary()?;
+        loop {
+            match self.peek().tok.clone() {
+                Tok::LBracket => expr = self.range_or_subquery(expr)?,
+                Tok::Ident(w) if w.eq_ignore_ascii_case("offset") => {
+                    let pos = self.next().pos;
+                    let negative = if self.peek().tok == Tok::Sub {
+                        self.next();
+                        true
+                    } else {
+                        false
+                    };
+                    let Tok::Duration(d) = self.peek().tok else {
+                        return self.unexpected("duration after \"offset\"");
+                    };
+                    self.next();
+                    let d = if negative { -d } else { d };
+                    expr = set_modifier(expr, pos, |off, _| {
+                        if *off != 0 {
+                            return Err("offset may not be set multiple times");
+                        }
+                        *off = d;
+                        Ok(())
+                    })?;
+                }
+                Tok::At => {
+                    let pos = self.next().pos;
+                    let at = self.at_value()?;
+                    expr = set_modifier(expr, pos, |_, a| {
+                        if a.is_some() {
+                            return Err("@ may not be set multiple times");
+                        }
+                        *a = Some(at);
+                        Ok(())
+                    })?;
+                }
+                _ => return Ok(expr),
+            }
+        }
+    }
+
+    fn at_value(&mut self) -> Result<At> {
+        let negative = if self.peek().tok == Tok::Sub {
+            self.next();
+            true
+        } else {
+            false
+        };
+        match self.peek().tok.clone() {
+            Tok::Number(v) if v.is_finite() => {
+                self.next();
+                let v = if negative { -v } else { v };
+                Ok(At::Time((v * 1000.0).round() as i64))
+            }
+            Tok::Ident(w) if !negative && (w == "start" || w == "end") => {
+                self.next();
+                self.expect(Tok::LParen, "\"(\"")?;
+                self.expect(Tok::RParen, "\")\"")?;
+                Ok(if w == "start" { At::Start } else { At::End })
+            }
+            _ => self.unexpected("timestamp, start() or end() after \"@\""),
+        }
+    }
+
+    fn range_or_subquery(&mut self, expr: Expr) -> Result<Expr> {
+        let open = self.next().pos;
+        let Tok::Duration(range) = self.peek().tok else {
+            return self.unexpected("duration in \"[...]\"");
+        };
+        self.next();
+        if range <= 0 {
+            return Err(Error::parse(open, "range must be positive"));
+        }
+        if self.peek().tok == Tok::RBracket {
+            self.next();
+            return match expr {
+                Expr::Vector(v) if v.offset == 0 && v.at.is_none() => Ok(Expr::Matrix(MatrixSelector { vector: v, range })),
+                Expr::Vector(_) => Err(Error::parse(open, "offset and @ must follow the range, as in foo[5m] offset 1h")),
+                _ => Err(Error::parse(open, "ranges only allowed for vector selectors (use expr[range:step] for a subquery)")),
+            };
+        }
+        self.expect(Tok::Colon, "\":\" or \"]\"")?;
+        let step = match self.peek().tok {
+            Tok::Duration(d) => {
+                self.next();
+                if d <= 0 {
+                    return Err(Error::parse(open, "subquery step must be positive"));
+                }
+                Some(d)
+            }
+            _ => None,
+        };
+        self.expect(Tok::RBracket, "\"]\" closing a subquery")?;
+        if type_of(&expr) != ValueType::Vector {
+            return Err(Error::parse(
+                open,
+                format!(
+                    "subquery is only allowed on instant vector, got {}",
+                    type_of(&expr)
+                ),
+            ));
+        }
+        Ok(Expr::Subquery(Subquery {
+            expr: Box::new(expr),
+            range,
+            step,
+            offset: 0,
+            at: None,
+        }))
+    }
+
+    fn primary(&mut self) -> Result<Expr> {
+        let t = self.peek().clone();
+        match t.tok {
+            Tok::Number(v) => {
+                self.next();
+                Ok(Expr::Number(v))
+            }
+            Tok::Str(s) => {
+                self.next();
+                Ok(Expr::String(s))
+            }
+            Tok::LParen => {
+                self.next();
+                let e = self.expr(0)?;
+                self.expect(Tok::RParen, "\")\"")?;
+                Ok(Expr::Paren(Box::new(e)))
+            }
+            Tok::LBrace => {
+                let matchers = self.matchers()?;
+                self.selector(None, matchers, t.pos)
+            }
+            Tok::Ident(ref name) | Tok::MetricIdent(ref name) => {
+                let name = name.clone();
+                let ident_is_plain = matches!(t.tok, Tok::Ident(_));
+                if ident_is_plain {
+                    if let Some(op) = AggOp::from_name(&name.to_ascii_lowercase()) {
+                        if matches!(self.peek_at(1), Tok::LParen)
+                            || matches!(self.peek_at(1), Tok::Ident(w) if w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("without"))
+                        {
+                            self.next();
+                            return self.aggregate(op, t.pos);
+                        }
+                    }
+                    if matches!(self.peek_at(1), Tok::LParen) {
+                        self.next();
+                        return self.call(&name, t.pos);
+                    }
+                }
+                self.next();
+                let matchers = if self.peek().tok == Tok::LBrace {
+                    self.matchers()?
+                } else {
+                    Vec::new()
+                };
+                self.selector(Some(name), matchers, t.pos)
+            }
+            _ => self.unexpected("an expression"),
+        }
+    }
+
+    fn call(&mut self, name: &str, pos: Pos) -> Result<Expr> {
+        let func = functions::lookup(name)
+            .ok_or_else(|| Error::parse(pos, format!("unknown function with name \"{name}\"")))?;
+        self.expect(Tok::LParen, "\"(\"")?;
+        let mut args = Vec::new();
+        if self.peek().tok != Tok::RParen {
+            loop {
+                let arg_pos = self.peek().pos;
+                let arg = self.expr(0)?;
+                let want = func.arg_type(args.len());
+                let got = type_of(&arg);
+                if got != want {
+                    return Err(Error::parse(
+                        arg_pos,
+                        format!("expected type {want} in call to function \"{name}\", got {got}"),
+                    ));
+                }
+                args.push(arg);
+                if self.peek().tok == Tok::Comma {
+                    self.next();
+                } else {
+                    break;
+                }
+            }
+        }
+        self.expect(Tok::RParen, "\",\" or \")\" in the argument list")?;
+        func.check_arity(args.len())
+            .map_err(|m| Error::parse(pos, m))?;
+        Ok(Expr::Call(Call { func, args }))
+    }
+
+    fn aggregate(&mut self, op: AggOp, pos: Pos) -> Result<Expr> {
+        let mut grouping = None;
+        if self.is_keyword("by") || self.is_keyword("without") {
+            let without = self.is_keyword("without");
+            self.next();
+            grouping = Some((without, self.label_list()?));
+        }
+        self.expect(Tok::LParen, "\"(\" after the aggregation")?;
+        let first_pos = self.peek().pos;
+        let first = self.expr(0)?;
+        let (param, expr, expr_pos) = if self.peek().tok == Tok::Comma {
+            self.next();
+            let p = self.peek().pos;
+            (Some(first), self.expr(0)?, p)
+        } else {
+            (None, first, first_pos)
+        };
+        self.expect(Tok::RParen, "\")\" closing the aggregation")?;
+        if grouping.is_none() && (self.is_keyword("by") || self.is_keyword("without")) {
+            let without = self.is_keyword("without");
+            self.next();
+            grouping = Some((without, self.label_list()?));
+        }
+        if op.has_param() != param.is_some() {
+            return Err(Error::parse(
+                pos,
+                if op.has_param() {
+                    format!("wrong number of arguments for aggregate expression provided, expected 2, got 1 (\"{}\")", op.as_str())
+                } else {
+                    format!("wrong number of arguments for aggregate expression provided, expected 1, got 2 (\"{}\")", op.as_str())
+                },
+            ));
+        }
+        if type_of(&expr) != ValueType::Vector {
+            return Err(Error::parse(
+                expr_pos,
+                format!(
+                    "expected type instant vector in aggregation expression, got {}",
+                    type_of(&expr)
+                ),
+            ));
+        }
+        if let Some(p) = &param {
+            let want = if op == AggOp::CountValues {
+                ValueType::String
+            } else {
+                ValueType::Scalar
+            };
+            if type_of(p) != want {
+                return Err(Error::parse(
+                    first_pos,
+                    format!(
+                        "expected type {want} in aggregation parameter, got {}",
+                        type_of(p)
+                    ),
+                ));
+            }
+        }
+        let (without, grouping) = grouping.unwrap_or((false, Vec::new()));
+        Ok(Expr::Aggregate(Box::new(Aggregate {
+            op,
+            expr,
+            param,
+            grouping,
+            without,
+        })))
+    }
+
+    fn matchers(&mut self) -> Result<Vec<LabelMatcher>> {
+        self.expect(Tok::LBrace, "\"{\"")?;
+        let mut out = Vec::new();
+        loop {
+            let t = self.peek().clone();
+            let name = match t.tok {
+                Tok::RBrace => {
+                    self.next();
+                    return Ok(out);
+                }
+                Tok::Ident(n) => n,
+                _ => return self.unexpected("label matcher"),
+            };
+            self.next();
+            let op = match self.peek().tok {
+                Tok::Assign => MatchOp::Equal,
+                Tok::Neq => MatchOp::NotEqual,
+                Tok::ReMatch => MatchOp::RegexMatch,
+                Tok::ReNoMatch => MatchOp::RegexNoMatch,
+                _ => return self.unexpected("label matching operator (=, !=, =~, !~)"),
+            };
+            self.next();
+            let Tok::Str(value) = self.peek().tok.clone() else {
+                return self.unexpected("string as the label value");
+            };
+            self.next();
+            // Compile once here, so a bad regex is reported with its position.
+            Matcher::new(op, name.clone(), value.clone())
+                .map_err(|e| Error::parse(t.pos, e.to_string()))?;
+            out.push(LabelMatcher { name, op, value });
+            match self.peek().tok {
+                Tok::Comma => {
+                    self.next();
+                }
+                Tok::RBrace => {}
+                _ => return self.unexpected("\",\" or \"}\" after a label matcher"),
+            }
+        }
+    }
+
+    fn selector(
+        &self,
+        name: Option<String>,
+        matchers: Vec<LabelMatcher>,
+        pos: Pos,
+    ) -> Result<Expr> {
+        if name.is_some()
+            && matchers
+                .iter()
+                .any(|m| m.name == pulsedb_storage::METRIC_NAME)
+        {
+            return Err(Error::parse(pos, "metric name must not be set twice"));
+        }
+        let non_empty = name.is_some()
+            || matchers.iter().any(|m| {
+                Matcher::new(m.op, m.name.clone(), m.value.clone())
+                    .map(|c| !c.matches(""))
+                    .unwrap_or(true)
+            });
+        if !non_empty {
+            return Err(Error::parse(
+                pos,
+                "vector selector must contain at least one non-empty matcher",
+            ));
+        }
+        Ok(Expr::Vector(VectorSelector {
+            name,
+            matchers,
+            offset: 0,
+            at: None,
+        }))
+    }
+}
+
+/// Applies `offset`/`@` to the selector or subquery they follow.
+fn set_modifier(
+    expr: Expr,
+    pos: Pos,
+    set: impl FnOnce(&mut i64, &mut Option<At>) -> std::result::Result<(), &'static str>,
+) -> Result<Expr> {
+    let mut expr = expr;
+    let result = match &mut expr {
+        Expr::Vector(v) => set(&mut v.offset, &mut v.at),
+        Expr::Matrix(m) => set(&mut m.vector.offset, &mut m.vector.at),
+        Expr::Subquery(s) => set(&mut s.offset, &mut s.at),
+        _ => {
+            Err("offset and @ modifiers must follow a vector selector, range selector or subquery")
+        }
+    };
+    result.map_err(|m| Error::parse(pos, m))?;
+    Ok(expr)
+}
