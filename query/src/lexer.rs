@@ -312,7 +312,8 @@ fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Erro
         let Some((unit_index, (u, ms))) = unit else {
             break;
         };
-        if last_unit != usize::MAX && unit_index_order(unit_index) >= unit_index_order(last_unit) {
+        // UNITS is ordered from the smallest unit up; each must be smaller than the last.
+        if last_unit != usize::MAX && unit_index >= last_unit {
             return Err(Error::parse(
                 pos,
                 "duration units must go from largest to smallest",
@@ -361,12 +362,6 @@ fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Erro
     Ok((Tok::Number(v), k))
 }
 
-/// Units from largest (0) to smallest, for ordering checks.
-fn unit_index_order(unit_index: usize) -> usize {
-    // UNITS is ms, s, m, h, d, w, y: largest is y.
-    UNITS.len() - 1 - unit_index
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -397,8 +392,8 @@ mod tests {
     #[test]
     fn strings_and_positions() {
         let t = lex("foo{a=\"x\\ny\"}\n  + 'q'").unwrap();
-        assert_eq!(t[3].tok, Tok::Str("x\ny".into()));
-        assert_eq!(t[5].pos, Pos { line: 2, col: 3 });
+        assert_eq!(t[4].tok, Tok::Str("x\ny".into()));
+        assert_eq!(t[6].pos, Pos { line: 2, col: 3 });
         assert_eq!(toks("`a\\b`"), vec![Tok::Str("a\\b".into()), Tok::Eof]);
         assert!(lex("\"open").is_err());
     }
