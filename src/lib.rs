@@ -23,6 +23,8 @@
 use std::path::Path;
 
 #[doc(hidden)]
+pub mod api;
+#[doc(hidden)]
 pub mod workload;
 
 pub use pulsedb_query::{

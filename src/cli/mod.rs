@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
 mod inspect;
+mod query;
 mod repair;
 mod timefmt;
 
@@ -13,7 +14,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "pulsedb", version, about)]
 pub(crate) struct Cli {
     /// Log filter, e.g. `info`, `debug`, `pulsedb_storage=debug`.
-    #[arg(long, global = true, default_value = "info")]
+    #[arg(long, global = true, default_value = "warn")]
     pub(crate) log_level: String,
     #[command(subcommand)]
     command: Command,
@@ -28,6 +29,29 @@ enum Command {
         #[arg(default_value = "pulsedb-data")]
         data_dir: PathBuf,
     },
+    /// Evaluate a PromQL query on a data directory (not while a server has it open).
+    /// With --start/--end it is a range query, else an instant query at --time (default now).
+    Query {
+        /// The query, e.g. 'sum by (job) (rate(http_requests_total[5m]))'.
+        query: String,
+        #[arg(long, default_value = "pulsedb-data")]
+        data_dir: PathBuf,
+        /// Evaluation time: RFC 3339 or Unix seconds.
+        #[arg(long)]
+        time: Option<String>,
+        /// Range start: RFC 3339 or Unix seconds (default: an hour before --end).
+        #[arg(long)]
+        start: Option<String>,
+        /// Range end: RFC 3339 or Unix seconds (default: now).
+        #[arg(long)]
+        end: Option<String>,
+        /// Range step: a duration (15s, 1m) or seconds.
+        #[arg(long)]
+        step: Option<String>,
+        /// Output: a table, or JSON in Prometheus' HTTP API shape.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Truncate a damaged write-ahead log at its first corrupt frame so the
     /// directory opens again. Samples after the damage are lost; run it only
     /// when opening fails with a WAL corruption error, with no server running.
@@ -35,6 +59,12 @@ enum Command {
         /// The data directory.
         data_dir: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
 }
 
 pub(crate) fn init_logging(filter: &str) {
@@ -50,5 +80,22 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect { data_dir } => inspect::run(&data_dir),
         Command::RepairWal { data_dir } => repair::run(&data_dir),
+        Command::Query {
+            query,
+            data_dir,
+            time,
+            start,
+            end,
+            step,
+            format,
+        } => query::run(query::Args {
+            data_dir: &data_dir,
+            query: &query,
+            time: time.as_deref(),
+            start: start.as_deref(),
+            end: end.as_deref(),
+            step: step.as_deref(),
+            json: matches!(format, Format::Json),
+        }),
     }
 }

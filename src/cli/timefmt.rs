@@ -43,6 +43,64 @@ pub(crate) fn span(ms: i64) -> String {
     }
 }
 
+/// Unix seconds (`1700000000.5`) or RFC 3339 (`2023-11-14T22:13:20Z`,
+/// `2023-11-14T22:13:20.123+01:00`), to milliseconds.
+pub(crate) fn parse_time_ms(s: &str) -> anyhow::Result<i64> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() {
+            return Ok((secs * 1000.0).round() as i64);
+        }
+    }
+    let bad = || anyhow::anyhow!("cannot parse {s:?} as a time: use RFC 3339 or Unix seconds");
+    let (date, rest) = s.split_once(['T', 't', ' ']).ok_or_else(bad)?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?,
+        d.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?,
+        d.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?,
+    );
+    let (clock, offset_min) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else {
+        let i = rest.rfind(['+', '-']).ok_or_else(bad)?;
+        let (c, off) = rest.split_at(i);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':').ok_or_else(bad)?;
+        (c, sign * (oh.parse::<i64>()? * 60 + om.parse::<i64>()?))
+    };
+    let mut parts = clock.split(':');
+    let h: i64 = parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    let min: i64 = parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    let sec: f64 = parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    let days = days_from_civil(y, m, day);
+    let ms = ((days * 86_400 + h * 3600 + min * 60 - offset_min * 60) as f64 + sec) * 1000.0;
+    Ok(ms.round() as i64)
+}
+
+/// `15s`, `1m30s`, `1h`, or seconds (`30`, `0.5`), to milliseconds.
+pub(crate) fn parse_duration_ms(s: &str) -> anyhow::Result<i64> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs > 0.0 && secs.is_finite() {
+            return Ok((secs * 1000.0).round() as i64);
+        }
+        anyhow::bail!("duration {s:?} must be positive");
+    }
+    match pulsedb::parse_query(&format!("x[{s}]")) {
+        Ok(pulsedb::Expr::Matrix(m)) => Ok(m.range),
+        _ => anyhow::bail!("cannot parse {s:?} as a duration (e.g. 15s, 1m, 1h30m)"),
+    }
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +113,22 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(span(7_200_000), "2h");
         assert_eq!(span(259_200_000), "3d");
+    }
+
+    #[test]
+    fn parses_times_and_durations() {
+        assert_eq!(parse_time_ms("1700000000.123").unwrap(), 1_700_000_000_123);
+        assert_eq!(
+            parse_time_ms("2023-11-14T22:13:20.123Z").unwrap(),
+            1_700_000_000_123
+        );
+        assert_eq!(
+            parse_time_ms("2023-11-14T23:13:20+01:00").unwrap(),
+            1_700_000_000_000
+        );
+        assert!(parse_time_ms("yesterday").is_err());
+        assert_eq!(parse_duration_ms("1m30s").unwrap(), 90_000);
+        assert_eq!(parse_duration_ms("15").unwrap(), 15_000);
+        assert!(parse_duration_ms("-1").is_err());
     }
 }
