@@ -13,13 +13,7 @@ use pulsedb_storage::internals::{sealed_decode, sealed_encode, xor_decode, xor_e
 
 /// 1 s cadence from a fixed start.
 fn at(values: impl Iterator<Item = f64>) -> Vec<Sample> {
-    values
-        .enumerate()
-        .map(|(i, v)| Sample {
-            t: 1_700_000_000_000 + i as i64 * 1000,
-            v,
-        })
-        .collect()
+    values.enumerate().map(|(i, v)| Sample { t: 1_700_000_000_000 + i as i64 * 1000, v }).collect()
 }
 
 fn datasets(n: usize) -> Vec<(&'static str, Vec<Sample>)> {
@@ -35,27 +29,17 @@ fn datasets(n: usize) -> Vec<(&'static str, Vec<Sample>)> {
         c as f64
     }));
     let constant = at((0..n).map(|_| 1.0));
-    let floats =
-        at((0..n).map(|i| (i as f64 * 0.01).sin() * 1e3 + (rng.below(1000) as f64).sqrt()));
-    vec![
-        ("gauge_2dp", gauge),
-        ("counter", counter),
-        ("constant", constant),
-        ("float", floats),
-    ]
+    let floats = at((0..n).map(|i| (i as f64 * 0.01).sin() * 1e3 + (rng.below(1000) as f64).sqrt()));
+    vec![("gauge_2dp", gauge), ("counter", counter), ("constant", constant), ("float", floats)]
 }
 
 fn xor(c: &mut Criterion) {
     let mut group = c.benchmark_group("xor_chunk");
-    group
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
     // Head chunks hold 240 samples.
     for (name, samples) in datasets(240) {
         group.throughput(Throughput::Elements(samples.len() as u64));
-        group.bench_with_input(BenchmarkId::new("encode", name), &samples, |b, s| {
-            b.iter(|| xor_encode(s))
-        });
+        group.bench_with_input(BenchmarkId::new("encode", name), &samples, |b, s| b.iter(|| xor_encode(s)));
         let (bytes, count) = xor_encode(&samples);
         let mut out = Vec::with_capacity(count);
         group.bench_with_input(BenchmarkId::new("decode", name), &bytes, |b, bytes| {
@@ -70,15 +54,11 @@ fn xor(c: &mut Criterion) {
 
 fn sealed(c: &mut Criterion) {
     let mut group = c.benchmark_group("sealed_chunk");
-    group
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
     // Block chunks hold up to 2048 samples.
     for (name, samples) in datasets(2048) {
         group.throughput(Throughput::Elements(samples.len() as u64));
-        group.bench_with_input(BenchmarkId::new("encode", name), &samples, |b, s| {
-            b.iter(|| sealed_encode(s))
-        });
+        group.bench_with_input(BenchmarkId::new("encode", name), &samples, |b, s| b.iter(|| sealed_encode(s)));
         let (bytes, _) = sealed_encode(&samples);
         let mut out = Vec::with_capacity(samples.len());
         group.bench_with_input(BenchmarkId::new("decode", name), &bytes, |b, bytes| {

@@ -1,7 +1,8 @@
 //! Bytes per sample on disk (blocks), on the compression fleet and on the
 //! real NAB data. Not a timing bench: it prints a table.
 //!
-//! `cargo bench --bench compression` (add `-- --quick` for a 1-hour fleet).
+//! `cargo bench --bench compression` (add `-- --quick` for a 2-hour fleet;
+//! `ROLLUPS=0` to measure blocks without rollups).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ fn options() -> Options {
     o.sync = SyncMode::Never;
     o.background_maintenance = false;
     o.retention = Duration::ZERO;
+    o.rollups = std::env::var("ROLLUPS").map_or(true, |v| v != "0");
     if let Ok(level) = std::env::var("ZSTD_LEVEL") {
         o.zstd_level = level.parse().expect("ZSTD_LEVEL");
     }
@@ -37,11 +39,7 @@ fn codec_summary(dir: &std::path::Path) -> String {
             *totals.entry(c.clone()).or_default() += n;
         }
     }
-    totals
-        .iter()
-        .map(|(c, n)| format!("{c}:{n}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    totals.iter().map(|(c, n)| format!("{c}:{n}")).collect::<Vec<_>>().join(" ")
 }
 
 fn fleet(quick: bool) {
@@ -94,19 +92,12 @@ fn nab() {
     }
     // Push the head past the last window so every NAB sample is flushed.
     let mut sentinel = Batch::new();
-    sentinel.push(
-        pulsedb::Labels::metric("sentinel", [("a", "b")]),
-        max_t + 8 * 3_600_000,
-        0.0,
-    );
+    sentinel.push(pulsedb::Labels::metric("sentinel", [("a", "b")]), max_t + 8 * 3_600_000, 0.0);
     db.append(&sentinel).expect("append");
     db.flush().expect("flush");
     db.compact().expect("compact");
     let stats = db.stats().expect("stats");
-    println!(
-        "nab: {} series, {total} samples (5-minute spacing)",
-        series.len()
-    );
+    println!("nab: {} series, {total} samples (5-minute spacing)", series.len());
     report("nab (blocks)", &stats, &codec_summary(dir.path()));
     db.close().expect("close");
 }

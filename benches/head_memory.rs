@@ -14,11 +14,9 @@ fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<u64>().ok())
-            })
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
         })
         .map_or(0, |kb| kb * 1024)
 }
@@ -31,13 +29,7 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|h| h.parse().ok())
         .unwrap_or(100);
-    let spec = FleetSpec {
-        hosts,
-        interval_ms: 1000,
-        duration_ms: 130 * 60_000,
-        start_ms: 1_699_999_200_000,
-        seed: 1,
-    };
+    let spec = FleetSpec { hosts, interval_ms: 1000, duration_ms: 130 * 60_000, start_ms: 1_699_999_200_000, seed: 1 };
     let dir = tempfile::tempdir().expect("tempdir");
     let mut options = Options::default();
     options.sync = SyncMode::Never;

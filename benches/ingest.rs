@@ -45,10 +45,7 @@ fn append(c: &mut Criterion) {
     let labels = labels();
     let mut group = c.benchmark_group("head_append");
     group.throughput(Throughput::Elements(SERIES as u64));
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(5))
-        .warm_up_time(Duration::from_secs(1));
+    group.sample_size(20).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
     for (name, sync) in [
         ("always", SyncMode::Always),
         ("interval_1s", SyncMode::Interval(Duration::from_secs(1))),
@@ -88,14 +85,8 @@ fn concurrent(c: &mut Criterion) {
     let halves: Vec<&[Labels]> = labels.chunks(SERIES / 2).collect();
     let mut group = c.benchmark_group("head_append_2_writers");
     group.throughput(Throughput::Elements(SERIES as u64 * 10));
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(8))
-        .warm_up_time(Duration::from_secs(1));
-    for (name, sync) in [
-        ("always", SyncMode::Always),
-        ("interval_1s", SyncMode::Interval(Duration::from_secs(1))),
-    ] {
+    group.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
+    for (name, sync) in [("always", SyncMode::Always), ("interval_1s", SyncMode::Interval(Duration::from_secs(1)))] {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::open(dir.path(), options(sync)).expect("open");
         let mut t = 1_700_000_000_000i64;
@@ -105,18 +96,14 @@ fn concurrent(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let scrapes: Vec<Vec<Batch>> = halves
-                        .iter()
-                        .map(|h| (1..=10).map(|s| batch(h, t + s * 1000)).collect())
-                        .collect();
+                    let scrapes: Vec<Vec<Batch>> =
+                        halves.iter().map(|h| (1..=10).map(|s| batch(h, t + s * 1000)).collect()).collect();
                     t += 10_000;
                     let started = Instant::now();
                     std::thread::scope(|scope| {
                         for batches in &scrapes {
                             let db = &db;
-                            scope.spawn(move || {
-                                batches.iter().for_each(|b| db.append(b).expect("append"))
-                            });
+                            scope.spawn(move || batches.iter().for_each(|b| db.append(b).expect("append")));
                         }
                     });
                     total += started.elapsed();
@@ -136,18 +123,14 @@ fn replay(c: &mut Criterion) {
     {
         let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
         for s in 0..steps {
-            db.append(&batch(&labels, 1_700_000_000_000 + s * 1000))
-                .expect("append");
+            db.append(&batch(&labels, 1_700_000_000_000 + s * 1000)).expect("append");
         }
         db.close().expect("close");
     }
     let samples = (steps as usize * SERIES) as u64;
     let mut group = c.benchmark_group("wal_replay");
     group.throughput(Throughput::Elements(samples));
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(10))
-        .warm_up_time(Duration::from_secs(1));
+    group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
     group.bench_function("1M_samples_10k_series", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

@@ -31,31 +31,21 @@ fn postings(c: &mut Criterion) {
                 &format!("metric_{}", n % 10),
                 [
                     ("job", format!("job-{}", instance % 100)),
-                    (
-                        "instance",
-                        format!("10.0.{}.{}:9100", instance / 256, instance % 256),
-                    ),
+                    ("instance", format!("10.0.{}.{}:9100", instance / 256, instance % 256)),
                 ],
             );
             batch.push(labels, t, n as f64);
         }
         db.append(&batch).expect("append");
     }
-    let matchers = [
-        Matcher::equal("job", "job-42"),
-        Matcher::equal("instance", "10.0.1.86:9100"),
-    ];
+    let matchers = [Matcher::equal("job", "job-42"), Matcher::equal("instance", "10.0.1.86:9100")];
     assert_eq!(db.series(&matchers, t, t).expect("series").len(), 10);
     let mut group = c.benchmark_group("postings");
-    group
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
     group.bench_function("10_of_1M_series_by_job_and_instance", |b| {
         b.iter(|| db.series(&matchers, t, t).expect("series"))
     });
-    group.bench_function("select_10_of_1M_series", |b| {
-        b.iter(|| db.select(&matchers, t, t).expect("select"))
-    });
+    group.bench_function("select_10_of_1M_series", |b| b.iter(|| db.select(&matchers, t, t).expect("select")));
     group.finish();
 }
 
@@ -64,9 +54,8 @@ fn select(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), options()).expect("open");
     let start = 1_699_999_200_000i64;
-    let labels: Vec<Labels> = (0..100)
-        .map(|i| Labels::metric("cpu_usage_percent", [("host", format!("host-{i}"))]))
-        .collect();
+    let labels: Vec<Labels> =
+        (0..100).map(|i| Labels::metric("cpu_usage_percent", [("host", format!("host-{i}"))])).collect();
     let mut walk = vec![5000i64; 100];
     for s in 0..(6 * 3600 + 1) {
         let mut batch = Batch::with_capacity(100);
@@ -81,22 +70,14 @@ fn select(c: &mut Criterion) {
     let one = [Matcher::equal("host", "host-42")];
     let all = [Matcher::equal("__name__", "cpu_usage_percent")];
     let mut group = c.benchmark_group("select_blocks");
-    group
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements(6 * 3600));
     group.bench_function("1_series_6h_21600_samples", |b| {
-        b.iter(|| {
-            db.select(&one, start, start + 6 * 3_600_000 - 1)
-                .expect("select")
-        })
+        b.iter(|| db.select(&one, start, start + 6 * 3_600_000 - 1).expect("select"))
     });
     group.throughput(Throughput::Elements(100 * 3600));
     group.bench_function("100_series_1h_360000_samples", |b| {
-        b.iter(|| {
-            db.select(&all, start + 3_600_000, start + 2 * 3_600_000 - 1)
-                .expect("select")
-        })
+        b.iter(|| db.select(&all, start + 3_600_000, start + 2 * 3_600_000 - 1).expect("select"))
     });
     group.finish();
 }

@@ -13,11 +13,7 @@ fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let hours: i64 = args.next().and_then(|h| h.parse().ok()).unwrap_or(2);
     let openmetrics = args.next().as_deref() == Some("openmetrics");
-    let spec = FleetSpec {
-        duration_ms: hours * 3_600_000,
-        start_ms: 1_699_999_200_000,
-        ..FleetSpec::default()
-    };
+    let spec = FleetSpec { duration_ms: hours * 3_600_000, start_ms: 1_699_999_200_000, ..FleetSpec::default() };
     let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     for batch in CompressionFleet::new(spec) {
         for (labels, samples) in batch.rows() {
@@ -29,14 +25,7 @@ fn main() -> std::io::Result<()> {
                 .collect();
             for s in samples {
                 if openmetrics {
-                    writeln!(
-                        out,
-                        "{name}{{{}}} {} {}.{:03}",
-                        pairs.join(","),
-                        s.v,
-                        s.t / 1000,
-                        s.t % 1000
-                    )?;
+                    writeln!(out, "{name}{{{}}} {} {}.{:03}", pairs.join(","), s.v, s.t / 1000, s.t % 1000)?;
                 } else {
                     writeln!(out, "{name}{{{}}} {} {}", pairs.join(","), s.v, s.t)?;
                 }

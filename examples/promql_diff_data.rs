@@ -52,7 +52,10 @@ fn series() -> Vec<(Labels, Vec<Sample>)> {
                     Sample::new(t, v)
                 })
                 .collect();
-            out.push((Labels::metric("cpu_usage", [("instance", format!("node-{instance}")), ("mode", mode.to_string())]), samples));
+            out.push((
+                Labels::metric("cpu_usage", [("instance", format!("node-{instance}")), ("mode", mode.to_string())]),
+                samples,
+            ));
         }
         let samples = times(0, STEPS).map(|t| Sample::new(t, (rng.between(1 << 30, 1 << 33)) as f64)).collect();
         out.push((Labels::metric("memory_bytes", [("instance", format!("node-{instance}"))]), samples));
@@ -118,10 +121,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut om = std::io::BufWriter::new(std::fs::File::create(out_dir.join("data.om"))?);
     for (labels, samples) in &data {
         let name = labels.metric_name().unwrap_or("unnamed");
-        let pairs: Vec<String> =
-            labels.iter().filter(|l| l.name != pulsedb::METRIC_NAME).map(|l| format!("{}=\"{}\"", l.name, l.value)).collect();
+        let pairs: Vec<String> = labels
+            .iter()
+            .filter(|l| l.name != pulsedb::METRIC_NAME)
+            .map(|l| format!("{}=\"{}\"", l.name, l.value))
+            .collect();
         for s in samples {
-            writeln!(om, "{name}{{{}}} {} {}.{:03}", pairs.join(","), pulsedb::api::format_value(s.v), s.t / 1000, s.t % 1000)?;
+            writeln!(
+                om,
+                "{name}{{{}}} {} {}.{:03}",
+                pairs.join(","),
+                pulsedb::api::format_value(s.v),
+                s.t / 1000,
+                s.t % 1000
+            )?;
         }
     }
     writeln!(om, "# EOF")?;
@@ -140,6 +153,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first two hours go to a block; the last stays in the head.
     db.flush()?;
     db.close()?;
-    println!("wrote {} (OpenMetrics) and {} (pulsedb)", out_dir.join("data.om").display(), out_dir.join("pulsedb").display());
+    println!(
+        "wrote {} (OpenMetrics) and {} (pulsedb)",
+        out_dir.join("data.om").display(),
+        out_dir.join("pulsedb").display()
+    );
     Ok(())
 }

@@ -28,13 +28,13 @@ pub mod api;
 pub mod workload;
 
 pub use pulsedb_query::{
-    parse as parse_query, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
-    SeriesPoints, Value, ValueType,
+    parse as parse_query, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point, SeriesPoints, Value,
+    ValueType,
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
-    Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Result, Sample,
-    Series, StorageStats, SyncMode, METRIC_NAME,
+    Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Querier, Result, RollupBucket,
+    RollupSeries, Sample, Series, StorageStats, SyncMode, METRIC_NAME, STALE_NAN,
 };
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
@@ -50,10 +50,7 @@ impl Db {
     /// lock file makes a second open of the same directory fail with
     /// [`Error::Locked`]. Recovery replays the write-ahead log.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        Ok(Self {
-            storage: Storage::open(path, options)?,
-            engine: Engine::default(),
-        })
+        Ok(Self { storage: Storage::open(path, options)?, engine: Engine::default() })
     }
 
     /// Appends a batch atomically; returns once it is durable (see [`SyncMode`]).
@@ -95,24 +92,29 @@ impl Db {
 
     /// Evaluates a PromQL query at instant `t` (milliseconds).
     pub fn query(&self, query: &str, t: i64) -> Result<Value, QueryError> {
-        self.engine.instant(&self.storage, query, t)
+        self.engine.instant(self, query, t)
     }
 
     /// Evaluates a PromQL query at every `step` from `start` to `end`
     /// (milliseconds, inclusive); the result is a matrix sorted by labels.
-    pub fn query_range(
-        &self,
-        query: &str,
-        start: i64,
-        end: i64,
-        step: i64,
-    ) -> Result<Value, QueryError> {
-        self.engine.range(&self.storage, query, start, end, step)
+    pub fn query_range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<Value, QueryError> {
+        self.engine.range(self, query, start, end, step)
     }
 
     /// Uses `options` (lookback, limits, timeout) for later queries.
     pub fn set_query_options(&mut self, options: EngineOptions) {
         self.engine = Engine::new(options);
+    }
+
+    /// Rollup buckets of `resolution` (1 min or 1 h) starting within `[mint, maxt]`.
+    pub fn select_rollups(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+    ) -> Result<Option<Vec<RollupSeries>>> {
+        self.storage.select_rollups(matchers, mint, maxt, resolution)
     }
 
     /// Counters and sizes, for monitoring.
@@ -126,8 +128,18 @@ impl Db {
     }
 }
 
-impl pulsedb_storage::Querier for Db {
+impl Querier for Db {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         self.storage.select(matchers, mint, maxt)
+    }
+
+    fn select_rollups(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+    ) -> Result<Option<Vec<RollupSeries>>> {
+        self.storage.select_rollups(matchers, mint, maxt, resolution)
     }
 }

@@ -33,21 +33,14 @@ fn options() -> Options {
     o.sync = SyncMode::Always;
     o.block_span = Duration::from_secs(120);
     o.out_of_order_window = Duration::from_secs(30);
-    o.compaction_spans = vec![
-        Duration::from_secs(120),
-        Duration::from_secs(600),
-        Duration::from_secs(3600),
-    ];
+    o.compaction_spans = vec![Duration::from_secs(120), Duration::from_secs(600), Duration::from_secs(3600)];
     o.retention = Duration::ZERO;
     o.wal_segment_size = 256 << 10; // rotate often
     o
 }
 
 fn series_labels(thread: usize, j: usize) -> Labels {
-    Labels::metric(
-        "crash_test",
-        [("writer", thread.to_string()), ("series", j.to_string())],
-    )
+    Labels::metric("crash_test", [("writer", thread.to_string()), ("series", j.to_string())])
 }
 
 /// Batch `n` of writer `thread`: deterministic, so the parent can rebuild it.
@@ -95,9 +88,7 @@ fn crash_child() {
                 for n in start.. {
                     let verdict = match db.append(&to_batch(thread, &batch_contents(thread, n))) {
                         Ok(()) => "ACK",
-                        Err(
-                            pulsedb::Error::OutOfBounds { .. } | pulsedb::Error::OutOfOrder { .. },
-                        ) => "REJ",
+                        Err(pulsedb::Error::OutOfBounds { .. } | pulsedb::Error::OutOfOrder { .. }) => "REJ",
                         Err(e) => panic!("append failed: {e}"),
                     };
                     let mut out = out.lock().unwrap();
@@ -121,33 +112,19 @@ type Model = HashMap<(usize, usize), BTreeMap<i64, u64>>;
 fn apply(model: &mut Model, thread: usize, contents: &[(usize, Sample)]) {
     // Within a batch the last value for a timestamp wins, as in `append`.
     for &(j, s) in contents {
-        model
-            .entry((thread, j))
-            .or_default()
-            .insert(s.t, s.v.to_bits());
+        model.entry((thread, j)).or_default().insert(s.t, s.v.to_bits());
     }
 }
 
 fn read_db(dir: &Path) -> Model {
     let db = Db::open(dir, options()).unwrap();
     let mut got = Model::new();
-    for series in db
-        .select(
-            &[Matcher::equal("__name__", "crash_test")],
-            i64::MIN,
-            i64::MAX,
-        )
-        .unwrap()
-    {
+    for series in db.select(&[Matcher::equal("__name__", "crash_test")], i64::MIN, i64::MAX).unwrap() {
         let thread: usize = series.labels.get("writer").unwrap().parse().unwrap();
         let j: usize = series.labels.get("series").unwrap().parse().unwrap();
         let map = got.entry((thread, j)).or_default();
         for s in series.samples {
-            assert!(
-                map.insert(s.t, s.v.to_bits()).is_none(),
-                "duplicate timestamp {} in output",
-                s.t
-            );
+            assert!(map.insert(s.t, s.v.to_bits()).is_none(), "duplicate timestamp {} in output", s.t);
         }
     }
     db.close().unwrap();
@@ -156,10 +133,7 @@ fn read_db(dir: &Path) -> Model {
 
 #[test]
 fn acknowledged_samples_survive_kill_9() {
-    let iterations: usize = std::env::var("PULSEDB_CRASH_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let iterations: usize = std::env::var("PULSEDB_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut model = Model::new();
@@ -169,13 +143,7 @@ fn acknowledged_samples_survive_kill_9() {
     let started = Instant::now();
     for iteration in 0..iterations {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
             .env(START_ENV, next_batch.to_string())
             .stdout(Stdio::piped())
@@ -192,8 +160,7 @@ fn acknowledged_samples_survive_kill_9() {
         for line in stdout.lines().map_while(Result::ok) {
             let parts: Vec<&str> = line.split_whitespace().collect();
             if let [verdict @ ("ACK" | "REJ"), thread, n] = parts.as_slice() {
-                reported[thread.parse::<usize>().unwrap()]
-                    .insert(n.parse().unwrap(), *verdict == "ACK");
+                reported[thread.parse::<usize>().unwrap()].insert(n.parse().unwrap(), *verdict == "ACK");
             }
         }
         let mut in_flight = Vec::new();
@@ -220,17 +187,13 @@ fn acknowledged_samples_survive_kill_9() {
             let touched: Vec<(usize, i64)> = contents.iter().map(|(j, s)| (*j, s.t)).collect();
             let matches = |m: &Model| {
                 touched.iter().all(|&(j, t)| {
-                    got.get(&(thread, j)).and_then(|s| s.get(&t))
-                        == m.get(&(thread, j)).and_then(|s| s.get(&t))
+                    got.get(&(thread, j)).and_then(|s| s.get(&t)) == m.get(&(thread, j)).and_then(|s| s.get(&t))
                 })
             };
             if matches(&with) && !matches(&model) {
                 model = with;
             } else {
-                assert!(
-                    matches(&model),
-                    "iteration {iteration}: batch {n} of writer {thread} is partly applied"
-                );
+                assert!(matches(&model), "iteration {iteration}: batch {n} of writer {thread} is partly applied");
             }
         }
         let mut missing = 0;
@@ -240,25 +203,17 @@ fn acknowledged_samples_survive_kill_9() {
                 if have.get(t) != Some(bits) {
                     missing += 1;
                     if missing < 5 {
-                        eprintln!("iteration {iteration}: series {key:?} t={t}: want {bits:#x}, have {:?}", have.get(t));
+                        eprintln!(
+                            "iteration {iteration}: series {key:?} t={t}: want {bits:#x}, have {:?}",
+                            have.get(t)
+                        );
                     }
                 }
             }
-            assert_eq!(
-                have.len(),
-                want.len(),
-                "iteration {iteration}: series {key:?} has unexpected samples"
-            );
+            assert_eq!(have.len(), want.len(), "iteration {iteration}: series {key:?} has unexpected samples");
         }
-        assert_eq!(
-            missing, 0,
-            "iteration {iteration}: {missing} acknowledged samples lost"
-        );
-        assert_eq!(
-            got.len(),
-            model.len(),
-            "iteration {iteration}: unexpected series"
-        );
+        assert_eq!(missing, 0, "iteration {iteration}: {missing} acknowledged samples lost");
+        assert_eq!(got.len(), model.len(), "iteration {iteration}: unexpected series");
         // Batch numbers are never reused: both writers restart past the
         // larger in-flight number (the slower one's gap was never written).
         next_batch = last + 1;
@@ -267,8 +222,5 @@ fn acknowledged_samples_survive_kill_9() {
         "crash test: {iterations} kill -9 iterations, {total_acked} acknowledged batches verified in {:?}",
         started.elapsed()
     );
-    assert!(
-        total_acked > iterations,
-        "the child made too little progress to prove anything"
-    );
+    assert!(total_acked > iterations, "the child made too little progress to prove anything");
 }

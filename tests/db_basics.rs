@@ -17,13 +17,7 @@ fn options() -> Options {
 fn host(h: usize) -> Labels {
     Labels::metric(
         "cpu",
-        [
-            ("host", format!("h{h}")),
-            (
-                "dc",
-                (if h.is_multiple_of(2) { "east" } else { "west" }).to_string(),
-            ),
-        ],
+        [("host", format!("h{h}")), ("dc", (if h.is_multiple_of(2) { "east" } else { "west" }).to_string())],
     )
 }
 
@@ -52,31 +46,12 @@ fn append_select_flush_reopen() {
     assert_eq!(db.flush().unwrap(), 1, "the first 2 h window is finished");
     let stats = db.stats().unwrap();
     assert_eq!(stats.blocks, 1);
-    assert_eq!(
-        db.select(&east, 0, i64::MAX).unwrap(),
-        before,
-        "same data across head and block"
-    );
+    assert_eq!(db.select(&east, 0, i64::MAX).unwrap(), before, "same data across head and block");
 
     // Range reads cut at both ends, across the block/head boundary.
-    let part = db
-        .select(
-            &[Matcher::equal("host", "h1")],
-            2 * HOUR - 20_000,
-            2 * HOUR + 20_000,
-        )
-        .unwrap();
+    let part = db.select(&[Matcher::equal("host", "h1")], 2 * HOUR - 20_000, 2 * HOUR + 20_000).unwrap();
     let ts: Vec<i64> = part[0].samples.iter().map(|s| s.t).collect();
-    assert_eq!(
-        ts,
-        vec![
-            2 * HOUR - 20_000,
-            2 * HOUR - 10_000,
-            2 * HOUR,
-            2 * HOUR + 10_000,
-            2 * HOUR + 20_000
-        ]
-    );
+    assert_eq!(ts, vec![2 * HOUR - 20_000, 2 * HOUR - 10_000, 2 * HOUR, 2 * HOUR + 10_000, 2 * HOUR + 20_000]);
 
     db.close().unwrap();
     let db = Db::open(dir.path(), options()).unwrap();
@@ -86,10 +61,7 @@ fn append_select_flush_reopen() {
     assert_eq!(db.label_values("dc", &[]).unwrap(), vec!["east", "west"]);
     let re = Matcher::new(MatchOp::RegexMatch, "host", "h[13]").unwrap();
     assert_eq!(db.series(&[re], 0, HOUR).unwrap(), vec![host(1), host(3)]);
-    assert!(db
-        .series(&[Matcher::equal("host", "h1")], 10 * HOUR, 11 * HOUR)
-        .unwrap()
-        .is_empty());
+    assert!(db.series(&[Matcher::equal("host", "h1")], 10 * HOUR, 11 * HOUR).unwrap().is_empty());
 }
 
 #[test]
@@ -98,42 +70,24 @@ fn out_of_order_window_and_overwrites() {
     let db = Db::open(dir.path(), options()).unwrap();
     let s = host(0);
     let mut batch = Batch::new();
-    batch.add(
-        s.clone(),
-        [Sample::new(HOUR, 1.0), Sample::new(HOUR - 60_000, 2.0)],
-    );
+    batch.add(s.clone(), [Sample::new(HOUR, 1.0), Sample::new(HOUR - 60_000, 2.0)]);
     db.append(&batch).unwrap();
     // 5 minutes behind the newest sample: accepted; the same timestamp twice: replaced.
     let mut batch = Batch::new();
-    batch
-        .push(s.clone(), HOUR - 300_000, 3.0)
-        .push(s.clone(), HOUR, 4.0);
+    batch.push(s.clone(), HOUR - 300_000, 3.0).push(s.clone(), HOUR, 4.0);
     db.append(&batch).unwrap();
     // 11 minutes behind: rejected, naming the series and the timestamp.
     let mut batch = Batch::new();
-    batch
-        .push(host(1), HOUR, 9.0)
-        .push(s.clone(), HOUR - 660_000, 5.0);
+    batch.push(host(1), HOUR, 9.0).push(s.clone(), HOUR - 660_000, 5.0);
     let err = db.append(&batch).unwrap_err();
-    assert!(
-        matches!(err, Error::OutOfOrder { timestamp, .. } if timestamp == HOUR - 660_000),
-        "{err}"
-    );
+    assert!(matches!(err, Error::OutOfOrder { timestamp, .. } if timestamp == HOUR - 660_000), "{err}");
     assert!(err.to_string().contains("host=\"h0\""), "{err}");
     // Atomic: the valid row of the rejected batch is not there.
-    assert!(db
-        .select(&[Matcher::equal("host", "h1")], 0, i64::MAX)
-        .unwrap()
-        .is_empty());
+    assert!(db.select(&[Matcher::equal("host", "h1")], 0, i64::MAX).unwrap().is_empty());
 
-    let got = db
-        .select(&[Matcher::equal("host", "h0")], 0, i64::MAX)
-        .unwrap();
+    let got = db.select(&[Matcher::equal("host", "h0")], 0, i64::MAX).unwrap();
     let got: Vec<(i64, f64)> = got[0].samples.iter().map(|s| (s.t, s.v)).collect();
-    assert_eq!(
-        got,
-        vec![(HOUR - 300_000, 3.0), (HOUR - 60_000, 2.0), (HOUR, 4.0)]
-    );
+    assert_eq!(got, vec![(HOUR - 300_000, 3.0), (HOUR - 60_000, 2.0), (HOUR, 4.0)]);
 }
 
 #[test]
@@ -144,9 +98,7 @@ fn samples_before_flushed_windows_are_out_of_bounds() {
     db.flush().unwrap();
     let mut batch = Batch::new();
     batch.push(Labels::metric("other", [("a", "b")]), HOUR, 1.0);
-    assert!(
-        matches!(db.append(&batch).unwrap_err(), Error::OutOfBounds { min_valid, .. } if min_valid == 2 * HOUR)
-    );
+    assert!(matches!(db.append(&batch).unwrap_err(), Error::OutOfBounds { min_valid, .. } if min_valid == 2 * HOUR));
 }
 
 #[test]
@@ -154,45 +106,21 @@ fn bad_labels_are_rejected_whole_with_the_series_named() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), options()).unwrap();
     let bad: Vec<(Labels, &str)> = vec![
-        (
-            Labels::new(Vec::<(String, String)>::new()),
-            "empty label set",
-        ),
-        (
-            Labels::new([("__name__", "m"), ("a", "1"), ("a", "2")]),
-            "duplicate label name",
-        ),
-        (
-            Labels::new([("__name__", "m"), ("0abc", "1")]),
-            "invalid label name",
-        ),
-        (
-            Labels::new([("__name__", "m"), ("a", "x".repeat(5000).as_str())]),
-            "more than the limit",
-        ),
-        (
-            Labels::new([("__name__", "m"), ("x".repeat(2000).as_str(), "1")]),
-            "more than the limit",
-        ),
+        (Labels::new(Vec::<(String, String)>::new()), "empty label set"),
+        (Labels::new([("__name__", "m"), ("a", "1"), ("a", "2")]), "duplicate label name"),
+        (Labels::new([("__name__", "m"), ("0abc", "1")]), "invalid label name"),
+        (Labels::new([("__name__", "m"), ("a", "x".repeat(5000).as_str())]), "more than the limit"),
+        (Labels::new([("__name__", "m"), ("x".repeat(2000).as_str(), "1")]), "more than the limit"),
     ];
     for (labels, want) in bad {
         let mut batch = Batch::new();
         batch.push(host(0), 1000, 1.0).push(labels, 1000, 1.0);
         let err = db.append(&batch).unwrap_err();
         assert!(matches!(err, Error::InvalidSeries { .. }), "{err}");
-        assert!(
-            err.to_string().contains(want),
-            "{err} should mention {want}"
-        );
+        assert!(err.to_string().contains(want), "{err} should mention {want}");
     }
-    assert!(db
-        .select(&[Matcher::equal("host", "h0")], 0, i64::MAX)
-        .unwrap()
-        .is_empty());
-    assert!(
-        db.label_names().unwrap().is_empty(),
-        "no series was created"
-    );
+    assert!(db.select(&[Matcher::equal("host", "h0")], 0, i64::MAX).unwrap().is_empty());
+    assert!(db.label_names().unwrap().is_empty(), "no series was created");
 }
 
 #[test]

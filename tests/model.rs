@@ -20,11 +20,7 @@ fn options() -> Options {
     o.background_maintenance = false;
     o.block_span = Duration::from_secs(600);
     o.out_of_order_window = Duration::from_millis(OOO_MS as u64);
-    o.compaction_spans = vec![
-        Duration::from_secs(600),
-        Duration::from_secs(1800),
-        Duration::from_secs(7200),
-    ];
+    o.compaction_spans = vec![Duration::from_secs(600), Duration::from_secs(1800), Duration::from_secs(7200)];
     o.retention = Duration::ZERO;
     o.wal_segment_size = 64 << 10;
     o
@@ -33,11 +29,7 @@ fn options() -> Options {
 fn labels(j: usize) -> Labels {
     Labels::metric(
         if j.is_multiple_of(3) { "up" } else { "load" },
-        [
-            ("host", format!("h{}", j % 4)),
-            ("job", format!("j{}", j % 3)),
-            ("idx", j.to_string()),
-        ],
+        [("host", format!("h{}", j % 4)), ("job", format!("j{}", j % 3)), ("idx", j.to_string())],
     )
 }
 
@@ -47,10 +39,7 @@ fn check(db: &Db, oracle: &Oracle, rng: &mut Rng, step: usize) {
     let matchers = match rng.below(5) {
         0 => vec![Matcher::equal("host", format!("h{}", rng.below(4)))],
         1 => vec![Matcher::new(MatchOp::RegexMatch, "job", "j0|j2").unwrap()],
-        2 => vec![
-            Matcher::equal("__name__", "load"),
-            Matcher::new(MatchOp::NotEqual, "host", "h1").unwrap(),
-        ],
+        2 => vec![Matcher::equal("__name__", "load"), Matcher::new(MatchOp::NotEqual, "host", "h1").unwrap()],
         3 => vec![Matcher::new(MatchOp::RegexMatch, "idx", "1.*").unwrap()],
         _ => vec![Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap()],
     };
@@ -65,34 +54,15 @@ fn check(db: &Db, oracle: &Oracle, rng: &mut Rng, step: usize) {
         .iter()
         .filter(|(j, _)| {
             let l = labels(**j);
-            matchers
-                .iter()
-                .all(|m| m.matches(l.get(m.name()).unwrap_or("")))
+            matchers.iter().all(|m| m.matches(l.get(m.name()).unwrap_or("")))
         })
-        .map(|(j, s)| {
-            (
-                labels(*j),
-                s.range(mint..=maxt)
-                    .map(|(t, v)| (*t, *v))
-                    .collect::<Vec<_>>(),
-            )
-        })
+        .map(|(j, s)| (labels(*j), s.range(mint..=maxt).map(|(t, v)| (*t, *v)).collect::<Vec<_>>()))
         .filter(|(_, s)| !s.is_empty())
         .collect();
     want.sort_by(|a, b| a.0.cmp(&b.0));
-    let got: Vec<(Labels, Vec<(i64, u64)>)> = got
-        .into_iter()
-        .map(|s| {
-            (
-                s.labels,
-                s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        got, want,
-        "step {step}: select {matchers:?} [{mint}, {maxt}]"
-    );
+    let got: Vec<(Labels, Vec<(i64, u64)>)> =
+        got.into_iter().map(|s| (s.labels, s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect();
+    assert_eq!(got, want, "step {step}: select {matchers:?} [{mint}, {maxt}]");
 }
 
 fn run(seed: u64) {
@@ -113,10 +83,7 @@ fn run(seed: u64) {
                     let t = match rng.below(10) {
                         0..=5 => clock,
                         6..=7 => clock - rng.below(OOO_MS as u64) as i64,
-                        8 => oracle
-                            .get(&j)
-                            .and_then(|s| s.keys().next_back().copied())
-                            .unwrap_or(clock),
+                        8 => oracle.get(&j).and_then(|s| s.keys().next_back().copied()).unwrap_or(clock),
                         _ => clock - rng.below(10 * OOO_MS as u64) as i64,
                     };
                     let v = rng.value();
@@ -127,10 +94,7 @@ fn run(seed: u64) {
                     Ok(()) => {
                         for (j, t, v) in rows {
                             let n = newest.get(&j).copied();
-                            assert!(
-                                n.is_none_or(|n| t >= n - OOO_MS),
-                                "step {step}: accepted a sample too old"
-                            );
+                            assert!(n.is_none_or(|n| t >= n - OOO_MS), "step {step}: accepted a sample too old");
                             oracle.entry(j).or_default().insert(t, v.to_bits());
                         }
                         for (j, s) in &oracle {
@@ -139,11 +103,7 @@ fn run(seed: u64) {
                             }
                         }
                     }
-                    Err(Error::OutOfOrder {
-                        timestamp,
-                        min_allowed,
-                        ..
-                    }) => {
+                    Err(Error::OutOfOrder { timestamp, min_allowed, .. }) => {
                         assert!(timestamp < min_allowed);
                     }
                     Err(Error::OutOfBounds { .. }) => {}
@@ -162,22 +122,13 @@ fn run(seed: u64) {
         check(&db, &oracle, &mut rng, step);
     }
     let stored: usize = oracle.values().map(BTreeMap::len).sum();
-    assert!(
-        stored > 100,
-        "seed {seed}: too few samples accepted ({stored}) to prove anything"
-    );
-    assert!(
-        db.stats().unwrap().blocks > 0,
-        "seed {seed}: nothing was flushed"
-    );
+    assert!(stored > 100, "seed {seed}: too few samples accepted ({stored}) to prove anything");
+    assert!(db.stats().unwrap().blocks > 0, "seed {seed}: nothing was flushed");
 }
 
 #[test]
 fn random_operations_match_a_map_oracle() {
-    let seeds: u64 = std::env::var("PULSEDB_MODEL_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+    let seeds: u64 = std::env::var("PULSEDB_MODEL_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
     for seed in 0..seeds {
         run(seed);
     }

@@ -78,11 +78,8 @@ fn parse_labels(s: &str) -> Labels {
     }
     match pulsedb::parse_query(s).unwrap_or_else(|e| panic!("bad series {s}: {e}")) {
         Expr::Vector(v) => {
-            let mut pairs: Vec<(String, String)> = v
-                .matchers
-                .iter()
-                .map(|m| (m.name.clone(), m.value.clone()))
-                .collect();
+            let mut pairs: Vec<(String, String)> =
+                v.matchers.iter().map(|m| (m.name.clone(), m.value.clone())).collect();
             if let Some(n) = v.name {
                 pairs.push(("__name__".into(), n));
             }
@@ -109,17 +106,12 @@ fn expand(tokens: &[&str]) -> Vec<Option<f64>> {
             out.push(None);
         } else if let Some(n) = t.strip_prefix("_x") {
             out.extend(std::iter::repeat_n(None, n.parse().unwrap()));
-        } else if let Some((head, times)) = t
-            .rsplit_once('x')
-            .filter(|(h, n)| !h.is_empty() && n.parse::<usize>().is_ok())
+        } else if let Some((head, times)) =
+            t.rsplit_once('x').filter(|(h, n)| !h.is_empty() && n.parse::<usize>().is_ok())
         {
             let times: usize = times.parse().unwrap();
             // a+b or a-b (the sign after the first character), or a alone.
-            let split = head
-                .char_indices()
-                .skip(1)
-                .find(|(_, c)| *c == '+' || *c == '-')
-                .map(|(i, _)| i);
+            let split = head.char_indices().skip(1).find(|(_, c)| *c == '+' || *c == '-').map(|(i, _)| i);
             let (start, inc) = match split {
                 Some(i) => (num(&head[..i]), num(&head[i..])),
                 None => (num(head), 0.0),
@@ -140,10 +132,7 @@ fn split_series_line(line: &str) -> (String, Vec<&str>) {
         Some(i) => i + 1,
         None => line.find(char::is_whitespace).unwrap_or(line.len()),
     };
-    (
-        line[..end].trim().to_string(),
-        line[end..].split_whitespace().collect(),
-    )
+    (line[..end].trim().to_string(), line[end..].split_whitespace().collect())
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -169,22 +158,11 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
     let kind = words[0];
     if words.get(1) == Some(&"range") {
         // eval range from <t> to <t> step <d> <expr>
-        let (start, end, step) = (
-            parse_time(words[3]),
-            parse_time(words[5]),
-            parse_time(words[7]),
-        );
-        let expr = case
-            .command
-            .splitn(9, char::is_whitespace)
-            .nth(8)
-            .unwrap_or_default();
+        let (start, end, step) = (parse_time(words[3]), parse_time(words[5]), parse_time(words[7]));
+        let expr = case.command.splitn(9, char::is_whitespace).nth(8).unwrap_or_default();
         let result = db.query_range(expr, start, end, step);
         if kind == "eval_fail" {
-            return result
-                .err()
-                .map(|_| ())
-                .ok_or(format!("{where_}: expected an error"));
+            return result.err().map(|_| ()).ok_or(format!("{where_}: expected an error"));
         }
         let Value::Matrix(got) = result.map_err(|e| format!("{where_}: {e}"))? else {
             return Err(format!("{where_}: not a matrix"));
@@ -225,26 +203,16 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
     }
     // eval instant at <t> <expr>
     let t = parse_time(words[3]);
-    let expr = case
-        .command
-        .splitn(5, char::is_whitespace)
-        .nth(4)
-        .unwrap_or_default();
+    let expr = case.command.splitn(5, char::is_whitespace).nth(4).unwrap_or_default();
     let result = db.query(expr, t);
     if kind == "eval_fail" {
-        return result
-            .err()
-            .map(|_| ())
-            .ok_or(format!("{where_}: expected an error"));
+        return result.err().map(|_| ()).ok_or(format!("{where_}: expected an error"));
     }
     let value = result.map_err(|e| format!("{where_}: {e}"))?;
     match value {
         Value::Scalar { v, .. } => {
             let [want] = case.expected.as_slice() else {
-                return Err(format!(
-                    "{where_}: scalar result {v}, expected {:?}",
-                    case.expected
-                ));
+                return Err(format!("{where_}: scalar result {v}, expected {:?}", case.expected));
             };
             // promtool shows a scalar as a sample without labels.
             let w = expand(&[want.trim().trim_start_matches("{}").trim()])[0].unwrap_or(f64::NAN);
@@ -255,11 +223,7 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
             }
         }
         Value::String { v, .. } => {
-            let want = case
-                .expected
-                .first()
-                .map(|s| s.trim().trim_matches('"'))
-                .unwrap_or_default();
+            let want = case.expected.first().map(|s| s.trim().trim_matches('"')).unwrap_or_default();
             if v == want {
                 Ok(())
             } else {
@@ -270,24 +234,13 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
             let mut want = Vec::new();
             for line in &case.expected {
                 let (series, tokens) = split_series_line(line);
-                want.push((
-                    parse_labels(&series),
-                    expand(&tokens)[0].unwrap_or(f64::NAN),
-                ));
+                want.push((parse_labels(&series), expand(&tokens)[0].unwrap_or(f64::NAN)));
             }
             let describe = |g: &[pulsedb::InstantSample]| {
-                g.iter()
-                    .map(|s| format!("{} {}", s.labels, s.v))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                g.iter().map(|s| format!("{} {}", s.labels, s.v)).collect::<Vec<_>>().join("; ")
             };
             if got.len() != want.len() {
-                return Err(format!(
-                    "{where_}: {} samples, want {}: got [{}]",
-                    got.len(),
-                    want.len(),
-                    describe(&got)
-                ));
+                return Err(format!("{where_}: {} samples, want {}: got [{}]", got.len(), want.len(), describe(&got)));
             }
             for (k, (labels, v)) in want.iter().enumerate() {
                 let found = if kind == "eval_ordered" {
@@ -297,12 +250,7 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
                 };
                 match found {
                     Some(s) if close(s.v, *v) => {}
-                    _ => {
-                        return Err(format!(
-                            "{where_}: want {labels} {v}, got [{}]",
-                            describe(&got)
-                        ))
-                    }
+                    _ => return Err(format!("{where_}: want {labels} {v}, got [{}]", describe(&got))),
                 }
             }
             Ok(())
@@ -310,11 +258,7 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
         Value::Matrix(got) => {
             // An instant query of a range vector: `labels v@t v@t ...` lines.
             if got.len() != case.expected.len() {
-                return Err(format!(
-                    "{where_}: {} series, want {}",
-                    got.len(),
-                    case.expected.len()
-                ));
+                return Err(format!("{where_}: {} series, want {}", got.len(), case.expected.len()));
             }
             for line in &case.expected {
                 let (series, tokens) = split_series_line(line);
@@ -330,10 +274,7 @@ fn run_eval(db: &Db, case: &Case<'_>) -> Result<(), String> {
                     })
                     .collect();
                 let ok = s.points.len() == want.len()
-                    && s.points
-                        .iter()
-                        .zip(&want)
-                        .all(|(p, (v, t))| p.t == *t && close(p.v, *v));
+                    && s.points.iter().zip(&want).all(|(p, (v, t))| p.t == *t && close(p.v, *v));
                 if !ok {
                     return Err(format!("{where_}: {labels}: got {:?}", s.points));
                 }
@@ -359,10 +300,7 @@ fn run_file(path: &Path, in_blocks: bool) -> (usize, Vec<String>) {
         }
         let block: Vec<&str> = {
             let mut b = Vec::new();
-            while i < lines.len()
-                && lines[i].starts_with(char::is_whitespace)
-                && !lines[i].trim().is_empty()
-            {
+            while i < lines.len() && lines[i].starts_with(char::is_whitespace) && !lines[i].trim().is_empty() {
                 b.push(lines[i].trim());
                 i += 1;
             }
@@ -391,12 +329,7 @@ fn run_file(path: &Path, in_blocks: bool) -> (usize, Vec<String>) {
             }
         } else if line.starts_with("eval") {
             cases += 1;
-            let case = Case {
-                file: &file,
-                line: i - block.len(),
-                command: line,
-                expected: block,
-            };
+            let case = Case { file: &file, line: i - block.len(), command: line, expected: block };
             if let Err(e) = run_eval(&db, &case) {
                 failures.push(e);
             }
@@ -421,17 +354,8 @@ fn run_all(in_blocks: bool) {
         total += n;
         failures.append(&mut fails);
     }
-    eprintln!(
-        "{total} PromQL cases in {} files (blocks: {in_blocks}), {} failed",
-        files.len(),
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {total} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    eprintln!("{total} PromQL cases in {} files (blocks: {in_blocks}), {} failed", files.len(), failures.len());
+    assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
     assert!(total >= 150, "only {total} cases");
 }
 

@@ -121,10 +121,7 @@ impl BinOp {
     }
 
     pub(crate) fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinOp::Eq | BinOp::Neq | BinOp::Gt | BinOp::Lt | BinOp::Gte | BinOp::Lte
-        )
+        matches!(self, BinOp::Eq | BinOp::Neq | BinOp::Gt | BinOp::Lt | BinOp::Gte | BinOp::Lte)
     }
 
     pub(crate) fn is_set(self) -> bool {
@@ -221,10 +218,7 @@ impl AggOp {
 
     /// Whether it takes a parameter before the vector.
     pub(crate) fn has_param(self) -> bool {
-        matches!(
-            self,
-            AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues
-        )
+        matches!(self, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues)
     }
 }
 

@@ -49,9 +49,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn parse(pos: Pos, message: impl Into<String>) -> Self {
-        Error::Parse {
-            pos,
-            message: message.into(),
-        }
+        Error::Parse { pos, message: message.into() }
     }
 }

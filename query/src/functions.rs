@@ -77,11 +77,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Function> {
 impl Function {
     /// Checks an argument count, returning what is wrong.
     pub(crate) fn check_arity(&self, n: usize) -> Result<(), String> {
-        let fixed = if self.variadic == 1 {
-            self.args.len() - 1
-        } else {
-            self.args.len()
-        };
+        let fixed = if self.variadic == 1 { self.args.len() - 1 } else { self.args.len() };
         let ok = match self.variadic {
             0 => n == self.args.len(),
             1 => n == fixed || n == self.args.len(),
@@ -95,18 +91,11 @@ impl Function {
             1 => format!("{fixed} or {}", self.args.len()),
             _ => format!("at least {fixed}"),
         };
-        Err(format!(
-            "function \"{}\" expects {expected} argument(s), got {n}",
-            self.name
-        ))
+        Err(format!("function \"{}\" expects {expected} argument(s), got {n}", self.name))
     }
 
     /// Type expected for argument `i`.
     pub(crate) fn arg_type(&self, i: usize) -> ValueType {
-        self.args
-            .get(i)
-            .or(self.args.last())
-            .copied()
-            .unwrap_or(Scalar)
+        self.args.get(i).or(self.args.last()).copied().unwrap_or(Scalar)
     }
 }

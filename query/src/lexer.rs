@@ -151,15 +151,10 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, Error> {
                     let ch = chars[i];
                     advance(&mut i, &mut line, &mut col, ch);
                 }
-                out.push(Token {
-                    tok: Tok::Str(s),
-                    pos,
-                });
+                out.push(Token { tok: Tok::Str(s), pos });
                 continue;
             }
-            (c, _)
-                if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) =>
-            {
+            (c, _) if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) => {
                 let (tok, consumed) = lex_number_or_duration(&chars[i..], pos)?;
                 for _ in 0..consumed {
                     let ch = chars[i];
@@ -170,10 +165,7 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, Error> {
             }
             (c, _) if c.is_ascii_alphabetic() || c == '_' => {
                 let start = i;
-                while chars
-                    .get(i)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-                {
+                while chars.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':') {
                     let ch = chars[i];
                     advance(&mut i, &mut line, &mut col, ch);
                 }
@@ -195,10 +187,7 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, Error> {
         }
         out.push(Token { tok, pos });
     }
-    out.push(Token {
-        tok: Tok::Eof,
-        pos: Pos { line, col },
-    });
+    out.push(Token { tok: Tok::Eof, pos: Pos { line, col } });
     Ok(out)
 }
 
@@ -242,10 +231,7 @@ fn lex_string(chars: &[char], pos: Pos) -> Result<(String, usize), Error> {
                     'u' => 4,
                     _ => 8,
                 };
-                let hex: String = chars
-                    .get(i..i + digits)
-                    .map(|s| s.iter().collect())
-                    .unwrap_or_default();
+                let hex: String = chars.get(i..i + digits).map(|s| s.iter().collect()).unwrap_or_default();
                 let code = u32::from_str_radix(&hex, 16)
                     .ok()
                     .and_then(char::from_u32)
@@ -254,12 +240,7 @@ fn lex_string(chars: &[char], pos: Pos) -> Result<(String, usize), Error> {
                 out.push(code);
                 i += digits;
             }
-            other => {
-                return Err(Error::parse(
-                    pos,
-                    format!("unknown escape sequence \\{other}"),
-                ))
-            }
+            other => return Err(Error::parse(pos, format!("unknown escape sequence \\{other}"))),
         }
     }
 }
@@ -277,16 +258,14 @@ const UNITS: [(&str, i64); 7] = [
 /// A number (`1`, `1.5e3`, `0x1f`) or a duration (`5m`, `1h30m`, `100ms`).
 fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Error> {
     let mut end = 0;
-    let is_hex =
-        chars.first() == Some(&'0') && chars.get(1).is_some_and(|c| *c == 'x' || *c == 'X');
+    let is_hex = chars.first() == Some(&'0') && chars.get(1).is_some_and(|c| *c == 'x' || *c == 'X');
     if is_hex {
         end = 2;
         while chars.get(end).is_some_and(|c| c.is_ascii_hexdigit()) {
             end += 1;
         }
         let text: String = chars[2..end].iter().collect();
-        let v = i64::from_str_radix(&text, 16)
-            .map_err(|_| Error::parse(pos, format!("bad number 0x{text}")))?;
+        let v = i64::from_str_radix(&text, 16).map_err(|_| Error::parse(pos, format!("bad number 0x{text}")))?;
         return Ok((Tok::Number(v as f64), end));
     }
     // Duration: digits followed by a unit, repeated.
@@ -304,9 +283,7 @@ fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Erro
         let unit = UNITS.iter().enumerate().find(|(_, (u, _))| {
             let u: Vec<char> = u.chars().collect();
             chars.get(j..j + u.len()) == Some(&u[..])
-                && !chars
-                    .get(j + u.len())
-                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && !chars.get(j + u.len()).is_some_and(|c| c.is_ascii_alphabetic())
         });
         // "m" followed by "s" is "ms": UNITS lists "ms" first.
         let Some((unit_index, (u, ms))) = unit else {
@@ -314,16 +291,9 @@ fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Erro
         };
         // UNITS is ordered from the smallest unit up; each must be smaller than the last.
         if last_unit != usize::MAX && unit_index >= last_unit {
-            return Err(Error::parse(
-                pos,
-                "duration units must go from largest to smallest",
-            ));
+            return Err(Error::parse(pos, "duration units must go from largest to smallest"));
         }
-        let n: i64 = chars[digits_start..j]
-            .iter()
-            .collect::<String>()
-            .parse()
-            .unwrap_or(i64::MAX);
+        let n: i64 = chars[digits_start..j].iter().collect::<String>().parse().unwrap_or(i64::MAX);
         total = n
             .checked_mul(*ms)
             .and_then(|v| total.checked_add(v))
@@ -337,10 +307,7 @@ fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Erro
     }
     // A decimal number.
     let mut k = 0;
-    while chars
-        .get(k)
-        .is_some_and(|c| c.is_ascii_digit() || *c == '.')
-    {
+    while chars.get(k).is_some_and(|c| c.is_ascii_digit() || *c == '.') {
         k += 1;
     }
     if chars.get(k).is_some_and(|c| *c == 'e' || *c == 'E') {
@@ -356,9 +323,7 @@ fn lex_number_or_duration(chars: &[char], pos: Pos) -> Result<(Tok, usize), Erro
         }
     }
     let text: String = chars[..k].iter().collect();
-    let v: f64 = text
-        .parse()
-        .map_err(|_| Error::parse(pos, format!("bad number {text:?}")))?;
+    let v: f64 = text.parse().map_err(|_| Error::parse(pos, format!("bad number {text:?}")))?;
     Ok((Tok::Number(v), k))
 }
 
@@ -376,14 +341,7 @@ mod tests {
         assert_eq!(toks("5m"), vec![Tok::Duration(300_000), Tok::Eof]);
         assert_eq!(toks("1h30m"), vec![Tok::Duration(5_400_000), Tok::Eof]);
         assert_eq!(toks("100ms"), vec![Tok::Duration(100), Tok::Eof]);
-        assert_eq!(
-            toks("2d 1w"),
-            vec![
-                Tok::Duration(172_800_000),
-                Tok::Duration(604_800_000),
-                Tok::Eof
-            ]
-        );
+        assert_eq!(toks("2d 1w"), vec![Tok::Duration(172_800_000), Tok::Duration(604_800_000), Tok::Eof]);
         assert_eq!(toks("1.5e3"), vec![Tok::Number(1500.0), Tok::Eof]);
         assert_eq!(toks("0x1F"), vec![Tok::Number(31.0), Tok::Eof]);
         assert!(lex("1m1h").is_err());

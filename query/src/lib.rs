@@ -16,8 +16,8 @@ mod parser;
 mod value;
 
 pub use ast::{
-    format_duration, AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr,
-    LabelMatcher, MatrixSelector, Subquery, VectorMatching, VectorSelector,
+    format_duration, AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr, LabelMatcher, MatrixSelector,
+    Subquery, VectorMatching, VectorSelector,
 };
 pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};

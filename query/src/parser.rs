@@ -5,8 +5,8 @@
 use pulsedb_storage::{MatchOp, Matcher};
 
 use crate::ast::{
-    AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr, LabelMatcher, MatrixSelector,
-    Subquery, VectorMatching, VectorSelector,
+    AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr, LabelMatcher, MatrixSelector, Subquery,
+    VectorMatching, VectorSelector,
 };
 use crate::error::{Error, Pos, Result};
 use crate::functions;
@@ -22,10 +22,7 @@ pub fn parse(input: &str) -> Result<Expr> {
     if t.tok != Tok::Eof {
         return Err(Error::parse(
             t.pos,
-            format!(
-                "unexpected {} — expected end of expression or an operator",
-                t.tok.describe()
-            ),
+            format!("unexpected {} — expected end of expression or an operator", t.tok.describe()),
         ));
     }
     Ok(expr)
@@ -100,10 +97,7 @@ impl Parser {
 
     fn unexpected<T>(&self, expected: &str) -> Result<T> {
         let t = self.peek();
-        Err(Error::parse(
-            t.pos,
-            format!("unexpected {} — expected {expected}", t.tok.describe()),
-        ))
+        Err(Error::parse(t.pos, format!("unexpected {} — expected {expected}", t.tok.describe())))
     }
 
     fn expect(&mut self, tok: Tok, expected: &str) -> Result<Pos> {
@@ -154,11 +148,7 @@ impl Parser {
         let card = if self.is_keyword("group_left") || self.is_keyword("group_right") {
             let left = self.is_keyword("group_left");
             self.next();
-            let include = if self.peek().tok == Tok::LParen {
-                self.label_list()?
-            } else {
-                Vec::new()
-            };
+            let include = if self.peek().tok == Tok::LParen { self.label_list()? } else { Vec::new() };
             if left {
                 Cardinality::ManyToOne(include)
             } else {
@@ -212,44 +202,30 @@ impl Parser {
             if t != ValueType::Scalar && t != ValueType::Vector {
                 return Err(Error::parse(
                     pos,
-                    format!("binary expression must contain only scalar and instant vector types; the {side} side is a {t}"),
+                    format!(
+                        "binary expression must contain only scalar and instant vector types; the {side} side is a {t}"
+                    ),
                 ));
             }
         }
         if return_bool && !op.is_comparison() {
-            return Err(Error::parse(
-                pos,
-                "bool modifier can only be used on comparison operators",
-            ));
+            return Err(Error::parse(pos, "bool modifier can only be used on comparison operators"));
         }
-        if op.is_comparison() && lt == ValueType::Scalar && rt == ValueType::Scalar && !return_bool
-        {
-            return Err(Error::parse(
-                pos,
-                "comparisons between scalars must use the bool modifier",
-            ));
+        if op.is_comparison() && lt == ValueType::Scalar && rt == ValueType::Scalar && !return_bool {
+            return Err(Error::parse(pos, "comparisons between scalars must use the bool modifier"));
         }
         if op.is_set() && (lt != ValueType::Vector || rt != ValueType::Vector) {
             return Err(Error::parse(
                 pos,
-                format!(
-                    "set operator \"{}\" not allowed in binary scalar expression",
-                    op.as_str()
-                ),
+                format!("set operator \"{}\" not allowed in binary scalar expression", op.as_str()),
             ));
         }
         if let Some(m) = &matching {
             if lt != ValueType::Vector || rt != ValueType::Vector {
-                return Err(Error::parse(
-                    pos,
-                    "vector matching only allowed between instant vectors",
-                ));
+                return Err(Error::parse(pos, "vector matching only allowed between instant vectors"));
             }
             if op.is_set() && m.card != Cardinality::OneToOne {
-                return Err(Error::parse(
-                    pos,
-                    format!("no grouping allowed for \"{}\" operation", op.as_str()),
-                ));
+                return Err(Error::parse(pos, format!("no grouping allowed for \"{}\" operation", op.as_str())));
             }
             if let Cardinality::ManyToOne(include) | Cardinality::OneToMany(include) = &m.card {
                 if m.on {
@@ -262,13 +238,7 @@ impl Parser {
                 }
             }
         }
-        Ok(Expr::Binary(Box::new(BinaryExpr {
-            op,
-            lhs,
-            rhs,
-            return_bool,
-            matching,
-        })))
+        Ok(Expr::Binary(Box::new(BinaryExpr { op, lhs, rhs, return_bool, matching })))
     }
 
     fn unary(&mut self) -> Result<Expr> {
@@ -279,7 +249,10 @@ impl Parser {
                 let operand = self.expr(BinOp::Pow.precedence())?;
                 let ty = type_of(&operand);
                 if ty != ValueType::Scalar && ty != ValueType::Vector {
-                    return Err(Error::parse(t.pos, format!("unary expression only allowed on scalars and instant vectors, got {ty}")));
+                    return Err(Error::parse(
+                        t.pos,
+                        format!("unary expression only allowed on scalars and instant vectors, got {ty}"),
+                    ));
                 }
                 Ok(match (t.tok, operand) {
                     (Tok::Add, e) => e,
@@ -369,9 +342,16 @@ impl Parser {
         if self.peek().tok == Tok::RBracket {
             self.next();
             return match expr {
-                Expr::Vector(v) if v.offset == 0 && v.at.is_none() => Ok(Expr::Matrix(MatrixSelector { vector: v, range })),
-                Expr::Vector(_) => Err(Error::parse(open, "offset and @ must follow the range, as in foo[5m] offset 1h")),
-                _ => Err(Error::parse(open, "ranges only allowed for vector selectors (use expr[range:step] for a subquery)")),
+                Expr::Vector(v) if v.offset == 0 && v.at.is_none() => {
+                    Ok(Expr::Matrix(MatrixSelector { vector: v, range }))
+                }
+                Expr::Vector(_) => {
+                    Err(Error::parse(open, "offset and @ must follow the range, as in foo[5m] offset 1h"))
+                }
+                _ => Err(Error::parse(
+                    open,
+                    "ranges only allowed for vector selectors (use expr[range:step] for a subquery)",
+                )),
             };
         }
         self.expect(Tok::Colon, "\":\" or \"]\"")?;
@@ -389,19 +369,10 @@ impl Parser {
         if type_of(&expr) != ValueType::Vector {
             return Err(Error::parse(
                 open,
-                format!(
-                    "subquery is only allowed on instant vector, got {}",
-                    type_of(&expr)
-                ),
+                format!("subquery is only allowed on instant vector, got {}", type_of(&expr)),
             ));
         }
-        Ok(Expr::Subquery(Subquery {
-            expr: Box::new(expr),
-            range,
-            step,
-            offset: 0,
-            at: None,
-        }))
+        Ok(Expr::Subquery(Subquery { expr: Box::new(expr), range, step, offset: 0, at: None }))
     }
 
     fn primary(&mut self) -> Result<Expr> {
@@ -443,11 +414,7 @@ impl Parser {
                     }
                 }
                 self.next();
-                let matchers = if self.peek().tok == Tok::LBrace {
-                    self.matchers()?
-                } else {
-                    Vec::new()
-                };
+                let matchers = if self.peek().tok == Tok::LBrace { self.matchers()? } else { Vec::new() };
                 self.selector(Some(name), matchers, t.pos)
             }
             _ => self.unexpected("an expression"),
@@ -480,8 +447,7 @@ impl Parser {
             }
         }
         self.expect(Tok::RParen, "\",\" or \")\" in the argument list")?;
-        func.check_arity(args.len())
-            .map_err(|m| Error::parse(pos, m))?;
+        func.check_arity(args.len()).map_err(|m| Error::parse(pos, m))?;
         Ok(Expr::Call(Call { func, args }))
     }
 
@@ -512,45 +478,35 @@ impl Parser {
             return Err(Error::parse(
                 pos,
                 if op.has_param() {
-                    format!("wrong number of arguments for aggregate expression provided, expected 2, got 1 (\"{}\")", op.as_str())
+                    format!(
+                        "wrong number of arguments for aggregate expression provided, expected 2, got 1 (\"{}\")",
+                        op.as_str()
+                    )
                 } else {
-                    format!("wrong number of arguments for aggregate expression provided, expected 1, got 2 (\"{}\")", op.as_str())
+                    format!(
+                        "wrong number of arguments for aggregate expression provided, expected 1, got 2 (\"{}\")",
+                        op.as_str()
+                    )
                 },
             ));
         }
         if type_of(&expr) != ValueType::Vector {
             return Err(Error::parse(
                 expr_pos,
-                format!(
-                    "expected type instant vector in aggregation expression, got {}",
-                    type_of(&expr)
-                ),
+                format!("expected type instant vector in aggregation expression, got {}", type_of(&expr)),
             ));
         }
         if let Some(p) = &param {
-            let want = if op == AggOp::CountValues {
-                ValueType::String
-            } else {
-                ValueType::Scalar
-            };
+            let want = if op == AggOp::CountValues { ValueType::String } else { ValueType::Scalar };
             if type_of(p) != want {
                 return Err(Error::parse(
                     first_pos,
-                    format!(
-                        "expected type {want} in aggregation parameter, got {}",
-                        type_of(p)
-                    ),
+                    format!("expected type {want} in aggregation parameter, got {}", type_of(p)),
                 ));
             }
         }
         let (without, grouping) = grouping.unwrap_or((false, Vec::new()));
-        Ok(Expr::Aggregate(Box::new(Aggregate {
-            op,
-            expr,
-            param,
-            grouping,
-            without,
-        })))
+        Ok(Expr::Aggregate(Box::new(Aggregate { op, expr, param, grouping, without })))
     }
 
     fn matchers(&mut self) -> Result<Vec<LabelMatcher>> {
@@ -580,8 +536,7 @@ impl Parser {
             };
             self.next();
             // Compile once here, so a bad regex is reported with its position.
-            Matcher::new(op, name.clone(), value.clone())
-                .map_err(|e| Error::parse(t.pos, e.to_string()))?;
+            Matcher::new(op, name.clone(), value.clone()).map_err(|e| Error::parse(t.pos, e.to_string()))?;
             out.push(LabelMatcher { name, op, value });
             match self.peek().tok {
                 Tok::Comma => {
@@ -593,37 +548,18 @@ impl Parser {
         }
     }
 
-    fn selector(
-        &self,
-        name: Option<String>,
-        matchers: Vec<LabelMatcher>,
-        pos: Pos,
-    ) -> Result<Expr> {
-        if name.is_some()
-            && matchers
-                .iter()
-                .any(|m| m.name == pulsedb_storage::METRIC_NAME)
-        {
+    fn selector(&self, name: Option<String>, matchers: Vec<LabelMatcher>, pos: Pos) -> Result<Expr> {
+        if name.is_some() && matchers.iter().any(|m| m.name == pulsedb_storage::METRIC_NAME) {
             return Err(Error::parse(pos, "metric name must not be set twice"));
         }
         let non_empty = name.is_some()
-            || matchers.iter().any(|m| {
-                Matcher::new(m.op, m.name.clone(), m.value.clone())
-                    .map(|c| !c.matches(""))
-                    .unwrap_or(true)
-            });
+            || matchers
+                .iter()
+                .any(|m| Matcher::new(m.op, m.name.clone(), m.value.clone()).map(|c| !c.matches("")).unwrap_or(true));
         if !non_empty {
-            return Err(Error::parse(
-                pos,
-                "vector selector must contain at least one non-empty matcher",
-            ));
+            return Err(Error::parse(pos, "vector selector must contain at least one non-empty matcher"));
         }
-        Ok(Expr::Vector(VectorSelector {
-            name,
-            matchers,
-            offset: 0,
-            at: None,
-        }))
+        Ok(Expr::Vector(VectorSelector { name, matchers, offset: 0, at: None }))
     }
 }
 
@@ -638,9 +574,7 @@ fn set_modifier(
         Expr::Vector(v) => set(&mut v.offset, &mut v.at),
         Expr::Matrix(m) => set(&mut m.vector.offset, &mut m.vector.at),
         Expr::Subquery(s) => set(&mut s.offset, &mut s.at),
-        _ => {
-            Err("offset and @ modifiers must follow a vector selector, range selector or subquery")
-        }
+        _ => Err("offset and @ modifiers must follow a vector selector, range selector or subquery"),
     };
     result.map_err(|m| Error::parse(pos, m))?;
     Ok(expr)
@@ -663,13 +597,15 @@ mod tests {
             err("sum(rate(http{job=}))"),
             "parse error at line 1, col 19: unexpected \"}\" — expected string as the label value"
         );
-        assert_eq!(err("sum(foo}"), "parse error at line 1, col 8: unexpected \"}\" — expected \")\" closing the aggregation");
+        assert_eq!(
+            err("sum(foo}"),
+            "parse error at line 1, col 8: unexpected \"}\" — expected \")\" closing the aggregation"
+        );
         assert_eq!(
             err("foo{job=\"x\", ,}"),
             "parse error at line 1, col 14: unexpected \",\" — expected label matcher"
         );
-        assert!(err("sum(\n  rate(foo)\n)")
-            .starts_with("parse error at line 2, col 8: expected type range vector"));
+        assert!(err("sum(\n  rate(foo)\n)").starts_with("parse error at line 2, col 8: expected type range vector"));
         assert!(err("1 > 2").contains("bool"));
         assert!(err("foo{a=~\"(\"}").contains("line 1, col 5"));
     }
@@ -680,9 +616,7 @@ mod tests {
         assert_eq!(e.to_string(), "1 + 2 * 3 ^ 2 ^ 2");
         let Expr::Binary(b) = &e else { panic!() };
         assert_eq!(b.op, BinOp::Add);
-        let Expr::Neg(inner) = parse("-2 ^ 2").unwrap() else {
-            panic!("unary minus binds looser than ^")
-        };
+        let Expr::Neg(inner) = parse("-2 ^ 2").unwrap() else { panic!("unary minus binds looser than ^") };
         assert!(matches!(*inner, Expr::Binary(_)));
         assert_eq!(parse("-2").unwrap(), Expr::Number(-2.0));
         let e = parse("a or b and c unless d").unwrap();
@@ -709,33 +643,17 @@ mod tests {
     }
 
     fn name() -> impl Strategy<Value = String> {
-        prop::sample::select(vec![
-            "up",
-            "http_requests_total",
-            "node:cpu:rate5m",
-            "foo",
-            "by",
-            "offset",
-        ])
-        .prop_map(String::from)
+        prop::sample::select(vec!["up", "http_requests_total", "node:cpu:rate5m", "foo", "by", "offset"])
+            .prop_map(String::from)
     }
 
     fn selector() -> impl Strategy<Value = VectorSelector> {
         let matcher = (
             prop::sample::select(vec!["job", "instance", "le", "on"]),
-            prop::sample::select(vec![
-                MatchOp::Equal,
-                MatchOp::NotEqual,
-                MatchOp::RegexMatch,
-                MatchOp::RegexNoMatch,
-            ]),
+            prop::sample::select(vec![MatchOp::Equal, MatchOp::NotEqual, MatchOp::RegexMatch, MatchOp::RegexNoMatch]),
             "[a-z0-9.\"\\\\\n]{1,6}",
         )
-            .prop_map(|(n, op, v)| LabelMatcher {
-                name: n.to_string(),
-                op,
-                value: v,
-            });
+            .prop_map(|(n, op, v)| LabelMatcher { name: n.to_string(), op, value: v });
         (
             name(),
             prop::collection::vec(matcher, 0..3),
@@ -762,50 +680,31 @@ mod tests {
         let leaf = selector().prop_map(Expr::Vector);
         leaf.prop_recursive(4, 24, 3, |inner| {
             let matrix = prop_oneof![
-                (selector(), 1i64..10_000_000)
-                    .prop_map(|(v, range)| Expr::Matrix(MatrixSelector { vector: v, range })),
-                (
-                    inner.clone(),
-                    1i64..3_600_000,
-                    prop::option::of(1i64..60_000)
-                )
-                    .prop_map(|(e, range, step)| Expr::Subquery(Subquery {
-                        expr: Box::new(e),
-                        range,
-                        step,
-                        offset: 0,
-                        at: None
-                    })),
+                (selector(), 1i64..10_000_000).prop_map(|(v, range)| Expr::Matrix(MatrixSelector { vector: v, range })),
+                (inner.clone(), 1i64..3_600_000, prop::option::of(1i64..60_000)).prop_map(|(e, range, step)| {
+                    Expr::Subquery(Subquery { expr: Box::new(e), range, step, offset: 0, at: None })
+                }),
             ];
             prop_oneof![
                 inner.clone().prop_map(|e| Expr::Paren(Box::new(e))),
                 inner.clone().prop_map(|e| Expr::Neg(Box::new(e))),
                 (
                     inner.clone(),
-                    prop::sample::select(vec![
-                        BinOp::Add,
-                        BinOp::Mul,
-                        BinOp::Pow,
-                        BinOp::Gt,
-                        BinOp::And,
-                        BinOp::Or
-                    ]),
+                    prop::sample::select(vec![BinOp::Add, BinOp::Mul, BinOp::Pow, BinOp::Gt, BinOp::And, BinOp::Or]),
                     inner.clone(),
                     any::<bool>()
                 )
-                    .prop_map(|(l, op, r, on)| Expr::Binary(Box::new(
-                        BinaryExpr {
-                            op,
-                            lhs: l,
-                            rhs: r,
-                            return_bool: false,
-                            matching: on.then(|| VectorMatching {
-                                on: true,
-                                labels: vec!["job".into()],
-                                card: Cardinality::OneToOne
-                            }),
-                        }
-                    ))),
+                    .prop_map(|(l, op, r, on)| Expr::Binary(Box::new(BinaryExpr {
+                        op,
+                        lhs: l,
+                        rhs: r,
+                        return_bool: false,
+                        matching: on.then(|| VectorMatching {
+                            on: true,
+                            labels: vec!["job".into()],
+                            card: Cardinality::OneToOne
+                        }),
+                    }))),
                 (inner.clone(), scalar()).prop_map(|(l, r)| Expr::Binary(Box::new(BinaryExpr {
                     op: BinOp::Sub,
                     lhs: l,
@@ -813,28 +712,16 @@ mod tests {
                     return_bool: false,
                     matching: None,
                 }))),
-                matrix.prop_map(|m| Expr::Call(Call {
-                    func: functions::lookup("rate").unwrap(),
-                    args: vec![m]
-                })),
-                inner.clone().prop_map(|e| Expr::Call(Call {
-                    func: functions::lookup("abs").unwrap(),
-                    args: vec![e]
-                })),
-                (
-                    inner.clone(),
-                    any::<bool>(),
-                    prop::sample::select(vec![AggOp::Sum, AggOp::Max, AggOp::Topk])
-                )
-                    .prop_map(|(e, without, op)| Expr::Aggregate(Box::new(
-                        Aggregate {
-                            op,
-                            param: (op == AggOp::Topk).then_some(Expr::Number(3.0)),
-                            expr: e,
-                            grouping: vec!["job".into(), "le".into()],
-                            without,
-                        }
-                    ))),
+                matrix.prop_map(|m| Expr::Call(Call { func: functions::lookup("rate").unwrap(), args: vec![m] })),
+                inner.clone().prop_map(|e| Expr::Call(Call { func: functions::lookup("abs").unwrap(), args: vec![e] })),
+                (inner.clone(), any::<bool>(), prop::sample::select(vec![AggOp::Sum, AggOp::Max, AggOp::Topk]))
+                    .prop_map(|(e, without, op)| Expr::Aggregate(Box::new(Aggregate {
+                        op,
+                        param: (op == AggOp::Topk).then_some(Expr::Number(3.0)),
+                        expr: e,
+                        grouping: vec!["job".into(), "le".into()],
+                        without,
+                    }))),
             ]
         })
     }
@@ -844,18 +731,8 @@ mod tests {
         use proptest::strategy::ValueTree;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let strategy = vector();
-        let ok = (0..300)
-            .filter(|_| {
-                parse(
-                    &strategy
-                        .new_tree(&mut runner)
-                        .unwrap()
-                        .current()
-                        .to_string(),
-                )
-                .is_ok()
-            })
-            .count();
+        let ok =
+            (0..300).filter(|_| parse(&strategy.new_tree(&mut runner).unwrap().current().to_string()).is_ok()).count();
         assert!(ok > 150, "only {ok} of 300 generated expressions parse: the round-trip property would test little");
     }
 

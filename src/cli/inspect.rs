@@ -10,19 +10,14 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<()> {
     if !dir.is_dir() {
         anyhow::bail!("{} is not a directory", dir.display());
     }
-    let report =
-        pulsedb_storage::inspect(dir).with_context(|| format!("inspecting {}", dir.display()))?;
+    let report = pulsedb_storage::inspect(dir).with_context(|| format!("inspecting {}", dir.display()))?;
     println!("data directory: {}", dir.display());
     println!(
         "{:<26} {:<24} {:>5} {:>5} {:>8} {:>8} {:>12} {:>12} {:>8}  codecs",
         "block", "start", "span", "level", "series", "chunks", "samples", "bytes", "B/sample"
     );
     for b in &report.blocks {
-        let codecs: Vec<String> = b
-            .codecs
-            .iter()
-            .map(|(name, n)| format!("{name}:{n}"))
-            .collect();
+        let codecs: Vec<String> = b.codecs.iter().map(|(name, n)| format!("{name}:{n}")).collect();
         println!(
             "{:<26} {:<24} {:>5} {:>5} {:>8} {:>8} {:>12} {:>12} {:>8.3}  {}",
             b.ulid,
@@ -33,11 +28,7 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<()> {
             b.chunks,
             b.samples,
             b.bytes,
-            if b.samples > 0 {
-                b.bytes as f64 / b.samples as f64
-            } else {
-                0.0
-            },
+            if b.samples > 0 { b.bytes as f64 / b.samples as f64 } else { 0.0 },
             codecs.join(" ")
         );
     }
@@ -58,9 +49,6 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<()> {
         report.wal_segments, report.wal_bytes
     );
     println!("label index:       {} bytes", report.index_bytes);
-    println!(
-        "bytes on disk:     {}",
-        report.block_bytes() + report.wal_bytes + report.index_bytes
-    );
+    println!("bytes on disk:     {}", report.block_bytes() + report.wal_bytes + report.index_bytes);
     Ok(())
 }

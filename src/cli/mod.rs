@@ -68,27 +68,16 @@ enum Format {
 }
 
 pub(crate) fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect { data_dir } => inspect::run(&data_dir),
         Command::RepairWal { data_dir } => repair::run(&data_dir),
-        Command::Query {
-            query,
-            data_dir,
-            time,
-            start,
-            end,
-            step,
-            format,
-        } => query::run(query::Args {
+        Command::Query { query, data_dir, time, start, end, step, format } => query::run(query::Args {
             data_dir: &data_dir,
             query: &query,
             time: time.as_deref(),

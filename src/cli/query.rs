@@ -21,11 +21,8 @@ pub(crate) struct Args<'a> {
 pub(crate) fn run(a: Args<'_>) -> anyhow::Result<()> {
     let mut options = Options::default();
     options.background_maintenance = false;
-    let db = Db::open(a.data_dir, options)
-        .with_context(|| format!("opening {}", a.data_dir.display()))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)?;
+    let db = Db::open(a.data_dir, options).with_context(|| format!("opening {}", a.data_dir.display()))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64)?;
     let value = match (a.start, a.end) {
         (None, None) => {
             let t = a.time.map(parse_time_ms).transpose()?.unwrap_or(now);
@@ -33,10 +30,7 @@ pub(crate) fn run(a: Args<'_>) -> anyhow::Result<()> {
         }
         (start, end) => {
             let end = end.map(parse_time_ms).transpose()?.unwrap_or(now);
-            let start = start
-                .map(parse_time_ms)
-                .transpose()?
-                .unwrap_or(end - 3_600_000);
+            let start = start.map(parse_time_ms).transpose()?.unwrap_or(end - 3_600_000);
             let step = match a.step {
                 Some(s) => parse_duration_ms(s)?,
                 // Like Grafana: about 250 points over the range, at least 1 s.
@@ -46,10 +40,7 @@ pub(crate) fn run(a: Args<'_>) -> anyhow::Result<()> {
         }
     };
     if a.json {
-        println!(
-            "{}",
-            pulsedb::api::success(pulsedb::api::query_data(&value))
-        );
+        println!("{}", pulsedb::api::success(pulsedb::api::query_data(&value)));
     } else {
         print_table(&value);
     }

@@ -5,8 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 
 pub(crate) fn run(dir: &Path) -> anyhow::Result<()> {
-    let report = pulsedb_storage::repair_wal(dir)
-        .with_context(|| format!("repairing the WAL in {}", dir.display()))?;
+    let report = pulsedb_storage::repair_wal(dir).with_context(|| format!("repairing the WAL in {}", dir.display()))?;
     match report.corruption {
         None => println!("WAL in {} is intact; nothing changed", dir.display()),
         Some(site) => {

@@ -7,12 +7,7 @@ pub(crate) fn rfc3339(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
@@ -119,14 +114,8 @@ mod tests {
     #[test]
     fn parses_times_and_durations() {
         assert_eq!(parse_time_ms("1700000000.123").unwrap(), 1_700_000_000_123);
-        assert_eq!(
-            parse_time_ms("2023-11-14T22:13:20.123Z").unwrap(),
-            1_700_000_000_123
-        );
-        assert_eq!(
-            parse_time_ms("2023-11-14T23:13:20+01:00").unwrap(),
-            1_700_000_000_000
-        );
+        assert_eq!(parse_time_ms("2023-11-14T22:13:20.123Z").unwrap(), 1_700_000_000_123);
+        assert_eq!(parse_time_ms("2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000);
         assert!(parse_time_ms("yesterday").is_err());
         assert_eq!(parse_duration_ms("1m30s").unwrap(), 90_000);
         assert_eq!(parse_duration_ms("15").unwrap(), 15_000);

@@ -26,23 +26,12 @@ pub struct FleetSpec {
 
 impl Default for FleetSpec {
     fn default() -> Self {
-        Self {
-            hosts: 100,
-            interval_ms: 1000,
-            duration_ms: 6 * 3_600_000,
-            start_ms: 1_700_000_000_000,
-            seed: 1,
-        }
+        Self { hosts: 100, interval_ms: 1000, duration_ms: 6 * 3_600_000, start_ms: 1_700_000_000_000, seed: 1 }
     }
 }
 
-const COUNTERS: [&str; 5] = [
-    "http_requests_total",
-    "http_errors_total",
-    "bytes_sent_total",
-    "cpu_seconds_total",
-    "context_switches_total",
-];
+const COUNTERS: [&str; 5] =
+    ["http_requests_total", "http_errors_total", "bytes_sent_total", "cpu_seconds_total", "context_switches_total"];
 const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"];
 
 /// Yields one batch per interval, holding one sample of every series.
@@ -69,29 +58,16 @@ impl CompressionFleet {
             for cpu in 0..10 {
                 labels.push(Labels::metric(
                     "cpu_usage_percent",
-                    [
-                        ("host", host.as_str()),
-                        ("region", region),
-                        ("cpu", cpu.to_string().as_str()),
-                    ],
+                    [("host", host.as_str()), ("region", region), ("cpu", cpu.to_string().as_str())],
                 ));
                 state.push(rng.between(500, 9500));
             }
             for name in COUNTERS {
-                labels.push(Labels::metric(
-                    name,
-                    [("host", host.as_str()), ("region", region)],
-                ));
+                labels.push(Labels::metric(name, [("host", host.as_str()), ("region", region)]));
                 state.push(rng.between(0, 1_000_000) * 100);
             }
         }
-        Self {
-            spec,
-            labels,
-            state,
-            rng,
-            step: 0,
-        }
+        Self { spec, labels, state, rng, step: 0 }
     }
 
     pub fn series(&self) -> usize {

@@ -25,20 +25,11 @@ pub fn load_nab(dir: &Path) -> std::io::Result<Vec<NabSeries>> {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "csv") {
-                let dataset = d
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let file = path
-                    .file_stem()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let dataset = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let file = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let text = std::fs::read_to_string(&path)?;
                 let samples = parse_csv(&text).map_err(|e| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("{}: {e}", path.display()),
-                    )
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
                 })?;
                 out.push(NabSeries {
                     labels: Labels::metric("nab_value", [("dataset", dataset), ("file", file)]),
@@ -59,15 +50,9 @@ fn parse_csv(text: &str) -> Result<Vec<Sample>, String> {
         if line.is_empty() {
             continue;
         }
-        let (ts, value) = line
-            .split_once(',')
-            .ok_or_else(|| format!("line {}: no comma", n + 1))?;
-        let t =
-            parse_timestamp(ts).ok_or_else(|| format!("line {}: bad timestamp {ts:?}", n + 1))?;
-        let v: f64 = value
-            .trim()
-            .parse()
-            .map_err(|_| format!("line {}: bad value {value:?}", n + 1))?;
+        let (ts, value) = line.split_once(',').ok_or_else(|| format!("line {}: no comma", n + 1))?;
+        let t = parse_timestamp(ts).ok_or_else(|| format!("line {}: bad timestamp {ts:?}", n + 1))?;
+        let v: f64 = value.trim().parse().map_err(|_| format!("line {}: bad value {value:?}", n + 1))?;
         out.push(Sample { t, v });
     }
     Ok(out)
@@ -100,17 +85,8 @@ mod tests {
     #[test]
     fn parses_nab_timestamps() {
         assert_eq!(parse_timestamp("1970-01-01 00:00:00"), Some(0));
-        assert_eq!(
-            parse_timestamp("2014-02-14 14:30:00"),
-            Some(1_392_388_200_000)
-        );
+        assert_eq!(parse_timestamp("2014-02-14 14:30:00"), Some(1_392_388_200_000));
         let samples = parse_csv("timestamp,value\n2014-02-14 14:30:00,0.132\n").unwrap_or_default();
-        assert_eq!(
-            samples,
-            vec![Sample {
-                t: 1_392_388_200_000,
-                v: 0.132
-            }]
-        );
+        assert_eq!(samples, vec![Sample { t: 1_392_388_200_000, v: 0.132 }]);
     }
 }

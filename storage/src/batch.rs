@@ -16,10 +16,7 @@ impl Batch {
     }
 
     pub fn with_capacity(series: usize) -> Self {
-        Self {
-            rows: Vec::with_capacity(series),
-            samples: 0,
-        }
+        Self { rows: Vec::with_capacity(series), samples: 0 }
     }
 
     /// Adds samples of one series (any order; a repeated timestamp keeps the last value).

@@ -78,19 +78,12 @@ impl<'a> ByteReader<'a> {
     }
 
     fn error(&self, what: &'static str, reason: &'static str) -> DecodeError {
-        DecodeError {
-            what,
-            offset: self.pos,
-            reason,
-        }
+        DecodeError { what, offset: self.pos, reason }
     }
 
     #[inline]
     pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        let byte = *self
-            .data
-            .get(self.pos)
-            .ok_or_else(|| self.error(what, "unexpected end of input"))?;
+        let byte = *self.data.get(self.pos).ok_or_else(|| self.error(what, "unexpected end of input"))?;
         self.pos += 1;
         Ok(byte)
     }
@@ -100,10 +93,7 @@ impl<'a> ByteReader<'a> {
         let mut value = 0u64;
         let mut shift = 0u32;
         loop {
-            let byte = *self
-                .data
-                .get(self.pos)
-                .ok_or_else(|| self.error(what, "unexpected end of input in varint"))?;
+            let byte = *self.data.get(self.pos).ok_or_else(|| self.error(what, "unexpected end of input in varint"))?;
             self.pos += 1;
             if shift == 63 && byte > 1 {
                 return Err(self.error(what, "varint overflows 64 bits"));
@@ -128,26 +118,17 @@ impl<'a> ByteReader<'a> {
     pub(crate) fn len(&mut self, what: &'static str, max: usize) -> Result<usize, DecodeError> {
         let start = self.pos;
         let value = self.uvarint(what)?;
-        usize::try_from(value)
-            .ok()
-            .filter(|&n| n <= max)
-            .ok_or(DecodeError {
-                what,
-                offset: start,
-                reason: "length out of range",
-            })
+        usize::try_from(value).ok().filter(|&n| n <= max).ok_or(DecodeError {
+            what,
+            offset: start,
+            reason: "length out of range",
+        })
     }
 
     #[inline]
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .ok_or_else(|| self.error(what, "length overflows"))?;
-        let bytes = self
-            .data
-            .get(self.pos..end)
-            .ok_or_else(|| self.error(what, "unexpected end of input"))?;
+        let end = self.pos.checked_add(n).ok_or_else(|| self.error(what, "length overflows"))?;
+        let bytes = self.data.get(self.pos..end).ok_or_else(|| self.error(what, "unexpected end of input"))?;
         self.pos = end;
         Ok(bytes)
     }

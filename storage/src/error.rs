@@ -27,20 +27,10 @@ pub enum Error {
 
     /// Stored bytes that fail a checksum or do not decode.
     #[error("corruption in {file} at byte {offset}: {kind}")]
-    Corruption {
-        file: PathBuf,
-        offset: u64,
-        kind: String,
-    },
+    Corruption { file: PathBuf, offset: u64, kind: String },
 
-    #[error(
-        "{file}: format version {version} is not supported (this build reads version {supported})"
-    )]
-    UnsupportedVersion {
-        file: PathBuf,
-        version: u32,
-        supported: u32,
-    },
+    #[error("{file}: format version {version} is not supported (this build reads version {supported})")]
+    UnsupportedVersion { file: PathBuf, version: u32, supported: u32 },
 
     /// A series whose labels break the rules (see `LabelLimits`).
     #[error("invalid series {series}: {reason}")]
@@ -51,23 +41,14 @@ pub enum Error {
         "sample for {series} at t={timestamp} is too old: out-of-order samples must be at or after \
          t={min_allowed} (the series' newest sample t={newest} minus the out-of-order window)"
     )]
-    OutOfOrder {
-        series: String,
-        timestamp: i64,
-        newest: i64,
-        min_allowed: i64,
-    },
+    OutOfOrder { series: String, timestamp: i64, newest: i64, min_allowed: i64 },
 
     /// A sample in a time range already written to blocks.
     #[error(
         "sample for {series} at t={timestamp} is out of bounds: data before t={min_valid} is already \
          written to blocks"
     )]
-    OutOfBounds {
-        series: String,
-        timestamp: i64,
-        min_valid: i64,
-    },
+    OutOfBounds { series: String, timestamp: i64, min_valid: i64 },
 
     #[error("invalid matcher {0}")]
     InvalidMatcher(String),
@@ -80,12 +61,10 @@ pub enum Error {
     Locked { path: PathBuf },
 
     /// Too many active series; appends for new series are refused.
-    #[error("series limit reached: {active} active series, the limit is {limit}; new series are rejected (first: {series})")]
-    SeriesLimit {
-        series: String,
-        active: usize,
-        limit: usize,
-    },
+    #[error(
+        "series limit reached: {active} active series, the limit is {limit}; new series are rejected (first: {series})"
+    )]
+    SeriesLimit { series: String, active: usize, limit: usize },
 
     /// A background write failed in a way that makes further writes unsafe.
     #[error("storage is poisoned by an earlier failure and accepts no more writes: {0}")]
@@ -100,29 +79,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        Error::Io { context: context.into(), source }
     }
 
     pub(crate) fn index(context: impl Into<String>, source: rocksdb::Error) -> Self {
-        Error::Index {
-            context: context.into(),
-            source,
-        }
+        Error::Index { context: context.into(), source }
     }
 
-    pub(crate) fn corruption(
-        file: impl Into<PathBuf>,
-        offset: u64,
-        kind: impl Into<String>,
-    ) -> Self {
-        Error::Corruption {
-            file: file.into(),
-            offset,
-            kind: kind.into(),
-        }
+    pub(crate) fn corruption(file: impl Into<PathBuf>, offset: u64, kind: impl Into<String>) -> Self {
+        Error::Corruption { file: file.into(), offset, kind: kind.into() }
     }
 }
 

@@ -30,30 +30,22 @@ impl DirLock {
             .context(|| format!("opening lock file {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
-                path: dir.to_path_buf(),
-            }),
-            Err(fs::TryLockError::Error(e)) => {
-                Err(Error::io(format!("locking {}", path.display()), e))
-            }
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path: dir.to_path_buf() }),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
         }
     }
 }
 
 /// fsyncs a directory so that entries created, renamed or removed in it survive power loss.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .context(|| format!("syncing directory {}", dir.display()))
+    File::open(dir).and_then(|d| d.sync_all()).context(|| format!("syncing directory {}", dir.display()))
 }
 
 /// Writes `bytes` to `path` and fsyncs it.
 pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)
-        .context(|| format!("writing {}", path.display()))?;
-    file.sync_all()
-        .context(|| format!("syncing {}", path.display()))
+    file.write_all(bytes).context(|| format!("writing {}", path.display()))?;
+    file.sync_all().context(|| format!("syncing {}", path.display()))
 }
 
 /// Renames `from` to `to` (same directory tree) and fsyncs the parent of `to`,
@@ -67,15 +59,9 @@ pub(crate) fn rename_durable(from: &Path, to: &Path) -> Result<()> {
 /// that a crash midway never leaves a half-deleted directory under its real name.
 pub(crate) fn remove_dir_durable(dir: &Path) -> Result<()> {
     let Some(parent) = dir.parent() else {
-        return Err(Error::io(
-            format!("removing {}", dir.display()),
-            std::io::ErrorKind::InvalidInput.into(),
-        ));
+        return Err(Error::io(format!("removing {}", dir.display()), std::io::ErrorKind::InvalidInput.into()));
     };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let doomed = parent.join(format!(".deleted-{name}"));
     rename_durable(dir, &doomed)?;
     fs::remove_dir_all(&doomed).context(|| format!("removing {}", doomed.display()))?;
@@ -97,10 +83,7 @@ pub(crate) fn entries_with_prefix(dir: &Path, prefix: &str) -> Result<Vec<PathBu
 /// Maps a sealed file read-only.
 pub(crate) fn map_sealed(path: &Path) -> Result<Mmap> {
     let file = File::open(path).context(|| format!("opening {}", path.display()))?;
-    #[expect(
-        unsafe_code,
-        reason = "memory-mapping is the point: blocks are read without copying"
-    )]
+    #[expect(unsafe_code, reason = "memory-mapping is the point: blocks are read without copying")]
     // SAFETY: the only files mapped are those of sealed blocks, which this
     // process wrote to a temporary directory, fsynced and renamed into place,
     // and never opens for writing again; deleting them (compaction, retention)

@@ -57,10 +57,7 @@ impl Inspection {
 /// Reads `dir` without taking its lock or changing anything.
 pub fn inspect(dir: impl AsRef<Path>) -> Result<Inspection> {
     let dir = dir.as_ref();
-    let mut out = Inspection {
-        dir: dir.to_path_buf(),
-        ..Inspection::default()
-    };
+    let mut out = Inspection { dir: dir.to_path_buf(), ..Inspection::default() };
     let blocks_dir = dir.join(BLOCKS_DIR);
     if blocks_dir.is_dir() {
         for entry in std::fs::read_dir(&blocks_dir)
@@ -88,9 +85,7 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Inspection> {
     out.blocks.sort_by_key(|b| (b.mint, b.maxt));
     let index_dir = dir.join(INDEX_DIR);
     if index_dir.is_dir() {
-        out.series = Index::open_read_only(&index_dir)
-            .and_then(|i| i.series_count())
-            .ok();
+        out.series = Index::open_read_only(&index_dir).and_then(|i| i.series_count()).ok();
         out.index_bytes = dir_size(&index_dir);
     }
     let wal_dir = dir.join(WAL_DIR);
@@ -107,13 +102,7 @@ pub fn inspect(dir: impl AsRef<Path>) -> Result<Inspection> {
 
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
+        .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
         .unwrap_or(0)
 }
 

@@ -35,10 +35,7 @@ pub fn sealed_decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, Strin
 
 /// Encodes one WAL frame payload: series records then one sample entry per series.
 pub fn wal_record_encode(series: &[(u64, Labels)], samples: &[(u64, Vec<Sample>)]) -> Vec<u8> {
-    let keys: Vec<(SeriesRef, Vec<u8>)> = series
-        .iter()
-        .map(|(r, l)| (SeriesRef(*r), l.to_key()))
-        .collect();
+    let keys: Vec<(SeriesRef, Vec<u8>)> = series.iter().map(|(r, l)| (SeriesRef(*r), l.to_key())).collect();
     let mut enc = BatchEncoder::new();
     enc.series(keys.iter().map(|(r, k)| (*r, k.as_slice())));
     enc.samples(samples.iter().map(|(r, s)| (SeriesRef(*r), s.as_slice())));
@@ -47,9 +44,7 @@ pub fn wal_record_encode(series: &[(u64, Labels)], samples: &[(u64, Vec<Sample>)
 
 /// Decodes a WAL frame payload into (series refs with label keys, (ref, t, v) samples).
 #[allow(clippy::type_complexity)]
-pub fn wal_record_decode(
-    payload: &[u8],
-) -> Result<(Vec<(u64, Vec<u8>)>, Vec<(u64, i64, f64)>), String> {
+pub fn wal_record_decode(payload: &[u8]) -> Result<(Vec<(u64, Vec<u8>)>, Vec<(u64, i64, f64)>), String> {
     let (mut series, mut samples) = (Vec::new(), Vec::<RefSample>::new());
     decode_batch(payload, &mut series, &mut samples).map_err(|e| e.to_string())?;
     Ok((

@@ -31,10 +31,7 @@ impl Labels {
     {
         let mut labels: Vec<Label> = pairs
             .into_iter()
-            .map(|(n, v)| Label {
-                name: n.into(),
-                value: v.into(),
-            })
+            .map(|(n, v)| Label { name: n.into(), value: v.into() })
             .filter(|l| !l.value.is_empty())
             .collect();
         // Stable, so a duplicated name keeps both entries for validation to report.
@@ -80,12 +77,7 @@ impl Labels {
     /// The canonical key: `(uvarint len, name, uvarint len, value)` per
     /// label in name order. Equal label sets have equal keys.
     pub(crate) fn to_key(&self) -> Vec<u8> {
-        let mut key = Vec::with_capacity(
-            self.0
-                .iter()
-                .map(|l| l.name.len() + l.value.len() + 2)
-                .sum(),
-        );
+        let mut key = Vec::with_capacity(self.0.iter().map(|l| l.name.len() + l.value.len() + 2).sum());
         self.write_key(&mut key);
         key
     }
@@ -105,18 +97,10 @@ impl Labels {
             let at = r.position();
             let name = r.bytes("label name")?;
             let value = r.bytes("label value")?;
-            let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value))
-            else {
-                return Err(DecodeError {
-                    what: "label",
-                    offset: at,
-                    reason: "not UTF-8",
-                });
+            let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) else {
+                return Err(DecodeError { what: "label", offset: at, reason: "not UTF-8" });
             };
-            labels.push(Label {
-                name: name.to_string(),
-                value: value.to_string(),
-            });
+            labels.push(Label { name: name.to_string(), value: value.to_string() });
         }
         Ok(Self(labels))
     }
@@ -128,11 +112,7 @@ impl Labels {
             return Err("empty label set".to_string());
         }
         if self.0.len() > limits.max_labels {
-            return Err(format!(
-                "{} labels, more than the limit of {}",
-                self.0.len(),
-                limits.max_labels
-            ));
+            return Err(format!("{} labels, more than the limit of {}", self.0.len(), limits.max_labels));
         }
         for pair in self.0.windows(2) {
             if let [a, b] = pair {
@@ -143,10 +123,7 @@ impl Labels {
         }
         for label in &self.0 {
             if !is_valid_label_name(&label.name) {
-                return Err(format!(
-                    "invalid label name {:?}: must match [a-zA-Z_][a-zA-Z0-9_]*",
-                    label.name
-                ));
+                return Err(format!("invalid label name {:?}: must match [a-zA-Z_][a-zA-Z0-9_]*", label.name));
             }
             if label.name.len() > limits.max_name_bytes {
                 return Err(format!(
@@ -165,10 +142,7 @@ impl Labels {
                 ));
             }
             if label.value.contains('\0') {
-                return Err(format!(
-                    "value of label {:?} contains a NUL byte",
-                    label.name
-                ));
+                return Err(format!("value of label {:?} contains a NUL byte", label.name));
             }
         }
         Ok(())
@@ -224,11 +198,7 @@ pub struct LabelLimits {
 
 impl Default for LabelLimits {
     fn default() -> Self {
-        Self {
-            max_labels: 30,
-            max_name_bytes: 1024,
-            max_value_bytes: 2048,
-        }
+        Self { max_labels: 30, max_name_bytes: 1024, max_value_bytes: 2048 }
     }
 }
 
@@ -244,39 +214,25 @@ mod tests {
         assert_eq!(l.len(), 2);
         assert_eq!(l.get("a"), Some("1"));
         assert_eq!(l.get("c"), None);
-        assert_eq!(
-            Labels::metric("up", [("job", "x")]).to_string(),
-            "up{job=\"x\"}"
-        );
+        assert_eq!(Labels::metric("up", [("job", "x")]).to_string(), "up{job=\"x\"}");
     }
 
     #[test]
     fn validation_names_the_problem() {
         let limits = LabelLimits::default();
         let cases = [
-            (
-                Labels::new(Vec::<(String, String)>::new()),
-                "empty label set",
-            ),
-            (
-                Labels::new([("a", "1"), ("a", "2")]),
-                "duplicate label name",
-            ),
+            (Labels::new(Vec::<(String, String)>::new()), "empty label set"),
+            (Labels::new([("a", "1"), ("a", "2")]), "duplicate label name"),
             (Labels::new([("1a", "x")]), "invalid label name"),
             (Labels::new([("a-b", "x")]), "invalid label name"),
-            (
-                Labels::new([("a", "x".repeat(3000))]),
-                "more than the limit",
-            ),
+            (Labels::new([("a", "x".repeat(3000))]), "more than the limit"),
             (Labels::new([("a", "x\0y")]), "NUL"),
         ];
         for (labels, want) in cases {
             let err = labels.validate(&limits).unwrap_err();
             assert!(err.contains(want), "{err} does not mention {want}");
         }
-        assert!(Labels::metric("up", [("job", "x")])
-            .validate(&limits)
-            .is_ok());
+        assert!(Labels::metric("up", [("job", "x")]).validate(&limits).is_ok());
     }
 
     proptest! {

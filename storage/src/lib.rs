@@ -20,6 +20,7 @@ mod matcher;
 mod options;
 mod querier;
 mod record;
+mod rollup;
 
 pub use batch::Batch;
 pub use chunk::Codec;
@@ -30,6 +31,7 @@ pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use options::{Options, SyncMode};
 pub use querier::Querier;
+pub use rollup::{RollupBucket, RollupSeries, RESOLUTIONS, STALE_NAN};
 
 /// One sample: a timestamp in milliseconds since the Unix epoch and a value.
 /// Any f64 is legal, NaN included (Prometheus marks staleness with a NaN).

@@ -45,31 +45,18 @@ impl Matcher {
         let value = value.into();
         let (regex, alternatives) = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => {
-                let regex = Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
-                    Error::InvalidMatcher(format!("{name}{}{value:?}: {e}", op.as_str()))
-                })?;
+                let regex = Regex::new(&format!("^(?s:{value})$"))
+                    .map_err(|e| Error::InvalidMatcher(format!("{name}{}{value:?}: {e}", op.as_str())))?;
                 (Some(regex), literal_alternatives(&value))
             }
             _ => (None, None),
         };
-        Ok(Self {
-            name,
-            op,
-            value,
-            regex,
-            alternatives,
-        })
+        Ok(Self { name, op, value, regex, alternatives })
     }
 
     /// `name="value"`.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            op: MatchOp::Equal,
-            value: value.into(),
-            regex: None,
-            alternatives: None,
-        }
+        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None, alternatives: None }
     }
 
     pub fn name(&self) -> &str {
@@ -162,18 +149,9 @@ mod tests {
     #[test]
     fn literal_alternations_are_recognised() {
         let m = Matcher::new(MatchOp::RegexMatch, "i", r"10\.0\.0\.1|host-2").unwrap();
-        assert_eq!(
-            m.exact_values().unwrap(),
-            vec!["10.0.0.1".to_string(), "host-2".to_string()]
-        );
-        assert!(Matcher::new(MatchOp::RegexMatch, "i", r"10\.0\..*")
-            .unwrap()
-            .exact_values()
-            .is_none());
-        assert!(Matcher::new(MatchOp::RegexMatch, "i", r"\d+")
-            .unwrap()
-            .exact_values()
-            .is_none());
+        assert_eq!(m.exact_values().unwrap(), vec!["10.0.0.1".to_string(), "host-2".to_string()]);
+        assert!(Matcher::new(MatchOp::RegexMatch, "i", r"10\.0\..*").unwrap().exact_values().is_none());
+        assert!(Matcher::new(MatchOp::RegexMatch, "i", r"\d+").unwrap().exact_values().is_none());
     }
 
     #[test]

@@ -46,10 +46,7 @@ impl BatchEncoder {
     }
 
     /// Series record: refs with their canonical label keys.
-    pub(crate) fn series<'a>(
-        &mut self,
-        series: impl ExactSizeIterator<Item = (SeriesRef, &'a [u8])>,
-    ) {
+    pub(crate) fn series<'a>(&mut self, series: impl ExactSizeIterator<Item = (SeriesRef, &'a [u8])>) {
         if series.len() == 0 {
             return;
         }
@@ -62,10 +59,7 @@ impl BatchEncoder {
     }
 
     /// Samples record: per series its samples (at least one each).
-    pub(crate) fn samples<'a>(
-        &mut self,
-        entries: impl ExactSizeIterator<Item = (SeriesRef, &'a [Sample])>,
-    ) {
+    pub(crate) fn samples<'a>(&mut self, entries: impl ExactSizeIterator<Item = (SeriesRef, &'a [Sample])>) {
         if entries.len() == 0 {
             return;
         }
@@ -107,11 +101,7 @@ pub(crate) fn decode_batch(
     let mut r = ByteReader::new(payload);
     let version = r.u8("record version")?;
     if version != RECORD_VERSION {
-        return Err(DecodeError {
-            what: "record version",
-            offset: 0,
-            reason: "unsupported record version",
-        });
+        return Err(DecodeError { what: "record version", offset: 0, reason: "unsupported record version" });
     }
     while !r.is_empty() {
         let at = r.position();
@@ -132,11 +122,7 @@ pub(crate) fn decode_batch(
                     sref = sref.wrapping_add(r.varint("series ref delta")? as u64);
                     let n = r.len("sample count", MAX_COUNT.min(r.remaining()))?;
                     if n == 0 {
-                        return Err(DecodeError {
-                            what: "sample count",
-                            offset: r.position(),
-                            reason: "zero",
-                        });
+                        return Err(DecodeError { what: "sample count", offset: r.position(), reason: "zero" });
                     }
                     let start = samples.len();
                     let mut t = t0;
@@ -145,11 +131,7 @@ pub(crate) fn decode_batch(
                         if i == 0 {
                             t0 = t;
                         }
-                        samples.push(RefSample {
-                            sref: SeriesRef(sref),
-                            t,
-                            v: 0.0,
-                        });
+                        samples.push(RefSample { sref: SeriesRef(sref), t, v: 0.0 });
                     }
                     let values = r.take(n * 8, "sample values")?;
                     for (s, bytes) in samples.iter_mut().skip(start).zip(values.chunks_exact(8)) {
@@ -159,13 +141,7 @@ pub(crate) fn decode_batch(
                     }
                 }
             }
-            _ => {
-                return Err(DecodeError {
-                    what: "record type",
-                    offset: at,
-                    reason: "unknown record type",
-                })
-            }
+            _ => return Err(DecodeError { what: "record type", offset: at, reason: "unknown record type" }),
         }
     }
     Ok(())
@@ -181,15 +157,9 @@ mod tests {
 
     fn batches() -> impl Strategy<Value = Batch> {
         (
+            proptest::collection::vec((any::<u64>(), proptest::collection::vec(any::<u8>(), 0..40)), 0..10),
             proptest::collection::vec(
-                (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..40)),
-                0..10,
-            ),
-            proptest::collection::vec(
-                (
-                    any::<u64>(),
-                    proptest::collection::vec((any::<i64>(), any::<u64>()), 1..20),
-                ),
+                (any::<u64>(), proptest::collection::vec((any::<i64>(), any::<u64>()), 1..20)),
                 0..20,
             ),
         )
@@ -228,17 +198,8 @@ mod tests {
     #[test]
     fn one_sample_per_series_is_compact() {
         let mut enc = BatchEncoder::new();
-        let samples: Vec<(SeriesRef, Vec<Sample>)> = (0..1000)
-            .map(|i| {
-                (
-                    SeriesRef(i + 1),
-                    vec![Sample {
-                        t: 1_700_000_000_000,
-                        v: i as f64,
-                    }],
-                )
-            })
-            .collect();
+        let samples: Vec<(SeriesRef, Vec<Sample>)> =
+            (0..1000).map(|i| (SeriesRef(i + 1), vec![Sample { t: 1_700_000_000_000, v: i as f64 }])).collect();
         enc.samples(samples.iter().map(|(r, s)| (*r, s.as_slice())));
         let len = enc.finish().len();
         assert!(len < 1000 * 12, "{len} bytes");

@@ -19,20 +19,14 @@ const SIZES: [(&str, usize); 3] = [("1KiB", 1 << 10), ("64KiB", 64 << 10), ("1Mi
 
 fn open(mode: SyncMode) -> (TempDir, Wal) {
     let dir = TempDir::new().expect("tempdir");
-    let wal = Wal::open(dir.path(), WalOptions::new().with_sync(mode), |_, _| {
-        Ok::<(), Infallible>(())
-    })
-    .expect("open");
+    let wal = Wal::open(dir.path(), WalOptions::new().with_sync(mode), |_, _| Ok::<(), Infallible>(())).expect("open");
     (dir, wal)
 }
 
 fn single_writer(c: &mut Criterion) {
     let modes = [
         ("always", SyncMode::Always),
-        (
-            "interval_100ms",
-            SyncMode::Interval(Duration::from_millis(100)),
-        ),
+        ("interval_100ms", SyncMode::Interval(Duration::from_millis(100))),
         ("never", SyncMode::Never),
     ];
     let mut group = c.benchmark_group("append");

@@ -74,10 +74,7 @@ pub enum Error {
     },
 
     /// A payload longer than [`MAX_FRAME_LEN`](crate::MAX_FRAME_LEN) bytes.
-    #[error(
-        "frame payload of {len} bytes exceeds the limit of {} bytes",
-        crate::MAX_FRAME_LEN
-    )]
+    #[error("frame payload of {len} bytes exceeds the limit of {} bytes", crate::MAX_FRAME_LEN)]
     FrameTooLarge {
         /// The payload's length in bytes.
         len: usize,
@@ -131,10 +128,7 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::Io {
-            context: what(),
-            source,
-        })
+        self.map_err(|source| Error::Io { context: what(), source })
     }
 }
 
@@ -144,23 +138,11 @@ mod tests {
 
     #[test]
     fn messages_name_the_place() {
-        let e = Error::Corruption {
-            segment: 3,
-            offset: 4096,
-            kind: CorruptionKind::BadChecksum,
-        };
-        assert_eq!(
-            e.to_string(),
-            "corrupt WAL: segment 00000003.wal at byte offset 4096: frame checksum mismatch"
-        );
+        let e = Error::Corruption { segment: 3, offset: 4096, kind: CorruptionKind::BadChecksum };
+        assert_eq!(e.to_string(), "corrupt WAL: segment 00000003.wal at byte offset 4096: frame checksum mismatch");
         let e: Result<()> = Err(io::Error::other("disk on fire")).context(|| "syncing x".into());
-        let Err(e) = e else {
-            panic!("context must keep the error")
-        };
+        let Err(e) = e else { panic!("context must keep the error") };
         assert_eq!(e.to_string(), "I/O error while syncing x");
-        assert_eq!(
-            std::error::Error::source(&e).map(ToString::to_string),
-            Some("disk on fire".to_owned())
-        );
+        assert_eq!(std::error::Error::source(&e).map(ToString::to_string), Some("disk on fire".to_owned()));
     }
 }

@@ -42,18 +42,12 @@ impl Fs {
 
     /// Names of the entries in `dir`.
     pub(crate) fn list_dir(&self, dir: &Path) -> io::Result<Vec<OsString>> {
-        fs::read_dir(dir)?
-            .map(|entry| entry.map(|e| e.file_name()))
-            .collect()
+        fs::read_dir(dir)?.map(|entry| entry.map(|e| e.file_name())).collect()
     }
 
     /// Creates a file that must not exist yet, open for reading and writing.
     pub(crate) fn create_new(&self, path: &Path) -> io::Result<File> {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
+        OpenOptions::new().read(true).write(true).create_new(true).open(path)
     }
 
     pub(crate) fn open_read(&self, path: &Path) -> io::Result<File> {
@@ -179,11 +173,7 @@ mod faults {
 
     /// A short write, as a filling disk produces: the first half of the bytes
     /// land, then ENOSPC.
-    pub(super) fn write_half_then_fail(
-        file: &File,
-        offset: u64,
-        parts: &[&[u8]],
-    ) -> io::Result<()> {
+    pub(super) fn write_half_then_fail(file: &File, offset: u64, parts: &[&[u8]]) -> io::Result<()> {
         let bytes: Vec<u8> = parts.concat();
         let (half, _) = bytes.split_at(bytes.len() / 2);
         file.write_all_at(half, offset)?;

@@ -42,9 +42,7 @@ impl FrameError {
     pub(crate) fn corruption_kind(self) -> CorruptionKind {
         match self {
             Self::Truncated { .. } => CorruptionKind::Truncated,
-            Self::BadLength { .. } | Self::Empty | Self::TooLarge { .. } => {
-                CorruptionKind::BadLength
-            }
+            Self::BadLength { .. } | Self::Empty | Self::TooLarge { .. } => CorruptionKind::BadLength,
             Self::BadChecksum { .. } => CorruptionKind::BadChecksum,
         }
     }
@@ -65,10 +63,7 @@ impl FrameHeader {
         if computed == self.crc {
             Ok(())
         } else {
-            Err(FrameError::BadChecksum {
-                stored: self.crc,
-                computed,
-            })
+            Err(FrameError::BadChecksum { stored: self.crc, computed })
         }
     }
 
@@ -86,8 +81,7 @@ pub(crate) fn encode_header(payload: &[u8]) -> Result<[u8; FRAME_HEADER_LEN], Fr
     if payload.len() > MAX_FRAME_LEN {
         return Err(FrameError::TooLarge { len: payload.len() });
     }
-    let len =
-        u32::try_from(payload.len()).map_err(|_| FrameError::TooLarge { len: payload.len() })?;
+    let len = u32::try_from(payload.len()).map_err(|_| FrameError::TooLarge { len: payload.len() })?;
     let crc = checksum(len, payload);
     let mut header = [0; FRAME_HEADER_LEN];
     let (len_bytes, crc_bytes) = header.split_at_mut(4);
@@ -131,20 +125,13 @@ pub fn decode_frame(buf: &[u8]) -> Result<Option<(&[u8], usize)>, FrameError> {
     if buf.is_empty() {
         return Ok(None);
     }
-    let truncated = |needed| FrameError::Truncated {
-        needed,
-        available: buf.len(),
-    };
-    let header: [u8; FRAME_HEADER_LEN] = buf
-        .get(..FRAME_HEADER_LEN)
-        .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| truncated(FRAME_HEADER_LEN))?;
+    let truncated = |needed| FrameError::Truncated { needed, available: buf.len() };
+    let header: [u8; FRAME_HEADER_LEN] =
+        buf.get(..FRAME_HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or_else(|| truncated(FRAME_HEADER_LEN))?;
     let header = decode_header(header)?;
     // Cannot overflow: the length is at most 1 GiB.
     let end = FRAME_HEADER_LEN + header.payload_len();
-    let payload = buf
-        .get(FRAME_HEADER_LEN..end)
-        .ok_or_else(|| truncated(end))?;
+    let payload = buf.get(FRAME_HEADER_LEN..end).ok_or_else(|| truncated(end))?;
     header.verify(payload)?;
     Ok(Some((payload, end)))
 }
@@ -192,36 +179,21 @@ mod tests {
         );
         let huge = (MAX_FRAME_LEN as u32 + 1).to_le_bytes();
         let header = [huge[0], huge[1], huge[2], huge[3], 0, 0, 0, 0];
-        assert!(matches!(
-            decode_header(header),
-            Err(FrameError::BadLength { .. })
-        ));
+        assert!(matches!(decode_header(header), Err(FrameError::BadLength { .. })));
     }
 
     #[test]
     fn decode_classifies_damage() {
         assert_eq!(decode_frame(&[]), Ok(None));
         let frame = encode(b"hello");
-        assert!(matches!(
-            decode_frame(&frame[..5]),
-            Err(FrameError::Truncated { needed: 8, .. })
-        ));
-        assert!(matches!(
-            decode_frame(&frame[..10]),
-            Err(FrameError::Truncated { needed: 13, .. })
-        ));
+        assert!(matches!(decode_frame(&frame[..5]), Err(FrameError::Truncated { needed: 8, .. })));
+        assert!(matches!(decode_frame(&frame[..10]), Err(FrameError::Truncated { needed: 13, .. })));
         let mut bad = frame.clone();
         bad[9] ^= 1;
-        assert!(matches!(
-            decode_frame(&bad),
-            Err(FrameError::BadChecksum { .. })
-        ));
+        assert!(matches!(decode_frame(&bad), Err(FrameError::BadChecksum { .. })));
         let mut bad = frame;
         bad[0] = 4; // shorter length: the CRC covers the length too
-        assert!(matches!(
-            decode_frame(&bad),
-            Err(FrameError::BadChecksum { .. })
-        ));
+        assert!(matches!(decode_frame(&bad), Err(FrameError::BadChecksum { .. })));
     }
 
     proptest! {

@@ -54,10 +54,7 @@ impl Poison {
 
     fn error(&self) -> Error {
         match &*self.cause.lock() {
-            Some((context, source)) => Error::Poisoned {
-                context: Arc::clone(context),
-                source: Arc::clone(source),
-            },
+            Some((context, source)) => Error::Poisoned { context: Arc::clone(context), source: Arc::clone(source) },
             // `poisoned` is set only after `cause`, so this is unreachable;
             // still, a made-up cause beats a panic.
             None => Error::Poisoned {

@@ -25,11 +25,7 @@ pub(crate) enum SegmentEnd {
     TornHeader { len: u64, kind: CorruptionKind },
     /// The bytes from `offset` (the start of a frame, or 0 for a header that
     /// is not ours) to `len` are not intact frames.
-    Corrupt {
-        offset: u64,
-        kind: CorruptionKind,
-        len: u64,
-    },
+    Corrupt { offset: u64, kind: CorruptionKind, len: u64 },
 }
 
 /// Reads segment `number` from `file` (opened at `path`), calling `on_frame`
@@ -50,10 +46,7 @@ pub(crate) fn read_segment(
     let mut reader = fs.reader(file);
 
     if len < SEGMENT_HEADER_LEN {
-        return Ok(SegmentEnd::TornHeader {
-            len,
-            kind: CorruptionKind::Truncated,
-        });
+        return Ok(SegmentEnd::TornHeader { len, kind: CorruptionKind::Truncated });
     }
     let mut header = [0; SEGMENT_HEADER_LEN as usize];
     reader.read_exact(&mut header).context(reading)?;
@@ -61,30 +54,14 @@ pub(crate) fn read_segment(
         Ok(_version) => {}
         Err(HeaderError::AllZero) => {
             return Ok(if rest_is_zero(&mut reader).context(reading)? {
-                SegmentEnd::TornHeader {
-                    len,
-                    kind: CorruptionKind::BadHeader,
-                }
+                SegmentEnd::TornHeader { len, kind: CorruptionKind::BadHeader }
             } else {
-                SegmentEnd::Corrupt {
-                    offset: 0,
-                    kind: CorruptionKind::BadHeader,
-                    len,
-                }
+                SegmentEnd::Corrupt { offset: 0, kind: CorruptionKind::BadHeader, len }
             });
         }
-        Err(HeaderError::Bad) => {
-            return Ok(SegmentEnd::Corrupt {
-                offset: 0,
-                kind: CorruptionKind::BadHeader,
-                len,
-            })
-        }
+        Err(HeaderError::Bad) => return Ok(SegmentEnd::Corrupt { offset: 0, kind: CorruptionKind::BadHeader, len }),
         Err(HeaderError::UnsupportedVersion(version)) => {
-            return Err(Error::UnsupportedVersion {
-                segment: number,
-                version,
-            })
+            return Err(Error::UnsupportedVersion { segment: number, version })
         }
     }
 
@@ -116,13 +93,7 @@ pub(crate) fn read_segment(
             return Ok(corrupt(e.corruption_kind()));
         }
         offset += FRAME_HEADER_LEN as u64 + u64::from(frame_header.len);
-        on_frame(
-            Position {
-                segment: number,
-                offset,
-            },
-            &payload,
-        )?;
+        on_frame(Position { segment: number, offset }, &payload)?;
     }
 }
 

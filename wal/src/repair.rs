@@ -74,9 +74,7 @@ pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
             }
         }
         let path = segment::path(dir, number);
-        let file = fs
-            .open_read_write(&path)
-            .context(|| format!("opening WAL segment {}", path.display()))?;
+        let file = fs.open_read_write(&path).context(|| format!("opening WAL segment {}", path.display()))?;
         match reader::read_segment(&fs, &file, number, &path, |_, _| Ok(()))? {
             SegmentEnd::Clean => {}
             SegmentEnd::Corrupt { offset, kind, len } if offset >= SEGMENT_HEADER_LEN => {
@@ -88,34 +86,22 @@ pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
                     path = %path.display(),
                     "WAL repair: truncating segment at its first damaged frame"
                 );
-                fs.set_len(&file, offset)
-                    .context(|| format!("truncating {} to {offset} bytes", path.display()))?;
-                fs.sync_data(&file)
-                    .context(|| format!("fdatasync of {}", path.display()))?;
+                fs.set_len(&file, offset).context(|| format!("truncating {} to {offset} bytes", path.display()))?;
+                fs.sync_data(&file).context(|| format!("fdatasync of {}", path.display()))?;
                 report.bytes_dropped += len - offset;
-                report.corruption = Some(CorruptionSite {
-                    segment: number,
-                    offset,
-                    kind,
-                });
+                report.corruption = Some(CorruptionSite { segment: number, offset, kind });
                 delete_from = Some(i + 1);
                 break;
             }
             SegmentEnd::Corrupt { kind, .. } | SegmentEnd::TornHeader { kind, .. } => {
-                report.corruption = Some(CorruptionSite {
-                    segment: number,
-                    offset: 0,
-                    kind,
-                });
+                report.corruption = Some(CorruptionSite { segment: number, offset: 0, kind });
                 delete_from = Some(i);
                 break;
             }
         }
     }
 
-    let doomed = delete_from
-        .and_then(|i| numbers.get(i..))
-        .unwrap_or_default();
+    let doomed = delete_from.and_then(|i| numbers.get(i..)).unwrap_or_default();
     // Newest first, with a directory fsync after each removal: if we crash
     // halfway, the segments left are still contiguous.
     for &number in doomed.iter().rev() {
@@ -130,10 +116,8 @@ pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
             path = %path.display(),
             "WAL repair: deleting segment after the damage"
         );
-        fs.remove_file(&path)
-            .context(|| format!("deleting WAL segment {}", path.display()))?;
-        fs.sync_dir(dir)
-            .context(|| format!("fsyncing WAL directory {}", dir.display()))?;
+        fs.remove_file(&path).context(|| format!("deleting WAL segment {}", path.display()))?;
+        fs.sync_dir(dir).context(|| format!("fsyncing WAL directory {}", dir.display()))?;
         report.bytes_dropped += len;
         report.segments_deleted.insert(0, number);
     }

@@ -31,29 +31,18 @@ where
 
     let numbers = segment::list(&fs, dir)?;
     if let Some(missing) = segment::first_gap(&numbers) {
-        return Err(Error::Corruption {
-            segment: missing,
-            offset: 0,
-            kind: CorruptionKind::MissingSegment,
-        });
+        return Err(Error::Corruption { segment: missing, offset: 0, kind: CorruptionKind::MissingSegment });
     }
 
     let mut next = 1;
     for (i, &number) in numbers.iter().enumerate() {
         let is_last = i + 1 == numbers.len();
         let path = segment::path(dir, number);
-        let file = if is_last {
-            fs.open_read_write(&path)
-        } else {
-            fs.open_read(&path)
-        }
-        .context(|| format!("opening WAL segment {}", path.display()))?;
+        let file = if is_last { fs.open_read_write(&path) } else { fs.open_read(&path) }
+            .context(|| format!("opening WAL segment {}", path.display()))?;
 
         let end = reader::read_segment(&fs, &file, number, &path, |position, payload| {
-            replay(position, payload).map_err(|e| Error::Replay {
-                position,
-                source: e.into(),
-            })
+            replay(position, payload).map_err(|e| Error::Replay { position, source: e.into() })
         })?;
         next = number.saturating_add(1);
 
@@ -62,13 +51,10 @@ where
                 // The previous process may have died (SyncMode::Never,
                 // Interval) before syncing it; the new segment's synced
                 // positions must imply this one is durable.
-                fs.sync_data(&file)
-                    .context(|| format!("fdatasync of {}", path.display()))?;
+                fs.sync_data(&file).context(|| format!("fdatasync of {}", path.display()))?;
             }
             SegmentEnd::Clean => {}
-            SegmentEnd::Corrupt { offset, kind, len }
-                if is_last && offset >= SEGMENT_HEADER_LEN =>
-            {
+            SegmentEnd::Corrupt { offset, kind, len } if is_last && offset >= SEGMENT_HEADER_LEN => {
                 tracing::warn!(
                     segment = number,
                     offset,
@@ -77,10 +63,8 @@ where
                     path = %path.display(),
                     "WAL: cutting off the torn tail of the last segment"
                 );
-                fs.set_len(&file, offset)
-                    .context(|| format!("truncating {} to {offset} bytes", path.display()))?;
-                fs.sync_data(&file)
-                    .context(|| format!("fdatasync of {}", path.display()))?;
+                fs.set_len(&file, offset).context(|| format!("truncating {} to {offset} bytes", path.display()))?;
+                fs.sync_data(&file).context(|| format!("fdatasync of {}", path.display()))?;
             }
             SegmentEnd::TornHeader { len, kind } if is_last => {
                 tracing::warn!(
@@ -91,26 +75,14 @@ where
                     "WAL: deleting the last segment, whose header never reached the disk"
                 );
                 drop(file);
-                fs.remove_file(&path)
-                    .context(|| format!("deleting torn WAL segment {}", path.display()))?;
-                fs.sync_dir(dir)
-                    .context(|| format!("fsyncing WAL directory {}", dir.display()))?;
+                fs.remove_file(&path).context(|| format!("deleting torn WAL segment {}", path.display()))?;
+                fs.sync_dir(dir).context(|| format!("fsyncing WAL directory {}", dir.display()))?;
                 next = number;
             }
             SegmentEnd::Corrupt { offset, kind, .. } => {
-                return Err(Error::Corruption {
-                    segment: number,
-                    offset,
-                    kind,
-                })
+                return Err(Error::Corruption { segment: number, offset, kind })
             }
-            SegmentEnd::TornHeader { kind, .. } => {
-                return Err(Error::Corruption {
-                    segment: number,
-                    offset: 0,
-                    kind,
-                })
-            }
+            SegmentEnd::TornHeader { kind, .. } => return Err(Error::Corruption { segment: number, offset: 0, kind }),
         }
     }
 
@@ -121,16 +93,13 @@ where
 /// (Only the immediate parent is fsynced; ancestors created along the way
 /// are not.)
 fn create_dir(fs: &Fs, dir: &Path) -> Result<()> {
-    let created = fs
-        .create_dir_all(dir)
-        .context(|| format!("creating WAL directory {}", dir.display()))?;
+    let created = fs.create_dir_all(dir).context(|| format!("creating WAL directory {}", dir.display()))?;
     if created {
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        fs.sync_dir(parent)
-            .context(|| format!("fsyncing directory {}", parent.display()))?;
+        fs.sync_dir(parent).context(|| format!("fsyncing directory {}", parent.display()))?;
     }
     Ok(())
 }

@@ -62,9 +62,7 @@ pub(crate) fn encode_header() -> [u8; SEGMENT_HEADER_LEN as usize] {
     [m0, m1, m2, m3, FormatVersion::CURRENT.into(), 0, 0, 0]
 }
 
-pub(crate) fn decode_header(
-    header: [u8; SEGMENT_HEADER_LEN as usize],
-) -> Result<FormatVersion, HeaderError> {
+pub(crate) fn decode_header(header: [u8; SEGMENT_HEADER_LEN as usize]) -> Result<FormatVersion, HeaderError> {
     let [m0, m1, m2, m3, version, r0, r1, r2] = header;
     if header == [0; SEGMENT_HEADER_LEN as usize] {
         return Err(HeaderError::AllZero);
@@ -99,13 +97,8 @@ pub(crate) fn parse_file_name(name: &str) -> Option<u64> {
 
 /// Numbers of the segment files in `dir`, ascending. Other files are ignored.
 pub(crate) fn list(fs: &Fs, dir: &Path) -> Result<Vec<u64>> {
-    let names = fs
-        .list_dir(dir)
-        .context(|| format!("listing WAL directory {}", dir.display()))?;
-    let mut numbers: Vec<u64> = names
-        .iter()
-        .filter_map(|name| name.to_str().and_then(parse_file_name))
-        .collect();
+    let names = fs.list_dir(dir).context(|| format!("listing WAL directory {}", dir.display()))?;
+    let mut numbers: Vec<u64> = names.iter().filter_map(|name| name.to_str().and_then(parse_file_name)).collect();
     numbers.sort_unstable();
     Ok(numbers)
 }
@@ -148,10 +141,7 @@ mod tests {
         assert_eq!(&header, b"PWAL\x01\0\0\0");
         assert_eq!(decode_header(header), Ok(FormatVersion::V1));
         assert_eq!(decode_header([0; 8]), Err(HeaderError::AllZero));
-        assert_eq!(
-            decode_header(*b"PWAL\x02\0\0\0"),
-            Err(HeaderError::UnsupportedVersion(2))
-        );
+        assert_eq!(decode_header(*b"PWAL\x02\0\0\0"), Err(HeaderError::UnsupportedVersion(2)));
         assert_eq!(decode_header(*b"PWAL\x01\0\x01\0"), Err(HeaderError::Bad));
         assert_eq!(decode_header(*b"XWAL\x01\0\0\0"), Err(HeaderError::Bad));
         assert_eq!(FormatVersion::try_from(0), Err(0));

@@ -68,10 +68,7 @@ impl IntervalSyncer {
                 move || run(&writer, every, &stop)
             })
             .context(|| "spawning the WAL interval-sync thread".into())?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
+        Ok(Self { stop, thread: Some(thread) })
     }
 
     /// Stops the thread and waits for it; a sync in progress finishes first.

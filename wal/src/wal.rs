@@ -64,9 +64,9 @@ impl WalOptions {
 
     pub(crate) fn validate(&self) -> Result<()> {
         match self.sync {
-            SyncMode::Interval(every) if every.is_zero() => Err(Error::InvalidOptions {
-                reason: "SyncMode::Interval needs a non-zero interval",
-            }),
+            SyncMode::Interval(every) if every.is_zero() => {
+                Err(Error::InvalidOptions { reason: "SyncMode::Interval needs a non-zero interval" })
+            }
             _ => Ok(()),
         }
     }
@@ -74,10 +74,7 @@ impl WalOptions {
 
 impl Default for WalOptions {
     fn default() -> Self {
-        Self {
-            segment_size: Self::DEFAULT_SEGMENT_SIZE,
-            sync: SyncMode::default(),
-        }
+        Self { segment_size: Self::DEFAULT_SEGMENT_SIZE, sync: SyncMode::default() }
     }
 }
 
@@ -150,11 +147,7 @@ impl Wal {
             SyncMode::Interval(every) => Some(IntervalSyncer::spawn(Arc::clone(&writer), every)?),
             SyncMode::Always | SyncMode::Never => None,
         };
-        Ok(Wal {
-            writer,
-            syncer,
-            closed: false,
-        })
+        Ok(Wal { writer, syncer, closed: false })
     }
 
     /// Writes one frame holding `payload` to the OS (no fsync) and returns
@@ -292,10 +285,7 @@ mod tests {
     #[test]
     fn zero_interval_is_rejected() {
         let options = WalOptions::new().with_sync(SyncMode::Interval(std::time::Duration::ZERO));
-        assert!(matches!(
-            options.validate(),
-            Err(Error::InvalidOptions { .. })
-        ));
+        assert!(matches!(options.validate(), Err(Error::InvalidOptions { .. })));
         assert!(WalOptions::default().validate().is_ok());
     }
 }

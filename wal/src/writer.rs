@@ -80,10 +80,7 @@ const SMALL_FRAME: usize = 8 << 10;
 
 impl WriteState {
     fn position(&self) -> Position {
-        Position {
-            segment: self.segment.number,
-            offset: self.offset,
-        }
+        Position { segment: self.segment.number, offset: self.offset }
     }
 }
 
@@ -110,10 +107,7 @@ impl Writer {
             CreateError::Io(e) => e,
             CreateError::Sync(context, source) => Error::Io { context, source },
         })?;
-        let start = Position {
-            segment: number,
-            offset: SEGMENT_HEADER_LEN,
-        };
+        let start = Position { segment: number, offset: SEGMENT_HEADER_LEN };
         Ok(Self {
             dir: dir.to_path_buf(),
             fs,
@@ -125,10 +119,7 @@ impl Writer {
                 frames: 0,
                 scratch: Vec::new(),
             }),
-            sync: Mutex::new(SyncState {
-                synced: start,
-                leader: false,
-            }),
+            sync: Mutex::new(SyncState { synced: start, leader: false }),
             synced_changed: Condvar::new(),
             poison: Poison::default(),
             frames_written: AtomicU64::new(0),
@@ -159,9 +150,7 @@ impl Writer {
             self.rotate_locked(&mut state)?;
         }
         let start = state.offset;
-        let WriteState {
-            segment, scratch, ..
-        } = &mut *state;
+        let WriteState { segment, scratch, .. } = &mut *state;
         // Small frames are copied so header and payload go down in one
         // syscall; large ones are not worth the copy.
         let written = if payload.len() <= SMALL_FRAME {
@@ -170,8 +159,7 @@ impl Writer {
             scratch.extend_from_slice(payload);
             self.fs.write_all_at(&segment.file, start, &[scratch])
         } else {
-            self.fs
-                .write_all_at(&segment.file, start, &[&header, payload])
+            self.fs.write_all_at(&segment.file, start, &[&header, payload])
         };
         if let Err(e) = written {
             return Err(self.undo_partial_write(segment, start, frame_len, e));
@@ -186,13 +174,7 @@ impl Writer {
     /// A failed write may have stored part of the frame; cut it off so that
     /// the next frame starts where this one should have, and a crash cannot
     /// leave a half frame in front of later, good ones.
-    fn undo_partial_write(
-        &self,
-        segment: &Segment,
-        start: u64,
-        frame_len: u64,
-        error: io::Error,
-    ) -> Error {
+    fn undo_partial_write(&self, segment: &Segment, start: u64, frame_len: u64, error: io::Error) -> Error {
         match self.fs.set_len(&segment.file, start) {
             Ok(()) => Error::Io {
                 context: format!(
@@ -269,10 +251,9 @@ impl Writer {
             let state = self.state.lock();
             (state.position(), Arc::clone(&state.segment))
         };
-        self.fs.sync_data(&segment.file).map_err(|e| {
-            self.poison
-                .poison(format!("fdatasync of {}", segment.path.display()), e)
-        })?;
+        self.fs
+            .sync_data(&segment.file)
+            .map_err(|e| self.poison.poison(format!("fdatasync of {}", segment.path.display()), e))?;
         Ok(written)
     }
 
@@ -294,10 +275,9 @@ impl Writer {
         let old = &state.segment;
         // Durable before the next segment exists: replay treats only the
         // last segment's tail as possibly torn.
-        self.fs.sync_data(&old.file).map_err(|e| {
-            self.poison
-                .poison(format!("fdatasync of {}", old.path.display()), e)
-        })?;
+        self.fs
+            .sync_data(&old.file)
+            .map_err(|e| self.poison.poison(format!("fdatasync of {}", old.path.display()), e))?;
         let closed_at = state.position();
         self.mark_synced(closed_at);
 
@@ -338,13 +318,9 @@ impl Writer {
                 Ok(()) => deleted += 1,
                 // Someone else removed it: the goal is reached all the same.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).context(|| format!("deleting WAL segment {}", path.display()))
-                }
+                Err(e) => return Err(e).context(|| format!("deleting WAL segment {}", path.display())),
             }
-            self.fs
-                .sync_dir(&self.dir)
-                .context(|| format!("fsyncing WAL directory {}", self.dir.display()))?;
+            self.fs.sync_dir(&self.dir).context(|| format!("fsyncing WAL directory {}", self.dir.display()))?;
         }
         Ok(deleted)
     }
@@ -375,10 +351,8 @@ impl Writer {
 /// this returns, the segment exists durably with a valid header.
 fn create_segment(fs: &Fs, dir: &Path, number: u64) -> Result<Segment, CreateError> {
     let path = segment::path(dir, number);
-    let file = fs
-        .create_new(&path)
-        .context(|| format!("creating WAL segment {}", path.display()))
-        .map_err(CreateError::Io)?;
+    let file =
+        fs.create_new(&path).context(|| format!("creating WAL segment {}", path.display())).map_err(CreateError::Io)?;
     if let Err(e) = fs.write_all_at(&file, 0, &[&segment::encode_header()]) {
         // Best effort: a leftover short file is a torn header, which the
         // next open deletes.
@@ -389,18 +363,11 @@ fn create_segment(fs: &Fs, dir: &Path, number: u64) -> Result<Segment, CreateErr
         }));
     }
     if let Err(e) = fs.sync_data(&file) {
-        return Err(CreateError::Sync(
-            format!("fdatasync of {}", path.display()),
-            e,
-        ));
+        return Err(CreateError::Sync(format!("fdatasync of {}", path.display()), e));
     }
     if let Err(e) = fs.sync_dir(dir) {
         return Err(CreateError::Sync(
-            format!(
-                "fsync of WAL directory {} after creating {}",
-                dir.display(),
-                path.display()
-            ),
+            format!("fsync of WAL directory {} after creating {}", dir.display(), path.display()),
             e,
         ));
     }

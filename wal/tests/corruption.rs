@@ -40,10 +40,7 @@ impl Fixture {
             }
         }
         wal.close().expect("close");
-        Self {
-            dir,
-            layout: layout.to_vec(),
-        }
+        Self { dir, layout: layout.to_vec() }
     }
 
     fn path(&self, segment: u64) -> PathBuf {
@@ -58,27 +55,17 @@ impl Fixture {
     /// `frame == frames in segment` gives the end of the file.
     fn frame_start(&self, segment: u64, frame: usize) -> u64 {
         let first = self.first_id(segment);
-        8 + (first..first + frame)
-            .map(|id| 8 + payload(id).len() as u64)
-            .sum::<u64>()
+        8 + (first..first + frame).map(|id| 8 + payload(id).len() as u64).sum::<u64>()
     }
 
     fn at(&self, spot: Spot) -> (PathBuf, u64) {
         let Spot(segment, frame, delta) = spot;
         let offset = self.frame_start(segment, frame) as i64 + delta;
-        (
-            self.path(segment),
-            u64::try_from(offset).expect("offset in file"),
-        )
+        (self.path(segment), u64::try_from(offset).expect("offset in file"))
     }
 
     fn damage(&self, damage: &Damage) {
-        let open = |path: &Path| {
-            OpenOptions::new()
-                .write(true)
-                .open(path)
-                .expect("open segment")
-        };
+        let open = |path: &Path| OpenOptions::new().write(true).open(path).expect("open segment");
         match *damage {
             Damage::Nothing => {}
             Damage::CutAt(spot) => {
@@ -87,35 +74,24 @@ impl Fixture {
             }
             Damage::FlipByte(spot) => {
                 let (path, offset) = self.at(spot);
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .expect("open");
+                let file = OpenOptions::new().read(true).write(true).open(&path).expect("open");
                 let mut byte = [0];
                 file.read_exact_at(&mut byte, offset).expect("read byte");
                 file.write_all_at(&[byte[0] ^ 0x40], offset).expect("flip");
             }
             Damage::SetLen(spot, len) => {
                 let (path, offset) = self.at(spot);
-                open(&path)
-                    .write_all_at(&len.to_le_bytes(), offset)
-                    .expect("set len");
+                open(&path).write_all_at(&len.to_le_bytes(), offset).expect("set len");
             }
             Damage::Append(segment, bytes) => {
                 let path = self.path(segment);
                 let file = open(&path);
-                file.write_all_at(bytes, file.metadata().expect("metadata").len())
-                    .expect("append");
+                file.write_all_at(bytes, file.metadata().expect("metadata").len()).expect("append");
             }
             Damage::Header(segment, header) => {
-                open(&self.path(segment))
-                    .write_all_at(header, 0)
-                    .expect("header");
+                open(&self.path(segment)).write_all_at(header, 0).expect("header");
             }
-            Damage::Replace(segment, bytes) => {
-                fs::write(self.path(segment), bytes).expect("replace")
-            }
+            Damage::Replace(segment, bytes) => fs::write(self.path(segment), bytes).expect("replace"),
             Damage::Remove(segment) => fs::remove_file(self.path(segment)).expect("remove"),
         }
     }
@@ -129,10 +105,7 @@ impl Fixture {
             .expect("read dir")
             .map(|e| {
                 let e = e.expect("entry");
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    e.metadata().expect("meta").len(),
-                )
+                (e.file_name().to_string_lossy().into_owned(), e.metadata().expect("meta").len())
             })
             .collect();
         files.sort();
@@ -270,8 +243,8 @@ fn open_replays_exactly_the_intact_frames() {
         let deletes_last = matches!(case.opened, Opened::ReplaysDeletingLast(_));
         match case.opened {
             Opened::Replays(ids) | Opened::ReplaysDeletingLast(ids) => {
-                let (wal, frames) = open_collect(fixture.dir.path(), fast())
-                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                let (wal, frames) =
+                    open_collect(fixture.dir.path(), fast()).unwrap_or_else(|e| panic!("{name}: {e:?}"));
                 let replayed: Vec<_> = frames.into_iter().map(|(_, p)| p).collect();
                 assert_eq!(replayed, fixture.payloads(ids.clone()), "{name}");
 
@@ -279,11 +252,7 @@ fn open_replays_exactly_the_intact_frames() {
                 if deletes_last {
                     // Deleted, and its number reused for the new segment.
                     assert_eq!(wal.current_segment(), last, "{name}");
-                    assert_eq!(
-                        file_len(fixture.dir.path(), last),
-                        8,
-                        "{name}: fresh segment"
-                    );
+                    assert_eq!(file_len(fixture.dir.path(), last), 8, "{name}: fresh segment");
                 } else if fixture.path(last).exists() {
                     let kept_in_last = ids.end.saturating_sub(fixture.first_id(last));
                     assert_eq!(
@@ -307,33 +276,23 @@ fn open_replays_exactly_the_intact_frames() {
                 );
             }
             Opened::Corruption { segment, at, kind } => {
-                let err = open_collect(fixture.dir.path(), fast())
-                    .err()
-                    .unwrap_or_else(|| panic!("{name}: open must fail"));
+                let err =
+                    open_collect(fixture.dir.path(), fast()).err().unwrap_or_else(|| panic!("{name}: open must fail"));
                 let (_, offset) = fixture.at(at);
                 assert!(
                     matches!(err, Error::Corruption { segment: s, offset: o, kind: k } if s == segment && o == offset && k == kind),
                     "{name}: want Corruption {{ segment: {segment}, offset: {offset}, kind: {kind:?} }}, got {err:?}"
                 );
-                assert_eq!(
-                    fixture.segment_files(),
-                    before,
-                    "{name}: a failed open changes nothing"
-                );
+                assert_eq!(fixture.segment_files(), before, "{name}: a failed open changes nothing");
             }
             Opened::UnsupportedVersion { segment, version } => {
-                let err = open_collect(fixture.dir.path(), fast())
-                    .err()
-                    .unwrap_or_else(|| panic!("{name}: open must fail"));
+                let err =
+                    open_collect(fixture.dir.path(), fast()).err().unwrap_or_else(|| panic!("{name}: open must fail"));
                 assert!(
                     matches!(err, Error::UnsupportedVersion { segment: s, version: v } if s == segment && v == version),
                     "{name}: got {err:?}"
                 );
-                assert_eq!(
-                    fixture.segment_files(),
-                    before,
-                    "{name}: a failed open changes nothing"
-                );
+                assert_eq!(fixture.segment_files(), before, "{name}: a failed open changes nothing");
             }
         }
     }
@@ -353,31 +312,20 @@ fn repair_keeps_exactly_the_frames_before_the_first_damage() {
                 let clean = matches!(case.damage, Damage::Nothing | Damage::Remove(1));
                 assert_eq!(report.is_clean(), clean, "{name}: {report:?}");
                 if clean {
-                    assert_eq!(
-                        fixture.segment_files(),
-                        before,
-                        "{name}: a clean repair changes nothing"
-                    );
+                    assert_eq!(fixture.segment_files(), before, "{name}: a clean repair changes nothing");
                 }
                 // A second repair finds nothing more to do.
                 assert!(
-                    repair(fixture.dir.path())
-                        .map(|r| r.is_clean())
-                        .unwrap_or(false),
+                    repair(fixture.dir.path()).map(|r| r.is_clean()).unwrap_or(false),
                     "{name}: repair is idempotent"
                 );
-                let replayed = replay_payloads(fixture.dir.path())
-                    .unwrap_or_else(|e| panic!("{name}: open after repair: {e:?}"));
+                let replayed =
+                    replay_payloads(fixture.dir.path()).unwrap_or_else(|e| panic!("{name}: open after repair: {e:?}"));
                 assert_eq!(replayed, fixture.payloads(ids), "{name}");
             }
             Repaired::RefusesVersion(version) => {
-                let err = repair(fixture.dir.path())
-                    .err()
-                    .unwrap_or_else(|| panic!("{name}: repair must refuse"));
-                assert!(
-                    matches!(err, Error::UnsupportedVersion { version: v, .. } if v == version),
-                    "{name}: {err:?}"
-                );
+                let err = repair(fixture.dir.path()).err().unwrap_or_else(|| panic!("{name}: repair must refuse"));
+                assert!(matches!(err, Error::UnsupportedVersion { version: v, .. } if v == version), "{name}: {err:?}");
                 assert_eq!(fixture.segment_files(), before, "{name}: nothing is cut");
             }
         }
@@ -395,10 +343,7 @@ fn repair_reports_the_cut_of_a_non_last_segment() {
     let report = repair(fixture.dir.path()).expect("repair");
 
     let site = report.corruption.expect("damage found");
-    assert_eq!(
-        (site.segment, site.offset, site.kind),
-        (2, cut_at, CorruptionKind::BadChecksum)
-    );
+    assert_eq!((site.segment, site.offset, site.kind), (2, cut_at, CorruptionKind::BadChecksum));
     assert_eq!(report.segments_deleted, vec![3]);
     assert_eq!(report.bytes_dropped, (seg2_len - cut_at) + seg3_len);
     assert_eq!(file_len(fixture.dir.path(), 2), cut_at);
@@ -406,38 +351,19 @@ fn repair_reports_the_cut_of_a_non_last_segment() {
     let (wal, frames) = open_collect(fixture.dir.path(), fast()).expect("open after repair");
     let replayed: Vec<_> = frames.into_iter().map(|(_, p)| p).collect();
     assert_eq!(replayed, fixture.payloads(0..4));
-    assert_eq!(
-        wal.current_segment(),
-        3,
-        "segment 3 was deleted, so it is reused"
-    );
+    assert_eq!(wal.current_segment(), 3, "segment 3 was deleted, so it is reused");
     wal.close().expect("close");
 }
 
 #[test]
 fn unrelated_files_are_ignored_and_kept() {
     let fixture = Fixture::build(&[2, 2]);
-    for name in [
-        "README",
-        "1.wal",
-        "000000001.wal",
-        "00000002.wal.tmp",
-        "checkpoint.00000002",
-    ] {
+    for name in ["README", "1.wal", "000000001.wal", "00000002.wal.tmp", "checkpoint.00000002"] {
         fs::write(fixture.dir.path().join(name), b"not a segment").expect("write");
     }
-    assert_eq!(
-        replay_payloads(fixture.dir.path()).expect("open"),
-        fixture.payloads(0..4)
-    );
+    assert_eq!(replay_payloads(fixture.dir.path()).expect("open"), fixture.payloads(0..4));
     assert!(repair(fixture.dir.path()).expect("repair").is_clean());
-    for name in [
-        "README",
-        "1.wal",
-        "000000001.wal",
-        "00000002.wal.tmp",
-        "checkpoint.00000002",
-    ] {
+    for name in ["README", "1.wal", "000000001.wal", "00000002.wal.tmp", "checkpoint.00000002"] {
         assert!(fixture.dir.path().join(name).exists(), "{name} kept");
     }
 }

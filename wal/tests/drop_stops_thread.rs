@@ -35,14 +35,7 @@ fn eventually(condition: impl Fn() -> bool) -> bool {
 fn drop_without_close_stops_the_interval_thread() {
     let dir = TempDir::new().expect("tempdir");
     let mut wals = Vec::new();
-    for (i, every) in [
-        Duration::from_millis(5),
-        Duration::from_secs(3600),
-        Duration::MAX,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, every) in [Duration::from_millis(5), Duration::from_secs(3600), Duration::MAX].into_iter().enumerate() {
         let options = WalOptions::new().with_sync(SyncMode::Interval(every));
         let (wal, _) = open_collect(&dir.path().join(i.to_string()), options).expect("open");
         wal.write(b"unsynced").expect("write");
@@ -52,10 +45,7 @@ fn drop_without_close_stops_the_interval_thread() {
     // after its join, so both counts are awaited (briefly).
     assert!(eventually(|| sync_threads() == 3), "three sync threads run");
     drop(wals);
-    assert!(
-        eventually(|| sync_threads() == 0),
-        "every thread was stopped on drop"
-    );
+    assert!(eventually(|| sync_threads() == 0), "every thread was stopped on drop");
     // The WALs reopen with their frames.
     for i in 0..3 {
         let replayed = common::replay_payloads(&dir.path().join(i.to_string())).expect("reopen");

@@ -14,46 +14,25 @@ const ENOSPC: i32 = 28;
 fn failed_write_leaves_no_partial_frame_and_the_wal_recovers() {
     let dir = TempDir::new().expect("tempdir");
     let (wal, _) = open_collect(dir.path(), fast()).expect("open");
-    let a = wal
-        .append(b"a: before the disk filled up")
-        .expect("append a");
+    let a = wal.append(b"a: before the disk filled up").expect("append a");
 
     wal.inject_fault(Fault::WriteFailsNoSpace);
     let big = vec![0x5a; 4096];
     let err = wal.append(&big).expect_err("write fails");
-    assert!(
-        matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(ENOSPC)),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("00000001.wal"),
-        "the message names the file: {err}"
-    );
-    assert_eq!(
-        file_len(dir.path(), 1),
-        a.offset,
-        "the half-written frame was cut off"
-    );
+    assert!(matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(ENOSPC)), "{err:?}");
+    assert!(err.to_string().contains("00000001.wal"), "the message names the file: {err}");
+    assert_eq!(file_len(dir.path(), 1), a.offset, "the half-written frame was cut off");
     assert_eq!(wal.stats().frames_written, 1);
     assert_eq!(wal.stats().written, a);
 
     // Space is back: the next frame starts exactly where the failed one did.
     let c = wal.append(b"c: after space was freed").expect("append c");
-    assert_eq!(
-        c,
-        Position {
-            segment: 1,
-            offset: a.offset + 8 + 24
-        }
-    );
+    assert_eq!(c, Position { segment: 1, offset: a.offset + 8 + 24 });
     wal.close().expect("close");
 
     assert_eq!(
         replay_payloads(dir.path()).expect("reopen"),
-        [
-            &b"a: before the disk filled up"[..],
-            &b"c: after space was freed"[..]
-        ]
+        [&b"a: before the disk filled up"[..], &b"c: after space was freed"[..]]
     );
 }
 

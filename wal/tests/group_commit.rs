@@ -39,43 +39,27 @@ fn concurrent_appends_share_fsyncs_and_all_replay() {
                     let pos = wal.append(&payload(t, seq)).expect("append");
                     // Durable means: covered by the synced position.
                     let synced = wal.stats().synced;
-                    assert!(
-                        pos <= synced,
-                        "append returned {pos:?} but only {synced:?} is synced"
-                    );
+                    assert!(pos <= synced, "append returned {pos:?} but only {synced:?} is synced");
                     positions.push(pos);
                 }
                 positions
             })
         })
         .collect();
-    let mut positions: Vec<_> = handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("appender thread"))
-        .collect();
+    let mut positions: Vec<_> = handles.into_iter().flat_map(|h| h.join().expect("appender thread")).collect();
 
     let stats = wal.stats();
     let frames = THREADS * APPENDS;
     assert_eq!(stats.frames_written, frames);
     let fsyncs = stats.fsyncs - fsyncs_at_open;
-    assert!(
-        fsyncs < frames,
-        "group commit should share fsyncs: {fsyncs} fsyncs for {frames} frames"
-    );
+    assert!(fsyncs < frames, "group commit should share fsyncs: {fsyncs} fsyncs for {frames} frames");
     println!("{frames} appends from {THREADS} threads took {fsyncs} fsyncs");
 
     positions.sort();
     positions.dedup();
-    assert_eq!(
-        positions.len() as u64,
-        frames,
-        "every frame has its own position"
-    );
+    assert_eq!(positions.len() as u64, frames, "every frame has its own position");
 
-    Arc::into_inner(wal)
-        .expect("last handle")
-        .close()
-        .expect("close");
+    Arc::into_inner(wal).expect("last handle").close().expect("close");
     let replayed = replay_payloads(dir.path()).expect("reopen");
     assert_eq!(replayed.len() as u64, frames);
     // Each thread's frames replay in the order it appended them.
@@ -92,10 +76,7 @@ fn concurrent_appends_share_fsyncs_and_all_replay() {
 #[test]
 fn write_alone_is_not_synced_until_sync_to() {
     let dir = TempDir::new().expect("tempdir");
-    let wal = Wal::open(dir.path(), WalOptions::default(), |_, _| {
-        Ok::<(), std::io::Error>(())
-    })
-    .expect("open");
+    let wal = Wal::open(dir.path(), WalOptions::default(), |_, _| Ok::<(), std::io::Error>(())).expect("open");
     let pos = wal.write(b"not yet durable").expect("write");
     assert!(wal.stats().synced < pos);
     wal.sync_to(pos).expect("sync_to");

@@ -24,9 +24,7 @@ fn assert_everything_refused(wal: &Wal) {
         ("rotate", wal.rotate().map(|_| ())),
     ];
     for (call, result) in results {
-        let err = result
-            .err()
-            .unwrap_or_else(|| panic!("{call} must fail after poisoning"));
+        let err = result.err().unwrap_or_else(|| panic!("{call} must fail after poisoning"));
         assert!(is_poisoned_by_injected_fsync(&err), "{call}: {err:?}");
     }
 }
@@ -45,38 +43,26 @@ fn failed_fsync_in_append_poisons_always_mode() {
 
     let fsyncs = wal.stats().fsyncs;
     assert_everything_refused(&wal);
-    assert_eq!(
-        wal.stats().fsyncs,
-        fsyncs,
-        "a poisoned WAL never fsyncs again"
-    );
+    assert_eq!(wal.stats().fsyncs, fsyncs, "a poisoned WAL never fsyncs again");
     assert_eq!(wal.stats().frames_written, 3, "nothing more was written");
     let current = wal.current_segment();
     assert!(wal.close().is_err(), "close reports the poison");
 
     // "c" reached the page cache before its fsync failed, so it replays.
-    assert_eq!(
-        replay_payloads(dir.path()).expect("reopen"),
-        [b"a", b"b", b"c"]
-    );
+    assert_eq!(replay_payloads(dir.path()).expect("reopen"), [b"a", b"b", b"c"]);
     assert_eq!(current, 1);
 }
 
 #[test]
 fn failed_fsync_in_rotation_poisons_and_keeps_the_segment() {
     let dir = TempDir::new().expect("tempdir");
-    let (wal, _) =
-        open_collect(dir.path(), WalOptions::new().with_sync(SyncMode::Never)).expect("open");
+    let (wal, _) = open_collect(dir.path(), WalOptions::new().with_sync(SyncMode::Never)).expect("open");
     wal.write(b"a").expect("write");
     wal.inject_fault(Fault::FsyncFails);
     let err = wal.rotate().expect_err("rotation fsync fails");
     assert!(is_poisoned_by_injected_fsync(&err), "{err:?}");
     assert_eq!(wal.current_segment(), 1);
-    assert_eq!(
-        wal.segments().expect("segments"),
-        [1],
-        "no new segment was created"
-    );
+    assert_eq!(wal.segments().expect("segments"), [1], "no new segment was created");
     assert_everything_refused(&wal);
     drop(wal);
     assert_eq!(replay_payloads(dir.path()).expect("reopen"), [b"a"]);
@@ -104,8 +90,7 @@ fn failed_background_fsync_poisons_interval_mode() {
 #[test]
 fn failed_fsync_on_close_is_reported() {
     let dir = TempDir::new().expect("tempdir");
-    let (wal, _) =
-        open_collect(dir.path(), WalOptions::new().with_sync(SyncMode::Never)).expect("open");
+    let (wal, _) = open_collect(dir.path(), WalOptions::new().with_sync(SyncMode::Never)).expect("open");
     wal.write(b"a").expect("write");
     wal.inject_fault(Fault::FsyncFails);
     let err = wal.close().expect_err("close fails");

@@ -13,14 +13,9 @@ fn frames_never_span_segments() {
     // Header 8 + two 48-byte frames = 104 fits in 128; a third does not.
     let options = fast().with_segment_size(128);
     let (wal, _) = open_collect(dir.path(), options).expect("open");
-    let positions: Vec<Position> = (0..5u8)
-        .map(|i| wal.write(&[i; 40]).expect("write"))
-        .collect();
+    let positions: Vec<Position> = (0..5u8).map(|i| wal.write(&[i; 40]).expect("write")).collect();
     let p = |segment, offset| Position { segment, offset };
-    assert_eq!(
-        positions,
-        [p(1, 56), p(1, 104), p(2, 56), p(2, 104), p(3, 56)]
-    );
+    assert_eq!(positions, [p(1, 56), p(1, 104), p(2, 56), p(2, 104), p(3, 56)]);
 
     // Bigger than a segment: goes into an empty segment of its own.
     let big = wal.write(&[9; 500]).expect("big frame");
@@ -34,11 +29,7 @@ fn frames_never_span_segments() {
 
     let (wal, frames) = open_collect(dir.path(), options).expect("reopen");
     let replayed: Vec<Position> = frames.iter().map(|(pos, _)| *pos).collect();
-    assert_eq!(
-        replayed,
-        [&positions[..], &[big, after]].concat(),
-        "replay reports the positions write returned"
-    );
+    assert_eq!(replayed, [&positions[..], &[big, after]].concat(), "replay reports the positions write returned");
     assert_eq!(wal.current_segment(), 6, "open always starts a new segment");
     wal.close().expect("close");
 }
@@ -46,8 +37,7 @@ fn frames_never_span_segments() {
 #[test]
 fn first_segment_is_one_and_each_open_adds_one() {
     let dir = TempDir::new().expect("tempdir");
-    let (wal, _) =
-        open_collect(&dir.path().join("nested/wal"), fast()).expect("open creates the directory");
+    let (wal, _) = open_collect(&dir.path().join("nested/wal"), fast()).expect("open creates the directory");
     assert_eq!(wal.current_segment(), 1);
     wal.close().expect("close");
     let (wal, frames) = open_collect(&dir.path().join("nested/wal"), fast()).expect("reopen");
@@ -65,9 +55,7 @@ fn write_rejects_empty_and_oversized_payloads() {
     assert!(matches!(wal.write(b""), Err(Error::EmptyFrame)));
     // Zeroed allocation: the pages are never touched, the length is checked first.
     let huge = vec![0u8; MAX_FRAME_LEN + 1];
-    assert!(
-        matches!(wal.write(&huge), Err(Error::FrameTooLarge { len }) if len == MAX_FRAME_LEN + 1)
-    );
+    assert!(matches!(wal.write(&huge), Err(Error::FrameTooLarge { len }) if len == MAX_FRAME_LEN + 1));
     assert_eq!(wal.stats().frames_written, 0);
     wal.close().expect("close");
 }
@@ -96,9 +84,5 @@ fn a_failing_replay_callback_stops_open_with_its_position() {
         "{err:?}"
     );
     assert_eq!(seen, [&b"good"[..], &b"bad"[..]]);
-    assert_eq!(
-        std::fs::read_dir(dir.path()).expect("read dir").count(),
-        1,
-        "a failed open creates no segment"
-    );
+    assert_eq!(std::fs::read_dir(dir.path()).expect("read dir").count(), 1, "a failed open creates no segment");
 }

@@ -19,10 +19,7 @@ fn interval_mode_syncs_in_the_background() {
 
     let deadline = Instant::now() + Duration::from_secs(5);
     while wal.stats().synced < pos {
-        assert!(
-            Instant::now() < deadline,
-            "the background thread never synced"
-        );
+        assert!(Instant::now() < deadline, "the background thread never synced");
         std::thread::sleep(Duration::from_millis(5));
     }
     let after_sync = wal.stats().fsyncs;
@@ -53,8 +50,7 @@ fn interval_mode_append_does_not_wait_for_an_fsync() {
 #[test]
 fn never_mode_does_not_fsync_until_asked() {
     let dir = TempDir::new().expect("tempdir");
-    let (wal, _) =
-        open_collect(dir.path(), WalOptions::new().with_sync(SyncMode::Never)).expect("open");
+    let (wal, _) = open_collect(dir.path(), WalOptions::new().with_sync(SyncMode::Never)).expect("open");
     let at_open = wal.stats().fsyncs;
 
     let mut last = None;
@@ -67,18 +63,11 @@ fn never_mode_does_not_fsync_until_asked() {
     assert!(wal.stats().synced < last);
 
     wal.sync().expect("explicit sync");
-    assert_eq!(
-        wal.stats().fsyncs,
-        at_open + 1,
-        "sync() fsyncs whatever the mode"
-    );
+    assert_eq!(wal.stats().fsyncs, at_open + 1, "sync() fsyncs whatever the mode");
     assert!(wal.stats().synced >= last);
 
     wal.rotate().expect("rotate");
-    assert!(
-        wal.stats().fsyncs > at_open + 1,
-        "rotation fsyncs the closed segment"
-    );
+    assert!(wal.stats().fsyncs > at_open + 1, "rotation fsyncs the closed segment");
     wal.close().expect("close");
     assert_eq!(replay_payloads(dir.path()).expect("reopen").len(), 50);
 }

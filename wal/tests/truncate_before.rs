@@ -27,13 +27,9 @@ fn deletes_exactly_the_older_segments() {
     assert_eq!(wal.truncate_before(u64::MAX).expect("truncate"), 1);
     assert_eq!(wal.segments().expect("segments"), [4]);
     assert_eq!(wal.current_segment(), 4);
-    assert!(
-        dir.path().join("notes.txt").exists(),
-        "unrelated files are kept"
-    );
+    assert!(dir.path().join("notes.txt").exists(), "unrelated files are kept");
 
-    wal.append(&[5])
-        .expect("the current segment still takes frames");
+    wal.append(&[5]).expect("the current segment still takes frames");
     wal.close().expect("close");
 
     // A WAL need not start at segment 1.

@@ -17,11 +17,7 @@ impl Evaluator<'_> {
         let (param, label) = match (&a.param, a.op) {
             (Some(p), AggOp::CountValues) => match self.eval(p)? {
                 super::EvalValue::String(s) => (Vec::new(), Some(s)),
-                _ => {
-                    return Err(Error::Execution(
-                        "count_values needs a string parameter".into(),
-                    ))
-                }
+                _ => return Err(Error::Execution("count_values needs a string parameter".into())),
             },
             (Some(p), _) => (self.eval_scalar(p)?, None),
             (None, _) => (Vec::new(), None),
@@ -37,11 +33,7 @@ impl Evaluator<'_> {
         let mut groups: Vec<Labels> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         for s in &series {
-            let key = if a.without {
-                without(&s.labels, &a.grouping, true)
-            } else {
-                keep_only(&s.labels, &a.grouping)
-            };
+            let key = if a.without { without(&s.labels, &a.grouping, true) } else { keep_only(&s.labels, &a.grouping) };
             let g = *index.entry(key.clone()).or_insert_with(|| {
                 groups.push(key);
                 groups.len() - 1
@@ -71,18 +63,8 @@ impl Evaluator<'_> {
                     AggOp::Avg => avg(values()),
                     AggOp::Count => m.len() as f64,
                     AggOp::Group => 1.0,
-                    AggOp::Min => {
-                        values().fold(
-                            f64::NAN,
-                            |acc, v| if acc > v || acc.is_nan() { v } else { acc },
-                        )
-                    }
-                    AggOp::Max => {
-                        values().fold(
-                            f64::NAN,
-                            |acc, v| if acc < v || acc.is_nan() { v } else { acc },
-                        )
-                    }
+                    AggOp::Min => values().fold(f64::NAN, |acc, v| if acc > v || acc.is_nan() { v } else { acc }),
+                    AggOp::Max => values().fold(f64::NAN, |acc, v| if acc < v || acc.is_nan() { v } else { acc }),
                     AggOp::Stdvar => variance(values()),
                     AggOp::Stddev => variance(values()).sqrt(),
                     AggOp::Quantile => quantile(param[i], &mut values().collect::<Vec<_>>()),

@@ -70,11 +70,7 @@ impl Evaluator<'_> {
             (EvalValue::Vector(v), EvalValue::Scalar(s)) => self.vector_scalar(b, v, &s, false),
             (EvalValue::Scalar(s), EvalValue::Vector(v)) => self.vector_scalar(b, v, &s, true),
             (EvalValue::Vector(l), EvalValue::Vector(r)) => {
-                let default = VectorMatching {
-                    on: false,
-                    labels: Vec::new(),
-                    card: Cardinality::OneToOne,
-                };
+                let default = VectorMatching { on: false, labels: Vec::new(), card: Cardinality::OneToOne };
                 let matching = b.matching.as_ref().unwrap_or(&default);
                 if b.op.is_set() {
                     self.set_op(b.op, &l, &r, matching)
@@ -82,20 +78,11 @@ impl Evaluator<'_> {
                     self.vector_vector(b, &l, &r, matching)
                 }
             }
-            _ => Err(Error::Execution(format!(
-                "invalid operands for \"{}\"",
-                b.op.as_str()
-            ))),
+            _ => Err(Error::Execution(format!("invalid operands for \"{}\"", b.op.as_str()))),
         }
     }
 
-    fn vector_scalar(
-        &mut self,
-        b: &BinaryExpr,
-        v: Vec<StepSeries>,
-        s: &[f64],
-        scalar_left: bool,
-    ) -> Result<EvalValue> {
+    fn vector_scalar(&mut self, b: &BinaryExpr, v: Vec<StepSeries>, s: &[f64], scalar_left: bool) -> Result<EvalValue> {
         let drop = drops_name(b.op) || b.return_bool;
         let out = v
             .into_iter()
@@ -117,11 +104,7 @@ impl Evaluator<'_> {
                         keep.then_some((i, value))
                     })
                     .collect();
-                let labels = if drop {
-                    drop_metric_name(&series.labels)
-                } else {
-                    series.labels
-                };
+                let labels = if drop { drop_metric_name(&series.labels) } else { series.labels };
                 StepSeries { labels, points }
             })
             .collect::<Vec<_>>();
@@ -130,11 +113,7 @@ impl Evaluator<'_> {
             let mut c = SeriesCollector::default();
             let mut flat: Vec<(usize, Labels, f64)> = out
                 .into_iter()
-                .flat_map(|s| {
-                    s.points
-                        .into_iter()
-                        .map(move |(i, v)| (i, s.labels.clone(), v))
-                })
+                .flat_map(|s| s.points.into_iter().map(move |(i, v)| (i, s.labels.clone(), v)))
                 .collect();
             flat.sort_by_key(|x| x.0);
             for (i, l, v) in flat {
@@ -145,21 +124,9 @@ impl Evaluator<'_> {
         Ok(EvalValue::Vector(out))
     }
 
-    fn set_op(
-        &mut self,
-        op: BinOp,
-        l: &[StepSeries],
-        r: &[StepSeries],
-        m: &VectorMatching,
-    ) -> Result<EvalValue> {
-        let lsig: Vec<Labels> = l
-            .iter()
-            .map(|s| signature(&s.labels, m.on, &m.labels))
-            .collect();
-        let rsig: Vec<Labels> = r
-            .iter()
-            .map(|s| signature(&s.labels, m.on, &m.labels))
-            .collect();
+    fn set_op(&mut self, op: BinOp, l: &[StepSeries], r: &[StepSeries], m: &VectorMatching) -> Result<EvalValue> {
+        let lsig: Vec<Labels> = l.iter().map(|s| signature(&s.labels, m.on, &m.labels)).collect();
+        let rsig: Vec<Labels> = r.iter().map(|s| signature(&s.labels, m.on, &m.labels)).collect();
         let (lsteps, rsteps) = (by_step(l, self.steps), by_step(r, self.steps));
         let mut out = SeriesCollector::default();
         for i in 0..self.steps {
@@ -173,8 +140,7 @@ impl Evaluator<'_> {
                     }
                 }
                 _ => {
-                    let left: HashSet<&Labels> =
-                        lsteps[i].iter().map(|(idx, _)| &lsig[*idx]).collect();
+                    let left: HashSet<&Labels> = lsteps[i].iter().map(|(idx, _)| &lsig[*idx]).collect();
                     for &(idx, v) in &lsteps[i] {
                         out.push(l[idx].labels.clone(), i, v)?;
                     }
@@ -203,14 +169,8 @@ impl Evaluator<'_> {
             Cardinality::ManyToOne(i) | Cardinality::OneToMany(i) => i,
             Cardinality::OneToOne => &[],
         };
-        let many_sig: Vec<Labels> = many
-            .iter()
-            .map(|s| signature(&s.labels, m.on, &m.labels))
-            .collect();
-        let one_sig: Vec<Labels> = one
-            .iter()
-            .map(|s| signature(&s.labels, m.on, &m.labels))
-            .collect();
+        let many_sig: Vec<Labels> = many.iter().map(|s| signature(&s.labels, m.on, &m.labels)).collect();
+        let one_sig: Vec<Labels> = one.iter().map(|s| signature(&s.labels, m.on, &m.labels)).collect();
         let (many_steps, one_steps) = (by_step(many, self.steps), by_step(one, self.steps));
         let side = if swapped { "left" } else { "right" };
         let mut out = SeriesCollector::default();
@@ -235,7 +195,8 @@ impl Evaluator<'_> {
                 };
                 if m.card == Cardinality::OneToOne && !matched.insert(sig) {
                     return Err(Error::Execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                            .into(),
                     ));
                 }
                 let (vl, vr) = if swapped { (rv, lv) } else { (lv, rv) };
@@ -247,16 +208,14 @@ impl Evaluator<'_> {
                 }
                 let labels = result_labels
                     .entry((idx, ridx))
-                    .or_insert_with(|| {
-                        result_metric(&many[idx].labels, &one[ridx].labels, b, m, include)
-                    })
+                    .or_insert_with(|| result_metric(&many[idx].labels, &one[ridx].labels, b, m, include))
                     .clone();
                 if !inserted.insert(labels.clone()) {
                     return Err(Error::Execution(if m.card == Cardinality::OneToOne {
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into()
-                    } else {
-                        "multiple matches for labels: grouping labels must ensure unique matches"
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                             .into()
+                    } else {
+                        "multiple matches for labels: grouping labels must ensure unique matches".into()
                     }));
                 }
                 out.push(labels, i, value)?;
@@ -267,24 +226,10 @@ impl Evaluator<'_> {
 }
 
 /// Prometheus' `resultMetric`.
-fn result_metric(
-    many: &Labels,
-    one: &Labels,
-    b: &BinaryExpr,
-    m: &VectorMatching,
-    include: &[String],
-) -> Labels {
-    let mut labels = if drops_name(b.op) || b.return_bool {
-        drop_metric_name(many)
-    } else {
-        many.clone()
-    };
+fn result_metric(many: &Labels, one: &Labels, b: &BinaryExpr, m: &VectorMatching, include: &[String]) -> Labels {
+    let mut labels = if drops_name(b.op) || b.return_bool { drop_metric_name(many) } else { many.clone() };
     if m.card == Cardinality::OneToOne {
-        labels = if m.on {
-            keep_only(&labels, &m.labels)
-        } else {
-            without(&labels, &m.labels, false)
-        };
+        labels = if m.on { keep_only(&labels, &m.labels) } else { without(&labels, &m.labels, false) };
     }
     for name in include {
         labels = with(&labels, name, one.get(name).unwrap_or(""));

@@ -18,11 +18,7 @@ impl Evaluator<'_> {
     pub(crate) fn call(&mut self, c: &Call) -> Result<EvalValue> {
         let name = c.func.name;
         if name == "time" {
-            return Ok(EvalValue::Scalar(
-                (0..self.steps)
-                    .map(|i| self.ts(i) as f64 / 1000.0)
-                    .collect(),
-            ));
+            return Ok(EvalValue::Scalar((0..self.steps).map(|i| self.ts(i) as f64 / 1000.0).collect()));
         }
         if c.func.args.contains(&ValueType::Matrix) {
             return self.range_function(c);
@@ -31,10 +27,7 @@ impl Evaluator<'_> {
             "vector" => {
                 let v = self.eval_scalar(&c.args[0])?;
                 let points = v.into_iter().enumerate().collect();
-                Ok(EvalValue::Vector(vec![StepSeries {
-                    labels: Labels::default(),
-                    points,
-                }]))
+                Ok(EvalValue::Vector(vec![StepSeries { labels: Labels::default(), points }]))
             }
             "scalar" => {
                 let series = self.eval_vector(&c.args[0])?;
@@ -56,11 +49,7 @@ impl Evaluator<'_> {
                             .into_iter()
                             .map(|s| StepSeries {
                                 labels: s.labels,
-                                points: s
-                                    .points
-                                    .into_iter()
-                                    .map(|(i, _)| (i, self.ts(i) as f64 / 1000.0))
-                                    .collect(),
+                                points: s.points.into_iter().map(|(i, _)| (i, self.ts(i) as f64 / 1000.0)).collect(),
                             })
                             .collect()
                     }
@@ -71,17 +60,9 @@ impl Evaluator<'_> {
                 let series = self.eval_vector(&c.args[0])?;
                 let present = by_step(&series, self.steps);
                 let labels = absent_labels(&c.args[0]);
-                let points: Vec<(usize, f64)> = present
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.is_empty())
-                    .map(|(i, _)| (i, 1.0))
-                    .collect();
-                Ok(EvalValue::Vector(if points.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![StepSeries { labels, points }]
-                }))
+                let points: Vec<(usize, f64)> =
+                    present.iter().enumerate().filter(|(_, s)| s.is_empty()).map(|(i, _)| (i, 1.0)).collect();
+                Ok(EvalValue::Vector(if points.is_empty() { Vec::new() } else { vec![StepSeries { labels, points }] }))
             }
             "sort" | "sort_desc" => {
                 let mut series = self.eval_vector(&c.args[0])?;
@@ -148,11 +129,7 @@ impl Evaluator<'_> {
                             v
                         }
                     },
-                    other => {
-                        return Err(Error::Execution(format!(
-                            "function {other} is not implemented"
-                        )))
-                    }
+                    other => return Err(Error::Execution(format!("function {other} is not implemented"))),
                 };
                 let series = self.eval_vector(&c.args[0])?;
                 self.map_values(series, |_, v| Some(f(v)))
@@ -161,20 +138,12 @@ impl Evaluator<'_> {
     }
 
     /// Applies `f(step, value)` to every sample, dropping the metric name.
-    fn map_values(
-        &mut self,
-        series: Vec<StepSeries>,
-        f: impl Fn(usize, f64) -> Option<f64>,
-    ) -> Result<EvalValue> {
+    fn map_values(&mut self, series: Vec<StepSeries>, f: impl Fn(usize, f64) -> Option<f64>) -> Result<EvalValue> {
         let series = series
             .into_iter()
             .map(|s| StepSeries {
                 labels: drop_metric_name(&s.labels),
-                points: s
-                    .points
-                    .into_iter()
-                    .filter_map(|(i, v)| f(i, v).map(|v| (i, v)))
-                    .collect(),
+                points: s.points.into_iter().filter_map(|(i, v)| f(i, v).map(|v| (i, v))).collect(),
             })
             .collect();
         self.relabel(series, |l| Some(l.clone()))
@@ -182,11 +151,7 @@ impl Evaluator<'_> {
 
     /// Rewrites labels, merging series that end up equal (an error where
     /// they collide at a step).
-    fn relabel(
-        &mut self,
-        series: Vec<StepSeries>,
-        f: impl Fn(&Labels) -> Option<Labels>,
-    ) -> Result<EvalValue> {
+    fn relabel(&mut self, series: Vec<StepSeries>, f: impl Fn(&Labels) -> Option<Labels>) -> Result<EvalValue> {
         let mut out = SeriesCollector::default();
         let mut steps: Vec<(usize, Labels, f64)> = Vec::new();
         for s in series {
@@ -215,15 +180,10 @@ impl Evaluator<'_> {
         let replacement = self.string_arg(&c.args[2])?;
         let src = self.string_arg(&c.args[3])?;
         let pattern = self.string_arg(&c.args[4])?;
-        let regex = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
-            Error::Execution(format!(
-                "invalid regular expression in label_replace(): {pattern}: {e}"
-            ))
-        })?;
+        let regex = Regex::new(&format!("^(?s:{pattern})$"))
+            .map_err(|e| Error::Execution(format!("invalid regular expression in label_replace(): {pattern}: {e}")))?;
         if !crate::parser_label_name_ok(&dst) {
-            return Err(Error::Execution(format!(
-                "invalid destination label name in label_replace(): {dst}"
-            )));
+            return Err(Error::Execution(format!("invalid destination label name in label_replace(): {dst}")));
         }
         let series: Vec<StepSeries> = series
             .into_iter()
@@ -237,10 +197,7 @@ impl Evaluator<'_> {
                     }
                     None => s.labels.clone(),
                 };
-                StepSeries {
-                    labels,
-                    points: s.points,
-                }
+                StepSeries { labels, points: s.points }
             })
             .collect();
         self.relabel(series, |l| Some(l.clone()))
@@ -255,19 +212,13 @@ impl Evaluator<'_> {
             srcs.push(self.string_arg(a)?);
         }
         if !crate::parser_label_name_ok(&dst) {
-            return Err(Error::Execution(format!(
-                "invalid destination label name in label_join(): {dst}"
-            )));
+            return Err(Error::Execution(format!("invalid destination label name in label_join(): {dst}")));
         }
         let series: Vec<StepSeries> = series
             .into_iter()
             .map(|s| {
-                let joined: Vec<&str> =
-                    srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();
-                StepSeries {
-                    labels: with(&s.labels, &dst, &joined.join(&sep)),
-                    points: s.points,
-                }
+                let joined: Vec<&str> = srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();
+                StepSeries { labels: with(&s.labels, &dst, &joined.join(&sep)), points: s.points }
             })
             .collect();
         self.relabel(series, |l| Some(l.clone()))
@@ -294,10 +245,8 @@ impl Evaluator<'_> {
             value_at.clear();
             value_at.extend(samples);
             for key in &keys {
-                let mut buckets: Vec<(f64, f64)> = groups[*key]
-                    .iter()
-                    .filter_map(|(idx, le)| value_at.get(idx).map(|v| (*le, *v)))
-                    .collect();
+                let mut buckets: Vec<(f64, f64)> =
+                    groups[*key].iter().filter_map(|(idx, le)| value_at.get(idx).map(|v| (*le, *v))).collect();
                 if buckets.is_empty() {
                     continue;
                 }
@@ -308,13 +257,11 @@ impl Evaluator<'_> {
     }
 
     fn range_function(&mut self, c: &Call) -> Result<EvalValue> {
+        if let Some(value) = self.try_rollups(c)? {
+            return Ok(value);
+        }
         let name = c.func.name;
-        let matrix_arg = c
-            .func
-            .args
-            .iter()
-            .position(|t| *t == ValueType::Matrix)
-            .unwrap_or(0);
+        let matrix_arg = c.func.args.iter().position(|t| *t == ValueType::Matrix).unwrap_or(0);
         let mut scalars: Vec<Vec<f64>> = Vec::new();
         for (i, a) in c.args.iter().enumerate() {
             if i != matrix_arg {
@@ -327,9 +274,7 @@ impl Evaluator<'_> {
             let points: Vec<(usize, f64)> = (0..self.steps)
                 .filter(|&i| {
                     let (lo, hi) = m.window(self.ts(i));
-                    m.series
-                        .iter()
-                        .all(|s| window_of(&s.samples, lo, hi).is_empty())
+                    m.series.iter().all(|s| window_of(&s.samples, lo, hi).is_empty())
                 })
                 .map(|i| (i, 1.0))
                 .collect();
@@ -343,11 +288,7 @@ impl Evaluator<'_> {
         let mut results: Vec<(usize, Labels, f64)> = Vec::new();
         for s in &m.series {
             self.check_time()?;
-            let labels = if name == "last_over_time" {
-                s.labels.clone()
-            } else {
-                drop_metric_name(&s.labels)
-            };
+            let labels = if name == "last_over_time" { s.labels.clone() } else { drop_metric_name(&s.labels) };
             for i in 0..self.steps {
                 let ts = self.ts(i);
                 let (lo, hi) = m.window(ts);
@@ -355,13 +296,7 @@ impl Evaluator<'_> {
                 if w.is_empty() {
                     continue;
                 }
-                let param = |k: usize| {
-                    scalars
-                        .get(k)
-                        .and_then(|v| v.get(i))
-                        .copied()
-                        .unwrap_or(f64::NAN)
-                };
+                let param = |k: usize| scalars.get(k).and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
                 let v = match name {
                     "rate" => extrapolated_rate(w, lo, hi, true, true),
                     "increase" => extrapolated_rate(w, lo, hi, true, false),
@@ -369,11 +304,10 @@ impl Evaluator<'_> {
                     "irate" => instant_value(w, true),
                     "idelta" => instant_value(w, false),
                     "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
-                    "changes" => Some(
-                        w.windows(2)
-                            .filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan()))
-                            .count() as f64,
-                    ),
+                    "changes" => {
+                        Some(w.windows(2).filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan())).count()
+                            as f64)
+                    }
                     "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
                     "predict_linear" => (w.len() >= 2).then(|| {
                         let (slope, intercept) = linear_regression(w, ts);
@@ -383,16 +317,10 @@ impl Evaluator<'_> {
                     "sum_over_time" => Some(w.iter().map(|s| s.v).sum()),
                     "count_over_time" => Some(w.len() as f64),
                     "min_over_time" => {
-                        Some(
-                            w.iter()
-                                .fold(f64::NAN, |m, s| if s.v < m || m.is_nan() { s.v } else { m }),
-                        )
+                        Some(w.iter().fold(f64::NAN, |m, s| if s.v < m || m.is_nan() { s.v } else { m }))
                     }
                     "max_over_time" => {
-                        Some(
-                            w.iter()
-                                .fold(f64::NAN, |m, s| if s.v > m || m.is_nan() { s.v } else { m }),
-                        )
+                        Some(w.iter().fold(f64::NAN, |m, s| if s.v > m || m.is_nan() { s.v } else { m }))
                     }
                     "last_over_time" => w.last().map(|s| s.v),
                     "present_over_time" => Some(1.0),
@@ -402,11 +330,7 @@ impl Evaluator<'_> {
                     }
                     "stddev_over_time" => Some(variance(w.iter().map(|s| s.v)).sqrt()),
                     "stdvar_over_time" => Some(variance(w.iter().map(|s| s.v))),
-                    other => {
-                        return Err(Error::Execution(format!(
-                            "function {other} is not implemented"
-                        )))
-                    }
+                    other => return Err(Error::Execution(format!("function {other} is not implemented"))),
                 };
                 if let Some(v) = v {
                     results.push((i, labels.clone(), v));
@@ -494,10 +418,30 @@ pub(crate) fn extrapolated_rate(
             prev = s.v;
         }
     }
+    extrapolated_rate_from(first, last, w.len(), result, range_start, range_end, counter, rate)
+}
+
+/// The extrapolation of [`extrapolated_rate`], from a window's first and
+/// last sample, its sample count and its (reset-corrected) difference.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn extrapolated_rate_from(
+    first: Sample,
+    last: Sample,
+    count: usize,
+    difference: f64,
+    range_start: i64,
+    range_end: i64,
+    counter: bool,
+    rate: bool,
+) -> Option<f64> {
+    if count < 2 {
+        return None;
+    }
+    let mut result = difference;
     let mut to_start = (first.t - range_start) as f64 / 1000.0;
     let to_end = (range_end - last.t) as f64 / 1000.0;
     let sampled = (last.t - first.t) as f64 / 1000.0;
-    let average = sampled / (w.len() - 1) as f64;
+    let average = sampled / (count - 1) as f64;
     if counter && result > 0.0 && first.v >= 0.0 {
         let to_zero = sampled * (first.v / result);
         if to_zero < to_start {
@@ -506,16 +450,8 @@ pub(crate) fn extrapolated_rate(
     }
     let threshold = average * 1.1;
     let mut interval = sampled;
-    interval += if to_start < threshold {
-        to_start
-    } else {
-        average / 2.0
-    };
-    interval += if to_end < threshold {
-        to_end
-    } else {
-        average / 2.0
-    };
+    interval += if to_start < threshold { to_start } else { average / 2.0 };
+    interval += if to_end < threshold { to_end } else { average / 2.0 };
     result *= interval / sampled;
     if rate {
         result /= (range_end - range_start) as f64 / 1000.0;
@@ -529,11 +465,7 @@ fn instant_value(w: &[Sample], rate: bool) -> Option<f64> {
         return None;
     }
     let (prev, last) = (w[w.len() - 2], w[w.len() - 1]);
-    let mut result = if rate && last.v < prev.v {
-        last.v
-    } else {
-        last.v - prev.v
-    };
+    let mut result = if rate && last.v < prev.v { last.v } else { last.v - prev.v };
     let interval = last.t - prev.t;
     if interval == 0 {
         return None;

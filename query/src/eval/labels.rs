@@ -7,20 +7,12 @@ pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
     if labels.metric_name().is_none() {
         return labels.clone();
     }
-    labels
-        .iter()
-        .filter(|l| l.name != METRIC_NAME)
-        .map(|l| (l.name.clone(), l.value.clone()))
-        .collect()
+    labels.iter().filter(|l| l.name != METRIC_NAME).map(|l| (l.name.clone(), l.value.clone())).collect()
 }
 
 /// Only the labels named in `keep`.
 pub(crate) fn keep_only(labels: &Labels, keep: &[String]) -> Labels {
-    labels
-        .iter()
-        .filter(|l| keep.contains(&l.name))
-        .map(|l| (l.name.clone(), l.value.clone()))
-        .collect()
+    labels.iter().filter(|l| keep.contains(&l.name)).map(|l| (l.name.clone(), l.value.clone())).collect()
 }
 
 /// All labels but those in `drop` (and the metric name when `drop_name`).

@@ -11,6 +11,7 @@ mod aggregate;
 mod binary;
 mod functions;
 mod labels;
+mod rollups;
 mod selectors;
 
 use std::collections::HashMap;
@@ -38,6 +39,9 @@ pub struct EngineOptions {
     pub default_subquery_step: Duration,
     /// Most steps a range query may have (Prometheus' API allows 11 000).
     pub max_steps: usize,
+    /// Answer `*_over_time`, `rate` and `increase` from storage rollups
+    /// where that is exact (default true; false forces raw samples).
+    pub use_rollups: bool,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +52,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(120),
             default_subquery_step: Duration::from_secs(60),
             max_steps: 11_000,
+            use_rollups: true,
         }
     }
 }
@@ -77,21 +82,12 @@ impl Engine {
         let mut ev = Evaluator::new(querier, &self.options, t, t, 1);
         let value = ev.eval(expr)?;
         Ok(match value {
-            EvalValue::Scalar(v) => Value::Scalar {
-                t,
-                v: v.first().copied().unwrap_or(f64::NAN),
-            },
+            EvalValue::Scalar(v) => Value::Scalar { t, v: v.first().copied().unwrap_or(f64::NAN) },
             EvalValue::String(s) => Value::String { t, v: s },
             EvalValue::Vector(series) => Value::Vector(
                 series
                     .into_iter()
-                    .filter_map(|s| {
-                        s.points.first().map(|&(_, v)| InstantSample {
-                            labels: s.labels,
-                            t,
-                            v,
-                        })
-                    })
+                    .filter_map(|s| s.points.first().map(|&(_, v)| InstantSample { labels: s.labels, t, v }))
                     .collect(),
             ),
             EvalValue::Matrix(m) => {
@@ -101,10 +97,7 @@ impl Engine {
                     .into_iter()
                     .map(|s| SeriesPoints {
                         labels: s.labels,
-                        points: window_of(&s.samples, lo, hi)
-                            .iter()
-                            .map(|x| Point { t: x.t, v: x.v })
-                            .collect(),
+                        points: window_of(&s.samples, lo, hi).iter().map(|x| Point { t: x.t, v: x.v }).collect(),
                     })
                     .filter(|s| !s.points.is_empty())
                     .collect();
@@ -115,36 +108,18 @@ impl Engine {
     }
 
     /// Evaluates `query` at every `step` from `start` to `end` (milliseconds, inclusive).
-    pub fn range(
-        &self,
-        querier: &dyn Querier,
-        query: &str,
-        start: i64,
-        end: i64,
-        step: i64,
-    ) -> Result<Value> {
+    pub fn range(&self, querier: &dyn Querier, query: &str, start: i64, end: i64, step: i64) -> Result<Value> {
         self.range_expr(querier, &parse(query)?, start, end, step)
     }
 
     /// Evaluates a parsed expression over a range; the result is a matrix
     /// sorted by labels.
-    pub fn range_expr(
-        &self,
-        querier: &dyn Querier,
-        expr: &Expr,
-        start: i64,
-        end: i64,
-        step: i64,
-    ) -> Result<Value> {
+    pub fn range_expr(&self, querier: &dyn Querier, expr: &Expr, start: i64, end: i64, step: i64) -> Result<Value> {
         if step <= 0 {
-            return Err(Error::BadParameters(
-                "zero or negative query resolution step widths are not accepted".into(),
-            ));
+            return Err(Error::BadParameters("zero or negative query resolution step widths are not accepted".into()));
         }
         if end < start {
-            return Err(Error::BadParameters(
-                "end timestamp must not be before start time".into(),
-            ));
+            return Err(Error::BadParameters("end timestamp must not be before start time".into()));
         }
         let steps = ((end - start) / step) as usize + 1;
         if steps > self.options.max_steps {
@@ -174,10 +149,7 @@ impl Engine {
                 )))
             }
         };
-        let mut series: Vec<SeriesPoints> = series
-            .into_iter()
-            .filter(|s| !s.points.is_empty())
-            .collect();
+        let mut series: Vec<SeriesPoints> = series.into_iter().filter(|s| !s.points.is_empty()).collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Value::Matrix(series))
     }
@@ -245,24 +217,9 @@ pub(crate) struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    fn new(
-        querier: &'a dyn Querier,
-        options: &'a EngineOptions,
-        start: i64,
-        end: i64,
-        step: i64,
-    ) -> Self {
+    fn new(querier: &'a dyn Querier, options: &'a EngineOptions, start: i64, end: i64, step: i64) -> Self {
         let steps = ((end - start) / step) as usize + 1;
-        Self {
-            querier,
-            options,
-            start,
-            end,
-            step,
-            steps,
-            started: Instant::now(),
-            samples: 0,
-        }
+        Self { querier, options, start, end, step, steps, started: Instant::now(), samples: 0 }
     }
 
     /// Time of step `i`.
@@ -277,10 +234,7 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn check_time(&self) -> Result<()> {
         let elapsed = self.started.elapsed();
         if elapsed > self.options.timeout {
-            return Err(Error::Timeout {
-                elapsed_ms: elapsed.as_millis(),
-                limit_ms: self.options.timeout.as_millis(),
-            });
+            return Err(Error::Timeout { elapsed_ms: elapsed.as_millis(), limit_ms: self.options.timeout.as_millis() });
         }
         Ok(())
     }
@@ -289,9 +243,7 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn account(&mut self, n: usize) -> Result<()> {
         self.samples = self.samples.saturating_add(n);
         if self.samples > self.options.max_samples {
-            return Err(Error::TooManySamples {
-                limit: self.options.max_samples,
-            });
+            return Err(Error::TooManySamples { limit: self.options.max_samples });
         }
         Ok(())
     }
@@ -343,18 +295,14 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn eval_vector(&mut self, expr: &Expr) -> Result<Vec<StepSeries>> {
         match self.eval(expr)? {
             EvalValue::Vector(v) => Ok(v),
-            _ => Err(Error::Execution(format!(
-                "expected an instant vector, got {expr}"
-            ))),
+            _ => Err(Error::Execution(format!("expected an instant vector, got {expr}"))),
         }
     }
 
     pub(crate) fn eval_matrix(&mut self, expr: &Expr) -> Result<MatrixValue> {
         match self.eval(expr)? {
             EvalValue::Matrix(m) => Ok(m),
-            _ => Err(Error::Execution(format!(
-                "expected a range vector, got {expr}"
-            ))),
+            _ => Err(Error::Execution(format!("expected a range vector, got {expr}"))),
         }
     }
 }
@@ -385,20 +333,14 @@ impl SeriesCollector {
         let idx = match self.index.get(&labels) {
             Some(&i) => i,
             None => {
-                self.series.push(StepSeries {
-                    labels: labels.clone(),
-                    points: Vec::new(),
-                });
+                self.series.push(StepSeries { labels: labels.clone(), points: Vec::new() });
                 self.index.insert(labels, self.series.len() - 1);
                 self.series.len() - 1
             }
         };
         let s = &mut self.series[idx];
         if s.points.last().is_some_and(|&(i, _)| i == step) {
-            return Err(Error::Execution(format!(
-                "vector cannot contain metrics with the same labelset {}",
-                s.labels
-            )));
+            return Err(Error::Execution(format!("vector cannot contain metrics with the same labelset {}", s.labels)));
         }
         s.points.push((step, v));
         Ok(())

@@ -22,10 +22,7 @@ pub(crate) fn matchers_of(v: &VectorSelector) -> Result<Vec<Matcher>> {
         out.push(Matcher::equal(pulsedb_storage::METRIC_NAME, name.clone()));
     }
     for m in &v.matchers {
-        out.push(
-            Matcher::new(m.op, m.name.clone(), m.value.clone())
-                .map_err(|e| Error::Execution(e.to_string()))?,
-        );
+        out.push(Matcher::new(m.op, m.name.clone(), m.value.clone()).map_err(|e| Error::Execution(e.to_string()))?);
     }
     Ok(out)
 }
@@ -36,13 +33,7 @@ impl Evaluator<'_> {
         let series = self.querier.select(&matchers, mint, maxt)?;
         let total: usize = series.iter().map(|s| s.samples.len()).sum();
         self.account(total)?;
-        Ok(series
-            .into_iter()
-            .map(|s| RawSeries {
-                labels: s.labels,
-                samples: s.samples,
-            })
-            .collect())
+        Ok(series.into_iter().map(|s| RawSeries { labels: s.labels, samples: s.samples }).collect())
     }
 
     /// The reference time of step `i` for a selector with this offset and `@`.
@@ -56,17 +47,10 @@ impl Evaluator<'_> {
 
     /// Per step, each series' newest sample within the lookback window; its
     /// value, or (for `timestamp()`) its timestamp in seconds.
-    pub(crate) fn instant_samples(
-        &mut self,
-        v: &VectorSelector,
-        timestamps: bool,
-    ) -> Result<Vec<StepSeries>> {
+    pub(crate) fn instant_samples(&mut self, v: &VectorSelector, timestamps: bool) -> Result<Vec<StepSeries>> {
         let at = self.resolve_at(v.at);
         let lookback = self.lookback();
-        let (first, last) = (
-            self.ref_time(0, v.offset, at),
-            self.ref_time(self.steps - 1, v.offset, at),
-        );
+        let (first, last) = (self.ref_time(0, v.offset, at), self.ref_time(self.steps - 1, v.offset, at));
         let raw = self.select(v, first - lookback, last)?;
         let mut out = Vec::with_capacity(raw.len());
         for series in raw {
@@ -87,10 +71,7 @@ impl Evaluator<'_> {
                 points.push((i, if timestamps { s.t as f64 / 1000.0 } else { s.v }));
             }
             if !points.is_empty() {
-                out.push(StepSeries {
-                    labels: series.labels,
-                    points,
-                });
+                out.push(StepSeries { labels: series.labels, points });
             }
         }
         self.account(out.iter().map(|s| s.points.len()).sum())?;
@@ -107,21 +88,14 @@ impl Evaluator<'_> {
             s.samples.retain(|x| !is_stale(x.v));
         }
         raw.retain(|s| !s.samples.is_empty());
-        Ok(EvalValue::Matrix(MatrixValue {
-            series: raw,
-            range: m.range,
-            offset: v.offset,
-            at,
-        }))
+        Ok(EvalValue::Matrix(MatrixValue { series: raw, range: m.range, offset: v.offset, at }))
     }
 
     /// Evaluates the inner expression at steps aligned to multiples of the
     /// subquery step, covering every outer step's window, as Prometheus does.
     pub(crate) fn subquery(&mut self, s: &Subquery) -> Result<EvalValue> {
         let at = self.resolve_at(s.at);
-        let step = s
-            .step
-            .unwrap_or_else(|| super::ms(self.options.default_subquery_step));
+        let step = s.step.unwrap_or_else(|| super::ms(self.options.default_subquery_step));
         let (outer_start, outer_end) = match at {
             Some(t) => (t, t),
             None => (self.start, self.end),
@@ -142,40 +116,18 @@ impl Evaluator<'_> {
             match value {
                 EvalValue::Vector(v) => {
                     for st in v {
-                        let samples: Vec<Sample> = st
-                            .points
-                            .iter()
-                            .map(|&(i, v)| Sample { t: inner.ts(i), v })
-                            .collect();
-                        series.push(RawSeries {
-                            labels: st.labels,
-                            samples,
-                        });
+                        let samples: Vec<Sample> =
+                            st.points.iter().map(|&(i, v)| Sample { t: inner.ts(i), v }).collect();
+                        series.push(RawSeries { labels: st.labels, samples });
                     }
                 }
                 EvalValue::Scalar(v) => {
-                    let samples = v
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &v)| Sample { t: inner.ts(i), v })
-                        .collect();
-                    series.push(RawSeries {
-                        labels: Default::default(),
-                        samples,
-                    });
+                    let samples = v.iter().enumerate().map(|(i, &v)| Sample { t: inner.ts(i), v }).collect();
+                    series.push(RawSeries { labels: Default::default(), samples });
                 }
-                _ => {
-                    return Err(Error::Execution(
-                        "subquery of something other than an instant vector".into(),
-                    ))
-                }
+                _ => return Err(Error::Execution("subquery of something other than an instant vector".into())),
             }
         }
-        Ok(EvalValue::Matrix(MatrixValue {
-            series,
-            range: s.range,
-            offset: s.offset,
-            at,
-        }))
+        Ok(EvalValue::Matrix(MatrixValue { series, range: s.range, offset: s.offset, at }))
     }
 }

@@ -36,14 +36,9 @@ pub(crate) fn file_header(magic: &[u8; 4]) -> [u8; FILE_HEADER_LEN] {
 
 /// Checks a file header; `Err` says what is wrong.
 pub(crate) fn check_header(bytes: &[u8], magic: &[u8; 4]) -> Result<(), String> {
-    let header = bytes
-        .get(..FILE_HEADER_LEN)
-        .ok_or("file shorter than its header")?;
+    let header = bytes.get(..FILE_HEADER_LEN).ok_or("file shorter than its header")?;
     if header.get(..4) != Some(magic.as_slice()) {
-        return Err(format!(
-            "bad magic, expected {:?}",
-            String::from_utf8_lossy(magic)
-        ));
+        return Err(format!("bad magic, expected {:?}", String::from_utf8_lossy(magic)));
     }
     match header.get(4) {
         Some(&FILE_VERSION) => Ok(()),
@@ -61,9 +56,7 @@ pub(crate) enum FrameKind {
 
 /// Encodes a frame of `raw` bytes, compressed when that makes it smaller.
 pub(crate) fn encode_frame(raw: &[u8], zstd_level: i32, out: &mut Vec<u8>) {
-    let compressed = zstd::bulk::compress(raw, zstd_level)
-        .ok()
-        .filter(|c| c.len() < raw.len());
+    let compressed = zstd::bulk::compress(raw, zstd_level).ok().filter(|c| c.len() < raw.len());
     let (kind, stored) = match &compressed {
         Some(c) => (FrameKind::Zstd, c.as_slice()),
         None => (FrameKind::Raw, raw),
@@ -84,17 +77,9 @@ pub(crate) struct FrameRef<'a> {
 }
 
 pub(crate) fn read_frame(file: &[u8], offset: usize) -> Result<FrameRef<'_>, DecodeError> {
-    let bytes = file.get(offset..).ok_or(DecodeError {
-        what: "frame",
-        offset,
-        reason: "offset past end of file",
-    })?;
+    let bytes = file.get(offset..).ok_or(DecodeError { what: "frame", offset, reason: "offset past end of file" })?;
     let mut r = ByteReader::new(bytes);
-    let err = |what, reason| DecodeError {
-        what,
-        offset,
-        reason,
-    };
+    let err = |what, reason| DecodeError { what, offset, reason };
     let kind = match r.u8("frame kind")? {
         0 => FrameKind::Raw,
         1 => FrameKind::Zstd,
@@ -106,17 +91,11 @@ pub(crate) fn read_frame(file: &[u8], offset: usize) -> Result<FrameRef<'_>, Dec
     if raw_len > MAX_FRAME_RAW || (kind == FrameKind::Raw && stored_len != raw_len) {
         return Err(err("frame length", "impossible frame length"));
     }
-    let stored = r
-        .take(stored_len, "frame bytes")
-        .map_err(|_| err("frame bytes", "frame runs past end of file"))?;
+    let stored = r.take(stored_len, "frame bytes").map_err(|_| err("frame bytes", "frame runs past end of file"))?;
     if crc32fast::hash(stored) != crc {
         return Err(err("frame", "checksum mismatch"));
     }
-    Ok(FrameRef {
-        kind,
-        stored,
-        raw_len,
-    })
+    Ok(FrameRef { kind, stored, raw_len })
 }
 
 /// Where a chunk lives and what it covers.
@@ -133,11 +112,24 @@ pub(crate) struct ChunkMeta {
     pub(crate) len: u32,
 }
 
+/// Where a series' rollup blob of one resolution lives (format 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RollupRef {
+    /// Bucket width in milliseconds.
+    pub(crate) resolution: i64,
+    pub(crate) frame: u64,
+    pub(crate) offset: u32,
+    pub(crate) len: u32,
+}
+
 /// Series entry: `count uvarint` then per chunk
 /// `mint varint (first absolute, then delta from previous maxt) | maxt-mint uvarint |
 ///  samples uvarint | codec u8 | frame (first absolute uvarint, then delta uvarint) |
 ///  offset uvarint | len uvarint`.
-pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], out: &mut Vec<u8>) {
+///
+/// Format 2 appends the rollups: `n uvarint` then per resolution
+/// `resolution uvarint (ms) | frame uvarint | offset uvarint | len uvarint`.
+pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], rollups: &[RollupRef], out: &mut Vec<u8>) {
     put_uvarint(out, chunks.len() as u64);
     let (mut prev_maxt, mut prev_frame) = (0i64, 0u64);
     for c in chunks {
@@ -151,11 +143,21 @@ pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], out: &mut Vec<u8>) {
         prev_maxt = c.maxt;
         prev_frame = c.frame;
     }
+    put_uvarint(out, rollups.len() as u64);
+    for r in rollups {
+        put_uvarint(out, r.resolution as u64);
+        put_uvarint(out, r.frame);
+        put_uvarint(out, u64::from(r.offset));
+        put_uvarint(out, u64::from(r.len));
+    }
 }
 
+/// Decodes a series entry; `rollups` (format 2 blocks only) receives the
+/// rollup section.
 pub(crate) fn decode_series_entry(
     bytes: &[u8],
     out: &mut Vec<ChunkMeta>,
+    rollups: Option<&mut Vec<RollupRef>>,
 ) -> Result<(), DecodeError> {
     let mut r = ByteReader::new(bytes);
     let count = r.len("chunk count", r.remaining())?;
@@ -174,17 +176,20 @@ pub(crate) fn decode_series_entry(
         let frame = prev_frame.wrapping_add(r.uvarint("chunk frame")?);
         let offset = u32::try_from(r.uvarint("chunk offset")?).unwrap_or(u32::MAX);
         let len = u32::try_from(r.uvarint("chunk length")?).unwrap_or(u32::MAX);
-        out.push(ChunkMeta {
-            mint,
-            maxt,
-            samples,
-            codec,
-            frame,
-            offset,
-            len,
-        });
+        out.push(ChunkMeta { mint, maxt, samples, codec, frame, offset, len });
         prev_maxt = maxt;
         prev_frame = frame;
+    }
+    if let Some(rollups) = rollups {
+        rollups.clear();
+        let n = r.len("rollup count", 8)?;
+        for _ in 0..n {
+            let resolution = i64::try_from(r.uvarint("rollup resolution")?).unwrap_or(i64::MAX);
+            let frame = r.uvarint("rollup frame")?;
+            let offset = u32::try_from(r.uvarint("rollup offset")?).unwrap_or(u32::MAX);
+            let len = u32::try_from(r.uvarint("rollup length")?).unwrap_or(u32::MAX);
+            rollups.push(RollupRef { resolution, frame, offset, len });
+        }
     }
     Ok(())
 }
@@ -202,17 +207,11 @@ mod tests {
         encode_frame(&raw, 3, &mut file);
         let frame = read_frame(&file, 0).unwrap();
         assert_eq!(frame.kind, FrameKind::Zstd);
-        assert_eq!(
-            zstd::bulk::decompress(frame.stored, frame.raw_len).unwrap(),
-            raw
-        );
+        assert_eq!(zstd::bulk::decompress(frame.stored, frame.raw_len).unwrap(), raw);
         let mut damaged = file.clone();
         let last = damaged.len() - 1;
         damaged[last] ^= 1;
-        assert_eq!(
-            read_frame(&damaged, 0).err().map(|e| e.reason),
-            Some("checksum mismatch")
-        );
+        assert_eq!(read_frame(&damaged, 0).err().map(|e| e.reason), Some("checksum mismatch"));
         assert!(read_frame(&file[..file.len() - 1], 0).is_err());
     }
 
@@ -232,15 +231,17 @@ mod tests {
                 })
                 .collect();
             let mut bytes = Vec::new();
-            encode_series_entry(&chunks, &mut bytes);
-            let mut out = Vec::new();
-            decode_series_entry(&bytes, &mut out).unwrap();
+            let rollups = vec![RollupRef { resolution: 60_000, frame: 8, offset: 3, len: 99 }];
+            encode_series_entry(&chunks, &rollups, &mut bytes);
+            let (mut out, mut got) = (Vec::new(), Vec::new());
+            decode_series_entry(&bytes, &mut out, Some(&mut got)).unwrap();
             prop_assert_eq!(out, chunks);
+            prop_assert_eq!(got, rollups);
         }
 
         #[test]
         fn garbage_entries_and_frames_never_panic(data in proptest::collection::vec(any::<u8>(), 0..128), at in 0usize..140) {
-            let _ = decode_series_entry(&data, &mut Vec::new());
+            let _ = decode_series_entry(&data, &mut Vec::new(), Some(&mut Vec::new()));
             let _ = read_frame(&data, at);
         }
     }

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::IoContext;
 use crate::{fs, Error, Result};
 
-/// Version of the block layout (`meta.json`, `index`, `chunks`).
-pub(crate) const BLOCK_FORMAT_VERSION: u32 = 1;
+/// Version of the block layout (`meta.json`, `index`, `chunks`) this build
+/// writes: 2 adds rollups to series entries. Version 1 blocks are still read.
+pub(crate) const BLOCK_FORMAT_VERSION: u32 = 2;
+pub(crate) const OLDEST_READABLE_VERSION: u32 = 1;
 pub(crate) const META_FILE: &str = "meta.json";
 
 /// Contents of `meta.json`.
@@ -38,6 +40,9 @@ pub(crate) struct BlockStats {
     pub(crate) data_maxt: i64,
     /// Chunks per value codec name.
     pub(crate) codecs: BTreeMap<String, u64>,
+    /// Bytes of rollup blobs (before frame compression); 0 in version 1 blocks.
+    #[serde(default)]
+    pub(crate) rollup_bytes: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +63,7 @@ impl BlockMeta {
             .ok()
             .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
         match version {
-            Some(v) if v != u64::from(BLOCK_FORMAT_VERSION) => {
+            Some(v) if !(u64::from(OLDEST_READABLE_VERSION)..=u64::from(BLOCK_FORMAT_VERSION)).contains(&v) => {
                 return Err(Error::UnsupportedVersion {
                     file: path,
                     version: u32::try_from(v).unwrap_or(u32::MAX),
@@ -67,19 +72,14 @@ impl BlockMeta {
             }
             _ => {}
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::corruption(
-                &path,
-                e.column() as u64,
-                format!("meta.json does not parse: {e}"),
-            )
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corruption(&path, e.column() as u64, format!("meta.json does not parse: {e}")))
     }
 
     pub(crate) fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(META_FILE);
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::io(format!("encoding {}", path.display()), e.into()))?;
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| Error::io(format!("encoding {}", path.display()), e.into()))?;
         fs::write_synced(&path, &json)
     }
 
@@ -97,18 +97,12 @@ pub(crate) fn new_ulid() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let random = RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed));
     let value: u128 = (u128::from(millis & ((1 << 48) - 1)) << 80)
         | (u128::from(random) << 16)
         | u128::from(COUNTER.load(Ordering::Relaxed) as u16);
-    (0..26)
-        .rev()
-        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
-        .collect()
+    (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
 }
 
 #[cfg(test)]
@@ -133,26 +127,13 @@ mod tests {
             mint: 0,
             maxt: 7_199_999,
             stats: BlockStats::default(),
-            compaction: Compaction {
-                level: 1,
-                parents: vec![],
-            },
+            compaction: Compaction { level: 1, parents: vec![] },
         };
         meta.write(dir.path()).unwrap();
         assert_eq!(BlockMeta::read(dir.path()).unwrap(), meta);
         std::fs::write(dir.path().join(META_FILE), br#"{"format_version": 9}"#).unwrap();
-        assert!(matches!(
-            BlockMeta::read(dir.path()),
-            Err(Error::UnsupportedVersion { version: 9, .. })
-        ));
-        std::fs::write(
-            dir.path().join(META_FILE),
-            br#"{"format_version": 1, "ulid": "#,
-        )
-        .unwrap();
-        assert!(matches!(
-            BlockMeta::read(dir.path()),
-            Err(Error::Corruption { .. })
-        ));
+        assert!(matches!(BlockMeta::read(dir.path()), Err(Error::UnsupportedVersion { version: 9, .. })));
+        std::fs::write(dir.path().join(META_FILE), br#"{"format_version": 1, "ulid": "#).unwrap();
+        assert!(matches!(BlockMeta::read(dir.path()), Err(Error::Corruption { .. })));
     }
 }

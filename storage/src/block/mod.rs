@@ -20,28 +20,13 @@ mod tests {
     use crate::{Sample, SeriesRef};
 
     fn samples(n: usize, start: i64, f: impl Fn(usize) -> f64) -> Vec<Sample> {
-        (0..n)
-            .map(|i| Sample {
-                t: start + i as i64 * 1000,
-                v: f(i),
-            })
-            .collect()
+        (0..n).map(|i| Sample { t: start + i as i64 * 1000, v: f(i) }).collect()
     }
 
     #[test]
     fn written_block_reads_back_exactly() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = BlockWriter::create(
-            dir.path(),
-            0,
-            7_199_999,
-            Compaction {
-                level: 1,
-                parents: vec![],
-            },
-            3,
-        )
-        .unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction { level: 1, parents: vec![] }, 3).unwrap();
         let series: Vec<(SeriesRef, Vec<Sample>)> = vec![
             (SeriesRef(3), samples(7200, 0, |i| (i % 100) as f64 / 10.0)),
             (SeriesRef(9), samples(5, 1000, |i| (i as f64).sqrt())),
@@ -52,58 +37,29 @@ mod tests {
         }
         let (path, meta) = w.finish().unwrap();
         assert_eq!(meta.stats.samples, 7200 + 5 + 3000);
-        assert!(path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("0-7199999-"));
+        assert!(path.file_name().unwrap().to_string_lossy().starts_with("0-7199999-"));
 
         let block = Block::open(&path).unwrap();
-        assert_eq!(
-            block.series_refs().collect::<Vec<_>>(),
-            vec![SeriesRef(3), SeriesRef(9), SeriesRef(12)]
-        );
+        assert_eq!(block.series_refs().collect::<Vec<_>>(), vec![SeriesRef(3), SeriesRef(9), SeriesRef(12)]);
         let (mut metas, mut cache) = (Vec::new(), FrameCache::default());
         for (r, want) in &series {
             let mut out = Vec::new();
-            block
-                .read_series(*r, i64::MIN, i64::MAX, &mut metas, &mut cache, &mut out)
-                .unwrap();
+            block.read_series(*r, i64::MIN, i64::MAX, &mut metas, &mut cache, &mut out).unwrap();
             assert_eq!(&out, want);
         }
         let mut out = Vec::new();
-        block
-            .read_series(
-                SeriesRef(3),
-                10_000,
-                20_000,
-                &mut metas,
-                &mut cache,
-                &mut out,
-            )
-            .unwrap();
+        block.read_series(SeriesRef(3), 10_000, 20_000, &mut metas, &mut cache, &mut out).unwrap();
         assert_eq!(out.len(), 11);
         out.clear();
-        block
-            .read_series(
-                SeriesRef(4),
-                i64::MIN,
-                i64::MAX,
-                &mut metas,
-                &mut cache,
-                &mut out,
-            )
-            .unwrap();
+        block.read_series(SeriesRef(4), i64::MIN, i64::MAX, &mut metas, &mut cache, &mut out).unwrap();
         assert!(out.is_empty());
     }
 
     #[test]
     fn flipped_byte_is_reported_with_file_and_offset() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w =
-            BlockWriter::create(dir.path(), 0, 7_199_999, Compaction::default(), 3).unwrap();
-        w.add_series(SeriesRef(1), &samples(2000, 0, |i| (i as f64).sin()))
-            .unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction::default(), 3).unwrap();
+        w.add_series(SeriesRef(1), &samples(2000, 0, |i| (i as f64).sin())).unwrap();
         let (path, _) = w.finish().unwrap();
         let chunks = path.join("chunks");
         let mut bytes = std::fs::read(&chunks).unwrap();
@@ -113,14 +69,7 @@ mod tests {
         let block = Block::open(&path).unwrap();
         let mut out = Vec::new();
         let err = block
-            .read_series(
-                SeriesRef(1),
-                i64::MIN,
-                i64::MAX,
-                &mut Vec::new(),
-                &mut FrameCache::default(),
-                &mut out,
-            )
+            .read_series(SeriesRef(1), i64::MIN, i64::MAX, &mut Vec::new(), &mut FrameCache::default(), &mut out)
             .unwrap_err();
         match err {
             crate::Error::Corruption { file, kind, .. } => {
@@ -133,9 +82,6 @@ mod tests {
         let mut bytes = std::fs::read(&index).unwrap();
         bytes[10] ^= 1;
         std::fs::write(&index, &bytes).unwrap();
-        assert!(matches!(
-            Block::open(&path),
-            Err(crate::Error::Corruption { .. })
-        ));
+        assert!(matches!(Block::open(&path), Err(crate::Error::Corruption { .. })));
     }
 }

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::format::{self, ChunkMeta, FrameKind};
+use super::format::{self, ChunkMeta, FrameKind, RollupRef};
 use super::meta::BlockMeta;
 use crate::chunk::sealed;
 use crate::codec::DecodeError;
+use crate::rollup::{self, RollupBucket};
 use crate::{fs, Error, Result, Sample, SeriesRef};
 
 /// An open, immutable block.
@@ -41,20 +42,15 @@ impl Block {
         let chunks_path = dir.join(format::CHUNKS_FILE);
         let index = fs::map_sealed(&index_path)?;
         let chunks = fs::map_sealed(&chunks_path)?;
-        format::check_header(&chunks, format::CHUNKS_MAGIC)
-            .map_err(|e| Error::corruption(&chunks_path, 0, e))?;
-        format::check_header(&index, format::INDEX_MAGIC)
-            .map_err(|e| Error::corruption(&index_path, 0, e))?;
+        format::check_header(&chunks, format::CHUNKS_MAGIC).map_err(|e| Error::corruption(&chunks_path, 0, e))?;
+        format::check_header(&index, format::INDEX_MAGIC).map_err(|e| Error::corruption(&index_path, 0, e))?;
 
         let len = index.len();
-        let corrupt =
-            |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
+        let corrupt = |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
         if len < format::FILE_HEADER_LEN + format::FOOTER_LEN {
             return Err(corrupt(0, "index shorter than header and footer"));
         }
-        let footer = index
-            .get(len - format::FOOTER_LEN..)
-            .ok_or_else(|| corrupt(0, "no footer"))?;
+        let footer = index.get(len - format::FOOTER_LEN..).ok_or_else(|| corrupt(0, "no footer"))?;
         let field = |at: usize| -> u64 {
             let mut b = [0u8; 8];
             b.copy_from_slice(footer.get(at..at + 8).unwrap_or(&[0; 8]));
@@ -74,19 +70,11 @@ impl Block {
             .ok()
             .and_then(|n| n.checked_mul(format::TABLE_ENTRY_LEN))
             .and_then(|n| n.checked_add(usize::try_from(table_offset).ok()?));
-        if table_end != Some(len - format::FOOTER_LEN)
-            || (table_offset as usize) < format::FILE_HEADER_LEN
-        {
-            return Err(corrupt(
-                len - format::FOOTER_LEN,
-                "series table does not fit the index",
-            ));
+        if table_end != Some(len - format::FOOTER_LEN) || (table_offset as usize) < format::FILE_HEADER_LEN {
+            return Err(corrupt(len - format::FOOTER_LEN, "series table does not fit the index"));
         }
         if series_count != meta.stats.series {
-            return Err(corrupt(
-                len - format::FOOTER_LEN,
-                "series count differs from meta.json",
-            ));
+            return Err(corrupt(len - format::FOOTER_LEN, "series count differs from meta.json"));
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -133,7 +121,46 @@ impl Block {
 
     /// The chunk list of `sref`, empty when the block does not have it.
     pub(crate) fn chunk_metas(&self, sref: SeriesRef, out: &mut Vec<ChunkMeta>) -> Result<()> {
+        self.entry(sref, out, None)
+    }
+
+    /// Whether the block holds rollups at `resolution` (format 2 blocks
+    /// whose window the resolution divides).
+    pub(crate) fn has_rollups(&self, resolution: i64) -> bool {
+        self.meta.format_version >= 2 && (self.meta.maxt - self.meta.mint + 1) % resolution == 0
+    }
+
+    /// Appends `sref`'s rollup buckets at `resolution` starting within
+    /// `[mint, maxt]` to `out`; false when the block keeps none for this
+    /// series (it has too few samples per bucket), so the caller computes
+    /// them from its chunks. Callers check [`Block::has_rollups`] first.
+    pub(crate) fn read_rollups(
+        &self,
+        sref: SeriesRef,
+        resolution: i64,
+        mint: i64,
+        maxt: i64,
+        cache: &mut FrameCache,
+        out: &mut Vec<RollupBucket>,
+    ) -> Result<bool> {
+        let (mut metas, mut refs) = (Vec::new(), Vec::new());
+        self.entry(sref, &mut metas, Some(&mut refs))?;
+        let Some(r) = refs.iter().find(|r| r.resolution == resolution) else {
+            // A series the block lacks has nothing to compute either.
+            return Ok(metas.is_empty());
+        };
+        let bytes = self.frame_bytes(r.frame, r.offset, r.len, cache)?;
+        let start = out.len();
+        rollup::decode(bytes, out)
+            .map_err(|e| self.chunks_error(r.frame, format!("rollups of series {}: {e}", sref.0)))?;
+        let kept: Vec<RollupBucket> = out.drain(start..).filter(|b| b.start >= mint && b.start <= maxt).collect();
+        out.extend(kept);
+        Ok(true)
+    }
+
+    fn entry(&self, sref: SeriesRef, out: &mut Vec<ChunkMeta>, rollups: Option<&mut Vec<RollupRef>>) -> Result<()> {
         out.clear();
+        let rollups = rollups.filter(|_| self.meta.format_version >= 2);
         let (mut lo, mut hi) = (0usize, self.series_count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -143,10 +170,8 @@ impl Block {
                     .ok()
                     .filter(|&o| o >= format::FILE_HEADER_LEN && o < self.table_offset)
                     .and_then(|o| self.index.get(o..self.table_offset))
-                    .ok_or_else(|| {
-                        self.index_error(offset as usize, "series entry offset out of range")
-                    })?;
-                return format::decode_series_entry(bytes, out)
+                    .ok_or_else(|| self.index_error(offset as usize, "series entry offset out of range"))?;
+                return format::decode_series_entry(bytes, out, rollups)
                     .map_err(|e| self.decode_error(offset as usize, e));
             }
             if r < sref.0 {
@@ -171,39 +196,39 @@ impl Block {
     }
 
     /// The bytes of one sealed chunk.
-    pub(crate) fn chunk_bytes<'a>(
+    pub(crate) fn chunk_bytes<'a>(&'a self, chunk: &ChunkMeta, cache: &'a mut FrameCache) -> Result<&'a [u8]> {
+        self.frame_bytes(chunk.frame, chunk.offset, chunk.len, cache)
+    }
+
+    /// `len` bytes at `offset` in the raw bytes of the frame at `frame_offset`.
+    fn frame_bytes<'a>(
         &'a self,
-        chunk: &ChunkMeta,
+        frame_offset: u64,
+        offset: u32,
+        len: u32,
         cache: &'a mut FrameCache,
     ) -> Result<&'a [u8]> {
-        let frame_at = usize::try_from(chunk.frame).unwrap_or(usize::MAX);
-        let frame = format::read_frame(&self.chunks, frame_at)
-            .map_err(|e| self.chunks_error(chunk.frame, format!("{e}")))?;
+        let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
+        let frame =
+            format::read_frame(&self.chunks, frame_at).map_err(|e| self.chunks_error(frame_offset, format!("{e}")))?;
         let raw: &[u8] = match frame.kind {
             FrameKind::Raw => frame.stored,
             FrameKind::Zstd => {
-                if cache.frame != Some(chunk.frame) {
+                if cache.frame != Some(frame_offset) {
                     cache.frame = None;
-                    cache.raw =
-                        zstd::bulk::decompress(frame.stored, frame.raw_len).map_err(|e| {
-                            self.chunks_error(
-                                chunk.frame,
-                                format!("frame does not decompress: {e}"),
-                            )
-                        })?;
+                    cache.raw = zstd::bulk::decompress(frame.stored, frame.raw_len)
+                        .map_err(|e| self.chunks_error(frame_offset, format!("frame does not decompress: {e}")))?;
                     if cache.raw.len() != frame.raw_len {
-                        return Err(
-                            self.chunks_error(chunk.frame, "frame decompresses to the wrong size")
-                        );
+                        return Err(self.chunks_error(frame_offset, "frame decompresses to the wrong size"));
                     }
-                    cache.frame = Some(chunk.frame);
+                    cache.frame = Some(frame_offset);
                 }
                 &cache.raw
             }
         };
-        let start = chunk.offset as usize;
-        raw.get(start..start + chunk.len as usize)
-            .ok_or_else(|| self.chunks_error(chunk.frame, "chunk lies outside its frame"))
+        let start = offset as usize;
+        raw.get(start..start + len as usize)
+            .ok_or_else(|| self.chunks_error(frame_offset, "chunk lies outside its frame"))
     }
 
     /// Appends the samples of `sref` within `[mint, maxt]` to `out`.
@@ -220,22 +245,13 @@ impl Block {
         for chunk in metas.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
             let bytes = self.chunk_bytes(chunk, cache)?;
             let start = out.len();
-            sealed::decode(bytes, out).map_err(|e| {
-                self.chunks_error(
-                    chunk.frame,
-                    format!("chunk at frame offset {}: {e}", chunk.offset),
-                )
-            })?;
+            sealed::decode(bytes, out)
+                .map_err(|e| self.chunks_error(chunk.frame, format!("chunk at frame offset {}: {e}", chunk.offset)))?;
             if out.len() - start != chunk.samples as usize {
-                return Err(
-                    self.chunks_error(chunk.frame, "chunk sample count differs from the index")
-                );
+                return Err(self.chunks_error(chunk.frame, "chunk sample count differs from the index"));
             }
             if chunk.mint < mint || chunk.maxt > maxt {
-                let kept: Vec<Sample> = out
-                    .drain(start..)
-                    .filter(|s| s.t >= mint && s.t <= maxt)
-                    .collect();
+                let kept: Vec<Sample> = out.drain(start..).filter(|s| s.t >= mint && s.t <= maxt).collect();
                 out.extend(kept);
             }
         }

@@ -8,12 +8,18 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::format::{self, ChunkMeta};
+use super::format::{self, ChunkMeta, RollupRef};
 use super::meta::{new_ulid, BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
 use crate::chunk::{sealed, Codec};
 use crate::error::IoContext;
+use crate::rollup::{self, RollupBucket};
 use crate::{fs, Result, Sample, SeriesRef};
 
+/// A series gets rollups at a resolution only with at least this many
+/// samples per bucket on average: below it the summary (nine fields) costs
+/// a large share of the samples' space and saves little reading (15 s
+/// scrapes get 1 h rollups, not 1 min ones).
+pub(crate) const MIN_SAMPLES_PER_BUCKET: u64 = 30;
 /// Most samples put in one sealed chunk.
 pub(crate) const MAX_CHUNK_SAMPLES: usize = 2048;
 pub(crate) const TMP_PREFIX: &str = ".tmp-";
@@ -34,6 +40,9 @@ pub(crate) struct BlockWriter {
     table: Vec<(u64, u64)>,
     codecs: BTreeMap<Codec, u64>,
     last_ref: Option<SeriesRef>,
+    /// Rollup resolutions written: those that divide the block's window,
+    /// so no bucket straddles two blocks.
+    resolutions: Vec<i64>,
 }
 
 impl BlockWriter {
@@ -49,14 +58,10 @@ impl BlockWriter {
         let tmp_dir = blocks_dir.join(format!("{TMP_PREFIX}{ulid}"));
         std::fs::create_dir_all(&tmp_dir).context(|| format!("creating {}", tmp_dir.display()))?;
         let path = tmp_dir.join(format::CHUNKS_FILE);
-        let mut chunks = BufWriter::with_capacity(
-            1 << 20,
-            File::create(&path).context(|| format!("creating {}", path.display()))?,
-        );
+        let mut chunks =
+            BufWriter::with_capacity(1 << 20, File::create(&path).context(|| format!("creating {}", path.display()))?);
         let header = format::file_header(format::CHUNKS_MAGIC);
-        chunks
-            .write_all(&header)
-            .context(|| format!("writing {}", path.display()))?;
+        chunks.write_all(&header).context(|| format!("writing {}", path.display()))?;
         let mut index = Vec::with_capacity(1 << 16);
         index.extend_from_slice(&format::file_header(format::INDEX_MAGIC));
         Ok(Self {
@@ -67,11 +72,7 @@ impl BlockWriter {
                 ulid,
                 mint,
                 maxt,
-                stats: BlockStats {
-                    data_mint: i64::MAX,
-                    data_maxt: i64::MIN,
-                    ..BlockStats::default()
-                },
+                stats: BlockStats { data_mint: i64::MAX, data_maxt: i64::MIN, ..BlockStats::default() },
                 compaction,
             },
             zstd_level,
@@ -83,6 +84,7 @@ impl BlockWriter {
             table: Vec::new(),
             codecs: BTreeMap::new(),
             last_ref: None,
+            resolutions: rollup::RESOLUTIONS.into_iter().filter(|r| (maxt - mint + 1) % r == 0).collect(),
         })
     }
 
@@ -99,14 +101,50 @@ impl BlockWriter {
             let (first, last) = (run[0].t, run[run.len() - 1].t);
             metas.push(self.put_chunk(&bytes, first, last, run.len() as u32, codec)?);
         }
-        self.finish_series(sref, &metas)
+        let rollups: Vec<(i64, Vec<RollupBucket>)> =
+            self.resolutions.clone().into_iter().map(|r| (r, rollup::compute(samples, r))).collect();
+        let refs = self.put_rollups(&rollups)?;
+        self.finish_series(sref, &metas, &refs)
     }
 
-    /// Adds a series as already-sealed chunks (compaction copies them as they are).
+    /// Writes no rollups (`Options::rollups` off).
+    pub(crate) fn disable_rollups(&mut self) {
+        self.resolutions.clear();
+    }
+
+    /// The resolutions this block keeps rollups at.
+    pub(crate) fn resolutions(&self) -> &[i64] {
+        &self.resolutions
+    }
+
+    fn put_rollups(&mut self, rollups: &[(i64, Vec<RollupBucket>)]) -> Result<Vec<RollupRef>> {
+        let mut refs = Vec::with_capacity(rollups.len());
+        for (resolution, buckets) in rollups {
+            // Rollups that summarise little (low-frequency data) would cost
+            // more than the samples; readers compute those from the chunks.
+            let samples: u64 = buckets.iter().map(|b| b.count).sum();
+            if !self.resolutions.contains(resolution) || samples < MIN_SAMPLES_PER_BUCKET * buckets.len() as u64 {
+                continue;
+            }
+            let blob = rollup::encode(buckets);
+            self.meta.stats.rollup_bytes += blob.len() as u64;
+            let (frame, offset) = (self.chunks_len, self.frame.len() as u32);
+            self.frame.extend_from_slice(&blob);
+            refs.push(RollupRef { resolution: *resolution, frame, offset, len: blob.len() as u32 });
+            if self.frame.len() >= format::FRAME_TARGET {
+                self.flush_frame()?;
+            }
+        }
+        Ok(refs)
+    }
+
+    /// Adds a series as already-sealed chunks (compaction copies them as
+    /// they are) with its rollups.
     pub(crate) fn add_sealed_chunks<'a>(
         &mut self,
         sref: SeriesRef,
         chunks: impl IntoIterator<Item = (ChunkMeta, &'a [u8])>,
+        rollups: &[(i64, Vec<RollupBucket>)],
     ) -> Result<()> {
         let mut metas = Vec::new();
         for (meta, bytes) in chunks {
@@ -115,17 +153,11 @@ impl BlockWriter {
         if metas.is_empty() {
             return Ok(());
         }
-        self.finish_series(sref, &metas)
+        let refs = self.put_rollups(rollups)?;
+        self.finish_series(sref, &metas, &refs)
     }
 
-    fn put_chunk(
-        &mut self,
-        bytes: &[u8],
-        mint: i64,
-        maxt: i64,
-        samples: u32,
-        codec: Codec,
-    ) -> Result<ChunkMeta> {
+    fn put_chunk(&mut self, bytes: &[u8], mint: i64, maxt: i64, samples: u32, codec: Codec) -> Result<ChunkMeta> {
         let meta = ChunkMeta {
             mint,
             maxt,
@@ -148,14 +180,11 @@ impl BlockWriter {
         Ok(meta)
     }
 
-    fn finish_series(&mut self, sref: SeriesRef, metas: &[ChunkMeta]) -> Result<()> {
-        debug_assert!(
-            self.last_ref.is_none_or(|last| last < sref),
-            "series must come in ref order"
-        );
+    fn finish_series(&mut self, sref: SeriesRef, metas: &[ChunkMeta], rollups: &[RollupRef]) -> Result<()> {
+        debug_assert!(self.last_ref.is_none_or(|last| last < sref), "series must come in ref order");
         self.last_ref = Some(sref);
         self.table.push((sref.0, self.index.len() as u64));
-        format::encode_series_entry(metas, &mut self.index);
+        format::encode_series_entry(metas, rollups, &mut self.index);
         self.meta.stats.series += 1;
         Ok(())
     }
@@ -166,9 +195,7 @@ impl BlockWriter {
         }
         self.frame_out.clear();
         format::encode_frame(&self.frame, self.zstd_level, &mut self.frame_out);
-        self.chunks
-            .write_all(&self.frame_out)
-            .context(|| format!("writing chunks in {}", self.tmp_dir.display()))?;
+        self.chunks.write_all(&self.frame_out).context(|| format!("writing chunks in {}", self.tmp_dir.display()))?;
         self.chunks_len += self.frame_out.len() as u64;
         self.frame.clear();
         Ok(())
@@ -184,8 +211,7 @@ impl BlockWriter {
             .into_inner()
             .map_err(|e| e.into_error())
             .context(|| format!("writing {}", chunks_path.display()))?;
-        file.sync_all()
-            .context(|| format!("syncing {}", chunks_path.display()))?;
+        file.sync_all().context(|| format!("syncing {}", chunks_path.display()))?;
 
         let table_offset = self.index.len() as u64;
         for &(sref, offset) in &self.table {
@@ -193,8 +219,7 @@ impl BlockWriter {
             self.index.extend_from_slice(&offset.to_le_bytes());
         }
         self.index.extend_from_slice(&table_offset.to_le_bytes());
-        self.index
-            .extend_from_slice(&(self.table.len() as u64).to_le_bytes());
+        self.index.extend_from_slice(&(self.table.len() as u64).to_le_bytes());
         let crc = crc32fast::hash(&self.index);
         self.index.extend_from_slice(&crc.to_le_bytes());
         self.index.extend_from_slice(format::INDEX_MAGIC);
@@ -204,11 +229,7 @@ impl BlockWriter {
             self.meta.stats.data_mint = 0;
             self.meta.stats.data_maxt = 0;
         }
-        self.meta.stats.codecs = self
-            .codecs
-            .iter()
-            .map(|(c, n)| (c.name().to_string(), *n))
-            .collect();
+        self.meta.stats.codecs = self.codecs.iter().map(|(c, n)| (c.name().to_string(), *n)).collect();
         self.meta.write(&self.tmp_dir)?;
         fs::sync_dir(&self.tmp_dir)?;
         let final_dir = self.blocks_dir.join(self.meta.dir_name());

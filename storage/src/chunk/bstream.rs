@@ -21,11 +21,7 @@ pub(crate) struct BitWriter {
 
 impl BitWriter {
     pub(crate) fn with_capacity(bytes: usize) -> Self {
-        Self {
-            bytes: Vec::with_capacity(bytes),
-            acc: 0,
-            used: 0,
-        }
+        Self { bytes: Vec::with_capacity(bytes), acc: 0, used: 0 }
     }
 
     /// Writes the low `n` bits of `value` (`n <= 64`); higher bits of
@@ -49,8 +45,7 @@ impl BitWriter {
             if self.bytes.len() + 8 > self.bytes.capacity() {
                 // Grow by a quarter, not double: head chunks live long and
                 // their last allocation would otherwise be up to half empty.
-                self.bytes
-                    .reserve_exact((self.bytes.capacity() / 4).max(32));
+                self.bytes.reserve_exact((self.bytes.capacity() / 4).max(32));
             }
             self.bytes.extend_from_slice(&word.to_be_bytes());
             self.acc = if rest == 0 { 0 } else { value & low_mask(rest) };
@@ -115,12 +110,7 @@ pub(crate) struct BitReader<'a> {
 
 impl<'a> BitReader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        let mut reader = Self {
-            data,
-            pos: 0,
-            buf: 0,
-            avail: 0,
-        };
+        let mut reader = Self { data, pos: 0, buf: 0, avail: 0 };
         reader.refill();
         reader
     }

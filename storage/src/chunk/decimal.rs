@@ -13,16 +13,12 @@ const EXPONENTS: usize = 2 * MAX_EXPONENT as usize + 1;
 /// Mantissas are kept within f64's exact integer range.
 const MAX_MANTISSA: f64 = 9_007_199_254_740_992.0; // 2^53
 
-const POW10: [f64; MAX_EXPONENT as usize + 1] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
+const POW10: [f64; MAX_EXPONENT as usize + 1] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 #[inline]
 fn pow10(k: i8) -> f64 {
-    POW10
-        .get(k.unsigned_abs() as usize)
-        .copied()
-        .unwrap_or(f64::NAN)
+    POW10.get(k.unsigned_abs() as usize).copied().unwrap_or(f64::NAN)
 }
 
 /// The value `m / 10^k` exactly as the decoder computes it.
@@ -48,9 +44,7 @@ pub(crate) fn nearest_mantissa(v: f64, k: i8) -> Option<i64> {
 pub(crate) fn exact_mantissa(v: f64, k: i8) -> Option<i64> {
     let m = nearest_mantissa(v, k)?;
     // Rounding of v * 10^k can land one off near 2^53; try the neighbours.
-    [m, m - 1, m + 1]
-        .into_iter()
-        .find(|&m| unscale(m, k).to_bits() == v.to_bits())
+    [m, m - 1, m + 1].into_iter().find(|&m| unscale(m, k).to_bits() == v.to_bits())
 }
 
 /// The smallest exponent at which `v` is an exact decimal. Exact at `k`
@@ -125,15 +119,7 @@ mod tests {
         assert_eq!(min_exponent(2.5), Some(1));
         assert_eq!(min_exponent(99.99), Some(2));
         assert_eq!(min_exponent(0.132), Some(3));
-        for v in [
-            f64::NAN,
-            f64::INFINITY,
-            -0.0,
-            0.1 + 0.2,
-            1.0 / 3.0,
-            1e300,
-            2f64.powi(60),
-        ] {
+        for v in [f64::NAN, f64::INFINITY, -0.0, 0.1 + 0.2, 1.0 / 3.0, 1e300, 2f64.powi(60)] {
             assert_eq!(min_exponent(v), None, "{v:?}");
         }
     }

@@ -46,15 +46,7 @@ struct Plan {
 
 #[inline]
 fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32) -> u64 {
-    values
-        .map(|z| {
-            if z >> r < ESCAPE {
-                (z >> r) + 1 + u64::from(r)
-            } else {
-                ESCAPE + 64
-            }
-        })
-        .sum()
+    values.map(|z| if z >> r < ESCAPE { (z >> r) + 1 + u64::from(r) } else { ESCAPE + 64 }).sum()
 }
 
 /// The cheapest layout for `values` (already zigzagged or offset): fixed
@@ -62,9 +54,7 @@ fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32) -> u64 {
 /// the fixed width is well above the typical value's width, the only case
 /// it can win.
 fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64) -> (Layout, u64) {
-    let (or, sum) = values
-        .clone()
-        .fold((0u64, 0u128), |(or, sum), z| (or | z, sum + u128::from(z)));
+    let (or, sum) = values.clone().fold((0u64, 0u128), |(or, sum), z| (or | z, sum + u128::from(z)));
     let width = bits_for(or);
     let mut best = (Layout::Fixed { width }, 7 + len * u64::from(width));
     // Outliers, which Rice escapes anyway, would drag the mean up: centre on
@@ -89,28 +79,16 @@ fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64) -> (Layout, u64
 fn plan(group: &[i64]) -> Plan {
     let len = group.len() as u64;
     let (zz_layout, zz_bits) = cheapest(group.iter().map(|&v| zigzag(v)), len);
-    let (min, max) = group
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let zz_plan = Plan {
-        min: None,
-        layout: zz_layout,
-        bits: 2 + zz_bits,
-    };
+    let (min, max) = group.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let zz_plan = Plan { min: None, layout: zz_layout, bits: 2 + zz_bits };
     // Offsets from the minimum only pay when their range is narrower.
-    if group.is_empty()
-        || bits_for(max.wrapping_sub(min) as u64) >= bits_for(zigzag(min).max(zigzag(max)))
-    {
+    if group.is_empty() || bits_for(max.wrapping_sub(min) as u64) >= bits_for(zigzag(min).max(zigzag(max))) {
         return zz_plan;
     }
     let (for_layout, for_bits) = cheapest(group.iter().map(|&v| v.wrapping_sub(min) as u64), len);
     let for_bits = for_bits + 7 + u64::from(bits_for(zigzag(min)));
     if for_bits < zz_bits {
-        Plan {
-            min: Some(min),
-            layout: for_layout,
-            bits: 2 + for_bits,
-        }
+        Plan { min: Some(min), layout: for_layout, bits: 2 + for_bits }
     } else {
         zz_plan
     }
@@ -124,12 +102,7 @@ pub(crate) fn packed_bits(values: &[i64]) -> usize {
 pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64]) {
     for group in values.chunks(GROUP) {
         let plan = plan(group);
-        let mode = u64::from(plan.min.is_some())
-            | if matches!(plan.layout, Layout::Rice { .. }) {
-                2
-            } else {
-                0
-            };
+        let mode = u64::from(plan.min.is_some()) | if matches!(plan.layout, Layout::Rice { .. }) { 2 } else { 0 };
         w.write_bits(mode, 2);
         match plan.layout {
             Layout::Fixed { width } => w.write_bits(u64::from(width), 7),
@@ -179,9 +152,7 @@ pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>) -
             }
             Layout::Fixed { width }
         } else {
-            Layout::Rice {
-                r: r.read_bits(6)? as u32,
-            }
+            Layout::Rice { r: r.read_bits(6)? as u32 }
         };
         let min = if mode & 1 == 1 {
             let min_width = r.read_bits(7)? as u32;
@@ -285,11 +256,7 @@ mod tests {
 
     #[test]
     fn layouts_are_chosen_by_size() {
-        assert_eq!(
-            packed_bits(&[0; 640]),
-            90,
-            "zero groups cost only their header"
-        );
+        assert_eq!(packed_bits(&[0; 640]), 90, "zero groups cost only their header");
         // Positive increments 1000..3000: 11-bit offsets beat 13-bit zigzag.
         let inc: Vec<i64> = (0..64).map(|i| 1000 + (i * 31) % 2000).collect();
         assert!(packed_bits(&inc) < 64 * 12);

@@ -42,19 +42,35 @@ pub(crate) fn encode(samples: &[Sample]) -> (Vec<u8>, Codec) {
     encode_timestamps(samples, &mut out);
 
     let values: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    let mut best = (Codec::Xor, encode_xor(&values));
-    for k in decimal::candidate_exponents(&values) {
-        let (codec, body) = encode_decimal(k, &values);
+    let (codec, body) = encode_values(&values);
+    out[0] = codec as u8;
+    out.extend_from_slice(&body);
+    (out, codec)
+}
+
+/// The values part alone, with the smallest codec (rollup columns use it).
+pub(crate) fn encode_values(values: &[f64]) -> (Codec, Vec<u8>) {
+    let mut best = (Codec::Xor, encode_xor(values));
+    for k in decimal::candidate_exponents(values) {
+        let (codec, body) = encode_decimal(k, values);
         if body.len() < best.1.len() {
             best = (codec, body);
         }
     }
-    out[0] = best.0 as u8;
-    out.extend_from_slice(&best.1);
-    (out, best.0)
+    best
 }
 
-fn encode_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
+/// Decodes a values part written by [`encode_values`] (all of `bytes`)
+/// into the values of `samples`.
+pub(crate) fn decode_values(codec: Codec, bytes: &[u8], samples: &mut [Sample]) -> Result<(), DecodeError> {
+    let mut r = ByteReader::new(bytes);
+    match codec {
+        Codec::Xor => decode_xor(&mut r, samples),
+        Codec::DecimalDelta | Codec::DecimalDod => decode_decimal(&mut r, codec, samples),
+    }
+}
+
+pub(crate) fn encode_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
     let mut prev_t = samples[0].t;
     put_varint(out, prev_t);
     let mut dods = Vec::with_capacity(samples.len().saturating_sub(2));
@@ -102,10 +118,7 @@ fn encode_decimal(k: i8, values: &[f64]) -> (Codec, Vec<u8>) {
             None => {
                 // Keep the stream smooth: the nearest mantissa, or the previous one.
                 let near = decimal::nearest_mantissa(v, k).unwrap_or(prev);
-                let diff = v
-                    .to_bits()
-                    .wrapping_sub(decimal::unscale(near, k).to_bits())
-                    as i64;
+                let diff = v.to_bits().wrapping_sub(decimal::unscale(near, k).to_bits()) as i64;
                 patches.push((i, diff));
                 near
             }
@@ -114,13 +127,7 @@ fn encode_decimal(k: i8, values: &[f64]) -> (Codec, Vec<u8>) {
         prev = mantissa;
     }
     let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-    let dods: Vec<i64> = m
-        .windows(3)
-        .map(|w| {
-            w[2].wrapping_sub(w[1])
-                .wrapping_sub(w[1].wrapping_sub(w[0]))
-        })
-        .collect();
+    let dods: Vec<i64> = m.windows(3).map(|w| w[2].wrapping_sub(w[1]).wrapping_sub(w[1].wrapping_sub(w[0]))).collect();
     let mut out = vec![k as u8];
     put_varint(&mut out, m[0]);
     let codec = if m.len() >= 2 && packed_bits(&dods) + 64 < packed_bits(&deltas) {
@@ -174,11 +181,7 @@ pub(crate) fn decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, Decod
     })?;
     let count = r.len("sample count", MAX_SAMPLES)?;
     if count == 0 {
-        return Err(DecodeError {
-            what: "sample count",
-            offset: 1,
-            reason: "empty chunk",
-        });
+        return Err(DecodeError { what: "sample count", offset: 1, reason: "empty chunk" });
     }
     let start = out.len();
     let result = decode_timestamps(&mut r, count, out).and_then(|()| {
@@ -199,43 +202,24 @@ fn decode_xor(r: &mut ByteReader<'_>, samples: &mut [Sample]) -> Result<(), Deco
     let mut reader = BitReader::new(r.rest());
     let mut state = XorState::default();
     for (i, s) in samples.iter_mut().enumerate() {
-        let bits = state.decode(&mut reader, i).ok_or(DecodeError {
-            what: "xor values",
-            offset: at,
-            reason: "end early",
-        })?;
+        let bits =
+            state.decode(&mut reader, i).ok_or(DecodeError { what: "xor values", offset: at, reason: "end early" })?;
         s.v = f64::from_bits(bits);
     }
     Ok(())
 }
 
-fn decode_decimal(
-    r: &mut ByteReader<'_>,
-    codec: Codec,
-    samples: &mut [Sample],
-) -> Result<(), DecodeError> {
+fn decode_decimal(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) -> Result<(), DecodeError> {
     let count = samples.len();
     let k_at = r.position();
     let k = r.u8("decimal exponent")? as i8;
     if k.unsigned_abs() > decimal::MAX_EXPONENT.unsigned_abs() {
-        return Err(DecodeError {
-            what: "decimal exponent",
-            offset: k_at,
-            reason: "too large",
-        });
+        return Err(DecodeError { what: "decimal exponent", offset: k_at, reason: "too large" });
     }
     let mut m = r.varint("first mantissa")?;
     let dod = codec == Codec::DecimalDod;
-    let mut delta = if dod && count >= 2 {
-        r.varint("first delta")?
-    } else {
-        0
-    };
-    let packed_len = if dod {
-        count.saturating_sub(2)
-    } else {
-        count - 1
-    };
+    let mut delta = if dod && count >= 2 { r.varint("first delta")? } else { 0 };
+    let packed_len = if dod { count.saturating_sub(2) } else { count - 1 };
     let mut residuals = Vec::with_capacity(packed_len);
     read_packed_section(r, packed_len, &mut residuals, "packed mantissas")?;
     let mut residuals = residuals.into_iter();
@@ -259,14 +243,11 @@ fn decode_decimal(
             for n in 0..patches {
                 let at = r.position();
                 let step = r.len("patch index", count)?;
-                index = index
-                    .checked_add(step)
-                    .filter(|&i| i < count && (n == 0 || step > 0))
-                    .ok_or(DecodeError {
-                        what: "patch index",
-                        offset: at,
-                        reason: "out of range or not increasing",
-                    })?;
+                index = index.checked_add(step).filter(|&i| i < count && (n == 0 || step > 0)).ok_or(DecodeError {
+                    what: "patch index",
+                    offset: at,
+                    reason: "out of range or not increasing",
+                })?;
                 let diff = r.varint("patch difference")?;
                 if let Some(s) = samples.get_mut(index) {
                     s.v = f64::from_bits(s.v.to_bits().wrapping_add(diff as u64));
@@ -280,20 +261,10 @@ fn decode_decimal(
                 s.v = f64::from_bits(s.v.to_bits().wrapping_add(diff as u64));
             }
         }
-        _ => {
-            return Err(DecodeError {
-                what: "patch kind",
-                offset: at,
-                reason: "unknown patch kind",
-            })
-        }
+        _ => return Err(DecodeError { what: "patch kind", offset: at, reason: "unknown patch kind" }),
     }
     if !r.is_empty() {
-        return Err(DecodeError {
-            what: "decimal values",
-            offset: r.position(),
-            reason: "trailing bytes",
-        });
+        return Err(DecodeError { what: "decimal values", offset: r.position(), reason: "trailing bytes" });
     }
     Ok(())
 }
@@ -307,14 +278,10 @@ fn read_packed_section(
     let len = r.len("packed length", r.remaining())?;
     let at = r.position();
     let bits = r.take(len, what)?;
-    read_packed(&mut BitReader::new(bits), n, out).ok_or(DecodeError {
-        what,
-        offset: at,
-        reason: "end early",
-    })
+    read_packed(&mut BitReader::new(bits), n, out).ok_or(DecodeError { what, offset: at, reason: "end early" })
 }
 
-fn decode_timestamps(
+pub(crate) fn decode_timestamps(
     r: &mut ByteReader<'_>,
     count: usize,
     out: &mut Vec<Sample>,
@@ -322,11 +289,7 @@ fn decode_timestamps(
     let mut t = r.varint("first timestamp")?;
     out.reserve(count);
     out.push(Sample { t, v: 0.0 });
-    let mut delta = if count >= 2 {
-        r.uvarint("first delta")?
-    } else {
-        0
-    };
+    let mut delta = if count >= 2 { r.uvarint("first delta")? } else { 0 };
     if count >= 2 {
         t = t.wrapping_add(delta as i64);
         out.push(Sample { t, v: 0.0 });
@@ -360,14 +323,7 @@ mod tests {
     }
 
     fn at_seconds(values: &[f64]) -> Vec<Sample> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Sample {
-                t: 1_600_000_000_000 + i as i64 * 1000,
-                v,
-            })
-            .collect()
+        values.iter().enumerate().map(|(i, &v)| Sample { t: 1_600_000_000_000 + i as i64 * 1000, v }).collect()
     }
 
     #[test]
@@ -406,10 +362,7 @@ mod tests {
         let (codec, len) = round_trip(&at_seconds(&values));
         assert_eq!(codec, Codec::DecimalDelta);
         let (_, clean_len) = round_trip(&at_seconds(&clean));
-        assert!(
-            len < clean_len + 30,
-            "patches should cost a few bytes each: {len} vs {clean_len}"
-        );
+        assert!(len < clean_len + 30, "patches should cost a few bytes each: {len} vs {clean_len}");
         // A quarter of the values a few ulps off: a packed difference per value.
         let mut dense = clean.clone();
         for (i, v) in dense.iter_mut().enumerate().filter(|(i, _)| i % 4 == 1) {
@@ -417,40 +370,19 @@ mod tests {
         }
         let (codec, dense_len) = round_trip(&at_seconds(&dense));
         assert_eq!(codec, Codec::DecimalDelta);
-        assert!(
-            dense_len < clean_len + 500 / 4,
-            "{dense_len} vs {clean_len}"
-        );
+        assert!(dense_len < clean_len + 500 / 4, "{dense_len} vs {clean_len}");
     }
 
     #[test]
     fn special_values_alone_fall_back_to_xor() {
-        let values = [
-            f64::NAN,
-            -0.0,
-            f64::INFINITY,
-            f64::from_bits(0x7ff0_0000_0000_0001),
-            1.0 / 3.0,
-        ];
+        let values = [f64::NAN, -0.0, f64::INFINITY, f64::from_bits(0x7ff0_0000_0000_0001), 1.0 / 3.0];
         assert_eq!(round_trip(&at_seconds(&values)).0, Codec::Xor);
     }
 
     #[test]
     fn single_and_pair_chunks_round_trip() {
-        round_trip(&[Sample {
-            t: i64::MIN,
-            v: 3.5,
-        }]);
-        round_trip(&[
-            Sample {
-                t: i64::MIN,
-                v: 3.5,
-            },
-            Sample {
-                t: i64::MAX,
-                v: -7.25,
-            },
-        ]);
+        round_trip(&[Sample { t: i64::MIN, v: 3.5 }]);
+        round_trip(&[Sample { t: i64::MIN, v: 3.5 }, Sample { t: i64::MAX, v: -7.25 }]);
     }
 
     #[test]
@@ -482,22 +414,18 @@ mod tests {
             Just(-0.0),
         ];
         let step = prop_oneof![Just(1000i64), 1i64..5000, 1i64..i64::MAX / 1024];
-        (
-            any::<i64>(),
-            proptest::collection::vec((step, value), 1..400),
-        )
-            .prop_map(|(start, rows)| {
-                let mut t = start;
-                let mut out = Vec::new();
-                for (step, v) in rows {
-                    out.push(Sample { t, v });
-                    match t.checked_add(step) {
-                        Some(next) => t = next,
-                        None => break,
-                    }
+        (any::<i64>(), proptest::collection::vec((step, value), 1..400)).prop_map(|(start, rows)| {
+            let mut t = start;
+            let mut out = Vec::new();
+            for (step, v) in rows {
+                out.push(Sample { t, v });
+                match t.checked_add(step) {
+                    Some(next) => t = next,
+                    None => break,
                 }
-                out
-            })
+            }
+            out
+        })
     }
 
     fn counter_samples() -> impl Strategy<Value = Vec<Sample>> {
@@ -507,10 +435,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, &inc)| {
                     c += inc;
-                    Sample {
-                        t: i as i64 * 15_000,
-                        v: c as f64,
-                    }
+                    Sample { t: i as i64 * 15_000, v: c as f64 }
                 })
                 .collect()
         })

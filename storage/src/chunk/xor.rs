@@ -121,11 +121,7 @@ pub(crate) struct XorState {
 impl Default for XorState {
     fn default() -> Self {
         // leading == 64 marks "no window yet": the first XOR always writes one.
-        Self {
-            prev: 0,
-            leading: 64,
-            trailing: 0,
-        }
+        Self { prev: 0, leading: 64, trailing: 0 }
     }
 }
 
@@ -218,20 +214,14 @@ pub(crate) struct XorChunk {
 
 impl XorChunk {
     pub(crate) fn new() -> Self {
-        Self {
-            bits: BitWriter::with_capacity(32),
-            ..Self::default()
-        }
+        Self { bits: BitWriter::with_capacity(32), ..Self::default() }
     }
 
     /// Appends a sample; `t` must be greater than [`Self::maxt`] unless the
     /// chunk is empty (the head guarantees it).
     #[inline]
     pub(crate) fn append(&mut self, t: i64, v: f64) {
-        debug_assert!(
-            self.count == 0 || t > self.maxt,
-            "xor chunk append out of order"
-        );
+        debug_assert!(self.count == 0 || t > self.maxt, "xor chunk append out of order");
         let index = self.count as usize;
         self.dod.encode(&mut self.bits, index, t);
         self.xor.encode(&mut self.bits, index, v.to_bits());
@@ -273,10 +263,7 @@ impl XorChunk {
     /// Encodes a whole run of samples with strictly increasing timestamps.
     #[cfg(test)]
     pub(crate) fn from_samples(samples: &[Sample]) -> Self {
-        let mut chunk = Self {
-            bits: BitWriter::with_capacity(samples.len() * 2 + 16),
-            ..Self::default()
-        };
+        let mut chunk = Self { bits: BitWriter::with_capacity(samples.len() * 2 + 16), ..Self::default() };
         for s in samples {
             chunk.append(s.t, s.v);
         }
@@ -337,10 +324,7 @@ impl Iterator for XorIter<'_> {
         match (t, v) {
             (Some(t), Some(v)) => {
                 self.index += 1;
-                Some(Sample {
-                    t,
-                    v: f64::from_bits(v),
-                })
+                Some(Sample { t, v: f64::from_bits(v) })
             }
             _ => {
                 self.corrupt = true;
@@ -371,10 +355,7 @@ mod tests {
     }
 
     fn same_bits(a: &[Sample], b: &[Sample]) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| x.t == y.t && x.v.to_bits() == y.v.to_bits())
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.t == y.t && x.v.to_bits() == y.v.to_bits())
     }
 
     #[test]
@@ -393,14 +374,7 @@ mod tests {
             1.5,
             1.5,
         ];
-        let samples: Vec<Sample> = values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Sample {
-                t: i as i64 * 1000,
-                v,
-            })
-            .collect();
+        let samples: Vec<Sample> = values.iter().enumerate().map(|(i, &v)| Sample { t: i as i64 * 1000, v }).collect();
         assert!(same_bits(&samples, &round_trip(&samples)));
     }
 
@@ -413,12 +387,7 @@ mod tests {
 
     #[test]
     fn regular_cadence_costs_about_one_bit_per_timestamp() {
-        let samples: Vec<Sample> = (0..120)
-            .map(|i| Sample {
-                t: 1_700_000_000_000 + i * 1000,
-                v: 5.0,
-            })
-            .collect();
+        let samples: Vec<Sample> = (0..120).map(|i| Sample { t: 1_700_000_000_000 + i * 1000, v: 5.0 }).collect();
         let chunk = XorChunk::from_samples(&samples);
         // 128 bits for the first sample, a 14-bit bucket for the first delta,
         // then one bit of timestamp and one bit of value per sample.
@@ -427,12 +396,7 @@ mod tests {
 
     #[test]
     fn seek_finds_first_sample_at_or_after() {
-        let samples: Vec<Sample> = (0..50)
-            .map(|i| Sample {
-                t: i * 10,
-                v: i as f64,
-            })
-            .collect();
+        let samples: Vec<Sample> = (0..50).map(|i| Sample { t: i * 10, v: i as f64 }).collect();
         let chunk = XorChunk::from_samples(&samples);
         let bytes = chunk.bytes();
         let mut it = XorIter::new(&bytes, chunk.len());
@@ -443,12 +407,7 @@ mod tests {
 
     #[test]
     fn truncated_bytes_are_reported_not_panicked() {
-        let samples: Vec<Sample> = (0..30)
-            .map(|i| Sample {
-                t: i * 7919,
-                v: (i as f64).sqrt(),
-            })
-            .collect();
+        let samples: Vec<Sample> = (0..30).map(|i| Sample { t: i * 7919, v: (i as f64).sqrt() }).collect();
         let chunk = XorChunk::from_samples(&samples);
         let bytes = chunk.bytes();
         for cut in 0..bytes.len() {
@@ -461,36 +420,23 @@ mod tests {
 
     fn increasing_samples() -> impl Strategy<Value = Vec<Sample>> {
         let step = prop_oneof![Just(1000u64), 1u64..3000, 1u64..u64::MAX / 256];
-        (
-            any::<i64>(),
-            proptest::collection::vec((step, any::<u64>()), 0..300),
-        )
-            .prop_map(|(start, steps)| {
-                let mut t = start;
-                let mut out = Vec::new();
-                for (step, bits) in steps {
-                    out.push(Sample {
-                        t,
-                        v: f64::from_bits(bits),
-                    });
-                    match t.checked_add(step as i64) {
-                        Some(next) => t = next,
-                        None => break,
-                    }
+        (any::<i64>(), proptest::collection::vec((step, any::<u64>()), 0..300)).prop_map(|(start, steps)| {
+            let mut t = start;
+            let mut out = Vec::new();
+            for (step, bits) in steps {
+                out.push(Sample { t, v: f64::from_bits(bits) });
+                match t.checked_add(step as i64) {
+                    Some(next) => t = next,
+                    None => break,
                 }
-                out
-            })
+            }
+            out
+        })
     }
 
     fn decimal_values() -> impl Strategy<Value = Vec<Sample>> {
         proptest::collection::vec(-100_000i64..100_000, 0..300).prop_map(|ms| {
-            ms.iter()
-                .enumerate()
-                .map(|(i, &m)| Sample {
-                    t: i as i64 * 1000,
-                    v: m as f64 / 100.0,
-                })
-                .collect()
+            ms.iter().enumerate().map(|(i, &m)| Sample { t: i as i64 * 1000, v: m as f64 / 100.0 }).collect()
         })
     }
 

@@ -60,9 +60,7 @@ impl Inner {
             return Ok(());
         }
         let reject = |e: Error| {
-            self.counters
-                .samples_rejected
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.counters.samples_rejected.fetch_add(batch.len() as u64, Ordering::Relaxed);
             e
         };
         let mut prepared = self.prepare(batch).map_err(reject)?;
@@ -73,32 +71,17 @@ impl Inner {
         // Lock the series already in the head: a batch still applying to one
         // finishes first, so its newest timestamp is current when checked.
         // Declared before the guards that borrow it, so it outlives them.
-        #[expect(
-            clippy::needless_late_init,
-            reason = "declaration order sets drop order: the guards borrow it"
-        )]
+        #[expect(clippy::needless_late_init, reason = "declaration order sets drop order: the guards borrow it")]
         let fresh: Vec<Option<Arc<MemSeries>>>;
-        let held: Vec<Option<Arc<MemSeries>>> = prepared
-            .entries
-            .iter_mut()
-            .map(|e| e.series.take())
-            .collect();
-        let mut guards: Vec<Option<MutexGuard<'_, SeriesData>>> = held
-            .iter()
-            .map(|s| s.as_ref().map(|s| s.data.lock()))
-            .collect();
+        let held: Vec<Option<Arc<MemSeries>>> = prepared.entries.iter_mut().map(|e| e.series.take()).collect();
+        let mut guards: Vec<Option<MutexGuard<'_, SeriesData>>> =
+            held.iter().map(|s| s.as_ref().map(|s| s.data.lock())).collect();
         self.check_samples(&prepared, &held).map_err(reject)?;
-        self.assign_refs(&mut prepared, &held, &mut state.next_ref)
-            .map_err(reject)?;
+        self.assign_refs(&mut prepared, &held, &mut state.next_ref).map_err(reject)?;
         let Prepared { entries, keys } = &prepared;
         fresh = entries
             .iter()
-            .map(|e| {
-                e.entering.then(|| {
-                    self.head
-                        .get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default())
-                })
-            })
+            .map(|e| e.entering.then(|| self.head.get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default())))
             .collect();
         for (guard, series) in guards.iter_mut().zip(&fresh) {
             if let Some(series) = series {
@@ -116,22 +99,10 @@ impl Inner {
             .map(|e| (e.sref, keys.get(e.key.clone()).unwrap_or_default()))
             .collect();
         encoder.series(entering.into_iter());
-        encoder.samples(
-            order
-                .iter()
-                .map(|&i| (entries[i].sref, &*entries[i].samples)),
-        );
-        let pos = self
-            .wal
-            .write(&encoder.finish())
-            .map_err(|e| reject(e.into()))?;
+        encoder.samples(order.iter().map(|&i| (entries[i].sref, &*entries[i].samples)));
+        let pos = self.wal.write(&encoder.finish()).map_err(|e| reject(e.into()))?;
 
-        let batch_maxt = entries
-            .iter()
-            .filter_map(|e| e.samples.last())
-            .map(|s| s.t)
-            .max()
-            .unwrap_or(i64::MIN);
+        let batch_maxt = entries.iter().filter_map(|e| e.samples.last()).map(|s| s.t).max().unwrap_or(i64::MIN);
         self.head.observe(batch_maxt);
         let seg = state.segment_maxt.entry(pos.segment).or_insert(i64::MIN);
         *seg = (*seg).max(batch_maxt);
@@ -142,15 +113,8 @@ impl Inner {
 
         // Outside the append lock: the next batch can be validated and
         // written to the WAL while this one is applied to the head.
-        for ((e, guard), series) in entries
-            .iter()
-            .zip(guards.iter_mut())
-            .zip(held.iter().zip(&fresh))
-        {
-            if let (Some(data), Some(series)) = (
-                guard.as_deref_mut(),
-                series.0.as_ref().or(series.1.as_ref()),
-            ) {
+        for ((e, guard), series) in entries.iter().zip(guards.iter_mut()).zip(held.iter().zip(&fresh)) {
+            if let (Some(data), Some(series)) = (guard.as_deref_mut(), series.0.as_ref().or(series.1.as_ref())) {
                 series.append_locked(data, &e.samples, &self.head.store);
             }
         }
@@ -158,13 +122,9 @@ impl Inner {
         drop(applying);
 
         let created = entries.iter().filter(|e| e.created).count() as u64;
-        self.counters
-            .series_created
-            .fetch_add(created, Ordering::Relaxed);
+        self.counters.series_created.fetch_add(created, Ordering::Relaxed);
         self.wal.sync_to(pos)?;
-        self.counters
-            .samples_appended
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.counters.samples_appended.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -195,14 +155,8 @@ impl Inner {
             let start = keys.len();
             labels.write_key(&mut keys);
             let key = start..keys.len();
-            let hash = self
-                .head
-                .hash_key(keys.get(key.clone()).unwrap_or_default());
-            let duplicate = seen
-                .find(hash, |&i| {
-                    keys.get(entries[i].key.clone()) == keys.get(key.clone())
-                })
-                .copied();
+            let hash = self.head.hash_key(keys.get(key.clone()).unwrap_or_default());
+            let duplicate = seen.find(hash, |&i| keys.get(entries[i].key.clone()) == keys.get(key.clone())).copied();
             if let Some(i) = duplicate {
                 keys.truncate(start);
                 entries[i].samples.to_mut().extend_from_slice(samples);
@@ -228,10 +182,7 @@ impl Inner {
             if series.is_none() {
                 e.labels
                     .validate(&self.options.label_limits)
-                    .map_err(|reason| Error::InvalidSeries {
-                        series: e.labels.to_string(),
-                        reason,
-                    })?;
+                    .map_err(|reason| Error::InvalidSeries { series: e.labels.to_string(), reason })?;
             }
             let e = &mut prepared.entries[i];
             e.series = series;
@@ -255,11 +206,7 @@ impl Inner {
     /// Under the append lock, with the batch's series locked: every sample
     /// must be at or after `min_valid` and within the out-of-order window of
     /// its series' newest sample.
-    fn check_samples(
-        &self,
-        prepared: &Prepared<'_>,
-        held: &[Option<Arc<MemSeries>>],
-    ) -> Result<()> {
+    fn check_samples(&self, prepared: &Prepared<'_>, held: &[Option<Arc<MemSeries>>]) -> Result<()> {
         let min_valid = self.head.min_valid();
         let ooo = self.cfg.ooo_window;
         for (e, series) in prepared.entries.iter().zip(held) {
@@ -267,11 +214,7 @@ impl Inner {
                 continue;
             };
             if first.t < min_valid {
-                return Err(Error::OutOfBounds {
-                    series: e.labels.to_string(),
-                    timestamp: first.t,
-                    min_valid,
-                });
+                return Err(Error::OutOfBounds { series: e.labels.to_string(), timestamp: first.t, min_valid });
             }
             if let Some(newest) = series.as_ref().and_then(|s| s.newest()) {
                 let min_allowed = newest.saturating_sub(ooo);
@@ -297,19 +240,13 @@ impl Inner {
         held: &[Option<Arc<MemSeries>>],
         next_ref: &mut u64,
     ) -> Result<()> {
-        let entering: Vec<usize> = (0..prepared.entries.len())
-            .filter(|&i| held[i].is_none())
-            .collect();
+        let entering: Vec<usize> = (0..prepared.entries.len()).filter(|&i| held[i].is_none()).collect();
         if let Some(limit) = self.options.max_active_series {
             let active = self.head.len();
             if let Some(&first) = entering.first() {
                 if active + entering.len() > limit {
                     let series = prepared.entries[first].labels.to_string();
-                    return Err(Error::SeriesLimit {
-                        series,
-                        active,
-                        limit,
-                    });
+                    return Err(Error::SeriesLimit { series, active, limit });
                 }
             }
         }
@@ -331,12 +268,6 @@ impl Inner {
                 }
             };
         }
-        self.index.insert(
-            prepared
-                .entries
-                .iter()
-                .filter(|e| e.created)
-                .map(|e| (e.sref, e.labels)),
-        )
+        self.index.insert(prepared.entries.iter().filter(|e| e.created).map(|e| (e.sref, e.labels)))
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::Inner;
 use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache, MAX_CHUNK_SAMPLES};
 use crate::chunk::sealed;
+use crate::rollup::{self, RollupBucket};
 use crate::{fs, Result, SeriesRef};
 
 impl Inner {
@@ -25,17 +26,12 @@ impl Inner {
             let mut i = 0;
             while i < blocks.len() {
                 let window = blocks[i].meta().mint.div_euclid(span);
-                let group: Vec<Arc<Block>> = blocks[i..]
-                    .iter()
-                    .take_while(|b| b.meta().mint.div_euclid(span) == window)
-                    .cloned()
-                    .collect();
+                let group: Vec<Arc<Block>> =
+                    blocks[i..].iter().take_while(|b| b.meta().mint.div_euclid(span) == window).cloned().collect();
                 i += group.len();
                 let (start, end) = (window * span, window * span + span);
                 let mergeable = group.len() >= 2
-                    && group
-                        .iter()
-                        .all(|b| b.meta().maxt < end && b.meta().maxt - b.meta().mint + 1 < span)
+                    && group.iter().all(|b| b.meta().maxt < end && b.meta().maxt - b.meta().mint + 1 < span)
                     && end <= flushed_until;
                 if mergeable {
                     self.merge(&group, start, end - 1)?;
@@ -47,23 +43,18 @@ impl Inner {
     }
 
     fn merge(&self, parents: &[Arc<Block>], mint: i64, maxt: i64) -> Result<()> {
-        let level = parents
-            .iter()
-            .map(|b| b.meta().compaction.level)
-            .max()
-            .unwrap_or(1)
-            + 1;
+        let level = parents.iter().map(|b| b.meta().compaction.level).max().unwrap_or(1) + 1;
         let parent_ids: Vec<String> = parents.iter().map(|b| b.meta().ulid.clone()).collect();
         let mut writer = BlockWriter::create(
             &self.blocks_dir(),
             mint,
             maxt,
-            Compaction {
-                level,
-                parents: parent_ids.clone(),
-            },
+            Compaction { level, parents: parent_ids.clone() },
             self.options.zstd_level,
         )?;
+        if !self.options.rollups {
+            writer.disable_rollups();
+        }
         if let Err(e) = copy_series(parents, &mut writer) {
             writer.abort();
             return Err(e);
@@ -105,17 +96,38 @@ fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
             samples.clear();
             for (meta, bytes) in &chunks {
                 sealed::decode(bytes, &mut samples).map_err(|e| {
-                    crate::Error::corruption(
-                        "compaction input",
-                        meta.frame,
-                        format!("series {}: {e}", sref.0),
-                    )
+                    crate::Error::corruption("compaction input", meta.frame, format!("series {}: {e}", sref.0))
                 })?;
             }
             writer.add_series(sref, &samples)?;
         } else {
-            writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())))?;
+            let rollups = merged_rollups(parents, &mut caches, sref, writer.resolutions())?;
+            writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())), &rollups)?;
         }
     }
     Ok(())
+}
+
+/// `sref`'s rollups over all `parents` (disjoint windows, in time order):
+/// read where a parent has them, computed from its samples where it does not
+/// (format 1 blocks).
+fn merged_rollups(
+    parents: &[Arc<Block>],
+    caches: &mut [FrameCache],
+    sref: SeriesRef,
+    resolutions: &[i64],
+) -> Result<Vec<(i64, Vec<RollupBucket>)>> {
+    let mut out = Vec::with_capacity(resolutions.len());
+    for &res in resolutions {
+        let mut buckets = Vec::new();
+        for (block, cache) in parents.iter().zip(caches.iter_mut()) {
+            if !block.has_rollups(res) || !block.read_rollups(sref, res, i64::MIN, i64::MAX, cache, &mut buckets)? {
+                let mut samples = Vec::new();
+                block.read_series(sref, i64::MIN, i64::MAX, &mut Vec::new(), cache, &mut samples)?;
+                buckets.extend(rollup::compute(&samples, res));
+            }
+        }
+        out.push((res, buckets));
+    }
+    Ok(out)
 }

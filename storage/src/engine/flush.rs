@@ -44,20 +44,11 @@ impl Inner {
         if maxt == i64::MIN {
             return None;
         }
-        let head_mint = self
-            .head
-            .all()
-            .iter()
-            .filter_map(|s| s.data.lock().mint())
-            .min()?;
+        let head_mint = self.head.all().iter().filter_map(|s| s.data.lock().mint()).min()?;
         let span = self.cfg.block_span;
         let start = head_mint.max(self.head.min_valid()).div_euclid(span) * span;
         let end = start.checked_add(span)?;
-        let ready_at = if force {
-            end
-        } else {
-            end.saturating_add(self.cfg.ooo_window)
-        };
+        let ready_at = if force { end } else { end.saturating_add(self.cfg.ooo_window) };
         (maxt >= ready_at).then_some((start, end))
     }
 
@@ -74,21 +65,17 @@ impl Inner {
             &self.blocks_dir(),
             start,
             end - 1,
-            Compaction {
-                level: 1,
-                parents: vec![],
-            },
+            Compaction { level: 1, parents: vec![] },
             self.options.zstd_level,
         )?;
+        if !self.options.rollups {
+            writer.disable_rollups();
+        }
         let mut samples = Vec::new();
         let mut any = false;
         for s in &series {
             samples.clear();
-            if let Err(e) = s
-                .data
-                .lock()
-                .read(start, end - 1, &self.head.store, &mut samples)
-            {
+            if let Err(e) = s.data.lock().read(start, end - 1, &self.head.store, &mut samples) {
                 writer.abort();
                 return Err(e);
             }
@@ -123,9 +110,7 @@ impl Inner {
                 emptied.push(s.clone());
             }
         }
-        self.head
-            .store
-            .drop_before(end.div_euclid(self.cfg.block_span));
+        self.head.store.drop_before(end.div_euclid(self.cfg.block_span));
         let _append = self.append.lock();
         for s in emptied {
             // Re-check under the append lock: a batch may have added samples since.
@@ -147,29 +132,15 @@ impl Inner {
             segments
                 .iter()
                 .copied()
-                .find(|&seg| {
-                    seg >= current
-                        || state
-                            .segment_maxt
-                            .get(&seg)
-                            .is_some_and(|&t| t >= min_valid)
-                })
+                .find(|&seg| seg >= current || state.segment_maxt.get(&seg).is_some_and(|&t| t >= min_valid))
                 .unwrap_or(current)
         };
-        if self
-            .wal
-            .segments()?
-            .first()
-            .is_none_or(|&first| first >= first_kept)
-        {
+        if self.wal.segments()?.first().is_none_or(|&first| first >= first_kept) {
             return Ok(());
         }
         self.index.sync()?;
         let deleted = self.wal.truncate_before(first_kept)?;
-        self.append
-            .lock()
-            .segment_maxt
-            .retain(|&seg, _| seg >= first_kept);
+        self.append.lock().segment_maxt.retain(|&seg, _| seg >= first_kept);
         tracing::debug!(deleted, first_kept, "truncated WAL");
         Ok(())
     }

@@ -116,10 +116,7 @@ impl Storage {
     /// lock, opens the label index and blocks, and replays the WAL into the head.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         let inner = Arc::new(open::open(dir.as_ref(), options)?);
-        let maintenance = inner
-            .options
-            .background_maintenance
-            .then(|| Maintenance::start(inner.clone()));
+        let maintenance = inner.options.background_maintenance.then(|| Maintenance::start(inner.clone()));
         Ok(Self { inner, maintenance })
     }
 
@@ -141,13 +138,22 @@ impl Storage {
         self.inner.select(matchers, mint, maxt)
     }
 
-    /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.
-    pub fn series(
+    /// Rollup buckets of `resolution` starting within `[mint, maxt]` (see
+    /// [`crate::Querier::select_rollups`]): from blocks where they have
+    /// them, computed from raw samples for the head and format 1 blocks.
+    /// `None` when `resolution` is not one rollups are kept at.
+    pub fn select_rollups(
         &self,
         matchers: &[crate::Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<crate::Labels>> {
+        resolution: i64,
+    ) -> Result<Option<Vec<crate::RollupSeries>>> {
+        self.inner.select_rollups(matchers, mint, maxt, resolution)
+    }
+
+    /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.
+    pub fn series(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<Vec<crate::Labels>> {
         self.inner.series(matchers, mint, maxt)
     }
 
@@ -240,12 +246,7 @@ impl Inner {
         let segments = self.wal.segments()?;
         let wal_dir = self.dir.join(WAL_DIR);
         let wal_bytes = std::fs::read_dir(&wal_dir)
-            .map(|d| {
-                d.flatten()
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
+            .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
             .unwrap_or(0);
         let c = &self.counters;
         let maxt = self.head.maxt();
@@ -273,11 +274,7 @@ impl Inner {
     /// Replaces the block list: drops `remove` (by ULID) and adds `add`.
     fn swap_blocks(&self, remove: &[String], add: Option<Arc<Block>>) {
         let mut guard = self.blocks.write();
-        let mut next: Vec<Arc<Block>> = guard
-            .iter()
-            .filter(|b| !remove.contains(&b.meta().ulid))
-            .cloned()
-            .collect();
+        let mut next: Vec<Arc<Block>> = guard.iter().filter(|b| !remove.contains(&b.meta().ulid)).cloned().collect();
         next.extend(add);
         next.sort_by_key(|b| (b.meta().mint, b.meta().maxt));
         *guard = Arc::new(next);

@@ -22,44 +22,24 @@ use crate::{Error, Result, Sample, SeriesRef};
 
 pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let cfg = options.resolve()?;
-    std::fs::create_dir_all(dir)
-        .context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir).context(|| format!("creating data directory {}", dir.display()))?;
     let lock = DirLock::acquire(dir)?;
     let index = Index::open(&dir.join(INDEX_DIR))?;
     let blocks = load_blocks(&dir.join(BLOCKS_DIR))?;
     // Everything before the end of the newest block is in blocks.
-    let flushed_until = blocks
-        .iter()
-        .map(|b| b.meta().maxt.saturating_add(1))
-        .max()
-        .unwrap_or(i64::MIN);
+    let flushed_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
     let store = ChunkStore::open(&dir.join(CHUNKS_HEAD_DIR), cfg.block_span)?;
     let head = Head::new(store, flushed_until);
 
     let mut replay = Replay::new(&head, &index, flushed_until);
-    let wal_options = WalOptions::new()
-        .with_segment_size(options.wal_segment_size)
-        .with_sync(options.sync);
-    let wal = Wal::open(dir.join(WAL_DIR), wal_options, |pos, payload| {
-        replay.frame(pos.segment, payload)
-    })?;
-    let Replay {
-        max_ref,
-        segment_maxt,
-        new_series,
-        ..
-    } = replay;
+    let wal_options = WalOptions::new().with_segment_size(options.wal_segment_size).with_sync(options.sync);
+    let wal = Wal::open(dir.join(WAL_DIR), wal_options, |pos, payload| replay.frame(pos.segment, payload))?;
+    let Replay { max_ref, segment_maxt, new_series, .. } = replay;
     // Put back series RocksDB's unsynced log lost (after an OS crash), and
     // only those: most are there already.
     let refs: Vec<SeriesRef> = new_series.iter().map(|(r, _)| *r).collect();
     let known = index.labels_keys(&refs)?;
-    index.insert(
-        new_series
-            .iter()
-            .zip(known)
-            .filter(|(_, k)| k.is_none())
-            .map(|((r, l), _)| (*r, l)),
-    )?;
+    index.insert(new_series.iter().zip(known).filter(|(_, k)| k.is_none()).map(|((r, l), _)| (*r, l)))?;
     // Series whose samples were all already in blocks need not stay in the head.
     for series in head.all() {
         if series.data.lock().is_empty() {
@@ -81,10 +61,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         index,
         head,
         blocks: RwLock::new(Arc::new(blocks)),
-        append: Mutex::new(AppendState {
-            next_ref,
-            segment_maxt,
-        }),
+        append: Mutex::new(AppendState { next_ref, segment_maxt }),
         apply_gate: RwLock::new(()),
         maintenance: Mutex::new(()),
         closed: Default::default(),
@@ -102,23 +79,17 @@ pub(crate) fn load_blocks(blocks_dir: &Path) -> Result<Vec<Arc<Block>>> {
         .chain(fs::entries_with_prefix(blocks_dir, ".deleted-")?)
     {
         tracing::warn!(path = %leftover.display(), "removing leftover of an interrupted block write or deletion");
-        std::fs::remove_dir_all(&leftover)
-            .context(|| format!("removing {}", leftover.display()))?;
+        std::fs::remove_dir_all(&leftover).context(|| format!("removing {}", leftover.display()))?;
     }
     let mut blocks = Vec::new();
-    for entry in
-        std::fs::read_dir(blocks_dir).context(|| format!("listing {}", blocks_dir.display()))?
-    {
+    for entry in std::fs::read_dir(blocks_dir).context(|| format!("listing {}", blocks_dir.display()))? {
         let entry = entry.context(|| format!("listing {}", blocks_dir.display()))?;
         if entry.file_name().to_string_lossy().starts_with('.') || !entry.path().is_dir() {
             continue;
         }
         blocks.push(Block::open(&entry.path())?);
     }
-    let superseded: HashSet<String> = blocks
-        .iter()
-        .flat_map(|b| b.meta().compaction.parents.iter().cloned())
-        .collect();
+    let superseded: HashSet<String> = blocks.iter().flat_map(|b| b.meta().compaction.parents.iter().cloned()).collect();
     let mut kept = Vec::new();
     for block in blocks {
         if superseded.contains(&block.meta().ulid) {
@@ -135,10 +106,7 @@ pub(crate) fn load_blocks(blocks_dir: &Path) -> Result<Vec<Arc<Block>>> {
                 return Err(Error::corruption(
                     b.dir(),
                     0,
-                    format!(
-                        "block overlaps {} in time; refusing to guess which is right",
-                        a.dir().display()
-                    ),
+                    format!("block overlaps {} in time; refusing to guess which is right", a.dir().display()),
                 ));
             }
         }
@@ -177,21 +145,11 @@ impl<'a> Replay<'a> {
     }
 
     fn frame(&mut self, segment: u64, payload: &[u8]) -> Result<()> {
-        decode_batch(payload, &mut self.series_buf, &mut self.samples_buf).map_err(|e| {
-            Error::corruption(
-                format!("wal segment {segment}"),
-                e.offset as u64,
-                e.to_string(),
-            )
-        })?;
+        decode_batch(payload, &mut self.series_buf, &mut self.samples_buf)
+            .map_err(|e| Error::corruption(format!("wal segment {segment}"), e.offset as u64, e.to_string()))?;
         for (sref, key) in self.series_buf.drain(..) {
-            let labels = Labels::from_key(&key).map_err(|e| {
-                Error::corruption(
-                    format!("wal segment {segment}"),
-                    e.offset as u64,
-                    e.to_string(),
-                )
-            })?;
+            let labels = Labels::from_key(&key)
+                .map_err(|e| Error::corruption(format!("wal segment {segment}"), e.offset as u64, e.to_string()))?;
             self.head.get_or_insert(sref, &key);
             self.max_ref = self.max_ref.max(sref.0);
             self.new_series.push((sref, labels));
@@ -219,19 +177,13 @@ impl<'a> Replay<'a> {
                 None => {
                     // The series record was in a segment already truncated;
                     // the index has had it durably since then.
-                    let key = self
-                        .index
-                        .labels_keys(&[sref])?
-                        .into_iter()
-                        .next()
-                        .flatten()
-                        .ok_or_else(|| {
-                            Error::corruption(
-                                format!("wal segment {segment}"),
-                                0,
-                                format!("sample for unknown series ref {}", sref.0),
-                            )
-                        })?;
+                    let key = self.index.labels_keys(&[sref])?.into_iter().next().flatten().ok_or_else(|| {
+                        Error::corruption(
+                            format!("wal segment {segment}"),
+                            0,
+                            format!("sample for unknown series ref {}", sref.0),
+                        )
+                    })?;
                     self.head.get_or_insert(sref, &key)
                 }
             };

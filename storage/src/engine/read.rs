@@ -17,6 +17,7 @@ use super::Inner;
 use crate::block::FrameCache;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
+use crate::rollup::{RollupBucket, RollupSeries};
 use crate::{Error, Result, Sample, SeriesRef};
 
 /// A series and its samples in a queried range, in time order.
@@ -34,10 +35,7 @@ impl Inner {
         let mut head_samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
         for (i, &sref) in refs.iter().enumerate() {
             if let Some(series) = self.head.get(sref) {
-                series
-                    .data
-                    .lock()
-                    .read(mint, maxt, &self.head.store, &mut head_samples[i])?;
+                series.data.lock().read(mint, maxt, &self.head.store, &mut head_samples[i])?;
                 head_keys[i] = Some(series.key.clone());
             }
         }
@@ -57,16 +55,72 @@ impl Inner {
         let mut out: Vec<Series> = labels
             .into_iter()
             .zip(samples)
-            .filter_map(|(labels, samples)| {
-                Some(Series {
-                    labels: labels?,
-                    samples,
-                })
-                .filter(|s| !s.samples.is_empty())
-            })
+            .filter_map(|(labels, samples)| Some(Series { labels: labels?, samples }).filter(|s| !s.samples.is_empty()))
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
+    }
+
+    pub(crate) fn select_rollups(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+    ) -> Result<Option<Vec<RollupSeries>>> {
+        self.check_open()?;
+        if !crate::rollup::RESOLUTIONS.contains(&resolution) || self.cfg.block_span % resolution != 0 {
+            return Ok(None);
+        }
+        let refs = self.index.postings(matchers)?;
+        // The head first, then the block list, as in `select`.
+        let mut head_keys: Vec<Option<Arc<[u8]>>> = vec![None; refs.len()];
+        let mut head_buckets: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
+        let mut raw = Vec::new();
+        for (i, &sref) in refs.iter().enumerate() {
+            if let Some(series) = self.head.get(sref) {
+                raw.clear();
+                series.data.lock().read(mint, maxt.saturating_add(resolution - 1), &self.head.store, &mut raw)?;
+                head_buckets[i] = crate::rollup::compute(&raw, resolution);
+                head_keys[i] = Some(series.key.clone());
+            }
+        }
+        let blocks = self.blocks();
+        let mut buckets: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
+        let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
+        let mut metas = Vec::new();
+        for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+            let mut cache = FrameCache::default();
+            for (i, &sref) in refs.iter().enumerate() {
+                if !block.has_rollups(resolution)
+                    || !block.read_rollups(sref, resolution, mint, maxt, &mut cache, &mut buckets[i])?
+                {
+                    raw.clear();
+                    block.read_series(
+                        sref,
+                        mint,
+                        maxt.saturating_add(resolution - 1),
+                        &mut metas,
+                        &mut cache,
+                        &mut raw,
+                    )?;
+                    buckets[i].extend(crate::rollup::compute(&raw, resolution));
+                }
+            }
+        }
+        for (merged, head) in buckets.iter_mut().zip(head_buckets) {
+            merged.extend(head.into_iter().filter(|b| b.start >= covered_until && b.start <= maxt));
+        }
+        let labels = self.labels_for(&refs, &head_keys, |i| !buckets[i].is_empty())?;
+        let mut out: Vec<RollupSeries> = labels
+            .into_iter()
+            .zip(buckets)
+            .filter_map(|(labels, buckets)| {
+                Some(RollupSeries { labels: labels?, buckets }).filter(|s| !s.buckets.is_empty())
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Some(out))
     }
 
     /// Label sets of series with at least one sample in `[mint, maxt]`.
@@ -138,10 +192,7 @@ impl Inner {
             }
         }
         let missing_refs: Vec<SeriesRef> = missing.iter().map(|&i| refs[i]).collect();
-        for (i, key) in missing
-            .into_iter()
-            .zip(self.index.labels_keys(&missing_refs)?)
-        {
+        for (i, key) in missing.into_iter().zip(self.index.labels_keys(&missing_refs)?) {
             if let Some(key) = key {
                 out[i] = Some(self.decode_labels(&key)?);
             }
@@ -150,13 +201,8 @@ impl Inner {
     }
 
     fn decode_labels(&self, key: &[u8]) -> Result<Labels> {
-        Labels::from_key(key).map_err(|e| {
-            Error::corruption(
-                self.dir.join(super::INDEX_DIR),
-                e.offset as u64,
-                e.to_string(),
-            )
-        })
+        Labels::from_key(key)
+            .map_err(|e| Error::corruption(self.dir.join(super::INDEX_DIR), e.offset as u64, e.to_string()))
     }
 }
 
@@ -166,9 +212,7 @@ fn merge_head(merged: &mut Vec<Sample>, head: Vec<Sample>) {
     if head.is_empty() {
         return;
     }
-    let overlap = merged
-        .last()
-        .is_some_and(|last| head.first().is_some_and(|first| first.t <= last.t));
+    let overlap = merged.last().is_some_and(|last| head.first().is_some_and(|first| first.t <= last.t));
     merged.extend(head);
     if overlap {
         // Stable: for equal timestamps the head sample (later) comes last.
@@ -191,17 +235,7 @@ mod tests {
     #[test]
     fn head_wins_on_overlap() {
         let mut blocks = vec![Sample::new(1, 1.0), Sample::new(2, 2.0)];
-        merge_head(
-            &mut blocks,
-            vec![Sample::new(2, 20.0), Sample::new(3, 30.0)],
-        );
-        assert_eq!(
-            blocks,
-            vec![
-                Sample::new(1, 1.0),
-                Sample::new(2, 20.0),
-                Sample::new(3, 30.0)
-            ]
-        );
+        merge_head(&mut blocks, vec![Sample::new(2, 20.0), Sample::new(3, 30.0)]);
+        assert_eq!(blocks, vec![Sample::new(1, 1.0), Sample::new(2, 20.0), Sample::new(3, 30.0)]);
     }
 }

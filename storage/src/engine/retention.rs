@@ -17,18 +17,12 @@ impl Inner {
         }
         let _maintenance = self.maintenance.lock();
         let blocks = self.blocks();
-        let newest = blocks
-            .iter()
-            .map(|b| b.meta().stats.data_maxt)
-            .max()
-            .unwrap_or(i64::MIN)
-            .max(self.head.maxt());
+        let newest = blocks.iter().map(|b| b.meta().stats.data_maxt).max().unwrap_or(i64::MIN).max(self.head.maxt());
         if newest == i64::MIN {
             return Ok(0);
         }
         let cutoff = newest.saturating_sub(self.cfg.retention);
-        let (expired, kept): (Vec<_>, Vec<_>) =
-            blocks.iter().cloned().partition(|b| b.meta().maxt < cutoff);
+        let (expired, kept): (Vec<_>, Vec<_>) = blocks.iter().cloned().partition(|b| b.meta().maxt < cutoff);
         if expired.is_empty() {
             return Ok(0);
         }
@@ -58,27 +52,20 @@ impl Inner {
             }
         }
         let keys = self.index.labels_keys(&gone)?;
-        let doomed: Vec<(SeriesRef, Labels)> = gone
-            .into_iter()
-            .zip(keys)
-            .filter_map(|(r, k)| Some((r, Labels::from_key(&k?).ok()?)))
-            .collect();
+        let doomed: Vec<(SeriesRef, Labels)> =
+            gone.into_iter().zip(keys).filter_map(|(r, k)| Some((r, Labels::from_key(&k?).ok()?))).collect();
         {
             // Under the append lock, so no batch re-creates one of these series meanwhile.
             let _append = self.append.lock();
-            let doomed: Vec<&(SeriesRef, Labels)> = doomed
-                .iter()
-                .filter(|(r, _)| self.head.get(*r).is_none())
-                .collect();
+            let doomed: Vec<&(SeriesRef, Labels)> =
+                doomed.iter().filter(|(r, _)| self.head.get(*r).is_none()).collect();
             self.index.delete(doomed.iter().map(|(r, l)| (*r, l)))?;
         }
         for block in &expired {
             fs::remove_dir_durable(block.dir())?;
             tracing::info!(block = %block.dir().display(), "deleted block past retention");
         }
-        self.counters
-            .blocks_deleted
-            .fetch_add(expired.len() as u64, Ordering::Relaxed);
+        self.counters.blocks_deleted.fetch_add(expired.len() as u64, Ordering::Relaxed);
         Ok(expired.len())
     }
 }

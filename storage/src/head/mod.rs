@@ -71,10 +71,7 @@ impl Head {
 
     /// Looks a series up by canonical key; `hash` is `hash_key(key)`.
     pub(crate) fn get_by_key(&self, hash: u64, key: &[u8]) -> Option<Arc<MemSeries>> {
-        self.key_shard(hash)
-            .read()
-            .find(hash, |s| &*s.key == key)
-            .cloned()
+        self.key_shard(hash).read().find(hash, |s| &*s.key == key).cloned()
     }
 
     pub(crate) fn get(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
@@ -93,9 +90,7 @@ impl Head {
             return existing.clone();
         }
         by_ref.insert(sref, series.clone());
-        self.key_shard(hash)
-            .write()
-            .insert_unique(hash, series.clone(), |s| s.hash);
+        self.key_shard(hash).write().insert_unique(hash, series.clone(), |s| s.hash);
         self.len.fetch_add(1, Ordering::Relaxed);
         series
     }
@@ -103,12 +98,7 @@ impl Head {
     /// Removes a series that has no samples left.
     pub(crate) fn remove(&self, series: &MemSeries) {
         series.mark_removed();
-        if self
-            .ref_shard(series.sref)
-            .write()
-            .remove(&series.sref)
-            .is_some()
-        {
+        if self.ref_shard(series.sref).write().remove(&series.sref).is_some() {
             let mut shard = self.key_shard(series.hash).write();
             if let Ok(entry) = shard.find_entry(series.hash, |s| s.sref == series.sref) {
                 entry.remove();
@@ -152,13 +142,8 @@ impl Head {
     /// struct, key and heap, its two map entries (estimated), and closed
     /// chunks the store keeps in memory.
     pub(crate) fn memory(&self) -> usize {
-        let per_entry =
-            2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
-        let series: usize = self
-            .all()
-            .iter()
-            .map(|s| per_entry + s.key.len() + s.data.lock().heap_bytes())
-            .sum();
+        let per_entry = 2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
+        let series: usize = self.all().iter().map(|s| per_entry + s.key.len() + s.data.lock().heap_bytes()).sum();
         series + self.store.resident_bytes() as usize
     }
 }
@@ -174,10 +159,7 @@ mod tests {
         let again = head.get_or_insert(SeriesRef(7), b"a");
         assert!(Arc::ptr_eq(&a, &again));
         let hash = head.hash_key(b"a");
-        assert_eq!(
-            head.get_by_key(hash, b"a").map(|s| s.sref),
-            Some(SeriesRef(7))
-        );
+        assert_eq!(head.get_by_key(hash, b"a").map(|s| s.sref), Some(SeriesRef(7)));
         assert_eq!(head.len(), 1);
         head.remove(&a);
         assert!(head.get(SeriesRef(7)).is_none());

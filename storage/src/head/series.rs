@@ -141,12 +141,7 @@ impl MemSeries {
     }
 
     /// Appends to `data`, which must be this series' locked data.
-    pub(crate) fn append_locked(
-        &self,
-        data: &mut SeriesData,
-        samples: &[Sample],
-        store: &ChunkStore,
-    ) {
+    pub(crate) fn append_locked(&self, data: &mut SeriesData, samples: &[Sample], store: &ChunkStore) {
         for s in samples {
             data.append(s.t, s.v, store);
         }
@@ -157,11 +152,7 @@ impl MemSeries {
 impl SeriesData {
     /// Oldest timestamp held, `None` when empty.
     pub(crate) fn mint(&self) -> Option<i64> {
-        let chunk_min = self
-            .closed
-            .first()
-            .map(|c| c.mint)
-            .or((!self.open.is_empty()).then(|| self.open.mint()));
+        let chunk_min = self.closed.first().map(|c| c.mint).or((!self.open.is_empty()).then(|| self.open.mint()));
         match (chunk_min, self.ooo.first().map(|s| s.t)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -170,9 +161,7 @@ impl SeriesData {
 
     /// Whether any sample lies in `[mint, maxt]` (by chunk bounds, no decoding).
     pub(crate) fn overlaps(&self, mint: i64, maxt: i64) -> bool {
-        self.closed
-            .iter()
-            .any(|c| c.maxt() >= mint && c.mint <= maxt)
+        self.closed.iter().any(|c| c.maxt() >= mint && c.mint <= maxt)
             || (!self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt)
             || self.ooo.iter().any(|s| s.t >= mint && s.t <= maxt)
     }
@@ -188,8 +177,7 @@ impl SeriesData {
         let block_span = store.block_span;
         if self.newest == i64::MIN && self.is_empty() || t > self.newest {
             if !self.open.is_empty()
-                && (self.open.len() >= CHUNK_SAMPLES
-                    || window(t, block_span) != window(self.open.mint(), block_span))
+                && (self.open.len() >= CHUNK_SAMPLES || window(t, block_span) != window(self.open.mint(), block_span))
             {
                 self.close_open(store);
             }
@@ -223,11 +211,7 @@ impl SeriesData {
         let Some(first) = self.ooo.first().map(|s| s.t) else {
             return Ok(());
         };
-        let keep = self
-            .closed
-            .iter()
-            .position(|c| c.maxt() >= first)
-            .unwrap_or(self.closed.len());
+        let keep = self.closed.iter().position(|c| c.maxt() >= first).unwrap_or(self.closed.len());
         let mut chunk_samples = Vec::new();
         let mut buf = Vec::new();
         for chunk in &self.closed[keep..] {
@@ -235,13 +219,7 @@ impl SeriesData {
         }
         self.closed.truncate(keep);
         if !self.open.is_empty() {
-            decode_range(
-                &self.open.bytes(),
-                self.open.len(),
-                i64::MIN,
-                i64::MAX,
-                &mut chunk_samples,
-            );
+            decode_range(&self.open.bytes(), self.open.len(), i64::MIN, i64::MAX, &mut chunk_samples);
         }
         let merged = merge_overriding(&chunk_samples, &std::mem::take(&mut self.ooo));
         self.open = XorChunk::new();
@@ -258,13 +236,7 @@ impl SeriesData {
     }
 
     /// Samples with `mint <= t <= maxt`, in time order, appended to `out`.
-    pub(crate) fn read(
-        &self,
-        mint: i64,
-        maxt: i64,
-        store: &ChunkStore,
-        out: &mut Vec<Sample>,
-    ) -> Result<()> {
+    pub(crate) fn read(&self, mint: i64, maxt: i64, store: &ChunkStore, out: &mut Vec<Sample>) -> Result<()> {
         let start = out.len();
         let mut buf = Vec::new();
         for chunk in &self.closed {
@@ -357,10 +329,7 @@ mod tests {
 
     fn read_all(s: &MemSeries, store: &ChunkStore) -> Vec<(i64, u64)> {
         let mut out = Vec::new();
-        s.data
-            .lock()
-            .read(i64::MIN, i64::MAX, store, &mut out)
-            .unwrap();
+        s.data.lock().read(i64::MIN, i64::MAX, store, &mut out).unwrap();
         out.iter().map(|s| (s.t, s.v.to_bits())).collect()
     }
 
@@ -374,14 +343,8 @@ mod tests {
             }
             d.append(20, 99.0, &store);
         }
-        let got: Vec<(i64, f64)> = read_all(&s, &store)
-            .into_iter()
-            .map(|(t, v)| (t, f64::from_bits(v)))
-            .collect();
-        assert_eq!(
-            got,
-            vec![(5, 10.0), (10, 20.0), (15, 30.0), (20, 99.0), (30, 60.0)]
-        );
+        let got: Vec<(i64, f64)> = read_all(&s, &store).into_iter().map(|(t, v)| (t, f64::from_bits(v))).collect();
+        assert_eq!(got, vec![(5, 10.0), (10, 20.0), (15, 30.0), (20, 99.0), (30, 60.0)]);
     }
 
     #[test]
@@ -405,9 +368,7 @@ mod tests {
         let store = ChunkStore::open(&dir.path().join("chunks_head"), SPAN).unwrap();
         let s = series();
         for t in 0..1000i64 {
-            s.data
-                .lock()
-                .append(t * 1000, (t % 97) as f64 / 10.0, &store);
+            s.data.lock().append(t * 1000, (t % 97) as f64 / 10.0, &store);
         }
         let d = s.data.lock();
         assert_eq!(d.chunk_count(), 1000usize.div_ceil(CHUNK_SAMPLES));

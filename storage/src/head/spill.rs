@@ -47,19 +47,11 @@ impl ChunkStore {
             std::fs::remove_dir_all(dir).context(|| format!("clearing {}", dir.display()))?;
         }
         std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
-        Ok(Self {
-            dir: Some(dir.to_path_buf()),
-            ..Self::in_memory(block_span)
-        })
+        Ok(Self { dir: Some(dir.to_path_buf()), ..Self::in_memory(block_span) })
     }
 
     pub(crate) fn in_memory(block_span: i64) -> Self {
-        Self {
-            dir: None,
-            block_span,
-            files: Mutex::new(BTreeMap::new()),
-            warned: AtomicBool::new(false),
-        }
+        Self { dir: None, block_span, files: Mutex::new(BTreeMap::new()), warned: AtomicBool::new(false) }
     }
 
     fn window(&self, window: i64) -> Arc<WindowFile> {
@@ -78,11 +70,7 @@ impl ChunkStore {
                 .map_err(|e| self.warn(&e))
                 .ok()
         });
-        let f = Arc::new(WindowFile {
-            file,
-            len: AtomicU64::new(0),
-            resident: Mutex::new(HashMap::new()),
-        });
+        let f = Arc::new(WindowFile { file, len: AtomicU64::new(0), resident: Mutex::new(HashMap::new()) });
         files.insert(window, f.clone());
         f
     }
@@ -108,19 +96,9 @@ impl ChunkStore {
     }
 
     /// The `len` bytes of the chunk at `offset` in `window`, read into `buf`.
-    pub(crate) fn bytes<'a>(
-        &self,
-        window: i64,
-        offset: u64,
-        len: usize,
-        buf: &'a mut Vec<u8>,
-    ) -> Result<&'a [u8]> {
+    pub(crate) fn bytes<'a>(&self, window: i64, offset: u64, len: usize, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
         let f = self.files.lock().get(&window).cloned().ok_or_else(|| {
-            crate::Error::corruption(
-                "chunks_head",
-                offset,
-                format!("no head chunks for window {window}"),
-            )
+            crate::Error::corruption("chunks_head", offset, format!("no head chunks for window {window}"))
         })?;
         buf.clear();
         if let Some(bytes) = f.resident.lock().get(&offset) {
@@ -128,15 +106,10 @@ impl ChunkStore {
             return Ok(buf);
         }
         let file = f.file.as_ref().ok_or_else(|| {
-            crate::Error::corruption(
-                "chunks_head",
-                offset,
-                format!("head chunk missing in window {window}"),
-            )
+            crate::Error::corruption("chunks_head", offset, format!("head chunk missing in window {window}"))
         })?;
         buf.resize(len, 0);
-        file.read_exact_at(buf, offset)
-            .context(|| format!("reading head chunk of window {window}"))?;
+        file.read_exact_at(buf, offset).context(|| format!("reading head chunk of window {window}"))?;
         Ok(buf)
     }
 
@@ -160,19 +133,11 @@ impl ChunkStore {
     /// Bytes of closed chunks on disk.
     pub(crate) fn disk_bytes(&self) -> u64 {
         let files = self.files.lock();
-        files
-            .values()
-            .filter(|f| f.file.is_some())
-            .map(|f| f.len.load(Ordering::Relaxed) - Self::resident_in(f))
-            .sum()
+        files.values().filter(|f| f.file.is_some()).map(|f| f.len.load(Ordering::Relaxed) - Self::resident_in(f)).sum()
     }
 
     /// Bytes of closed chunks held in memory.
     pub(crate) fn resident_bytes(&self) -> u64 {
-        self.files
-            .lock()
-            .values()
-            .map(|f| Self::resident_in(f))
-            .sum()
+        self.files.lock().values().map(|f| Self::resident_in(f)).sum()
     }
 }

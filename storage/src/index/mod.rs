@@ -36,12 +36,8 @@ impl Index {
         opts.create_if_missing(true);
         opts.set_max_open_files(512);
         opts.set_keep_log_file_num(4);
-        let db = DB::open(&opts, path)
-            .map_err(|e| Error::index(format!("opening {}", path.display()), e))?;
-        let index = Self {
-            db,
-            path: path.to_path_buf(),
-        };
+        let db = DB::open(&opts, path).map_err(|e| Error::index(format!("opening {}", path.display()), e))?;
+        let index = Self { db, path: path.to_path_buf() };
         index.check_version()?;
         Ok(index)
     }
@@ -51,10 +47,7 @@ impl Index {
         let opts = rocksdb::Options::default();
         let db = DB::open_for_read_only(&opts, path, false)
             .map_err(|e| Error::index(format!("opening {} read-only", path.display()), e))?;
-        Ok(Self {
-            db,
-            path: path.to_path_buf(),
-        })
+        Ok(Self { db, path: path.to_path_buf() })
     }
 
     fn err(&self, what: &str) -> impl FnOnce(rocksdb::Error) -> Error + '_ {
@@ -63,37 +56,24 @@ impl Index {
     }
 
     fn check_version(&self) -> Result<()> {
-        match self
-            .db
-            .get(keys::VERSION_KEY)
-            .map_err(self.err("reading the format version"))?
-        {
+        match self.db.get(keys::VERSION_KEY).map_err(self.err("reading the format version"))? {
             None => self
                 .db
                 .put(keys::VERSION_KEY, INDEX_VERSION.to_le_bytes())
                 .map_err(self.err("writing the format version")),
             Some(bytes) => {
-                let version = <[u8; 4]>::try_from(bytes.as_slice())
-                    .map(u32::from_le_bytes)
-                    .unwrap_or(u32::MAX);
+                let version = <[u8; 4]>::try_from(bytes.as_slice()).map(u32::from_le_bytes).unwrap_or(u32::MAX);
                 if version == INDEX_VERSION {
                     Ok(())
                 } else {
-                    Err(Error::UnsupportedVersion {
-                        file: self.path.clone(),
-                        version,
-                        supported: INDEX_VERSION,
-                    })
+                    Err(Error::UnsupportedVersion { file: self.path.clone(), version, supported: INDEX_VERSION })
                 }
             }
         }
     }
 
     pub(crate) fn lookup(&self, labels_key: &[u8]) -> Result<Option<SeriesRef>> {
-        let value = self
-            .db
-            .get(keys::series_by_key(labels_key))
-            .map_err(self.err("looking up a series"))?;
+        let value = self.db.get(keys::series_by_key(labels_key)).map_err(self.err("looking up a series"))?;
         match value {
             None => Ok(None),
             Some(v) => keys::ref_value(&v)
@@ -119,16 +99,12 @@ impl Index {
             Some(k) if k.first() == Some(&keys::SERIES_BY_REF) => keys::ref_suffix(k).unwrap_or(0),
             _ => 0,
         };
-        iter.status()
-            .map_err(self.err("finding the largest series ref"))?;
+        iter.status().map_err(self.err("finding the largest series ref"))?;
         Ok(found)
     }
 
     /// Stores new series (ref, labels); idempotent.
-    pub(crate) fn insert<'a>(
-        &self,
-        series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>,
-    ) -> Result<()> {
+    pub(crate) fn insert<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
         let mut batch = WriteBatch::default();
         let mut n = 0;
         for (sref, labels) in series {
@@ -147,10 +123,7 @@ impl Index {
     }
 
     /// Forgets series entirely (retention); idempotent.
-    pub(crate) fn delete<'a>(
-        &self,
-        series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>,
-    ) -> Result<()> {
+    pub(crate) fn delete<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
         let mut batch = WriteBatch::default();
         for (sref, labels) in series {
             batch.delete(keys::series_by_key(&labels.to_key()));
@@ -253,21 +226,13 @@ impl Index {
                 // Series with a value this matcher rejects are excluded.
                 let rejected: Vec<String> = match (m.op(), m.value()) {
                     (crate::MatchOp::NotEqual, v) => vec![v.to_string()],
-                    _ => self
-                        .label_values(m.name())?
-                        .into_iter()
-                        .filter(|v| !m.matches(v))
-                        .collect(),
+                    _ => self.label_values(m.name())?.into_iter().filter(|v| !m.matches(v)).collect(),
                 };
                 exclude.push(self.union(m.name(), &rejected)?);
             } else {
                 let values: Vec<String> = match m.exact_values() {
                     Some(values) => values.into_iter().filter(|v| m.matches(v)).collect(),
-                    None => self
-                        .label_values(m.name())?
-                        .into_iter()
-                        .filter(|v| m.matches(v))
-                        .collect(),
+                    None => self.label_values(m.name())?.into_iter().filter(|v| m.matches(v)).collect(),
                 };
                 if values.is_empty() {
                     return Ok(Vec::new());
@@ -279,11 +244,7 @@ impl Index {
             include.push(Box::new(VecPostings::new(self.all_refs()?)));
         }
         let refs = intersect_minus(&mut include, &mut exclude);
-        if let Some(e) = include
-            .iter_mut()
-            .chain(exclude.iter_mut())
-            .find_map(|p| p.take_error())
-        {
+        if let Some(e) = include.iter_mut().chain(exclude.iter_mut()).find_map(|p| p.take_error()) {
             return Err(self.err("reading postings")(e));
         }
         Ok(refs.into_iter().map(SeriesRef).collect())
@@ -293,10 +254,7 @@ impl Index {
     /// value, materialised for several.
     fn union(&self, name: &str, values: &[String]) -> Result<Box<dyn Postings + '_>> {
         if let [value] = values {
-            return Ok(Box::new(RocksPostings::new(
-                &self.db,
-                keys::postings_prefix(name, value),
-            )));
+            return Ok(Box::new(RocksPostings::new(&self.db, keys::postings_prefix(name, value))));
         }
         let mut refs = Vec::new();
         for value in values {
@@ -344,76 +302,26 @@ mod tests {
     }
 
     fn select(index: &Index, matchers: &[(MatchOp, &str, &str)]) -> Vec<u64> {
-        let ms: Vec<Matcher> = matchers
-            .iter()
-            .map(|&(op, n, v)| Matcher::new(op, n, v).unwrap())
-            .collect();
-        index
-            .postings(&ms)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.0)
-            .collect()
+        let ms: Vec<Matcher> = matchers.iter().map(|&(op, n, v)| Matcher::new(op, n, v).unwrap()).collect();
+        index.postings(&ms).unwrap().into_iter().map(|r| r.0).collect()
     }
 
     #[test]
     fn matchers_follow_prometheus_semantics() {
         let (_dir, index) = fixture();
         use MatchOp::{Equal, NotEqual, RegexMatch, RegexNoMatch};
-        assert_eq!(
-            select(
-                &index,
-                &[(Equal, "job", "api"), (Equal, "instance", "10.0.0.4")]
-            ),
-            vec![5]
-        );
-        assert_eq!(
-            select(
-                &index,
-                &[(Equal, "job", "db"), (Equal, "instance", "10.0.0.4")]
-            ),
-            Vec::<u64>::new()
-        );
-        assert_eq!(
-            select(&index, &[(Equal, "zone", "a")]),
-            vec![1, 6, 11, 16, 21, 26, 31, 36]
-        );
-        assert_eq!(
-            select(&index, &[(Equal, "job", "db"), (Equal, "zone", "a")]),
-            vec![6, 16, 26, 36]
-        );
-        assert_eq!(
-            select(&index, &[(Equal, "job", "db"), (NotEqual, "zone", "a")]).len(),
-            16
-        );
+        assert_eq!(select(&index, &[(Equal, "job", "api"), (Equal, "instance", "10.0.0.4")]), vec![5]);
+        assert_eq!(select(&index, &[(Equal, "job", "db"), (Equal, "instance", "10.0.0.4")]), Vec::<u64>::new());
+        assert_eq!(select(&index, &[(Equal, "zone", "a")]), vec![1, 6, 11, 16, 21, 26, 31, 36]);
+        assert_eq!(select(&index, &[(Equal, "job", "db"), (Equal, "zone", "a")]), vec![6, 16, 26, 36]);
+        assert_eq!(select(&index, &[(Equal, "job", "db"), (NotEqual, "zone", "a")]).len(), 16);
         // zone="" selects series without the label.
-        assert_eq!(
-            select(&index, &[(Equal, "job", "api"), (Equal, "zone", "")]).len(),
-            16
-        );
+        assert_eq!(select(&index, &[(Equal, "job", "api"), (Equal, "zone", "")]).len(), 16);
         // A regex is anchored: "10.0.0.1" does not match 10.0.0.10..19.
-        assert_eq!(
-            select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1")]),
-            vec![2]
-        );
-        assert_eq!(
-            select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1.")]).len(),
-            10
-        );
-        assert_eq!(
-            select(
-                &index,
-                &[(RegexMatch, "instance", r"10\.0\.0\.1|10\.0\.0\.2")]
-            ),
-            vec![2, 3]
-        );
-        assert_eq!(
-            select(
-                &index,
-                &[(Equal, "__name__", "up"), (RegexNoMatch, "job", "api|db")]
-            ),
-            Vec::<u64>::new()
-        );
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1")]), vec![2]);
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1.")]).len(), 10);
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1|10\.0\.0\.2")]), vec![2, 3]);
+        assert_eq!(select(&index, &[(Equal, "__name__", "up"), (RegexNoMatch, "job", "api|db")]), Vec::<u64>::new());
         assert_eq!(select(&index, &[(RegexMatch, "zone", ".*")]).len(), 40);
         assert_eq!(select(&index, &[(RegexMatch, "zone", ".+")]).len(), 8);
         assert_eq!(select(&index, &[(NotEqual, "job", "api")]).len(), 20);
@@ -423,43 +331,23 @@ mod tests {
     #[test]
     fn names_values_and_reopen() {
         let (dir, index) = fixture();
-        assert_eq!(
-            index.label_names().unwrap(),
-            vec!["__name__", "instance", "job", "zone"]
-        );
+        assert_eq!(index.label_names().unwrap(), vec!["__name__", "instance", "job", "zone"]);
         assert_eq!(index.label_values("job").unwrap(), vec!["api", "db"]);
         assert_eq!(index.max_ref().unwrap(), 40);
-        let key = Labels::new([
-            ("__name__", "up"),
-            ("job", "api"),
-            ("instance", "10.0.0.0"),
-            ("zone", "a"),
-        ])
-        .to_key();
+        let key = Labels::new([("__name__", "up"), ("job", "api"), ("instance", "10.0.0.0"), ("zone", "a")]).to_key();
         assert_eq!(index.lookup(&key).unwrap(), Some(SeriesRef(1)));
         drop(index);
         let index = Index::open(&dir.path().join("index")).unwrap();
         assert_eq!(index.lookup(&key).unwrap(), Some(SeriesRef(1)));
-        assert_eq!(
-            index.labels_keys(&[SeriesRef(1), SeriesRef(99)]).unwrap()[1],
-            None
-        );
+        assert_eq!(index.labels_keys(&[SeriesRef(1), SeriesRef(99)]).unwrap()[1], None);
     }
 
     #[test]
     fn delete_removes_postings() {
         let (_dir, index) = fixture();
-        let labels = Labels::new([
-            ("__name__", "up"),
-            ("job", "api"),
-            ("instance", "10.0.0.0"),
-            ("zone", "a"),
-        ]);
+        let labels = Labels::new([("__name__", "up"), ("job", "api"), ("instance", "10.0.0.0"), ("zone", "a")]);
         index.delete([(SeriesRef(1), &labels)]).unwrap();
-        assert_eq!(
-            select(&index, &[(MatchOp::Equal, "instance", "10.0.0.0")]),
-            Vec::<u64>::new()
-        );
+        assert_eq!(select(&index, &[(MatchOp::Equal, "instance", "10.0.0.0")]), Vec::<u64>::new());
         assert_eq!(index.lookup(&labels.to_key()).unwrap(), None);
     }
 }

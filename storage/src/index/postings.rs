@@ -29,12 +29,7 @@ pub(super) struct RocksPostings<'a> {
 
 impl<'a> RocksPostings<'a> {
     pub(super) fn new(db: &'a DB, prefix: Vec<u8>) -> Self {
-        Self {
-            iter: db.raw_iterator(),
-            prefix,
-            started: false,
-            error: None,
-        }
+        Self { iter: db.raw_iterator(), prefix, started: false, error: None }
     }
 
     fn current(&mut self) -> Option<u64> {
@@ -88,11 +83,7 @@ impl VecPostings {
     pub(super) fn new(mut refs: Vec<u64>) -> Self {
         refs.sort_unstable();
         refs.dedup();
-        Self {
-            refs,
-            pos: 0,
-            started: false,
-        }
+        Self { refs, pos: 0, started: false }
     }
 }
 
@@ -147,9 +138,7 @@ pub(super) fn intersect_minus(
                 }
             }
         }
-        let excluded = exclude
-            .iter_mut()
-            .any(|list| list.seek(candidate) == Some(candidate));
+        let excluded = exclude.iter_mut().any(|list| list.seek(candidate) == Some(candidate));
         if !excluded {
             out.push(candidate);
         }
@@ -177,13 +166,7 @@ mod tests {
         let ex = boxed(&[5]);
         assert_eq!(intersect_minus(&mut [a, b, c], &mut [ex]), vec![3, 9, 11]);
         assert_eq!(intersect_minus(&mut [boxed(&[1, 2])], &mut []), vec![1, 2]);
-        assert_eq!(
-            intersect_minus(&mut [boxed(&[1, 2]), boxed(&[])], &mut []),
-            Vec::<u64>::new()
-        );
-        assert_eq!(
-            intersect_minus(&mut [boxed(&[u64::MAX])], &mut []),
-            vec![u64::MAX]
-        );
+        assert_eq!(intersect_minus(&mut [boxed(&[1, 2]), boxed(&[])], &mut []), Vec::<u64>::new());
+        assert_eq!(intersect_minus(&mut [boxed(&[u64::MAX])], &mut []), vec![u64::MAX]);
     }
 }

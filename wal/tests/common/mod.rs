@@ -32,7 +32,5 @@ pub(crate) fn fast() -> WalOptions {
 }
 
 pub(crate) fn file_len(dir: &Path, segment: u64) -> u64 {
-    std::fs::metadata(dir.join(format!("{segment:08}.wal")))
-        .map(|m| m.len())
-        .expect("segment file exists")
+    std::fs::metadata(dir.join(format!("{segment:08}.wal"))).map(|m| m.len()).expect("segment file exists")
 }

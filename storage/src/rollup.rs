@@ -1,0 +1,237 @@
+//! Rollups: per series, per aligned bucket of a fixed resolution (1 min,
+//! 1 h), the summary that `*_over_time`, `rate` and `increase` need to be
+//! answered exactly without the raw samples: count, sum, min, max, the first
+//! and last sample, and the counter-reset correction inside the bucket.
+//! Staleness markers are left out, as range selectors leave them out.
+//!
+//! Stored in blocks (format version 2) as one blob per series and
+//! resolution: its bucket starts and each field as a sealed chunk column, so
+//! the same codecs that shrink samples shrink rollups (`rollup_blob`).
+
+use crate::chunk::sealed;
+use crate::codec::{put_uvarint, ByteReader, DecodeError};
+use crate::{Labels, Sample};
+
+/// Prometheus' staleness marker.
+pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+
+/// The resolutions rollups are written at, in milliseconds (1 min, 1 h).
+pub const RESOLUTIONS: [i64; 2] = [60_000, 3_600_000];
+
+/// The summary of one bucket `[start, start + resolution)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RollupBucket {
+    pub start: i64,
+    pub count: u64,
+    pub sum: f64,
+    /// Smallest non-NaN value (NaN only when all values are NaN), as
+    /// Prometheus' `min_over_time` folds.
+    pub min: f64,
+    pub max: f64,
+    pub first: Sample,
+    pub last: Sample,
+    /// Sum, over consecutive samples inside the bucket where the value
+    /// dropped, of the value before the drop (Prometheus' counter-reset
+    /// correction).
+    pub correction: f64,
+}
+
+/// A series' rollup buckets, time-ordered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollupSeries {
+    pub labels: Labels,
+    pub buckets: Vec<RollupBucket>,
+}
+
+/// Buckets of `samples` (time-ordered) at `resolution`.
+///
+/// Sums (`sum`, `correction`) are rounded to 15 significant digits: float
+/// addition leaves digits like `3012.4500000000003` that no decimal codec
+/// can store compactly, while the rounding changes them by under 1e-15
+/// relative — far inside the 1e-9 that sums promise.
+pub(crate) fn compute(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
+    let mut out = compute_exact(samples, resolution);
+    for b in &mut out {
+        b.sum = round_15(b.sum);
+        b.correction = round_15(b.correction);
+    }
+    out
+}
+
+/// `v` rounded to 15 significant decimal digits.
+fn round_15(v: f64) -> f64 {
+    if !v.is_finite() || v == 0.0 {
+        return v;
+    }
+    format!("{v:.14e}").parse().unwrap_or(v)
+}
+
+fn compute_exact(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
+    let mut out: Vec<RollupBucket> = Vec::new();
+    for &s in samples.iter().filter(|s| s.v.to_bits() != STALE_NAN) {
+        let start = s.t.div_euclid(resolution) * resolution;
+        match out.last_mut() {
+            Some(b) if b.start == start => {
+                b.count += 1;
+                b.sum += s.v;
+                if s.v < b.min || b.min.is_nan() {
+                    b.min = s.v;
+                }
+                if s.v > b.max || b.max.is_nan() {
+                    b.max = s.v;
+                }
+                if s.v < b.last.v {
+                    b.correction += b.last.v;
+                }
+                b.last = s;
+            }
+            _ => out.push(RollupBucket {
+                start,
+                count: 1,
+                sum: s.v,
+                min: s.v,
+                max: s.v,
+                first: s,
+                last: s,
+                correction: 0.0,
+            }),
+        }
+    }
+    out
+}
+
+/// Encodes buckets as a blob: `n uvarint`, the bucket starts as a sealed
+/// chunk's timestamp section, then 9 value columns, each `codec u8 |
+/// len uvarint | values` with the smallest sealed-chunk value codec: count,
+/// sum, min, max, first t (offset from the start), first v, last t offset,
+/// last v, correction. Mostly-constant columns (count, offsets) cost a few
+/// bits per 64 buckets.
+pub(crate) fn encode(buckets: &[RollupBucket]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_uvarint(&mut out, buckets.len() as u64);
+    if buckets.is_empty() {
+        return out;
+    }
+    let starts: Vec<Sample> = buckets.iter().map(|b| Sample { t: b.start, v: 0.0 }).collect();
+    sealed::encode_timestamps(&starts, &mut out);
+    for field in FIELDS {
+        let values: Vec<f64> = buckets.iter().map(field.get).collect();
+        let (codec, body) = sealed::encode_values(&values);
+        out.push(codec as u8);
+        put_uvarint(&mut out, body.len() as u64);
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+struct Field {
+    get: fn(&RollupBucket) -> f64,
+    set: fn(&mut RollupBucket, f64),
+}
+
+const FIELDS: [Field; 9] = [
+    Field { get: |b| b.count as f64, set: |b, v| b.count = v as u64 },
+    Field { get: |b| b.sum, set: |b, v| b.sum = v },
+    Field { get: |b| b.min, set: |b, v| b.min = v },
+    Field { get: |b| b.max, set: |b, v| b.max = v },
+    Field { get: |b| (b.first.t - b.start) as f64, set: |b, v| b.first.t = b.start + v as i64 },
+    Field { get: |b| b.first.v, set: |b, v| b.first.v = v },
+    Field { get: |b| (b.last.t - b.start) as f64, set: |b, v| b.last.t = b.start + v as i64 },
+    Field { get: |b| b.last.v, set: |b, v| b.last.v = v },
+    Field { get: |b| b.correction, set: |b, v| b.correction = v },
+];
+
+/// Decodes a blob written by [`encode`], appending buckets to `out`.
+pub(crate) fn decode(bytes: &[u8], out: &mut Vec<RollupBucket>) -> Result<(), DecodeError> {
+    let mut r = ByteReader::new(bytes);
+    let n = r.len("rollup bucket count", sealed::MAX_SAMPLES)?;
+    if n == 0 {
+        return Ok(());
+    }
+    let mut starts = Vec::with_capacity(n);
+    sealed::decode_timestamps(&mut r, n, &mut starts)?;
+    let empty = Sample { t: 0, v: 0.0 };
+    let mut buckets: Vec<RollupBucket> = starts
+        .iter()
+        .map(|s| RollupBucket {
+            start: s.t,
+            count: 0,
+            sum: 0.0,
+            min: 0.0,
+            max: 0.0,
+            first: empty,
+            last: empty,
+            correction: 0.0,
+        })
+        .collect();
+    // Offsets need the start, so they are applied after it is set (above).
+    let mut column = vec![empty; n];
+    for field in FIELDS {
+        let at = r.position();
+        let codec = crate::Codec::try_from(r.u8("rollup column codec")?).map_err(|_| DecodeError {
+            what: "rollup column codec",
+            offset: at,
+            reason: "unknown codec",
+        })?;
+        let len = r.len("rollup column length", r.remaining())?;
+        let body_at = r.position();
+        sealed::decode_values(codec, r.take(len, "rollup column")?, &mut column)
+            .map_err(|e| DecodeError { offset: body_at + e.offset, ..e })?;
+        for (b, s) in buckets.iter_mut().zip(&column) {
+            (field.set)(b, s.v);
+        }
+    }
+    if !r.is_empty() {
+        return Err(DecodeError { what: "rollup blob", offset: r.position(), reason: "trailing bytes" });
+    }
+    out.extend(buckets);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn buckets_summarise_and_skip_stale_markers() {
+        let samples = vec![
+            Sample::new(0, 5.0),
+            Sample::new(15_000, 7.0),
+            Sample::new(30_000, 2.0), // reset: correction 7
+            Sample::new(45_000, f64::from_bits(STALE_NAN)),
+            Sample::new(60_000, 3.0),
+        ];
+        let b = compute(&samples, 60_000);
+        assert_eq!(b.len(), 2);
+        assert_eq!((b[0].count, b[0].sum, b[0].min, b[0].max, b[0].correction), (3, 14.0, 2.0, 7.0, 7.0));
+        assert_eq!((b[0].first, b[0].last), (Sample::new(0, 5.0), Sample::new(30_000, 2.0)));
+        assert_eq!(b[1].start, 60_000);
+    }
+
+    proptest! {
+        #[test]
+        fn blobs_round_trip(values in proptest::collection::vec((1i64..50_000, prop_oneof![any::<u64>().prop_map(f64::from_bits), (0i64..10_000).prop_map(|m| m as f64 / 10.0)]), 0..500)) {
+            let mut t = 1_700_000_000_000i64;
+            let samples: Vec<Sample> = values.iter().map(|&(d, v)| { t += d; Sample::new(t, v) }).collect();
+            for res in RESOLUTIONS {
+                let buckets = compute(&samples, res);
+                let mut out = Vec::new();
+                decode(&encode(&buckets), &mut out).unwrap();
+                prop_assert_eq!(out.len(), buckets.len());
+                for (a, b) in out.iter().zip(&buckets) {
+                    prop_assert_eq!((a.start, a.count, a.first.t, a.last.t), (b.start, b.count, b.first.t, b.last.t));
+                    for (x, y) in [(a.sum, b.sum), (a.min, b.min), (a.max, b.max), (a.first.v, b.first.v), (a.last.v, b.last.v), (a.correction, b.correction)] {
+                        prop_assert_eq!(x.to_bits(), y.to_bits());
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decode(&data, &mut Vec::new());
+        }
+    }
+}
