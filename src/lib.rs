@@ -34,7 +34,7 @@ pub use pulsedb_query::{
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
     Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Querier, Result, RollupBucket,
-    RollupSeries, Sample, Series, StorageStats, SyncMode, METRIC_NAME, STALE_NAN,
+    RollupFields, RollupSeries, Sample, Series, StorageStats, SyncMode, METRIC_NAME, STALE_NAN,
 };
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
@@ -113,8 +113,9 @@ impl Db {
         mint: i64,
         maxt: i64,
         resolution: i64,
+        fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
-        self.storage.select_rollups(matchers, mint, maxt, resolution)
+        self.storage.select_rollups(matchers, mint, maxt, resolution, fields)
     }
 
     /// Counters and sizes, for monitoring.
@@ -139,7 +140,8 @@ impl Querier for Db {
         mint: i64,
         maxt: i64,
         resolution: i64,
+        fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
-        self.storage.select_rollups(matchers, mint, maxt, resolution)
+        self.storage.select_rollups(matchers, mint, maxt, resolution, fields)
     }
 }

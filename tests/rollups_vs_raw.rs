@@ -14,7 +14,8 @@ use std::time::Duration;
 use common::Rng;
 use proptest::prelude::*;
 use pulsedb::{
-    Batch, Db, Engine, EngineOptions, Labels, Matcher, Options, Querier, RollupSeries, Sample, Series, Value,
+    Batch, Db, Engine, EngineOptions, Labels, Matcher, Options, Querier, RollupFields, RollupSeries, Sample, Series,
+    Value,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -36,9 +37,10 @@ impl Querier for Counting<'_> {
         mint: i64,
         maxt: i64,
         res: i64,
+        fields: RollupFields,
     ) -> pulsedb::Result<Option<Vec<RollupSeries>>> {
         self.rollup_reads.fetch_add(1, Ordering::Relaxed);
-        self.db.select_rollups(m, mint, maxt, res)
+        self.db.select_rollups(m, mint, maxt, res, fields)
     }
 }
 

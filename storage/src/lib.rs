@@ -31,7 +31,7 @@ pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use options::{Options, SyncMode};
 pub use querier::Querier;
-pub use rollup::{RollupBucket, RollupSeries, RESOLUTIONS, STALE_NAN};
+pub use rollup::{RollupBucket, RollupFields, RollupSeries, RESOLUTIONS, STALE_NAN};
 
 /// One sample: a timestamp in milliseconds since the Unix epoch and a value.
 /// Any f64 is legal, NaN included (Prometheus marks staleness with a NaN).

@@ -2,7 +2,7 @@
 //! query crate knows of storage, so a query can run against anything that
 //! returns series (a test fixture, a remote store).
 
-use crate::{Matcher, Result, RollupSeries, Series, Storage};
+use crate::{Matcher, Result, RollupFields, RollupSeries, Series, Storage};
 
 /// Reads series by matchers and time range.
 pub trait Querier: Send + Sync {
@@ -12,13 +12,15 @@ pub trait Querier: Send + Sync {
 
     /// Rollup buckets of `resolution` (one of [`crate::RESOLUTIONS`])
     /// starting within `[mint, maxt]`, for series matching `matchers`, or
-    /// `None` when this querier keeps no rollups at that resolution.
+    /// `None` when this querier keeps no rollups at that resolution. Only
+    /// the `fields` asked for need be filled in.
     fn select_rollups(
         &self,
         _matchers: &[Matcher],
         _mint: i64,
         _maxt: i64,
         _resolution: i64,
+        _fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
         Ok(None)
     }
@@ -35,7 +37,8 @@ impl Querier for Storage {
         mint: i64,
         maxt: i64,
         resolution: i64,
+        fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
-        Storage::select_rollups(self, matchers, mint, maxt, resolution)
+        Storage::select_rollups(self, matchers, mint, maxt, resolution, fields)
     }
 }

@@ -36,6 +36,29 @@ pub struct RollupBucket {
     pub correction: f64,
 }
 
+/// Which bucket fields a reader needs; the others are not decoded (left 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RollupFields(u16);
+
+impl RollupFields {
+    pub const COUNT: Self = Self(1);
+    pub const SUM: Self = Self(1 << 1);
+    pub const MIN: Self = Self(1 << 2);
+    pub const MAX: Self = Self(1 << 3);
+    pub const FIRST: Self = Self(1 << 4);
+    pub const LAST: Self = Self(1 << 5);
+    pub const CORRECTION: Self = Self(1 << 6);
+    pub const ALL: Self = Self(0x7f);
+
+    pub const fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
 /// A series' rollup buckets, time-ordered.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RollupSeries {
@@ -43,14 +66,14 @@ pub struct RollupSeries {
     pub buckets: Vec<RollupBucket>,
 }
 
-/// Buckets of `samples` (time-ordered) at `resolution`.
+/// Buckets of `samples` (time-ordered) at `resolution`, for storing.
 ///
 /// Sums (`sum`, `correction`) are rounded to 15 significant digits: float
 /// addition leaves digits like `3012.4500000000003` that no decimal codec
 /// can store compactly, while the rounding changes them by under 1e-15
 /// relative — far inside the 1e-9 that sums promise.
-pub(crate) fn compute(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
-    let mut out = compute_exact(samples, resolution);
+pub(crate) fn compute_for_storage(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
+    let mut out = compute(samples, resolution);
     for b in &mut out {
         b.sum = round_15(b.sum);
         b.correction = round_15(b.correction);
@@ -66,7 +89,8 @@ fn round_15(v: f64) -> f64 {
     format!("{v:.14e}").parse().unwrap_or(v)
 }
 
-fn compute_exact(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
+/// Buckets of `samples` (time-ordered) at `resolution`, sums as added.
+pub(crate) fn compute(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
     let mut out: Vec<RollupBucket> = Vec::new();
     for &s in samples.iter().filter(|s| s.v.to_bits() != STALE_NAN) {
         let start = s.t.div_euclid(resolution) * resolution;
@@ -127,22 +151,41 @@ pub(crate) fn encode(buckets: &[RollupBucket]) -> Vec<u8> {
 struct Field {
     get: fn(&RollupBucket) -> f64,
     set: fn(&mut RollupBucket, f64),
+    needed_for: RollupFields,
 }
 
 const FIELDS: [Field; 9] = [
-    Field { get: |b| b.count as f64, set: |b, v| b.count = v as u64 },
-    Field { get: |b| b.sum, set: |b, v| b.sum = v },
-    Field { get: |b| b.min, set: |b, v| b.min = v },
-    Field { get: |b| b.max, set: |b, v| b.max = v },
-    Field { get: |b| (b.first.t - b.start) as f64, set: |b, v| b.first.t = b.start + v as i64 },
-    Field { get: |b| b.first.v, set: |b, v| b.first.v = v },
-    Field { get: |b| (b.last.t - b.start) as f64, set: |b, v| b.last.t = b.start + v as i64 },
-    Field { get: |b| b.last.v, set: |b, v| b.last.v = v },
-    Field { get: |b| b.correction, set: |b, v| b.correction = v },
+    Field { get: |b| b.count as f64, set: |b, v| b.count = v as u64, needed_for: RollupFields::COUNT },
+    Field { get: |b| b.sum, set: |b, v| b.sum = v, needed_for: RollupFields::SUM },
+    Field { get: |b| b.min, set: |b, v| b.min = v, needed_for: RollupFields::MIN },
+    Field { get: |b| b.max, set: |b, v| b.max = v, needed_for: RollupFields::MAX },
+    Field {
+        get: |b| (b.first.t - b.start) as f64,
+        set: |b, v| b.first.t = b.start + v as i64,
+        needed_for: RollupFields::FIRST,
+    },
+    Field { get: |b| b.first.v, set: |b, v| b.first.v = v, needed_for: RollupFields::FIRST },
+    Field {
+        get: |b| (b.last.t - b.start) as f64,
+        set: |b, v| b.last.t = b.start + v as i64,
+        needed_for: RollupFields::LAST,
+    },
+    Field { get: |b| b.last.v, set: |b, v| b.last.v = v, needed_for: RollupFields::LAST },
+    Field { get: |b| b.correction, set: |b, v| b.correction = v, needed_for: RollupFields::CORRECTION },
 ];
 
-/// Decodes a blob written by [`encode`], appending buckets to `out`.
-pub(crate) fn decode(bytes: &[u8], out: &mut Vec<RollupBucket>) -> Result<(), DecodeError> {
+/// Decodes a blob written by [`encode`], appending buckets to `out`; only
+/// the columns `fields` needs are decoded, the others are skipped.
+pub(crate) fn decode(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) -> Result<(), DecodeError> {
+    let first = out.len();
+    let result = decode_into(bytes, fields, out);
+    if result.is_err() {
+        out.truncate(first);
+    }
+    result
+}
+
+fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) -> Result<(), DecodeError> {
     let mut r = ByteReader::new(bytes);
     let n = r.len("rollup bucket count", sealed::MAX_SAMPLES)?;
     if n == 0 {
@@ -151,19 +194,18 @@ pub(crate) fn decode(bytes: &[u8], out: &mut Vec<RollupBucket>) -> Result<(), De
     let mut starts = Vec::with_capacity(n);
     sealed::decode_timestamps(&mut r, n, &mut starts)?;
     let empty = Sample { t: 0, v: 0.0 };
-    let mut buckets: Vec<RollupBucket> = starts
-        .iter()
-        .map(|s| RollupBucket {
-            start: s.t,
-            count: 0,
-            sum: 0.0,
-            min: 0.0,
-            max: 0.0,
-            first: empty,
-            last: empty,
-            correction: 0.0,
-        })
-        .collect();
+    // Decoded straight into `out`, the fields filled column by column.
+    let first = out.len();
+    out.extend(starts.iter().map(|s| RollupBucket {
+        start: s.t,
+        count: 0,
+        sum: 0.0,
+        min: 0.0,
+        max: 0.0,
+        first: empty,
+        last: empty,
+        correction: 0.0,
+    }));
     // Offsets need the start, so they are applied after it is set (above).
     let mut column = vec![empty; n];
     for field in FIELDS {
@@ -175,16 +217,18 @@ pub(crate) fn decode(bytes: &[u8], out: &mut Vec<RollupBucket>) -> Result<(), De
         })?;
         let len = r.len("rollup column length", r.remaining())?;
         let body_at = r.position();
-        sealed::decode_values(codec, r.take(len, "rollup column")?, &mut column)
-            .map_err(|e| DecodeError { offset: body_at + e.offset, ..e })?;
-        for (b, s) in buckets.iter_mut().zip(&column) {
+        let body = r.take(len, "rollup column")?;
+        if !fields.contains(field.needed_for) {
+            continue;
+        }
+        sealed::decode_values(codec, body, &mut column).map_err(|e| DecodeError { offset: body_at + e.offset, ..e })?;
+        for (b, s) in out.iter_mut().skip(first).zip(&column) {
             (field.set)(b, s.v);
         }
     }
     if !r.is_empty() {
         return Err(DecodeError { what: "rollup blob", offset: r.position(), reason: "trailing bytes" });
     }
-    out.extend(buckets);
     Ok(())
 }
 
@@ -218,7 +262,7 @@ mod tests {
             for res in RESOLUTIONS {
                 let buckets = compute(&samples, res);
                 let mut out = Vec::new();
-                decode(&encode(&buckets), &mut out).unwrap();
+                decode(&encode(&buckets), RollupFields::ALL, &mut out).unwrap();
                 prop_assert_eq!(out.len(), buckets.len());
                 for (a, b) in out.iter().zip(&buckets) {
                     prop_assert_eq!((a.start, a.count, a.first.t, a.last.t), (b.start, b.count, b.first.t, b.last.t));
@@ -231,7 +275,7 @@ mod tests {
 
         #[test]
         fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = decode(&data, &mut Vec::new());
+            let _ = decode(&data, RollupFields::ALL, &mut Vec::new());
         }
     }
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use pulsedb_storage::Labels;
 
-use super::functions::{avg, quantile, variance};
+use super::functions::quantile;
 use super::labels::{format_value, keep_only, with, without};
-use super::{by_step, EvalValue, Evaluator, SeriesCollector};
+use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};
 use crate::ast::{AggOp, Aggregate};
 use crate::error::{Error, Result};
 
@@ -40,6 +40,9 @@ impl Evaluator<'_> {
             });
             group_of.push(g);
         }
+        if !matches!(a.op, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues) {
+            return Ok(EvalValue::Vector(self.simple_aggregate(a.op, &series, &group_of, groups)));
+        }
         let mut out = SeriesCollector::default();
         for (i, samples) in by_step(&series, self.steps).into_iter().enumerate() {
             if samples.is_empty() {
@@ -59,14 +62,6 @@ impl Evaluator<'_> {
                 let m = &members[g];
                 let values = || m.iter().map(|&(_, v)| v);
                 let value = match a.op {
-                    AggOp::Sum => values().sum(),
-                    AggOp::Avg => avg(values()),
-                    AggOp::Count => m.len() as f64,
-                    AggOp::Group => 1.0,
-                    AggOp::Min => values().fold(f64::NAN, |acc, v| if acc > v || acc.is_nan() { v } else { acc }),
-                    AggOp::Max => values().fold(f64::NAN, |acc, v| if acc < v || acc.is_nan() { v } else { acc }),
-                    AggOp::Stdvar => variance(values()),
-                    AggOp::Stddev => variance(values()).sqrt(),
                     AggOp::Quantile => quantile(param[i], &mut values().collect::<Vec<_>>()),
                     AggOp::Topk | AggOp::Bottomk => {
                         let k = param[i];
@@ -105,10 +100,94 @@ impl Evaluator<'_> {
                         }
                         continue;
                     }
+                    _ => continue,
                 };
                 out.push(groups[g].clone(), i, value)?;
             }
         }
         Ok(EvalValue::Vector(out.finish()))
+    }
+
+    /// sum, avg, count, group, min, max, stddev, stdvar: one accumulator per
+    /// group, folded sample by sample, each group's points built directly.
+    fn simple_aggregate(
+        &self,
+        op: AggOp,
+        series: &[StepSeries],
+        group_of: &[usize],
+        groups: Vec<Labels>,
+    ) -> Vec<StepSeries> {
+        let mut acc = vec![Acc::default(); groups.len()];
+        let mut points: Vec<Vec<(usize, f64)>> = vec![Vec::new(); groups.len()];
+        let mut touched: Vec<usize> = Vec::new();
+        for (i, samples) in by_step(series, self.steps).into_iter().enumerate() {
+            for (idx, v) in samples {
+                let g = group_of[idx];
+                if acc[g].count == 0.0 {
+                    touched.push(g);
+                }
+                acc[g].add(v);
+            }
+            for g in touched.drain(..) {
+                points[g].push((i, acc[g].value(op)));
+                acc[g] = Acc::default();
+            }
+        }
+        groups
+            .into_iter()
+            .zip(points)
+            .map(|(labels, points)| StepSeries { labels, points })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    }
+}
+
+/// A running aggregate of one group at one step.
+#[derive(Clone, Default)]
+struct Acc {
+    count: f64,
+    sum: f64,
+    /// Incremental mean (Prometheus' avg) and Welford's second moment.
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Acc {
+    fn add(&mut self, v: f64) {
+        if self.count == 0.0 {
+            *self = Acc { count: 1.0, sum: v, mean: v, m2: 0.0, min: v, max: v };
+            return;
+        }
+        self.count += 1.0;
+        self.sum += v;
+        if self.min > v || self.min.is_nan() {
+            self.min = v;
+        }
+        if self.max < v || self.max.is_nan() {
+            self.max = v;
+        }
+        let skip_mean = self.mean.is_infinite()
+            && ((v.is_infinite() && (self.mean > 0.0) == (v > 0.0)) || (!v.is_infinite() && !v.is_nan()));
+        let delta = v - self.mean;
+        if !skip_mean {
+            self.mean += v / self.count - self.mean / self.count;
+        }
+        self.m2 += delta * (v - (self.mean));
+    }
+
+    fn value(&self, op: AggOp) -> f64 {
+        match op {
+            AggOp::Sum => self.sum,
+            AggOp::Avg => self.mean,
+            AggOp::Count => self.count,
+            AggOp::Group => 1.0,
+            AggOp::Min => self.min,
+            AggOp::Max => self.max,
+            AggOp::Stdvar => self.m2 / self.count,
+            AggOp::Stddev => (self.m2 / self.count).sqrt(),
+            _ => f64::NAN,
+        }
     }
 }

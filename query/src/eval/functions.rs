@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use pulsedb_storage::{Labels, MatchOp, Sample};
 use regex::Regex;
 
 use super::labels::{drop_metric_name, with};
-use super::{by_step, window_of, EvalValue, Evaluator, SeriesCollector, StepSeries};
+use super::{by_step, window_bounds, window_of, EvalValue, Evaluator, SeriesCollector, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
 use crate::value::ValueType;
@@ -152,19 +154,11 @@ impl Evaluator<'_> {
     /// Rewrites labels, merging series that end up equal (an error where
     /// they collide at a step).
     fn relabel(&mut self, series: Vec<StepSeries>, f: impl Fn(&Labels) -> Option<Labels>) -> Result<EvalValue> {
-        let mut out = SeriesCollector::default();
-        let mut steps: Vec<(usize, Labels, f64)> = Vec::new();
-        for s in series {
-            let Some(labels) = f(&s.labels) else { continue };
-            for (i, v) in s.points {
-                steps.push((i, labels.clone(), v));
-            }
-        }
-        steps.sort_by_key(|(i, _, _)| *i);
-        for (i, labels, v) in steps {
-            out.push(labels, i, v)?;
-        }
-        Ok(EvalValue::Vector(out.finish()))
+        let series: Vec<StepSeries> = series
+            .into_iter()
+            .filter_map(|s| f(&s.labels).map(|labels| StepSeries { labels, points: s.points }))
+            .collect();
+        Ok(EvalValue::Vector(super::assemble(series)?))
     }
 
     fn string_arg(&mut self, e: &Expr) -> Result<String> {
@@ -284,65 +278,96 @@ impl Evaluator<'_> {
                 vec![StepSeries { labels, points }]
             }));
         }
-        let mut out = SeriesCollector::default();
-        let mut results: Vec<(usize, Labels, f64)> = Vec::new();
-        for s in &m.series {
-            self.check_time()?;
-            let labels = if name == "last_over_time" { s.labels.clone() } else { drop_metric_name(&s.labels) };
-            for i in 0..self.steps {
-                let ts = self.ts(i);
-                let (lo, hi) = m.window(ts);
-                let w = window_of(&s.samples, lo, hi);
-                if w.is_empty() {
-                    continue;
-                }
-                let param = |k: usize| scalars.get(k).and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
-                let v = match name {
-                    "rate" => extrapolated_rate(w, lo, hi, true, true),
-                    "increase" => extrapolated_rate(w, lo, hi, true, false),
-                    "delta" => extrapolated_rate(w, lo, hi, false, false),
-                    "irate" => instant_value(w, true),
-                    "idelta" => instant_value(w, false),
-                    "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
-                    "changes" => {
-                        Some(w.windows(2).filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan())).count()
-                            as f64)
-                    }
-                    "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
-                    "predict_linear" => (w.len() >= 2).then(|| {
-                        let (slope, intercept) = linear_regression(w, ts);
-                        intercept + slope * param(0)
-                    }),
-                    "avg_over_time" => Some(avg(w.iter().map(|s| s.v))),
-                    "sum_over_time" => Some(w.iter().map(|s| s.v).sum()),
-                    "count_over_time" => Some(w.len() as f64),
-                    "min_over_time" => {
-                        Some(w.iter().fold(f64::NAN, |m, s| if s.v < m || m.is_nan() { s.v } else { m }))
-                    }
-                    "max_over_time" => {
-                        Some(w.iter().fold(f64::NAN, |m, s| if s.v > m || m.is_nan() { s.v } else { m }))
-                    }
-                    "last_over_time" => w.last().map(|s| s.v),
-                    "present_over_time" => Some(1.0),
-                    "quantile_over_time" => {
-                        let mut values: Vec<f64> = w.iter().map(|s| s.v).collect();
-                        Some(quantile(param(0), &mut values))
-                    }
-                    "stddev_over_time" => Some(variance(w.iter().map(|s| s.v)).sqrt()),
-                    "stdvar_over_time" => Some(variance(w.iter().map(|s| s.v))),
-                    other => return Err(Error::Execution(format!("function {other} is not implemented"))),
+        // Series are independent: evaluate them in parallel.
+        let this = &*self;
+        let out: Vec<StepSeries> = m
+            .series
+            .par_iter()
+            .map(|s| -> Result<StepSeries> {
+                this.check_time()?;
+                let labels = if name == "last_over_time" { s.labels.clone() } else { drop_metric_name(&s.labels) };
+                let mut points = Vec::new();
+                // Prefix count of value drops, so windows without a counter
+                // reset skip the correction scan.
+                let drops: Vec<u32> = if matches!(name, "rate" | "increase") {
+                    std::iter::once(0)
+                        .chain(s.samples.windows(2).scan(0u32, |n, p| {
+                            *n += u32::from(p[1].v < p[0].v);
+                            Some(*n)
+                        }))
+                        .collect()
+                } else {
+                    Vec::new()
                 };
-                if let Some(v) = v {
-                    results.push((i, labels.clone(), v));
+                for i in 0..this.steps {
+                    let ts = this.ts(i);
+                    let (lo, hi) = m.window(ts);
+                    let (a, b) = window_bounds(&s.samples, lo, hi);
+                    let w = s.samples.get(a..b).unwrap_or_default();
+                    if w.is_empty() {
+                        continue;
+                    }
+                    let param = |k: usize| scalars.get(k).and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+                    let v = match name {
+                        "rate" | "increase" => {
+                            let resets = drops.get(b.saturating_sub(1)).zip(drops.get(a)).map_or(1, |(x, y)| x - y);
+                            if resets == 0 && w.len() >= 2 {
+                                let (first, last) = (w[0], w[w.len() - 1]);
+                                extrapolated_rate_from(
+                                    first,
+                                    last,
+                                    w.len(),
+                                    last.v - first.v,
+                                    lo,
+                                    hi,
+                                    true,
+                                    name == "rate",
+                                )
+                            } else {
+                                extrapolated_rate(w, lo, hi, true, name == "rate")
+                            }
+                        }
+                        "delta" => extrapolated_rate(w, lo, hi, false, false),
+                        "irate" => instant_value(w, true),
+                        "idelta" => instant_value(w, false),
+                        "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+                        "changes" => Some(
+                            w.windows(2).filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan())).count()
+                                as f64,
+                        ),
+                        "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
+                        "predict_linear" => (w.len() >= 2).then(|| {
+                            let (slope, intercept) = linear_regression(w, ts);
+                            intercept + slope * param(0)
+                        }),
+                        "avg_over_time" => Some(avg(w.iter().map(|s| s.v))),
+                        "sum_over_time" => Some(w.iter().map(|s| s.v).sum()),
+                        "count_over_time" => Some(w.len() as f64),
+                        "min_over_time" => {
+                            Some(w.iter().fold(f64::NAN, |m, s| if s.v < m || m.is_nan() { s.v } else { m }))
+                        }
+                        "max_over_time" => {
+                            Some(w.iter().fold(f64::NAN, |m, s| if s.v > m || m.is_nan() { s.v } else { m }))
+                        }
+                        "last_over_time" => w.last().map(|s| s.v),
+                        "present_over_time" => Some(1.0),
+                        "quantile_over_time" => {
+                            let mut values: Vec<f64> = w.iter().map(|s| s.v).collect();
+                            Some(quantile(param(0), &mut values))
+                        }
+                        "stddev_over_time" => Some(variance(w.iter().map(|s| s.v)).sqrt()),
+                        "stdvar_over_time" => Some(variance(w.iter().map(|s| s.v))),
+                        other => return Err(Error::Execution(format!("function {other} is not implemented"))),
+                    };
+                    if let Some(v) = v {
+                        points.push((i, v));
+                    }
                 }
-            }
-        }
-        self.account(results.len())?;
-        results.sort_by_key(|(i, _, _)| *i);
-        for (i, labels, v) in results {
-            out.push(labels, i, v)?;
-        }
-        Ok(EvalValue::Vector(out.finish()))
+                Ok(StepSeries { labels, points })
+            })
+            .collect::<Result<_>>()?;
+        self.account(out.iter().map(|s| s.points.len()).sum())?;
+        Ok(EvalValue::Vector(super::assemble(out)?))
     }
 }
 

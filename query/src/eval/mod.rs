@@ -189,9 +189,15 @@ impl MatrixValue {
 
 /// The samples of `samples` within `[lo, hi]`.
 pub(crate) fn window_of(samples: &[Sample], lo: i64, hi: i64) -> &[Sample] {
+    let (a, b) = window_bounds(samples, lo, hi);
+    samples.get(a..b).unwrap_or_default()
+}
+
+/// Index range of the samples within `[lo, hi]`.
+pub(crate) fn window_bounds(samples: &[Sample], lo: i64, hi: i64) -> (usize, usize) {
     let a = samples.partition_point(|s| s.t < lo);
     let b = samples.partition_point(|s| s.t <= hi);
-    samples.get(a..b.max(a)).unwrap_or_default()
+    (a, b.max(a))
 }
 
 #[derive(Clone, Debug)]
@@ -318,6 +324,45 @@ pub(crate) fn by_step(series: &[StepSeries], steps: usize) -> Vec<Vec<(usize, f6
         }
     }
     out
+}
+
+/// Builds a vector from whole series (points in step order), merging those
+/// whose labels coincide (a function dropped the metric name that told them
+/// apart) and refusing two values at one step for one label set, as
+/// Prometheus does. Cheaper than [`SeriesCollector`]: one hash per series.
+pub(crate) fn assemble(series: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
+    for s in series {
+        if s.points.is_empty() {
+            continue;
+        }
+        let Some(&i) = index.get(&s.labels) else {
+            index.insert(s.labels.clone(), out.len());
+            out.push(s);
+            continue;
+        };
+        let existing = std::mem::take(&mut out[i].points);
+        let mut merged = Vec::with_capacity(existing.len() + s.points.len());
+        let (mut a, mut b) = (existing.into_iter().peekable(), s.points.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    return Err(Error::Execution(format!(
+                        "vector cannot contain metrics with the same labelset {}",
+                        s.labels
+                    )))
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            merged.extend(next);
+        }
+        out[i].points = merged;
+    }
+    Ok(out)
 }
 
 /// Collects output samples into series by label set, refusing two samples

@@ -7,12 +7,13 @@
 //! sample exactly at `end`, which is the first sample of the bucket starting
 //! at `end`. Anything else is evaluated from raw samples.
 
-use pulsedb_storage::{RollupBucket, Sample, RESOLUTIONS};
+use pulsedb_storage::{RollupBucket, RollupFields, Sample, RESOLUTIONS};
+use rayon::prelude::*;
 
 use super::functions::extrapolated_rate_from;
 use super::labels::drop_metric_name;
 use super::selectors::matchers_of;
-use super::{EvalValue, Evaluator, SeriesCollector};
+use super::{EvalValue, Evaluator, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::error::Result;
 
@@ -49,32 +50,50 @@ impl Evaluator<'_> {
             return Ok(None);
         };
         let last_end = at.unwrap_or_else(|| self.ts(self.steps - 1)) - v.offset;
-        let Some(series) = self.querier.select_rollups(&matchers_of(v)?, first_end - m.range, last_end, res)? else {
+        // Every window needs counts and its edge sample (a bucket's first).
+        let base = RollupFields::COUNT.with(RollupFields::FIRST);
+        let fields = match name {
+            "sum_over_time" | "avg_over_time" => base.with(RollupFields::SUM),
+            "min_over_time" => base.with(RollupFields::MIN),
+            "max_over_time" => base.with(RollupFields::MAX),
+            "last_over_time" => base.with(RollupFields::LAST),
+            "rate" | "increase" => base.with(RollupFields::LAST).with(RollupFields::CORRECTION),
+            _ => base,
+        };
+        let Some(series) = self.querier.select_rollups(&matchers_of(v)?, first_end - m.range, last_end, res, fields)?
+        else {
             return Ok(None);
         };
         self.account(series.iter().map(|s| s.buckets.len()).sum())?;
-        let mut results = Vec::new();
-        for s in &series {
-            self.check_time()?;
-            let labels = if name == "last_over_time" { s.labels.clone() } else { drop_metric_name(&s.labels) };
-            for i in 0..self.steps {
-                let end = at.unwrap_or_else(|| self.ts(i)) - v.offset;
-                let lo = s.buckets.partition_point(|b| b.start < end - m.range);
-                let hi = s.buckets.partition_point(|b| b.start < end);
-                let whole = s.buckets.get(lo..hi).unwrap_or_default();
-                // The sample exactly at the window's end opens the next bucket.
-                let edge = s.buckets.get(hi).filter(|b| b.start == end && b.first.t == end).map(|b| b.first);
-                if let Some(v) = window_value(name, whole, edge, end - m.range, end) {
-                    results.push((i, labels.clone(), v));
+        let this = &*self;
+        let out: Vec<StepSeries> = series
+            .par_iter()
+            .map(|s| -> Result<StepSeries> {
+                this.check_time()?;
+                let labels = if name == "last_over_time" { s.labels.clone() } else { drop_metric_name(&s.labels) };
+                let mut points = Vec::new();
+                // Window ends only move forward, so the bucket cursors do too.
+                let (mut lo, mut hi) = (0usize, 0usize);
+                for i in 0..this.steps {
+                    let end = at.unwrap_or_else(|| this.ts(i)) - v.offset;
+                    while lo < s.buckets.len() && s.buckets[lo].start < end - m.range {
+                        lo += 1;
+                    }
+                    hi = hi.max(lo);
+                    while hi < s.buckets.len() && s.buckets[hi].start < end {
+                        hi += 1;
+                    }
+                    let whole = s.buckets.get(lo..hi).unwrap_or_default();
+                    // The sample exactly at the window's end opens the next bucket.
+                    let edge = s.buckets.get(hi).filter(|b| b.start == end && b.first.t == end).map(|b| b.first);
+                    if let Some(v) = window_value(name, whole, edge, end - m.range, end) {
+                        points.push((i, v));
+                    }
                 }
-            }
-        }
-        results.sort_by_key(|(i, _, _)| *i);
-        let mut out = SeriesCollector::default();
-        for (i, labels, v) in results {
-            out.push(labels, i, v)?;
-        }
-        Ok(Some(EvalValue::Vector(out.finish())))
+                Ok(StepSeries { labels, points })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(EvalValue::Vector(super::assemble(out)?)))
     }
 }
 

@@ -11,7 +11,7 @@ use super::format::{self, ChunkMeta, FrameKind, RollupRef};
 use super::meta::BlockMeta;
 use crate::chunk::sealed;
 use crate::codec::DecodeError;
-use crate::rollup::{self, RollupBucket};
+use crate::rollup::{self, RollupBucket, RollupFields};
 use crate::{fs, Error, Result, Sample, SeriesRef};
 
 /// An open, immutable block.
@@ -27,10 +27,27 @@ pub(crate) struct Block {
 
 /// The most recently decompressed frame, so consecutive chunks of one frame
 /// are decompressed once. One cache serves one block.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct FrameCache {
+    /// Offset of the frame cached (checksum verified).
     frame: Option<u64>,
+    /// Its decompressed bytes, or for an uncompressed frame the range of
+    /// the mapped file holding them.
     raw: Vec<u8>,
+    stored: Option<(usize, usize)>,
+}
+
+thread_local! {
+    /// One zstd context per thread: creating one costs more than
+    /// decompressing a small frame.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl std::fmt::Debug for FrameCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameCache").field("frame", &self.frame).finish()
+    }
 }
 
 impl Block {
@@ -134,12 +151,14 @@ impl Block {
     /// `[mint, maxt]` to `out`; false when the block keeps none for this
     /// series (it has too few samples per bucket), so the caller computes
     /// them from its chunks. Callers check [`Block::has_rollups`] first.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn read_rollups(
         &self,
         sref: SeriesRef,
         resolution: i64,
         mint: i64,
         maxt: i64,
+        fields: RollupFields,
         cache: &mut FrameCache,
         out: &mut Vec<RollupBucket>,
     ) -> Result<bool> {
@@ -151,10 +170,13 @@ impl Block {
         };
         let bytes = self.frame_bytes(r.frame, r.offset, r.len, cache)?;
         let start = out.len();
-        rollup::decode(bytes, out)
+        rollup::decode(bytes, fields, out)
             .map_err(|e| self.chunks_error(r.frame, format!("rollups of series {}: {e}", sref.0)))?;
-        let kept: Vec<RollupBucket> = out.drain(start..).filter(|b| b.start >= mint && b.start <= maxt).collect();
-        out.extend(kept);
+        // Buckets are time-ordered: cut the ends outside [mint, maxt] in place.
+        let tail = out.get(start..).unwrap_or_default();
+        let (a, b) = (tail.partition_point(|x| x.start < mint), tail.partition_point(|x| x.start <= maxt));
+        out.truncate(start + b.max(a));
+        out.drain(start..start + a);
         Ok(true)
     }
 
@@ -208,23 +230,45 @@ impl Block {
         len: u32,
         cache: &'a mut FrameCache,
     ) -> Result<&'a [u8]> {
-        let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
-        let frame =
-            format::read_frame(&self.chunks, frame_at).map_err(|e| self.chunks_error(frame_offset, format!("{e}")))?;
-        let raw: &[u8] = match frame.kind {
-            FrameKind::Raw => frame.stored,
-            FrameKind::Zstd => {
-                if cache.frame != Some(frame_offset) {
-                    cache.frame = None;
-                    cache.raw = zstd::bulk::decompress(frame.stored, frame.raw_len)
-                        .map_err(|e| self.chunks_error(frame_offset, format!("frame does not decompress: {e}")))?;
+        if cache.frame != Some(frame_offset) {
+            // Verified and decompressed once per frame, however many chunks it holds.
+            cache.frame = None;
+            let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
+            let frame = format::read_frame(&self.chunks, frame_at)
+                .map_err(|e| self.chunks_error(frame_offset, format!("{e}")))?;
+            match frame.kind {
+                FrameKind::Raw => {
+                    let begin = frame.stored.as_ptr() as usize - self.chunks.as_ptr() as usize;
+                    cache.stored = Some((begin, begin + frame.stored.len()));
+                }
+                FrameKind::Zstd => {
+                    cache.stored = None;
+                    let fail =
+                        |e: std::io::Error| self.chunks_error(frame_offset, format!("frame does not decompress: {e}"));
+                    cache.raw.clear();
+                    cache.raw.reserve(frame.raw_len);
+                    DECOMPRESSOR
+                        .with(|cell| {
+                            let mut slot = cell.borrow_mut();
+                            if slot.is_none() {
+                                *slot = Some(zstd::bulk::Decompressor::new()?);
+                            }
+                            match slot.as_mut() {
+                                Some(d) => d.decompress_to_buffer(frame.stored, &mut cache.raw).map(|_| ()),
+                                None => Err(std::io::ErrorKind::Other.into()),
+                            }
+                        })
+                        .map_err(fail)?;
                     if cache.raw.len() != frame.raw_len {
                         return Err(self.chunks_error(frame_offset, "frame decompresses to the wrong size"));
                     }
-                    cache.frame = Some(frame_offset);
                 }
-                &cache.raw
             }
+            cache.frame = Some(frame_offset);
+        }
+        let raw: &[u8] = match cache.stored {
+            Some((a, b)) => self.chunks.get(a..b).unwrap_or_default(),
+            None => &cache.raw,
         };
         let start = offset as usize;
         raw.get(start..start + len as usize)

@@ -102,7 +102,7 @@ impl BlockWriter {
             metas.push(self.put_chunk(&bytes, first, last, run.len() as u32, codec)?);
         }
         let rollups: Vec<(i64, Vec<RollupBucket>)> =
-            self.resolutions.clone().into_iter().map(|r| (r, rollup::compute(samples, r))).collect();
+            self.resolutions.clone().into_iter().map(|r| (r, rollup::compute_for_storage(samples, r))).collect();
         let refs = self.put_rollups(&rollups)?;
         self.finish_series(sref, &metas, &refs)
     }

@@ -121,10 +121,12 @@ fn merged_rollups(
     for &res in resolutions {
         let mut buckets = Vec::new();
         for (block, cache) in parents.iter().zip(caches.iter_mut()) {
-            if !block.has_rollups(res) || !block.read_rollups(sref, res, i64::MIN, i64::MAX, cache, &mut buckets)? {
+            if !block.has_rollups(res)
+                || !block.read_rollups(sref, res, i64::MIN, i64::MAX, rollup::RollupFields::ALL, cache, &mut buckets)?
+            {
                 let mut samples = Vec::new();
                 block.read_series(sref, i64::MIN, i64::MAX, &mut Vec::new(), cache, &mut samples)?;
-                buckets.extend(rollup::compute(&samples, res));
+                buckets.extend(rollup::compute_for_storage(&samples, res));
             }
         }
         out.push((res, buckets));

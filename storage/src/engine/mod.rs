@@ -141,15 +141,17 @@ impl Storage {
     /// Rollup buckets of `resolution` starting within `[mint, maxt]` (see
     /// [`crate::Querier::select_rollups`]): from blocks where they have
     /// them, computed from raw samples for the head and format 1 blocks.
-    /// `None` when `resolution` is not one rollups are kept at.
+    /// `None` when `resolution` is not one rollups are kept at. Only
+    /// `fields` are guaranteed filled in.
     pub fn select_rollups(
         &self,
         matchers: &[crate::Matcher],
         mint: i64,
         maxt: i64,
         resolution: i64,
+        fields: crate::RollupFields,
     ) -> Result<Option<Vec<crate::RollupSeries>>> {
-        self.inner.select_rollups(matchers, mint, maxt, resolution)
+        self.inner.select_rollups(matchers, mint, maxt, resolution, fields)
     }
 
     /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.

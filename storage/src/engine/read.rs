@@ -13,12 +13,20 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use super::Inner;
 use crate::block::FrameCache;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
-use crate::rollup::{RollupBucket, RollupSeries};
+use crate::rollup::{RollupBucket, RollupFields, RollupSeries};
 use crate::{Error, Result, Sample, SeriesRef};
+
+/// A series' key (when in the head) and what was read of it there.
+type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
+
+/// Series read by one parallel task (sharing one frame cache).
+const PARALLEL_RUN: usize = 64;
 
 /// A series and its samples in a queried range, in time order.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,26 +39,30 @@ impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         self.check_open()?;
         let refs = self.index.postings(matchers)?;
-        let mut head_keys: Vec<Option<Arc<[u8]>>> = vec![None; refs.len()];
-        let mut head_samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
-        for (i, &sref) in refs.iter().enumerate() {
-            if let Some(series) = self.head.get(sref) {
-                series.data.lock().read(mint, maxt, &self.head.store, &mut head_samples[i])?;
-                head_keys[i] = Some(series.key.clone());
-            }
-        }
+        // Series are read in parallel, in runs that share a frame cache
+        // (neighbouring series share compressed frames).
+        let head: Vec<HeadRead<Sample>> = refs
+            .par_iter()
+            .map(|&sref| {
+                let mut out = Vec::new();
+                let Some(series) = self.head.get(sref) else { return Ok((None, out)) };
+                series.data.lock().read(mint, maxt, &self.head.store, &mut out)?;
+                Ok((Some(series.key.clone()), out))
+            })
+            .collect::<Result<_>>()?;
+        let (head_keys, head_samples): (Vec<_>, Vec<_>) = head.into_iter().unzip();
         let blocks = self.blocks();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
-        let mut metas = Vec::new();
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            let mut cache = FrameCache::default();
-            for (i, &sref) in refs.iter().enumerate() {
-                block.read_series(sref, mint, maxt, &mut metas, &mut cache, &mut samples[i])?;
-            }
+            samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(|(out, refs)| {
+                let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
+                for (o, &sref) in out.iter_mut().zip(refs) {
+                    block.read_series(sref, mint, maxt, &mut metas, &mut cache, o)?;
+                }
+                Ok::<_, Error>(())
+            })?;
         }
-        for (merged, head) in samples.iter_mut().zip(head_samples) {
-            merge_head(merged, head);
-        }
+        samples.par_iter_mut().zip(head_samples).for_each(|(merged, head)| merge_head(merged, head));
         let labels = self.labels_for(&refs, &head_keys, |i| !samples[i].is_empty())?;
         let mut out: Vec<Series> = labels
             .into_iter()
@@ -67,46 +79,43 @@ impl Inner {
         mint: i64,
         maxt: i64,
         resolution: i64,
+        fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
         self.check_open()?;
         if !crate::rollup::RESOLUTIONS.contains(&resolution) || self.cfg.block_span % resolution != 0 {
             return Ok(None);
         }
         let refs = self.index.postings(matchers)?;
-        // The head first, then the block list, as in `select`.
-        let mut head_keys: Vec<Option<Arc<[u8]>>> = vec![None; refs.len()];
-        let mut head_buckets: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
-        let mut raw = Vec::new();
-        for (i, &sref) in refs.iter().enumerate() {
-            if let Some(series) = self.head.get(sref) {
-                raw.clear();
+        // The head first, then the block list, as in `select`; series in parallel.
+        let head: Vec<HeadRead<RollupBucket>> = refs
+            .par_iter()
+            .map(|&sref| {
+                let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
+                let mut raw = Vec::new();
                 series.data.lock().read(mint, maxt.saturating_add(resolution - 1), &self.head.store, &mut raw)?;
-                head_buckets[i] = crate::rollup::compute(&raw, resolution);
-                head_keys[i] = Some(series.key.clone());
-            }
-        }
+                Ok((Some(series.key.clone()), crate::rollup::compute(&raw, resolution)))
+            })
+            .collect::<Result<_>>()?;
+        let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
         let blocks = self.blocks();
         let mut buckets: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
-        let mut metas = Vec::new();
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            let mut cache = FrameCache::default();
-            for (i, &sref) in refs.iter().enumerate() {
-                if !block.has_rollups(resolution)
-                    || !block.read_rollups(sref, resolution, mint, maxt, &mut cache, &mut buckets[i])?
-                {
+            buckets.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(|(out, refs)| {
+                let (mut cache, mut metas, mut raw) = (FrameCache::default(), Vec::new(), Vec::new());
+                for (o, &sref) in out.iter_mut().zip(refs) {
+                    if block.has_rollups(resolution)
+                        && block.read_rollups(sref, resolution, mint, maxt, fields, &mut cache, o)?
+                    {
+                        continue;
+                    }
                     raw.clear();
-                    block.read_series(
-                        sref,
-                        mint,
-                        maxt.saturating_add(resolution - 1),
-                        &mut metas,
-                        &mut cache,
-                        &mut raw,
-                    )?;
-                    buckets[i].extend(crate::rollup::compute(&raw, resolution));
+                    let until = maxt.saturating_add(resolution - 1);
+                    block.read_series(sref, mint, until, &mut metas, &mut cache, &mut raw)?;
+                    o.extend(crate::rollup::compute(&raw, resolution));
                 }
-            }
+                Ok::<_, Error>(())
+            })?;
         }
         for (merged, head) in buckets.iter_mut().zip(head_buckets) {
             merged.extend(head.into_iter().filter(|b| b.start >= covered_until && b.start <= maxt));
