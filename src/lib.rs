@@ -25,6 +25,8 @@ use std::path::Path;
 #[doc(hidden)]
 pub mod api;
 #[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
 pub mod workload;
 
 pub use pulsedb_query::{

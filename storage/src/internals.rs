@@ -52,3 +52,15 @@ pub fn wal_record_decode(payload: &[u8]) -> Result<(Vec<(u64, Vec<u8>)>, Vec<(u6
         samples.into_iter().map(|s| (s.sref.0, s.t, s.v)).collect(),
     ))
 }
+
+/// Decodes a rollup blob with every field (fuzzing); the number of buckets.
+pub fn rollup_decode(bytes: &[u8]) -> Result<usize, String> {
+    let mut out = Vec::new();
+    crate::rollup::decode(bytes, crate::RollupFields::ALL, &mut out).map_err(|e| e.to_string())?;
+    Ok(out.len())
+}
+
+/// Rollup blob of `samples` at `resolution` (fuzz seeds).
+pub fn rollup_encode(samples: &[Sample], resolution: i64) -> Vec<u8> {
+    crate::rollup::encode(&crate::rollup::compute_for_storage(samples, resolution))
+}
