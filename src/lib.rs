@@ -27,6 +27,10 @@ pub mod api;
 #[doc(hidden)]
 pub mod fuzzing;
 #[doc(hidden)]
+pub mod ingest;
+#[doc(hidden)]
+pub mod timefmt;
+#[doc(hidden)]
 pub mod workload;
 
 pub use pulsedb_query::{
@@ -37,6 +41,7 @@ use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
     Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Querier, Result, RollupBucket,
     RollupFields, RollupSeries, Sample, Series, StorageStats, SyncMode, METRIC_NAME, STALE_NAN,
+    WAL_FSYNC_BUCKETS_SECONDS,
 };
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference

@@ -22,7 +22,7 @@ pub use ast::{
 pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};
 pub use functions::Function;
-pub use parser::{parse, type_of};
+pub use parser::{parse, parse_matchers, type_of};
 pub use pulsedb_storage::Querier;
 pub use value::{InstantSample, Point, SeriesPoints, Value, ValueType};
 

@@ -28,6 +28,27 @@ pub fn parse(input: &str) -> Result<Expr> {
     Ok(expr)
 }
 
+/// Parses a series selector such as `up{job="api"}` (the `match[]`
+/// parameter of Prometheus' metadata endpoints) into storage matchers.
+/// Like Prometheus, it refuses a selector whose every matcher matches the
+/// empty string, since it would select every series.
+pub fn parse_matchers(input: &str) -> Result<Vec<pulsedb_storage::Matcher>> {
+    let Expr::Vector(selector) = parse(input)? else {
+        return Err(Error::parse(Pos { line: 1, col: 1 }, format!("{input:?} is not a series selector")));
+    };
+    if selector.offset != 0 || selector.at.is_some() {
+        return Err(Error::parse(Pos { line: 1, col: 1 }, "a series selector takes no offset or @ modifier"));
+    }
+    let matchers = crate::eval::matchers_of(&selector)?;
+    if matchers.iter().all(|m| m.matches("")) {
+        return Err(Error::parse(
+            Pos { line: 1, col: 1 },
+            "vector selector must contain at least one non-empty matcher",
+        ));
+    }
+    Ok(matchers)
+}
+
 /// The value type an expression produces.
 pub fn type_of(expr: &Expr) -> ValueType {
     match expr {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::timefmt::{rfc3339, span};
+use pulsedb::timefmt::{rfc3339, span};
 
 pub(crate) fn run(dir: &Path) -> anyhow::Result<()> {
     if !dir.is_dir() {

@@ -3,7 +3,6 @@
 mod inspect;
 mod query;
 mod repair;
-mod timefmt;
 
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use pulsedb::{Db, Options, Value};
 
-use super::timefmt::{parse_duration_ms, parse_time_ms, rfc3339};
+use pulsedb::timefmt::{parse_duration_ms, parse_time_ms, rfc3339};
 
 pub(crate) struct Args<'a> {
     pub(crate) data_dir: &'a Path,

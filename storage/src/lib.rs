@@ -30,6 +30,7 @@ pub use inspect::{inspect, repair_wal, BlockInfo, Inspection};
 pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use options::{Options, SyncMode};
+pub use pulsedb_wal::FSYNC_BUCKETS_SECONDS as WAL_FSYNC_BUCKETS_SECONDS;
 pub use querier::Querier;
 pub use rollup::{RollupBucket, RollupFields, RollupSeries, RESOLUTIONS, STALE_NAN};
 

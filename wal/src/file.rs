@@ -12,12 +12,21 @@ use std::io::{self, BufReader};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Upper bounds (seconds) of the fsync latency histogram buckets; the
+/// last, implicit bucket is `+Inf`.
+pub const FSYNC_BUCKETS_SECONDS: [f64; 11] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0];
 
 /// Handle to the filesystem, one per [`Wal`](crate::Wal) (or repair run).
 #[derive(Debug, Default)]
 pub(crate) struct Fs {
     /// fdatasync/fsync calls made, on segment files and on directories.
     fsyncs: AtomicU64,
+    /// Per-bucket (not cumulative) counts of fsync durations, `+Inf` last.
+    fsync_buckets: [AtomicU64; FSYNC_BUCKETS_SECONDS.len() + 1],
+    fsync_nanos: AtomicU64,
     #[cfg(feature = "fault-injection")]
     faults: faults::Faults,
 }
@@ -29,6 +38,31 @@ impl Fs {
 
     pub(crate) fn fsyncs(&self) -> u64 {
         self.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Cumulative fsync latency histogram: counts per bucket of
+    /// [`FSYNC_BUCKETS_SECONDS`] (then `+Inf`), and the total time in nanoseconds.
+    pub(crate) fn fsync_latency(&self) -> ([u64; FSYNC_BUCKETS_SECONDS.len() + 1], u64) {
+        let mut counts = [0; FSYNC_BUCKETS_SECONDS.len() + 1];
+        let mut total = 0;
+        for (count, bucket) in counts.iter_mut().zip(&self.fsync_buckets) {
+            total += bucket.load(Ordering::Relaxed);
+            *count = total;
+        }
+        (counts, self.fsync_nanos.load(Ordering::Relaxed))
+    }
+
+    fn timed_sync(&self, sync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = sync();
+        let elapsed = started.elapsed();
+        let seconds = elapsed.as_secs_f64();
+        let bucket =
+            FSYNC_BUCKETS_SECONDS.iter().position(|&bound| seconds <= bound).unwrap_or(FSYNC_BUCKETS_SECONDS.len());
+        self.fsync_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.fsync_nanos.fetch_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        result
     }
 
     /// Creates `dir` and its parents; returns whether `dir` was created.
@@ -84,12 +118,12 @@ impl Fs {
 
     /// fdatasync: the file's bytes and size, not its timestamps.
     pub(crate) fn sync_data(&self, file: &File) -> io::Result<()> {
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "fault-injection")]
         if self.faults.take(Fault::FsyncFails) {
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
             return Err(io::Error::other("injected fault: fsync failed"));
         }
-        file.sync_data()
+        self.timed_sync(|| file.sync_data())
     }
 
     pub(crate) fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
@@ -106,12 +140,12 @@ impl Fs {
 
     /// fsyncs a directory, making the creation or removal of its entries durable.
     pub(crate) fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "fault-injection")]
         if self.faults.take(Fault::FsyncFails) {
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
             return Err(io::Error::other("injected fault: directory fsync failed"));
         }
-        File::open(dir)?.sync_all()
+        self.timed_sync(|| File::open(dir)?.sync_all())
     }
 
     #[cfg(feature = "fault-injection")]

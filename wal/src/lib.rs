@@ -54,6 +54,7 @@ mod wal;
 mod writer;
 
 pub use crate::error::{CorruptionKind, Error, Result};
+pub use crate::file::FSYNC_BUCKETS_SECONDS;
 pub use crate::frame::MAX_FRAME_LEN;
 pub use crate::repair::{repair, CorruptionSite, RepairReport};
 pub use crate::sync::SyncMode;

@@ -89,6 +89,11 @@ pub struct WalStats {
     pub bytes_written: u64,
     /// fdatasync/fsync calls on segment files and the directory, open included.
     pub fsyncs: u64,
+    /// Cumulative counts of fsyncs that took at most each bound of
+    /// [`FSYNC_BUCKETS_SECONDS`](crate::FSYNC_BUCKETS_SECONDS); the last entry is `+Inf` (all fsyncs).
+    pub fsync_buckets: [u64; crate::FSYNC_BUCKETS_SECONDS.len() + 1],
+    /// Total time spent in fsyncs, in nanoseconds.
+    pub fsync_nanos: u64,
     /// End of the last frame written.
     pub written: Position,
     /// Everything up to here is durable.

@@ -328,10 +328,13 @@ impl Writer {
     pub(crate) fn stats(&self) -> WalStats {
         let written = self.state.lock().position();
         let synced = self.sync.lock().synced;
+        let (fsync_buckets, fsync_nanos) = self.fs.fsync_latency();
         WalStats {
             frames_written: self.frames_written.load(Ordering::Relaxed),
             bytes_written: self.bytes_written.load(Ordering::Relaxed),
             fsyncs: self.fs.fsyncs(),
+            fsync_buckets,
+            fsync_nanos,
             written,
             synced,
         }

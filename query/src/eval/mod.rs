@@ -14,6 +14,8 @@ mod labels;
 mod rollups;
 mod selectors;
 
+pub(crate) use selectors::matchers_of;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

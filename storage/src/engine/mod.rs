@@ -88,7 +88,7 @@ struct Counters {
 }
 
 /// A snapshot of the engine's state and counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StorageStats {
     pub head_series: usize,
@@ -103,6 +103,13 @@ pub struct StorageStats {
     pub block_bytes: u64,
     pub wal_segments: usize,
     pub wal_bytes: u64,
+    /// fsyncs of the WAL since open.
+    pub wal_fsyncs: u64,
+    /// Cumulative counts of WAL fsyncs at most as long as each bound of
+    /// [`WAL_FSYNC_BUCKETS_SECONDS`](crate::WAL_FSYNC_BUCKETS_SECONDS), then all of them (`+Inf`).
+    pub wal_fsync_buckets: Vec<u64>,
+    /// Total seconds spent in WAL fsyncs since open.
+    pub wal_fsync_seconds: f64,
     pub samples_appended: u64,
     pub samples_rejected: u64,
     pub series_created: u64,
@@ -250,6 +257,7 @@ impl Inner {
         let wal_bytes = std::fs::read_dir(&wal_dir)
             .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
             .unwrap_or(0);
+        let wal_stats = self.wal.stats();
         let c = &self.counters;
         let maxt = self.head.maxt();
         Ok(StorageStats {
@@ -264,6 +272,9 @@ impl Inner {
             block_bytes: blocks.iter().map(|b| b.size_on_disk()).sum(),
             wal_segments: segments.len(),
             wal_bytes,
+            wal_fsyncs: wal_stats.fsyncs,
+            wal_fsync_buckets: wal_stats.fsync_buckets.to_vec(),
+            wal_fsync_seconds: wal_stats.fsync_nanos as f64 / 1e9,
             samples_appended: c.samples_appended.load(Ordering::Relaxed),
             samples_rejected: c.samples_rejected.load(Ordering::Relaxed),
             series_created: c.series_created.load(Ordering::Relaxed),

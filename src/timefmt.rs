@@ -1,7 +1,19 @@
-//! Millisecond timestamps as RFC 3339 UTC text, without a date library.
+//! Millisecond timestamps to and from RFC 3339 text and Unix seconds, and
+//! durations in PromQL or float-seconds form, without a date library. The
+//! CLI and the HTTP API parse their `time`, `start`, `end` and `step` here.
+
+/// Text that is not a time or a duration; the message says which text and what is accepted.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TimeError(String);
+
+/// The earliest and latest times accepted, as Prometheus' API does: the
+/// range of milliseconds a float of seconds can hold without surprises.
+const MIN_TIME_MS: i64 = -9_223_372_036_854_775 + 1;
+const MAX_TIME_MS: i64 = 9_223_372_036_854_775 - 1;
 
 /// `1970-01-01T00:00:00.000Z` style.
-pub(crate) fn rfc3339(ms: i64) -> String {
+pub fn rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
@@ -25,7 +37,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// `2h`, `12h`, `3d`, `90s` for a span in milliseconds.
-pub(crate) fn span(ms: i64) -> String {
+pub fn span(ms: i64) -> String {
     let s = ms / 1000;
     if s % 86_400 == 0 && s > 0 {
         format!("{}d", s / 86_400)
@@ -40,13 +52,15 @@ pub(crate) fn span(ms: i64) -> String {
 
 /// Unix seconds (`1700000000.5`) or RFC 3339 (`2023-11-14T22:13:20Z`,
 /// `2023-11-14T22:13:20.123+01:00`), to milliseconds.
-pub(crate) fn parse_time_ms(s: &str) -> anyhow::Result<i64> {
+pub fn parse_time_ms(s: &str) -> Result<i64, TimeError> {
     if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() {
-            return Ok((secs * 1000.0).round() as i64);
+        let ms = (secs * 1000.0).round();
+        if ms.is_finite() && (MIN_TIME_MS as f64..=MAX_TIME_MS as f64).contains(&ms) {
+            return Ok(ms as i64);
         }
+        return Err(TimeError(format!("time {s:?} is out of range")));
     }
-    let bad = || anyhow::anyhow!("cannot parse {s:?} as a time: use RFC 3339 or Unix seconds");
+    let bad = || TimeError(format!("cannot parse {s:?} as a time: use RFC 3339 or Unix seconds"));
     let (date, rest) = s.split_once(['T', 't', ' ']).ok_or_else(bad)?;
     let mut d = date.split('-');
     let (y, m, day): (i64, i64, i64) = (
@@ -60,29 +74,41 @@ pub(crate) fn parse_time_ms(s: &str) -> anyhow::Result<i64> {
         let i = rest.rfind(['+', '-']).ok_or_else(bad)?;
         let (c, off) = rest.split_at(i);
         let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = off[1..].split_once(':').ok_or_else(bad)?;
-        (c, sign * (oh.parse::<i64>()? * 60 + om.parse::<i64>()?))
+        let (oh, om) = off.get(1..).and_then(|o| o.split_once(':')).ok_or_else(bad)?;
+        let (oh, om): (i64, i64) = (oh.parse().map_err(|_| bad())?, om.parse().map_err(|_| bad())?);
+        (c, sign * (oh * 60 + om))
     };
     let mut parts = clock.split(':');
     let h: i64 = parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
     let min: i64 = parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
     let sec: f64 = parts.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    let fields_ok = (1..=12).contains(&m)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&h)
+        && (0..60).contains(&min)
+        && (0.0..61.0).contains(&sec)
+        && (0..=9999).contains(&y);
+    if !fields_ok {
+        return Err(TimeError(format!("{s:?} is not a valid date and time")));
+    }
     let days = days_from_civil(y, m, day);
     let ms = ((days * 86_400 + h * 3600 + min * 60 - offset_min * 60) as f64 + sec) * 1000.0;
     Ok(ms.round() as i64)
 }
 
 /// `15s`, `1m30s`, `1h`, or seconds (`30`, `0.5`), to milliseconds.
-pub(crate) fn parse_duration_ms(s: &str) -> anyhow::Result<i64> {
+pub fn parse_duration_ms(s: &str) -> Result<i64, TimeError> {
     if let Ok(secs) = s.parse::<f64>() {
-        if secs > 0.0 && secs.is_finite() {
-            return Ok((secs * 1000.0).round() as i64);
+        let ms = (secs * 1000.0).round();
+        if ms >= 1.0 && ms < MAX_TIME_MS as f64 {
+            return Ok(ms as i64);
         }
-        anyhow::bail!("duration {s:?} must be positive");
+        return Err(TimeError(format!("duration {s:?} must be positive and at least 1ms")));
     }
-    match pulsedb::parse_query(&format!("x[{s}]")) {
-        Ok(pulsedb::Expr::Matrix(m)) => Ok(m.range),
-        _ => anyhow::bail!("cannot parse {s:?} as a duration (e.g. 15s, 1m, 1h30m)"),
+    // The PromQL lexer owns duration syntax; borrow it through a range selector.
+    match crate::parse_query(&format!("x[{s}]")) {
+        Ok(crate::Expr::Matrix(m)) if m.range > 0 => Ok(m.range),
+        _ => Err(TimeError(format!("cannot parse {s:?} as a duration (e.g. 15s, 1m, 1h30m, or seconds)"))),
     }
 }
 

@@ -1,0 +1,302 @@
+//! InfluxDB line protocol: `measurement[,tag=v...] field=v[,field=v...] [timestamp]`.
+//!
+//! Each numeric or boolean field becomes a sample of the metric
+//! `<measurement>_<field>` with the tags as labels (names sanitized to
+//! Prometheus' alphabet). Integers (`1i`, `1u`), floats and booleans
+//! (`t`, `true`, ... → 1 / 0) are accepted; string fields carry no number
+//! and are skipped, as VictoriaMetrics does. A line without a timestamp
+//! takes the time the body was received. Any bad line rejects the whole
+//! body, and the error names the line and the reason.
+
+use super::{sanitize_name, IngestError};
+use crate::{Batch, Labels, Sample, METRIC_NAME};
+
+/// The unit of line timestamps (`precision` parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Precision {
+    #[default]
+    Nanoseconds,
+    Microseconds,
+    Milliseconds,
+    Seconds,
+    Minutes,
+    Hours,
+}
+
+impl Precision {
+    /// InfluxDB 1.x (`n`, `ns`, `u`, `us`, `µ`, `ms`, `s`, `m`, `h`) and 2.x spellings.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "" | "n" | "ns" => Precision::Nanoseconds,
+            "u" | "us" | "µ" | "µs" => Precision::Microseconds,
+            "ms" => Precision::Milliseconds,
+            "s" => Precision::Seconds,
+            "m" => Precision::Minutes,
+            "h" => Precision::Hours,
+            other => return Err(format!("unknown precision {other:?}: use ns, us, ms, s, m or h")),
+        })
+    }
+
+    /// A timestamp in this unit as milliseconds, or `None` if it does not fit.
+    fn to_millis(self, t: i64) -> Option<i64> {
+        match self {
+            Precision::Nanoseconds => Some(t.div_euclid(1_000_000)),
+            Precision::Microseconds => Some(t.div_euclid(1_000)),
+            Precision::Milliseconds => Some(t),
+            Precision::Seconds => t.checked_mul(1_000),
+            Precision::Minutes => t.checked_mul(60_000),
+            Precision::Hours => t.checked_mul(3_600_000),
+        }
+    }
+}
+
+/// Parses a whole body; `now_ms` stamps lines without a timestamp.
+pub fn parse(body: &str, precision: Precision, now_ms: i64) -> Result<Batch, IngestError> {
+    let mut batch = Batch::new();
+    for (index, line) in body.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        parse_line(line, precision, now_ms, &mut batch).map_err(|reason| IngestError::line(index + 1, reason))?;
+    }
+    Ok(batch)
+}
+
+/// Parses a body of bytes, naming the first line that is not UTF-8.
+pub fn parse_bytes(body: &[u8], precision: Precision, now_ms: i64) -> Result<Batch, IngestError> {
+    match std::str::from_utf8(body) {
+        Ok(text) => parse(text, precision, now_ms),
+        Err(e) => {
+            let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            Err(IngestError::line(line, "not valid UTF-8"))
+        }
+    }
+}
+
+fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Batch) -> Result<(), String> {
+    let mut cursor = Cursor { s: line, i: 0 };
+    let measurement = cursor.token(b", ");
+    if measurement.is_empty() {
+        return Err("missing measurement name".into());
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    while cursor.eat(b',') {
+        let key = cursor.token(b"=, ");
+        if key.is_empty() {
+            return Err("empty tag key".into());
+        }
+        if !cursor.eat(b'=') {
+            return Err(format!("tag {key:?} has no '=value'"));
+        }
+        let value = cursor.token(b", ");
+        let name = sanitize_name(&key, false);
+        if name == METRIC_NAME {
+            return Err(format!("tag key {key:?} would overwrite the metric name"));
+        }
+        if tags.iter().any(|(n, _)| *n == name) {
+            return Err(format!("duplicate tag {key:?} (after making it a valid label name: {name:?})"));
+        }
+        tags.push((name, value));
+    }
+    if !cursor.eat(b' ') {
+        return Err("missing fields: expected a space after the measurement and tags".into());
+    }
+    cursor.skip_spaces();
+    let mut fields: Vec<(String, Option<f64>)> = Vec::new();
+    loop {
+        let key = cursor.token(b"=, ");
+        if key.is_empty() {
+            return Err("empty field key".into());
+        }
+        if !cursor.eat(b'=') {
+            return Err(format!("field {key:?} has no '=value'"));
+        }
+        let value = cursor.field_value().map_err(|e| format!("field {key:?}: {e}"))?;
+        fields.push((key, value));
+        if !cursor.eat(b',') {
+            break;
+        }
+    }
+    cursor.skip_spaces();
+    let rest = cursor.rest().trim_end();
+    let t = if rest.is_empty() {
+        now_ms
+    } else {
+        let raw: i64 = rest.parse().map_err(|_| format!("invalid timestamp {rest:?}: expected an integer"))?;
+        precision
+            .to_millis(raw)
+            .ok_or_else(|| format!("timestamp {raw} is out of range for precision {precision:?}"))?
+    };
+    let prefix = sanitize_name(&measurement, true);
+    for (field, value) in fields {
+        let Some(v) = value else { continue };
+        let metric = format!("{prefix}_{}", sanitize_name(&field, false));
+        let labels = Labels::new(
+            std::iter::once((METRIC_NAME.to_string(), metric)).chain(tags.iter().map(|(n, v)| (n.clone(), v.clone()))),
+        );
+        batch.add(labels, [Sample::new(t, v)]);
+    }
+    Ok(())
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.i).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.i += 1;
+        }
+    }
+
+    fn rest(&self) -> &str {
+        self.s.get(self.i..).unwrap_or("")
+    }
+
+    /// Reads up to an unescaped byte of `stops`, resolving backslash
+    /// escapes of `,`, `=`, space and backslash; any other backslash is literal.
+    fn token(&mut self, stops: &[u8]) -> String {
+        let bytes = self.s.as_bytes();
+        let start = self.i;
+        let mut out = String::new();
+        let mut plain_from = start;
+        while let Some(&b) = bytes.get(self.i) {
+            if b == b'\\' && bytes.get(self.i + 1).is_some_and(|n| matches!(n, b',' | b'=' | b' ' | b'\\')) {
+                out.push_str(&self.s[plain_from..self.i]);
+                out.push(char::from(bytes[self.i + 1]));
+                self.i += 2;
+                plain_from = self.i;
+                continue;
+            }
+            if stops.contains(&b) {
+                break;
+            }
+            self.i += 1;
+        }
+        out.push_str(&self.s[plain_from..self.i]);
+        out
+    }
+
+    /// A field value: `Some(number)` or `None` for a string field.
+    fn field_value(&mut self) -> Result<Option<f64>, String> {
+        if self.eat(b'"') {
+            let bytes = self.s.as_bytes();
+            while let Some(&b) = bytes.get(self.i) {
+                self.i += if b == b'\\' { 2 } else { 1 };
+                if b == b'"' {
+                    return Ok(None);
+                }
+            }
+            return Err("string value is not closed with '\"'".into());
+        }
+        let raw = self.token(b", ");
+        if raw.is_empty() {
+            return Err("missing value".into());
+        }
+        let number = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+        let parsed = match raw.as_str() {
+            "t" | "T" | "true" | "True" | "TRUE" => Some(1.0),
+            "f" | "F" | "false" | "False" | "FALSE" => Some(0.0),
+            r if r.ends_with('i') => r[..r.len() - 1].parse::<i64>().ok().map(|v| v as f64),
+            r if r.ends_with('u') => r[..r.len() - 1].parse::<u64>().ok().map(|v| v as f64),
+            r if number(r) => r.parse::<f64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(v) => Ok(Some(v)),
+            None => Err(format!(
+                "invalid value {raw:?}: expected a float, an integer (1i), an unsigned (1u), a boolean or a \"string\""
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn rows(body: &str) -> Vec<(String, i64, f64)> {
+        let batch = parse(body, Precision::Nanoseconds, 42).unwrap();
+        batch.rows().map(|(l, s)| (l.to_string(), s[0].t, s[0].v)).collect()
+    }
+
+    #[test]
+    fn fields_become_metrics_and_tags_labels() {
+        let got = rows("cpu,host=a,region=eu usage_idle=97.5,usage_user=1i,up=t 1700000000000000000\n");
+        assert_eq!(
+            got,
+            vec![
+                ("cpu_usage_idle{host=\"a\", region=\"eu\"}".into(), 1_700_000_000_000, 97.5),
+                ("cpu_usage_user{host=\"a\", region=\"eu\"}".into(), 1_700_000_000_000, 1.0),
+                ("cpu_up{host=\"a\", region=\"eu\"}".into(), 1_700_000_000_000, 1.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_strings_comments_and_default_time() {
+        let got =
+            rows("# comment\n\nweather\\ station,city=New\\ York,k\\=x=a\\,b temp=-3.5e1,note=\"a \\\"b\\\", c\"\n");
+        assert_eq!(got, vec![("weather_station_temp{city=\"New York\", k_x=\"a,b\"}".into(), 42, -35.0)]);
+    }
+
+    #[test]
+    fn precisions() {
+        for (p, ts, want) in [
+            (Precision::Seconds, "1700000000", 1_700_000_000_000),
+            (Precision::Milliseconds, "1700000000123", 1_700_000_000_123),
+            (Precision::Microseconds, "1700000000123456", 1_700_000_000_123),
+            (Precision::Hours, "1", 3_600_000),
+            (Precision::Nanoseconds, "-1", -1),
+        ] {
+            let batch = parse(&format!("m v=1 {ts}"), p, 0).unwrap();
+            assert_eq!(batch.rows().next().unwrap().1[0].t, want, "{p:?}");
+        }
+        assert_eq!(Precision::parse("us"), Ok(Precision::Microseconds));
+        assert!(Precision::parse("fortnight").is_err());
+    }
+
+    #[test]
+    fn bad_lines_name_line_and_reason() {
+        for (body, want) in [
+            ("m v=1\nm\n", "line 2: missing fields"),
+            ("m v=abc", "line 1: field \"v\": invalid value \"abc\""),
+            ("m v=1 12x", "line 1: invalid timestamp \"12x\""),
+            ("m,t v=1", "line 1: tag \"t\" has no '=value'"),
+            ("m v=1 9223372036854775807", ""),
+            ("m,__name__=x v=1", "would overwrite the metric name"),
+            ("m,a-b=1,a_b=2 v=1", "duplicate tag"),
+            ("m v=\"open", "not closed"),
+            ("m v=NaN", "invalid value"),
+            ("m v=1,", "empty field key"),
+            ("m =1", "empty field key"),
+            (",t=1 v=1", "missing measurement"),
+        ] {
+            match parse(body, Precision::Nanoseconds, 0) {
+                Ok(_) => assert!(want.is_empty(), "{body:?} parsed but should fail with {want}"),
+                Err(e) => assert!(!want.is_empty() && e.to_string().contains(want), "{body:?}: {e}"),
+            }
+        }
+        let err = parse("m v=1 9999999999999999", Precision::Hours, 0).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        let err = parse_bytes(b"m v=1\nm v=\xff", Precision::Nanoseconds, 0).unwrap_err();
+        assert_eq!(err.to_string(), "line 2: not valid UTF-8");
+    }
+}

@@ -1,0 +1,211 @@
+//! Prometheus remote-write 1.0 and remote-read over HTTP bodies: snappy
+//! (block format) around protobuf. Decoding checks the declared
+//! decompressed size before allocating, so a small body cannot claim
+//! gigabytes.
+
+use prost::Message;
+
+use super::prompb::{self, ReadRequest, ReadResponse, WriteRequest};
+use super::IngestError;
+use crate::{Batch, Labels, MatchOp, Matcher, Sample, Series};
+
+/// Snappy-decompresses `body`, refusing a declared size over `max_decompressed` bytes.
+fn unsnappy(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, IngestError> {
+    let len = snap::raw::decompress_len(body).map_err(|e| IngestError::Body(format!("bad snappy body: {e}")))?;
+    if len > max_decompressed {
+        return Err(IngestError::Body(format!(
+            "snappy body decompresses to {len} bytes, more than the limit of {max_decompressed}"
+        )));
+    }
+    snap::raw::Decoder::new().decompress_vec(body).map_err(|e| IngestError::Body(format!("bad snappy body: {e}")))
+}
+
+/// Decodes a remote-write request body into a batch. Series without
+/// samples are skipped; label validity is checked by the append.
+pub fn decode_write(body: &[u8], max_decompressed: usize) -> Result<Batch, IngestError> {
+    let raw = unsnappy(body, max_decompressed)?;
+    let request = WriteRequest::decode(raw.as_slice())
+        .map_err(|e| IngestError::Body(format!("bad protobuf WriteRequest: {e}")))?;
+    let mut batch = Batch::with_capacity(request.timeseries.len());
+    for series in request.timeseries {
+        if series.samples.is_empty() {
+            continue;
+        }
+        let labels = Labels::new(series.labels.into_iter().map(|l| (l.name, l.value)));
+        batch.add(labels, series.samples.into_iter().map(|s| Sample::new(s.timestamp, s.value)));
+    }
+    Ok(batch)
+}
+
+/// Encodes a batch as a snappy-compressed remote-write body (for clients, tests and load generators).
+pub fn encode_write(batch: &Batch) -> Vec<u8> {
+    let request = WriteRequest {
+        timeseries: batch
+            .rows()
+            .map(|(labels, samples)| prompb::TimeSeries {
+                labels: labels.iter().map(|l| prompb::Label { name: l.name.clone(), value: l.value.clone() }).collect(),
+                samples: samples.iter().map(|s| prompb::Sample { value: s.v, timestamp: s.t }).collect(),
+            })
+            .collect(),
+    };
+    snappy(&request.encode_to_vec())
+}
+
+fn snappy(raw: &[u8]) -> Vec<u8> {
+    // Compressing into a Vec sized by max_compress_len cannot fail; an
+    // error here would be a bug in snap, so fall back to an empty body.
+    snap::raw::Encoder::new().compress_vec(raw).unwrap_or_default()
+}
+
+/// One query of a remote-read request, with matchers compiled.
+#[derive(Debug)]
+pub struct ReadQuery {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub matchers: Vec<Matcher>,
+}
+
+/// Response type `SAMPLES` of `prometheus.ReadRequest.ResponseType`.
+const RESPONSE_SAMPLES: i32 = 0;
+
+/// Decodes a remote-read request. Only the `SAMPLES` response type is
+/// served; a client that accepts only streamed chunks gets an error.
+pub fn decode_read(body: &[u8], max_decompressed: usize) -> Result<Vec<ReadQuery>, IngestError> {
+    let raw = unsnappy(body, max_decompressed)?;
+    let request =
+        ReadRequest::decode(raw.as_slice()).map_err(|e| IngestError::Body(format!("bad protobuf ReadRequest: {e}")))?;
+    if !request.accepted_response_types.is_empty() && !request.accepted_response_types.contains(&RESPONSE_SAMPLES) {
+        return Err(IngestError::Body(
+            "only the SAMPLES response type is supported; the client accepts only streamed chunks".into(),
+        ));
+    }
+    request
+        .queries
+        .into_iter()
+        .map(|q| {
+            let matchers = q
+                .matchers
+                .into_iter()
+                .map(|m| {
+                    let op = match m.r#type {
+                        0 => MatchOp::Equal,
+                        1 => MatchOp::NotEqual,
+                        2 => MatchOp::RegexMatch,
+                        3 => MatchOp::RegexNoMatch,
+                        other => return Err(IngestError::Body(format!("unknown matcher type {other}"))),
+                    };
+                    Matcher::new(op, m.name, m.value).map_err(|e| IngestError::Body(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ReadQuery { start_ms: q.start_timestamp_ms, end_ms: q.end_timestamp_ms, matchers })
+        })
+        .collect()
+}
+
+/// A matcher as the wire has it: `(type, name, value)`, type 0 `=`, 1 `!=`, 2 `=~`, 3 `!~`.
+pub type WireMatcher<'a> = (i32, &'a str, &'a str);
+
+/// Encodes a remote-read request of `(start_ms, end_ms, matchers)` queries (for tests and clients).
+pub fn encode_read(queries: &[(i64, i64, Vec<WireMatcher<'_>>)]) -> Vec<u8> {
+    let request = ReadRequest {
+        queries: queries
+            .iter()
+            .map(|(start, end, matchers)| prompb::Query {
+                start_timestamp_ms: *start,
+                end_timestamp_ms: *end,
+                matchers: matchers
+                    .iter()
+                    .map(|(t, n, v)| prompb::LabelMatcher { r#type: *t, name: n.to_string(), value: v.to_string() })
+                    .collect(),
+            })
+            .collect(),
+        accepted_response_types: vec![RESPONSE_SAMPLES],
+    };
+    snappy(&request.encode_to_vec())
+}
+
+/// Encodes the answers to a read request, one result per query, snappy-compressed.
+pub fn encode_read_response(results: Vec<Vec<Series>>) -> Vec<u8> {
+    let response = ReadResponse {
+        results: results
+            .into_iter()
+            .map(|series| prompb::QueryResult {
+                timeseries: series
+                    .into_iter()
+                    .map(|s| prompb::TimeSeries {
+                        labels: s
+                            .labels
+                            .iter()
+                            .map(|l| prompb::Label { name: l.name.clone(), value: l.value.clone() })
+                            .collect(),
+                        samples: s.samples.iter().map(|p| prompb::Sample { value: p.v, timestamp: p.t }).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    snappy(&response.encode_to_vec())
+}
+
+/// Decodes a read response (for tests and clients): per query, `(labels, samples)`.
+pub fn decode_read_response(body: &[u8], max_decompressed: usize) -> Result<Vec<Vec<Series>>, IngestError> {
+    let raw = unsnappy(body, max_decompressed)?;
+    let response = ReadResponse::decode(raw.as_slice())
+        .map_err(|e| IngestError::Body(format!("bad protobuf ReadResponse: {e}")))?;
+    Ok(response
+        .results
+        .into_iter()
+        .map(|r| {
+            r.timeseries
+                .into_iter()
+                .map(|ts| Series {
+                    labels: Labels::new(ts.labels.into_iter().map(|l| (l.name, l.value))),
+                    samples: ts.samples.into_iter().map(|s| Sample::new(s.timestamp, s.value)).collect(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn write_round_trip() {
+        let mut batch = Batch::new();
+        batch.add(Labels::metric("up", [("job", "a")]), [Sample::new(1000, 1.0), Sample::new(2000, f64::NAN)]);
+        batch.push(Labels::metric("x", [("y", "z")]), -5, -0.0);
+        let decoded = decode_write(&encode_write(&batch), 1 << 20).unwrap();
+        let rows: Vec<_> = decoded.rows().map(|(l, s)| (l.to_string(), s.to_vec())).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, "up{job=\"a\"}");
+        assert_eq!(rows[0].1[0], Sample::new(1000, 1.0));
+        assert!(rows[0].1[1].v.is_nan());
+        // prost, like proto3's "default values are not sent", drops -0.0's sign.
+        assert_eq!(rows[1].1[0], Sample::new(-5, 0.0));
+    }
+
+    #[test]
+    fn bad_bodies_are_named() {
+        let err = decode_write(b"\xff\xff\xff\xff\xff\xff", 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("snappy"), "{err}");
+        let not_proto = snappy(b"\x0a\xff\xff\xff\x0f");
+        let err = decode_write(&not_proto, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("protobuf"), "{err}");
+        let big = snappy(&vec![0u8; 10_000]);
+        let err = decode_write(&big, 1000).unwrap_err().to_string();
+        assert!(err.contains("more than the limit"), "{err}");
+    }
+
+    #[test]
+    fn read_request_round_trip() {
+        let body = encode_read(&[(1, 2, vec![(0, "__name__", "up"), (2, "job", "a.*")])]);
+        let queries = decode_read(&body, 1 << 20).unwrap();
+        assert_eq!(queries.len(), 1);
+        assert_eq!((queries[0].start_ms, queries[0].end_ms), (1, 2));
+        assert!(queries[0].matchers[1].matches("abc"));
+        assert!(!queries[0].matchers[1].matches("xabc"));
+    }
+}
