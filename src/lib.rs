@@ -29,13 +29,15 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub mod ingest;
 #[doc(hidden)]
+pub mod server;
+#[doc(hidden)]
 pub mod timefmt;
 #[doc(hidden)]
 pub mod workload;
 
 pub use pulsedb_query::{
-    parse as parse_query, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point, SeriesPoints, Value,
-    ValueType,
+    parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
+    SeriesPoints, Value, ValueType,
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{

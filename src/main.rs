@@ -1,4 +1,4 @@
-//! The `pulsedb` command: `inspect` a data directory (more subcommands to come).
+//! The `pulsedb` command: `serve`, `query`, `import`, `export`, `inspect`, `repair-wal`.
 
 mod cli;
 
@@ -8,7 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    cli::init_logging(&args.log_level);
+    cli::init_logging(args.log_filter());
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,8 +1,11 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
+mod export;
+mod import;
 mod inspect;
 mod query;
 mod repair;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -12,15 +15,23 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "pulsedb", version, about)]
 pub(crate) struct Cli {
-    /// Log filter, e.g. `info`, `debug`, `pulsedb_storage=debug`.
-    #[arg(long, global = true, default_value = "warn")]
-    pub(crate) log_level: String,
+    /// Log filter, e.g. `info`, `debug`, `pulsedb_storage=debug` (default:
+    /// `info` for serve, `warn` otherwise).
+    #[arg(long, global = true)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server: Prometheus remote-write/read and query API, InfluxDB
+    /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
+    Serve(serve::Args),
+    /// Load a Prometheus/OpenMetrics text, InfluxDB line protocol or CSV file (no server running).
+    Import(import::Args),
+    /// Write stored series as Prometheus/OpenMetrics text, line protocol or CSV (no server running).
+    Export(export::Args),
     /// Print a data directory's blocks, series and sample counts, bytes on
     /// disk and bytes per sample. Read-only: safe while a server runs on it.
     Inspect {
@@ -66,14 +77,28 @@ enum Format {
     Json,
 }
 
+impl Cli {
+    pub(crate) fn log_filter(&self) -> &str {
+        match (&self.log_level, &self.command) {
+            (Some(level), _) => level,
+            (None, Command::Serve(_)) => "info",
+            (None, _) => "warn",
+        }
+    }
+}
+
 pub(crate) fn init_logging(filter: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
         Command::Inspect { data_dir } => inspect::run(&data_dir),
         Command::RepairWal { data_dir } => repair::run(&data_dir),
         Command::Query { query, data_dir, time, start, end, step, format } => query::run(query::Args {

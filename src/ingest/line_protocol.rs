@@ -74,7 +74,8 @@ pub fn parse_bytes(body: &[u8], precision: Precision, now_ms: i64) -> Result<Bat
     }
 }
 
-fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Batch) -> Result<(), String> {
+/// Parses one line (not blank, not a comment) into `batch`; the error is the reason alone.
+pub fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Batch) -> Result<(), String> {
     let mut cursor = Cursor { s: line, i: 0 };
     let measurement = cursor.token(b", ");
     if measurement.is_empty() {
@@ -138,6 +139,48 @@ fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Batch) 
         batch.add(labels, [Sample::new(t, v)]);
     }
     Ok(())
+}
+
+/// Appends `sample` of `labels` as one line, nanosecond timestamps. The
+/// metric name splits at its last `_` into measurement and field, so that
+/// importing the line again gives back the same metric name; a name
+/// without `_` becomes field `value` of a measurement of that name.
+/// Returns false (writing nothing) for what line protocol cannot carry:
+/// NaN or infinite values, a newline in a label, a time beyond ±292 years.
+pub fn write_line(out: &mut String, labels: &Labels, sample: Sample) -> bool {
+    let Some(ns) = sample.t.checked_mul(1_000_000) else { return false };
+    if !sample.v.is_finite() || labels.iter().any(|l| l.value.contains('\n')) {
+        return false;
+    }
+    let name = labels.metric_name().unwrap_or("");
+    let (measurement, field) = match name.rsplit_once('_') {
+        Some((m, f)) if !m.is_empty() && !f.is_empty() => (m, f),
+        _ => (name, "value"),
+    };
+    escape_into(out, measurement, b", ");
+    for label in labels.iter().filter(|l| l.name != METRIC_NAME) {
+        out.push(',');
+        escape_into(out, &label.name, b",= ");
+        out.push('=');
+        escape_into(out, &label.value, b",= ");
+    }
+    out.push(' ');
+    escape_into(out, field, b",= ");
+    out.push('=');
+    out.push_str(&format!("{:?}", sample.v));
+    out.push(' ');
+    out.push_str(&ns.to_string());
+    out.push('\n');
+    true
+}
+
+fn escape_into(out: &mut String, text: &str, special: &[u8]) {
+    for c in text.chars() {
+        if c == '\\' || (c.is_ascii() && special.contains(&(c as u8))) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
 }
 
 struct Cursor<'a> {
@@ -255,6 +298,21 @@ mod tests {
         let got =
             rows("# comment\n\nweather\\ station,city=New\\ York,k\\=x=a\\,b temp=-3.5e1,note=\"a \\\"b\\\", c\"\n");
         assert_eq!(got, vec![("weather_station_temp{city=\"New York\", k_x=\"a,b\"}".into(), 42, -35.0)]);
+    }
+
+    #[test]
+    fn written_lines_parse_back() {
+        let labels = Labels::metric("cpu_usage_idle", [("host", "a b,c=d"), ("x", "back\\slash")]);
+        let mut line = String::new();
+        assert!(write_line(&mut line, &labels, Sample::new(1_700_000_000_123, 0.25)));
+        let batch = parse(&line, Precision::Nanoseconds, 0).unwrap();
+        let (parsed, samples) = batch.rows().next().unwrap();
+        assert_eq!(parsed, &labels);
+        assert_eq!(samples, &[Sample::new(1_700_000_000_123, 0.25)]);
+        let mut line = String::new();
+        assert!(write_line(&mut line, &Labels::metric("up", [("j", "1")]), Sample::new(0, 1e300)));
+        assert!(line.starts_with("up,j=1 value=1e300 0"), "{line}");
+        assert!(!write_line(&mut line, &labels, Sample::new(0, f64::NAN)));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! options suited to tests.
 #![allow(dead_code)]
 
+pub(crate) mod server;
+
 /// splitmix64: small, fast, deterministic; good enough for test data.
 #[derive(Clone, Debug)]
 pub(crate) struct Rng(u64);

@@ -98,6 +98,9 @@ pub struct StorageStats {
     pub head_chunk_disk_bytes: u64,
     pub head_mint: Option<i64>,
     pub head_maxt: Option<i64>,
+    /// Time range of all stored data, blocks and head (`None` when empty).
+    pub mint: Option<i64>,
+    pub maxt: Option<i64>,
     pub blocks: usize,
     pub block_samples: u64,
     pub block_bytes: u64,
@@ -260,13 +263,18 @@ impl Inner {
         let wal_stats = self.wal.stats();
         let c = &self.counters;
         let maxt = self.head.maxt();
+        let head_maxt = (maxt != i64::MIN).then_some(maxt);
+        let block_mint = blocks.iter().map(|b| b.meta().mint).min();
+        let block_maxt = blocks.iter().map(|b| b.meta().maxt).max();
         Ok(StorageStats {
+            mint: [head_mint, block_mint].into_iter().flatten().min(),
+            maxt: [head_maxt, block_maxt].into_iter().flatten().max(),
             head_series: self.head.len(),
             head_chunks,
             head_memory_bytes: self.head.memory(),
             head_chunk_disk_bytes: self.head.store.disk_bytes(),
             head_mint,
-            head_maxt: (maxt != i64::MIN).then_some(maxt),
+            head_maxt,
             blocks: blocks.len(),
             block_samples: blocks.iter().map(|b| b.meta().stats.samples).sum(),
             block_bytes: blocks.iter().map(|b| b.size_on_disk()).sum(),
