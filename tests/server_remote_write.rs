@@ -27,7 +27,8 @@ fn assert_bad_data(code: u16, body: &str, want: &str) {
 }
 
 fn count(server: &TestServer, selector: &str) -> usize {
-    let (code, json) = server.json(&format!("/api/v1/query?query={}", enc(&format!("count_over_time({selector}[1h])"))));
+    let (code, json) =
+        server.json(&format!("/api/v1/query?query={}", enc(&format!("count_over_time({selector}[1h])"))));
     assert_eq!(code, 200, "{json}");
     json["data"]["result"][0]["value"][1].as_str().map_or(0, |v| v.parse().unwrap())
 }
@@ -41,7 +42,8 @@ fn remote_write_round_trip_and_bad_input() {
     // 10 series × 60 samples in one request: 204, then every sample is queryable.
     let mut good = Batch::new();
     for h in 0..10 {
-        let samples: Vec<Sample> = (0..60).map(|i| Sample::new(now - 60_000 + i * 1000, (h * 100 + i) as f64)).collect();
+        let samples: Vec<Sample> =
+            (0..60).map(|i| Sample::new(now - 60_000 + i * 1000, (h * 100 + i) as f64)).collect();
         good.add(Labels::metric("rw_metric", [("host", format!("h{h}"))]), samples);
     }
     let (code, body) = server.remote_write(&encode_write(&good));
