@@ -4,10 +4,12 @@
 #   libclang-dev    bindgen, for librocksdb-sys
 #   libzstd-dev     the system zstd, through pkg-config
 #   pkg-config, clang
+#   prometheus      Prometheus 2.42 with promtool: the real client of tests/prometheus_client.rs
+#                   and the checker of /metrics (tests start their own instance on loopback)
 # Idempotent and quiet when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(librocksdb-dev libclang-dev libzstd-dev pkg-config clang)
+packages=(librocksdb-dev libclang-dev libzstd-dev pkg-config clang prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
