@@ -55,5 +55,40 @@ fn main() -> std::io::Result<()> {
         write("wal_frame", name, &frame)?;
         write("rollup_blob", name, &internals::rollup_encode(samples, 60_000))?;
     }
+
+    // Ingest formats: a remote-write body (even first byte: the body as sent) and
+    // its bare protobuf (odd first byte), a read request, and text in each format.
+    let mut batch = pulsedb::Batch::new();
+    for (name, samples) in &runs {
+        batch.add(Labels::metric("seed_metric", [("run", *name), ("job", "fuzz")]), samples.iter().copied());
+    }
+    let body = pulsedb::ingest::remote::encode_write(&batch);
+    write("remote_write", "body", &[[0u8].as_slice(), &body].concat())?;
+    let raw = snap::raw::Decoder::new().decompress_vec(&body).map_err(std::io::Error::other)?;
+    write("remote_write", "protobuf", &[[1u8].as_slice(), &raw].concat())?;
+    let read = pulsedb::ingest::remote::encode_read(&[(0, 1000, vec![(0, "__name__", "up"), (2, "job", "a|b.*")])]);
+    write("remote_read", "body", &[[0u8].as_slice(), &read].concat())?;
+    let mut lp = String::new();
+    let mut prom = String::from("# HELP seed_metric A seed.\n# TYPE seed_metric gauge\n");
+    let mut csv = String::from("metric,labels,timestamp,value\n");
+    for (labels, samples) in batch.rows() {
+        for s in samples.iter().take(20) {
+            pulsedb::ingest::line_protocol::write_line(&mut lp, labels, *s);
+            pulsedb::ingest::text_format::write_sample(
+                &mut prom,
+                labels,
+                *s,
+                pulsedb::ingest::text_format::Dialect::Prometheus,
+            );
+            pulsedb::ingest::csv::write_row(&mut csv, labels, *s);
+        }
+    }
+    lp.push_str(
+        "weather,city=New\\ York,k\\=x=a\\,b temp=-3.5e1,n=7i,u=3u,ok=t,s=\"a \\\"q\\\"\" 1700000000000000000\n",
+    );
+    write("line_protocol", "lines", lp.as_bytes())?;
+    write("text_format", "prometheus", prom.as_bytes())?;
+    write("text_format", "openmetrics", b"x_total{a=\"b\\n\"} 1.5 1700000000.123 # {trace_id=\"t\"} 1\n# EOF\n")?;
+    write("csv", "rows", csv.as_bytes())?;
     Ok(())
 }

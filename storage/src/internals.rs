@@ -42,6 +42,22 @@ pub fn wal_record_encode(series: &[(u64, Labels)], samples: &[(u64, Vec<Sample>)
     enc.finish()
 }
 
+/// Encodes a payload from what [`wal_record_decode`] returns: raw label
+/// keys, and samples grouped into runs of one ref (fuzz round trips).
+pub fn wal_record_encode_raw(series: &[(u64, Vec<u8>)], samples: &[(u64, i64, f64)]) -> Vec<u8> {
+    let mut runs: Vec<(SeriesRef, Vec<Sample>)> = Vec::new();
+    for &(r, t, v) in samples {
+        match runs.last_mut() {
+            Some((last, run)) if last.0 == r => run.push(Sample { t, v }),
+            _ => runs.push((SeriesRef(r), vec![Sample { t, v }])),
+        }
+    }
+    let mut enc = BatchEncoder::new();
+    enc.series(series.iter().map(|(r, k)| (SeriesRef(*r), k.as_slice())));
+    enc.samples(runs.iter().map(|(r, s)| (*r, s.as_slice())));
+    enc.finish()
+}
+
 /// Decodes a WAL frame payload into (series refs with label keys, (ref, t, v) samples).
 #[allow(clippy::type_complexity)]
 pub fn wal_record_decode(payload: &[u8]) -> Result<(Vec<(u64, Vec<u8>)>, Vec<(u64, i64, f64)>), String> {

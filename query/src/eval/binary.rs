@@ -177,6 +177,11 @@ impl Evaluator<'_> {
         // Result labels depend only on the pair of series, so cache them.
         let mut result_labels: HashMap<(usize, usize), Labels> = HashMap::new();
         for i in 0..self.steps {
+            // As Prometheus: nothing can match when a side is empty, and
+            // then its duplicates are no error.
+            if many_steps[i].is_empty() || one_steps[i].is_empty() {
+                continue;
+            }
             let mut right: HashMap<&Labels, (usize, f64)> = HashMap::new();
             for &(idx, v) in &one_steps[i] {
                 if let Some((prev, _)) = right.insert(&one_sig[idx], (idx, v)) {
@@ -193,18 +198,19 @@ impl Evaluator<'_> {
                 let Some(&(ridx, rv)) = right.get(sig) else {
                     continue;
                 };
-                if m.card == Cardinality::OneToOne && !matched.insert(sig) {
-                    return Err(Error::Execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                            .into(),
-                    ));
-                }
                 let (vl, vr) = if swapped { (rv, lv) } else { (lv, rv) };
                 let (mut value, keep) = elem(b.op, vl, vr);
                 if b.return_bool {
                     value = f64::from(u8::from(keep));
                 } else if !keep {
                     continue;
+                }
+                // Only samples a comparison keeps count as matches (Prometheus checks after filtering).
+                if m.card == Cardinality::OneToOne && !matched.insert(sig) {
+                    return Err(Error::Execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                            .into(),
+                    ));
                 }
                 let labels = result_labels
                     .entry((idx, ridx))

@@ -105,8 +105,9 @@ impl Evaluator<'_> {
                     None => vec![f64::NAN; self.steps],
                 };
                 self.map_values(series, |i, v| match name {
-                    "clamp_min" => Some(v.max(a[i])),
-                    "clamp_max" => Some(v.min(a[i])),
+                    // Go's math.Max/Min: a NaN on either side gives NaN.
+                    "clamp_min" => Some(go_max(v, a[i])),
+                    "clamp_max" => Some(go_min(v, a[i])),
                     _ if b[i] < a[i] => None,
                     // max/min, with NaN bounds propagating as in Go's math.Max/Min.
                     _ => Some(go_max(a[i], go_min(b[i], v))),

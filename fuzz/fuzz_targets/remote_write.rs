@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target: `pulsedb::fuzzing::remote_write` (see src/fuzzing.rs for the invariants).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb::fuzzing::remote_write(data));
