@@ -82,7 +82,7 @@ fn real_prometheus_remote_writes_and_answers_alike() {
         panic!("prometheus is not installed: run scripts/setup-deps.sh (Debian package `prometheus`)");
     };
     let version = String::from_utf8_lossy(&version.stdout).lines().next().unwrap_or("").to_string()
-        + &String::from_utf8_lossy(&version.stderr).lines().next().unwrap_or("").to_string();
+        + String::from_utf8_lossy(&version.stderr).lines().next().unwrap_or("");
     let seconds: u64 = std::env::var("PULSEDB_PROM_CLIENT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
 
     let tmp = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::server::{now_ms, TestServer};
 use pulsedb::ingest::remote::{decode_read_response, encode_read, encode_write};
-use pulsedb::{Batch, Labels, Sample};
+use pulsedb::{Batch, Labels};
 
 const WRITERS: usize = 4;
 const SERIES_PER_BATCH: usize = 50;
