@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job on an embedded default data directory (./pulsedb-data):
-# installs build dependencies if missing, then runs pulsedb.
+# The main job: `cargo run --release -- serve`, storing in ./pulsedb-data and
+# listening on 127.0.0.1:9201, after installing build dependencies if
+# missing. Extra arguments go to `pulsedb serve` (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-deps.sh
-exec cargo run --release --example quickstart -- "${@:-pulsedb-data}"
+exec cargo run --release -- serve "$@"
