@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
+mod check;
 mod export;
 mod import;
 mod inspect;
@@ -62,6 +63,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Verify every checksum in a data directory (blocks, chunks, rollups,
+    /// WAL frames and records, label index) and list what is damaged; exits 1
+    /// if anything is. Takes the directory's lock: no server may have it open.
+    Check {
+        /// The data directory.
+        #[arg(default_value = "pulsedb-data")]
+        data_dir: PathBuf,
+    },
     /// Truncate a damaged write-ahead log at its first corrupt frame so the
     /// directory opens again. Samples after the damage are lost; run it only
     /// when opening fails with a WAL corruption error, with no server running.
@@ -101,6 +110,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args),
         Command::Inspect { data_dir } => inspect::run(&data_dir),
         Command::RepairWal { data_dir } => repair::run(&data_dir),
+        Command::Check { data_dir } => check::run(&data_dir),
         Command::Query { query, data_dir, time, start, end, step, format } => query::run(query::Args {
             data_dir: &data_dir,
             query: &query,

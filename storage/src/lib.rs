@@ -5,6 +5,7 @@
 
 mod batch;
 mod block;
+mod check;
 mod chunk;
 mod codec;
 mod engine;
@@ -23,6 +24,7 @@ mod record;
 mod rollup;
 
 pub use batch::Batch;
+pub use check::{check, CheckReport};
 pub use chunk::Codec;
 pub use engine::{Series, Storage, StorageStats};
 pub use error::{Error, Result};

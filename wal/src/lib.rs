@@ -50,6 +50,7 @@ mod repair;
 mod replay;
 mod segment;
 mod sync;
+mod verify;
 mod wal;
 mod writer;
 
@@ -58,6 +59,7 @@ pub use crate::file::FSYNC_BUCKETS_SECONDS;
 pub use crate::frame::MAX_FRAME_LEN;
 pub use crate::repair::{repair, CorruptionSite, RepairReport};
 pub use crate::sync::SyncMode;
+pub use crate::verify::{verify, VerifyReport};
 pub use crate::wal::{Position, Wal, WalOptions};
 
 #[doc(hidden)]
