@@ -99,7 +99,7 @@ pub async fn serve(
     on_listening(addr);
     axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown).await?;
     tracing::info!("stopped accepting requests; flushing and closing");
-    let state = Arc::try_unwrap(state).map_err(|_| anyhow::anyhow!("requests still running after shutdown"))?;
+    let state = wait_for_last_reference(state).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         state.db.flush().context("flushing the head on shutdown")?;
         state.db.close().context("closing the database")?;
@@ -108,6 +108,24 @@ pub async fn serve(
     .await??;
     tracing::info!("closed");
     Ok(())
+}
+
+/// Once the listener is drained, handlers whose client went away may still
+/// own a blocking append or query that holds the state; those finish on their
+/// own (an append that reached the WAL stays durable), so wait for them rather
+/// than failing the shutdown.
+async fn wait_for_last_reference(mut state: Arc<AppState>) -> anyhow::Result<AppState> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match Arc::try_unwrap(state) {
+            Ok(state) => return Ok(state),
+            Err(shared) if tokio::time::Instant::now() < deadline => {
+                state = shared;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(_) => anyhow::bail!("requests still running 60 s after shutdown; not flushing"),
+        }
+    }
 }
 
 fn router(state: Arc<AppState>) -> Router {
