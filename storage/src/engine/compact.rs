@@ -21,7 +21,10 @@ impl Inner {
     pub(crate) fn compact_once(&self) -> Result<bool> {
         let _maintenance = self.maintenance.lock();
         let blocks = self.blocks();
-        let flushed_until = self.head.min_valid();
+        // Durable coverage, not `min_valid`: a window whose flush failed is
+        // past `min_valid` but in no block yet, and a merged block spanning
+        // it would make recovery skip its samples in the WAL.
+        let flushed_until = self.head.flushed_until();
         for &span in self.cfg.compaction_spans.iter().skip(1) {
             let mut i = 0;
             while i < blocks.len() {
@@ -59,9 +62,8 @@ impl Inner {
             writer.abort();
             return Err(e);
         }
-        let (path, meta) = writer.finish()?;
-        let merged = Block::open(&path)?;
-        tracing::info!(block = %path.display(), parents = parents.len(), level, samples = meta.stats.samples, "compacted blocks");
+        let (merged, meta) = self.seal_block(writer)?;
+        tracing::info!(block = %merged.dir().display(), parents = parents.len(), level, samples = meta.stats.samples, "compacted blocks");
         self.swap_blocks(&parent_ids, Some(Arc::new(merged)));
         for parent in parents {
             fs::remove_dir_durable(parent.dir())?;

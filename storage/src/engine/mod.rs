@@ -11,6 +11,8 @@ mod maintenance;
 mod open;
 mod read;
 mod retention;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,9 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use pulsedb_wal::Wal;
 
-use crate::block::Block;
+use crate::block::{Block, BlockMeta, BlockWriter};
+#[cfg(any(test, feature = "fault-injection"))]
+use crate::fault::{Fault, Faults};
 use crate::fs::DirLock;
 use crate::head::Head;
 use crate::index::Index;
@@ -65,6 +69,8 @@ pub(crate) struct Inner {
     maintenance: Mutex<()>,
     closed: AtomicBool,
     counters: Counters,
+    #[cfg(any(test, feature = "fault-injection"))]
+    faults: Faults,
     _lock: DirLock,
 }
 
@@ -218,6 +224,13 @@ impl Storage {
     pub fn stats(&self) -> Result<StorageStats> {
         self.inner.stats()
     }
+
+    /// Makes the next matching block operation fail (tests only).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) {
+        self.inner.faults.arm(fault);
+    }
 }
 
 impl Drop for Storage {
@@ -290,6 +303,17 @@ impl Inner {
             compactions: c.compactions.load(Ordering::Relaxed),
             blocks_deleted: c.blocks_deleted.load(Ordering::Relaxed),
         })
+    }
+
+    /// Seals `writer` and opens the block it wrote.
+    fn seal_block(&self, writer: BlockWriter) -> Result<(Block, BlockMeta)> {
+        #[cfg(any(test, feature = "fault-injection"))]
+        if self.faults.take(Fault::BlockWriteNoSpace) {
+            writer.abort();
+            return Err(Faults::error(Fault::BlockWriteNoSpace, "writing a block".to_string()));
+        }
+        let (path, meta) = writer.finish()?;
+        Ok((Block::open(&path)?, meta))
     }
 
     /// Replaces the block list: drops `remove` (by ULID) and adds `add`.

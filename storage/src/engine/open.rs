@@ -66,6 +66,8 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         maintenance: Mutex::new(()),
         closed: Default::default(),
         counters: Counters::default(),
+        #[cfg(any(test, feature = "fault-injection"))]
+        faults: Default::default(),
         _lock: lock,
     })
 }
