@@ -201,6 +201,11 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// The directory the block gets once [`finish`](Self::finish) renames it into place.
+    pub(crate) fn final_dir(&self) -> PathBuf {
+        self.blocks_dir.join(self.meta.dir_name())
+    }
+
     /// Seals the block: fsyncs its files, writes `meta.json`, renames the
     /// directory into place and fsyncs `blocks/`. Returns the final path.
     /// On an error before the rename the temporary directory is removed (a

@@ -4,8 +4,10 @@
 //! merge, in which case they are re-encoded into full ones.
 //! The new block names its parents in `meta.json`; it is registered and the
 //! parents deleted only after it is durable, and a restart that finds both
-//! deletes the parents (`open.rs`). Readers holding the old block list keep
-//! reading the parents through their mappings.
+//! deletes the parents (`open.rs`). A merged block that cannot be opened
+//! after its rename is removed again (`Inner::seal_block`), so a retry never
+//! leaves two children of the same parents. Readers holding the old block
+//! list keep reading the parents through their mappings.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ impl Inner {
     /// Performs at most one merge; returns whether it did.
     pub(crate) fn compact_once(&self) -> Result<bool> {
         let _maintenance = self.maintenance.lock();
+        self.remove_orphans()?;
         let blocks = self.blocks();
         // Durable coverage, not `min_valid`: a window whose flush failed is
         // past `min_valid` but in no block yet, and a merged block spanning

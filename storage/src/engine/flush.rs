@@ -31,6 +31,7 @@ impl Inner {
     /// passed without waiting out the out-of-order window.
     pub(crate) fn flush(&self, force: bool) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
+        self.remove_orphans()?;
         let mut written = 0;
         while let Some((start, end)) = self.next_flushable_window(force) {
             if self.flush_window(start, end)? {

@@ -157,6 +157,70 @@ fn failed_flush_keeps_its_wal_until_retried() {
     assert_all_there(&storage, &model);
 }
 
+/// Opening the block just written fails (after its rename): the block is
+/// removed, so the retry does not write a second block for the window.
+#[test]
+fn flushed_block_that_cannot_be_opened_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 5 * HOUR);
+    storage.inner.faults.arm(Fault::BlockOpenFails);
+    storage.flush().unwrap_err();
+    assert_eq!(storage.flush().unwrap(), 2);
+    storage.close().unwrap();
+
+    let storage = Storage::open(dir.path(), options()).expect("no overlapping blocks");
+    assert_eq!(block_dirs(dir.path()).len(), 2, "{:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+}
+
+/// The same for compaction: a merged block left on disk unregistered would
+/// get a twin from the retry, with the same parents, and open would refuse
+/// the overlapping pair.
+#[test]
+fn merged_block_that_cannot_be_opened_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 9 * HOUR);
+    assert_eq!(storage.flush().unwrap(), 4);
+    storage.inner.faults.arm(Fault::BlockOpenFails);
+    storage.compact().unwrap_err();
+    storage.compact().unwrap();
+    storage.close().unwrap();
+
+    let storage = Storage::open(dir.path(), options()).expect("no overlapping blocks");
+    assert_eq!(block_dirs(dir.path()).len(), 1, "one merged block: {:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+}
+
+/// When the unregistered block cannot be removed either, it is removed
+/// before the next block is written, and nothing is written until then.
+#[test]
+fn unremovable_block_blocks_writes_until_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 5 * HOUR);
+    storage.inner.faults.arm(Fault::BlockOpenFails);
+    storage.inner.faults.arm(Fault::BlockRemoveFails);
+    storage.flush().unwrap_err();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "the orphan");
+    storage.inner.faults.arm(Fault::BlockRemoveFails);
+    storage.flush().unwrap_err();
+    storage.inner.faults.arm(Fault::BlockRemoveFails);
+    storage.compact().unwrap_err();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "nothing written while the orphan stays");
+    assert_eq!(storage.flush().unwrap(), 2);
+    assert_eq!(block_dirs(dir.path()).len(), 2);
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
 /// A flush picks its window without the append lock; a batch validated
 /// before the window's `min_valid` raise can still bring a new series with
 /// older samples. The flush writes their window first instead of dropping
