@@ -235,6 +235,13 @@ impl Storage {
     pub fn inject_fault(&self, fault: Fault) {
         self.inner.faults.arm(fault);
     }
+
+    /// Makes the next matching WAL operation fail (tests only).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_wal_fault(&self, fault: pulsedb_wal::Fault) {
+        self.inner.wal.inject_fault(fault);
+    }
 }
 
 impl Drop for Storage {

@@ -248,3 +248,33 @@ fn flush_writes_older_samples_that_arrived_after_the_window_was_chosen() {
     let storage = open(dir.path());
     assert_all_there(&storage, &model);
 }
+
+/// A batch whose WAL write fails must not leave its new series in the head:
+/// the next batch for them would find them there and write no series
+/// record, and after an OS crash (the label index's unsynced writes lost)
+/// replay would meet samples for a ref it does not know and refuse to open.
+#[test]
+fn failed_wal_write_does_not_hide_a_new_series_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 1, 0, HOUR);
+    let mut batch = Batch::new();
+    batch.push(host(1), HOUR, 1.0).push(host(2), HOUR, 2.0).push(host(0), HOUR, 0.5);
+    storage.inner.wal.inject_fault(pulsedb_wal::Fault::WriteFailsNoSpace);
+    let err = storage.append(&batch).unwrap_err();
+    assert!(matches!(err, Error::Wal(_)), "{err}");
+    assert_eq!(storage.stats().unwrap().head_series, 1, "no series entered the head");
+    assert_all_there(&storage, &model);
+
+    fill(&storage, &mut model, 3, HOUR, 2 * HOUR);
+    assert_all_there(&storage, &model);
+    drop(storage);
+    // What an OS crash can do to RocksDB's unsynced log: the WAL alone must
+    // be enough to rebuild the head and its series.
+    std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).unwrap();
+
+    let storage = Storage::open(dir.path(), options()).expect("replay knows every series");
+    assert_all_there(&storage, &model);
+    assert_eq!(storage.label_values("host", &[]).unwrap(), vec!["h0", "h1", "h2"]);
+}
