@@ -10,6 +10,8 @@ mod chunk;
 mod codec;
 mod engine;
 mod error;
+#[cfg(any(test, feature = "fault-injection"))]
+mod fault;
 mod fs;
 mod head;
 mod index;
@@ -28,6 +30,9 @@ pub use check::{check, CheckReport};
 pub use chunk::Codec;
 pub use engine::{Series, Storage, StorageStats};
 pub use error::{Error, Result};
+#[cfg(any(test, feature = "fault-injection"))]
+#[doc(hidden)]
+pub use fault::Fault;
 pub use inspect::{inspect, repair_wal, BlockInfo, Inspection};
 pub use labels::{Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};

@@ -9,7 +9,7 @@ mod reader;
 mod writer;
 
 pub(crate) use format::ChunkMeta;
-pub(crate) use meta::Compaction;
+pub(crate) use meta::{BlockMeta, Compaction};
 pub(crate) use reader::{Block, FrameCache};
 pub(crate) use writer::{BlockWriter, MAX_CHUNK_SAMPLES, TMP_PREFIX};
 

@@ -201,9 +201,26 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// The directory the block gets once [`finish`](Self::finish) renames it into place.
+    pub(crate) fn final_dir(&self) -> PathBuf {
+        self.blocks_dir.join(self.meta.dir_name())
+    }
+
     /// Seals the block: fsyncs its files, writes `meta.json`, renames the
     /// directory into place and fsyncs `blocks/`. Returns the final path.
-    pub(crate) fn finish(mut self) -> Result<(PathBuf, BlockMeta)> {
+    /// On an error before the rename the temporary directory is removed (a
+    /// full disk should not keep filling up with retries); after it (the
+    /// fsync of `blocks/`), the block is left for the caller to deal with.
+    pub(crate) fn finish(self) -> Result<(PathBuf, BlockMeta)> {
+        let tmp_dir = self.tmp_dir.clone();
+        let result = self.seal();
+        if result.is_err() && tmp_dir.exists() {
+            let _ = std::fs::remove_dir_all(&tmp_dir);
+        }
+        result
+    }
+
+    fn seal(mut self) -> Result<(PathBuf, BlockMeta)> {
         self.flush_frame()?;
         let chunks_path = self.tmp_dir.join(format::CHUNKS_FILE);
         let file = self

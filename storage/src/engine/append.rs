@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! append(batch) → canonical keys, resolve in the head (read locks), validate new series' labels
-//!   → [append lock] check timestamps → create series → WAL write → head apply [unlock]
+//!   → [append lock] check timestamps → refs for new series (index) → WAL write
+//!   → new series into the head → [unlock] head apply
 //!   → WAL sync (group commit) → acknowledge
 //! ```
 //! Nothing is applied before every check has passed, so a batch is atomic.
@@ -79,15 +80,6 @@ impl Inner {
         self.check_samples(&prepared, &held).map_err(reject)?;
         self.assign_refs(&mut prepared, &held, &mut state.next_ref).map_err(reject)?;
         let Prepared { entries, keys } = &prepared;
-        fresh = entries
-            .iter()
-            .map(|e| e.entering.then(|| self.head.get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default())))
-            .collect();
-        for (guard, series) in guards.iter_mut().zip(&fresh) {
-            if let Some(series) = series {
-                *guard = Some(series.data.lock());
-            }
-        }
 
         let mut order: Vec<usize> = (0..entries.len()).collect();
         order.sort_unstable_by_key(|&i| entries[i].sref);
@@ -101,6 +93,20 @@ impl Inner {
         encoder.series(entering.into_iter());
         encoder.samples(order.iter().map(|&i| (entries[i].sref, &*entries[i].samples)));
         let pos = self.wal.write(&encoder.finish()).map_err(|e| reject(e.into()))?;
+        // Series enter the head only once their series record is in the WAL:
+        // had the write failed, the next batch for them would find them in
+        // the head and write no series record, and replay would meet their
+        // samples without one. Still under the append lock, and locked until
+        // applied, so no other batch sees them before this one's samples.
+        fresh = entries
+            .iter()
+            .map(|e| e.entering.then(|| self.head.get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default())))
+            .collect();
+        for (guard, series) in guards.iter_mut().zip(&fresh) {
+            if let Some(series) = series {
+                *guard = Some(series.data.lock());
+            }
+        }
 
         let batch_maxt = entries.iter().filter_map(|e| e.samples.last()).map(|s| s.t).max().unwrap_or(i64::MIN);
         self.head.observe(batch_maxt);

@@ -4,8 +4,10 @@
 //! merge, in which case they are re-encoded into full ones.
 //! The new block names its parents in `meta.json`; it is registered and the
 //! parents deleted only after it is durable, and a restart that finds both
-//! deletes the parents (`open.rs`). Readers holding the old block list keep
-//! reading the parents through their mappings.
+//! deletes the parents (`open.rs`). A merged block that cannot be opened
+//! after its rename is removed again (`Inner::seal_block`), so a retry never
+//! leaves two children of the same parents. Readers holding the old block
+//! list keep reading the parents through their mappings.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -20,8 +22,12 @@ impl Inner {
     /// Performs at most one merge; returns whether it did.
     pub(crate) fn compact_once(&self) -> Result<bool> {
         let _maintenance = self.maintenance.lock();
+        self.remove_orphans()?;
         let blocks = self.blocks();
-        let flushed_until = self.head.min_valid();
+        // Durable coverage, not `min_valid`: a window whose flush failed is
+        // past `min_valid` but in no block yet, and a merged block spanning
+        // it would make recovery skip its samples in the WAL.
+        let flushed_until = self.head.flushed_until();
         for &span in self.cfg.compaction_spans.iter().skip(1) {
             let mut i = 0;
             while i < blocks.len() {
@@ -59,9 +65,8 @@ impl Inner {
             writer.abort();
             return Err(e);
         }
-        let (path, meta) = writer.finish()?;
-        let merged = Block::open(&path)?;
-        tracing::info!(block = %path.display(), parents = parents.len(), level, samples = meta.stats.samples, "compacted blocks");
+        let (merged, meta) = self.seal_block(writer)?;
+        tracing::info!(block = %merged.dir().display(), parents = parents.len(), level, samples = meta.stats.samples, "compacted blocks");
         self.swap_blocks(&parent_ids, Some(Arc::new(merged)));
         for parent in parents {
             fs::remove_dir_durable(parent.dir())?;

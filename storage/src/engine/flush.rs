@@ -4,17 +4,25 @@
 //! ```text
 //! [append lock] raise min_valid to the window end (later samples for it are rejected)
 //!   → read each head series' window → BlockWriter → fsync, rename (durable)
-//!   → register the block → drop the window from the head → [append lock] remove empty series
-//!   → index fsync → delete WAL segments whose newest sample is before min_valid
+//!   → register the block → flushed_until = window end
+//!   → drop the window from the head → [append lock] remove empty series
+//!   → index fsync → delete WAL segments whose newest sample is before flushed_until
 //! ```
 //! A crash at any point loses nothing: until the rename the WAL still has
 //! every sample; after it, replay skips what the block holds.
+//!
+//! A failure (a full disk) loses nothing either: `flushed_until` has not
+//! moved, so the head, its chunk files and the WAL keep the window, and the
+//! next flush writes the same window again before any later one. `min_valid`
+//! stays at the window end meanwhile, so the retry writes the same samples
+//! and blocks stay contiguous, which recovery relies on (everything before
+//! the newest block's end is in blocks).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::Inner;
-use crate::block::{Block, BlockWriter, Compaction};
+use crate::block::{BlockWriter, Compaction};
 use crate::Result;
 
 impl Inner {
@@ -23,6 +31,7 @@ impl Inner {
     /// passed without waiting out the out-of-order window.
     pub(crate) fn flush(&self, force: bool) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
+        self.remove_orphans()?;
         let mut written = 0;
         while let Some((start, end)) = self.next_flushable_window(force) {
             if self.flush_window(start, end)? {
@@ -46,14 +55,17 @@ impl Inner {
         }
         let head_mint = self.head.all().iter().filter_map(|s| s.data.lock().mint()).min()?;
         let span = self.cfg.block_span;
-        let start = head_mint.max(self.head.min_valid()).div_euclid(span) * span;
+        // From `flushed_until`, not `min_valid`: a window whose write failed
+        // has `min_valid` past it and must be written again.
+        let start = head_mint.max(self.head.flushed_until()).div_euclid(span) * span;
         let end = start.checked_add(span)?;
         let ready_at = if force { end } else { end.saturating_add(self.cfg.ooo_window) };
         (maxt >= ready_at).then_some((start, end))
     }
 
-    /// Writes `[start, end)` as a block. Returns false when it held no samples.
-    fn flush_window(&self, start: i64, end: i64) -> Result<bool> {
+    /// Writes `[start, end)` as a block (or an older window, see below).
+    /// Returns false when it held no samples.
+    pub(super) fn flush_window(&self, start: i64, end: i64) -> Result<bool> {
         {
             let _append = self.append.lock();
             self.head.raise_min_valid(end);
@@ -61,6 +73,19 @@ impl Inner {
             drop(self.apply_gate.write());
         }
         let series = self.head.all();
+        // The window was chosen without the append lock, so a batch validated
+        // before the raise may have brought a series with samples older than
+        // `start`. Nothing older can arrive now; write their window first, as
+        // dropping the head before `end` below would lose them.
+        let span = self.cfg.block_span;
+        let oldest = series.iter().filter_map(|s| s.data.lock().mint()).min();
+        let (start, end) = match oldest {
+            Some(t) if t < start => {
+                let start = t.max(self.head.flushed_until()).div_euclid(span) * span;
+                (start, start + span)
+            }
+            _ => (start, end),
+        };
         let mut writer = BlockWriter::create(
             &self.blocks_dir(),
             start,
@@ -88,10 +113,9 @@ impl Inner {
             }
         }
         if any {
-            let (path, meta) = writer.finish()?;
-            let block = Block::open(&path)?;
+            let (block, meta) = self.seal_block(writer)?;
             tracing::info!(
-                block = %path.display(),
+                block = %block.dir().display(),
                 series = meta.stats.series,
                 samples = meta.stats.samples,
                 bytes = block.size_on_disk(),
@@ -102,6 +126,8 @@ impl Inner {
         } else {
             writer.abort();
         }
+        // Only now is the window's data dropped from the head and the WAL.
+        self.head.advance_flushed_until(end);
         let mut emptied = Vec::new();
         for s in &series {
             let mut data = s.data.lock();
@@ -123,8 +149,9 @@ impl Inner {
 
     /// Deletes the WAL segments whose samples are all in blocks. The index
     /// is synced first, since it becomes the only record of their series.
-    fn truncate_wal(&self) -> Result<()> {
-        let min_valid = self.head.min_valid();
+    pub(super) fn truncate_wal(&self) -> Result<()> {
+        // Not `min_valid`: that is past a window whose write failed.
+        let flushed_until = self.head.flushed_until();
         let current = self.wal.current_segment();
         let first_kept = {
             let state = self.append.lock();
@@ -132,7 +159,7 @@ impl Inner {
             segments
                 .iter()
                 .copied()
-                .find(|&seg| seg >= current || state.segment_maxt.get(&seg).is_some_and(|&t| t >= min_valid))
+                .find(|&seg| seg >= current || state.segment_maxt.get(&seg).is_some_and(|&t| t >= flushed_until))
                 .unwrap_or(current)
         };
         if self.wal.segments()?.first().is_none_or(|&first| first >= first_kept) {

@@ -11,6 +11,8 @@ mod maintenance;
 mod open;
 mod read;
 mod retention;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,9 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use pulsedb_wal::Wal;
 
-use crate::block::Block;
+use crate::block::{Block, BlockMeta, BlockWriter};
+#[cfg(any(test, feature = "fault-injection"))]
+use crate::fault::{Fault, Faults};
 use crate::fs::DirLock;
 use crate::head::Head;
 use crate::index::Index;
@@ -63,8 +67,14 @@ pub(crate) struct Inner {
     apply_gate: RwLock<()>,
     /// Serialises flush, compaction and retention.
     maintenance: Mutex<()>,
+    /// Blocks renamed into place but neither registered nor removed (both
+    /// failed). Each is removed before the next block is written, since a
+    /// retry would write a second block for the same window or parents.
+    orphans: Mutex<Vec<PathBuf>>,
     closed: AtomicBool,
     counters: Counters,
+    #[cfg(any(test, feature = "fault-injection"))]
+    faults: Faults,
     _lock: DirLock,
 }
 
@@ -218,6 +228,20 @@ impl Storage {
     pub fn stats(&self) -> Result<StorageStats> {
         self.inner.stats()
     }
+
+    /// Makes the next matching block operation fail (tests only).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) {
+        self.inner.faults.arm(fault);
+    }
+
+    /// Makes the next matching WAL operation fail (tests only).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_wal_fault(&self, fault: pulsedb_wal::Fault) {
+        self.inner.wal.inject_fault(fault);
+    }
 }
 
 impl Drop for Storage {
@@ -290,6 +314,76 @@ impl Inner {
             compactions: c.compactions.load(Ordering::Relaxed),
             blocks_deleted: c.blocks_deleted.load(Ordering::Relaxed),
         })
+    }
+
+    /// Seals `writer` and opens the block it wrote. Once the directory has
+    /// its final name the block must end up registered (by the caller) or
+    /// removed: a retry would otherwise write a second block for the same
+    /// window, or a second child of the same parents, and open refuses
+    /// overlapping blocks. So after an error past the rename the block is
+    /// removed here, and if even that fails, before the next block is
+    /// written (`remove_orphans`).
+    fn seal_block(&self, writer: BlockWriter) -> Result<(Block, BlockMeta)> {
+        let final_dir = writer.final_dir();
+        #[cfg(any(test, feature = "fault-injection"))]
+        if self.faults.take(Fault::BlockWriteNoSpace) {
+            writer.abort();
+            return Err(Faults::error(Fault::BlockWriteNoSpace, format!("writing block {}", final_dir.display())));
+        }
+        let result = writer.finish().and_then(|(path, meta)| {
+            #[cfg(any(test, feature = "fault-injection"))]
+            if self.faults.take(Fault::BlockOpenFails) {
+                return Err(Faults::error(Fault::BlockOpenFails, format!("opening block {}", path.display())));
+            }
+            Ok((Block::open(&path)?, meta))
+        });
+        if let Err(e) = &result {
+            self.discard_block(&final_dir, e);
+        }
+        result
+    }
+
+    /// Removes a block that failed after (or during) its rename into place,
+    /// or remembers it as an orphan when that fails too.
+    fn discard_block(&self, dir: &Path, cause: &Error) {
+        if matches!(std::fs::symlink_metadata(dir), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            // Never renamed into place; the writer cleaned up its temporary directory.
+            return;
+        }
+        tracing::warn!(block = %dir.display(), error = %cause, "removing a block that could not be registered");
+        if let Err(e) = self.remove_block_dir(dir) {
+            tracing::error!(
+                block = %dir.display(),
+                error = %e,
+                "could not remove an unregistered block; no block is written until it is removed"
+            );
+            self.orphans.lock().push(dir.to_path_buf());
+        }
+    }
+
+    /// Removes the blocks `discard_block` could not; fails (so the caller
+    /// writes no block) while one of them is still there.
+    fn remove_orphans(&self) -> Result<()> {
+        let mut orphans = self.orphans.lock();
+        while let Some(dir) = orphans.last() {
+            self.remove_block_dir(dir)?;
+            tracing::info!(block = %dir.display(), "removed a block left unregistered by an earlier failure");
+            orphans.pop();
+        }
+        Ok(())
+    }
+
+    /// Removes a block directory durably; gone already counts as removed (a
+    /// removal that failed after renaming it to `.deleted-` is finished on open).
+    fn remove_block_dir(&self, dir: &Path) -> Result<()> {
+        if matches!(std::fs::symlink_metadata(dir), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            return Ok(());
+        }
+        #[cfg(any(test, feature = "fault-injection"))]
+        if self.faults.take(Fault::BlockRemoveFails) {
+            return Err(Faults::error(Fault::BlockRemoveFails, format!("removing {}", dir.display())));
+        }
+        crate::fs::remove_dir_durable(dir)
     }
 
     /// Replaces the block list: drops `remove` (by ULID) and adds `add`.

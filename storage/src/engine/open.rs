@@ -64,8 +64,11 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         append: Mutex::new(AppendState { next_ref, segment_maxt }),
         apply_gate: RwLock::new(()),
         maintenance: Mutex::new(()),
+        orphans: Mutex::new(Vec::new()),
         closed: Default::default(),
         counters: Counters::default(),
+        #[cfg(any(test, feature = "fault-injection"))]
+        faults: Default::default(),
         _lock: lock,
     })
 }

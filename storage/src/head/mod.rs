@@ -35,8 +35,17 @@ pub(crate) struct Head {
     by_ref: Box<[RefShard]>,
     hasher: foldhash::quality::RandomState,
     len: AtomicUsize,
-    /// Samples before this are in blocks; appends before it are rejected.
+    /// Appends before this are rejected. A flush raises it to a window's
+    /// end before reading the window, so the block gets every sample of it;
+    /// it stays raised if the write fails, and the retry writes the same window.
     min_valid: AtomicI64,
+    /// Every sample before this is in a registered block: windows are
+    /// flushed oldest first, a failed one is retried before any later one,
+    /// and this advances only once a window's block is registered. Head
+    /// data, head chunk files and WAL segments before it may be dropped, and
+    /// compaction merges only windows that end by it. Equals `min_valid`
+    /// except while a flush writes its window or until a failed one succeeds.
+    flushed_until: AtomicI64,
     /// Newest timestamp appended to any series.
     maxt: AtomicI64,
     /// Closed chunks of every series, by block window.
@@ -44,13 +53,15 @@ pub(crate) struct Head {
 }
 
 impl Head {
-    pub(crate) fn new(store: ChunkStore, min_valid: i64) -> Self {
+    /// A head whose samples before `flushed_until` are all in blocks.
+    pub(crate) fn new(store: ChunkStore, flushed_until: i64) -> Self {
         Self {
             by_key: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
             by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             hasher: foldhash::quality::RandomState::default(),
             len: AtomicUsize::new(0),
-            min_valid: AtomicI64::new(min_valid),
+            min_valid: AtomicI64::new(flushed_until),
+            flushed_until: AtomicI64::new(flushed_until),
             maxt: AtomicI64::new(i64::MIN),
             store,
         }
@@ -127,6 +138,15 @@ impl Head {
 
     pub(crate) fn raise_min_valid(&self, t: i64) {
         self.min_valid.fetch_max(t, Ordering::AcqRel);
+    }
+
+    pub(crate) fn flushed_until(&self) -> i64 {
+        self.flushed_until.load(Ordering::Acquire)
+    }
+
+    /// Records that every sample before `t` is in a registered block.
+    pub(crate) fn advance_flushed_until(&self, t: i64) {
+        self.flushed_until.fetch_max(t, Ordering::AcqRel);
     }
 
     /// Newest timestamp in the head, `i64::MIN` when nothing was appended.

@@ -1,0 +1,280 @@
+//! Engine tests that need its insides: failures injected into block writes
+//! (`crate::fault`) and WAL writes (`pulsedb_wal::Fault`), head chunk files
+//! corrupted under a running instance, a flush racing an append. Each test
+//! ends by reopening the directory and checking that every acknowledged
+//! sample is still there.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::fault::Fault;
+use crate::{Batch, Labels, Matcher, Sample};
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+
+fn options() -> Options {
+    Options {
+        background_maintenance: false,
+        sync: crate::SyncMode::Never,
+        // Merge four 2 h windows into 8 h, so compaction runs within the few
+        // hours of data these tests write.
+        compaction_spans: vec![Duration::from_secs(2 * 3600), Duration::from_secs(8 * 3600)],
+        ..Options::default()
+    }
+}
+
+fn open(dir: &Path) -> Storage {
+    Storage::open(dir, options()).unwrap()
+}
+
+fn host(h: usize) -> Labels {
+    Labels::metric("m", [("host", format!("h{h}"))])
+}
+
+/// What a test appended and was acknowledged: labels → t → value bits.
+type Model = BTreeMap<String, BTreeMap<i64, u64>>;
+
+/// Appends one sample per minute in `[from, to)` for `hosts` series, an
+/// hour per batch; records what was acknowledged in `model`.
+fn fill(storage: &Storage, model: &mut Model, hosts: usize, from: i64, to: i64) {
+    let mut t = from;
+    while t < to {
+        let end = (t + HOUR).min(to);
+        let mut batch = Batch::new();
+        for h in 0..hosts {
+            let samples: Vec<Sample> =
+                (t..end).step_by(MIN as usize).map(|t| Sample::new(t, (t / MIN) as f64 + h as f64)).collect();
+            for s in &samples {
+                model.entry(host(h).to_string()).or_default().insert(s.t, s.v.to_bits());
+            }
+            batch.add(host(h), samples);
+        }
+        storage.append(&batch).unwrap();
+        t = end;
+    }
+}
+
+fn stored(storage: &Storage) -> Model {
+    let mut out = Model::new();
+    for s in storage.select(&[Matcher::equal("__name__", "m")], i64::MIN, i64::MAX).unwrap() {
+        out.insert(s.labels.to_string(), s.samples.iter().map(|s| (s.t, s.v.to_bits())).collect());
+    }
+    out
+}
+
+/// Block directories on disk (registered or not), by name.
+fn block_dirs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(BLOCKS_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+fn samples_in(model: &Model) -> usize {
+    model.values().map(BTreeMap::len).sum()
+}
+
+/// Every acknowledged sample is selectable, with its value, and nothing else is.
+#[track_caller]
+fn assert_all_there(storage: &Storage, model: &Model) {
+    let got = stored(storage);
+    for (series, want) in model {
+        let have = got.get(series);
+        let missing: Vec<i64> =
+            want.iter().filter(|&(t, v)| have.and_then(|h| h.get(t)) != Some(v)).map(|(t, _)| *t).collect();
+        assert!(
+            missing.is_empty(),
+            "{series}: {} of {} samples missing or wrong, t={}..={}",
+            missing.len(),
+            want.len(),
+            missing[0],
+            missing[missing.len() - 1]
+        );
+    }
+    assert_eq!(got.len(), model.len(), "series");
+    assert_eq!(samples_in(&got), samples_in(model), "samples");
+}
+
+/// A flush that fails writing its block (a full disk) must not advance
+/// anything the next flush, WAL truncation or compaction trust: the next
+/// flush writes the same window again, and after compaction and a reopen
+/// every acknowledged sample is there.
+#[test]
+fn failed_flush_is_retried_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 3, 0, 3 * HOUR);
+    assert_eq!(storage.flush().unwrap(), 1, "[0, 2h) written");
+    fill(&storage, &mut model, 3, 3 * HOUR, 9 * HOUR);
+
+    storage.inner.faults.arm(Fault::BlockWriteNoSpace);
+    let err = storage.flush().unwrap_err();
+    assert!(err.to_string().contains("No space left"), "{err}");
+    assert_all_there(&storage, &model);
+
+    // The maintenance thread retries; so does this. The failed window
+    // [2h, 4h) comes first, then [4h, 6h) and [6h, 8h).
+    assert_eq!(storage.flush().unwrap(), 3);
+    assert_all_there(&storage, &model);
+    // Compaction may now merge [0, 8h): every window of it is in a block.
+    storage.compact().unwrap();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "{:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// After a failed flush the WAL keeps the window (truncation keys on what
+/// blocks hold, not on `min_valid`) and compaction leaves it alone, so a
+/// crash before the retry recovers every sample from the WAL.
+#[test]
+fn failed_flush_keeps_its_wal_until_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 3 * HOUR);
+    assert_eq!(storage.flush().unwrap(), 1);
+    fill(&storage, &mut model, 2, 3 * HOUR, 9 * HOUR);
+    storage.inner.faults.arm(Fault::BlockWriteNoSpace);
+    storage.flush().unwrap_err();
+    // What a later flush does after its windows; segment 1 ([0, 3h)) must stay.
+    storage.inner.truncate_wal().unwrap();
+    storage.compact().unwrap();
+    assert_eq!(block_dirs(dir.path()).len(), 1);
+    drop(storage); // no retry: recovery must find [2h, 9h) in the WAL
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// Opening the block just written fails (after its rename): the block is
+/// removed, so the retry does not write a second block for the window.
+#[test]
+fn flushed_block_that_cannot_be_opened_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 5 * HOUR);
+    storage.inner.faults.arm(Fault::BlockOpenFails);
+    storage.flush().unwrap_err();
+    assert_eq!(storage.flush().unwrap(), 2);
+    storage.close().unwrap();
+
+    let storage = Storage::open(dir.path(), options()).expect("no overlapping blocks");
+    assert_eq!(block_dirs(dir.path()).len(), 2, "{:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+}
+
+/// The same for compaction: a merged block left on disk unregistered would
+/// get a twin from the retry, with the same parents, and open would refuse
+/// the overlapping pair.
+#[test]
+fn merged_block_that_cannot_be_opened_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 9 * HOUR);
+    assert_eq!(storage.flush().unwrap(), 4);
+    storage.inner.faults.arm(Fault::BlockOpenFails);
+    storage.compact().unwrap_err();
+    storage.compact().unwrap();
+    storage.close().unwrap();
+
+    let storage = Storage::open(dir.path(), options()).expect("no overlapping blocks");
+    assert_eq!(block_dirs(dir.path()).len(), 1, "one merged block: {:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+}
+
+/// When the unregistered block cannot be removed either, it is removed
+/// before the next block is written, and nothing is written until then.
+#[test]
+fn unremovable_block_blocks_writes_until_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, 5 * HOUR);
+    storage.inner.faults.arm(Fault::BlockOpenFails);
+    storage.inner.faults.arm(Fault::BlockRemoveFails);
+    storage.flush().unwrap_err();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "the orphan");
+    storage.inner.faults.arm(Fault::BlockRemoveFails);
+    storage.flush().unwrap_err();
+    storage.inner.faults.arm(Fault::BlockRemoveFails);
+    storage.compact().unwrap_err();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "nothing written while the orphan stays");
+    assert_eq!(storage.flush().unwrap(), 2);
+    assert_eq!(block_dirs(dir.path()).len(), 2);
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// A flush picks its window without the append lock; a batch validated
+/// before the window's `min_valid` raise can still bring a new series with
+/// older samples. The flush writes their window first instead of dropping
+/// them with the head.
+#[test]
+fn flush_writes_older_samples_that_arrived_after_the_window_was_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 1, 2 * HOUR, 5 * HOUR);
+    let (start, end) = storage.inner.next_flushable_window(true).unwrap();
+    assert_eq!((start, end), (2 * HOUR, 4 * HOUR));
+    // Arrives between choosing the window and raising min_valid.
+    let mut batch = Batch::new();
+    batch.push(host(7), HOUR, 1.0);
+    storage.append(&batch).unwrap();
+    model.entry(host(7).to_string()).or_default().insert(HOUR, 1.0f64.to_bits());
+
+    assert!(storage.inner.flush_window(start, end).unwrap());
+    storage.flush().unwrap();
+    assert_eq!(block_dirs(dir.path()).len(), 2);
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// A batch whose WAL write fails must not leave its new series in the head:
+/// the next batch for them would find them there and write no series
+/// record, and after an OS crash (the label index's unsynced writes lost)
+/// replay would meet samples for a ref it does not know and refuse to open.
+#[test]
+fn failed_wal_write_does_not_hide_a_new_series_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 1, 0, HOUR);
+    let mut batch = Batch::new();
+    batch.push(host(1), HOUR, 1.0).push(host(2), HOUR, 2.0).push(host(0), HOUR, 0.5);
+    storage.inner.wal.inject_fault(pulsedb_wal::Fault::WriteFailsNoSpace);
+    let err = storage.append(&batch).unwrap_err();
+    assert!(matches!(err, Error::Wal(_)), "{err}");
+    assert_eq!(storage.stats().unwrap().head_series, 1, "no series entered the head");
+    assert_all_there(&storage, &model);
+
+    fill(&storage, &mut model, 3, HOUR, 2 * HOUR);
+    assert_all_there(&storage, &model);
+    drop(storage);
+    // What an OS crash can do to RocksDB's unsynced log: the WAL alone must
+    // be enough to rebuild the head and its series.
+    std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).unwrap();
+
+    let storage = Storage::open(dir.path(), options()).expect("replay knows every series");
+    assert_all_there(&storage, &model);
+    assert_eq!(storage.label_values("host", &[]).unwrap(), vec!["h0", "h1", "h2"]);
+}
