@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
+mod bench;
 mod check;
 mod export;
 mod import;
@@ -26,6 +27,10 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Benchmark: a generated fleet through ingest, restart and WAL replay,
+    /// flush, compaction and a query suite; side by side with Prometheus and
+    /// VictoriaMetrics with --compare. Prints a table; --json, --report write files.
+    Bench(bench::Args),
     /// Run the server: Prometheus remote-write/read and query API, InfluxDB
     /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
     Serve(serve::Args),
@@ -106,6 +111,7 @@ pub(crate) fn init_logging(filter: &str) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect { data_dir } => inspect::run(&data_dir),

@@ -47,7 +47,7 @@ pub(crate) fn sanitize_name(raw: &str, metric: bool) -> String {
 
 /// Go's `strconv.ParseFloat` spellings that Rust's parser also takes
 /// (`NaN`, `+Inf`, `-Inf`, `Inf`, decimals, exponents); `None` for anything else.
-pub(crate) fn parse_float(s: &str) -> Option<f64> {
+pub fn parse_float(s: &str) -> Option<f64> {
     let ok = !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-' | b'_'))
         && !s.contains('_');

@@ -2,10 +2,12 @@
 //! real NAB cloud metrics checked in under `testdata/nab/`. Not part of the
 //! stable API.
 
+mod devops;
 mod fleet;
 mod nab;
 mod rng;
 
+pub use devops::{DevopsShard, DevopsSpec};
 pub use fleet::{CompressionFleet, FleetSpec};
 pub use nab::{load_nab, NabSeries};
 pub use rng::Rng;

@@ -1,0 +1,551 @@
+//! `pulsedb bench`: generates a deterministic devops fleet, runs it through
+//! pulsedb's phases (ingest, restart and WAL replay, flush, compaction, the
+//! query suite, the HTTP path) and, with `--compare`, through Prometheus
+//! and VictoriaMetrics on loopback; prints a table and writes JSON and HTML.
+
+mod history;
+mod ingest;
+mod process;
+mod real;
+mod report;
+mod server;
+mod suite;
+mod write_bench;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use pulsedb::timefmt::parse_duration_ms;
+use pulsedb::workload::DevopsSpec;
+use pulsedb::{Db, EngineOptions, Options, SyncMode};
+use serde_json::Value as Json;
+
+use history::HistorySpec;
+use report::{Report, SystemReport};
+use server::{Server, System};
+use suite::{Embedded, Http, QuerySpec, QueryTarget};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    pulsedb bench                                   # 1,000 hosts x 2 h at 1 s, embedded\n  \
+    pulsedb bench --hosts 100 --duration 6h --compare prometheus,victoriametrics --report bench.html\n  \
+    pulsedb bench --dataset real --compare prometheus,victoriametrics\n  \
+    pulsedb bench --target http://127.0.0.1:9201    # a running server, over remote-write")]
+pub(crate) struct Args {
+    /// Hosts in the fleet (41 series each).
+    #[arg(long, default_value_t = 1000)]
+    hosts: usize,
+    /// Time between samples of a series.
+    #[arg(long, default_value = "1s", value_parser = duration_ms)]
+    interval: i64,
+    /// Simulated time the fleet covers; it ends now.
+    #[arg(long, default_value = "2h", value_parser = duration_ms)]
+    duration: i64,
+    /// Seed of the generator: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Fraction of hosts replaced by new ones (new series) per simulated hour.
+    #[arg(long, default_value_t = 0.1)]
+    churn: f64,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 2)]
+    writers: usize,
+    /// Timed runs of each query (after one untimed run).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Series in the long history behind the rollup query (0: skip it).
+    #[arg(long, default_value_t = 100)]
+    history_series: usize,
+    /// Days the long history covers.
+    #[arg(long, default_value_t = 30)]
+    history_days: i64,
+    /// Interval of the long history.
+    #[arg(long, default_value = "1m", value_parser = duration_ms)]
+    history_interval: i64,
+    /// When pulsedb acknowledges a write: `always` (after fsync), `interval=1s`, `never`.
+    #[arg(long, default_value = "always", value_parser = sync_mode)]
+    sync: SyncMode,
+    /// Where pulsedb's data goes (default: a temporary directory, removed at the end).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Instead of embedded pulsedb, ingest into and query a running
+    /// server with Prometheus' remote-write and query API.
+    #[arg(long)]
+    target: Option<String>,
+    /// Also run the same data and queries through these systems over HTTP
+    /// (pulsedb serve is always one of them). Needs them installed:
+    /// scripts/install-peers.sh.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    compare: Vec<System>,
+    /// `fleet` (generated) or `real`: NAB's cloud metrics with the label
+    /// shapes of Prometheus' 20kseries.json, for bytes per sample.
+    #[arg(long, value_enum, default_value = "fleet")]
+    dataset: Dataset,
+    /// Series of the real dataset (label sets from 20kseries.json, values from NAB).
+    #[arg(long, default_value_t = 2000)]
+    real_series: usize,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write an HTML report with charts here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// No progress bars (for logs and tests).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Dataset {
+    Fleet,
+    Real,
+}
+
+fn duration_ms(s: &str) -> Result<i64, String> {
+    match parse_duration_ms(s) {
+        Ok(ms) if ms > 0 => Ok(ms),
+        Ok(_) => Err("must be positive".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn sync_mode(s: &str) -> Result<SyncMode, String> {
+    match s.split_once('=') {
+        None if s == "always" => Ok(SyncMode::Always),
+        None if s == "never" => Ok(SyncMode::Never),
+        Some(("interval", d)) => Ok(SyncMode::Interval(Duration::from_millis(duration_ms(d)? as u64))),
+        _ => Err(format!("{s:?}: use `always`, `interval=<duration>` or `never`")),
+    }
+}
+
+/// Progress bars and phase summary lines.
+struct Ui {
+    quiet: bool,
+}
+
+impl Ui {
+    fn bar(&self, phase: &str, total: u64) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:40}] {percent:>3}% {human_pos}/{human_len} {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(phase.to_string());
+        bar
+    }
+
+    fn done(&self, bar: &ProgressBar, phase: &str, summary: String) {
+        bar.finish_and_clear();
+        eprintln!("{phase:>12}  {summary}");
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let ui = Ui { quiet: args.quiet };
+    let scratch =
+        tempfile::Builder::new().prefix("pulsedb-bench-").tempdir().context("creating a temporary directory")?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().join("pulsedb"));
+    let mut report =
+        Report { command: std::env::args().collect::<Vec<_>>().join(" "), machine: machine(), ..Report::default() };
+    if args.dataset == Dataset::Real {
+        report.real_data = Some(real::run(&args, scratch.path(), &ui)?);
+        if args.compare.contains(&System::Prometheus) {
+            report.write_bench = Some(write_bench::run(&args, scratch.path(), &ui)?);
+        }
+        return finish(&args, &report);
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let end = now / args.interval * args.interval;
+    let spec = DevopsSpec {
+        hosts: args.hosts,
+        interval_ms: args.interval,
+        duration_ms: args.duration,
+        start_ms: end - args.duration,
+        seed: args.seed,
+        churn_per_hour: args.churn,
+    };
+    let history = (args.history_series > 0).then(|| HistorySpec {
+        series: args.history_series,
+        days: args.history_days,
+        interval_ms: args.history_interval,
+        end_ms: spec.start_ms / args.history_interval * args.history_interval,
+        seed: args.seed,
+    });
+    report.workload = serde_json::json!({
+        "hosts": spec.hosts, "series_per_host": DevopsSpec::SERIES_PER_HOST, "interval_ms": spec.interval_ms,
+        "duration_ms": spec.duration_ms, "samples": spec.total_samples(), "churn_per_hour": spec.churn_per_hour,
+        "seed": spec.seed, "writers": args.writers, "sync": format!("{:?}", args.sync),
+        "history": history.as_ref().map(|h| serde_json::json!({
+            "series": h.series, "days": h.days, "interval_ms": h.interval_ms, "samples": h.total_samples()})),
+    });
+    eprintln!(
+        "workload: {} hosts x {} series, {} s interval, {} h, {} samples; churn {:.0}%/h; seed {}",
+        spec.hosts,
+        DevopsSpec::SERIES_PER_HOST,
+        spec.interval_ms as f64 / 1000.0,
+        spec.duration_ms as f64 / 3_600_000.0,
+        spec.total_samples(),
+        spec.churn_per_hour * 100.0,
+        spec.seed
+    );
+    let mut queries = suite::fleet_suite(&spec);
+    if let Some(h) = &history {
+        queries.push(h.rollup_query());
+    }
+
+    if let Some(target) = &args.target {
+        let _ = target;
+        let system = http_system(&ui, &args, &spec, None, &queries, None, None, None)?;
+        report.systems.push(system);
+        return finish(&args, &report);
+    }
+    let (embedded, answers) = embedded(&ui, &args, &spec, history.as_ref(), &queries, &data_dir)?;
+    report.systems.push(embedded);
+    if args.compare.is_empty() {
+        // The HTTP path on the same data: pulsedb serve, the same suite, the same answers.
+        let fleet = Server::start(System::Pulsedb, &data_dir.join("fleet"))?;
+        let hist = history.as_ref().map(|_| Server::start(System::Pulsedb, &data_dir.join("history"))).transpose()?;
+        let mut http = SystemReport { system: "pulsedb (http)".into(), ..SystemReport::default() };
+        run_queries(&ui, &args, &queries, &fleet.base, hist.as_ref(), Some(&answers), &mut http)?;
+        fleet.stop()?;
+        if let Some(h) = hist {
+            h.stop()?;
+        }
+        report.systems.push(http);
+    } else {
+        let mut systems = vec![System::Pulsedb];
+        systems.extend(args.compare.iter().copied().filter(|s| *s != System::Pulsedb));
+        for system in systems {
+            let dir = scratch.path().join(system.name());
+            report.systems.push(compare_system(&ui, &args, &spec, history.as_ref(), &queries, system, &dir, &answers)?);
+        }
+        if args.compare.contains(&System::Prometheus) {
+            report.write_bench = Some(write_bench::run(&args, scratch.path(), &ui)?);
+        }
+    }
+    finish(&args, &report)
+}
+
+fn finish(args: &Args, report: &Report) -> anyhow::Result<()> {
+    println!("{}", report.machine);
+    println!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, report.html()).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let failed: Vec<String> = report
+        .systems
+        .iter()
+        .filter(|s| s.system.starts_with("pulsedb"))
+        .flat_map(|s| s.differences.iter().map(move |(q, d)| format!("{}: {q}: {d}", s.system)))
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("pulsedb's HTTP answers differ from its embedded ones:\n{}", failed.join("\n"));
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0.0, |kb| kb as f64 / (1 << 20) as f64);
+    format!("machine: {cores} cores, {memory:.1} GiB memory, pulsedb {}", env!("CARGO_PKG_VERSION"))
+}
+
+fn storage_options(args: &Args) -> Options {
+    let mut options = Options::default();
+    options.sync = args.sync;
+    // The long history is weeks old: keep it.
+    options.retention = Duration::from_secs(3650 * 86_400);
+    // The bench runs each phase itself, at a known moment.
+    options.background_maintenance = false;
+    options
+}
+
+/// Every phase through the embedded API. Returns the figures and each query's answer.
+fn embedded(
+    ui: &Ui,
+    args: &Args,
+    spec: &DevopsSpec,
+    history: Option<&HistorySpec>,
+    queries: &[QuerySpec],
+    data_dir: &Path,
+) -> anyhow::Result<(SystemReport, Vec<Json>)> {
+    let mut out = SystemReport { system: "pulsedb".into(), ..SystemReport::default() };
+    let fleet_dir = data_dir.join("fleet");
+    let history_dir = data_dir.join("history");
+    let history_db = history.map(|h| load_history_embedded(ui, args, h, &history_dir)).transpose()?;
+
+    let db = Db::open(&fleet_dir, storage_options(args)).with_context(|| format!("opening {}", fleet_dir.display()))?;
+    process::reset_peak_rss();
+    let bar = ui.bar("ingest", spec.total_samples());
+    let figures = ingest::run(spec, args.writers, &db, None, &bar)?;
+    let stats = db.stats()?;
+    out.peak_rss_bytes = Some(process::status_bytes("VmHWM"));
+    out.active_series = Some(stats.head_series as u64);
+    ui.done(
+        &bar,
+        "ingest",
+        format!(
+            "{} samples in {:.1} s: {:.0} samples/s, {:.0} per CPU-second; {} series created; peak RSS {:.0} MiB",
+            figures.samples,
+            figures.seconds,
+            figures.rate(),
+            figures.samples as f64 / figures.cpu_seconds.max(1e-9),
+            figures.series_created,
+            out.peak_rss_bytes.unwrap_or(0) as f64 / (1 << 20) as f64
+        ),
+    );
+    out.ingest = Some(figures);
+
+    // Restart: close and reopen, replaying the whole WAL of the ingest.
+    out.wal_bytes = Some(stats.wal_bytes);
+    let bar = ui.bar("restart", 1);
+    db.close()?;
+    let started = Instant::now();
+    let db = Db::open(&fleet_dir, storage_options(args))?;
+    let replay = started.elapsed().as_secs_f64();
+    // Nothing was flushed before the restart: the WAL held every sample.
+    let replayed = out.ingest.as_ref().map_or(0, |i| i.samples);
+    out.wal_replay_seconds = Some(replay);
+    out.wal_replay_samples = Some(replayed);
+    ui.done(
+        &bar,
+        "restart",
+        format!(
+            "WAL of {:.0} MiB replayed in {replay:.2} s ({:.0} samples/s)",
+            stats.wal_bytes as f64 / (1 << 20) as f64,
+            replayed as f64 / replay.max(1e-9)
+        ),
+    );
+
+    let bar = ui.bar("flush", 1);
+    // A flush writes the windows the newest sample has passed; one marker
+    // sample a block span past the data makes every window of it final.
+    let mut marker = pulsedb::Batch::new();
+    let past = spec.start_ms + spec.duration_ms + storage_options(args).block_span.as_millis() as i64;
+    marker.push(pulsedb::Labels::metric("bench_marker", [("phase", "flush")]), past, 1.0);
+    db.append(&marker)?;
+    let started = Instant::now();
+    let blocks = db.flush()?;
+    out.flush_seconds = Some(started.elapsed().as_secs_f64());
+    ui.done(&bar, "flush", format!("{blocks} blocks in {:.2} s", out.flush_seconds.unwrap_or(0.0)));
+
+    let bar = ui.bar("compaction", 1);
+    let started = Instant::now();
+    db.compact()?;
+    out.compaction_seconds = Some(started.elapsed().as_secs_f64());
+    let inspection = pulsedb_storage::inspect(&fleet_dir)?;
+    out.disk_bytes = Some(inspection.block_bytes() + inspection.index_bytes);
+    out.disk_samples = Some(inspection.block_samples());
+    ui.done(
+        &bar,
+        "compaction",
+        format!(
+            "{:.2} s; {} blocks hold {} samples in {} bytes (+{} label index): {:.3} bytes/sample",
+            out.compaction_seconds.unwrap_or(0.0),
+            inspection.blocks.len(),
+            inspection.block_samples(),
+            inspection.block_bytes(),
+            inspection.index_bytes,
+            out.bytes_per_sample().unwrap_or(0.0)
+        ),
+    );
+
+    let bar = ui.bar("queries", (queries.len() * args.runs.max(1)) as u64);
+    let mut answers = Vec::new();
+    for q in queries {
+        let target: Box<dyn QueryTarget> = match (&history_db, q.name == history::ROLLUP_QUERY) {
+            (Some(h), true) => Box::new(Embedded(h)),
+            _ => Box::new(Embedded(&db)),
+        };
+        let (mut timing, mut answer) = suite::time_suite(target.as_ref(), std::slice::from_ref(q), args.runs, &bar)?;
+        out.queries.append(&mut timing);
+        answers.append(&mut answer);
+    }
+    if let (Some(mut h), Some(spec)) = (history_db, history) {
+        // The same rollup query forced onto raw samples, for the rollups' gain.
+        let mut raw = EngineOptions::default();
+        raw.use_rollups = false;
+        h.set_query_options(raw);
+        let (mut timing, _) = suite::time_suite(&Embedded(&h), &[spec.rollup_query()], args.runs, &bar)?;
+        timing[0].name = format!("{} (raw samples)", history::ROLLUP_QUERY);
+        out.queries.append(&mut timing);
+        h.close()?;
+    }
+    let summary: Vec<String> = out.queries.iter().map(|q| format!("{} {:.1} ms", q.name, q.p50_ms)).collect();
+    ui.done(&bar, "queries", format!("p50: {}", summary.join(", ")));
+    db.close()?;
+    Ok((out, answers))
+}
+
+fn load_history_embedded(ui: &Ui, args: &Args, history: &HistorySpec, dir: &Path) -> anyhow::Result<Db> {
+    let db = Db::open(dir, storage_options(args)).with_context(|| format!("opening {}", dir.display()))?;
+    let bar = ui.bar("history", history.total_samples());
+    for day in history.days() {
+        db.append(&day)?;
+        bar.inc(day.len() as u64);
+    }
+    db.flush()?;
+    db.compact()?;
+    ui.done(&bar, "history", format!("{} samples over {} days, in blocks", history.total_samples(), history.days));
+    Ok(db)
+}
+
+/// One system over HTTP: start it (history and fleet on separate
+/// instances), ingest by remote-write, measure, query, stop.
+#[allow(clippy::too_many_arguments)]
+fn compare_system(
+    ui: &Ui,
+    args: &Args,
+    spec: &DevopsSpec,
+    history: Option<&HistorySpec>,
+    queries: &[QuerySpec],
+    system: System,
+    dir: &Path,
+    answers: &[Json],
+) -> anyhow::Result<SystemReport> {
+    eprintln!("--- {} over HTTP", system.name());
+    let history_dir = dir.join("history");
+    let hist = match history {
+        None => None,
+        Some(h) if system == System::Prometheus => {
+            // Remote-write cannot backfill weeks into Prometheus: promtool writes blocks.
+            let bar = ui.bar("history", 1);
+            history::backfill_prometheus(h, &history_dir, dir)?;
+            ui.done(&bar, "history", format!("{} samples backfilled by promtool", h.total_samples()));
+            Some(Server::start(system, &history_dir)?)
+        }
+        Some(h) => {
+            let server = Server::start(system, &history_dir)?;
+            let bar = ui.bar("history", h.total_samples());
+            let sink = ingest::RemoteWrite::new(&server.base);
+            for day in h.days() {
+                ingest::Sink::write(&sink, &day)?;
+                bar.inc(day.len() as u64);
+            }
+            ui.done(&bar, "history", format!("{} samples over remote-write", h.total_samples()));
+            Some(server)
+        }
+    };
+    let fleet = Server::start(system, &dir.join("fleet"))?;
+    let report = http_system(ui, args, spec, Some(system), queries, Some(answers), Some(&fleet), hist.as_ref());
+    let report = match report {
+        Ok(mut r) => {
+            let written = r.ingest.as_ref().map_or(0, |i| i.samples);
+            if system != System::Pulsedb {
+                let (bytes, samples) = fleet.disk_usage(written)?;
+                r.disk_bytes = Some(bytes);
+                r.disk_samples = Some(samples);
+            }
+            r.peak_rss_bytes = Some(fleet.peak_rss());
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    };
+    fleet.stop()?;
+    if let Some(h) = hist {
+        h.stop()?;
+    }
+    let mut report = report?;
+    if system == System::Pulsedb {
+        // Stopped (flushed); its blocks are what it stores.
+        let inspection = pulsedb_storage::inspect(dir.join("fleet"))?;
+        report.disk_bytes = Some(inspection.block_bytes() + inspection.index_bytes);
+        report.disk_samples = Some(inspection.block_samples());
+    }
+    Ok(report)
+}
+
+/// Ingest over remote-write into a server at `base`, then the query suite.
+#[allow(clippy::too_many_arguments)]
+fn http_system(
+    ui: &Ui,
+    args: &Args,
+    spec: &DevopsSpec,
+    system: Option<System>,
+    queries: &[QuerySpec],
+    answers: Option<&[Json]>,
+    fleet: Option<&Server>,
+    history: Option<&Server>,
+) -> anyhow::Result<SystemReport> {
+    let base = fleet.map_or_else(|| args.target.clone().unwrap_or_default(), |f| f.base.clone());
+    let base = base.as_str();
+    let name = system.map_or_else(|| base.to_string(), |s| format!("{} (http)", s.name()));
+    let mut out = SystemReport { system: name, ..SystemReport::default() };
+    let sink = ingest::RemoteWrite::new(base);
+    let bar = ui.bar("ingest", spec.total_samples());
+    let figures = ingest::run(spec, args.writers, &sink, fleet.map(Server::pid), &bar)?;
+    out.active_series = Some(figures.series_created);
+    ui.done(
+        &bar,
+        "ingest",
+        format!(
+            "{} samples in {:.1} s: {:.0} samples/s over remote-write; server CPU {:.1} s, client CPU {:.1} s",
+            figures.samples,
+            figures.seconds,
+            figures.rate(),
+            figures.server_cpu_seconds.unwrap_or(0.0),
+            figures.cpu_seconds
+        ),
+    );
+    out.ingest = Some(figures);
+    run_queries(ui, args, queries, base, history, answers, &mut out)?;
+    Ok(out)
+}
+
+/// The suite against pulsedb serve on data the embedded phases wrote, answers compared.
+fn run_queries(
+    ui: &Ui,
+    args: &Args,
+    queries: &[QuerySpec],
+    base: &str,
+    history: Option<&Server>,
+    answers: Option<&[Json]>,
+    out: &mut SystemReport,
+) -> anyhow::Result<()> {
+    let http = Http::new(base);
+    let history_http = history.map(|h| Http::new(&h.base));
+    let bar = ui.bar("queries", (queries.len() * args.runs.max(1)) as u64);
+    for (i, q) in queries.iter().enumerate() {
+        let target: &dyn QueryTarget = match (&history_http, q.name == history::ROLLUP_QUERY) {
+            (Some(h), true) => h,
+            (None, true) => continue,
+            _ => &http,
+        };
+        let (mut timing, answer) = suite::time_suite(target, std::slice::from_ref(q), args.runs, &bar)?;
+        out.queries.append(&mut timing);
+        if let (Some(expected), Some(got)) = (answers.and_then(|a| a.get(i)), answer.first()) {
+            if let Err(difference) = suite::compare(expected, got) {
+                out.differences.push((q.name.to_string(), difference));
+            }
+        }
+    }
+    let summary: Vec<String> = out.queries.iter().map(|q| format!("{} {:.1} ms", q.name, q.p50_ms)).collect();
+    let compared = match answers {
+        Some(_) => format!(
+            "; {}/{} answers identical to pulsedb embedded",
+            out.queries.len() - out.differences.len(),
+            out.queries.len()
+        ),
+        None => String::new(),
+    };
+    ui.done(&bar, "queries", format!("p50: {}{compared}", summary.join(", ")));
+    Ok(())
+}
