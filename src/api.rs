@@ -68,3 +68,130 @@ pub fn success(data: Json) -> Json {
 pub fn error(error_type: &str, message: &str) -> Json {
     json!({"status": "error", "errorType": error_type, "error": message})
 }
+
+/// `success(query_data(value))` serialized, written straight into one
+/// string: a range query's answer can hold millions of points, and building
+/// a JSON tree first costs an allocation or three per point.
+pub fn query_response(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str(r#"{"status":"success","data":{"resultType":"#);
+    let pair = |out: &mut String, t: i64, v: f64| {
+        out.push('[');
+        push_time(out, t);
+        out.push_str(",\"");
+        push_value(out, v);
+        out.push_str("\"]");
+    };
+    match value {
+        Value::Scalar { t, v } => {
+            out.push_str(r#""scalar","result":"#);
+            pair(&mut out, *t, *v);
+        }
+        Value::String { t, v } => {
+            out.push_str(r#""string","result":["#);
+            push_time(&mut out, *t);
+            out.push(',');
+            push_str(&mut out, v);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push_str(r#""vector","result":["#);
+            for (i, s) in samples.iter().enumerate() {
+                out.push_str(if i == 0 { "{\"metric\":" } else { ",{\"metric\":" });
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"value\":");
+                pair(&mut out, s.t, s.v);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push_str(r#""matrix","result":["#);
+            for (i, s) in series.iter().enumerate() {
+                out.push_str(if i == 0 { "{\"metric\":" } else { ",{\"metric\":" });
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"values\":[");
+                let _ = out.try_reserve(s.points.len() * 24);
+                for (j, p) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    pair(&mut out, p.t, p.v);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push_str("}}");
+    out
+}
+
+fn push_time(out: &mut String, ms: i64) {
+    use std::fmt::Write as _;
+    let _ = match format_time(ms) {
+        Json::Number(n) => write!(out, "{n}"),
+        other => write!(out, "{other}"),
+    };
+}
+
+fn push_value(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+fn push_str(out: &mut String, s: &str) {
+    // serde_json's escaping, so the bytes match the tree-built response.
+    out.push_str(&Json::String(s.to_string()).to_string());
+}
+
+fn push_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, &l.name);
+        out.push(':');
+        push_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use pulsedb_query::{InstantSample, Point, SeriesPoints};
+
+    #[test]
+    fn direct_response_matches_the_json_tree() {
+        let labels = Labels::metric("m\"x", [("a", "é\n\\"), ("b", "2")]);
+        let values = [
+            Value::Scalar { t: 1500, v: f64::NAN },
+            Value::String { t: -2000, v: "q\"\u{1}".into() },
+            Value::Vector(vec![]),
+            Value::Vector(vec![
+                InstantSample { labels: labels.clone(), t: 1_700_000_000_123, v: 0.1 + 0.2 },
+                InstantSample { labels: Labels::default(), t: 0, v: f64::NEG_INFINITY },
+            ]),
+            Value::Matrix(vec![
+                SeriesPoints {
+                    labels: labels.clone(),
+                    points: vec![Point { t: 1000, v: 1e300 }, Point { t: 1001, v: -0.0 }, Point { t: 5, v: 1e-7 }],
+                },
+                SeriesPoints { labels, points: vec![] },
+            ]),
+        ];
+        for value in &values {
+            let direct: Json = serde_json::from_str(&query_response(value)).unwrap();
+            assert_eq!(direct, success(query_data(value)), "{value:?}");
+        }
+    }
+}

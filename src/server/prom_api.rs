@@ -15,7 +15,7 @@ use serde_json::{json, Value as Json};
 use super::error::ApiError;
 use super::params::Params;
 use super::AppState;
-use crate::api::{labels_json, query_data, success};
+use crate::api::{labels_json, query_response, success};
 use crate::Labels;
 
 /// The Prometheus version whose PromQL and API this server answers like;
@@ -52,9 +52,12 @@ pub(crate) async fn query(State(state): State<Arc<AppState>>, request: Request) 
     let query = p.required("query")?.to_string();
     let t = p.time_or("time", super::now_ms())?;
     let started = Instant::now();
-    let value = blocking(&state, move |s| s.db.query(&query, t).map_err(|e| ApiError::from_query(&e))).await;
+    let body = blocking(&state, move |s| {
+        s.db.query(&query, t).map(|v| query_response(&v)).map_err(|e| ApiError::from_query(&e))
+    })
+    .await;
     state.metrics.observe_query("instant", started.elapsed());
-    Ok(json_response(query_data(&value?)))
+    Ok(([(header::CONTENT_TYPE, "application/json")], body?).into_response())
 }
 
 pub(crate) async fn query_range(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
@@ -79,11 +82,12 @@ pub(crate) async fn query_range(State(state): State<Arc<AppState>>, request: Req
         ));
     }
     let started = Instant::now();
-    let value =
-        blocking(&state, move |s| s.db.query_range(&query, start, end, step).map_err(|e| ApiError::from_query(&e)))
-            .await;
+    let body = blocking(&state, move |s| {
+        s.db.query_range(&query, start, end, step).map(|v| query_response(&v)).map_err(|e| ApiError::from_query(&e))
+    })
+    .await;
     state.metrics.observe_query("range", started.elapsed());
-    Ok(json_response(query_data(&value?)))
+    Ok(([(header::CONTENT_TYPE, "application/json")], body?).into_response())
 }
 
 /// `start`/`end` of the metadata endpoints: everything when absent.

@@ -61,8 +61,9 @@ impl HistorySpec {
     }
 
     /// `avg_over_time(history_load1[1h])` at a 1 h step across the whole history.
+    /// Its steps fall on whole hours, as dashboards align a step-1h query.
     pub(super) fn rollup_query(&self) -> QuerySpec {
-        let end = self.end_ms - self.interval_ms;
+        let end = (self.end_ms - self.interval_ms).div_euclid(HOUR) * HOUR;
         QuerySpec {
             name: ROLLUP_QUERY,
             promql: "avg_over_time(history_load1[1h])".to_string(),

@@ -152,7 +152,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let ui = Ui { quiet: args.quiet };
     let scratch =
         tempfile::Builder::new().prefix("pulsedb-bench-").tempdir().context("creating a temporary directory")?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().join("pulsedb"));
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().join("embedded"));
     let mut report =
         Report { command: std::env::args().collect::<Vec<_>>().join(" "), machine: machine(), ..Report::default() };
     if args.dataset == Dataset::Real {
@@ -224,7 +224,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         let mut systems = vec![System::Pulsedb];
         systems.extend(args.compare.iter().copied().filter(|s| *s != System::Pulsedb));
         for system in systems {
-            let dir = scratch.path().join(system.name());
+            let dir = scratch.path().join(format!("http-{}", system.name()));
             report.systems.push(compare_system(&ui, &args, &spec, history.as_ref(), &queries, system, &dir, &answers)?);
         }
         if args.compare.contains(&System::Prometheus) {
@@ -446,29 +446,25 @@ fn compare_system(
     };
     let fleet = Server::start(system, &dir.join("fleet"))?;
     let report = http_system(ui, args, spec, Some(system), queries, Some(answers), Some(&fleet), hist.as_ref());
-    let report = match report {
-        Ok(mut r) => {
-            let written = r.ingest.as_ref().map_or(0, |i| i.samples);
-            if system != System::Pulsedb {
-                let (bytes, samples) = fleet.disk_usage(written)?;
-                r.disk_bytes = Some(bytes);
-                r.disk_samples = Some(samples);
-            }
-            r.peak_rss_bytes = Some(fleet.peak_rss());
-            Ok(r)
+    let measured = report.map(|mut r| {
+        r.peak_rss_bytes = Some(fleet.peak_rss());
+        let written = r.ingest.as_ref().map_or(0, |i| i.samples);
+        (r, written)
+    });
+    let report = match measured {
+        Ok((mut r, written)) => {
+            let (bytes, samples) = fleet.stop_and_measure(written)?;
+            r.disk_bytes = Some(bytes);
+            r.disk_samples = Some(samples);
+            r
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            fleet.stop()?;
+            return Err(e);
+        }
     };
-    fleet.stop()?;
     if let Some(h) = hist {
         h.stop()?;
-    }
-    let mut report = report?;
-    if system == System::Pulsedb {
-        // Stopped (flushed); its blocks are what it stores.
-        let inspection = pulsedb_storage::inspect(dir.join("fleet"))?;
-        report.disk_bytes = Some(inspection.block_bytes() + inspection.index_bytes);
-        report.disk_samples = Some(inspection.block_samples());
     }
     Ok(report)
 }

@@ -107,8 +107,7 @@ pub(super) fn run(args: &Args, scratch: &Path, ui: &Ui) -> anyhow::Result<RealDa
         // Start Prometheus on the blocks so that it compacts them as it would in production.
         let server = Server::start(System::Prometheus, &blocks)?;
         std::thread::sleep(Duration::from_secs(5));
-        let (bytes, stored) = server.disk_usage(samples)?;
-        server.stop()?;
+        let (bytes, stored) = server.stop_and_measure(samples)?;
         let prometheus = bytes as f64 / stored.max(1) as f64;
         ui.done(&bar, "prometheus", format!("{prometheus:.3} bytes/sample ({stored} samples in its snapshot)"));
         out.bytes_per_sample.push(("prometheus".into(), prometheus));
@@ -122,8 +121,7 @@ pub(super) fn run(args: &Args, scratch: &Path, ui: &Ui) -> anyhow::Result<RealDa
             batch.add(s.labels.clone(), s.samples.iter().copied());
             sink.write(&batch)?;
         }
-        let (bytes, stored) = server.disk_usage(samples)?;
-        server.stop()?;
+        let (bytes, stored) = server.stop_and_measure(samples)?;
         let vm = bytes as f64 / stored.max(1) as f64;
         ui.done(&bar, "victoria", format!("{vm:.3} bytes/sample (data and index directories)"));
         out.bytes_per_sample.push(("victoriametrics".into(), vm));

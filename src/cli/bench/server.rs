@@ -130,22 +130,21 @@ impl Server {
         process::status_bytes_of(self.pid(), "VmHWM")
     }
 
-    /// Bytes its data takes on disk and the samples they hold, once the
-    /// system has written what it buffers: Prometheus persists its head
-    /// through a snapshot (a block, as compaction would write it), and
-    /// VictoriaMetrics flushes its in-memory parts. `written` is what was
-    /// sent, for systems that do not count samples on disk.
-    pub(super) fn disk_usage(&self, written: u64) -> anyhow::Result<(u64, u64)> {
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
-        match self.system {
-            System::Prometheus => {
-                let answer: Json = agent
-                    .post(&format!("{}/api/v1/admin/tsdb/snapshot", self.base))
-                    .call()
-                    .context("taking a Prometheus snapshot")?
-                    .into_json()?;
-                let name = answer["data"]["name"].as_str().context("snapshot answer without a name")?;
-                let dir = self.data_dir.join("snapshots").join(name);
+    /// Stops the server and returns the bytes its data takes on disk and the
+    /// samples they hold, once the system has written what it buffers:
+    /// Prometheus persists its head through a snapshot taken before it
+    /// stops (a block, as compaction would write it); VictoriaMetrics and
+    /// pulsedb write their buffers when stopped. `written` is what was sent,
+    /// for a system that does not count samples on disk (VictoriaMetrics).
+    pub(super) fn stop_and_measure(self, written: u64) -> anyhow::Result<(u64, u64)> {
+        let (system, data_dir) = (self.system, self.data_dir.clone());
+        let snapshot = match system {
+            System::Prometheus => Some(self.snapshot()?),
+            _ => None,
+        };
+        self.stop()?;
+        match (system, snapshot) {
+            (System::Prometheus, Some(dir)) => {
                 let (mut bytes, mut samples) = (0, 0);
                 for block in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
                     let block = block?.path();
@@ -155,19 +154,27 @@ impl Server {
                 }
                 Ok((bytes, samples))
             }
-            System::Victoriametrics => {
-                agent.get(&format!("{}/internal/force_flush", self.base)).call().context("flushing VictoriaMetrics")?;
-                // Background merges shrink freshly flushed parts; give them a moment.
-                std::thread::sleep(Duration::from_secs(5));
-                let bytes = process::dir_bytes(&self.data_dir.join("data"))
-                    + process::dir_bytes(&self.data_dir.join("indexdb"));
+            (System::Victoriametrics, _) => {
+                let bytes = process::dir_bytes(&data_dir.join("data")) + process::dir_bytes(&data_dir.join("indexdb"));
                 Ok((bytes, written))
             }
-            System::Pulsedb => {
-                let inspection = pulsedb_storage::inspect(&self.data_dir)?;
+            _ => {
+                let inspection = pulsedb_storage::inspect(&data_dir)?;
                 Ok((inspection.block_bytes() + inspection.index_bytes, inspection.block_samples()))
             }
         }
+    }
+
+    /// Has Prometheus write its head and blocks into a snapshot directory.
+    fn snapshot(&self) -> anyhow::Result<PathBuf> {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
+        let answer: Json = agent
+            .post(&format!("{}/api/v1/admin/tsdb/snapshot", self.base))
+            .call()
+            .context("taking a Prometheus snapshot")?
+            .into_json()?;
+        let name = answer["data"]["name"].as_str().context("snapshot answer without a name")?;
+        Ok(self.data_dir.join("snapshots").join(name))
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 60 s) and waits for it.
