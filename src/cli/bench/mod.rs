@@ -429,8 +429,14 @@ fn compare_system(
             // Remote-write cannot backfill weeks into Prometheus: promtool writes blocks.
             let bar = ui.bar("history", 1);
             history::backfill_prometheus(h, &history_dir, dir)?;
-            ui.done(&bar, "history", format!("{} samples backfilled by promtool", h.total_samples()));
-            Some(Server::start(system, &history_dir)?)
+            let server = Server::start(system, &history_dir)?;
+            let blocks = server.wait_for_compaction()?;
+            ui.done(
+                &bar,
+                "history",
+                format!("{} samples backfilled by promtool, compacted into {blocks} blocks", h.total_samples()),
+            );
+            Some(server)
         }
         Some(h) => {
             let server = Server::start(system, &history_dir)?;

@@ -2,22 +2,20 @@
 //! NAB cloud metrics (EC2/RDS CPU, network, disk, ELB requests, machine
 //! temperature; 5-minute spacing) — each series carrying one of the real
 //! label sets of Prometheus' 20kseries.json. Stored by pulsedb and, with
-//! `--compare`, by Prometheus (promtool's backfill: these are years old)
-//! and VictoriaMetrics (remote-write).
+//! `--compare`, by Prometheus and VictoriaMetrics (remote-write, the
+//! series moved in time to start together and end before now).
 
-use std::io::{BufRead as _, Write as _};
+use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
-use pulsedb::ingest::text_format::{write_sample, Dialect};
 use pulsedb::workload::{load_nab, NabSeries};
-use pulsedb::{Batch, Db, Labels, Options};
+use pulsedb::{Batch, Db, Labels};
 
 use super::ingest::{RemoteWrite, Sink as _};
 use super::report::RealData;
 use super::server::{Server, System};
-use super::{Args, Ui};
+use super::{storage_options, Args, Ui};
 
 /// The repository's copy of the datasets.
 pub(super) fn testdata() -> PathBuf {
@@ -39,34 +37,71 @@ pub(super) fn label_sets(n: usize) -> anyhow::Result<Vec<Labels>> {
     Ok(out)
 }
 
+/// NAB's series, each with a 20kseries label set and moved in time to
+/// start on the same day, ending before now: values and spacing as
+/// recorded, timestamps a span every receiver accepts.
 fn dataset() -> anyhow::Result<Vec<NabSeries>> {
     let nab = testdata().join("nab");
     let mut series = load_nab(&nab).with_context(|| format!("loading {}", nab.display()))?;
     let labels = label_sets(series.len())?;
+    let span = series.iter().map(|s| s.samples.last().map_or(0, |l| l.t) - s.samples.first().map_or(0, |f| f.t)).max();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let start = (now - span.unwrap_or(0) - 2 * DAY) / DAY * DAY;
     for (s, labels) in series.iter_mut().zip(labels) {
         s.labels = labels;
+        let first = s.samples.first().map_or(0, |f| f.t);
+        for sample in &mut s.samples {
+            sample.t = sample.t - first + start;
+        }
     }
     Ok(series)
 }
 
+/// The data a day at a time across all series, in time order.
+fn by_day(series: &[NabSeries]) -> Vec<Batch> {
+    let (Some(lo), Some(hi)) = (
+        series.iter().filter_map(|s| s.samples.first()).map(|s| s.t).min(),
+        series.iter().filter_map(|s| s.samples.last()).map(|s| s.t).max(),
+    ) else {
+        return Vec::new();
+    };
+    (lo / DAY..=hi / DAY)
+        .map(|day| {
+            let mut batch = Batch::new();
+            for s in series {
+                let today: Vec<_> = s.samples.iter().copied().filter(|x| x.t.div_euclid(DAY) == day).collect();
+                if !today.is_empty() {
+                    batch.add(s.labels.clone(), today);
+                }
+            }
+            batch
+        })
+        .filter(|b| !b.is_empty())
+        .collect()
+}
+
+const DAY: i64 = 86_400_000;
+
 pub(super) fn run(args: &Args, scratch: &Path, ui: &Ui) -> anyhow::Result<RealData> {
     let series = dataset()?;
+    let days = by_day(&series);
     let samples: u64 = series.iter().map(|s| s.samples.len() as u64).sum();
-    eprintln!("real data: {} NAB series, {samples} samples, label sets from 20kseries.json", series.len());
+    eprintln!(
+        "real data: {} NAB series, {samples} samples over {} days, label sets from 20kseries.json",
+        series.len(),
+        days.len()
+    );
     let mut out = RealData { series: series.len(), samples, bytes_per_sample: Vec::new() };
 
     let bar = ui.bar("pulsedb", 1);
     let dir = scratch.join("real-pulsedb");
-    let mut options = Options::default();
-    options.background_maintenance = false;
-    let db = Db::open(&dir, options)?;
-    let max_t = series.iter().filter_map(|s| s.samples.last()).map(|s| s.t).max().unwrap_or(0);
-    for s in &series {
-        let mut batch = Batch::new();
-        batch.add(s.labels.clone(), s.samples.iter().copied());
-        db.append(&batch)?;
+    // The data is months old: storage_options keeps it (retention) and runs no background work.
+    let db = Db::open(&dir, storage_options(args))?;
+    for day in &days {
+        db.append(day)?;
     }
-    // One sample far past the data pushes every NAB window out of the head.
+    // One sample past the data pushes every window out of the head.
+    let max_t = series.iter().filter_map(|s| s.samples.last()).map(|s| s.t).max().unwrap_or(0);
     let mut sentinel = Batch::new();
     sentinel.push(Labels::metric("bench_sentinel", [("a", "b")]), max_t + 8 * 3_600_000, 0.0);
     db.append(&sentinel)?;
@@ -75,56 +110,45 @@ pub(super) fn run(args: &Args, scratch: &Path, ui: &Ui) -> anyhow::Result<RealDa
     db.close()?;
     let inspection = pulsedb_storage::inspect(&dir)?;
     let pulsedb = (inspection.block_bytes() + inspection.index_bytes) as f64 / inspection.block_samples().max(1) as f64;
-    ui.done(&bar, "pulsedb", format!("{pulsedb:.3} bytes/sample (blocks and label index)"));
+    ui.done(
+        &bar,
+        "pulsedb",
+        format!(
+            "{pulsedb:.3} bytes/sample ({} blocks: {} bytes for {} samples; label index {} bytes)",
+            inspection.blocks.len(),
+            inspection.block_bytes(),
+            inspection.block_samples(),
+            inspection.index_bytes
+        ),
+    );
     out.bytes_per_sample.push(("pulsedb".into(), pulsedb));
 
-    if args.compare.contains(&System::Prometheus) {
-        let bar = ui.bar("prometheus", 1);
-        let blocks = scratch.join("real-prometheus");
-        std::fs::create_dir_all(&blocks)?;
-        let text = scratch.join("real.om");
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&text)?);
-        let mut line = String::new();
-        for s in &series {
-            for &sample in &s.samples {
-                line.clear();
-                write_sample(&mut line, &s.labels, sample, Dialect::OpenMetrics);
-                file.write_all(line.as_bytes())?;
-            }
+    for system in [System::Prometheus, System::Victoriametrics] {
+        if !args.compare.contains(&system) {
+            continue;
         }
-        file.write_all(b"# EOF\n")?;
-        file.flush()?;
-        drop(file);
-        let output = std::process::Command::new("promtool")
-            .args(["tsdb", "create-blocks-from", "openmetrics"])
-            .arg(&text)
-            .arg(&blocks)
-            .output()
-            .context("running promtool (install it with scripts/install-peers.sh)")?;
-        if !output.status.success() {
-            anyhow::bail!("promtool create-blocks-from failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        // Start Prometheus on the blocks so that it compacts them as it would in production.
-        let server = Server::start(System::Prometheus, &blocks)?;
-        std::thread::sleep(Duration::from_secs(5));
-        let (bytes, stored) = server.stop_and_measure(samples)?;
-        let prometheus = bytes as f64 / stored.max(1) as f64;
-        ui.done(&bar, "prometheus", format!("{prometheus:.3} bytes/sample ({stored} samples in its snapshot)"));
-        out.bytes_per_sample.push(("prometheus".into(), prometheus));
-    }
-    if args.compare.contains(&System::Victoriametrics) {
-        let bar = ui.bar("victoria", 1);
-        let server = Server::start(System::Victoriametrics, &scratch.join("real-victoriametrics"))?;
+        let bar = ui.bar(system.name(), days.len() as u64);
+        // Prometheus' head keeps the whole span (its block range raised to
+        // cover it: hidden flags), so its snapshot is one fully compacted
+        // block, as its compactor would leave these weeks in production.
+        let span_hours = (days.len() as i64 + 1) * 24;
+        let extra = match system {
+            System::Prometheus => vec![
+                format!("--storage.tsdb.min-block-duration={span_hours}h"),
+                format!("--storage.tsdb.max-block-duration={span_hours}h"),
+            ],
+            _ => Vec::new(),
+        };
+        let server = Server::start_with(system, &scratch.join(format!("real-{}", system.name())), &extra)?;
         let sink = RemoteWrite::new(&server.base);
-        for s in &series {
-            let mut batch = Batch::new();
-            batch.add(s.labels.clone(), s.samples.iter().copied());
-            sink.write(&batch)?;
+        for day in &days {
+            sink.write(day)?;
+            bar.inc(1);
         }
         let (bytes, stored) = server.stop_and_measure(samples)?;
-        let vm = bytes as f64 / stored.max(1) as f64;
-        ui.done(&bar, "victoria", format!("{vm:.3} bytes/sample (data and index directories)"));
-        out.bytes_per_sample.push(("victoriametrics".into(), vm));
+        let figure = bytes as f64 / stored.max(1) as f64;
+        ui.done(&bar, system.name(), format!("{figure:.3} bytes/sample ({stored} samples, {bytes} bytes)"));
+        out.bytes_per_sample.push((system.name().into(), figure));
     }
     Ok(out)
 }

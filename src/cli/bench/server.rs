@@ -54,6 +54,11 @@ fn free_port() -> anyhow::Result<u16> {
 impl Server {
     /// Starts `system` on `data_dir` (created) and waits until it is ready.
     pub(super) fn start(system: System, data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with(system, data_dir, &[])
+    }
+
+    /// [`Server::start`] with extra command-line flags.
+    pub(super) fn start_with(system: System, data_dir: &Path, extra: &[String]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
@@ -95,6 +100,7 @@ impl Server {
         let program = system.program()?;
         let child = Command::new(&program)
             .args(&args)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -123,6 +129,31 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         anyhow::bail!("{} did not become ready at {} within 120 s", self.system.name(), self.base)
+    }
+
+    /// Waits until Prometheus has compacted blocks it was started on (as
+    /// backfilled 2 h blocks would be long before anyone queries them a
+    /// month later): its compactor first runs a minute after start, then
+    /// merges until no plan is left. Gives up after three minutes.
+    pub(super) fn wait_for_compaction(&self) -> anyhow::Result<usize> {
+        let count = || -> usize {
+            std::fs::read_dir(&self.data_dir)
+                .map(|d| d.flatten().filter(|e| e.path().join("meta.json").is_file()).count())
+                .unwrap_or(0)
+        };
+        let initial = count();
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let (mut last, mut stable_since) = (initial, Instant::now());
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_secs(1));
+            let now = count();
+            if now != last {
+                (last, stable_since) = (now, Instant::now());
+            } else if now < initial && stable_since.elapsed() > Duration::from_secs(10) {
+                break;
+            }
+        }
+        Ok(last)
     }
 
     /// Peak RSS of the server process so far.
