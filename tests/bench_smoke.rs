@@ -11,7 +11,8 @@ fn bench_smoke_run_completes_with_plausible_figures() {
     let json = dir.path().join("bench.json");
     let html = dir.path().join("bench.html");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_pulsedb"))
-        .args(["bench", "--hosts", "4", "--duration", "15m", "--history-series", "4", "--history-days", "2"])
+        .args(["bench", "--hosts", "4", "--interval", "10s", "--duration", "2h"])
+        .args(["--history-series", "4", "--history-days", "2"])
         .args(["--runs", "2", "--quiet", "--data-dir"])
         .arg(dir.path().join("data"))
         .arg("--json")
@@ -29,7 +30,7 @@ fn bench_smoke_run_completes_with_plausible_figures() {
     assert!(stdout.contains("bytes/sample on disk"), "{stdout}");
 
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let expected_samples = 4 * 41 * 15 * 60;
+    let expected_samples = 4 * 41 * 720;
     assert_eq!(report["workload"]["samples"], expected_samples);
     let systems = report["systems"].as_array().unwrap();
     assert_eq!(systems.len(), 2, "embedded and HTTP");
