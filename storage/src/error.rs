@@ -66,6 +66,15 @@ pub enum Error {
     )]
     SeriesLimit { series: String, active: usize, limit: usize },
 
+    /// Too many series entered the head in the last minute
+    /// (`max_new_series_per_minute`); appends for new series are refused
+    /// until older ones age out of the window.
+    #[error(
+        "series creation limit reached: {created} series were created in the last minute, the limit is {limit} \
+         per minute; new series are rejected (first: {series})"
+    )]
+    SeriesRateLimit { series: String, created: usize, limit: usize },
+
     /// A background write failed in a way that makes further writes unsafe.
     #[error("storage is poisoned by an earlier failure and accepts no more writes: {0}")]
     Poisoned(String),

@@ -278,3 +278,56 @@ fn failed_wal_write_does_not_hide_a_new_series_record() {
     assert_all_there(&storage, &model);
     assert_eq!(storage.label_values("host", &[]).unwrap(), vec!["h0", "h1", "h2"]);
 }
+
+/// `max_new_series_per_minute`: a batch bringing more new series than the
+/// last minute leaves room for is refused whole with `SeriesRateLimit`;
+/// series already in the head keep ingesting; a minute later there is room
+/// again; and what was refused was never written (a reopen finds only what
+/// was acknowledged).
+#[test]
+fn series_creation_rate_is_limited_per_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.max_new_series_per_minute = Some(5);
+    let storage = Storage::open(dir.path(), o.clone()).unwrap();
+    let mut model = Model::new();
+    fill(&storage, &mut model, 3, 0, HOUR);
+    fill(&storage, &mut model, 5, HOUR, 2 * HOUR); // two more: the limit
+
+    let mut batch = Batch::new();
+    batch.push(host(0), 2 * HOUR, 1.0).push(host(5), 2 * HOUR, 1.0);
+    let err = storage.append(&batch).unwrap_err();
+    assert!(
+        matches!(&err, Error::SeriesRateLimit { created: 5, limit: 5, series } if series.contains("h5")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("the limit is 5 per minute"), "{err}");
+    // Refused whole: host 0 did not get its sample either; it still ingests alone.
+    assert_all_there(&storage, &model);
+    fill(&storage, &mut model, 5, 2 * HOUR, 3 * HOUR);
+    assert_eq!(storage.stats().unwrap().head_series, 5);
+
+    // A minute later (moving the limiter's clock origin back) there is room again.
+    {
+        let mut state = storage.inner.append.lock();
+        state.opened = state.opened.checked_sub(Duration::from_secs(61)).unwrap();
+    }
+    fill(&storage, &mut model, 10, 3 * HOUR, 4 * HOUR);
+    let err = storage.append(Batch::new().push(host(10), 4 * HOUR, 1.0)).unwrap_err();
+    assert!(matches!(err, Error::SeriesRateLimit { created: 5, .. }), "{err:?}");
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+
+    let storage = Storage::open(dir.path(), o).unwrap();
+    assert_all_there(&storage, &model);
+    assert_eq!(storage.stats().unwrap().head_series, 10);
+}
+
+#[test]
+fn zero_series_per_minute_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.max_new_series_per_minute = Some(0);
+    let err = Storage::open(dir.path(), o).unwrap_err();
+    assert!(matches!(err, Error::InvalidOptions(_)), "{err:?}");
+}
