@@ -8,8 +8,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A WAL failure other than poisoning (which becomes [`Error::Poisoned`]).
     #[error("write-ahead log: {0}")]
-    Wal(#[from] pulsedb_wal::Error),
+    Wal(#[source] pulsedb_wal::Error),
 
     #[error("{context}: {source}")]
     Io {
@@ -75,12 +76,24 @@ pub enum Error {
     )]
     SeriesRateLimit { series: String, created: usize, limit: usize },
 
-    /// A background write failed in a way that makes further writes unsafe.
+    /// A write failed in a way that makes further writes unsafe (a failed
+    /// WAL fsync: the kernel may have dropped the data and forgotten the
+    /// error). Every later append fails with this too; reads keep working.
+    /// Reopening the directory recovers what is on disk.
     #[error("storage is poisoned by an earlier failure and accepts no more writes: {0}")]
     Poisoned(String),
 
     #[error("storage is closed")]
     Closed,
+}
+
+impl From<pulsedb_wal::Error> for Error {
+    fn from(e: pulsedb_wal::Error) -> Self {
+        match e {
+            pulsedb_wal::Error::Poisoned { ref source, .. } => Error::Poisoned(format!("{e} ({source})")),
+            e => Error::Wal(e),
+        }
+    }
 }
 
 /// Result alias of this crate.

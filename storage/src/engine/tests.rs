@@ -331,3 +331,124 @@ fn zero_series_per_minute_is_refused() {
     let err = Storage::open(dir.path(), o).unwrap_err();
     assert!(matches!(err, Error::InvalidOptions(_)), "{err:?}");
 }
+
+/// An error and all its sources, as one string.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out += &format!(": {s}");
+        source = s.source();
+    }
+    out
+}
+
+/// Sorted names of the `blocks/` entries starting with `.` (temporary or
+/// half-deleted directories).
+fn hidden_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(BLOCKS_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A failed WAL fsync poisons the store: the append whose fsync failed is
+/// not acknowledged, every later append (of known or new series) fails with
+/// `Error::Poisoned` naming the fsync, flushes fail rather than truncate the
+/// WAL, reads keep answering, and a reopen recovers every acknowledged
+/// sample (plus, at most, the unacknowledged batch, which reached the page
+/// cache before its fsync failed).
+#[test]
+fn failed_fsync_poisons_storage_and_nothing_is_acknowledged_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.sync = crate::SyncMode::Always;
+    let storage = Storage::open(dir.path(), o.clone()).unwrap();
+    let mut model = Model::new();
+    fill(&storage, &mut model, 2, 0, 3 * HOUR);
+
+    storage.inner.wal.inject_fault(pulsedb_wal::Fault::FsyncFails);
+    let mut unacked = Batch::new();
+    unacked.push(host(0), 3 * HOUR, 42.0);
+    let err = storage.append(&unacked).unwrap_err();
+    assert!(matches!(&err, Error::Poisoned(m) if m.contains("fsync") && m.contains("injected fault")), "{err:?}");
+    assert!(err.to_string().contains("accepts no more writes"), "{err}");
+    for (i, batch) in [Batch::new().push(host(1), 3 * HOUR, 1.0).clone(), Batch::new().push(host(9), 0, 1.0).clone()]
+        .iter()
+        .enumerate()
+    {
+        let err = storage.append(batch).unwrap_err();
+        assert!(matches!(&err, Error::Poisoned(m) if m.contains("fsync")), "append {i}: {err:?}");
+    }
+    assert!(matches!(storage.flush().unwrap_err(), Error::Poisoned(_)), "flush must not truncate the WAL");
+    // Reads keep working, and see the unacknowledged sample (it is in the head).
+    let got = stored(&storage);
+    assert_eq!(got[&host(1).to_string()], model[&host(1).to_string()]);
+    assert_eq!(got[&host(0).to_string()].len(), model[&host(0).to_string()].len() + 1);
+    assert!(storage.close().is_err(), "close reports the poison");
+
+    let storage = Storage::open(dir.path(), o).unwrap();
+    let mut with_unacked = model.clone();
+    with_unacked.get_mut(&host(0).to_string()).unwrap().insert(3 * HOUR, 42.0f64.to_bits());
+    assert_all_there(&storage, &with_unacked);
+    // The reopened store accepts writes again.
+    fill(&storage, &mut with_unacked, 2, 4 * HOUR, 5 * HOUR);
+    assert_all_there(&storage, &with_unacked);
+}
+
+/// ENOSPC on a WAL append: a clear error naming the full disk, the batch
+/// not applied, reads unaffected; once space is free (the fault is
+/// one-shot) appends succeed again, and a reopen has exactly what was acknowledged.
+#[test]
+fn wal_append_out_of_space_fails_clearly_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, HOUR);
+    storage.inner.wal.inject_fault(pulsedb_wal::Fault::WriteFailsNoSpace);
+    let err = storage.append(Batch::new().push(host(0), HOUR, 9.0)).unwrap_err();
+    assert!(matches!(err, Error::Wal(_)), "{err:?}");
+    let chain = error_chain(&err);
+    assert!(chain.contains("No space left"), "{chain}");
+    assert_all_there(&storage, &model);
+    fill(&storage, &mut model, 2, HOUR, 2 * HOUR);
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// ENOSPC while compaction writes the merged block: a clear error, the
+/// parents stay registered and on disk, no temporary directory is left,
+/// reads and appends keep working, and the next compaction (space freed)
+/// merges them; after a reopen every acknowledged sample is there once.
+#[test]
+fn compaction_out_of_space_keeps_parents_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 3, 0, 9 * HOUR);
+    assert_eq!(storage.flush().unwrap(), 4);
+    let parents = block_dirs(dir.path());
+    assert_eq!(parents.len(), 4);
+
+    storage.inner.faults.arm(Fault::BlockWriteNoSpace);
+    let err = storage.compact().unwrap_err();
+    let chain = error_chain(&err);
+    assert!(chain.contains("No space left"), "{chain}");
+    assert_eq!(block_dirs(dir.path()), parents, "parents untouched");
+    assert!(hidden_entries(dir.path()).is_empty(), "{:?}", hidden_entries(dir.path()));
+    assert_eq!(storage.stats().unwrap().blocks, 4);
+    assert_all_there(&storage, &model);
+    fill(&storage, &mut model, 3, 9 * HOUR, 10 * HOUR);
+
+    storage.compact().unwrap();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "{:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
