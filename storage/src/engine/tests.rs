@@ -452,3 +452,37 @@ fn compaction_out_of_space_keeps_parents_and_is_retried() {
     let storage = open(dir.path());
     assert_all_there(&storage, &model);
 }
+
+/// A closed head chunk damaged on disk (`chunks_head/` is read back with
+/// plain reads) is an `Error::Corruption` naming the file and offset on the
+/// read that touches it, and fails the flush of its window rather than
+/// writing a block without it; the WAL still has everything, so a reopen
+/// (which rebuilds `chunks_head/` from it) serves every acknowledged sample.
+#[test]
+fn damaged_head_chunk_file_is_an_error_not_missing_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    // Window [0, 2h) of each series is a closed chunk once the 2 h sample arrives.
+    fill(&storage, &mut model, 2, 0, 3 * HOUR);
+    let file = dir.path().join(CHUNKS_HEAD_DIR).join("0.chunks");
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.len() > 40, "{} bytes", bytes.len());
+    bytes[20] ^= 0x10;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let err = storage.select(&[Matcher::equal("__name__", "m")], 0, HOUR).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corruption { file: f, kind, .. } if f == &file && kind.contains("checksum")),
+        "{err:?}"
+    );
+    // The open chunks ([2h, 3h)) still answer.
+    let recent = storage.select(&[Matcher::equal("__name__", "m")], 2 * HOUR, 3 * HOUR).unwrap();
+    assert_eq!(recent.len(), 2);
+    assert!(storage.flush().is_err(), "no block is written without the damaged chunk");
+    assert!(block_dirs(dir.path()).is_empty());
+    drop(storage);
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
