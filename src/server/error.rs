@@ -54,6 +54,7 @@ impl ApiError {
             Error::InvalidSeries { .. }
             | Error::OutOfOrder { .. }
             | Error::OutOfBounds { .. }
+            | Error::TooFarInFuture { .. }
             | Error::InvalidMatcher(_)
             | Error::SeriesLimit { .. } => Self::bad_data(e.to_string()),
             // A rate, not a hard limit: the same write succeeds once older

@@ -51,6 +51,13 @@ pub enum Error {
     )]
     OutOfBounds { series: String, timestamp: i64, min_valid: i64 },
 
+    /// A sample further ahead of the wall clock than `Options::max_future` allows.
+    #[error(
+        "sample for {series} at t={timestamp} is too far in the future: the limit is t={max_allowed} \
+         (now plus max_future)"
+    )]
+    TooFarInFuture { series: String, timestamp: i64, max_allowed: i64 },
+
     #[error("invalid matcher {0}")]
     InvalidMatcher(String),
 

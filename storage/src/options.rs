@@ -43,6 +43,12 @@ pub struct Options {
     /// Bounds churn — short-lived series from e.g. pod or request ids — that
     /// `max_active_series` alone would let fill the head at every flush.
     pub max_new_series_per_minute: Option<usize>,
+    /// Samples more than this ahead of the wall clock are rejected with
+    /// [`Error::TooFarInFuture`] (`None`, the default, = no limit). One
+    /// sample far in the future would move the head's newest time past
+    /// every real write, making later real samples out of bounds once its
+    /// window is flushed, and retention measure from it.
+    pub max_future: Option<Duration>,
     /// Run flushing, compaction and retention in a background thread. When
     /// false they happen only through explicit calls (useful in tests).
     pub background_maintenance: bool,
@@ -67,6 +73,7 @@ impl Default for Options {
             label_limits: LabelLimits::default(),
             max_active_series: None,
             max_new_series_per_minute: None,
+            max_future: None,
             background_maintenance: true,
             zstd_level: 3,
             rollups: true,

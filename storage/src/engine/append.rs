@@ -186,6 +186,12 @@ impl Inner {
             });
         }
         let mut prepared = Prepared { entries, keys };
+        let max_allowed = self.options.max_future.map(|d| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        });
         for i in 0..prepared.entries.len() {
             let e = &prepared.entries[i];
             let series = self.head.get_by_key(e.hash, prepared.key(e));
@@ -208,6 +214,11 @@ impl Inner {
                     }
                 }
                 *samples = deduped;
+            }
+            if let (Some(max_allowed), Some(last)) = (max_allowed, e.samples.last()) {
+                if last.t > max_allowed {
+                    return Err(Error::TooFarInFuture { series: e.labels.to_string(), timestamp: last.t, max_allowed });
+                }
             }
         }
         Ok(prepared)

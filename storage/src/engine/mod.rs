@@ -152,7 +152,8 @@ impl Storage {
     /// Errors name the offending series: [`Error::InvalidSeries`] for bad
     /// labels, [`Error::OutOfOrder`] / [`Error::OutOfBounds`] for samples
     /// too old to accept, [`Error::SeriesLimit`] beyond `max_active_series`,
-    /// [`Error::SeriesRateLimit`] beyond `max_new_series_per_minute`.
+    /// [`Error::SeriesRateLimit`] beyond `max_new_series_per_minute`,
+    /// [`Error::TooFarInFuture`] beyond `max_future`.
     pub fn append(&self, batch: &crate::Batch) -> Result<()> {
         self.inner.append(batch)
     }

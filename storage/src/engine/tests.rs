@@ -486,3 +486,32 @@ fn damaged_head_chunk_file_is_an_error_not_missing_samples() {
     let storage = open(dir.path());
     assert_all_there(&storage, &model);
 }
+
+/// `max_future`: a batch with a sample further ahead of the wall clock than
+/// the limit is refused whole, naming the series; samples within it are
+/// accepted; without the option nothing is checked.
+#[test]
+fn samples_too_far_in_the_future_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.max_future = Some(Duration::from_secs(600));
+    let storage = Storage::open(dir.path(), o).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let mut batch = Batch::new();
+    batch.push(host(0), now, 1.0).push(host(1), now + 5 * MIN, 1.0).push(host(2), now + 3600 * 1000, 2.0);
+    let err = storage.append(&batch).unwrap_err();
+    assert!(
+        matches!(&err, Error::TooFarInFuture { series, timestamp, max_allowed }
+            if series.contains("h2") && *timestamp == now + 3_600_000 && *max_allowed >= now + 10 * MIN),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("too far in the future"), "{err}");
+    assert_eq!(storage.stats().unwrap().head_series, 0, "refused whole");
+    let mut model = Model::new();
+    fill(&storage, &mut model, 2, now - HOUR, now + 5 * MIN);
+    assert_all_there(&storage, &model);
+    drop(storage);
+
+    let storage = open(&dir.path().join("unlimited"));
+    storage.append(Batch::new().push(host(0), now + 365 * 24 * HOUR, 1.0)).unwrap();
+}
