@@ -239,10 +239,11 @@ impl SeriesData {
         for chunk in &self.closed[keep..] {
             chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut chunk_samples)?;
         }
-        self.closed.truncate(keep);
         if !self.open.is_empty() {
             decode_open(&self.open, i64::MIN, i64::MAX, &mut chunk_samples)?;
         }
+        // Only once everything decoded: an error leaves the series as it was.
+        self.closed.truncate(keep);
         let merged = merge_overriding(&chunk_samples, &std::mem::take(&mut self.ooo));
         self.open = XorChunk::new();
         for s in merged {
