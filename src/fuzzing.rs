@@ -209,8 +209,8 @@ fn split_parts(data: &[u8], n: usize) -> Vec<&[u8]> {
 /// bits 2-3 the first segment number (0-3), bit 4 leaves a number out after
 /// the first (a missing segment), bit 5 writes a valid segment header
 /// before each file's bytes (so mutations start at the frames). The rest is
-/// split by [`split_parts`]. Every frame replayed is decoded as a storage
-/// record, as recovery does.
+/// split by `split_parts` (u16 lengths, the last part taking the rest).
+/// Every frame replayed is decoded as a storage record, as recovery does.
 ///
 /// Invariants: open returns `Ok` or a typed error, never panics; after a
 /// successful open, a second open replays exactly the same frames (open cut
