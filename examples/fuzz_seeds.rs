@@ -90,5 +90,118 @@ fn main() -> std::io::Result<()> {
     write("text_format", "prometheus", prom.as_bytes())?;
     write("text_format", "openmetrics", b"x_total{a=\"b\\n\"} 1.5 1700000000.123 # {trace_id=\"t\"} 1\n# EOF\n")?;
     write("csv", "rows", csv.as_bytes())?;
+
+    block_seeds(root)?;
+    wal_seeds()?;
+    Ok(())
+}
+
+/// `block_read` inputs: flags, u16 lengths of `meta.json` and `index`, then
+/// the three files (see `pulsedb::fuzzing::block_read`).
+fn pack_block(flags: u8, dir: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::read(dir.join("meta.json"))?;
+    let index = std::fs::read(dir.join("index"))?;
+    let chunks = std::fs::read(dir.join("chunks"))?;
+    let len = |b: &[u8]| u16::try_from(b.len()).map_err(std::io::Error::other);
+    let mut out = vec![flags];
+    out.extend_from_slice(&len(&meta)?.to_le_bytes());
+    out.extend_from_slice(&len(&index)?.to_le_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(&index);
+    out.extend_from_slice(&chunks);
+    Ok(out)
+}
+
+fn block_dirs(blocks: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut dirs: Vec<_> = std::fs::read_dir(blocks)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Small blocks written by today's format (with rollups; one of decimals
+/// and counters, whose chunk frames zstd shrinks, one of arbitrary floats,
+/// stored raw), plus the format 1 golden fixture's first block.
+fn block_seeds(root: &Path) -> std::io::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let mut options = pulsedb::Options::default();
+    options.background_maintenance = false;
+    options.retention = std::time::Duration::ZERO;
+    let db = pulsedb::Db::open(tmp.path(), options).map_err(std::io::Error::other)?;
+    let t0 = 1_700_006_400_000; // a multiple of 2 h
+    let mut batch = pulsedb::Batch::new();
+    for s in 0..3u32 {
+        let samples = (0..120).map(|i| Sample::new(t0 + i * 60_000, f64::from(s) * 10.0 + (i % 7) as f64 / 4.0));
+        batch.add(Labels::metric("seed_gauge", [("s", s.to_string())]), samples);
+    }
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let floats = (0..90).map(|i| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Sample::new(t0 + i * 80_000 + (x % 1000) as i64, f64::from_bits(x >> 2))
+    });
+    batch.add(Labels::metric("seed_floats", [("s", "x")]), floats.collect::<Vec<_>>());
+    db.append(&batch).map_err(std::io::Error::other)?;
+    db.append(pulsedb::Batch::new().push(Labels::metric("seed_gauge", [("s", "0")]), t0 + 7_200_000, 1.0))
+        .map_err(std::io::Error::other)?;
+    db.flush().map_err(std::io::Error::other)?;
+    db.close().map_err(std::io::Error::other)?;
+    let written = block_dirs(&tmp.path().join("blocks"))?;
+    let block = written.first().ok_or_else(|| std::io::Error::other("no block written"))?;
+    write("block_read", "v2_block", &pack_block(0, block)?)?;
+    write("block_read", "v2_block_fix_checksums", &pack_block(3, block)?)?;
+    let fixture = block_dirs(&root.join("tests/fixtures/v1/blocks"))?;
+    let v1 = fixture.first().ok_or_else(|| std::io::Error::other("no v1 fixture block"))?;
+    write("block_read", "v1_block_fix_checksums", &pack_block(3, v1)?)?;
+    Ok(())
+}
+
+/// `wal_replay` inputs (see `pulsedb::fuzzing::wal_replay`): a WAL of
+/// storage records in three small segments, as written, with the last
+/// one's tail torn, with the headers left to the target, and alone.
+fn wal_seeds() -> std::io::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let options = pulsedb_wal::WalOptions::new().with_sync(pulsedb_wal::SyncMode::Never);
+    let wal = pulsedb_wal::Wal::open(tmp.path(), options, |_, _| Ok::<(), std::convert::Infallible>(()))
+        .map_err(std::io::Error::other)?;
+    for segment in 0..3i64 {
+        for batch in 0..4i64 {
+            let series = vec![(1u64, Labels::metric("up", [("job", "a")])), (2, Labels::metric("up", [("job", "b")]))];
+            let t = (segment * 4 + batch) * 15_000;
+            let samples =
+                vec![(1, vec![Sample::new(t, 1.0)]), (2, vec![Sample::new(t, f64::NAN), Sample::new(t + 1, 0.5)])];
+            let series = if segment == 0 && batch == 0 { series } else { Vec::new() };
+            wal.write(&internals::wal_record_encode(&series, &samples)).map_err(std::io::Error::other)?;
+        }
+        if segment < 2 {
+            wal.rotate().map_err(std::io::Error::other)?;
+        }
+    }
+    wal.close().map_err(std::io::Error::other)?;
+    let files: Vec<Vec<u8>> =
+        (1..=3).map(|n| std::fs::read(tmp.path().join(format!("{n:08}.wal")))).collect::<Result<_, _>>()?;
+    let pack = |control: u8, parts: &[&[u8]]| -> std::io::Result<Vec<u8>> {
+        let mut out = vec![control];
+        if let Some((_, init)) = parts.split_last() {
+            for p in init {
+                out.extend_from_slice(&u16::try_from(p.len()).map_err(std::io::Error::other)?.to_le_bytes());
+            }
+        }
+        out.extend(parts.iter().flat_map(|p| p.iter().copied()));
+        Ok(out)
+    };
+    // control: bits 0-1 segments - 1, bits 2-3 first number (1), bit 5 headers added.
+    let all: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    write("wal_replay", "three_segments", &pack(0b0110, &all)?)?;
+    let last = &files[2];
+    let torn: Vec<&[u8]> = vec![&files[0], &files[1], &last[..last.len() - 5]];
+    write("wal_replay", "torn_tail", &pack(0b0110, &torn)?)?;
+    let bare: Vec<&[u8]> = files.iter().map(|f| &f[8..]).collect();
+    write("wal_replay", "headers_added", &pack(0b10_0110, &bare)?)?;
+    write("wal_replay", "one_segment", &pack(0b0100, &all[..1])?)?;
     Ok(())
 }

@@ -160,11 +160,182 @@ fn same_sample(a: crate::Sample, b: crate::Sample) -> bool {
     a.t == b.t && (a.v.to_bits() == b.v.to_bits() || (a.v.is_nan() && b.v.is_nan()))
 }
 
+/// A scratch directory for one input, removed when dropped. Under
+/// `/dev/shm` where there is one: the WAL fsyncs, and fuzzing should not
+/// wait for a disk.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Option<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let shm = std::path::Path::new("/dev/shm");
+        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("pulsedb-fuzz-{what}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Splits `data` into `n` parts: `n - 1` little-endian u16 lengths, then
+/// the parts back to back, the last taking the rest (lengths clamped).
+fn split_parts(data: &[u8], n: usize) -> Vec<&[u8]> {
+    let (lengths, mut rest) = data.split_at((2 * (n - 1)).min(data.len()));
+    let mut parts = Vec::with_capacity(n);
+    for len in lengths.chunks(2) {
+        let len = match len {
+            [a, b] => usize::from(u16::from_le_bytes([*a, *b])),
+            _ => 0,
+        };
+        let (part, next) = rest.split_at(len.min(rest.len()));
+        parts.push(part);
+        rest = next;
+    }
+    parts.resize(n - 1, &[]);
+    parts.push(rest);
+    parts
+}
+
+/// Replay of a whole damaged WAL directory. The first byte says how to
+/// lay out the rest: bits 0-1 the number of segment files (`% 3 + 1`),
+/// bits 2-3 the first segment number (0-3), bit 4 leaves a number out after
+/// the first (a missing segment), bit 5 writes a valid segment header
+/// before each file's bytes (so mutations start at the frames). The rest is
+/// split by `split_parts` (u16 lengths, the last part taking the rest).
+/// Every frame replayed is decoded as a storage record, as recovery does.
+///
+/// Invariants: open returns `Ok` or a typed error, never panics; after a
+/// successful open, a second open replays exactly the same frames (open cut
+/// the torn tail, and says so); after a failed one, `repair` followed by
+/// open succeeds unless a segment has an unknown format version.
+pub fn wal_replay(data: &[u8]) {
+    let _ = wal_replay_frames(data);
+}
+
+/// [`wal_replay`], returning what the first open replayed: the number of
+/// frames, or the error (`None` for inputs too short to lay out).
+pub fn wal_replay_frames(data: &[u8]) -> Option<Result<usize, String>> {
+    use pulsedb_wal::{Wal, WalOptions};
+    let (&control, rest) = data.split_first()?;
+    let count = usize::from(control & 0b11) % 3 + 1;
+    let first = u64::from((control >> 2) & 0b11);
+    let gap = control & 0x10 != 0;
+    let header = control & 0x20 != 0;
+    let scratch = Scratch::new("wal")?;
+    let dir = scratch.0.join("wal");
+    std::fs::create_dir_all(&dir).ok()?;
+    for (i, part) in split_parts(rest, count).into_iter().enumerate() {
+        let number = first + i as u64 + u64::from(gap && i > 0);
+        let mut bytes = Vec::with_capacity(part.len() + 8);
+        if header {
+            bytes.extend_from_slice(b"PWAL\x01\0\0\0");
+        }
+        bytes.extend_from_slice(part);
+        std::fs::write(dir.join(format!("{number:08}.wal")), bytes).ok()?;
+    }
+    let options = || WalOptions::new().with_sync(pulsedb_wal::SyncMode::Never);
+    let replay = |dir: &std::path::Path| -> pulsedb_wal::Result<Vec<Vec<u8>>> {
+        let mut frames = Vec::new();
+        let wal = Wal::open(dir, options(), |_, payload| {
+            let _ = internals::wal_record_decode(payload);
+            frames.push(payload.to_vec());
+            Ok::<(), std::convert::Infallible>(())
+        })?;
+        let _ = wal.close();
+        Ok(frames)
+    };
+    let _ = pulsedb_wal::verify(&dir, |_, _| {});
+    match replay(&dir) {
+        Ok(frames) => {
+            let again = replay(&dir).unwrap_or_else(|e| panic!("a WAL that opened does not open again: {e}"));
+            assert!(again == frames, "a second open replays other frames ({} vs {})", again.len(), frames.len());
+            Some(Ok(frames.len()))
+        }
+        Err(first) => {
+            if pulsedb_wal::repair(&dir).is_ok() {
+                if let Err(e) = replay(&dir) {
+                    assert!(
+                        matches!(e, pulsedb_wal::Error::UnsupportedVersion { .. }),
+                        "a repaired WAL does not open: {e}"
+                    );
+                }
+            }
+            Some(Err(first.to_string()))
+        }
+    }
+}
+
+/// Opening and reading a damaged block directory. Layout: a flags byte,
+/// the `meta.json` length (u16 LE), the `index` length (u16 LE), then
+/// `meta.json`, `index` and `chunks` bytes (the last taking the rest).
+/// Flag bit 0 recomputes the index checksum and bit 1 every chunk frame's
+/// checksum, so mutations reach the decoders behind them. Every series is
+/// read whole and in part, with its rollups: `Ok` or a typed error, never
+/// a panic.
+pub fn block_read(data: &[u8]) {
+    let _ = block_read_samples(data);
+}
+
+/// [`block_read`], returning the samples read or the first error (`None`
+/// when the scratch directory cannot be written).
+pub fn block_read_samples(data: &[u8]) -> Option<Result<u64, String>> {
+    let (&flags, rest) = data.split_first()?;
+    let [meta, index, chunks] = split_parts(rest, 3)[..] else { return None };
+    let mut index = index.to_vec();
+    let mut chunks = chunks.to_vec();
+    if flags & 1 != 0 {
+        fix_index_checksum(&mut index);
+    }
+    if flags & 2 != 0 {
+        fix_frame_checksums(&mut chunks);
+    }
+    let scratch = Scratch::new("block")?;
+    let dir = &scratch.0;
+    for (name, bytes) in [("meta.json", meta), ("index", &index[..]), ("chunks", &chunks[..])] {
+        std::fs::write(dir.join(name), bytes).ok()?;
+    }
+    Some(internals::block_read_all(dir))
+}
+
+/// The index footer's crc32 covers every byte before it (see
+/// `storage/docs/format/block.md`).
+fn fix_index_checksum(index: &mut [u8]) {
+    let Some(at) = index.len().checked_sub(8) else { return };
+    let crc = crc32fast::hash(index.get(..at).unwrap_or_default());
+    if let Some(field) = index.get_mut(at..at + 4) {
+        field.copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
+/// Walks the chunk frames after the 8-byte header (`kind u8 | stored_len
+/// u32 | raw_len u32 | crc32(stored) u32 | stored`) and rewrites each crc.
+fn fix_frame_checksums(chunks: &mut [u8]) {
+    let mut at = 8usize;
+    while let Some(header) = chunks.get(at..at + 13) {
+        let stored_len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let Some(end) = (at + 13).checked_add(stored_len) else { return };
+        let Some(stored) = chunks.get(at + 13..end) else { return };
+        let crc = crc32fast::hash(stored);
+        if let Some(field) = chunks.get_mut(at + 9..at + 13) {
+            field.copy_from_slice(&crc.to_le_bytes());
+        }
+        at = end;
+    }
+}
+
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
 /// Every entry point, by name (for the corpus replay).
-pub const TARGETS: [(&str, Target); 11] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("query_parser", query_parser),
     ("sealed_chunk", sealed_chunk),
     ("xor_chunk", xor_chunk),
@@ -176,4 +347,6 @@ pub const TARGETS: [(&str, Target); 11] = [
     ("line_protocol", line_protocol),
     ("text_format", text_format),
     ("csv", csv),
+    ("wal_replay", wal_replay),
+    ("block_read", block_read),
 ];

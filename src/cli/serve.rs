@@ -33,6 +33,10 @@ pub(crate) struct Args {
     /// Most active series; writes that would create more are refused with a 400.
     #[arg(long)]
     max_series: Option<usize>,
+    /// Most series created (entering the head) in any minute; writes that
+    /// would create more are refused with a 429, to be retried later.
+    #[arg(long)]
+    max_new_series_per_minute: Option<usize>,
     /// Largest request body in bytes, before and after decompression.
     #[arg(long, default_value_t = 64 << 20)]
     max_body_bytes: usize,
@@ -66,6 +70,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.storage.retention = args.retention;
     config.storage.out_of_order_window = args.out_of_order_window;
     config.storage.max_active_series = args.max_series;
+    config.storage.max_new_series_per_minute = args.max_new_series_per_minute;
     config.max_body_bytes = args.max_body_bytes;
     config.max_future_ms = i64::try_from(args.max_future.as_millis()).unwrap_or(i64::MAX);
     config.query.timeout = args.query_timeout;

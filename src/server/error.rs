@@ -54,8 +54,14 @@ impl ApiError {
             Error::InvalidSeries { .. }
             | Error::OutOfOrder { .. }
             | Error::OutOfBounds { .. }
+            | Error::TooFarInFuture { .. }
             | Error::InvalidMatcher(_)
             | Error::SeriesLimit { .. } => Self::bad_data(e.to_string()),
+            // A rate, not a hard limit: the same write succeeds once older
+            // series age out of the minute, so tell the client to retry.
+            Error::SeriesRateLimit { .. } => {
+                Self { status: StatusCode::TOO_MANY_REQUESTS, kind: "unavailable", ..Self::bad_data(e.to_string()) }
+            }
             Error::Closed | Error::Poisoned(_) => {
                 Self { status: StatusCode::SERVICE_UNAVAILABLE, kind: "unavailable", ..Self::bad_data(e.to_string()) }
             }

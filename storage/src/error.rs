@@ -8,8 +8,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A WAL failure other than poisoning (which becomes [`Error::Poisoned`]).
     #[error("write-ahead log: {0}")]
-    Wal(#[from] pulsedb_wal::Error),
+    Wal(#[source] pulsedb_wal::Error),
 
     #[error("{context}: {source}")]
     Io {
@@ -50,6 +51,13 @@ pub enum Error {
     )]
     OutOfBounds { series: String, timestamp: i64, min_valid: i64 },
 
+    /// A sample further ahead of the wall clock than `Options::max_future` allows.
+    #[error(
+        "sample for {series} at t={timestamp} is too far in the future: the limit is t={max_allowed} \
+         (now plus max_future)"
+    )]
+    TooFarInFuture { series: String, timestamp: i64, max_allowed: i64 },
+
     #[error("invalid matcher {0}")]
     InvalidMatcher(String),
 
@@ -66,12 +74,33 @@ pub enum Error {
     )]
     SeriesLimit { series: String, active: usize, limit: usize },
 
-    /// A background write failed in a way that makes further writes unsafe.
+    /// Too many series entered the head in the last minute
+    /// (`max_new_series_per_minute`); appends for new series are refused
+    /// until older ones age out of the window.
+    #[error(
+        "series creation limit reached: {created} series were created in the last minute, the limit is {limit} \
+         per minute; new series are rejected (first: {series})"
+    )]
+    SeriesRateLimit { series: String, created: usize, limit: usize },
+
+    /// A write failed in a way that makes further writes unsafe (a failed
+    /// WAL fsync: the kernel may have dropped the data and forgotten the
+    /// error). Every later append fails with this too; reads keep working.
+    /// Reopening the directory recovers what is on disk.
     #[error("storage is poisoned by an earlier failure and accepts no more writes: {0}")]
     Poisoned(String),
 
     #[error("storage is closed")]
     Closed,
+}
+
+impl From<pulsedb_wal::Error> for Error {
+    fn from(e: pulsedb_wal::Error) -> Self {
+        match e {
+            pulsedb_wal::Error::Poisoned { ref source, .. } => Error::Poisoned(format!("{e} ({source})")),
+            e => Error::Wal(e),
+        }
+    }
 }
 
 /// Result alias of this crate.

@@ -80,3 +80,43 @@ pub fn rollup_decode(bytes: &[u8]) -> Result<usize, String> {
 pub fn rollup_encode(samples: &[Sample], resolution: i64) -> Vec<u8> {
     crate::rollup::encode(&crate::rollup::compute_for_storage(samples, resolution))
 }
+
+/// Opens the block in `dir` and reads, as queries and `check` do, every
+/// series' samples (whole and a middle slice of the window) and rollups
+/// (fuzzing damaged blocks); the samples read, or the first error.
+pub fn block_read_all(dir: &std::path::Path) -> Result<u64, String> {
+    use crate::block::{Block, FrameCache};
+    let block = Block::open(dir).map_err(|e| e.to_string())?;
+    let refs: Vec<SeriesRef> = block.series_refs().collect();
+    let (mint, maxt) = (block.meta().mint, block.meta().maxt);
+    let third = maxt.saturating_sub(mint) / 3;
+    let (mut metas, mut cache, mut samples, mut rollups) = (Vec::new(), FrameCache::default(), Vec::new(), Vec::new());
+    let (mut total, mut first_error) = (0u64, None);
+    for sref in refs {
+        for (from, to) in [(i64::MIN, i64::MAX), (mint.saturating_add(third), maxt.saturating_sub(third))] {
+            samples.clear();
+            match block.read_series(sref, from, to, &mut metas, &mut cache, &mut samples) {
+                Ok(()) => total += samples.len() as u64,
+                Err(e) => {
+                    first_error.get_or_insert(e.to_string());
+                }
+            }
+        }
+        for resolution in crate::RESOLUTIONS.into_iter().filter(|&r| block.has_rollups(r)) {
+            rollups.clear();
+            let read = block.read_rollups(
+                sref,
+                resolution,
+                i64::MIN,
+                i64::MAX,
+                crate::RollupFields::ALL,
+                &mut cache,
+                &mut rollups,
+            );
+            if let Err(e) = read {
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    first_error.map_or(Ok(total), Err)
+}

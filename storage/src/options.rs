@@ -35,6 +35,20 @@ pub struct Options {
     /// Maximum number of series in the head; appends creating more are
     /// rejected (`None` = unlimited).
     pub max_active_series: Option<usize>,
+    /// Maximum number of series entering the head in any 60 s (by the
+    /// monotonic clock, to one second): appends bringing more are rejected
+    /// with [`Error::SeriesRateLimit`] while series already in the head keep
+    /// ingesting (`None`, the default, = unlimited). Counts new series and
+    /// series returning after they left the head (each costs head memory).
+    /// Bounds churn — short-lived series from e.g. pod or request ids — that
+    /// `max_active_series` alone would let fill the head at every flush.
+    pub max_new_series_per_minute: Option<usize>,
+    /// Samples more than this ahead of the wall clock are rejected with
+    /// [`Error::TooFarInFuture`] (`None`, the default, = no limit). One
+    /// sample far in the future would move the head's newest time past
+    /// every real write, making later real samples out of bounds once its
+    /// window is flushed, and retention measure from it.
+    pub max_future: Option<Duration>,
     /// Run flushing, compaction and retention in a background thread. When
     /// false they happen only through explicit calls (useful in tests).
     pub background_maintenance: bool,
@@ -58,6 +72,8 @@ impl Default for Options {
             retention: Duration::from_secs(15 * 24 * 3600),
             label_limits: LabelLimits::default(),
             max_active_series: None,
+            max_new_series_per_minute: None,
+            max_future: None,
             background_maintenance: true,
             zstd_level: 3,
             rollups: true,
@@ -117,6 +133,11 @@ impl Options {
                     )));
                 }
             }
+        }
+        if self.max_new_series_per_minute == Some(0) {
+            return Err(Error::InvalidOptions(
+                "max_new_series_per_minute is 0: no series could ever be created (use None for no limit)".into(),
+            ));
         }
         if !(1..=22).contains(&self.zstd_level) {
             return Err(Error::InvalidOptions(format!("zstd_level {} is outside 1..=22", self.zstd_level)));

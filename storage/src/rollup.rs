@@ -124,13 +124,20 @@ pub(crate) fn compute(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> 
     out
 }
 
-/// Encodes buckets as a blob: `n uvarint`, the bucket starts as a sealed
+/// Most buckets in one blob: the decoder refuses more (it bounds its
+/// allocations), so the block writer keeps no blob with more — a 1 min
+/// rollup of a block longer than about 45 days — and readers compute those
+/// buckets from the chunks instead.
+pub(crate) const MAX_BUCKETS: usize = sealed::MAX_SAMPLES;
+
+/// Encodes buckets as a blob (at most [`MAX_BUCKETS`]): `n uvarint`, the bucket starts as a sealed
 /// chunk's timestamp section, then 9 value columns, each `codec u8 |
 /// len uvarint | values` with the smallest sealed-chunk value codec: count,
 /// sum, min, max, first t (offset from the start), first v, last t offset,
 /// last v, correction. Mostly-constant columns (count, offsets) cost a few
 /// bits per 64 buckets.
 pub(crate) fn encode(buckets: &[RollupBucket]) -> Vec<u8> {
+    debug_assert!(buckets.len() <= MAX_BUCKETS, "{} rollup buckets", buckets.len());
     let mut out = Vec::new();
     put_uvarint(&mut out, buckets.len() as u64);
     if buckets.is_empty() {
@@ -187,7 +194,7 @@ pub(crate) fn decode(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBuc
 
 fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) -> Result<(), DecodeError> {
     let mut r = ByteReader::new(bytes);
-    let n = r.len("rollup bucket count", sealed::MAX_SAMPLES)?;
+    let n = r.len("rollup bucket count", MAX_BUCKETS)?;
     if n == 0 {
         return Ok(());
     }

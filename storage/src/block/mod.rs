@@ -23,6 +23,46 @@ mod tests {
         (0..n).map(|i| Sample { t: start + i as i64 * 1000, v: f(i) }).collect()
     }
 
+    /// A blob of more buckets than the decoder accepts (1 min rollups of a
+    /// block longer than ~45 days, possible with custom compaction spans)
+    /// is not written: the block reads, and its readers compute the buckets.
+    #[test]
+    fn rollups_beyond_the_decoder_limit_are_not_written() {
+        use crate::rollup::{RollupBucket, MAX_BUCKETS};
+        let dir = tempfile::tempdir().unwrap();
+        let n = MAX_BUCKETS + 10;
+        let maxt = n as i64 * 60_000 - 1;
+        let mut w = BlockWriter::create(dir.path(), 0, maxt, Compaction { level: 1, parents: vec![] }, 3).unwrap();
+        let raw = samples(100, 0, |i| i as f64);
+        let (bytes, codec) = crate::chunk::sealed::encode(&raw);
+        let chunk = ChunkMeta { mint: 0, maxt: 99_000, samples: 100, codec, frame: 0, offset: 0, len: 0 };
+        let one = Sample { t: 0, v: 1.0 };
+        let buckets: Vec<RollupBucket> = (0..n as i64)
+            .map(|i| RollupBucket {
+                start: i * 60_000,
+                count: 30,
+                sum: 30.0,
+                min: 1.0,
+                max: 1.0,
+                first: Sample { t: i * 60_000, ..one },
+                last: Sample { t: i * 60_000 + 59_000, ..one },
+                correction: 0.0,
+            })
+            .collect();
+        w.add_sealed_chunks(SeriesRef(1), [(chunk, &bytes[..])], &[(60_000, buckets)]).unwrap();
+        let (path, _) = w.finish().unwrap();
+        let block = Block::open(&path).unwrap();
+        assert!(block.has_rollups(60_000));
+        let (mut out, mut cache) = (Vec::new(), FrameCache::default());
+        let kept = block
+            .read_rollups(SeriesRef(1), 60_000, i64::MIN, i64::MAX, crate::RollupFields::ALL, &mut cache, &mut out)
+            .unwrap();
+        assert!(!kept && out.is_empty(), "no blob kept: readers compute from the chunks");
+        let mut read = Vec::new();
+        block.read_series(SeriesRef(1), i64::MIN, i64::MAX, &mut Vec::new(), &mut cache, &mut read).unwrap();
+        assert_eq!(read, raw);
+    }
+
     #[test]
     fn written_block_reads_back_exactly() {
         let dir = tempfile::tempdir().unwrap();

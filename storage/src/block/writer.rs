@@ -121,9 +121,13 @@ impl BlockWriter {
         let mut refs = Vec::with_capacity(rollups.len());
         for (resolution, buckets) in rollups {
             // Rollups that summarise little (low-frequency data) would cost
-            // more than the samples; readers compute those from the chunks.
+            // more than the samples, and more buckets than a blob may hold
+            // would not decode; readers compute those from the chunks.
             let samples: u64 = buckets.iter().map(|b| b.count).sum();
-            if !self.resolutions.contains(resolution) || samples < MIN_SAMPLES_PER_BUCKET * buckets.len() as u64 {
+            if !self.resolutions.contains(resolution)
+                || samples < MIN_SAMPLES_PER_BUCKET * buckets.len() as u64
+                || buckets.len() > rollup::MAX_BUCKETS
+            {
                 continue;
             }
             let blob = rollup::encode(buckets);

@@ -295,7 +295,6 @@ impl<'a> XorIter<'a> {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn is_corrupt(&self) -> bool {
         self.corrupt
     }

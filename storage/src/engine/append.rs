@@ -20,7 +20,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 use parking_lot::MutexGuard;
 
-use super::Inner;
+use super::{AppendState, Inner};
 use crate::head::{MemSeries, SeriesData};
 use crate::labels::Labels;
 use crate::record::BatchEncoder;
@@ -78,7 +78,7 @@ impl Inner {
         let mut guards: Vec<Option<MutexGuard<'_, SeriesData>>> =
             held.iter().map(|s| s.as_ref().map(|s| s.data.lock())).collect();
         self.check_samples(&prepared, &held).map_err(reject)?;
-        self.assign_refs(&mut prepared, &held, &mut state.next_ref).map_err(reject)?;
+        self.assign_refs(&mut prepared, &held, &mut state).map_err(reject)?;
         let Prepared { entries, keys } = &prepared;
 
         let mut order: Vec<usize> = (0..entries.len()).collect();
@@ -102,6 +102,10 @@ impl Inner {
             .iter()
             .map(|e| e.entering.then(|| self.head.get_or_insert(e.sref, keys.get(e.key.clone()).unwrap_or_default())))
             .collect();
+        let now = state.opened.elapsed().as_secs();
+        if let Some(rate) = state.creation_rate.as_mut() {
+            rate.record(now, fresh.iter().flatten().count());
+        }
         for (guard, series) in guards.iter_mut().zip(&fresh) {
             if let Some(series) = series {
                 *guard = Some(series.data.lock());
@@ -182,6 +186,12 @@ impl Inner {
             });
         }
         let mut prepared = Prepared { entries, keys };
+        let max_allowed = self.options.max_future.map(|d| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        });
         for i in 0..prepared.entries.len() {
             let e = &prepared.entries[i];
             let series = self.head.get_by_key(e.hash, prepared.key(e));
@@ -204,6 +214,11 @@ impl Inner {
                     }
                 }
                 *samples = deduped;
+            }
+            if let (Some(max_allowed), Some(last)) = (max_allowed, e.samples.last()) {
+                if last.t > max_allowed {
+                    return Err(Error::TooFarInFuture { series: e.labels.to_string(), timestamp: last.t, max_allowed });
+                }
             }
         }
         Ok(prepared)
@@ -244,9 +259,16 @@ impl Inner {
         &self,
         prepared: &mut Prepared<'_>,
         held: &[Option<Arc<MemSeries>>],
-        next_ref: &mut u64,
+        state: &mut AppendState,
     ) -> Result<()> {
         let entering: Vec<usize> = (0..prepared.entries.len()).filter(|&i| held[i].is_none()).collect();
+        let now = state.opened.elapsed().as_secs();
+        if let (Some(rate), Some(&first)) = (state.creation_rate.as_mut(), entering.first()) {
+            if let Err(created) = rate.check(now, entering.len()) {
+                let series = prepared.entries[first].labels.to_string();
+                return Err(Error::SeriesRateLimit { series, created, limit: rate.limit() });
+            }
+        }
         if let Some(limit) = self.options.max_active_series {
             let active = self.head.len();
             if let Some(&first) = entering.first() {
@@ -269,8 +291,8 @@ impl Inner {
                 Some(sref) => sref,
                 None => {
                     e.created = true;
-                    *next_ref += 1;
-                    SeriesRef(*next_ref - 1)
+                    state.next_ref += 1;
+                    SeriesRef(state.next_ref - 1)
                 }
             };
         }

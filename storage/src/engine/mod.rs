@@ -7,6 +7,7 @@
 mod append;
 mod compact;
 mod flush;
+mod limits;
 mod maintenance;
 mod open;
 mod read;
@@ -84,6 +85,10 @@ struct AppendState {
     /// Newest sample timestamp per WAL segment: a segment can be deleted
     /// once every sample in it is in a block.
     segment_maxt: BTreeMap<u64, i64>,
+    /// Series entering the head per second (with `max_new_series_per_minute`).
+    creation_rate: Option<limits::CreationRate>,
+    /// The clock `creation_rate` counts seconds on.
+    opened: std::time::Instant,
 }
 
 /// Running totals, for `stats()` and the server's `/metrics`.
@@ -146,7 +151,9 @@ impl Storage {
     ///
     /// Errors name the offending series: [`Error::InvalidSeries`] for bad
     /// labels, [`Error::OutOfOrder`] / [`Error::OutOfBounds`] for samples
-    /// too old to accept, [`Error::SeriesLimit`] beyond `max_active_series`.
+    /// too old to accept, [`Error::SeriesLimit`] beyond `max_active_series`,
+    /// [`Error::SeriesRateLimit`] beyond `max_new_series_per_minute`,
+    /// [`Error::TooFarInFuture`] beyond `max_future`.
     pub fn append(&self, batch: &crate::Batch) -> Result<()> {
         self.inner.append(batch)
     }

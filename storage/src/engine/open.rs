@@ -47,6 +47,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         }
     }
     let next_ref = index.max_ref()?.max(max_ref) + 1;
+    let creation_rate = options.max_new_series_per_minute.map(super::limits::CreationRate::new);
     tracing::info!(
         dir = %dir.display(),
         blocks = blocks.len(),
@@ -61,7 +62,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         index,
         head,
         blocks: RwLock::new(Arc::new(blocks)),
-        append: Mutex::new(AppendState { next_ref, segment_maxt }),
+        append: Mutex::new(AppendState { next_ref, segment_maxt, creation_rate, opened: std::time::Instant::now() }),
         apply_gate: RwLock::new(()),
         maintenance: Mutex::new(()),
         orphans: Mutex::new(Vec::new()),

@@ -278,3 +278,240 @@ fn failed_wal_write_does_not_hide_a_new_series_record() {
     assert_all_there(&storage, &model);
     assert_eq!(storage.label_values("host", &[]).unwrap(), vec!["h0", "h1", "h2"]);
 }
+
+/// `max_new_series_per_minute`: a batch bringing more new series than the
+/// last minute leaves room for is refused whole with `SeriesRateLimit`;
+/// series already in the head keep ingesting; a minute later there is room
+/// again; and what was refused was never written (a reopen finds only what
+/// was acknowledged).
+#[test]
+fn series_creation_rate_is_limited_per_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.max_new_series_per_minute = Some(5);
+    let storage = Storage::open(dir.path(), o.clone()).unwrap();
+    let mut model = Model::new();
+    fill(&storage, &mut model, 3, 0, HOUR);
+    fill(&storage, &mut model, 5, HOUR, 2 * HOUR); // two more: the limit
+
+    let mut batch = Batch::new();
+    batch.push(host(0), 2 * HOUR, 1.0).push(host(5), 2 * HOUR, 1.0);
+    let err = storage.append(&batch).unwrap_err();
+    assert!(
+        matches!(&err, Error::SeriesRateLimit { created: 5, limit: 5, series } if series.contains("h5")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("the limit is 5 per minute"), "{err}");
+    // Refused whole: host 0 did not get its sample either; it still ingests alone.
+    assert_all_there(&storage, &model);
+    fill(&storage, &mut model, 5, 2 * HOUR, 3 * HOUR);
+    assert_eq!(storage.stats().unwrap().head_series, 5);
+
+    // A minute later (moving the limiter's clock origin back) there is room again.
+    {
+        let mut state = storage.inner.append.lock();
+        state.opened = state.opened.checked_sub(Duration::from_secs(61)).unwrap();
+    }
+    fill(&storage, &mut model, 10, 3 * HOUR, 4 * HOUR);
+    let err = storage.append(Batch::new().push(host(10), 4 * HOUR, 1.0)).unwrap_err();
+    assert!(matches!(err, Error::SeriesRateLimit { created: 5, .. }), "{err:?}");
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+
+    let storage = Storage::open(dir.path(), o).unwrap();
+    assert_all_there(&storage, &model);
+    assert_eq!(storage.stats().unwrap().head_series, 10);
+}
+
+#[test]
+fn zero_series_per_minute_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.max_new_series_per_minute = Some(0);
+    let err = Storage::open(dir.path(), o).unwrap_err();
+    assert!(matches!(err, Error::InvalidOptions(_)), "{err:?}");
+}
+
+/// An error and all its sources, as one string.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out += &format!(": {s}");
+        source = s.source();
+    }
+    out
+}
+
+/// Sorted names of the `blocks/` entries starting with `.` (temporary or
+/// half-deleted directories).
+fn hidden_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(BLOCKS_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A failed WAL fsync poisons the store: the append whose fsync failed is
+/// not acknowledged, every later append (of known or new series) fails with
+/// `Error::Poisoned` naming the fsync, flushes fail rather than truncate the
+/// WAL, reads keep answering, and a reopen recovers every acknowledged
+/// sample (plus, at most, the unacknowledged batch, which reached the page
+/// cache before its fsync failed).
+#[test]
+fn failed_fsync_poisons_storage_and_nothing_is_acknowledged_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.sync = crate::SyncMode::Always;
+    let storage = Storage::open(dir.path(), o.clone()).unwrap();
+    let mut model = Model::new();
+    fill(&storage, &mut model, 2, 0, 3 * HOUR);
+
+    storage.inner.wal.inject_fault(pulsedb_wal::Fault::FsyncFails);
+    let mut unacked = Batch::new();
+    unacked.push(host(0), 3 * HOUR, 42.0);
+    let err = storage.append(&unacked).unwrap_err();
+    assert!(matches!(&err, Error::Poisoned(m) if m.contains("fsync") && m.contains("injected fault")), "{err:?}");
+    assert!(err.to_string().contains("accepts no more writes"), "{err}");
+    for (i, batch) in [Batch::new().push(host(1), 3 * HOUR, 1.0).clone(), Batch::new().push(host(9), 0, 1.0).clone()]
+        .iter()
+        .enumerate()
+    {
+        let err = storage.append(batch).unwrap_err();
+        assert!(matches!(&err, Error::Poisoned(m) if m.contains("fsync")), "append {i}: {err:?}");
+    }
+    assert!(matches!(storage.flush().unwrap_err(), Error::Poisoned(_)), "flush must not truncate the WAL");
+    // Reads keep working, and see the unacknowledged sample (it is in the head).
+    let got = stored(&storage);
+    assert_eq!(got[&host(1).to_string()], model[&host(1).to_string()]);
+    assert_eq!(got[&host(0).to_string()].len(), model[&host(0).to_string()].len() + 1);
+    assert!(storage.close().is_err(), "close reports the poison");
+
+    let storage = Storage::open(dir.path(), o).unwrap();
+    let mut with_unacked = model.clone();
+    with_unacked.get_mut(&host(0).to_string()).unwrap().insert(3 * HOUR, 42.0f64.to_bits());
+    assert_all_there(&storage, &with_unacked);
+    // The reopened store accepts writes again.
+    fill(&storage, &mut with_unacked, 2, 4 * HOUR, 5 * HOUR);
+    assert_all_there(&storage, &with_unacked);
+}
+
+/// ENOSPC on a WAL append: a clear error naming the full disk, the batch
+/// not applied, reads unaffected; once space is free (the fault is
+/// one-shot) appends succeed again, and a reopen has exactly what was acknowledged.
+#[test]
+fn wal_append_out_of_space_fails_clearly_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 2, 0, HOUR);
+    storage.inner.wal.inject_fault(pulsedb_wal::Fault::WriteFailsNoSpace);
+    let err = storage.append(Batch::new().push(host(0), HOUR, 9.0)).unwrap_err();
+    assert!(matches!(err, Error::Wal(_)), "{err:?}");
+    let chain = error_chain(&err);
+    assert!(chain.contains("No space left"), "{chain}");
+    assert_all_there(&storage, &model);
+    fill(&storage, &mut model, 2, HOUR, 2 * HOUR);
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// ENOSPC while compaction writes the merged block: a clear error, the
+/// parents stay registered and on disk, no temporary directory is left,
+/// reads and appends keep working, and the next compaction (space freed)
+/// merges them; after a reopen every acknowledged sample is there once.
+#[test]
+fn compaction_out_of_space_keeps_parents_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    fill(&storage, &mut model, 3, 0, 9 * HOUR);
+    assert_eq!(storage.flush().unwrap(), 4);
+    let parents = block_dirs(dir.path());
+    assert_eq!(parents.len(), 4);
+
+    storage.inner.faults.arm(Fault::BlockWriteNoSpace);
+    let err = storage.compact().unwrap_err();
+    let chain = error_chain(&err);
+    assert!(chain.contains("No space left"), "{chain}");
+    assert_eq!(block_dirs(dir.path()), parents, "parents untouched");
+    assert!(hidden_entries(dir.path()).is_empty(), "{:?}", hidden_entries(dir.path()));
+    assert_eq!(storage.stats().unwrap().blocks, 4);
+    assert_all_there(&storage, &model);
+    fill(&storage, &mut model, 3, 9 * HOUR, 10 * HOUR);
+
+    storage.compact().unwrap();
+    assert_eq!(block_dirs(dir.path()).len(), 1, "{:?}", block_dirs(dir.path()));
+    assert_all_there(&storage, &model);
+    storage.close().unwrap();
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// A closed head chunk damaged on disk (`chunks_head/` is read back with
+/// plain reads) is an `Error::Corruption` naming the file and offset on the
+/// read that touches it, and fails the flush of its window rather than
+/// writing a block without it; the WAL still has everything, so a reopen
+/// (which rebuilds `chunks_head/` from it) serves every acknowledged sample.
+#[test]
+fn damaged_head_chunk_file_is_an_error_not_missing_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    // Window [0, 2h) of each series is a closed chunk once the 2 h sample arrives.
+    fill(&storage, &mut model, 2, 0, 3 * HOUR);
+    let file = dir.path().join(CHUNKS_HEAD_DIR).join("0.chunks");
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.len() > 40, "{} bytes", bytes.len());
+    bytes[20] ^= 0x10;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let err = storage.select(&[Matcher::equal("__name__", "m")], 0, HOUR).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corruption { file: f, kind, .. } if f == &file && kind.contains("checksum")),
+        "{err:?}"
+    );
+    // The open chunks ([2h, 3h)) still answer.
+    let recent = storage.select(&[Matcher::equal("__name__", "m")], 2 * HOUR, 3 * HOUR).unwrap();
+    assert_eq!(recent.len(), 2);
+    assert!(storage.flush().is_err(), "no block is written without the damaged chunk");
+    assert!(block_dirs(dir.path()).is_empty());
+    drop(storage);
+
+    let storage = open(dir.path());
+    assert_all_there(&storage, &model);
+}
+
+/// `max_future`: a batch with a sample further ahead of the wall clock than
+/// the limit is refused whole, naming the series; samples within it are
+/// accepted; without the option nothing is checked.
+#[test]
+fn samples_too_far_in_the_future_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.max_future = Some(Duration::from_secs(600));
+    let storage = Storage::open(dir.path(), o).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let mut batch = Batch::new();
+    batch.push(host(0), now, 1.0).push(host(1), now + 5 * MIN, 1.0).push(host(2), now + 3600 * 1000, 2.0);
+    let err = storage.append(&batch).unwrap_err();
+    assert!(
+        matches!(&err, Error::TooFarInFuture { series, timestamp, max_allowed }
+            if series.contains("h2") && *timestamp == now + 3_600_000 && *max_allowed >= now + 10 * MIN),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("too far in the future"), "{err}");
+    assert_eq!(storage.stats().unwrap().head_series, 0, "refused whole");
+    let mut model = Model::new();
+    fill(&storage, &mut model, 2, now - HOUR, now + 5 * MIN);
+    assert_all_there(&storage, &model);
+    drop(storage);
+
+    let storage = open(&dir.path().join("unlimited"));
+    storage.append(Batch::new().push(host(0), now + 365 * 24 * HOUR, 1.0)).unwrap();
+}

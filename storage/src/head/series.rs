@@ -35,8 +35,13 @@ pub(crate) struct ClosedChunk {
 
 impl ClosedChunk {
     fn close(chunk: &XorChunk, store: &ChunkStore) -> Self {
-        let bytes = chunk.bytes();
+        let mut bytes = chunk.bytes();
         let len = bytes.len() as u16;
+        // Stored with a crc32 of the chunk bytes after them: the file is
+        // read back with plain reads, and a damaged chunk must be an error,
+        // not samples that are silently wrong or missing.
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
         Self {
             mint: chunk.mint(),
             span: u32::try_from(chunk.maxt() - chunk.mint()).unwrap_or(u32::MAX),
@@ -59,22 +64,39 @@ impl ClosedChunk {
         out: &mut Vec<Sample>,
     ) -> Result<()> {
         let window = window(self.mint, store.block_span);
-        let bytes = store.bytes(window, self.at, usize::from(self.len), buf)?;
-        decode_range(bytes, usize::from(self.count), mint, maxt, out);
-        Ok(())
+        let len = usize::from(self.len);
+        let stored = store.bytes(window, self.at, len + CRC_LEN, buf)?;
+        let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at, kind);
+        let (bytes, crc) = stored.split_at(len.min(stored.len()));
+        if crc != crc32fast::hash(bytes).to_le_bytes() {
+            return Err(corrupt("head chunk checksum mismatch"));
+        }
+        decode_range(bytes, usize::from(self.count), mint, maxt, out).map_err(corrupt)
     }
 }
 
-fn decode_range(bytes: &[u8], count: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+/// Bytes of the checksum stored after each closed head chunk.
+const CRC_LEN: usize = 4;
+
+/// Appends the samples of a Gorilla chunk within `[mint, maxt]` to `out`;
+/// `Err` when the chunk ends before its `count` samples or holds an
+/// impossible code (samples already appended stay).
+fn decode_range(bytes: &[u8], count: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) -> Result<(), &'static str> {
     let mut iter = XorIter::new(bytes, count);
-    // Head chunks are produced by this process, so they decode; a short
-    // read would only drop samples from this one read.
-    let Some(first) = iter.seek(mint) else { return };
-    if first.t > maxt {
-        return;
+    if let Some(first) = iter.seek(mint).filter(|s| s.t <= maxt) {
+        out.push(first);
+        out.extend(iter.by_ref().take_while(|s| s.t <= maxt));
     }
-    out.push(first);
-    out.extend(iter.take_while(|s| s.t <= maxt));
+    if iter.is_corrupt() {
+        return Err("head chunk does not decode");
+    }
+    Ok(())
+}
+
+/// `decode_range` of the open chunk, which lives in memory.
+fn decode_open(chunk: &XorChunk, mint: i64, maxt: i64, out: &mut Vec<Sample>) -> Result<()> {
+    decode_range(&chunk.bytes(), chunk.len(), mint, maxt, out)
+        .map_err(|kind| crate::Error::corruption("head (open chunk in memory)", 0, kind))
 }
 
 /// The mutable part of a series, behind its mutex.
@@ -217,10 +239,11 @@ impl SeriesData {
         for chunk in &self.closed[keep..] {
             chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut chunk_samples)?;
         }
-        self.closed.truncate(keep);
         if !self.open.is_empty() {
-            decode_range(&self.open.bytes(), self.open.len(), i64::MIN, i64::MAX, &mut chunk_samples);
+            decode_open(&self.open, i64::MIN, i64::MAX, &mut chunk_samples)?;
         }
+        // Only once everything decoded: an error leaves the series as it was.
+        self.closed.truncate(keep);
         let merged = merge_overriding(&chunk_samples, &std::mem::take(&mut self.ooo));
         self.open = XorChunk::new();
         for s in merged {
@@ -245,7 +268,7 @@ impl SeriesData {
             }
         }
         if !self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt {
-            decode_range(&self.open.bytes(), self.open.len(), mint, maxt, out);
+            decode_open(&self.open, mint, maxt, out)?;
         }
         let lo = self.ooo.partition_point(|s| s.t < mint);
         let hi = self.ooo.partition_point(|s| s.t <= maxt);

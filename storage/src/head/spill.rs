@@ -1,8 +1,9 @@
 //! Closed head chunks on disk, so the head's memory holds per series only
 //! the open chunk and a small reference per closed one, whatever the sample
 //! rate. One append-only file per block window under `chunks_head/`
-//! (`<window index>.chunks`, raw Gorilla chunk bytes back to back), read
-//! back with positioned reads. Not a durable format: the WAL is, so the
+//! (`<window index>.chunks`: Gorilla chunk bytes, each followed by a crc32
+//! of them, u32 little-endian, back to back), read back with positioned
+//! reads; a mismatch is `Error::Corruption`. Not a durable format: the WAL is, so the
 //! files are deleted on open and rebuilt by replay, and deleted once their
 //! window is in a block. A chunk that cannot be written (a full disk, or a
 //! store without a directory) stays in the window's memory map instead,
@@ -111,6 +112,14 @@ impl ChunkStore {
         buf.resize(len, 0);
         file.read_exact_at(buf, offset).context(|| format!("reading head chunk of window {window}"))?;
         Ok(buf)
+    }
+
+    /// The file of `window`, for error messages.
+    pub(crate) fn path(&self, window: i64) -> PathBuf {
+        match &self.dir {
+            Some(dir) => dir.join(format!("{window}.chunks")),
+            None => PathBuf::from(format!("head chunks of window {window} (in memory)")),
+        }
     }
 
     /// Deletes the files of every window before `window` (their chunks are in blocks).
