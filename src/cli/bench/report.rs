@@ -150,9 +150,18 @@ impl Report {
             }
             out.push('\n');
         }
+        // Prometheus' answers are the reference semantics: say whether it
+        // agreed with pulsedb where another system did not.
+        let prometheus = self.systems.iter().find(|s| s.system.starts_with("prometheus"));
         for s in &self.systems {
             for (query, difference) in &s.differences {
-                let _ = writeln!(out, "{}: {query} differs from pulsedb: {difference}", s.system);
+                let reference = match prometheus {
+                    Some(p) if p.system == s.system => String::new(),
+                    Some(p) if p.differences.iter().any(|(q, _)| q == query) => " (Prometheus differs too)".into(),
+                    Some(_) => " (Prometheus answers as pulsedb)".into(),
+                    None => String::new(),
+                };
+                let _ = writeln!(out, "{}: {query} differs from pulsedb{reference}: {difference}", s.system);
             }
         }
         if let Some(w) = &self.write_bench {
