@@ -3,8 +3,10 @@
 //! query suite, the HTTP path) and, with `--compare`, through Prometheus
 //! and VictoriaMetrics on loopback; prints a table and writes JSON and HTML.
 
+mod embedded;
 mod history;
 mod ingest;
+mod over_http;
 mod process;
 mod real;
 mod report;
@@ -12,20 +14,18 @@ mod server;
 mod suite;
 mod write_bench;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use pulsedb::timefmt::parse_duration_ms;
 use pulsedb::workload::DevopsSpec;
-use pulsedb::{Db, EngineOptions, Options, SyncMode};
-use serde_json::Value as Json;
+use pulsedb::{Options, SyncMode};
 
 use history::HistorySpec;
 use report::{Report, SystemReport};
 use server::{Server, System};
-use suite::{Embedded, Http, QuerySpec, QueryTarget};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -201,20 +201,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         queries.push(h.rollup_query());
     }
 
-    if let Some(target) = &args.target {
-        let _ = target;
-        let system = http_system(&ui, &args, &spec, None, &queries, None, None, None)?;
+    if args.target.is_some() {
+        // A running server: ingest and the suite over HTTP, no restart, flush or compaction phases.
+        let system = over_http::http_system(&ui, &args, &spec, None, &queries, None, None, None)?;
         report.systems.push(system);
         return finish(&args, &report);
     }
-    let (embedded, answers) = embedded(&ui, &args, &spec, history.as_ref(), &queries, &data_dir)?;
+    let (embedded, answers) = embedded::run(&ui, &args, &spec, history.as_ref(), &queries, &data_dir)?;
     report.systems.push(embedded);
     if args.compare.is_empty() {
         // The HTTP path on the same data: pulsedb serve, the same suite, the same answers.
         let fleet = Server::start(System::Pulsedb, &data_dir.join("fleet"))?;
         let hist = history.as_ref().map(|_| Server::start(System::Pulsedb, &data_dir.join("history"))).transpose()?;
         let mut http = SystemReport { system: "pulsedb (http)".into(), ..SystemReport::default() };
-        run_queries(&ui, &args, &queries, &fleet.base, hist.as_ref(), Some(&answers), &mut http)?;
+        over_http::run_queries(&ui, &args, &queries, &fleet.base, hist.as_ref(), Some(&answers), &mut http)?;
         fleet.stop()?;
         if let Some(h) = hist {
             h.stop()?;
@@ -225,7 +225,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         systems.extend(args.compare.iter().copied().filter(|s| *s != System::Pulsedb));
         for system in systems {
             let dir = scratch.path().join(format!("http-{}", system.name()));
-            report.systems.push(compare_system(&ui, &args, &spec, history.as_ref(), &queries, system, &dir, &answers)?);
+            report.systems.push(over_http::compare_system(
+                &ui,
+                &args,
+                &spec,
+                history.as_ref(),
+                &queries,
+                system,
+                &dir,
+                &answers,
+            )?);
         }
         if args.compare.contains(&System::Prometheus) {
             report.write_bench = Some(write_bench::run(&args, scratch.path(), &ui)?);
@@ -276,278 +285,4 @@ fn storage_options(args: &Args) -> Options {
     // The bench runs each phase itself, at a known moment.
     options.background_maintenance = false;
     options
-}
-
-/// Every phase through the embedded API. Returns the figures and each query's answer.
-fn embedded(
-    ui: &Ui,
-    args: &Args,
-    spec: &DevopsSpec,
-    history: Option<&HistorySpec>,
-    queries: &[QuerySpec],
-    data_dir: &Path,
-) -> anyhow::Result<(SystemReport, Vec<Json>)> {
-    let mut out = SystemReport { system: "pulsedb".into(), ..SystemReport::default() };
-    let fleet_dir = data_dir.join("fleet");
-    let history_dir = data_dir.join("history");
-    let history_db = history.map(|h| load_history_embedded(ui, args, h, &history_dir)).transpose()?;
-
-    let db = Db::open(&fleet_dir, storage_options(args)).with_context(|| format!("opening {}", fleet_dir.display()))?;
-    process::reset_peak_rss();
-    let bar = ui.bar("ingest", spec.total_samples());
-    let figures = ingest::run(spec, args.writers, &db, None, &bar)?;
-    let stats = db.stats()?;
-    out.peak_rss_bytes = Some(process::status_bytes("VmHWM"));
-    out.active_series = Some(stats.head_series as u64);
-    ui.done(
-        &bar,
-        "ingest",
-        format!(
-            "{} samples in {:.1} s: {:.0} samples/s, {:.0} per CPU-second; {} series created; peak RSS {:.0} MiB",
-            figures.samples,
-            figures.seconds,
-            figures.rate(),
-            figures.samples as f64 / figures.cpu_seconds.max(1e-9),
-            figures.series_created,
-            out.peak_rss_bytes.unwrap_or(0) as f64 / (1 << 20) as f64
-        ),
-    );
-    out.ingest = Some(figures);
-
-    // Restart: close and reopen, replaying the whole WAL of the ingest.
-    out.wal_bytes = Some(stats.wal_bytes);
-    let bar = ui.bar("restart", 1);
-    db.close()?;
-    let started = Instant::now();
-    let db = Db::open(&fleet_dir, storage_options(args))?;
-    let replay = started.elapsed().as_secs_f64();
-    // Nothing was flushed before the restart: the WAL held every sample.
-    let replayed = out.ingest.as_ref().map_or(0, |i| i.samples);
-    out.wal_replay_seconds = Some(replay);
-    out.wal_replay_samples = Some(replayed);
-    ui.done(
-        &bar,
-        "restart",
-        format!(
-            "WAL of {:.0} MiB replayed in {replay:.2} s ({:.0} samples/s)",
-            stats.wal_bytes as f64 / (1 << 20) as f64,
-            replayed as f64 / replay.max(1e-9)
-        ),
-    );
-
-    let bar = ui.bar("flush", 1);
-    // A flush writes the windows the newest sample has passed; one marker
-    // sample a block span past the data makes every window of it final.
-    let mut marker = pulsedb::Batch::new();
-    let past = spec.start_ms + spec.duration_ms + storage_options(args).block_span.as_millis() as i64;
-    marker.push(pulsedb::Labels::metric("bench_marker", [("phase", "flush")]), past, 1.0);
-    db.append(&marker)?;
-    let started = Instant::now();
-    let blocks = db.flush()?;
-    out.flush_seconds = Some(started.elapsed().as_secs_f64());
-    ui.done(&bar, "flush", format!("{blocks} blocks in {:.2} s", out.flush_seconds.unwrap_or(0.0)));
-
-    let bar = ui.bar("compaction", 1);
-    let started = Instant::now();
-    db.compact()?;
-    out.compaction_seconds = Some(started.elapsed().as_secs_f64());
-    let inspection = pulsedb_storage::inspect(&fleet_dir)?;
-    out.disk_bytes = Some(inspection.block_bytes() + inspection.index_bytes);
-    out.disk_samples = Some(inspection.block_samples());
-    ui.done(
-        &bar,
-        "compaction",
-        format!(
-            "{:.2} s; {} blocks hold {} samples in {} bytes (+{} label index): {:.3} bytes/sample",
-            out.compaction_seconds.unwrap_or(0.0),
-            inspection.blocks.len(),
-            inspection.block_samples(),
-            inspection.block_bytes(),
-            inspection.index_bytes,
-            out.bytes_per_sample().unwrap_or(0.0)
-        ),
-    );
-
-    let bar = ui.bar("queries", (queries.len() * args.runs.max(1)) as u64);
-    let mut answers = Vec::new();
-    for q in queries {
-        let target: Box<dyn QueryTarget> = match (&history_db, q.name == history::ROLLUP_QUERY) {
-            (Some(h), true) => Box::new(Embedded(h)),
-            _ => Box::new(Embedded(&db)),
-        };
-        let (mut timing, mut answer) = suite::time_suite(target.as_ref(), std::slice::from_ref(q), args.runs, &bar)?;
-        out.queries.append(&mut timing);
-        answers.append(&mut answer);
-    }
-    if let (Some(mut h), Some(spec)) = (history_db, history) {
-        // The same rollup query forced onto raw samples, for the rollups' gain.
-        let mut raw = EngineOptions::default();
-        raw.use_rollups = false;
-        h.set_query_options(raw);
-        let (mut timing, _) = suite::time_suite(&Embedded(&h), &[spec.rollup_query()], args.runs, &bar)?;
-        timing[0].name = format!("{} (raw samples)", history::ROLLUP_QUERY);
-        out.queries.append(&mut timing);
-        h.close()?;
-    }
-    let summary: Vec<String> = out.queries.iter().map(|q| format!("{} {:.1} ms", q.name, q.p50_ms)).collect();
-    ui.done(&bar, "queries", format!("p50: {}", summary.join(", ")));
-    db.close()?;
-    Ok((out, answers))
-}
-
-fn load_history_embedded(ui: &Ui, args: &Args, history: &HistorySpec, dir: &Path) -> anyhow::Result<Db> {
-    let db = Db::open(dir, storage_options(args)).with_context(|| format!("opening {}", dir.display()))?;
-    let bar = ui.bar("history", history.total_samples());
-    for day in history.days() {
-        db.append(&day)?;
-        bar.inc(day.len() as u64);
-    }
-    db.flush()?;
-    db.compact()?;
-    ui.done(&bar, "history", format!("{} samples over {} days, in blocks", history.total_samples(), history.days));
-    Ok(db)
-}
-
-/// One system over HTTP: start it (history and fleet on separate
-/// instances), ingest by remote-write, measure, query, stop.
-#[allow(clippy::too_many_arguments)]
-fn compare_system(
-    ui: &Ui,
-    args: &Args,
-    spec: &DevopsSpec,
-    history: Option<&HistorySpec>,
-    queries: &[QuerySpec],
-    system: System,
-    dir: &Path,
-    answers: &[Json],
-) -> anyhow::Result<SystemReport> {
-    eprintln!("--- {} over HTTP", system.name());
-    let history_dir = dir.join("history");
-    let hist = match history {
-        None => None,
-        Some(h) if system == System::Prometheus => {
-            // Remote-write cannot backfill weeks into Prometheus: promtool writes blocks.
-            let bar = ui.bar("history", 1);
-            history::backfill_prometheus(h, &history_dir, dir)?;
-            let server = Server::start(system, &history_dir)?;
-            let blocks = server.wait_for_compaction()?;
-            ui.done(
-                &bar,
-                "history",
-                format!("{} samples backfilled by promtool, compacted into {blocks} blocks", h.total_samples()),
-            );
-            Some(server)
-        }
-        Some(h) => {
-            let server = Server::start(system, &history_dir)?;
-            let bar = ui.bar("history", h.total_samples());
-            let sink = ingest::RemoteWrite::new(&server.base);
-            for day in h.days() {
-                ingest::Sink::write(&sink, &day)?;
-                bar.inc(day.len() as u64);
-            }
-            ui.done(&bar, "history", format!("{} samples over remote-write", h.total_samples()));
-            Some(server)
-        }
-    };
-    let fleet = Server::start(system, &dir.join("fleet"))?;
-    let report = http_system(ui, args, spec, Some(system), queries, Some(answers), Some(&fleet), hist.as_ref());
-    let measured = report.map(|mut r| {
-        r.peak_rss_bytes = Some(fleet.peak_rss());
-        let written = r.ingest.as_ref().map_or(0, |i| i.samples);
-        (r, written)
-    });
-    let report = match measured {
-        Ok((mut r, written)) => {
-            let (bytes, samples) = fleet.stop_and_measure(written)?;
-            r.disk_bytes = Some(bytes);
-            r.disk_samples = Some(samples);
-            r
-        }
-        Err(e) => {
-            fleet.stop()?;
-            return Err(e);
-        }
-    };
-    if let Some(h) = hist {
-        h.stop()?;
-    }
-    Ok(report)
-}
-
-/// Ingest over remote-write into a server at `base`, then the query suite.
-#[allow(clippy::too_many_arguments)]
-fn http_system(
-    ui: &Ui,
-    args: &Args,
-    spec: &DevopsSpec,
-    system: Option<System>,
-    queries: &[QuerySpec],
-    answers: Option<&[Json]>,
-    fleet: Option<&Server>,
-    history: Option<&Server>,
-) -> anyhow::Result<SystemReport> {
-    let base = fleet.map_or_else(|| args.target.clone().unwrap_or_default(), |f| f.base.clone());
-    let base = base.as_str();
-    let name = system.map_or_else(|| base.to_string(), |s| format!("{} (http)", s.name()));
-    let mut out = SystemReport { system: name, ..SystemReport::default() };
-    let sink = ingest::RemoteWrite::new(base);
-    let bar = ui.bar("ingest", spec.total_samples());
-    let figures = ingest::run(spec, args.writers, &sink, fleet.map(Server::pid), &bar)?;
-    out.active_series = Some(figures.series_created);
-    ui.done(
-        &bar,
-        "ingest",
-        format!(
-            "{} samples in {:.1} s: {:.0} samples/s over remote-write; server CPU {:.1} s, client CPU {:.1} s",
-            figures.samples,
-            figures.seconds,
-            figures.rate(),
-            figures.server_cpu_seconds.unwrap_or(0.0),
-            figures.cpu_seconds
-        ),
-    );
-    out.ingest = Some(figures);
-    run_queries(ui, args, queries, base, history, answers, &mut out)?;
-    Ok(out)
-}
-
-/// The suite against pulsedb serve on data the embedded phases wrote, answers compared.
-fn run_queries(
-    ui: &Ui,
-    args: &Args,
-    queries: &[QuerySpec],
-    base: &str,
-    history: Option<&Server>,
-    answers: Option<&[Json]>,
-    out: &mut SystemReport,
-) -> anyhow::Result<()> {
-    let http = Http::new(base);
-    let history_http = history.map(|h| Http::new(&h.base));
-    let bar = ui.bar("queries", (queries.len() * args.runs.max(1)) as u64);
-    for (i, q) in queries.iter().enumerate() {
-        let target: &dyn QueryTarget = match (&history_http, q.name == history::ROLLUP_QUERY) {
-            (Some(h), true) => h,
-            (None, true) => continue,
-            _ => &http,
-        };
-        let (mut timing, answer) = suite::time_suite(target, std::slice::from_ref(q), args.runs, &bar)?;
-        out.queries.append(&mut timing);
-        if let (Some(expected), Some(got)) = (answers.and_then(|a| a.get(i)), answer.first()) {
-            if let Err(difference) = suite::compare(expected, got) {
-                out.differences.push((q.name.to_string(), difference));
-            }
-        }
-    }
-    let summary: Vec<String> = out.queries.iter().map(|q| format!("{} {:.1} ms", q.name, q.p50_ms)).collect();
-    let compared = match answers {
-        Some(_) => format!(
-            "; {}/{} answers identical to pulsedb embedded",
-            out.queries.len() - out.differences.len(),
-            out.queries.len()
-        ),
-        None => String::new(),
-    };
-    ui.done(&bar, "queries", format!("p50: {}{compared}", summary.join(", ")));
-    Ok(())
 }
