@@ -79,13 +79,10 @@ pub(crate) struct Args {
     /// scripts/install-peers.sh.
     #[arg(long, value_enum, value_delimiter = ',')]
     compare: Vec<System>,
-    /// `fleet` (generated) or `real`: NAB's cloud metrics with the label
-    /// shapes of Prometheus' 20kseries.json, for bytes per sample.
+    /// `fleet` (generated) or `real`: NAB's 24 cloud-metric series, each with
+    /// a label set of Prometheus' 20kseries.json, for bytes per sample.
     #[arg(long, value_enum, default_value = "fleet")]
     dataset: Dataset,
-    /// Series of the real dataset (label sets from 20kseries.json, values from NAB).
-    #[arg(long, default_value_t = 2000)]
-    real_series: usize,
     /// Write the figures as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
