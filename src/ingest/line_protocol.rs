@@ -153,9 +153,16 @@ pub fn write_line(out: &mut String, labels: &Labels, sample: Sample) -> bool {
         return false;
     }
     let name = labels.metric_name().unwrap_or("");
-    let (measurement, field) = match name.rsplit_once('_') {
-        Some((m, f)) if !m.is_empty() && !f.is_empty() => (m, f),
-        _ => (name, "value"),
+    // The rightmost `_` whose right side parses back unchanged as a field
+    // key (the parser turns `:` into `_` and puts `_` before a leading
+    // digit), so that `measurement_field` is the name again.
+    let split = name.char_indices().rev().filter(|&(i, c)| c == '_' && i > 0).find(|&(i, _)| {
+        let field = &name[i + 1..];
+        !field.is_empty() && !field.contains(':') && !field.starts_with(|c: char| c.is_ascii_digit())
+    });
+    let (measurement, field) = match split {
+        Some((i, _)) => (&name[..i], &name[i + 1..]),
+        None => (name, "value"),
     };
     escape_into(out, measurement, b", ");
     for label in labels.iter().filter(|l| l.name != METRIC_NAME) {
@@ -313,6 +320,20 @@ mod tests {
         assert!(write_line(&mut line, &Labels::metric("up", [("j", "1")]), Sample::new(0, 1e300)));
         assert!(line.starts_with("up,j=1 value=1e300 0"), "{line}");
         assert!(!write_line(&mut line, &labels, Sample::new(0, f64::NAN)));
+    }
+
+    #[test]
+    fn written_lines_give_back_names_whose_field_key_was_sanitized() {
+        // Field keys the parser rewrites: control bytes and `-` become `_`, a
+        // leading digit gets a `_`, `:` (allowed in metric names) becomes `_`.
+        for field in ["v\u{13}\u{13}", "v-", "0", "_0", "a:b", "x__", "__"] {
+            let batch = parse(&format!("m,t=1 {field}=2 1"), Precision::Nanoseconds, 0).unwrap();
+            let (labels, samples) = batch.rows().next().unwrap();
+            let mut line = String::new();
+            assert!(write_line(&mut line, labels, samples[0]));
+            let again = parse(&line, Precision::Nanoseconds, 0).unwrap();
+            assert_eq!(again.rows().next().unwrap().0, labels, "{field:?} written as {line:?}");
+        }
     }
 
     #[test]
