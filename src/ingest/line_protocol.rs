@@ -269,7 +269,9 @@ impl Cursor<'_> {
             _ => None,
         };
         match parsed {
-            Some(v) => Ok(Some(v)),
+            Some(v) if v.is_finite() => Ok(Some(v)),
+            // As InfluxDB's parser: a literal beyond f64's range is an error, not an infinity.
+            Some(_) => Err(format!("invalid value {raw:?}: out of range for a 64-bit float")),
             None => Err(format!(
                 "invalid value {raw:?}: expected a float, an integer (1i), an unsigned (1u), a boolean or a \"string\""
             )),
@@ -364,6 +366,7 @@ mod tests {
             ("m,a-b=1,a_b=2 v=1", "duplicate tag"),
             ("m v=\"open", "not closed"),
             ("m v=NaN", "invalid value"),
+            ("m v=-1e999", "out of range"),
             ("m v=1,", "empty field key"),
             ("m =1", "empty field key"),
             (",t=1 v=1", "missing measurement"),
