@@ -207,13 +207,13 @@ impl Report {
     fn latency_chart(&self) -> String {
         let names: Vec<String> =
             self.systems.first().map(|s| s.queries.iter().map(|q| q.name.clone()).collect()).unwrap_or_default();
-        let (bar, gap, left) = (14.0, 18.0, 190.0);
+        let (bar, gap, left) = (14.0, 18.0, 280.0);
         let group = bar * self.systems.len() as f64 + gap;
         let height = 40.0 + group * names.len() as f64;
         let max = self.systems.iter().flat_map(|s| s.queries.iter().map(|q| q.p50_ms)).fold(1.0, f64::max);
         let scale = |ms: f64| 600.0 * (1.0 + ms.max(0.01).log10() + 2.0) / (max.log10() + 3.0);
         let mut svg =
-            format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"{height}\" font-size=\"12\">");
+            format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1150\" height=\"{height}\" font-size=\"12\">");
         for (qi, name) in names.iter().enumerate() {
             let y0 = 20.0 + qi as f64 * group;
             let _ = write!(svg, "<text x=\"0\" y=\"{}\">{}</text>", y0 + bar, escape(name));
