@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod export;
+mod flags;
 mod import;
 mod inspect;
 mod query;

@@ -5,9 +5,10 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::flags;
 use anyhow::Context as _;
 use pulsedb::server::{self, Config};
-use pulsedb::timefmt::parse_duration_ms;
+
 use pulsedb::SyncMode;
 
 #[derive(Debug, clap::Args)]
@@ -19,16 +20,16 @@ pub(crate) struct Args {
     #[arg(long, default_value = "127.0.0.1:9201")]
     listen: String,
     /// How long samples are kept, e.g. 15d, 90d, 1y.
-    #[arg(long, default_value = "15d", value_parser = duration)]
+    #[arg(long, default_value = "15d", value_parser = flags::duration)]
     retention: Duration,
     /// When a write is acknowledged: `always` (after its fsync; group
     /// commit shares fsyncs between concurrent writers) or
     /// `interval=<duration>` (fsync in the background every duration; a
     /// crash may lose that much acknowledged data).
-    #[arg(long, default_value = "always", value_parser = sync_mode)]
+    #[arg(long, default_value = "always", value_parser = flags::sync_mode)]
     sync: SyncMode,
     /// How far behind a series' newest sample a sample may arrive and still be accepted.
-    #[arg(long, default_value = "10m", value_parser = duration)]
+    #[arg(long, default_value = "10m", value_parser = flags::duration)]
     out_of_order_window: Duration,
     /// Most active series; writes that would create more are refused with a 400.
     #[arg(long)]
@@ -41,27 +42,14 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 64 << 20)]
     max_body_bytes: usize,
     /// Samples further ahead of the server's clock are refused.
-    #[arg(long, default_value = "10m", value_parser = duration)]
+    #[arg(long, default_value = "10m", value_parser = flags::duration)]
     max_future: Duration,
     /// Longest a query may run.
-    #[arg(long, default_value = "2m", value_parser = duration)]
+    #[arg(long, default_value = "2m", value_parser = flags::duration)]
     query_timeout: Duration,
     /// Most samples a query may load into memory.
     #[arg(long, default_value_t = 50_000_000)]
     query_max_samples: usize,
-}
-
-fn duration(s: &str) -> Result<Duration, String> {
-    let ms = parse_duration_ms(s).map_err(|e| e.to_string())?;
-    Ok(Duration::from_millis(ms.unsigned_abs()))
-}
-
-fn sync_mode(s: &str) -> Result<SyncMode, String> {
-    match s.split_once('=') {
-        None if s == "always" => Ok(SyncMode::Always),
-        Some(("interval", d)) => Ok(SyncMode::Interval(duration(d)?)),
-        _ => Err(format!("{s:?}: use `always` or `interval=<duration>` (e.g. interval=1s)")),
-    }
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {

@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use pulsedb::timefmt::parse_duration_ms;
+
 use pulsedb::workload::DevopsSpec;
 use pulsedb::{Options, SyncMode};
 
+use super::flags;
 use history::HistorySpec;
 use report::{Report, SystemReport};
 use server::{Server, System};
@@ -38,10 +39,10 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1000)]
     hosts: usize,
     /// Time between samples of a series.
-    #[arg(long, default_value = "1s", value_parser = duration_ms)]
+    #[arg(long, default_value = "1s", value_parser = flags::positive_ms)]
     interval: i64,
     /// Simulated time the fleet covers; it ends now.
-    #[arg(long, default_value = "2h", value_parser = duration_ms)]
+    #[arg(long, default_value = "2h", value_parser = flags::positive_ms)]
     duration: i64,
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
@@ -62,10 +63,10 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 30)]
     history_days: i64,
     /// Interval of the long history.
-    #[arg(long, default_value = "1m", value_parser = duration_ms)]
+    #[arg(long, default_value = "1m", value_parser = flags::positive_ms)]
     history_interval: i64,
     /// When pulsedb acknowledges a write: `always` (after fsync), `interval=1s`, `never`.
-    #[arg(long, default_value = "always", value_parser = sync_mode)]
+    #[arg(long, default_value = "always", value_parser = flags::sync_mode_or_never)]
     sync: SyncMode,
     /// Where pulsedb's data goes (default: a temporary directory, removed at the end).
     #[arg(long)]
@@ -98,23 +99,6 @@ pub(crate) struct Args {
 enum Dataset {
     Fleet,
     Real,
-}
-
-fn duration_ms(s: &str) -> Result<i64, String> {
-    match parse_duration_ms(s) {
-        Ok(ms) if ms > 0 => Ok(ms),
-        Ok(_) => Err("must be positive".into()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn sync_mode(s: &str) -> Result<SyncMode, String> {
-    match s.split_once('=') {
-        None if s == "always" => Ok(SyncMode::Always),
-        None if s == "never" => Ok(SyncMode::Never),
-        Some(("interval", d)) => Ok(SyncMode::Interval(Duration::from_millis(duration_ms(d)? as u64))),
-        _ => Err(format!("{s:?}: use `always`, `interval=<duration>` or `never`")),
-    }
 }
 
 /// Progress bars and phase summary lines.
