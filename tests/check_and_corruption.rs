@@ -4,6 +4,10 @@
 //! checksum, reports each damaged file, and exits non-zero.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::data_dir::block_dirs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -38,16 +42,6 @@ fn write_blocks(dir: &Path) {
 fn check(dir: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_pulsedb")).arg("check").arg(dir).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
-}
-
-fn block_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut blocks: Vec<PathBuf> = std::fs::read_dir(dir.join("blocks"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    blocks.sort();
-    blocks
 }
 
 fn flip(path: &Path, at: u64) {

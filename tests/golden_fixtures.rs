@@ -10,6 +10,10 @@
 //! writes the current version's directory and refuses to overwrite one.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::data_dir::copy_dir;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -75,19 +79,6 @@ fn same(a: &[(Labels, Vec<Sample>)], b: &[(Labels, Vec<Sample>)]) -> bool {
                 && sa.len() == sb.len()
                 && sa.iter().zip(sb).all(|(x, y)| x.t == y.t && x.v.to_bits() == y.v.to_bits())
         })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn check(fixture: &str) {

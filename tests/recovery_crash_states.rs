@@ -5,8 +5,12 @@
 //! refused with a typed error rather than guessed around.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::data_dir::{block_dirs, copy_dir};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use pulsedb::{Batch, Db, Error, Labels, Matcher, Options, Sample, SyncMode};
@@ -68,16 +72,6 @@ fn assert_exactly(db: &Db, model: &Model) {
     assert_eq!(stats.block_samples as usize + head_samples, total, "a sample is held twice or not at all: {stats:?}");
 }
 
-fn block_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut blocks: Vec<PathBuf> = std::fs::read_dir(dir.join("blocks"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    blocks.sort();
-    blocks
-}
-
 fn hidden_entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("blocks"))
         .unwrap()
@@ -86,19 +80,6 @@ fn hidden_entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A crash after a flush renamed its block into place but before the WAL

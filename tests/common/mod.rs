@@ -2,6 +2,7 @@
 //! options suited to tests.
 #![allow(dead_code)]
 
+pub(crate) mod data_dir;
 pub(crate) mod server;
 
 /// splitmix64: small, fast, deterministic; good enough for test data.
