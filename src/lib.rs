@@ -35,16 +35,16 @@ pub mod timefmt;
 #[doc(hidden)]
 pub mod workload;
 
+pub use pulsedb_model::{
+    Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, Querier, RollupBucket, RollupFields, RollupSeries,
+    Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
+};
 pub use pulsedb_query::{
     parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
     SeriesPoints, Value, ValueType,
 };
 use pulsedb_storage::Storage;
-pub use pulsedb_storage::{
-    Batch, Codec, Error, Label, LabelLimits, Labels, MatchOp, Matcher, Options, Querier, Result, RollupBucket,
-    RollupFields, RollupSeries, Sample, Series, StorageStats, SyncMode, METRIC_NAME, STALE_NAN,
-    WAL_FSYNC_BUCKETS_SECONDS,
-};
+pub use pulsedb_storage::{Codec, Error, Options, Result, StorageStats, SyncMode, WAL_FSYNC_BUCKETS_SECONDS};
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
 /// or in an `Arc`) between any number of writer and reader threads.
@@ -139,8 +139,8 @@ impl Db {
 }
 
 impl Querier for Db {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
-        self.storage.select(matchers, mint, maxt)
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        Querier::select(&self.storage, matchers, hints)
     }
 
     fn select_rollups(
@@ -150,7 +150,7 @@ impl Querier for Db {
         maxt: i64,
         resolution: i64,
         fields: RollupFields,
-    ) -> Result<Option<Vec<RollupSeries>>> {
-        self.storage.select_rollups(matchers, mint, maxt, resolution, fields)
+    ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
+        Querier::select_rollups(&self.storage, matchers, mint, maxt, resolution, fields)
     }
 }

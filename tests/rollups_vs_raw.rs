@@ -14,8 +14,8 @@ use std::time::Duration;
 use common::Rng;
 use proptest::prelude::*;
 use pulsedb::{
-    Batch, Db, Engine, EngineOptions, Labels, Matcher, Options, Querier, RollupFields, RollupSeries, Sample, Series,
-    Value,
+    Batch, Db, Engine, EngineOptions, Labels, Matcher, Options, Querier, RollupFields, RollupSeries, Sample,
+    SelectHints, Series, StoreError, Value,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -27,8 +27,8 @@ struct Counting<'a> {
 }
 
 impl Querier for Counting<'_> {
-    fn select(&self, m: &[Matcher], mint: i64, maxt: i64) -> pulsedb::Result<Vec<Series>> {
-        self.db.select(m, mint, maxt)
+    fn select(&self, m: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        Querier::select(self.db, m, hints)
     }
 
     fn select_rollups(
@@ -38,9 +38,9 @@ impl Querier for Counting<'_> {
         maxt: i64,
         res: i64,
         fields: RollupFields,
-    ) -> pulsedb::Result<Option<Vec<RollupSeries>>> {
+    ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
         self.rollup_reads.fetch_add(1, Ordering::Relaxed);
-        self.db.select_rollups(m, mint, maxt, res, fields)
+        Querier::select_rollups(self.db, m, mint, maxt, res, fields)
     }
 }
 

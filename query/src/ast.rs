@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-pub(crate) use pulsedb_storage::MatchOp;
+pub(crate) use pulsedb_model::MatchOp;
 
 /// A parsed expression.
 #[derive(Clone, Debug, PartialEq)]

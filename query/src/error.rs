@@ -42,7 +42,7 @@ pub enum Error {
     BadParameters(String),
 
     #[error("storage: {0}")]
-    Storage(#[from] pulsedb_storage::Error),
+    Storage(#[from] pulsedb_model::StoreError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -23,12 +23,5 @@ pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};
 pub use functions::Function;
 pub use parser::{parse, parse_matchers, type_of};
-pub use pulsedb_storage::Querier;
+pub use pulsedb_model::Querier;
 pub use value::{InstantSample, Point, SeriesPoints, Value, ValueType};
-
-/// `[a-zA-Z_][a-zA-Z0-9_]*`
-pub(crate) fn parser_label_name_ok(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}

@@ -2,7 +2,7 @@
 //! operators, checking types as it builds the tree, so both syntax and type
 //! errors point at the line and column where they occur.
 
-use pulsedb_storage::{MatchOp, Matcher};
+use pulsedb_model::{MatchOp, Matcher};
 
 use crate::ast::{
     AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr, LabelMatcher, MatrixSelector, Subquery,
@@ -32,7 +32,7 @@ pub fn parse(input: &str) -> Result<Expr> {
 /// parameter of Prometheus' metadata endpoints) into storage matchers.
 /// Like Prometheus, it refuses a selector whose every matcher matches the
 /// empty string, since it would select every series.
-pub fn parse_matchers(input: &str) -> Result<Vec<pulsedb_storage::Matcher>> {
+pub fn parse_matchers(input: &str) -> Result<Vec<pulsedb_model::Matcher>> {
     let Expr::Vector(selector) = parse(input)? else {
         return Err(Error::parse(Pos { line: 1, col: 1 }, format!("{input:?} is not a series selector")));
     };
@@ -192,7 +192,7 @@ impl Parser {
                 }
                 Tok::Ident(name) => {
                     let pos = self.next().pos;
-                    if !crate::parser_label_name_ok(&name) {
+                    if !pulsedb_model::is_valid_label_name(&name) {
                         return Err(Error::parse(pos, format!("invalid label name {name:?}")));
                     }
                     out.push(name);
@@ -570,7 +570,7 @@ impl Parser {
     }
 
     fn selector(&self, name: Option<String>, matchers: Vec<LabelMatcher>, pos: Pos) -> Result<Expr> {
-        if name.is_some() && matchers.iter().any(|m| m.name == pulsedb_storage::METRIC_NAME) {
+        if name.is_some() && matchers.iter().any(|m| m.name == pulsedb_model::METRIC_NAME) {
             return Err(Error::parse(pos, "metric name must not be set twice"));
         }
         let non_empty = name.is_some()

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use pulsedb_storage::Labels;
+use pulsedb_model::Labels;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueType {

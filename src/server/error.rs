@@ -55,7 +55,7 @@ impl ApiError {
             | Error::OutOfOrder { .. }
             | Error::OutOfBounds { .. }
             | Error::TooFarInFuture { .. }
-            | Error::InvalidMatcher(_)
+            | Error::Model(_)
             | Error::SeriesLimit { .. } => Self::bad_data(e.to_string()),
             // A rate, not a hard limit: the same write succeeds once older
             // series age out of the minute, so tell the client to retry.
@@ -79,7 +79,10 @@ impl ApiError {
             QueryError::Timeout { .. } => {
                 Self { status: StatusCode::SERVICE_UNAVAILABLE, kind: "timeout", ..Self::bad_data(message) }
             }
-            QueryError::Storage(s) => Self::from_storage(s),
+            QueryError::Storage(s) => match s.downcast_ref::<Error>() {
+                Some(e) => Self::from_storage(e),
+                None => Self::internal(message),
+            },
             _ => Self::internal(message),
         }
     }

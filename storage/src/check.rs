@@ -12,8 +12,8 @@ use crate::block::{Block, FrameCache};
 use crate::engine::{BLOCKS_DIR, INDEX_DIR, WAL_DIR};
 use crate::index::Index;
 use crate::record::{decode_batch, RefSample};
-use crate::rollup::{RollupFields, RESOLUTIONS};
 use crate::{Result, SeriesRef};
+use crate::{RollupFields, RESOLUTIONS};
 
 /// Problems reported per block before moving on, so a badly damaged block
 /// does not drown the report.

@@ -19,11 +19,13 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A failure of the RocksDB label index. The source is boxed so that no
+    /// RocksDB type is part of this crate's API (its version is pinned).
     #[error("label index: {context}: {source}")]
     Index {
         context: String,
         #[source]
-        source: rocksdb::Error,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
 
     /// Stored bytes that fail a checksum or do not decode.
@@ -58,8 +60,9 @@ pub enum Error {
     )]
     TooFarInFuture { series: String, timestamp: i64, max_allowed: i64 },
 
-    #[error("invalid matcher {0}")]
-    InvalidMatcher(String),
+    /// A model value built from bad input (a matcher whose regex does not compile).
+    #[error(transparent)]
+    Model(#[from] pulsedb_model::Error),
 
     #[error("invalid options: {0}")]
     InvalidOptions(String),
@@ -112,7 +115,7 @@ impl Error {
     }
 
     pub(crate) fn index(context: impl Into<String>, source: rocksdb::Error) -> Self {
-        Error::Index { context: context.into(), source }
+        Error::Index { context: context.into(), source: Box::new(source) }
     }
 
     pub(crate) fn corruption(file: impl Into<PathBuf>, offset: u64, kind: impl Into<String>) -> Self {

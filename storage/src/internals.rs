@@ -4,6 +4,7 @@
 use crate::chunk::xor::{XorChunk, XorIter};
 use crate::chunk::{sealed, Codec};
 use crate::record::{decode_batch, BatchEncoder, RefSample};
+use crate::series_key::SeriesKey;
 use crate::{Labels, Sample, SeriesRef};
 
 /// Gorilla-encodes samples (strictly increasing timestamps) as the head

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::labels::LabelLimits;
+use crate::LabelLimits;
 use crate::{Error, Result};
 pub use pulsedb_wal::SyncMode;
 

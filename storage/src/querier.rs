@@ -1,34 +1,15 @@
-//! [`Querier`]: the narrow read API the query engine sees. It is all the
-//! query crate knows of storage, so a query can run against anything that
-//! returns series (a test fixture, a remote store).
+//! [`Storage`] as the model's [`Querier`] (reads for the query engine) and
+//! [`Appender`] (transactions for in-process writers such as recording rules).
 
-use crate::{Matcher, Result, RollupFields, RollupSeries, Series, Storage};
+use pulsedb_model::{
+    Appender, Batch, Labels, Matcher, Querier, RollupFields, RollupSeries, SelectHints, Series, StoreError,
+};
 
-/// Reads series by matchers and time range.
-pub trait Querier: Send + Sync {
-    /// Series matching all `matchers` with their samples in `[mint, maxt]`
-    /// (milliseconds, inclusive), time-ordered, sorted by labels.
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>>;
-
-    /// Rollup buckets of `resolution` (one of [`crate::RESOLUTIONS`])
-    /// starting within `[mint, maxt]`, for series matching `matchers`, or
-    /// `None` when this querier keeps no rollups at that resolution. Only
-    /// the `fields` asked for need be filled in.
-    fn select_rollups(
-        &self,
-        _matchers: &[Matcher],
-        _mint: i64,
-        _maxt: i64,
-        _resolution: i64,
-        _fields: RollupFields,
-    ) -> Result<Option<Vec<RollupSeries>>> {
-        Ok(None)
-    }
-}
+use crate::Storage;
 
 impl Querier for Storage {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
-        Storage::select(self, matchers, mint, maxt)
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        Storage::select(self, matchers, hints.mint, hints.maxt).map_err(StoreError::new)
     }
 
     fn select_rollups(
@@ -38,7 +19,91 @@ impl Querier for Storage {
         maxt: i64,
         resolution: i64,
         fields: RollupFields,
-    ) -> Result<Option<Vec<RollupSeries>>> {
-        Storage::select_rollups(self, matchers, mint, maxt, resolution, fields)
+    ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
+        Storage::select_rollups(self, matchers, mint, maxt, resolution, fields).map_err(StoreError::new)
+    }
+}
+
+/// An [`Appender`] over a [`Storage`]: samples collect in a [`Batch`] and
+/// commit as one atomic, durable append (see [`Storage::append`]).
+#[derive(Debug)]
+pub struct StorageAppender<'a> {
+    storage: &'a Storage,
+    batch: Batch,
+}
+
+impl Storage {
+    /// A new, empty transaction against this storage.
+    pub fn appender(&self) -> StorageAppender<'_> {
+        StorageAppender { storage: self, batch: Batch::new() }
+    }
+}
+
+impl Appender for StorageAppender<'_> {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), StoreError> {
+        self.batch.push(labels.clone(), t, v);
+        Ok(())
+    }
+
+    fn pending(&self) -> usize {
+        self.batch.len()
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.storage.append(&batch).map_err(StoreError::new)
+    }
+
+    fn rollback(&mut self) {
+        self.batch.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Options;
+
+    fn all(storage: &Storage) -> Vec<Series> {
+        Querier::select(storage, &[Matcher::equal("job", "x")], &SelectHints::range(0, i64::MAX)).unwrap()
+    }
+
+    #[test]
+    fn appends_are_invisible_until_commit_and_rollback_drops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), Options::default()).unwrap();
+        let up = Labels::metric("up", [("job", "x")]);
+        let mut app = storage.appender();
+        app.append(&up, 1_000, 1.0).unwrap();
+        app.append(&up, 2_000, 2.0).unwrap();
+        assert_eq!(app.pending(), 2);
+        assert!(all(&storage).is_empty(), "nothing before commit");
+        app.commit().unwrap();
+        assert_eq!(app.pending(), 0);
+        assert_eq!(all(&storage)[0].samples.len(), 2);
+
+        app.append(&up, 3_000, 3.0).unwrap();
+        app.rollback();
+        app.commit().unwrap();
+        assert_eq!(all(&storage)[0].samples.len(), 2, "rolled back sample never stored");
+        storage.close().unwrap();
+    }
+
+    #[test]
+    fn a_bad_sample_refuses_the_whole_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), Options::default()).unwrap();
+        let mut app = storage.appender();
+        app.append(&Labels::metric("up", [("job", "x")]), 1_000, 1.0).unwrap();
+        app.append(&Labels::new([("bad-name", "v")]), 1_000, 1.0).unwrap();
+        let err = app.commit().unwrap_err();
+        assert!(err.to_string().contains("invalid label name"), "{err}");
+        assert!(matches!(err.downcast_ref::<crate::Error>(), Some(crate::Error::InvalidSeries { .. })));
+        assert!(all(&storage).is_empty());
+        storage.close().unwrap();
     }
 }

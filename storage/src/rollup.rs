@@ -10,61 +10,7 @@
 
 use crate::chunk::sealed;
 use crate::codec::{put_uvarint, ByteReader, DecodeError};
-use crate::{Labels, Sample};
-
-/// Prometheus' staleness marker.
-pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
-
-/// The resolutions rollups are written at, in milliseconds (1 min, 1 h).
-pub const RESOLUTIONS: [i64; 2] = [60_000, 3_600_000];
-
-/// The summary of one bucket `[start, start + resolution)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RollupBucket {
-    pub start: i64,
-    pub count: u64,
-    pub sum: f64,
-    /// Smallest non-NaN value (NaN only when all values are NaN), as
-    /// Prometheus' `min_over_time` folds.
-    pub min: f64,
-    pub max: f64,
-    pub first: Sample,
-    pub last: Sample,
-    /// Sum, over consecutive samples inside the bucket where the value
-    /// dropped, of the value before the drop (Prometheus' counter-reset
-    /// correction).
-    pub correction: f64,
-}
-
-/// Which bucket fields a reader needs; the others are not decoded (left 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RollupFields(u16);
-
-impl RollupFields {
-    pub const COUNT: Self = Self(1);
-    pub const SUM: Self = Self(1 << 1);
-    pub const MIN: Self = Self(1 << 2);
-    pub const MAX: Self = Self(1 << 3);
-    pub const FIRST: Self = Self(1 << 4);
-    pub const LAST: Self = Self(1 << 5);
-    pub const CORRECTION: Self = Self(1 << 6);
-    pub const ALL: Self = Self(0x7f);
-
-    pub const fn with(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-/// A series' rollup buckets, time-ordered.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RollupSeries {
-    pub labels: Labels,
-    pub buckets: Vec<RollupBucket>,
-}
+use crate::{RollupBucket, RollupFields, Sample, STALE_NAN};
 
 /// Buckets of `samples` (time-ordered) at `resolution`, for storing.
 ///
@@ -243,6 +189,7 @@ fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::RESOLUTIONS;
     use proptest::prelude::*;
 
     #[test]

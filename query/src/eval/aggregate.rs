@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use pulsedb_storage::Labels;
+use pulsedb_model::Labels;
 
 use super::functions::quantile;
 use super::labels::{format_value, keep_only, with, without};
@@ -23,7 +23,7 @@ impl Evaluator<'_> {
             (None, _) => (Vec::new(), None),
         };
         if let Some(l) = &label {
-            if !crate::parser_label_name_ok(l) {
+            if !pulsedb_model::is_valid_label_name(l) {
                 return Err(Error::Execution(format!("invalid label name {l:?}")));
             }
         }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use pulsedb_storage::Labels;
+use pulsedb_model::Labels;
 
 use super::labels::{drop_metric_name, keep_only, signature, with, without};
 use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use pulsedb_storage::{Labels, MatchOp, Sample};
+use pulsedb_model::{Labels, MatchOp, Sample};
 use regex::Regex;
 
 use super::labels::{drop_metric_name, with};
@@ -18,6 +18,13 @@ use crate::value::ValueType;
 
 impl Evaluator<'_> {
     pub(crate) fn call(&mut self, c: &Call) -> Result<EvalValue> {
+        let outer = self.hint_func.replace(c.func.name);
+        let result = self.call_function(c);
+        self.hint_func = outer;
+        result
+    }
+
+    fn call_function(&mut self, c: &Call) -> Result<EvalValue> {
         let name = c.func.name;
         if name == "time" {
             return Ok(EvalValue::Scalar((0..self.steps).map(|i| self.ts(i) as f64 / 1000.0).collect()));
@@ -177,7 +184,7 @@ impl Evaluator<'_> {
         let pattern = self.string_arg(&c.args[4])?;
         let regex = Regex::new(&format!("^(?s:{pattern})$"))
             .map_err(|e| Error::Execution(format!("invalid regular expression in label_replace(): {pattern}: {e}")))?;
-        if !crate::parser_label_name_ok(&dst) {
+        if !pulsedb_model::is_valid_label_name(&dst) {
             return Err(Error::Execution(format!("invalid destination label name in label_replace(): {dst}")));
         }
         let series: Vec<StepSeries> = series
@@ -206,7 +213,7 @@ impl Evaluator<'_> {
         for a in &c.args[3..] {
             srcs.push(self.string_arg(a)?);
         }
-        if !crate::parser_label_name_ok(&dst) {
+        if !pulsedb_model::is_valid_label_name(&dst) {
             return Err(Error::Execution(format!("invalid destination label name in label_join(): {dst}")));
         }
         let series: Vec<StepSeries> = series
@@ -383,7 +390,7 @@ fn absent_labels(arg: &Expr) -> Labels {
     let mut set: Vec<(String, String)> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for m in matchers {
-        if m.name == pulsedb_storage::METRIC_NAME {
+        if m.name == pulsedb_model::METRIC_NAME {
             continue;
         }
         if m.op == MatchOp::Equal && !seen.contains(&m.name.as_str()) {

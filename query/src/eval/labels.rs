@@ -1,7 +1,7 @@
 //! Label-set surgery the operators need: dropping the metric name, keeping
 //! or removing a list of labels, setting one.
 
-use pulsedb_storage::{Labels, METRIC_NAME};
+use pulsedb_model::{Labels, METRIC_NAME};
 
 pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
     if labels.metric_name().is_none() {

@@ -19,7 +19,7 @@ pub(crate) use selectors::matchers_of;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use pulsedb_storage::{Labels, Querier, Sample};
+use pulsedb_model::{Labels, Querier, Sample};
 
 use crate::ast::{At, Expr};
 use crate::error::{Error, Result};
@@ -222,12 +222,14 @@ pub(crate) struct Evaluator<'a> {
     started: Instant,
     /// Samples loaded so far, against `max_samples`.
     samples: usize,
+    /// The function whose arguments are being evaluated, for [`pulsedb_model::SelectHints`].
+    hint_func: Option<&'static str>,
 }
 
 impl<'a> Evaluator<'a> {
     fn new(querier: &'a dyn Querier, options: &'a EngineOptions, start: i64, end: i64, step: i64) -> Self {
         let steps = ((end - start) / step) as usize + 1;
-        Self { querier, options, start, end, step, steps, started: Instant::now(), samples: 0 }
+        Self { querier, options, start, end, step, steps, started: Instant::now(), samples: 0, hint_func: None }
     }
 
     /// Time of step `i`.

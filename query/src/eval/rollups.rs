@@ -7,7 +7,7 @@
 //! sample exactly at `end`, which is the first sample of the bucket starting
 //! at `end`. Anything else is evaluated from raw samples.
 
-use pulsedb_storage::{RollupBucket, RollupFields, Sample, RESOLUTIONS};
+use pulsedb_model::{RollupBucket, RollupFields, Sample, RESOLUTIONS};
 use rayon::prelude::*;
 
 use super::functions::extrapolated_rate_from;

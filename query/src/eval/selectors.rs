@@ -3,23 +3,16 @@
 //! samples, staleness markers dropped) and subqueries (an inner range
 //! evaluation at its own aligned steps).
 
-use pulsedb_storage::{Matcher, Sample};
+use pulsedb_model::{is_stale_nan, Matcher, Sample, SelectHints};
 
 use super::{EvalValue, Evaluator, MatrixValue, RawSeries, StepSeries};
 use crate::ast::{MatrixSelector, Subquery, VectorSelector};
 use crate::error::{Error, Result};
 
-/// Prometheus marks a series stale with this NaN.
-pub(crate) const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
-
-pub(crate) fn is_stale(v: f64) -> bool {
-    v.to_bits() == STALE_NAN
-}
-
 pub(crate) fn matchers_of(v: &VectorSelector) -> Result<Vec<Matcher>> {
     let mut out = Vec::with_capacity(v.matchers.len() + 1);
     if let Some(name) = &v.name {
-        out.push(Matcher::equal(pulsedb_storage::METRIC_NAME, name.clone()));
+        out.push(Matcher::equal(pulsedb_model::METRIC_NAME, name.clone()));
     }
     for m in &v.matchers {
         out.push(Matcher::new(m.op, m.name.clone(), m.value.clone()).map_err(|e| Error::Execution(e.to_string()))?);
@@ -28,9 +21,12 @@ pub(crate) fn matchers_of(v: &VectorSelector) -> Result<Vec<Matcher>> {
 }
 
 impl Evaluator<'_> {
-    fn select(&mut self, v: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<RawSeries>> {
+    /// `range` is the range selector's, 0 for an instant selector.
+    fn select(&mut self, v: &VectorSelector, mint: i64, maxt: i64, range: i64) -> Result<Vec<RawSeries>> {
         let matchers = matchers_of(v)?;
-        let series = self.querier.select(&matchers, mint, maxt)?;
+        let mut hints = SelectHints::range(mint, maxt).with_step(self.step).with_range(range);
+        hints.func = self.hint_func;
+        let series = self.querier.select(&matchers, &hints)?;
         let total: usize = series.iter().map(|s| s.samples.len()).sum();
         self.account(total)?;
         Ok(series.into_iter().map(|s| RawSeries { labels: s.labels, samples: s.samples }).collect())
@@ -51,7 +47,7 @@ impl Evaluator<'_> {
         let at = self.resolve_at(v.at);
         let lookback = self.lookback();
         let (first, last) = (self.ref_time(0, v.offset, at), self.ref_time(self.steps - 1, v.offset, at));
-        let raw = self.select(v, first - lookback, last)?;
+        let raw = self.select(v, first - lookback, last, 0)?;
         let mut out = Vec::with_capacity(raw.len());
         for series in raw {
             let mut points = Vec::new();
@@ -65,7 +61,7 @@ impl Evaluator<'_> {
                 let Some(s) = pos.checked_sub(1).and_then(|p| series.samples.get(p)) else {
                     continue;
                 };
-                if s.t < reft - lookback || is_stale(s.v) {
+                if s.t < reft - lookback || is_stale_nan(s.v) {
                     continue;
                 }
                 points.push((i, if timestamps { s.t as f64 / 1000.0 } else { s.v }));
@@ -83,9 +79,9 @@ impl Evaluator<'_> {
         let at = self.resolve_at(v.at);
         let first = self.ref_time(0, v.offset, at);
         let last = self.ref_time(self.steps - 1, v.offset, at);
-        let mut raw = self.select(v, first - m.range, last)?;
+        let mut raw = self.select(v, first - m.range, last, m.range)?;
         for s in &mut raw {
-            s.samples.retain(|x| !is_stale(x.v));
+            s.samples.retain(|x| !is_stale_nan(x.v));
         }
         raw.retain(|s| !s.samples.is_empty());
         Ok(EvalValue::Matrix(MatrixValue { series: raw, range: m.range, offset: v.offset, at }))

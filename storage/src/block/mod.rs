@@ -28,7 +28,8 @@ mod tests {
     /// is not written: the block reads, and its readers compute the buckets.
     #[test]
     fn rollups_beyond_the_decoder_limit_are_not_written() {
-        use crate::rollup::{RollupBucket, MAX_BUCKETS};
+        use crate::rollup::MAX_BUCKETS;
+        use crate::RollupBucket;
         let dir = tempfile::tempdir().unwrap();
         let n = MAX_BUCKETS + 10;
         let maxt = n as i64 * 60_000 - 1;

@@ -11,8 +11,9 @@ use super::format::{self, ChunkMeta, FrameKind, RollupRef};
 use super::meta::BlockMeta;
 use crate::chunk::sealed;
 use crate::codec::DecodeError;
-use crate::rollup::{self, RollupBucket, RollupFields};
+use crate::rollup;
 use crate::{fs, Error, Result, Sample, SeriesRef};
+use crate::{RollupBucket, RollupFields};
 
 /// An open, immutable block.
 #[derive(Debug)]

@@ -12,7 +12,8 @@ use super::format::{self, ChunkMeta, RollupRef};
 use super::meta::{new_ulid, BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
 use crate::chunk::{sealed, Codec};
 use crate::error::IoContext;
-use crate::rollup::{self, RollupBucket};
+use crate::rollup;
+use crate::RollupBucket;
 use crate::{fs, Result, Sample, SeriesRef};
 
 /// A series gets rollups at a resolution only with at least this many
@@ -84,7 +85,7 @@ impl BlockWriter {
             table: Vec::new(),
             codecs: BTreeMap::new(),
             last_ref: None,
-            resolutions: rollup::RESOLUTIONS.into_iter().filter(|r| (maxt - mint + 1) % r == 0).collect(),
+            resolutions: crate::RESOLUTIONS.into_iter().filter(|r| (maxt - mint + 1) % r == 0).collect(),
         })
     }
 

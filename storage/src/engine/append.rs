@@ -22,8 +22,9 @@ use parking_lot::MutexGuard;
 
 use super::{AppendState, Inner};
 use crate::head::{MemSeries, SeriesData};
-use crate::labels::Labels;
 use crate::record::BatchEncoder;
+use crate::series_key::SeriesKey;
+use crate::Labels;
 use crate::{Batch, Error, Result, Sample, SeriesRef};
 
 /// One series of a batch, samples sorted with duplicates resolved.

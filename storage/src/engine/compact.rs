@@ -15,7 +15,8 @@ use std::sync::Arc;
 use super::Inner;
 use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache, MAX_CHUNK_SAMPLES};
 use crate::chunk::sealed;
-use crate::rollup::{self, RollupBucket};
+use crate::rollup;
+use crate::RollupBucket;
 use crate::{fs, Result, SeriesRef};
 
 impl Inner {
@@ -127,7 +128,7 @@ fn merged_rollups(
         let mut buckets = Vec::new();
         for (block, cache) in parents.iter().zip(caches.iter_mut()) {
             if !block.has_rollups(res)
-                || !block.read_rollups(sref, res, i64::MIN, i64::MAX, rollup::RollupFields::ALL, cache, &mut buckets)?
+                || !block.read_rollups(sref, res, i64::MIN, i64::MAX, crate::RollupFields::ALL, cache, &mut buckets)?
             {
                 let mut samples = Vec::new();
                 block.read_series(sref, i64::MIN, i64::MAX, &mut Vec::new(), cache, &mut samples)?;

@@ -33,7 +33,7 @@ use crate::options::{Options, Resolved};
 use crate::{Error, Result};
 use maintenance::Maintenance;
 
-pub use read::Series;
+use crate::Series;
 
 pub(crate) const WAL_DIR: &str = "wal";
 pub(crate) const INDEX_DIR: &str = "index";

@@ -15,9 +15,10 @@ use crate::error::IoContext;
 use crate::fs::{self, DirLock};
 use crate::head::{ChunkStore, Head};
 use crate::index::Index;
-use crate::labels::Labels;
 use crate::options::Options;
 use crate::record::{decode_batch, RefSample};
+use crate::series_key::SeriesKey;
+use crate::Labels;
 use crate::{Error, Result, Sample, SeriesRef};
 
 pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {

@@ -17,23 +17,17 @@ use rayon::prelude::*;
 
 use super::Inner;
 use crate::block::FrameCache;
-use crate::labels::Labels;
-use crate::matcher::Matcher;
-use crate::rollup::{RollupBucket, RollupFields, RollupSeries};
+use crate::series_key::SeriesKey;
+use crate::Matcher;
 use crate::{Error, Result, Sample, SeriesRef};
+use crate::{Labels, Series};
+use crate::{RollupBucket, RollupFields, RollupSeries};
 
 /// A series' key (when in the head) and what was read of it there.
 type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
 
 /// Series read by one parallel task (sharing one frame cache).
 const PARALLEL_RUN: usize = 64;
-
-/// A series and its samples in a queried range, in time order.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Series {
-    pub labels: Labels,
-    pub samples: Vec<Sample>,
-}
 
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
@@ -82,7 +76,7 @@ impl Inner {
         fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
         self.check_open()?;
-        if !crate::rollup::RESOLUTIONS.contains(&resolution) || self.cfg.block_span % resolution != 0 {
+        if !crate::RESOLUTIONS.contains(&resolution) || self.cfg.block_span % resolution != 0 {
             return Ok(None);
         }
         let refs = self.index.postings(matchers)?;

@@ -6,7 +6,8 @@
 use std::sync::atomic::Ordering;
 
 use super::Inner;
-use crate::labels::Labels;
+use crate::series_key::SeriesKey;
+use crate::Labels;
 use crate::{fs, Result, SeriesRef};
 
 impl Inner {

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use rocksdb::{WriteBatch, DB};
 
-use crate::labels::Labels;
-use crate::matcher::Matcher;
+use crate::series_key::SeriesKey;
+use crate::Labels;
+use crate::Matcher;
 use crate::{Error, Result, SeriesRef};
 use postings::{intersect_minus, Postings, RocksPostings, VecPostings};
 

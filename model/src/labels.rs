@@ -1,10 +1,9 @@
 //! Series identity: [`Labels`] (a sorted set of name/value pairs, the metric
-//! name being `__name__`), their validation, and the canonical byte key that
-//! the WAL, the head and the label index all use for the same series.
+//! name being `__name__`), the label-name grammar and the checks every stored
+//! series obeys. The canonical byte key of a label set belongs to storage
+//! (`storage/src/series_key.rs`), which owns every byte layout.
 
 use std::fmt;
-
-use crate::codec::{put_bytes, ByteReader, DecodeError};
 
 /// The label holding the metric name, as in Prometheus.
 pub const METRIC_NAME: &str = "__name__";
@@ -74,40 +73,9 @@ impl Labels {
         self.0.is_empty()
     }
 
-    /// The canonical key: `(uvarint len, name, uvarint len, value)` per
-    /// label in name order. Equal label sets have equal keys.
-    pub(crate) fn to_key(&self) -> Vec<u8> {
-        let mut key = Vec::with_capacity(self.0.iter().map(|l| l.name.len() + l.value.len() + 2).sum());
-        self.write_key(&mut key);
-        key
-    }
-
-    pub(crate) fn write_key(&self, out: &mut Vec<u8>) {
-        for label in &self.0 {
-            put_bytes(out, label.name.as_bytes());
-            put_bytes(out, label.value.as_bytes());
-        }
-    }
-
-    /// Decodes a canonical key written by [`Labels::to_key`].
-    pub(crate) fn from_key(key: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = ByteReader::new(key);
-        let mut labels = Vec::new();
-        while !r.is_empty() {
-            let at = r.position();
-            let name = r.bytes("label name")?;
-            let value = r.bytes("label value")?;
-            let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) else {
-                return Err(DecodeError { what: "label", offset: at, reason: "not UTF-8" });
-            };
-            labels.push(Label { name: name.to_string(), value: value.to_string() });
-        }
-        Ok(Self(labels))
-    }
-
     /// Checks the set against the rules every stored series obeys; the
     /// error text says what is wrong (the caller adds the series).
-    pub(crate) fn validate(&self, limits: &LabelLimits) -> Result<(), String> {
+    pub fn validate(&self, limits: &LabelLimits) -> Result<(), String> {
         if self.0.is_empty() {
             return Err("empty label set".to_string());
         }
@@ -154,7 +122,7 @@ fn truncated(s: &str) -> String {
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, the Prometheus label name grammar.
-pub(crate) fn is_valid_label_name(name: &str) -> bool {
+pub fn is_valid_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -206,7 +174,6 @@ impl Default for LabelLimits {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn sorted_and_empty_values_dropped() {
@@ -233,13 +200,5 @@ mod tests {
             assert!(err.contains(want), "{err} does not mention {want}");
         }
         assert!(Labels::metric("up", [("job", "x")]).validate(&limits).is_ok());
-    }
-
-    proptest! {
-        #[test]
-        fn keys_round_trip(pairs in proptest::collection::vec(("[a-z_]{1,8}", "\\PC{0,12}"), 0..8)) {
-            let labels = Labels::new(pairs);
-            prop_assert_eq!(Labels::from_key(&labels.to_key()).unwrap(), labels);
-        }
     }
 }

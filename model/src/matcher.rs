@@ -5,7 +5,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::{Error, Result};
+use crate::Error;
 
 /// The four matcher operators of PromQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,7 +40,7 @@ pub struct Matcher {
 
 impl Matcher {
     /// Builds a matcher; regexes are anchored at both ends, as in Prometheus.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self> {
+    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
         let value = value.into();
         let (regex, alternatives) = match op {
@@ -83,7 +83,7 @@ impl Matcher {
 
     /// The exact values a positive matcher can match, when they are few
     /// and known (`=` or a regex that is an alternation of literals).
-    pub(crate) fn exact_values(&self) -> Option<Vec<String>> {
+    pub fn exact_values(&self) -> Option<Vec<String>> {
         match self.op {
             MatchOp::Equal => Some(vec![self.value.clone()]),
             MatchOp::RegexMatch => self.alternatives.clone(),

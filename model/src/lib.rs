@@ -1,0 +1,29 @@
+//! pulsedb's shared vocabulary, defined once for every crate above it:
+//! [`Labels`] and the label-name grammar, [`Matcher`]s with Prometheus
+//! semantics, [`Sample`]s and the staleness marker, [`Series`] and
+//! [`SeriesRef`], the unit of append ([`Batch`]), rollup summaries, and the
+//! two contracts between storage and its consumers: [`Querier`] (reads, with
+//! [`SelectHints`]) and [`Appender`] (writes, committed or rolled back).
+//!
+//! It depends on nothing of ours and touches no file: the query engine
+//! builds against it alone, and a test can stand in for storage with an
+//! in-memory [`Querier`].
+#![forbid(unsafe_code)]
+
+mod appender;
+mod batch;
+mod error;
+mod labels;
+mod matcher;
+mod querier;
+mod rollup;
+mod sample;
+
+pub use appender::Appender;
+pub use batch::Batch;
+pub use error::{Error, StoreError};
+pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher};
+pub use querier::{Querier, SelectHints};
+pub use rollup::{RollupBucket, RollupFields, RollupSeries, RESOLUTIONS};
+pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};

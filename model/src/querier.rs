@@ -1,0 +1,70 @@
+//! [`Querier`]: the narrow read API the query engine sees. It is all the
+//! query crate knows of storage, so a query can run against anything that
+//! returns series (storage, an in-memory fixture, a remote store).
+
+use crate::{Matcher, RollupFields, RollupSeries, Series, StoreError};
+
+/// What the query engine knows about a selection beyond its matchers, so a
+/// store can pick a cheaper source (summaries instead of raw samples, fewer
+/// blocks). Only `mint` and `maxt` bound the answer; the rest are hints a
+/// store may ignore.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectHints {
+    /// Earliest sample wanted, in milliseconds, inclusive.
+    pub mint: i64,
+    /// Latest sample wanted, in milliseconds, inclusive.
+    pub maxt: i64,
+    /// Step of a range query in milliseconds; 0 for an instant query.
+    pub step: i64,
+    /// The range of a range selector (`x[5m]` → 300,000), 0 for an instant selector.
+    pub range: i64,
+    /// The function the selection feeds (`rate`, `max_over_time`, …), if any.
+    pub func: Option<&'static str>,
+}
+
+impl SelectHints {
+    /// Hints for all samples in `[mint, maxt]` and nothing more.
+    pub fn range(mint: i64, maxt: i64) -> Self {
+        Self { mint, maxt, ..Self::default() }
+    }
+
+    pub fn with_step(mut self, step: i64) -> Self {
+        self.step = step;
+        self
+    }
+
+    pub fn with_range(mut self, range: i64) -> Self {
+        self.range = range;
+        self
+    }
+
+    pub fn with_func(mut self, func: &'static str) -> Self {
+        self.func = Some(func);
+        self
+    }
+}
+
+/// Reads series by matchers and time range. Implementations are shared
+/// between query threads (`Send + Sync`).
+pub trait Querier: Send + Sync {
+    /// Series matching all `matchers` with their samples in
+    /// `[hints.mint, hints.maxt]` (milliseconds, inclusive), time-ordered,
+    /// sorted by labels.
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError>;
+
+    /// Rollup buckets of `resolution` (one of [`crate::RESOLUTIONS`])
+    /// starting within `[mint, maxt]`, for series matching `matchers`, or
+    /// `None` when this querier keeps no rollups at that resolution. Only
+    /// the `fields` asked for need be filled in.
+    fn select_rollups(
+        &self,
+        _matchers: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+        _resolution: i64,
+        _fields: RollupFields,
+    ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
+        Ok(None)
+    }
+}
