@@ -22,19 +22,6 @@
 
 use std::path::Path;
 
-#[doc(hidden)]
-pub mod api;
-#[doc(hidden)]
-pub mod fuzzing;
-#[doc(hidden)]
-pub mod ingest;
-#[doc(hidden)]
-pub mod server;
-#[doc(hidden)]
-pub mod timefmt;
-#[doc(hidden)]
-pub mod workload;
-
 pub use pulsedb_model::{
     Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, Querier, RollupBucket, RollupFields, RollupSeries,
     Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,

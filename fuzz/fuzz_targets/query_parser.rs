@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target: `pulsedb::fuzzing::query_parser` (see src/fuzzing.rs for the invariants).
+//! Fuzz target: `pulsedb_testkit::fuzzing::query_parser` (see testkit/src/fuzzing.rs for the invariants).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb::fuzzing::query_parser(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::fuzzing::query_parser(data));

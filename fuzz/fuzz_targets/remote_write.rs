@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target: `pulsedb::fuzzing::remote_write` (see src/fuzzing.rs for the invariants).
+//! Fuzz target: `pulsedb_testkit::fuzzing::remote_write` (see testkit/src/fuzzing.rs for the invariants).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb::fuzzing::remote_write(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::fuzzing::remote_write(data));

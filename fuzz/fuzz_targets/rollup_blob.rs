@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target: `pulsedb::fuzzing::rollup_blob` (see src/fuzzing.rs for the invariants).
+//! Fuzz target: `pulsedb_testkit::fuzzing::rollup_blob` (see testkit/src/fuzzing.rs for the invariants).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb::fuzzing::rollup_blob(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::fuzzing::rollup_blob(data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target: `pulsedb::fuzzing::text_format` (see src/fuzzing.rs for the invariants).
+//! Fuzz target: `pulsedb_testkit::fuzzing::text_format` (see testkit/src/fuzzing.rs for the invariants).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb::fuzzing::text_format(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::fuzzing::text_format(data));

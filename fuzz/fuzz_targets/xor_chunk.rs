@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target: `pulsedb::fuzzing::xor_chunk` (see src/fuzzing.rs for the invariants).
+//! Fuzz target: `pulsedb_testkit::fuzzing::xor_chunk` (see testkit/src/fuzzing.rs for the invariants).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb::fuzzing::xor_chunk(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::fuzzing::xor_chunk(data));

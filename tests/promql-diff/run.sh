@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 scripts/setup-deps.sh
 scripts/install-prometheus.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pulsedb/target}"
-cargo build --release --quiet --bin pulsedb --example promql_diff_data
+cargo build --release --quiet -p pulsedb-cli --bin pulsedb && cargo build --release --quiet -p pulsedb-bench --example promql_diff_data
 
 work=$(mktemp -d)
 trap 'kill "${prom_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT

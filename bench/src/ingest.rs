@@ -1,0 +1,186 @@
+//! The ingest phase: writer threads generate their shard of the fleet step
+//! by step and hand each step's batch to a sink (the embedded `Db`, or a
+//! remote-write endpoint), while a monitor records the rate every second.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::workload::DevopsSpec;
+use anyhow::Context as _;
+use pulsedb::Batch;
+
+use super::process;
+
+/// Writers may drift this many steps apart: remote-write peers refuse
+/// samples far behind their newest (Prometheus: an hour), so no writer may
+/// run far ahead of the others.
+const MAX_DRIFT_STEPS: u64 = 60;
+
+/// Where batches go.
+pub(super) trait Sink: Sync {
+    fn write(&self, batch: &Batch) -> anyhow::Result<()>;
+}
+
+impl Sink for pulsedb::Db {
+    fn write(&self, batch: &Batch) -> anyhow::Result<()> {
+        Ok(self.append(batch)?)
+    }
+}
+
+/// A Prometheus remote-write endpoint (`…/api/v1/write`): protobuf + snappy.
+pub(super) struct RemoteWrite {
+    url: String,
+    agent: ureq::Agent,
+}
+
+/// Samples per remote-write request: bigger than Prometheus' own sender's
+/// (2 000) to keep the client's share of the CPU small, well under every
+/// receiver's body limit.
+const SAMPLES_PER_REQUEST: usize = 10_000;
+
+impl RemoteWrite {
+    pub(super) fn new(base: &str) -> Self {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
+        Self { url: format!("{}/api/v1/write", base.trim_end_matches('/')), agent }
+    }
+}
+
+impl Sink for RemoteWrite {
+    fn write(&self, batch: &Batch) -> anyhow::Result<()> {
+        let mut part = Batch::with_capacity(SAMPLES_PER_REQUEST);
+        let mut rows = batch.rows().peekable();
+        while rows.peek().is_some() {
+            part.clear();
+            while part.len() < SAMPLES_PER_REQUEST {
+                let Some((labels, samples)) = rows.next() else { break };
+                part.add(labels.clone(), samples.iter().copied());
+            }
+            let body = pulsedb_formats::remote::encode_write(&part);
+            let sent = self
+                .agent
+                .post(&self.url)
+                .set("Content-Type", "application/x-protobuf")
+                .set("Content-Encoding", "snappy")
+                .set("X-Prometheus-Remote-Write-Version", "0.1.0")
+                .send_bytes(&body);
+            match sent {
+                Ok(_) => {}
+                Err(ureq::Error::Status(code, r)) => {
+                    let text = r.into_string().unwrap_or_default();
+                    anyhow::bail!("{} answered {code}: {}", self.url, text.trim())
+                }
+                Err(e) => return Err(e).with_context(|| format!("writing to {}", self.url)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an ingest run measured.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub(super) struct IngestFigures {
+    pub(super) samples: u64,
+    pub(super) series_created: u64,
+    pub(super) seconds: f64,
+    /// CPU seconds of this process (generation included) during ingest.
+    pub(super) cpu_seconds: f64,
+    /// CPU seconds of the server process, when the sink is one.
+    pub(super) server_cpu_seconds: Option<f64>,
+    /// Samples per wall second, one entry per second of the run.
+    pub(super) timeline: Vec<f64>,
+}
+
+impl IngestFigures {
+    pub(super) fn rate(&self) -> f64 {
+        self.samples as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Generates `spec` on `writers` threads into `sink`.
+pub(super) fn run(
+    spec: &DevopsSpec,
+    writers: usize,
+    sink: &dyn Sink,
+    server_pid: Option<u32>,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<IngestFigures> {
+    let shards = spec.shards(writers);
+    let positions: Vec<AtomicU64> = shards.iter().map(|_| AtomicU64::new(0)).collect();
+    let written = AtomicU64::new(0);
+    let (failed, done) = (AtomicBool::new(false), AtomicBool::new(false));
+    let (cpu_before, server_before) = (process::cpu_seconds(), server_pid.map(process::cpu_seconds_of));
+    let started = Instant::now();
+    let mut timeline = Vec::new();
+    let results: Vec<anyhow::Result<u64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shards
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut shard)| {
+                let (positions, written, failed) = (&positions, &written, &failed);
+                scope.spawn(move || -> anyhow::Result<u64> {
+                    let mut batch = Batch::new();
+                    let mut step = 0u64;
+                    loop {
+                        while positions.iter().map(|p| p.load(Ordering::Relaxed)).min().unwrap_or(step)
+                            + MAX_DRIFT_STEPS
+                            < step
+                        {
+                            if failed.load(Ordering::Relaxed) {
+                                return Ok(shard.series_created());
+                            }
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        batch.clear();
+                        if !shard.next_step(&mut batch) {
+                            positions[i].store(u64::MAX, Ordering::Relaxed);
+                            return Ok(shard.series_created());
+                        }
+                        if let Err(e) = sink.write(&batch) {
+                            failed.store(true, Ordering::Relaxed);
+                            positions[i].store(u64::MAX, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                        written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        step += 1;
+                        positions[i].store(step, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        // The monitor: one rate sample per second until the writers finish.
+        let monitor = scope.spawn(|| {
+            let mut last = 0;
+            let mut next = started + Duration::from_secs(1);
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+                let now = written.load(Ordering::Relaxed);
+                progress.set_position(now);
+                if Instant::now() >= next {
+                    timeline.push((now - last) as f64);
+                    last = now;
+                    next += Duration::from_secs(1);
+                }
+            }
+        });
+        let results =
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("writer panicked")))).collect();
+        done.store(true, Ordering::Relaxed);
+        let _ = monitor.join();
+        results
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let mut series_created = 0;
+    for r in results {
+        series_created += r?;
+    }
+    let samples = written.load(Ordering::Relaxed);
+    progress.set_position(samples);
+    Ok(IngestFigures {
+        samples,
+        series_created,
+        seconds,
+        cpu_seconds: process::cpu_seconds() - cpu_before,
+        server_cpu_seconds: server_pid.zip(server_before).map(|(pid, before)| process::cpu_seconds_of(pid) - before),
+        timeline,
+    })
+}

@@ -1,0 +1,129 @@
+//! Command-line parsing and dispatch; each subcommand lives in its own file.
+
+mod check;
+mod export;
+mod import;
+mod inspect;
+mod query;
+mod repair;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// pulsedb: an embedded, high-throughput metrics store.
+#[derive(Debug, Parser)]
+#[command(name = "pulsedb", version, about)]
+pub(crate) struct Cli {
+    /// Log filter, e.g. `info`, `debug`, `pulsedb_storage=debug` (default:
+    /// `info` for serve, `warn` otherwise).
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmark: a generated fleet through ingest, restart and WAL replay,
+    /// flush, compaction and a query suite; side by side with Prometheus and
+    /// VictoriaMetrics with --compare. Prints a table; --json, --report write files.
+    Bench(pulsedb_bench::Args),
+    /// Run the server: Prometheus remote-write/read and query API, InfluxDB
+    /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
+    Serve(serve::Args),
+    /// Load a Prometheus/OpenMetrics text, InfluxDB line protocol or CSV file (no server running).
+    Import(import::Args),
+    /// Write stored series as Prometheus/OpenMetrics text, line protocol or CSV (no server running).
+    Export(export::Args),
+    /// Print a data directory's blocks, series and sample counts, bytes on
+    /// disk and bytes per sample. Read-only: safe while a server runs on it.
+    Inspect {
+        /// The data directory.
+        #[arg(default_value = "pulsedb-data")]
+        data_dir: PathBuf,
+    },
+    /// Evaluate a PromQL query on a data directory (not while a server has it open).
+    /// With --start/--end it is a range query, else an instant query at --time (default now).
+    Query {
+        /// The query, e.g. 'sum by (job) (rate(http_requests_total[5m]))'.
+        query: String,
+        #[arg(long, default_value = "pulsedb-data")]
+        data_dir: PathBuf,
+        /// Evaluation time: RFC 3339 or Unix seconds.
+        #[arg(long)]
+        time: Option<String>,
+        /// Range start: RFC 3339 or Unix seconds (default: an hour before --end).
+        #[arg(long)]
+        start: Option<String>,
+        /// Range end: RFC 3339 or Unix seconds (default: now).
+        #[arg(long)]
+        end: Option<String>,
+        /// Range step: a duration (15s, 1m) or seconds.
+        #[arg(long)]
+        step: Option<String>,
+        /// Output: a table, or JSON in Prometheus' HTTP API shape.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Verify every checksum in a data directory (blocks, chunks, rollups,
+    /// WAL frames and records, label index) and list what is damaged; exits 1
+    /// if anything is. Takes the directory's lock: no server may have it open.
+    Check {
+        /// The data directory.
+        #[arg(default_value = "pulsedb-data")]
+        data_dir: PathBuf,
+    },
+    /// Truncate a damaged write-ahead log at its first corrupt frame so the
+    /// directory opens again. Samples after the damage are lost; run it only
+    /// when opening fails with a WAL corruption error, with no server running.
+    RepairWal {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+impl Cli {
+    pub(crate) fn log_filter(&self) -> &str {
+        match (&self.log_level, &self.command) {
+            (Some(level), _) => level,
+            (None, Command::Serve(_)) => "info",
+            (None, _) => "warn",
+        }
+    }
+}
+
+pub(crate) fn init_logging(filter: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => pulsedb_bench::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Inspect { data_dir } => inspect::run(&data_dir),
+        Command::RepairWal { data_dir } => repair::run(&data_dir),
+        Command::Check { data_dir } => check::run(&data_dir),
+        Command::Query { query, data_dir, time, start, end, step, format } => query::run(query::Args {
+            data_dir: &data_dir,
+            query: &query,
+            time: time.as_deref(),
+            start: start.as_deref(),
+            end: end.as_deref(),
+            step: step.as_deref(),
+            json: matches!(format, Format::Json),
+        }),
+    }
+}

@@ -1,0 +1,188 @@
+//! `pulsedb import <file>`: bulk-loads a Prometheus/OpenMetrics text,
+//! InfluxDB line protocol or CSV file into a data directory, in batches,
+//! with a progress bar showing samples per second.
+//!
+//! It writes with `SyncMode::Never` and no background flushing (a bulk
+//! load that crashes is simply run again), then flushes and syncs
+//! everything before it reports success. A bad line stops the import with
+//! its line number; the samples before it stay imported.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use indicatif::{ProgressBar, ProgressStyle};
+use pulsedb::{Batch, Db, Options, SyncMode};
+use pulsedb_formats::line_protocol::{self, Precision};
+use pulsedb_formats::text_format::{self, Dialect};
+use pulsedb_formats::{csv, IngestError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FileFormat {
+    /// Prometheus text exposition format, timestamps in milliseconds.
+    Prometheus,
+    /// OpenMetrics text, timestamps in seconds.
+    Openmetrics,
+    /// InfluxDB line protocol.
+    Influx,
+    /// `metric,labels,timestamp,value`.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The file to import.
+    file: PathBuf,
+    #[arg(long, default_value = "pulsedb-data")]
+    data_dir: PathBuf,
+    /// The file's format; by default guessed from its extension and content.
+    #[arg(long, value_enum)]
+    format: Option<FileFormat>,
+    /// Unit of line-protocol timestamps: ns, us, ms, s, m or h.
+    #[arg(long, default_value = "ns")]
+    precision: String,
+    /// Samples per appended batch.
+    #[arg(long, default_value_t = 50_000)]
+    batch_size: usize,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let format = match args.format {
+        Some(f) => f,
+        None => detect(&args.file)?,
+    };
+    let precision = Precision::parse(&args.precision).map_err(anyhow::Error::msg)?;
+    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+
+    let mut options = Options::default();
+    options.sync = SyncMode::Never;
+    options.background_maintenance = false;
+    let db = Db::open(&args.data_dir, options).with_context(|| format!("opening {}", args.data_dir.display()))?;
+
+    let progress = ProgressBar::new(size);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let started = Instant::now();
+    let mut batch = Batch::new();
+    let mut imported = 0u64;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let mut line_no = 0;
+    let mut last_report = Instant::now();
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line).with_context(|| format!("reading {}", args.file.display()))?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
+        progress.inc(read as u64);
+        if let Err(e) = parse_into(&line, line_no, format, precision, now, &mut batch) {
+            flush(&db, &mut batch, &mut imported)?;
+            progress.abandon();
+            bail!("{}:{e}; {imported} samples before it were imported", args.file.display());
+        }
+        if batch.len() >= args.batch_size {
+            flush(&db, &mut batch, &mut imported)
+                .with_context(|| format!("{}: appending the batch ending at line {line_no}", args.file.display()))?;
+            if last_report.elapsed() > Duration::from_millis(200) {
+                progress.set_message(rate(imported, started.elapsed()));
+                last_report = Instant::now();
+            }
+        }
+    }
+    flush(&db, &mut batch, &mut imported)?;
+    progress.set_message(rate(imported, started.elapsed()));
+    progress.finish();
+    db.flush().context("writing blocks")?;
+    db.close().context("closing the database")?;
+    println!(
+        "imported {imported} samples from {} in {:.1}s ({})",
+        args.file.display(),
+        started.elapsed().as_secs_f64(),
+        rate(imported, started.elapsed())
+    );
+    Ok(())
+}
+
+fn rate(samples: u64, elapsed: Duration) -> String {
+    format!("{samples} samples, {:.0} samples/s", samples as f64 / elapsed.as_secs_f64().max(1e-9))
+}
+
+fn flush(db: &Db, batch: &mut Batch, imported: &mut u64) -> anyhow::Result<()> {
+    if !batch.is_empty() {
+        db.append(batch)?;
+        *imported += batch.len() as u64;
+        batch.clear();
+    }
+    Ok(())
+}
+
+fn parse_into(
+    line: &str,
+    line_no: usize,
+    format: FileFormat,
+    precision: Precision,
+    now: i64,
+    batch: &mut Batch,
+) -> Result<(), IngestError> {
+    let sample = match format {
+        FileFormat::Prometheus => text_format::parse_line(line, Dialect::Prometheus, now, line_no)?,
+        FileFormat::Openmetrics => text_format::parse_line(line, Dialect::OpenMetrics, now, line_no)?,
+        FileFormat::Csv => csv::parse_line(line, line_no)?,
+        FileFormat::Influx => {
+            let trimmed = line.trim();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                line_protocol::parse_line(trimmed, precision, now, batch)
+                    .map_err(|reason| IngestError::Line { line: line_no, reason })?;
+            }
+            None
+        }
+    };
+    if let Some((labels, sample)) = sample {
+        batch.add(labels, [sample]);
+    }
+    Ok(())
+}
+
+/// Guesses the format: the extension first, then the first data line.
+/// Text with `# EOF` at its end is OpenMetrics.
+fn detect(path: &Path) -> anyhow::Result<FileFormat> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let by_ext = match ext.as_str() {
+        "csv" => Some(FileFormat::Csv),
+        "lp" | "influx" | "line" => Some(FileFormat::Influx),
+        "om" => Some(FileFormat::Openmetrics),
+        _ => None,
+    };
+    if let Some(f) = by_ext {
+        return Ok(f);
+    }
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut head = String::new();
+    (&mut file).take(64 << 10).read_to_string(&mut head).ok();
+    let first = head.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
+    if first == csv::HEADER || csv::parse_line(first, 1).is_ok_and(|s| s.is_some()) {
+        return Ok(FileFormat::Csv);
+    }
+    if text_format::parse_line(first, Dialect::Prometheus, 0, 1).is_ok()
+        || text_format::parse_line(first, Dialect::OpenMetrics, 0, 1).is_ok()
+    {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut tail = Vec::new();
+        file.seek(SeekFrom::Start(len.saturating_sub(64)))?;
+        file.take(64).read_to_end(&mut tail)?;
+        let openmetrics = String::from_utf8_lossy(&tail).trim_end().ends_with("# EOF");
+        return Ok(if openmetrics { FileFormat::Openmetrics } else { FileFormat::Prometheus });
+    }
+    if line_protocol::parse_line(first, Precision::Nanoseconds, 0, &mut Batch::new()).is_ok() {
+        return Ok(FileFormat::Influx);
+    }
+    bail!("cannot tell the format of {}: pass --format prometheus|openmetrics|influx|csv", path.display())
+}

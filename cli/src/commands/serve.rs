@@ -1,0 +1,99 @@
+//! `pulsedb serve`: flags to a server [`Config`], a tokio runtime, and
+//! SIGINT/SIGTERM as the shutdown signal.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use pulsedb_server::flags;
+use pulsedb_server::{self as server, Config};
+
+use pulsedb::SyncMode;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where the data lives (created if missing).
+    #[arg(long, default_value = "pulsedb-data")]
+    data_dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on start).
+    #[arg(long, default_value = "127.0.0.1:9201")]
+    listen: String,
+    /// How long samples are kept, e.g. 15d, 90d, 1y.
+    #[arg(long, default_value = "15d", value_parser = flags::duration)]
+    retention: Duration,
+    /// When a write is acknowledged: `always` (after its fsync; group
+    /// commit shares fsyncs between concurrent writers) or
+    /// `interval=<duration>` (fsync in the background every duration; a
+    /// crash may lose that much acknowledged data).
+    #[arg(long, default_value = "always", value_parser = flags::sync_mode)]
+    sync: SyncMode,
+    /// How far behind a series' newest sample a sample may arrive and still be accepted.
+    #[arg(long, default_value = "10m", value_parser = flags::duration)]
+    out_of_order_window: Duration,
+    /// Most active series; writes that would create more are refused with a 400.
+    #[arg(long)]
+    max_series: Option<usize>,
+    /// Most series created (entering the head) in any minute; writes that
+    /// would create more are refused with a 429, to be retried later.
+    #[arg(long)]
+    max_new_series_per_minute: Option<usize>,
+    /// Largest request body in bytes, before and after decompression.
+    #[arg(long, default_value_t = 64 << 20)]
+    max_body_bytes: usize,
+    /// Samples further ahead of the server's clock are refused.
+    #[arg(long, default_value = "10m", value_parser = flags::duration)]
+    max_future: Duration,
+    /// Longest a query may run.
+    #[arg(long, default_value = "2m", value_parser = flags::duration)]
+    query_timeout: Duration,
+    /// Most samples a query may load into memory.
+    #[arg(long, default_value_t = 50_000_000)]
+    query_max_samples: usize,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let mut config = Config { data_dir: args.data_dir, listen: args.listen, ..Config::default() };
+    config.storage.sync = args.sync;
+    config.storage.retention = args.retention;
+    config.storage.out_of_order_window = args.out_of_order_window;
+    config.storage.max_active_series = args.max_series;
+    config.storage.max_new_series_per_minute = args.max_new_series_per_minute;
+    config.max_body_bytes = args.max_body_bytes;
+    config.max_future_ms = i64::try_from(args.max_future.as_millis()).unwrap_or(i64::MAX);
+    config.query.timeout = args.query_timeout;
+    config.query.max_samples = args.query_max_samples;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(server::serve(
+        config,
+        |addr| {
+            // Scripts and tests read the address (the port, with --listen …:0) from this line.
+            println!("pulsedb listening on http://{addr}");
+            let _ = std::io::stdout().flush();
+        },
+        shutdown_signal(),
+    ))
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,17 @@
+//! End-to-end scenarios of the `pulsedb` binary (server, CLI, bench), one
+//! per file, linked as one test binary so the suite links once.
+
+mod bench_smoke;
+mod check_and_corruption;
+mod cli_import_export;
+mod prometheus_client;
+mod recovery_crash_states;
+mod recovery_wal_corruption;
+mod server_line_protocol;
+mod server_metrics_health;
+mod server_query_api;
+mod server_query_limits;
+mod server_remote_read;
+mod server_remote_write;
+mod server_restart;
+mod server_series_limit;

@@ -1,0 +1,191 @@
+//! `pulsedb serve`: the HTTP server. It owns one [`Db`] and answers
+//! Prometheus remote-write and remote-read, Prometheus' query API, InfluxDB
+//! line protocol, its own `/metrics` and health checks.
+//!
+//! Shutdown (the future passed to [`serve`] completing, e.g. on SIGTERM):
+//! stop accepting connections, let in-flight requests finish, flush the
+//! head's finished windows to blocks, and close the database.
+
+mod body;
+mod error;
+pub mod flags;
+mod metrics;
+mod params;
+mod prom_api;
+mod read;
+mod write;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::Semaphore;
+
+use metrics::ServerMetrics;
+use pulsedb::{Batch, Db, EngineOptions, Error, Labels, Matcher, Options, QueryError};
+use pulsedb::{StorageStats, WAL_FSYNC_BUCKETS_SECONDS};
+
+/// Everything `pulsedb serve` can be told.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub storage: Options,
+    pub query: EngineOptions,
+    /// Largest request body, compressed or not (default 64 MiB).
+    pub max_body_bytes: usize,
+    /// How far ahead of the server's clock a sample may be (default 10 min).
+    pub max_future_ms: i64,
+    /// Queries evaluated at once; more wait (default 20, as Prometheus).
+    pub max_concurrent_queries: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("pulsedb-data"),
+            listen: "127.0.0.1:9201".into(),
+            storage: Options::default(),
+            query: EngineOptions::default(),
+            max_body_bytes: 64 << 20,
+            max_future_ms: 10 * 60 * 1000,
+            max_concurrent_queries: 20,
+        }
+    }
+}
+
+pub(crate) struct AppState {
+    db: Db,
+    config: Config,
+    metrics: ServerMetrics,
+    query_slots: Semaphore,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Opens the database, binds `config.listen`, calls `on_listening` with
+/// the bound address (port 0 picks a free one), serves until `shutdown`
+/// completes, then drains, flushes and closes.
+pub async fn serve(
+    config: Config,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let data_dir = config.data_dir.clone();
+    let storage = config.storage.clone();
+    let mut db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage))
+        .await?
+        .with_context(|| format!("opening {}", config.data_dir.display()))?;
+    db.set_query_options(config.query.clone());
+    let listener =
+        tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), sync = ?config.storage.sync, "pulsedb listening");
+    let state = Arc::new(AppState {
+        db,
+        query_slots: Semaphore::new(config.max_concurrent_queries.max(1)),
+        config,
+        metrics: ServerMetrics::default(),
+    });
+    on_listening(addr);
+    axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("stopped accepting requests; flushing and closing");
+    let state = wait_for_last_reference(state).await?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        state.db.flush().context("flushing the head on shutdown")?;
+        state.db.close().context("closing the database")?;
+        Ok(())
+    })
+    .await??;
+    tracing::info!("closed");
+    Ok(())
+}
+
+/// Once the listener is drained, handlers whose client went away may still
+/// own a blocking append or query that holds the state; those finish on their
+/// own (an append that reached the WAL stays durable), so wait for them rather
+/// than failing the shutdown.
+async fn wait_for_last_reference(mut state: Arc<AppState>) -> anyhow::Result<AppState> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match Arc::try_unwrap(state) {
+            Ok(state) => return Ok(state),
+            Err(shared) if tokio::time::Instant::now() < deadline => {
+                state = shared;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(_) => anyhow::bail!("requests still running 60 s after shutdown; not flushing"),
+        }
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/read", post(read::remote_read))
+        .route("/api/v1/query", get(prom_api::query).post(prom_api::query))
+        .route("/api/v1/query_range", get(prom_api::query_range).post(prom_api::query_range))
+        .route("/api/v1/series", get(prom_api::series).post(prom_api::series))
+        .route("/api/v1/labels", get(prom_api::labels).post(prom_api::labels))
+        .route("/api/v1/label/{name}/values", get(prom_api::label_values))
+        .route("/api/v1/status/buildinfo", get(prom_api::buildinfo))
+        .route("/api/v1/metadata", get(prom_api::metadata))
+        .route("/api/v1/query_exemplars", get(prom_api::query_exemplars).post(prom_api::query_exemplars))
+        .route("/write", post(write::influx_v1))
+        .route("/api/v2/write", post(write::influx_v2))
+        .route("/metrics", get(metrics_page))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Counts every routed request by handler and status, and times it.
+async fn track(
+    State(state): State<Arc<AppState>>,
+    path: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let handler = path.map(|p| p.as_str().to_string()).unwrap_or_default();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe_request(&handler, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn metrics_page(State(state): State<Arc<AppState>>) -> Result<Response, error::ApiError> {
+    let worker = state.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let stats = worker.db.stats().map_err(|e| error::ApiError::from_storage(&e))?;
+        Ok::<_, error::ApiError>(worker.metrics.render(&stats, &worker.config.data_dir))
+    })
+    .await
+    .map_err(|e| error::ApiError::internal(format!("metrics task failed: {e}")))??;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response())
+}
+
+async fn healthy() -> &'static str {
+    "pulsedb is Healthy.\n"
+}
+
+/// Ready once serving at all: the database is opened (WAL replayed) before the listener binds.
+async fn ready() -> &'static str {
+    "pulsedb is Ready.\n"
+}
+
+async fn not_found(request: Request) -> Response {
+    (axum::http::StatusCode::NOT_FOUND, format!("404 page not found: {}\n", request.uri().path())).into_response()
+}

@@ -1,0 +1,182 @@
+//! Prometheus' HTTP query API: `query`, `query_range`, `series`, `labels`,
+//! `label/<name>/values`, `status/buildinfo`, `metadata` and
+//! `query_exemplars`, with Prometheus' parameter rules and JSON shapes so
+//! Grafana's Prometheus data source works unchanged.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value as Json};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::AppState;
+use crate::Labels;
+use pulsedb_formats::api::{labels_json, query_response, success};
+
+/// The Prometheus version whose PromQL and API this server answers like;
+/// Grafana reads `version` to choose features.
+const PROMETHEUS_COMPATIBLE_VERSION: &str = "2.42.0";
+
+/// Prometheus' limit on points per series in a range query.
+const MAX_POINTS: i64 = 11_000;
+
+async fn params(state: &AppState, request: Request) -> Result<Params, ApiError> {
+    let (parts, body) = request.into_parts();
+    Params::read(&parts.method, &parts.headers, parts.uri.query(), body, state.config.max_body_bytes).await
+}
+
+fn json_response(data: Json) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], success(data).to_string()).into_response()
+}
+
+/// Runs blocking storage or query work off the async workers, bounded by
+/// the query concurrency limit.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = state.query_slots.acquire().await.map_err(|_| ApiError::internal("the server is shutting down"))?;
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || work(&state))
+        .await
+        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+}
+
+pub(crate) async fn query(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    let p = params(&state, request).await?;
+    let query = p.required("query")?.to_string();
+    let t = p.time_or("time", super::now_ms())?;
+    let started = Instant::now();
+    let body = blocking(&state, move |s| {
+        s.db.query(&query, t).map(|v| query_response(&v)).map_err(|e| ApiError::from_query(&e))
+    })
+    .await;
+    state.metrics.observe_query("instant", started.elapsed());
+    Ok(([(header::CONTENT_TYPE, "application/json")], body?).into_response())
+}
+
+pub(crate) async fn query_range(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    let p = params(&state, request).await?;
+    let query = p.required("query")?.to_string();
+    let start = p.time("start")?;
+    let end = p.time("end")?;
+    if end < start {
+        return Err(ApiError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
+    }
+    let step = p.duration("step").map_err(|e| {
+        if p.get("step").and_then(|s| s.parse::<f64>().ok()).is_some_and(|s| s <= 0.0) {
+            ApiError::bad_data("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        } else {
+            e
+        }
+    })?;
+    if (end - start) / step > MAX_POINTS {
+        return Err(ApiError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution \
+             (?step=XX)",
+        ));
+    }
+    let started = Instant::now();
+    let body = blocking(&state, move |s| {
+        s.db.query_range(&query, start, end, step).map(|v| query_response(&v)).map_err(|e| ApiError::from_query(&e))
+    })
+    .await;
+    state.metrics.observe_query("range", started.elapsed());
+    Ok(([(header::CONTENT_TYPE, "application/json")], body?).into_response())
+}
+
+/// `start`/`end` of the metadata endpoints: everything when absent.
+fn time_range(p: &Params) -> Result<(i64, i64), ApiError> {
+    Ok((p.time_or("start", i64::MIN)?, p.time_or("end", i64::MAX)?))
+}
+
+pub(crate) async fn series(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    let p = params(&state, request).await?;
+    let sets = p.match_sets()?;
+    if sets.is_empty() {
+        return Err(ApiError::bad_data("no match[] parameter provided"));
+    }
+    let (start, end) = time_range(&p)?;
+    let found = blocking(&state, move |s| {
+        let mut all = BTreeSet::<Labels>::new();
+        for matchers in &sets {
+            all.extend(s.db.series(matchers, start, end).map_err(|e| ApiError::from_storage(&e))?);
+        }
+        Ok(all)
+    })
+    .await?;
+    Ok(json_response(Json::Array(found.iter().map(labels_json).collect())))
+}
+
+pub(crate) async fn labels(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    let p = params(&state, request).await?;
+    let sets = p.match_sets()?;
+    let (start, end) = time_range(&p)?;
+    let names = blocking(&state, move |s| {
+        if sets.is_empty() {
+            return s.db.label_names().map_err(|e| ApiError::from_storage(&e));
+        }
+        let mut names = BTreeSet::new();
+        for matchers in &sets {
+            for labels in s.db.series(matchers, start, end).map_err(|e| ApiError::from_storage(&e))? {
+                names.extend(labels.iter().map(|l| l.name.clone()));
+            }
+        }
+        Ok(names.into_iter().collect())
+    })
+    .await?;
+    Ok(json_response(json!(names)))
+}
+
+pub(crate) async fn label_values(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let p = params(&state, request).await?;
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
+    }
+    let sets = p.match_sets()?;
+    let values = blocking(&state, move |s| {
+        if sets.is_empty() {
+            return s.db.label_values(&name, &[]).map_err(|e| ApiError::from_storage(&e));
+        }
+        let mut values = BTreeSet::new();
+        for matchers in &sets {
+            values.extend(s.db.label_values(&name, matchers).map_err(|e| ApiError::from_storage(&e))?);
+        }
+        Ok(values.into_iter().collect())
+    })
+    .await?;
+    Ok(json_response(json!(values)))
+}
+
+pub(crate) async fn buildinfo() -> Response {
+    json_response(json!({
+        "version": PROMETHEUS_COMPATIBLE_VERSION,
+        "revision": format!("pulsedb-{}", env!("CARGO_PKG_VERSION")),
+        "branch": "",
+        "buildUser": "",
+        "buildDate": "",
+        "goVersion": "",
+        "pulsedbVersion": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+/// pulsedb keeps no metric metadata (HELP/TYPE), so this is always empty.
+pub(crate) async fn metadata() -> Response {
+    json_response(json!({}))
+}
+
+/// pulsedb stores no exemplars.
+pub(crate) async fn query_exemplars() -> Response {
+    json_response(json!([]))
+}

@@ -1,0 +1,100 @@
+//! Write endpoints: Prometheus remote-write (`POST /api/v1/write`) and
+//! InfluxDB line protocol (`POST /write`, `POST /api/v2/write`). A body is
+//! decoded and checked whole before anything is appended, and the append
+//! is one atomic batch, so a rejected request changes nothing. The answer
+//! (204) is sent only once the batch is durable under the sync mode.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::body::{decode_content, read_limited};
+use super::error::{ApiError, Dialect};
+use super::params::Params;
+use super::AppState;
+use crate::Batch;
+use pulsedb_formats::line_protocol::{self, Precision};
+use pulsedb_formats::remote;
+
+pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let result = async {
+        let (parts, body) = request.into_parts();
+        let limit = state.config.max_body_bytes;
+        let body = read_limited(&parts.headers, body, limit).await?;
+        let batch = remote::decode_write(&body, limit).map_err(|e| ApiError::bad_data(e.to_string()))?;
+        append(&state, batch).await
+    }
+    .await;
+    finish(&state, result, |n| state.metrics.remote_write_samples.fetch_add(n, Ordering::Relaxed))
+}
+
+pub(crate) async fn influx_v1(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    influx(state, request, Dialect::InfluxV1).await
+}
+
+pub(crate) async fn influx_v2(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    influx(state, request, Dialect::InfluxV2).await
+}
+
+async fn influx(state: Arc<AppState>, request: Request, dialect: Dialect) -> Response {
+    let result = async {
+        let (parts, body) = request.into_parts();
+        let limit = state.config.max_body_bytes;
+        let params =
+            Params::read(&parts.method, &parts.headers, parts.uri.query(), axum::body::Body::empty(), limit).await?;
+        let precision = Precision::parse(params.get("precision").unwrap_or("ns")).map_err(ApiError::bad_data)?;
+        let body = read_limited(&parts.headers, body, limit).await?;
+        let body = decode_content(&parts.headers, body, limit)?;
+        let batch = line_protocol::parse_bytes(&body, precision, super::now_ms())
+            .map_err(|e| ApiError::bad_data(e.to_string()))?;
+        append(&state, batch).await
+    }
+    .await
+    .map_err(|e| e.in_dialect(dialect));
+    finish(&state, result, |n| state.metrics.line_protocol_samples.fetch_add(n, Ordering::Relaxed))
+}
+
+/// Checks timestamps against the future limit, then appends on a blocking
+/// thread (the append waits for its fsync). Returns the samples written.
+async fn append(state: &Arc<AppState>, batch: Batch) -> Result<u64, ApiError> {
+    let latest_allowed = super::now_ms().saturating_add(state.config.max_future_ms);
+    for (labels, samples) in batch.rows() {
+        if let Some(s) = samples.iter().find(|s| s.t > latest_allowed) {
+            return Err(ApiError::bad_data(format!(
+                "sample for {labels} at t={} is too far in the future: the limit is {} ms ahead of now \
+                 (see --max-future)",
+                s.t, state.config.max_future_ms
+            )));
+        }
+    }
+    let samples = batch.len() as u64;
+    if samples == 0 {
+        return Ok(0);
+    }
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || state.db.append(&batch))
+        .await
+        .map_err(|e| ApiError::internal(format!("append task failed: {e}")))?
+        .map_err(|e| ApiError::from_storage(&e))?;
+    Ok(samples)
+}
+
+/// 204 on success (counting the samples); the error response otherwise,
+/// counting 4xx refusals.
+fn finish(state: &AppState, result: Result<u64, ApiError>, count: impl FnOnce(u64) -> u64) -> Response {
+    match result {
+        Ok(samples) => {
+            count(samples);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => {
+            if e.status.is_client_error() {
+                state.metrics.rejected_writes.fetch_add(1, Ordering::Relaxed);
+            }
+            e.into_response()
+        }
+    }
+}

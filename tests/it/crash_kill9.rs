@@ -1,0 +1,224 @@
+//! Kill -9 crash test: a child process appends batches with
+//! `SyncMode::Always` from two threads and reports each acknowledgment on
+//! stdout; this process kills it at a random moment (flushes, compactions
+//! and WAL rotations are happening all the time), reopens the directory and
+//! checks that every acknowledged sample is there with its exact value, that
+//! a batch in flight at the kill is all there or not at all, and that
+//! nothing else is. The next iteration continues on the same directory.
+//!
+//! `PULSEDB_CRASH_ITERATIONS=500 cargo test --release --test crash_kill9`
+//! runs a soak; the default is 20 iterations.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample, SyncMode};
+use pulsedb_testkit::Rng;
+
+const THREADS: usize = 2;
+const SERIES_PER_THREAD: usize = 20;
+const STEP_MS: i64 = 5_000;
+const BASE_T: i64 = 1_700_000_000_000;
+const CHILD_ENV: &str = "PULSEDB_CRASH_CHILD_DIR";
+const START_ENV: &str = "PULSEDB_CRASH_CHILD_START";
+
+fn options() -> Options {
+    let mut o = Options::default();
+    o.sync = SyncMode::Always;
+    o.block_span = Duration::from_secs(120);
+    o.out_of_order_window = Duration::from_secs(30);
+    o.compaction_spans = vec![Duration::from_secs(120), Duration::from_secs(600), Duration::from_secs(3600)];
+    o.retention = Duration::ZERO;
+    o.wal_segment_size = 256 << 10; // rotate often
+    o
+}
+
+fn series_labels(thread: usize, j: usize) -> Labels {
+    Labels::metric("crash_test", [("writer", thread.to_string()), ("series", j.to_string())])
+}
+
+/// Batch `n` of writer `thread`: deterministic, so the parent can rebuild it.
+fn batch_contents(thread: usize, n: u64) -> Vec<(usize, Sample)> {
+    let mut rng = Rng::new((thread as u64) << 40 | n);
+    let t = BASE_T + n as i64 * STEP_MS;
+    let mut out = Vec::new();
+    for j in 0..SERIES_PER_THREAD {
+        if rng.chance(70) {
+            out.push((j, Sample::new(t, rng.value())));
+        }
+        if rng.chance(15) {
+            // Out of order (and sometimes an overwrite), within the window.
+            let back = (rng.below(25) as i64 + 1) * 1000;
+            out.push((j, Sample::new(t - back - back % STEP_MS, rng.value())));
+        }
+    }
+    out
+}
+
+fn to_batch(thread: usize, contents: &[(usize, Sample)]) -> Batch {
+    let mut batch = Batch::new();
+    for &(j, s) in contents {
+        batch.add(series_labels(thread, j), [s]);
+    }
+    batch
+}
+
+/// The child: writes until killed, printing `ACK thread n` / `REJ thread n`.
+#[test]
+#[ignore = "entry point of the crash test's child process"]
+fn crash_child() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let start: u64 = std::env::var(START_ENV).unwrap().parse().unwrap();
+    let db = Db::open(&dir, options()).unwrap();
+    let out = std::sync::Mutex::new(std::io::stdout());
+    // libtest has printed "test crash_child ... " without a newline.
+    writeln!(out.lock().unwrap()).unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            let (db, out) = (&db, &out);
+            scope.spawn(move || {
+                for n in start.. {
+                    let verdict = match db.append(&to_batch(thread, &batch_contents(thread, n))) {
+                        Ok(()) => "ACK",
+                        Err(pulsedb::Error::OutOfBounds { .. } | pulsedb::Error::OutOfOrder { .. }) => "REJ",
+                        Err(e) => panic!("append failed: {e}"),
+                    };
+                    let mut out = out.lock().unwrap();
+                    writeln!(out, "{verdict} {thread} {n}").unwrap();
+                    out.flush().unwrap();
+                    drop(out);
+                    if thread == 0 && n % 97 == 0 {
+                        db.flush().unwrap();
+                    }
+                    if thread == 1 && n % 151 == 0 {
+                        db.compact().unwrap();
+                    }
+                }
+            });
+        }
+    });
+}
+
+type Model = HashMap<(usize, usize), BTreeMap<i64, u64>>;
+
+fn apply(model: &mut Model, thread: usize, contents: &[(usize, Sample)]) {
+    // Within a batch the last value for a timestamp wins, as in `append`.
+    for &(j, s) in contents {
+        model.entry((thread, j)).or_default().insert(s.t, s.v.to_bits());
+    }
+}
+
+fn read_db(dir: &Path) -> Model {
+    let db = Db::open(dir, options()).unwrap();
+    let mut got = Model::new();
+    for series in db.select(&[Matcher::equal("__name__", "crash_test")], i64::MIN, i64::MAX).unwrap() {
+        let thread: usize = series.labels.get("writer").unwrap().parse().unwrap();
+        let j: usize = series.labels.get("series").unwrap().parse().unwrap();
+        let map = got.entry((thread, j)).or_default();
+        for s in series.samples {
+            assert!(map.insert(s.t, s.v.to_bits()).is_none(), "duplicate timestamp {} in output", s.t);
+        }
+    }
+    db.close().unwrap();
+    got
+}
+
+#[test]
+fn acknowledged_samples_survive_kill_9() {
+    let iterations: usize = std::env::var("PULSEDB_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut model = Model::new();
+    let mut next_batch = 0u64;
+    let mut rng = Rng::new(0xC0FFEE);
+    let mut total_acked = 0usize;
+    let started = Instant::now();
+    for iteration in 0..iterations {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "crash_kill9::crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, dir.path())
+            .env(START_ENV, next_batch.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(150 + rng.below(900)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+
+        // Every batch a writer finished, in order; what it did not report is in flight.
+        let mut reported: Vec<BTreeMap<u64, bool>> = vec![BTreeMap::new(); THREADS];
+        for line in stdout.lines().map_while(Result::ok) {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if let [verdict @ ("ACK" | "REJ"), thread, n] = parts.as_slice() {
+                reported[thread.parse::<usize>().unwrap()].insert(n.parse().unwrap(), *verdict == "ACK");
+            }
+        }
+        let mut in_flight = Vec::new();
+        let mut last = next_batch;
+        for (thread, batches) in reported.iter().enumerate() {
+            let mut n = next_batch;
+            while let Some(&acked) = batches.get(&n) {
+                if acked {
+                    apply(&mut model, thread, &batch_contents(thread, n));
+                    total_acked += 1;
+                }
+                n += 1;
+            }
+            in_flight.push((thread, n));
+            last = last.max(n);
+        }
+
+        let got = read_db(dir.path());
+        // A batch in flight is all there or not at all: adopt whichever happened.
+        for &(thread, n) in &in_flight {
+            let contents = batch_contents(thread, n);
+            let mut with = model.clone();
+            apply(&mut with, thread, &contents);
+            let touched: Vec<(usize, i64)> = contents.iter().map(|(j, s)| (*j, s.t)).collect();
+            let matches = |m: &Model| {
+                touched.iter().all(|&(j, t)| {
+                    got.get(&(thread, j)).and_then(|s| s.get(&t)) == m.get(&(thread, j)).and_then(|s| s.get(&t))
+                })
+            };
+            if matches(&with) && !matches(&model) {
+                model = with;
+            } else {
+                assert!(matches(&model), "iteration {iteration}: batch {n} of writer {thread} is partly applied");
+            }
+        }
+        let mut missing = 0;
+        for (key, want) in &model {
+            let have = got.get(key).cloned().unwrap_or_default();
+            for (t, bits) in want {
+                if have.get(t) != Some(bits) {
+                    missing += 1;
+                    if missing < 5 {
+                        eprintln!(
+                            "iteration {iteration}: series {key:?} t={t}: want {bits:#x}, have {:?}",
+                            have.get(t)
+                        );
+                    }
+                }
+            }
+            assert_eq!(have.len(), want.len(), "iteration {iteration}: series {key:?} has unexpected samples");
+        }
+        assert_eq!(missing, 0, "iteration {iteration}: {missing} acknowledged samples lost");
+        assert_eq!(got.len(), model.len(), "iteration {iteration}: unexpected series");
+        // Batch numbers are never reused: both writers restart past the
+        // larger in-flight number (the slower one's gap was never written).
+        next_batch = last + 1;
+    }
+    eprintln!(
+        "crash test: {iterations} kill -9 iterations, {total_acked} acknowledged batches verified in {:?}",
+        started.elapsed()
+    );
+    assert!(total_acked > iterations, "the child made too little progress to prove anything");
+}

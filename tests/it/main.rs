@@ -1,0 +1,12 @@
+//! pulsedb library scenarios, one per file, linked as one test binary so
+//! the suite links once (CI has 2 cores).
+
+mod churn_storm;
+mod crash_kill9;
+mod db_basics;
+mod fuzz_corpora;
+mod golden_fixtures;
+mod model;
+mod promql_scripts;
+mod rollups_vs_raw;
+mod stress;
