@@ -100,6 +100,14 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// Whether the command is an offline filter of its output (everything
+    /// but the long-running `serve` and `bench`).
+    pub(crate) fn writes_to_a_pipe(&self) -> bool {
+        !matches!(self.command, Command::Serve(_) | Command::Bench(_))
+    }
+}
+
 pub(crate) fn init_logging(filter: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -3,6 +3,7 @@
 
 mod bench_smoke;
 mod check_and_corruption;
+mod cli_closed_pipe;
 mod cli_import_export;
 mod prometheus_client;
 mod recovery_crash_states;
