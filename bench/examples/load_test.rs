@@ -317,7 +317,8 @@ fn main() {
     let base = match &args.target {
         Some(t) => t.trim_end_matches('/').to_string(),
         None => {
-            let mut config = pulsedb_server::Config { data_dir: tmp.path().to_path_buf(), ..Default::default() };
+            let mut config = pulsedb_server::Config::default();
+            config.data_dir = tmp.path().to_path_buf();
             config.listen = "127.0.0.1:0".into();
             config.storage.sync = match args.sync.as_str() {
                 "always" => pulsedb::SyncMode::Always,

@@ -12,6 +12,15 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms.unsigned_abs()))
 }
 
+/// [`duration`], or zero written as `0`, `0s`, `0ms`….
+pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if !digits.is_empty() && digits.bytes().all(|b| b == b'0') {
+        return Ok(Duration::ZERO);
+    }
+    duration(s)
+}
+
 /// A positive duration in milliseconds.
 pub fn positive_ms(s: &str) -> Result<i64, String> {
     match parse_duration_ms(s) {
@@ -52,5 +61,9 @@ mod tests {
         assert!(sync_mode_or_never("sometimes").unwrap_err().contains("`never`"));
         assert!(positive_ms("0s").is_err());
         assert_eq!(positive_ms("1m"), Ok(60_000));
+        assert_eq!(duration_or_zero("0s"), Ok(Duration::ZERO));
+        assert_eq!(duration_or_zero("0"), Ok(Duration::ZERO));
+        assert_eq!(duration_or_zero("2m"), Ok(Duration::from_secs(120)));
+        assert!(duration_or_zero("s").is_err());
     }
 }

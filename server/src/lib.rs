@@ -33,7 +33,9 @@ use metrics::ServerMetrics;
 use pulsedb::{Batch, Db, EngineOptions, Error, Labels, Matcher, Options, QueryError};
 use pulsedb::{StorageStats, WAL_FSYNC_BUCKETS_SECONDS};
 
-/// Everything `pulsedb serve` can be told.
+/// Everything `pulsedb serve` can be told. Build it from [`Config::default`]
+/// and set fields: new fields will come with their defaults.
+#[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -42,8 +44,6 @@ pub struct Config {
     pub query: EngineOptions,
     /// Largest request body, compressed or not (default 64 MiB).
     pub max_body_bytes: usize,
-    /// How far ahead of the server's clock a sample may be (default 10 min).
-    pub max_future_ms: i64,
     /// Queries evaluated at once; more wait (default 20, as Prometheus).
     pub max_concurrent_queries: usize,
 }
@@ -53,10 +53,15 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("pulsedb-data"),
             listen: "127.0.0.1:9201".into(),
-            storage: Options::default(),
+            // How far ahead of the server's clock a sample may be: checked by
+            // storage (`Error::TooFarInFuture`, a 400 here), once for every writer.
+            storage: {
+                let mut storage = Options::default();
+                storage.max_future = Some(std::time::Duration::from_secs(600));
+                storage
+            },
             query: EngineOptions::default(),
             max_body_bytes: 64 << 20,
-            max_future_ms: 10 * 60 * 1000,
             max_concurrent_queries: 20,
         }
     }

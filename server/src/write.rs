@@ -57,19 +57,10 @@ async fn influx(state: Arc<AppState>, request: Request, dialect: Dialect) -> Res
     finish(&state, result, |n| state.metrics.line_protocol_samples.fetch_add(n, Ordering::Relaxed))
 }
 
-/// Checks timestamps against the future limit, then appends on a blocking
-/// thread (the append waits for its fsync). Returns the samples written.
+/// Appends on a blocking thread (the append waits for its fsync); storage
+/// checks every limit, the future one (`--max-future`) included. Returns the
+/// samples written.
 async fn append(state: &Arc<AppState>, batch: Batch) -> Result<u64, ApiError> {
-    let latest_allowed = super::now_ms().saturating_add(state.config.max_future_ms);
-    for (labels, samples) in batch.rows() {
-        if let Some(s) = samples.iter().find(|s| s.t > latest_allowed) {
-            return Err(ApiError::bad_data(format!(
-                "sample for {labels} at t={} is too far in the future: the limit is {} ms ahead of now \
-                 (see --max-future)",
-                s.t, state.config.max_future_ms
-            )));
-        }
-    }
     let samples = batch.len() as u64;
     if samples == 0 {
         return Ok(0);

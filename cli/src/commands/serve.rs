@@ -44,8 +44,9 @@ pub(crate) struct Args {
     /// Samples further ahead of the server's clock are refused.
     #[arg(long, default_value = "10m", value_parser = flags::duration)]
     max_future: Duration,
-    /// Longest a query may run.
-    #[arg(long, default_value = "2m", value_parser = flags::duration)]
+    /// Longest a query may run (0s: every query times out at once, to test
+    /// how clients handle it).
+    #[arg(long, default_value = "2m", value_parser = flags::duration_or_zero)]
     query_timeout: Duration,
     /// Most samples a query may load into memory.
     #[arg(long, default_value_t = 50_000_000)]
@@ -53,14 +54,16 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut config = Config { data_dir: args.data_dir, listen: args.listen, ..Config::default() };
+    let mut config = Config::default();
+    config.data_dir = args.data_dir;
+    config.listen = args.listen;
     config.storage.sync = args.sync;
     config.storage.retention = args.retention;
     config.storage.out_of_order_window = args.out_of_order_window;
     config.storage.max_active_series = args.max_series;
     config.storage.max_new_series_per_minute = args.max_new_series_per_minute;
     config.max_body_bytes = args.max_body_bytes;
-    config.max_future_ms = i64::try_from(args.max_future.as_millis()).unwrap_or(i64::MAX);
+    config.storage.max_future = Some(args.max_future);
     config.query.timeout = args.query_timeout;
     config.query.max_samples = args.query_max_samples;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;

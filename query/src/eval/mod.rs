@@ -39,7 +39,8 @@ pub struct EngineOptions {
     /// Step of subqueries written without one (`expr[1h:]`), Prometheus'
     /// default evaluation interval (1 min).
     pub default_subquery_step: Duration,
-    /// Most steps a range query may have (Prometheus' API allows 11 000).
+    /// Most intervals a range query may span, `(end - start) / step`, as
+    /// Prometheus' API counts its limit of 11,000 (so up to 11,001 points).
     pub max_steps: usize,
     /// Answer `*_over_time`, `rate` and `increase` from storage rollups
     /// where that is exact (default true; false forces raw samples).
@@ -123,11 +124,12 @@ impl Engine {
         if end < start {
             return Err(Error::BadParameters("end timestamp must not be before start time".into()));
         }
-        let steps = ((end - start) / step) as usize + 1;
-        if steps > self.options.max_steps {
+        let intervals = ((end - start) / step) as usize;
+        if intervals > self.options.max_steps {
+            // Prometheus' words, with the limit written as it writes 11,000.
             return Err(Error::BadParameters(format!(
-                "exceeded maximum resolution of {} points per timeseries (got {steps}); try decreasing the query resolution (?step=XX)",
-                self.options.max_steps
+                "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                thousands(self.options.max_steps)
             )));
         }
         let mut ev = Evaluator::new(querier, &self.options, start, end, step);
@@ -243,7 +245,9 @@ impl<'a> Evaluator<'a> {
 
     pub(crate) fn check_time(&self) -> Result<()> {
         let elapsed = self.started.elapsed();
-        if elapsed > self.options.timeout {
+        // `>=`, so a zero timeout refuses every query: what the server's
+        // limit test relies on to be independent of the machine's speed.
+        if elapsed >= self.options.timeout {
             return Err(Error::Timeout { elapsed_ms: elapsed.as_millis(), limit_ms: self.options.timeout.as_millis() });
         }
         Ok(())
@@ -398,4 +402,17 @@ impl SeriesCollector {
     pub(crate) fn finish(self) -> Vec<StepSeries> {
         self.series
     }
+}
+
+/// `11000` → `"11,000"`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

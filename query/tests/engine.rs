@@ -1,0 +1,106 @@
+//! The evaluator against an in-memory [`Querier`], inside the query crate
+//! (no storage, no RocksDB): the resolution limit as Prometheus counts it,
+//! the select hints the engine hands storage, and staleness.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Mutex;
+
+use pulsedb_model::{Labels, Matcher, Sample, SelectHints, Series, StoreError, STALE_NAN};
+use pulsedb_query::{Engine, Error, Querier, Value};
+
+/// Series held in memory; records the hints of every select.
+#[derive(Default)]
+struct MemQuerier {
+    series: Vec<Series>,
+    hints: Mutex<Vec<SelectHints>>,
+}
+
+impl MemQuerier {
+    fn with(mut self, labels: Labels, samples: impl IntoIterator<Item = (i64, f64)>) -> Self {
+        self.series.push(Series { labels, samples: samples.into_iter().map(|(t, v)| Sample::new(t, v)).collect() });
+        self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        self
+    }
+}
+
+impl Querier for MemQuerier {
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        self.hints.lock().unwrap().push(hints.clone());
+        Ok(self
+            .series
+            .iter()
+            .filter(|s| matchers.iter().all(|m| m.matches(s.labels.get(m.name()).unwrap_or(""))))
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                samples: s.samples.iter().filter(|x| x.t >= hints.mint && x.t <= hints.maxt).copied().collect(),
+            })
+            .filter(|s| !s.samples.is_empty())
+            .collect())
+    }
+}
+
+#[test]
+fn resolution_limit_counts_intervals_as_prometheus_does() {
+    let q = MemQuerier::default().with(Labels::metric("up", [("job", "a")]), [(0, 1.0)]);
+    let engine = Engine::default();
+    // 11,000 intervals (11,001 points) is the most Prometheus' API admits.
+    assert!(engine.range(&q, "up", 0, 11_000_000, 1_000).is_ok());
+    let err = engine.range(&q, "up", 0, 11_001_000, 1_000).unwrap_err();
+    assert!(matches!(err, Error::BadParameters(_)), "{err}");
+    assert!(err.to_string().contains("maximum resolution of 11,000 points"), "{err}");
+}
+
+#[test]
+fn selects_carry_range_step_and_function_hints() {
+    let q = MemQuerier::default().with(Labels::metric("reqs", [("job", "a")]), (0..=600).map(|i| (i * 1000, i as f64)));
+    let engine = Engine::default();
+    let Value::Matrix(m) = engine.range(&q, "rate(reqs[1m])", 120_000, 600_000, 60_000).unwrap() else {
+        panic!("not a matrix")
+    };
+    assert_eq!(m.len(), 1);
+    assert!(m[0].points.iter().all(|p| (p.v - 1.0).abs() < 1e-12), "{:?}", m[0].points);
+    let hints = q.hints.lock().unwrap().clone();
+    assert_eq!(hints.len(), 1);
+    assert_eq!((hints[0].mint, hints[0].maxt), (60_000, 600_000));
+    assert_eq!((hints[0].step, hints[0].range, hints[0].func), (60_000, 60_000, Some("rate")));
+}
+
+#[test]
+fn a_staleness_marker_ends_the_series_at_once() {
+    let q = MemQuerier::default()
+        .with(Labels::metric("up", [("job", "a")]), [(0, 1.0), (10_000, 1.0), (20_000, f64::from_bits(STALE_NAN))]);
+    let engine = Engine::default();
+    let Value::Vector(v) = engine.instant(&q, "up", 15_000).unwrap() else { panic!("not a vector") };
+    assert_eq!(v.len(), 1);
+    let Value::Vector(v) = engine.instant(&q, "up", 25_000).unwrap() else { panic!("not a vector") };
+    assert!(v.is_empty(), "stale after the marker, not 5 min later: {v:?}");
+}
+
+/// A querier whose selects of `slow` take 300 ms, so a 100 ms limit is
+/// exceeded whatever the machine's speed.
+struct SlowQuerier(MemQuerier);
+
+impl Querier for SlowQuerier {
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        if matchers.iter().any(|m| m.value() == "slow") {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        self.0.select(matchers, hints)
+    }
+}
+
+#[test]
+fn a_query_past_the_timeout_fails_and_the_engine_answers_the_next() {
+    let q = SlowQuerier(
+        MemQuerier::default()
+            .with(Labels::metric("slow", [("job", "a")]), [(0, 1.0)])
+            .with(Labels::metric("fast", [("job", "a")]), [(0, 2.0)]),
+    );
+    let mut options = pulsedb_query::EngineOptions::default();
+    options.timeout = std::time::Duration::from_millis(100);
+    let engine = Engine::new(options);
+    let err = engine.instant(&q, "slow + 1", 0).unwrap_err();
+    assert!(matches!(err, Error::Timeout { limit_ms: 100, .. }), "{err}");
+    let Value::Vector(v) = engine.instant(&q, "fast", 0).unwrap() else { panic!("not a vector") };
+    assert_eq!(v[0].v, 2.0);
+}
