@@ -1,7 +1,6 @@
 //! The Prometheus text exposition format (timestamps in milliseconds) and
 //! OpenMetrics text (timestamps in seconds, `# EOF` at the end), for
-//! `pulsedb import` and `pulsedb export`, plus the writer the server's
-//! `/metrics` shares.
+//! `pulsedb import` and `pulsedb export`.
 //!
 //! `# HELP`, `# TYPE` and `# UNIT` lines and OpenMetrics exemplars are
 //! read and ignored: pulsedb stores samples, not metadata.

@@ -18,7 +18,7 @@
 //! ```
 //! Values compare within 1e-6 relative (expectations are written with
 //! limited digits); NaN equals NaN. Expected values were checked against
-//! Prometheus 2.42 (`query/testdata/check-with-promtool.sh`).
+//! Prometheus 2.42 (`query/testdata/record-with-promtool.py --check`).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;

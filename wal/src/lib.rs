@@ -34,6 +34,7 @@
 //! - `sync`: [`SyncMode`] and the interval-sync thread.
 //! - `replay`: open, replay and the torn-tail policy.
 //! - `repair`: offline [`repair`].
+//! - `verify`: reads every segment and reports damage without changing it.
 //! - `reader`: reads one segment and reports how it ends.
 //! - `segment`: segment file names, header, listing.
 //! - `frame`: the pure frame codec.

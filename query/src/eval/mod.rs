@@ -4,8 +4,9 @@
 //! once for the whole range; functions over range vectors slide a window
 //! over those samples; binary operators and aggregations work step by step.
 //!
-//! Files: `selectors.rs` (storage reads, lookback, staleness), `functions.rs`,
-//! `aggregate.rs`, `binary.rs`, `labels.rs` (label-set surgery).
+//! Files: `selectors.rs` (storage reads with select hints, lookback,
+//! staleness, subqueries), `functions.rs`, `aggregate.rs`, `binary.rs`,
+//! `labels.rs` (label-set surgery), `rollups.rs` (the rollup planner).
 
 mod aggregate;
 mod binary;
