@@ -42,6 +42,14 @@ pub enum Error {
         kind: CorruptionKind,
     },
 
+    /// A reader asked for a segment that was deleted (truncated) before it
+    /// held it; what it held stays until released.
+    #[error("WAL segment {segment:08}.wal is gone: it was truncated before this reader held it")]
+    SegmentGone {
+        /// Number of the segment.
+        segment: u64,
+    },
+
     /// A segment was written by a format version this build does not know.
     #[error("WAL segment {segment:08}.wal has format version {version}, this build reads only version 1")]
     UnsupportedVersion {

@@ -35,6 +35,8 @@
 //! - `replay`: open, replay and the torn-tail policy.
 //! - `repair`: offline [`repair`].
 //! - `verify`: reads every segment and reports damage without changing it.
+//! - `tail`: [`WalTail`], reading frames after a position as the log grows,
+//!   and [`SegmentHold`], keeping segments from truncation.
 //! - `reader`: reads one segment and reports how it ends.
 //! - `segment`: segment file names, header, listing.
 //! - `frame`: the pure frame codec.
@@ -51,6 +53,7 @@ mod repair;
 mod replay;
 mod segment;
 mod sync;
+mod tail;
 mod verify;
 mod wal;
 mod writer;
@@ -60,6 +63,7 @@ pub use crate::file::FSYNC_BUCKETS_SECONDS;
 pub use crate::frame::MAX_FRAME_LEN;
 pub use crate::repair::{repair, CorruptionSite, RepairReport};
 pub use crate::sync::SyncMode;
+pub use crate::tail::{SegmentHold, WalTail};
 pub use crate::verify::{verify, VerifyReport};
 pub use crate::wal::{Position, Wal, WalOptions};
 

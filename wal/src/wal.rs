@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::file::Fault;
 use crate::replay;
 use crate::sync::{IntervalSyncer, SyncMode};
+use crate::tail::{SegmentHold, WalTail};
 use crate::writer::Writer;
 
 /// Where a frame ends: segment number and the byte offset, within that
@@ -208,9 +209,24 @@ impl Wal {
         self.writer.segments()
     }
 
+    /// A reader of the frames after `from` (a position a write or an earlier
+    /// reader returned, or `Position { segment, offset: 0 }` for the start of
+    /// a segment), following the log as it grows; it holds its segments from
+    /// truncation until it releases them or is dropped.
+    /// [`Error::SegmentGone`] if `from.segment` was already deleted.
+    pub fn tail(&self, from: Position) -> Result<WalTail> {
+        WalTail::new(self.writer.clone(), from)
+    }
+
+    /// Keeps `segment` and every later one from [`Wal::truncate_before`]
+    /// until the hold is dropped or released past them.
+    pub fn hold(&self, segment: u64) -> SegmentHold {
+        SegmentHold::new(self.writer.clone(), segment)
+    }
+
     /// Deletes every segment numbered below `segment` (never the current
-    /// one: `segment` is clamped to it), fsyncing the directory; returns how
-    /// many files were deleted.
+    /// one, nor a held one: `segment` is clamped to both), fsyncing the
+    /// directory; returns how many files were deleted.
     pub fn truncate_before(&self, segment: u64) -> Result<usize> {
         self.writer.truncate_before(segment)
     }

@@ -19,6 +19,7 @@
 //! so "synced up to a position in segment N" implies every earlier segment is
 //! durable too.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,10 @@ pub(crate) struct Writer {
     bytes_written: AtomicU64,
     /// Serializes `truncate_before` calls with each other (not with writers).
     truncating: Mutex<()>,
+    /// Segment holds by id: no segment numbered at or above the smallest
+    /// held one is deleted by `truncate_before`.
+    holds: Mutex<BTreeMap<u64, u64>>,
+    next_hold: AtomicU64,
 }
 
 /// An open segment file.
@@ -125,6 +130,8 @@ impl Writer {
             frames_written: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             truncating: Mutex::new(()),
+            holds: Mutex::new(BTreeMap::new()),
+            next_hold: AtomicU64::new(0),
         })
     }
 
@@ -302,10 +309,47 @@ impl Writer {
         segment::list(&self.fs, &self.dir)
     }
 
-    /// Deletes the segments numbered below `before` (clamped to the current one).
+    /// Holds segment `segment` and every later one against truncation;
+    /// returns the hold's id.
+    pub(crate) fn hold(&self, segment: u64) -> u64 {
+        // Under `truncating`, so a truncation is wholly before this hold
+        // (the caller then finds the segment gone) or respects it.
+        let _no_truncation_meanwhile = self.truncating.lock();
+        let id = self.next_hold.fetch_add(1, Ordering::Relaxed);
+        self.holds.lock().insert(id, segment);
+        id
+    }
+
+    /// Moves hold `id` to `segment` (never backwards: deleted segments do not come back).
+    pub(crate) fn move_hold(&self, id: u64, segment: u64) {
+        if let Some(held) = self.holds.lock().get_mut(&id) {
+            *held = (*held).max(segment);
+        }
+    }
+
+    pub(crate) fn release_hold(&self, id: u64) {
+        self.holds.lock().remove(&id);
+    }
+
+    /// Where readers may read up to: what is durable, or under
+    /// [`SyncMode::Never`] (which never syncs) what was written.
+    pub(crate) fn readable_end(&self) -> Position {
+        match self.mode {
+            SyncMode::Never => self.state.lock().position(),
+            _ => self.sync.lock().synced,
+        }
+    }
+
+    pub(crate) fn fs(&self) -> &Fs {
+        &self.fs
+    }
+
+    /// Deletes the segments numbered below `before` (clamped to the current
+    /// one and to the oldest held segment).
     pub(crate) fn truncate_before(&self, before: u64) -> Result<usize> {
         let _one_at_a_time = self.truncating.lock();
-        let limit = before.min(self.current_segment());
+        let oldest_held = self.holds.lock().values().min().copied().unwrap_or(u64::MAX);
+        let limit = before.min(self.current_segment()).min(oldest_held);
         let mut deleted = 0;
         // Oldest first, with a directory fsync after each removal, so a crash
         // keeps a prefix of the removals and the survivors stay contiguous
