@@ -3,41 +3,11 @@
 //! the select hints the engine hands storage, and staleness.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Mutex;
+mod support;
 
-use pulsedb_model::{Labels, Matcher, Sample, SelectHints, Series, StoreError, STALE_NAN};
+use pulsedb_model::{Labels, Matcher, SelectHints, Series, StoreError, STALE_NAN};
 use pulsedb_query::{Engine, Error, Querier, Value};
-
-/// Series held in memory; records the hints of every select.
-#[derive(Default)]
-struct MemQuerier {
-    series: Vec<Series>,
-    hints: Mutex<Vec<SelectHints>>,
-}
-
-impl MemQuerier {
-    fn with(mut self, labels: Labels, samples: impl IntoIterator<Item = (i64, f64)>) -> Self {
-        self.series.push(Series { labels, samples: samples.into_iter().map(|(t, v)| Sample::new(t, v)).collect() });
-        self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        self
-    }
-}
-
-impl Querier for MemQuerier {
-    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
-        self.hints.lock().unwrap().push(hints.clone());
-        Ok(self
-            .series
-            .iter()
-            .filter(|s| matchers.iter().all(|m| m.matches(s.labels.get(m.name()).unwrap_or(""))))
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                samples: s.samples.iter().filter(|x| x.t >= hints.mint && x.t <= hints.maxt).copied().collect(),
-            })
-            .filter(|s| !s.samples.is_empty())
-            .collect())
-    }
-}
+use support::mem_querier::MemQuerier;
 
 #[test]
 fn resolution_limit_counts_intervals_as_prometheus_does() {

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use pulsedb_model::Labels;
 
-use super::functions::quantile;
 use super::labels::{format_value, keep_only, with, without};
 use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};
 use crate::ast::{AggOp, Aggregate};
 use crate::error::{Error, Result};
+use crate::functions::stats::quantile;
 
 impl Evaluator<'_> {
     pub(crate) fn aggregate(&mut self, a: &Aggregate) -> Result<EvalValue> {

@@ -15,6 +15,7 @@ mod labels;
 mod rollups;
 mod selectors;
 
+pub(crate) use labels::{drop_metric_name, with as with_label, without as without_labels};
 pub(crate) use selectors::matchers_of;
 
 use std::collections::HashMap;
