@@ -8,6 +8,7 @@
 //! [`Batch`]: crate::Batch
 
 pub mod api;
+pub mod api_compare;
 pub mod csv;
 mod label_set;
 pub mod line_protocol;

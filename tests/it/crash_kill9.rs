@@ -10,13 +10,14 @@
 //! runs a soak; the default is 20 iterations.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample, SyncMode};
+use pulsedb_testkit::acked::AckedModel;
 use pulsedb_testkit::Rng;
 
 const THREADS: usize = 2;
@@ -105,26 +106,17 @@ fn crash_child() {
     });
 }
 
-type Model = HashMap<(usize, usize), BTreeMap<i64, u64>>;
-
-fn apply(model: &mut Model, thread: usize, contents: &[(usize, Sample)]) {
+fn apply(model: &mut AckedModel, thread: usize, contents: &[(usize, Sample)]) {
     // Within a batch the last value for a timestamp wins, as in `append`.
     for &(j, s) in contents {
-        model.entry((thread, j)).or_default().insert(s.t, s.v.to_bits());
+        model.insert(&series_labels(thread, j), s.t, s.v);
     }
 }
 
-fn read_db(dir: &Path) -> Model {
+/// Everything stored, a timestamp read twice failing.
+fn read_db(dir: &Path) -> AckedModel {
     let db = Db::open(dir, options()).unwrap();
-    let mut got = Model::new();
-    for series in db.select(&[Matcher::equal("__name__", "crash_test")], i64::MIN, i64::MAX).unwrap() {
-        let thread: usize = series.labels.get("writer").unwrap().parse().unwrap();
-        let j: usize = series.labels.get("series").unwrap().parse().unwrap();
-        let map = got.entry((thread, j)).or_default();
-        for s in series.samples {
-            assert!(map.insert(s.t, s.v.to_bits()).is_none(), "duplicate timestamp {} in output", s.t);
-        }
-    }
+    let got = AckedModel::read(&db, &[Matcher::equal("__name__", "crash_test")]);
     db.close().unwrap();
     got
 }
@@ -134,7 +126,7 @@ fn acknowledged_samples_survive_kill_9() {
     let iterations: usize = std::env::var("PULSEDB_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut model = Model::new();
+    let mut model = AckedModel::new();
     let mut next_batch = 0u64;
     let mut rng = Rng::new(0xC0FFEE);
     let mut total_acked = 0usize;
@@ -182,11 +174,11 @@ fn acknowledged_samples_survive_kill_9() {
             let contents = batch_contents(thread, n);
             let mut with = model.clone();
             apply(&mut with, thread, &contents);
-            let touched: Vec<(usize, i64)> = contents.iter().map(|(j, s)| (*j, s.t)).collect();
-            let matches = |m: &Model| {
-                touched.iter().all(|&(j, t)| {
-                    got.get(&(thread, j)).and_then(|s| s.get(&t)) == m.get(&(thread, j)).and_then(|s| s.get(&t))
-                })
+            let touched: Vec<(Labels, i64)> = contents.iter().map(|(j, s)| (series_labels(thread, *j), s.t)).collect();
+            let matches = |m: &AckedModel| {
+                touched
+                    .iter()
+                    .all(|(labels, t)| got.get(labels).and_then(|s| s.get(t)) == m.get(labels).and_then(|s| s.get(t)))
             };
             if matches(&with) && !matches(&model) {
                 model = with;
@@ -194,24 +186,13 @@ fn acknowledged_samples_survive_kill_9() {
                 assert!(matches(&model), "iteration {iteration}: batch {n} of writer {thread} is partly applied");
             }
         }
-        let mut missing = 0;
-        for (key, want) in &model {
-            let have = got.get(key).cloned().unwrap_or_default();
-            for (t, bits) in want {
-                if have.get(t) != Some(bits) {
-                    missing += 1;
-                    if missing < 5 {
-                        eprintln!(
-                            "iteration {iteration}: series {key:?} t={t}: want {bits:#x}, have {:?}",
-                            have.get(t)
-                        );
-                    }
-                }
-            }
-            assert_eq!(have.len(), want.len(), "iteration {iteration}: series {key:?} has unexpected samples");
-        }
-        assert_eq!(missing, 0, "iteration {iteration}: {missing} acknowledged samples lost");
-        assert_eq!(got.len(), model.len(), "iteration {iteration}: unexpected series");
+        let diff = model.differences(&got, usize::MAX);
+        assert!(
+            diff.is_empty(),
+            "iteration {iteration}: {} acknowledged samples lost or changed, or extra samples read; first: {:#?}",
+            diff.len(),
+            &diff[..diff.len().min(5)]
+        );
         // Batch numbers are never reused: both writers restart past the
         // larger in-flight number (the slower one's gap was never written).
         next_batch = last + 1;

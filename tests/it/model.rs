@@ -1,13 +1,14 @@
 //! Model test: random appends (in order, out of order, overwrites, too
 //! old), flushes, compactions and reopens against an in-memory
-//! `BTreeMap` oracle, comparing `select` over random matchers and ranges
+//! acknowledged-sample oracle (`AckedModel`), comparing `select` over random matchers and ranges
 //! after every step. `PULSEDB_MODEL_SEEDS=200` runs more seeds.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pulsedb::{Batch, Db, Error, Labels, MatchOp, Matcher, Options};
+use pulsedb_testkit::acked::AckedModel;
 use pulsedb_testkit::Rng;
 
 const SERIES: usize = 12;
@@ -31,9 +32,7 @@ fn labels(j: usize) -> Labels {
     )
 }
 
-type Oracle = BTreeMap<usize, BTreeMap<i64, u64>>;
-
-fn check(db: &Db, oracle: &Oracle, rng: &mut Rng, step: usize) {
+fn check(db: &Db, oracle: &AckedModel, rng: &mut Rng, step: usize) {
     let matchers = match rng.below(5) {
         0 => vec![Matcher::equal("host", format!("h{}", rng.below(4)))],
         1 => vec![Matcher::new(MatchOp::RegexMatch, "job", "j0|j2").unwrap()],
@@ -48,26 +47,18 @@ fn check(db: &Db, oracle: &Oracle, rng: &mut Rng, step: usize) {
         (a, a + rng.below(3_600_000) as i64)
     };
     let got = db.select(&matchers, mint, maxt).unwrap();
-    let mut want: Vec<(Labels, Vec<(i64, u64)>)> = oracle
-        .iter()
-        .filter(|(j, _)| {
-            let l = labels(**j);
-            matchers.iter().all(|m| m.matches(l.get(m.name()).unwrap_or("")))
-        })
-        .map(|(j, s)| (labels(*j), s.range(mint..=maxt).map(|(t, v)| (*t, *v)).collect::<Vec<_>>()))
-        .filter(|(_, s)| !s.is_empty())
-        .collect();
-    want.sort_by(|a, b| a.0.cmp(&b.0));
-    let got: Vec<(Labels, Vec<(i64, u64)>)> =
-        got.into_iter().map(|s| (s.labels, s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect();
-    assert_eq!(got, want, "step {step}: select {matchers:?} [{mint}, {maxt}]");
+    assert!(got.windows(2).all(|w| w[0].labels < w[1].labels), "step {step}: select not sorted by labels");
+    let got = AckedModel::from_series(got);
+    let want = oracle.select(&matchers, mint, maxt);
+    let diff = want.differences(&got, 5);
+    assert!(diff.is_empty(), "step {step}: select {matchers:?} [{mint}, {maxt}]:\n{}", diff.join("\n"));
 }
 
 fn run(seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng::new(seed);
     let mut db = Db::open(dir.path(), options()).unwrap();
-    let mut oracle = Oracle::new();
+    let mut oracle = AckedModel::new();
     let mut newest: HashMap<usize, i64> = HashMap::new();
     let mut clock = 0i64;
     for step in 0..250 {
@@ -81,7 +72,7 @@ fn run(seed: u64) {
                     let t = match rng.below(10) {
                         0..=5 => clock,
                         6..=7 => clock - rng.below(OOO_MS as u64) as i64,
-                        8 => oracle.get(&j).and_then(|s| s.keys().next_back().copied()).unwrap_or(clock),
+                        8 => oracle.get(&labels(j)).and_then(|s| s.keys().next_back().copied()).unwrap_or(clock),
                         _ => clock - rng.below(10 * OOO_MS as u64) as i64,
                     };
                     let v = rng.value();
@@ -93,11 +84,11 @@ fn run(seed: u64) {
                         for (j, t, v) in rows {
                             let n = newest.get(&j).copied();
                             assert!(n.is_none_or(|n| t >= n - OOO_MS), "step {step}: accepted a sample too old");
-                            oracle.entry(j).or_default().insert(t, v.to_bits());
+                            oracle.insert(&labels(j), t, v);
                         }
-                        for (j, s) in &oracle {
-                            if let Some((&t, _)) = s.iter().next_back() {
-                                newest.insert(*j, t);
+                        for j in 0..SERIES {
+                            if let Some((&t, _)) = oracle.get(&labels(j)).and_then(|s| s.iter().next_back()) {
+                                newest.insert(j, t);
                             }
                         }
                     }
@@ -119,7 +110,7 @@ fn run(seed: u64) {
         }
         check(&db, &oracle, &mut rng, step);
     }
-    let stored: usize = oracle.values().map(BTreeMap::len).sum();
+    let stored = oracle.samples();
     assert!(stored > 100, "seed {seed}: too few samples accepted ({stored}) to prove anything");
     assert!(db.stats().unwrap().blocks > 0, "seed {seed}: nothing was flushed");
 }

@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pulsedb_formats::api_compare::compare;
 use pulsedb_testkit::server::{enc, now_ms, TestServer};
 use serde_json::Value as Json;
 
@@ -47,31 +48,6 @@ fn free_port() -> u16 {
 fn get_json(url: &str) -> Json {
     let body = ureq::get(url).call().unwrap_or_else(|e| panic!("{url}: {e}")).into_string().unwrap();
     serde_json::from_str(&body).unwrap()
-}
-
-/// `metric labels → [(t, value)]` of a matrix, values as numbers.
-fn matrix(json: &Json) -> Vec<(String, Vec<(f64, f64)>)> {
-    assert_eq!(json["status"], "success", "{json}");
-    let mut out: Vec<(String, Vec<(f64, f64)>)> = json["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let points = s["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| (p[0].as_f64().unwrap(), p[1].as_str().unwrap().parse::<f64>().unwrap()))
-                .collect();
-            (s["metric"].to_string(), points)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn same(a: f64, b: f64) -> bool {
-    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
 #[test]
@@ -150,21 +126,13 @@ fn real_prometheus_remote_writes_and_answers_alike() {
     let mut points = 0;
     for q in QUERIES {
         let path = format!("/api/v1/query_range?query={}&start={start}&end={end}&step=1", enc(q));
-        let want = matrix(&get_json(&format!("{prom}{path}")));
-        let got = matrix(&get_json(&pulsedb.url(&path)));
-        assert!(!want.is_empty(), "{q}: Prometheus returned nothing");
-        assert_eq!(
-            got.iter().map(|s| &s.0).collect::<Vec<_>>(),
-            want.iter().map(|s| &s.0).collect::<Vec<_>>(),
-            "{q}: series differ"
-        );
-        for ((labels, g), (_, w)) in got.iter().zip(&want) {
-            assert_eq!(g.len(), w.len(), "{q} {labels}: point counts differ");
-            for (gp, wp) in g.iter().zip(w) {
-                assert!(gp.0 == wp.0 && same(gp.1, wp.1), "{q} {labels}: pulsedb {gp:?} vs Prometheus {wp:?}");
-                points += 1;
-            }
-        }
+        let want = get_json(&format!("{prom}{path}"));
+        let got = get_json(&pulsedb.url(&path));
+        assert_eq!((&got["status"], &want["status"]), (&"success".into(), &"success".into()), "{q}");
+        let series = want["data"]["result"].as_array().unwrap();
+        assert!(!series.is_empty(), "{q}: Prometheus returned nothing");
+        compare(&got["data"], &want["data"]).unwrap_or_else(|d| panic!("{q}: pulsedb vs Prometheus: {d}"));
+        points += series.iter().map(|s| s["values"].as_array().map_or(0, Vec::len)).sum::<usize>();
         compared += 1;
     }
     eprintln!(

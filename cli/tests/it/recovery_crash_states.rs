@@ -5,9 +5,9 @@
 //! refused with a typed error rather than guessed around.
 #![allow(clippy::unwrap_used)]
 
+use pulsedb_testkit::acked::AckedModel;
 use pulsedb_testkit::data_dir::{block_dirs, copy_dir};
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,15 +27,13 @@ fn options() -> Options {
     o
 }
 
-type Model = BTreeMap<String, BTreeMap<i64, u64>>;
-
 fn labels(j: usize) -> Labels {
     Labels::metric("crash_state", [("s", j.to_string())])
 }
 
 /// One sample per minute for every series in `[from, to)` (hours after T0),
 /// an hour per batch.
-fn fill(db: &Db, model: &mut Model, from: i64, to: i64) {
+fn fill(db: &Db, model: &mut AckedModel, from: i64, to: i64) {
     for hour in from..to {
         let mut batch = Batch::new();
         for j in 0..SERIES {
@@ -43,11 +41,10 @@ fn fill(db: &Db, model: &mut Model, from: i64, to: i64) {
                 .map(|m| T0 + hour * HOUR + m * STEP)
                 .map(|t| Sample::new(t, (t - T0) as f64 / 1000.0 + j as f64))
                 .collect();
-            let series = model.entry(labels(j).to_string()).or_default();
-            series.extend(samples.iter().map(|s| (s.t, s.v.to_bits())));
             batch.add(labels(j), samples);
         }
         db.append(&batch).unwrap();
+        model.record(&batch);
     }
 }
 
@@ -55,18 +52,14 @@ fn fill(db: &Db, model: &mut Model, from: i64, to: i64) {
 /// counted from the storage's own stats so a sample held twice (block and
 /// head) shows even though reads merge duplicates.
 #[track_caller]
-fn assert_exactly(db: &Db, model: &Model) {
-    let mut got = Model::new();
-    for s in db.select(&[Matcher::equal("__name__", "crash_state")], i64::MIN, i64::MAX).unwrap() {
-        got.insert(s.labels.to_string(), s.samples.iter().map(|s| (s.t, s.v.to_bits())).collect());
-    }
-    assert_eq!(&got, model);
+fn assert_exactly(db: &Db, model: &AckedModel) {
+    model.assert_matches(db, &[Matcher::equal("__name__", "crash_state")]);
     let stats = db.stats().unwrap();
     let head_samples: usize = {
         let flushed_until = stats.head_mint.unwrap_or(i64::MAX);
-        model.values().map(|m| m.range(flushed_until..).count()).sum()
+        model.iter().map(|(_, m)| m.range(flushed_until..).count()).sum()
     };
-    let total: usize = model.values().map(BTreeMap::len).sum();
+    let total = model.samples();
     assert_eq!(stats.block_samples as usize + head_samples, total, "a sample is held twice or not at all: {stats:?}");
 }
 
@@ -88,7 +81,7 @@ fn hidden_entries(dir: &Path) -> Vec<String> {
 fn block_written_but_wal_not_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let saved = tempfile::tempdir().unwrap();
-    let mut model = Model::new();
+    let mut model = AckedModel::new();
     let db = Db::open(dir.path(), options()).unwrap();
     fill(&db, &mut model, 0, 5);
     // The WAL as it was before the flush (SyncMode::Never: the bytes are in
@@ -122,7 +115,7 @@ fn block_written_but_wal_not_truncated() {
 fn compaction_child_written_parents_not_removed() {
     let dir = tempfile::tempdir().unwrap();
     let saved = tempfile::tempdir().unwrap();
-    let mut model = Model::new();
+    let mut model = AckedModel::new();
     let db = Db::open(dir.path(), options()).unwrap();
     fill(&db, &mut model, 0, 9);
     assert_eq!(db.flush().unwrap(), 4);
@@ -158,7 +151,7 @@ fn compaction_child_written_parents_not_removed() {
 #[test]
 fn half_written_meta_json_and_leftover_temp_directories_are_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut model = Model::new();
+    let mut model = AckedModel::new();
     let db = Db::open(dir.path(), options()).unwrap();
     fill(&db, &mut model, 0, 5);
     assert_eq!(db.flush().unwrap(), 2, "[0, 4h) in blocks");
@@ -194,7 +187,7 @@ fn half_written_meta_json_and_leftover_temp_directories_are_removed() {
 #[test]
 fn truncated_meta_json_in_a_registered_block_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let mut model = Model::new();
+    let mut model = AckedModel::new();
     let db = Db::open(dir.path(), options()).unwrap();
     fill(&db, &mut model, 0, 5);
     assert_eq!(db.flush().unwrap(), 2);
