@@ -70,11 +70,16 @@ pub fn wal_record_decode(payload: &[u8]) -> Result<(Vec<(u64, Vec<u8>)>, Vec<(u6
     ))
 }
 
-/// Decodes a rollup blob with every field (fuzzing); the number of buckets.
-pub fn rollup_decode(bytes: &[u8]) -> Result<usize, String> {
+/// Decodes a rollup blob with every field (fuzzing).
+pub fn rollup_decode(bytes: &[u8]) -> Result<Vec<crate::RollupBucket>, String> {
     let mut out = Vec::new();
     crate::rollup::decode(bytes, crate::RollupFields::ALL, &mut out).map_err(|e| e.to_string())?;
-    Ok(out.len())
+    Ok(out)
+}
+
+/// Encodes rollup buckets as a block stores them (fuzz round trips).
+pub fn rollup_encode_buckets(buckets: &[crate::RollupBucket]) -> Vec<u8> {
+    crate::rollup::encode(buckets)
 }
 
 /// Rollup blob of `samples` at `resolution` (fuzz seeds).

@@ -113,14 +113,15 @@ const FIELDS: [Field; 9] = [
     Field { get: |b| b.min, set: |b, v| b.min = v, needed_for: RollupFields::MIN },
     Field { get: |b| b.max, set: |b, v| b.max = v, needed_for: RollupFields::MAX },
     Field {
-        get: |b| (b.first.t - b.start) as f64,
-        set: |b, v| b.first.t = b.start + v as i64,
+        // Saturating: a damaged blob's offsets are any f64, and must not overflow.
+        get: |b| b.first.t.saturating_sub(b.start) as f64,
+        set: |b, v| b.first.t = b.start.saturating_add(v as i64),
         needed_for: RollupFields::FIRST,
     },
     Field { get: |b| b.first.v, set: |b, v| b.first.v = v, needed_for: RollupFields::FIRST },
     Field {
-        get: |b| (b.last.t - b.start) as f64,
-        set: |b, v| b.last.t = b.start + v as i64,
+        get: |b| b.last.t.saturating_sub(b.start) as f64,
+        set: |b, v| b.last.t = b.start.saturating_add(v as i64),
         needed_for: RollupFields::LAST,
     },
     Field { get: |b| b.last.v, set: |b, v| b.last.v = v, needed_for: RollupFields::LAST },

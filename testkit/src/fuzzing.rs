@@ -39,11 +39,25 @@ pub fn sealed_chunk(data: &[u8]) {
     }
 }
 
-/// Gorilla head chunks: the first two bytes are the sample count.
+/// Gorilla head chunks: the first two bytes are the sample count. A chunk
+/// that decodes whole, with increasing timestamps (what the head writes),
+/// re-encodes to samples that decode to the same bits.
 pub fn xor_chunk(data: &[u8]) {
     let Some((count, bytes)) = data.split_first_chunk::<2>() else { return };
-    let mut out = Vec::new();
-    internals::xor_decode(bytes, u16::from_le_bytes(*count) as usize, &mut out);
+    let mut samples = Vec::new();
+    let whole = internals::xor_decode(bytes, u16::from_le_bytes(*count) as usize, &mut samples);
+    if !whole || samples.is_empty() || !samples.windows(2).all(|w| w[0].t < w[1].t) {
+        return;
+    }
+    let (bytes, n) = internals::xor_encode(&samples);
+    assert_eq!(n, samples.len());
+    let mut again = Vec::new();
+    assert!(internals::xor_decode(&bytes, n, &mut again), "re-encoded chunk ends early");
+    assert_eq!(bits(&again), bits(&samples));
+}
+
+fn bits(samples: &[pulsedb::Sample]) -> Vec<(i64, u64)> {
+    samples.iter().map(|s| (s.t, s.v.to_bits())).collect()
 }
 
 /// WAL frames: a frame that decodes encodes back to the same bytes.
@@ -67,9 +81,38 @@ pub fn wal_record(data: &[u8]) {
     assert_eq!(bits(&samples2), bits(&samples));
 }
 
-/// Rollup blobs: decoding never panics.
+/// Rollup blobs: decoding never panics, and buckets that decode (with
+/// increasing starts and offsets an f64 holds exactly, as blocks write
+/// them) re-encode to a blob that decodes to the same bits.
 pub fn rollup_blob(data: &[u8]) {
-    let _ = internals::rollup_decode(data);
+    let Ok(buckets) = internals::rollup_decode(data) else { return };
+    const EXACT: i64 = 1 << 53;
+    let sane = buckets.windows(2).all(|w| w[0].start < w[1].start)
+        && buckets.iter().all(|b| {
+            let offset = |t: i64| t.checked_sub(b.start).is_some_and(|d| d.abs() < EXACT);
+            offset(b.first.t) && offset(b.last.t) && b.count < EXACT as u64
+        });
+    if !sane {
+        return;
+    }
+    let again = internals::rollup_decode(&internals::rollup_encode_buckets(&buckets))
+        .unwrap_or_else(|e| panic!("re-encoded rollup blob does not decode: {e}"));
+    let key = |b: &pulsedb::RollupBucket| {
+        let f = |v: f64| v.to_bits();
+        (
+            b.start,
+            b.count,
+            f(b.sum),
+            f(b.min),
+            f(b.max),
+            b.first.t,
+            f(b.first.v),
+            b.last.t,
+            f(b.last.v),
+            f(b.correction),
+        )
+    };
+    assert_eq!(again.iter().map(key).collect::<Vec<_>>(), buckets.iter().map(key).collect::<Vec<_>>());
 }
 
 /// The remote-write decoder. An odd first byte means "the rest is the
@@ -84,10 +127,29 @@ pub fn remote_write(data: &[u8]) {
     assert_eq!(rows(&again), rows(&batch));
 }
 
-/// The remote-read request decoder (same framing as [`remote_write`]): never panics.
+/// The remote-read request decoder (same framing as [`remote_write`]): a
+/// request that decodes re-encodes to one that decodes to the same queries.
 pub fn remote_read(data: &[u8]) {
+    use pulsedb_formats::remote::{decode_read, encode_read};
     let Some(body) = snappy_body(data) else { return };
-    let _ = pulsedb_formats::remote::decode_read(&body, 1 << 24);
+    let Ok(queries) = decode_read(&body, 1 << 24) else { return };
+    let wire_op = |m: &pulsedb::Matcher| match m.op() {
+        pulsedb::MatchOp::Equal => 0,
+        pulsedb::MatchOp::NotEqual => 1,
+        pulsedb::MatchOp::RegexMatch => 2,
+        pulsedb::MatchOp::RegexNoMatch => 3,
+    };
+    let wire: Vec<(i64, i64, Vec<(i32, &str, &str)>)> = queries
+        .iter()
+        .map(|q| (q.start_ms, q.end_ms, q.matchers.iter().map(|m| (wire_op(m), m.name(), m.value())).collect()))
+        .collect();
+    let again = decode_read(&encode_read(&wire), 1 << 24).unwrap_or_else(|e| panic!("re-encoded request: {e}"));
+    let key = |qs: &[pulsedb_formats::remote::ReadQuery]| {
+        qs.iter()
+            .map(|q| (q.start_ms, q.end_ms, q.matchers.iter().map(|m| m.to_string()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&again), key(&queries));
 }
 
 fn snappy_body(data: &[u8]) -> Option<Vec<u8>> {
@@ -350,3 +412,54 @@ pub const TARGETS: [(&str, Target); 13] = [
     ("wal_replay", wal_replay),
     ("block_read", block_read),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulsedb::Sample;
+
+    fn samples() -> Vec<Sample> {
+        (0..300).map(|i| Sample::new(1_700_000_000_000 + i * 1_000 + i % 7, (i as f64 * 0.37).sin() * 100.0)).collect()
+    }
+
+    /// The round-trip checks run (and pass) on valid encodings, not only on
+    /// inputs that fail to decode.
+    #[test]
+    fn round_trips_hold_on_valid_encodings() {
+        let (bytes, n) = internals::xor_encode(&samples());
+        let mut input = (n as u16).to_le_bytes().to_vec();
+        input.extend_from_slice(&bytes);
+        xor_chunk(&input);
+
+        let blob = internals::rollup_encode(&samples(), 60_000);
+        assert!(internals::rollup_decode(&blob).is_ok_and(|b| b.len() >= 4));
+        rollup_blob(&blob);
+
+        let request = pulsedb_formats::remote::encode_read(&[(1, 2, vec![(0, "__name__", "up"), (2, "job", "a|b")])]);
+        let mut input = vec![0u8];
+        input.extend_from_slice(&request);
+        remote_read(&input);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Valid encodings with one byte changed: the round-trip checks
+        /// never fail on what still decodes, and nothing panics.
+        #[test]
+        fn damaged_encodings_never_break_a_round_trip(at in 0usize..4096, byte in proptest::prelude::any::<u8>()) {
+            let (bytes, n) = internals::xor_encode(&samples());
+            let mut xor = (n as u16).to_le_bytes().to_vec();
+            xor.extend_from_slice(&bytes);
+            let mut rollup = internals::rollup_encode(&samples(), 60_000);
+            let mut read = vec![0u8];
+            read.extend_from_slice(&pulsedb_formats::remote::encode_read(&[(1, 2, vec![(2, "job", "a.*")])]));
+            for input in [&mut xor, &mut rollup, &mut read] {
+                let i = at % input.len();
+                input[i] = byte;
+            }
+            xor_chunk(&xor);
+            rollup_blob(&rollup);
+            remote_read(&read);
+        }
+    }
+}
