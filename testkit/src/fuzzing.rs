@@ -139,7 +139,7 @@ pub fn remote_read(data: &[u8]) {
         pulsedb::MatchOp::RegexMatch => 2,
         pulsedb::MatchOp::RegexNoMatch => 3,
     };
-    let wire: Vec<(i64, i64, Vec<(i32, &str, &str)>)> = queries
+    let wire: Vec<(i64, i64, Vec<pulsedb_formats::remote::WireMatcher<'_>>)> = queries
         .iter()
         .map(|q| (q.start_ms, q.end_ms, q.matchers.iter().map(|m| (wire_op(m), m.name(), m.value())).collect()))
         .collect();
