@@ -18,7 +18,28 @@
 use crate::codec::{put_bytes, put_uvarint, put_varint, ByteReader, DecodeError};
 use crate::{Sample, SeriesRef};
 
-pub(crate) const RECORD_VERSION: u8 = 1;
+/// Versions of the WAL record layout (`docs/format/wal-records.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum RecordVersion {
+    /// Series records and sample records by series reference.
+    V1 = 1,
+}
+
+impl RecordVersion {
+    pub(crate) const CURRENT: Self = Self::V1;
+}
+
+impl TryFrom<u8> for RecordVersion {
+    type Error = u8;
+
+    fn try_from(v: u8) -> std::result::Result<Self, u8> {
+        match v {
+            1 => Ok(Self::V1),
+            other => Err(other),
+        }
+    }
+}
 const TYPE_SERIES: u8 = 1;
 const TYPE_SAMPLES: u8 = 2;
 /// Guards allocations while decoding untrusted counts.
@@ -41,7 +62,7 @@ pub(crate) struct BatchEncoder {
 impl BatchEncoder {
     pub(crate) fn new() -> Self {
         let mut out = Vec::with_capacity(256);
-        out.push(RECORD_VERSION);
+        out.push(RecordVersion::CURRENT as u8);
         Self { out }
     }
 
@@ -100,7 +121,7 @@ pub(crate) fn decode_batch(
     samples.clear();
     let mut r = ByteReader::new(payload);
     let version = r.u8("record version")?;
-    if version != RECORD_VERSION {
+    if RecordVersion::try_from(version).is_err() {
         return Err(DecodeError { what: "record version", offset: 0, reason: "unsupported record version" });
     }
     while !r.is_empty() {

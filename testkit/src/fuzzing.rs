@@ -89,7 +89,7 @@ pub fn rollup_blob(data: &[u8]) {
     const EXACT: i64 = 1 << 53;
     let sane = buckets.windows(2).all(|w| w[0].start < w[1].start)
         && buckets.iter().all(|b| {
-            let offset = |t: i64| t.checked_sub(b.start).is_some_and(|d| d.abs() < EXACT);
+            let offset = |t: i64| t.checked_sub(b.start).is_some_and(|d| d.unsigned_abs() < EXACT as u64);
             offset(b.first.t) && offset(b.last.t) && b.count < EXACT as u64
         });
     if !sane {

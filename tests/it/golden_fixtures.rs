@@ -1,12 +1,13 @@
-//! Golden fixtures: `tests/fixtures/v1/` and `tests/fixtures/v2/` are data
-//! directories written by block format versions 1 and 2 (2 adds rollups),
+//! Golden fixtures: `tests/fixtures/v1/`, `v2/` and `v3/` are data
+//! directories written by block format versions 1, 2 (adds rollups) and 3
+//! (the version in the `index`/`chunks` headers, head chunk file headers),
 //! each with a WAL, a label index, compacted and plain blocks. They are
 //! checked in and never regenerated; every later version must open them and
 //! read exactly these samples, and answer rollup-planned queries as from raw
 //! samples.
 //!
 //! Each was written once by the ignored test `write_golden` below
-//! (`cargo test --test golden_fixtures -- --ignored write_golden`), which
+//! (`cargo test -p pulsedb --test it golden_fixtures::write_golden -- --ignored`), which
 //! writes the current version's directory and refuses to overwrite one.
 #![allow(clippy::unwrap_used)]
 
@@ -127,8 +128,13 @@ fn version_2_directory_opens_and_reads_back_exactly() {
     check("tests/fixtures/v2");
 }
 
+#[test]
+fn version_3_directory_opens_and_reads_back_exactly() {
+    check("tests/fixtures/v3");
+}
+
 /// The block format version this build writes (see `storage/docs/format/block.md`).
-const CURRENT_VERSION: u32 = 2;
+const CURRENT_VERSION: u32 = 3;
 
 #[test]
 #[ignore = "writes the checked-in fixture; run only to create a new format version's fixture"]
@@ -153,6 +159,7 @@ fn write_golden() {
     }
     db.flush().unwrap();
     db.close().unwrap();
+    let _ = std::fs::remove_dir_all(out.join("chunks_head")); // rebuilt from the WAL on open
     for leftover in ["LOCK", "index/LOCK", "index/LOG"] {
         let _ = std::fs::remove_file(out.join(leftover));
     }

@@ -3,7 +3,7 @@
 //! diagrams in `storage/docs/format/block.md`; all integers little-endian.
 //!
 //! ```text
-//! chunks: "PBCH" | version u8 | 3 zero bytes | frame*
+//! chunks: "PBCH" | version u8 | 3 zero bytes | frame*     (version: the block's, 1 before block version 3)
 //! frame:  kind u8 (0 raw, 1 zstd) | stored_len u32 | raw_len u32 | crc32(stored) u32 | stored bytes
 //! index:  "PBIX" | version u8 | 3 zero bytes | series entry* | table | footer
 //! table:  (ref u64 | entry offset u64) per series, sorted by ref
@@ -11,6 +11,7 @@
 //! ```
 #![deny(clippy::indexing_slicing)]
 
+use super::meta::BlockVersion;
 use crate::chunk::Codec;
 use crate::codec::{put_uvarint, put_varint, ByteReader, DecodeError};
 
@@ -18,7 +19,6 @@ pub(crate) const CHUNKS_FILE: &str = "chunks";
 pub(crate) const INDEX_FILE: &str = "index";
 pub(crate) const CHUNKS_MAGIC: &[u8; 4] = b"PBCH";
 pub(crate) const INDEX_MAGIC: &[u8; 4] = b"PBIX";
-pub(crate) const FILE_VERSION: u8 = 1;
 pub(crate) const FILE_HEADER_LEN: usize = 8;
 pub(crate) const FOOTER_LEN: usize = 24;
 pub(crate) const TABLE_ENTRY_LEN: usize = 16;
@@ -27,22 +27,26 @@ pub(crate) const FRAME_TARGET: usize = 32 << 10;
 /// Decoders refuse frames claiming more than this (guards allocations).
 pub(crate) const MAX_FRAME_RAW: usize = 64 << 20;
 
-pub(crate) fn file_header(magic: &[u8; 4]) -> [u8; FILE_HEADER_LEN] {
+pub(crate) fn file_header(magic: &[u8; 4], version: BlockVersion) -> [u8; FILE_HEADER_LEN] {
     let mut h = [0u8; FILE_HEADER_LEN];
     h[..4].copy_from_slice(magic);
-    h[4] = FILE_VERSION;
+    h[4] = version.file_header_version();
     h
 }
 
-/// Checks a file header; `Err` says what is wrong.
-pub(crate) fn check_header(bytes: &[u8], magic: &[u8; 4]) -> Result<(), String> {
+/// Checks a file header of a block of `version` (from its `meta.json`);
+/// `Err` says what is wrong.
+pub(crate) fn check_header(bytes: &[u8], magic: &[u8; 4], version: BlockVersion) -> Result<(), String> {
     let header = bytes.get(..FILE_HEADER_LEN).ok_or("file shorter than its header")?;
     if header.get(..4) != Some(magic.as_slice()) {
         return Err(format!("bad magic, expected {:?}", String::from_utf8_lossy(magic)));
     }
+    let want = version.file_header_version();
     match header.get(4) {
-        Some(&FILE_VERSION) => Ok(()),
-        Some(v) => Err(format!("unsupported file version {v}")),
+        Some(&v) if v == want => Ok(()),
+        Some(v) => {
+            Err(format!("file version {v}, but meta.json says block version {} (file version {want})", version as u32))
+        }
         None => Err("file shorter than its header".into()),
     }
 }

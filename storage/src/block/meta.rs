@@ -10,11 +10,52 @@ use serde::{Deserialize, Serialize};
 use crate::error::IoContext;
 use crate::{fs, Error, Result};
 
-/// Version of the block layout (`meta.json`, `index`, `chunks`) this build
-/// writes: 2 adds rollups to series entries. Version 1 blocks are still read.
-pub(crate) const BLOCK_FORMAT_VERSION: u32 = 2;
-pub(crate) const OLDEST_READABLE_VERSION: u32 = 1;
 pub(crate) const META_FILE: &str = "meta.json";
+
+/// Versions of the block layout (`meta.json`, `index`, `chunks`); every
+/// one is still read (`storage/docs/format/block.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub(crate) enum BlockVersion {
+    /// Series entries hold chunk metas only.
+    V1 = 1,
+    /// Series entries also hold rollup blobs (1 min, 1 h).
+    V2 = 2,
+    /// V2's layout, with the block version in the `index` and `chunks`
+    /// file headers too (V1 and V2 wrote 1 there).
+    V3 = 3,
+}
+
+impl BlockVersion {
+    /// The version this build writes.
+    pub(crate) const CURRENT: Self = Self::V3;
+
+    pub(crate) fn has_rollups(self) -> bool {
+        self >= Self::V2
+    }
+
+    /// The version byte of the `index` and `chunks` file headers.
+    pub(crate) fn file_header_version(self) -> u8 {
+        match self {
+            Self::V1 | Self::V2 => 1,
+            Self::V3 => 3,
+        }
+    }
+}
+
+impl TryFrom<u64> for BlockVersion {
+    /// The unknown version.
+    type Error = u64;
+
+    fn try_from(v: u64) -> std::result::Result<Self, u64> {
+        match v {
+            1 => Ok(Self::V1),
+            2 => Ok(Self::V2),
+            3 => Ok(Self::V3),
+            other => Err(other),
+        }
+    }
+}
 
 /// Contents of `meta.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,18 +103,20 @@ impl BlockMeta {
         let version = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v.get("format_version").and_then(|v| v.as_u64()));
-        match version {
-            Some(v) if !(u64::from(OLDEST_READABLE_VERSION)..=u64::from(BLOCK_FORMAT_VERSION)).contains(&v) => {
-                return Err(Error::UnsupportedVersion {
-                    file: path,
-                    version: u32::try_from(v).unwrap_or(u32::MAX),
-                    supported: BLOCK_FORMAT_VERSION,
-                })
-            }
-            _ => {}
+        if let Some(Err(v)) = version.map(BlockVersion::try_from) {
+            return Err(Error::UnsupportedVersion {
+                file: path,
+                version: u32::try_from(v).unwrap_or(u32::MAX),
+                supported: BlockVersion::CURRENT as u32,
+            });
         }
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::corruption(&path, e.column() as u64, format!("meta.json does not parse: {e}")))
+    }
+
+    /// The layout version (checked by [`BlockMeta::read`]).
+    pub(crate) fn version(&self) -> BlockVersion {
+        BlockVersion::try_from(u64::from(self.format_version)).unwrap_or(BlockVersion::CURRENT)
     }
 
     pub(crate) fn write(&self, dir: &Path) -> Result<()> {
@@ -122,7 +165,7 @@ mod tests {
     fn meta_round_trips_and_rejects_future_versions() {
         let dir = tempfile::tempdir().unwrap();
         let meta = BlockMeta {
-            format_version: BLOCK_FORMAT_VERSION,
+            format_version: BlockVersion::CURRENT as u32,
             ulid: new_ulid(),
             mint: 0,
             maxt: 7_199_999,

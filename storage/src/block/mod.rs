@@ -125,4 +125,31 @@ mod tests {
         std::fs::write(&index, &bytes).unwrap();
         assert!(matches!(Block::open(&path), Err(crate::Error::Corruption { .. })));
     }
+
+    /// The `index` and `chunks` headers carry the block's version, and one
+    /// that disagrees with `meta.json` is corruption naming the file.
+    #[test]
+    fn file_headers_carry_the_block_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction::default(), 3).unwrap();
+        w.add_series(SeriesRef(1), &samples(100, 0, |i| i as f64)).unwrap();
+        let (path, meta) = w.finish().unwrap();
+        assert_eq!(meta.version(), meta::BlockVersion::V3);
+        for (file, magic) in [("chunks", b"PBCH"), ("index", b"PBIX")] {
+            let bytes = std::fs::read(path.join(file)).unwrap();
+            assert_eq!(&bytes[..4], magic);
+            assert_eq!(bytes[4], 3, "{file} header version");
+        }
+        let chunks = path.join("chunks");
+        let mut bytes = std::fs::read(&chunks).unwrap();
+        bytes[4] = 1;
+        std::fs::write(&chunks, &bytes).unwrap();
+        match Block::open(&path) {
+            Err(crate::Error::Corruption { file, kind, offset: 0 }) => {
+                assert!(file.ends_with("chunks"));
+                assert!(kind.contains("meta.json says block version 3"), "{kind}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

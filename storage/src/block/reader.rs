@@ -60,8 +60,10 @@ impl Block {
         let chunks_path = dir.join(format::CHUNKS_FILE);
         let index = fs::map_sealed(&index_path)?;
         let chunks = fs::map_sealed(&chunks_path)?;
-        format::check_header(&chunks, format::CHUNKS_MAGIC).map_err(|e| Error::corruption(&chunks_path, 0, e))?;
-        format::check_header(&index, format::INDEX_MAGIC).map_err(|e| Error::corruption(&index_path, 0, e))?;
+        format::check_header(&chunks, format::CHUNKS_MAGIC, meta.version())
+            .map_err(|e| Error::corruption(&chunks_path, 0, e))?;
+        format::check_header(&index, format::INDEX_MAGIC, meta.version())
+            .map_err(|e| Error::corruption(&index_path, 0, e))?;
 
         let len = index.len();
         let corrupt = |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
@@ -142,10 +144,10 @@ impl Block {
         self.entry(sref, out, None)
     }
 
-    /// Whether the block holds rollups at `resolution` (format 2 blocks
+    /// Whether the block holds rollups at `resolution` (format 2+ blocks
     /// whose window the resolution divides).
     pub(crate) fn has_rollups(&self, resolution: i64) -> bool {
-        self.meta.format_version >= 2 && (self.meta.maxt - self.meta.mint + 1) % resolution == 0
+        self.meta.version().has_rollups() && (self.meta.maxt - self.meta.mint + 1) % resolution == 0
     }
 
     /// Appends `sref`'s rollup buckets at `resolution` starting within
@@ -183,7 +185,7 @@ impl Block {
 
     fn entry(&self, sref: SeriesRef, out: &mut Vec<ChunkMeta>, rollups: Option<&mut Vec<RollupRef>>) -> Result<()> {
         out.clear();
-        let rollups = rollups.filter(|_| self.meta.format_version >= 2);
+        let rollups = rollups.filter(|_| self.meta.version().has_rollups());
         let (mut lo, mut hi) = (0usize, self.series_count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;

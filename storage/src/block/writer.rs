@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::format::{self, ChunkMeta, RollupRef};
-use super::meta::{new_ulid, BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
+use super::meta::{new_ulid, BlockMeta, BlockStats, BlockVersion, Compaction};
 use crate::chunk::{sealed, Codec};
 use crate::error::IoContext;
 use crate::rollup;
@@ -61,15 +61,15 @@ impl BlockWriter {
         let path = tmp_dir.join(format::CHUNKS_FILE);
         let mut chunks =
             BufWriter::with_capacity(1 << 20, File::create(&path).context(|| format!("creating {}", path.display()))?);
-        let header = format::file_header(format::CHUNKS_MAGIC);
+        let header = format::file_header(format::CHUNKS_MAGIC, BlockVersion::CURRENT);
         chunks.write_all(&header).context(|| format!("writing {}", path.display()))?;
         let mut index = Vec::with_capacity(1 << 16);
-        index.extend_from_slice(&format::file_header(format::INDEX_MAGIC));
+        index.extend_from_slice(&format::file_header(format::INDEX_MAGIC, BlockVersion::CURRENT));
         Ok(Self {
             blocks_dir: blocks_dir.to_path_buf(),
             tmp_dir,
             meta: BlockMeta {
-                format_version: BLOCK_FORMAT_VERSION,
+                format_version: BlockVersion::CURRENT as u32,
                 ulid,
                 mint,
                 maxt,

@@ -1,9 +1,10 @@
 //! Closed head chunks on disk, so the head's memory holds per series only
 //! the open chunk and a small reference per closed one, whatever the sample
 //! rate. One append-only file per block window under `chunks_head/`
-//! (`<window index>.chunks`: Gorilla chunk bytes, each followed by a crc32
-//! of them, u32 little-endian, back to back), read back with positioned
-//! reads; a mismatch is `Error::Corruption`. Not a durable format: the WAL is, so the
+//! (`<window index>.chunks`: the header `"PBHC" | version u8 | 3 zero
+//! bytes`, then Gorilla chunk bytes, each followed by a crc32 of them, u32
+//! little-endian, back to back; `storage/docs/format/chunks.md`), read back
+//! with positioned reads; a mismatch is `Error::Corruption`. Not a durable format: the WAL is, so the
 //! files are deleted on open and rebuilt by replay, and deleted once their
 //! window is in a block. A chunk that cannot be written (a full disk, or a
 //! store without a directory) stays in the window's memory map instead,
@@ -20,6 +21,38 @@ use parking_lot::Mutex;
 
 use crate::error::IoContext;
 use crate::Result;
+
+/// Versions of the head chunk file layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum HeadChunksVersion {
+    /// Header, then `chunk bytes | crc32` records.
+    V1 = 1,
+}
+
+impl HeadChunksVersion {
+    pub(crate) const CURRENT: Self = Self::V1;
+}
+
+impl TryFrom<u8> for HeadChunksVersion {
+    type Error = u8;
+
+    fn try_from(v: u8) -> std::result::Result<Self, u8> {
+        match v {
+            1 => Ok(Self::V1),
+            other => Err(other),
+        }
+    }
+}
+
+pub(crate) const HEAD_CHUNKS_MAGIC: &[u8; 4] = b"PBHC";
+/// Magic, version, 3 zero bytes; the first chunk starts after it.
+pub(crate) const HEAD_CHUNKS_HEADER_LEN: u64 = 8;
+
+fn header() -> [u8; HEAD_CHUNKS_HEADER_LEN as usize] {
+    let [m0, m1, m2, m3] = *HEAD_CHUNKS_MAGIC;
+    [m0, m1, m2, m3, HeadChunksVersion::CURRENT as u8, 0, 0, 0]
+}
 
 /// One window's chunks: a file (when the store has a directory) and the
 /// chunks that could not be written to it.
@@ -68,10 +101,14 @@ impl ChunkStore {
                 .read(true)
                 .write(true)
                 .open(&path)
+                .and_then(|file| file.write_all_at(&header(), 0).map(|()| file))
                 .map_err(|e| self.warn(&e))
                 .ok()
         });
-        let f = Arc::new(WindowFile { file, len: AtomicU64::new(0), resident: Mutex::new(HashMap::new()) });
+        // Offsets start past the header in memory too, so an offset means
+        // the same wherever its chunk lives.
+        let len = AtomicU64::new(HEAD_CHUNKS_HEADER_LEN);
+        let f = Arc::new(WindowFile { file, len, resident: Mutex::new(HashMap::new()) });
         files.insert(window, f.clone());
         f
     }
@@ -148,5 +185,26 @@ impl ChunkStore {
     /// Bytes of closed chunks held in memory.
     pub(crate) fn resident_bytes(&self) -> u64 {
         self.files.lock().values().map(|f| Self::resident_in(f)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn files_start_with_magic_and_version_and_chunks_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(dir.path(), 7_200_000).unwrap();
+        let offset = store.put(3, vec![7, 8, 9]);
+        assert_eq!(offset, HEAD_CHUNKS_HEADER_LEN);
+        let bytes = std::fs::read(store.path(3)).unwrap();
+        assert_eq!(&bytes[..4], HEAD_CHUNKS_MAGIC);
+        assert_eq!(HeadChunksVersion::try_from(bytes[4]), Ok(HeadChunksVersion::CURRENT));
+        assert_eq!(&bytes[8..], &[7, 8, 9]);
+        let mut buf = Vec::new();
+        assert_eq!(store.bytes(3, offset, 3, &mut buf).unwrap(), &[7, 8, 9]);
+        assert_eq!(HeadChunksVersion::try_from(9), Err(9));
     }
 }

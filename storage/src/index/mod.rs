@@ -16,8 +16,28 @@ use crate::Matcher;
 use crate::{Error, Result, SeriesRef};
 use postings::{intersect_minus, Postings, RocksPostings, VecPostings};
 
-/// Version of the key layout in `keys.rs`.
-const INDEX_VERSION: u32 = 1;
+/// Versions of the key layout in `keys.rs` (`docs/format/label-index.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+enum IndexVersion {
+    /// `S`/`R`/`P` keys of `keys.rs`.
+    V1 = 1,
+}
+
+impl IndexVersion {
+    const CURRENT: Self = Self::V1;
+}
+
+impl TryFrom<u32> for IndexVersion {
+    type Error = u32;
+
+    fn try_from(v: u32) -> std::result::Result<Self, u32> {
+        match v {
+            1 => Ok(Self::V1),
+            other => Err(other),
+        }
+    }
+}
 
 /// Handle to the RocksDB label index; shared by reference across threads.
 pub(crate) struct Index {
@@ -60,14 +80,17 @@ impl Index {
         match self.db.get(keys::VERSION_KEY).map_err(self.err("reading the format version"))? {
             None => self
                 .db
-                .put(keys::VERSION_KEY, INDEX_VERSION.to_le_bytes())
+                .put(keys::VERSION_KEY, (IndexVersion::CURRENT as u32).to_le_bytes())
                 .map_err(self.err("writing the format version")),
             Some(bytes) => {
                 let version = <[u8; 4]>::try_from(bytes.as_slice()).map(u32::from_le_bytes).unwrap_or(u32::MAX);
-                if version == INDEX_VERSION {
-                    Ok(())
-                } else {
-                    Err(Error::UnsupportedVersion { file: self.path.clone(), version, supported: INDEX_VERSION })
+                match IndexVersion::try_from(version) {
+                    Ok(_) => Ok(()),
+                    Err(version) => Err(Error::UnsupportedVersion {
+                        file: self.path.clone(),
+                        version,
+                        supported: IndexVersion::CURRENT as u32,
+                    }),
                 }
             }
         }
