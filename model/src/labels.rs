@@ -157,6 +157,7 @@ impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Labels {
 /// Limits checked on every new series. The defaults are those of the
 /// Prometheus remote-write ecosystem (Cortex/Mimir: 30 labels, 1024-byte
 /// names, 2048-byte values); Prometheus itself sets none by default.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelLimits {
     pub max_labels: usize,

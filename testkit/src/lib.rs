@@ -2,7 +2,7 @@
 //! published): a real `pulsedb serve` process ([`server`]), data-directory
 //! helpers ([`data_dir`]), the acknowledged-sample model durability tests
 //! compare reads with ([`acked::AckedModel`]), a tiny deterministic PRNG,
-//! PromQL JSON comparison ([`promql_json`]), and the fuzz entry
+//! and the fuzz entry
 //! points ([`fuzzing`]) that `fuzz/` and the corpus test share.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, missing_debug_implementations)]
 

@@ -65,12 +65,11 @@ pub use crate::repair::{repair, CorruptionSite, RepairReport};
 pub use crate::sync::SyncMode;
 pub use crate::tail::{SegmentHold, WalTail};
 pub use crate::verify::{verify, VerifyReport};
-pub use crate::wal::{Position, Wal, WalOptions};
+pub use crate::wal::{Position, Wal, WalOptions, WalStats};
 
+// The pure frame codec, for fuzz targets and benches only.
 #[doc(hidden)]
 pub use crate::frame::{decode_frame, encode_frame, FrameError, FRAME_HEADER_LEN};
-#[doc(hidden)]
-pub use crate::wal::WalStats;
 
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]

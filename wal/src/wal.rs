@@ -79,8 +79,9 @@ impl Default for WalOptions {
     }
 }
 
-/// Counters for tests and benches, since this [`Wal`] was opened.
-#[doc(hidden)]
+/// Counters since this [`Wal`] was opened: what was written, fsync counts
+/// and latencies (storage exports them as metrics), and the written and
+/// durable positions.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WalStats {
@@ -245,7 +246,7 @@ impl Wal {
         self.writer.sync_all()
     }
 
-    #[doc(hidden)]
+    /// Counters since open; cheap (two short lock holds).
     pub fn stats(&self) -> WalStats {
         self.writer.stats()
     }

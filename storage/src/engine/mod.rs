@@ -166,7 +166,7 @@ impl Storage {
     }
 
     /// Rollup buckets of `resolution` starting within `[mint, maxt]` (see
-    /// [`crate::Querier::select_rollups`]): from blocks where they have
+    /// [`pulsedb_model::Querier::select_rollups`]): from blocks where they have
     /// them, computed from raw samples for the head and format 1 blocks.
     /// `None` when `resolution` is not one rollups are kept at. Only
     /// `fields` are guaranteed filled in.
