@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// A TCP port free on 127.0.0.1 at the time of the call, for a peer
+/// (Prometheus, Alertmanager) that cannot listen on port 0 and report it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding 127.0.0.1:0")
+}
+
 /// The `pulsedb` binary the tests run: `$PULSEDB_BIN` if set, else the one
 /// cargo built beside the running test (`target/<profile>/pulsedb`, the
 /// test itself being in `target/<profile>/deps/`). Cargo builds it before

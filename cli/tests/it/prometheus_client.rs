@@ -6,12 +6,11 @@
 //! same answers from Prometheus' API and pulsedb's over the same window.
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pulsedb_formats::api_compare::compare;
-use pulsedb_testkit::server::{enc, now_ms, TestServer};
+use pulsedb_testkit::server::{enc, free_port, now_ms, TestServer};
 use serde_json::Value as Json;
 
 /// Queries compared between the two, each as a range query at 1 s steps.
@@ -39,10 +38,6 @@ impl Drop for Prometheus {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn get_json(url: &str) -> Json {
