@@ -28,7 +28,7 @@ pub use pulsedb_model::{
 };
 pub use pulsedb_query::{
     parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
-    SeriesPoints, Value, ValueType,
+    SeriesPoints, Value, ValueType, MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{Codec, Error, Options, Result, StorageStats, SyncMode, WAL_FSYNC_BUCKETS_SECONDS};

@@ -333,7 +333,7 @@ fn main() {
             std::thread::Builder::new()
                 .name("server-main".into())
                 .spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+                    let runtime = pulsedb_server::runtime().unwrap();
                     runtime
                         .block_on(pulsedb_server::serve(
                             config,

@@ -8,8 +8,21 @@
 //! takes the time the body was received. Any bad line rejects the whole
 //! body, and the error names the line and the reason.
 
+use std::collections::HashSet;
+
 use super::{sanitize_name, IngestError};
 use crate::{Batch, Labels, Sample, METRIC_NAME};
+
+/// Most tags one line may carry. Far above any label limit storage applies
+/// (30 by default); it keeps a hostile line from costing more than the
+/// bytes it brings.
+pub const MAX_TAGS: usize = 256;
+
+/// Every field of a line becomes a series carrying all its tags, so a body
+/// expands; past this many times its size (plus a floor for tiny bodies)
+/// it is refused instead of being held in memory.
+pub const MAX_EXPANSION: usize = 16;
+const EXPANSION_FLOOR: usize = 1 << 20;
 
 /// The unit of line timestamps (`precision` parameter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -50,15 +63,21 @@ impl Precision {
     }
 }
 
-/// Parses a whole body; `now_ms` stamps lines without a timestamp.
+/// Parses a whole body; `now_ms` stamps lines without a timestamp. Work and
+/// memory are linear in the body: at most [`MAX_TAGS`] tags a line, and the
+/// series labels the fields expand into at most [`MAX_EXPANSION`] times the
+/// body's size.
 pub fn parse(body: &str, precision: Precision, now_ms: i64) -> Result<Batch, IngestError> {
     let mut batch = Batch::new();
+    let budget = body.len().saturating_mul(MAX_EXPANSION).saturating_add(EXPANSION_FLOOR);
+    let mut expanded = 0usize;
     for (index, line) in body.lines().enumerate() {
         let line = line.trim_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        parse_line(line, precision, now_ms, &mut batch).map_err(|reason| IngestError::line(index + 1, reason))?;
+        expanded += parse_line_counted(line, precision, now_ms, &mut batch, budget - expanded)
+            .map_err(|reason| IngestError::line(index + 1, reason))?;
     }
     Ok(batch)
 }
@@ -76,13 +95,29 @@ pub fn parse_bytes(body: &[u8], precision: Precision, now_ms: i64) -> Result<Bat
 
 /// Parses one line (not blank, not a comment) into `batch`; the error is the reason alone.
 pub fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Batch) -> Result<(), String> {
+    parse_line_counted(line, precision, now_ms, batch, usize::MAX).map(|_| ())
+}
+
+/// [`parse_line`], returning the bytes of label names and values it added,
+/// refusing the line before they pass `budget`.
+fn parse_line_counted(
+    line: &str,
+    precision: Precision,
+    now_ms: i64,
+    batch: &mut Batch,
+    budget: usize,
+) -> Result<usize, String> {
     let mut cursor = Cursor { s: line, i: 0 };
     let measurement = cursor.token(b", ");
     if measurement.is_empty() {
         return Err("missing measurement name".into());
     }
     let mut tags: Vec<(String, String)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     while cursor.eat(b',') {
+        if tags.len() == MAX_TAGS {
+            return Err(format!("more than {MAX_TAGS} tags"));
+        }
         let key = cursor.token(b"=, ");
         if key.is_empty() {
             return Err("empty tag key".into());
@@ -95,7 +130,7 @@ pub fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Bat
         if name == METRIC_NAME {
             return Err(format!("tag key {key:?} would overwrite the metric name"));
         }
-        if tags.iter().any(|(n, _)| *n == name) {
+        if !seen.insert(name.clone()) {
             return Err(format!("duplicate tag {key:?} (after making it a valid label name: {name:?})"));
         }
         tags.push((name, value));
@@ -130,15 +165,24 @@ pub fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Bat
             .ok_or_else(|| format!("timestamp {raw} is out of range for precision {precision:?}"))?
     };
     let prefix = sanitize_name(&measurement, true);
+    let tag_bytes: usize = tags.iter().map(|(n, v)| n.len() + v.len()).sum();
+    let mut added = 0;
     for (field, value) in fields {
         let Some(v) = value else { continue };
         let metric = format!("{prefix}_{}", sanitize_name(&field, false));
+        added += METRIC_NAME.len() + metric.len() + tag_bytes;
+        if added > budget {
+            return Err(format!(
+                "the body expands to more than {MAX_EXPANSION} times its size in series labels (every field \
+                 carries every tag of its line): send fewer fields or tags per line"
+            ));
+        }
         let labels = Labels::new(
             std::iter::once((METRIC_NAME.to_string(), metric)).chain(tags.iter().map(|(n, v)| (n.clone(), v.clone()))),
         );
         batch.add(labels, [Sample::new(t, v)]);
     }
-    Ok(())
+    Ok(added)
 }
 
 /// Appends `sample` of `labels` as one line, nanosecond timestamps. The
@@ -352,6 +396,20 @@ mod tests {
         }
         assert_eq!(Precision::parse("us"), Ok(Precision::Microseconds));
         assert!(Precision::parse("fortnight").is_err());
+    }
+
+    #[test]
+    fn many_tags_and_fields_are_refused_in_linear_time() {
+        let tags: String = (0..100_000).map(|i| format!(",t{i}=v")).collect();
+        let err = parse(&format!("m{tags} f=1 1"), Precision::Seconds, 0).unwrap_err();
+        assert!(err.to_string().contains("more than 256 tags"), "{err}");
+        let tags: String = (0..MAX_TAGS).map(|i| format!(",t{i}=v")).collect();
+        let fields: Vec<String> = (0..20_000).map(|i| format!("f{i}=1")).collect();
+        let line = format!("m{tags} {} 1", fields.join(","));
+        let err = parse(&line, Precision::Seconds, 0).unwrap_err();
+        assert!(err.to_string().contains("expands to more than 16 times"), "{err}");
+        let ok = format!("m{tags} f=1,g=2 1");
+        assert_eq!(parse(&ok, Precision::Seconds, 0).unwrap().len(), 2);
     }
 
     #[test]

@@ -22,6 +22,27 @@ pub use ast::{
 pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};
 pub use functions::Function;
-pub use parser::{parse, parse_matchers, type_of};
+pub use parser::{parse, parse_matchers, type_of, MAX_DEPTH};
+
+/// The stack a thread needs to parse and evaluate any query the limits
+/// admit ([`MAX_DEPTH`]) without growing it, with room to spare:
+/// `query/tests/limits.rs` evaluates the deepest queries of every kind on a
+/// thread of a quarter of it in a debug build. The parser and evaluator also
+/// grow the stack when it runs low (see [`grow_stack`]), so a query cannot
+/// overflow a smaller one either; the server's threads get this much so that
+/// they never need to.
+pub const STACK_SIZE: usize = 32 << 20;
+
+/// Stack left below which a recursion step moves to a new segment.
+const RED_ZONE: usize = 256 << 10;
+/// Size of each new stack segment.
+const STACK_SEGMENT: usize = 4 << 20;
+
+/// Runs `f`, on a freshly allocated stack segment if this thread's stack has
+/// less than [`RED_ZONE`] left: called at each step of the parser's and the
+/// evaluator's recursion.
+pub(crate) fn grow_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+}
 pub use pulsedb_model::Querier;
 pub use value::{InstantSample, Point, SeriesPoints, Value, ValueType};

@@ -13,10 +13,18 @@ use crate::functions;
 use crate::lexer::{lex, Tok, Token};
 use crate::value::ValueType;
 
+/// Deepest an expression may nest: every parenthesis, call, aggregation,
+/// unary minus, subquery and binary operator in a chain counts a level. It
+/// bounds the recursion of parsing, type checks, evaluation, printing and
+/// dropping a tree, so that [`STACK_SIZE`](crate::STACK_SIZE) always
+/// suffices; real queries nest a few levels. A deeper query is a parse
+/// error naming the limit, never a stack overflow.
+pub const MAX_DEPTH: usize = 512;
+
 /// Parses a query. Errors name the line and column.
 pub fn parse(input: &str) -> Result<Expr> {
     let tokens = lex(input)?;
-    let mut p = Parser { tokens, i: 0 };
+    let mut p = Parser { tokens, i: 0, nesting: 0, last_depth: 0 };
     let expr = p.expr(0)?;
     let t = p.peek();
     if t.tok != Tok::Eof {
@@ -72,6 +80,11 @@ pub fn type_of(expr: &Expr) -> ValueType {
 struct Parser {
     tokens: Vec<Token>,
     i: usize,
+    /// Recursion depth of `expr`, against [`MAX_DEPTH`] (a chain of unary
+    /// signs folds into one number, yet recurses once per sign).
+    nesting: usize,
+    /// Depth of the tree the last parse function returned.
+    last_depth: usize,
 }
 
 fn binop_of(tok: &Tok) -> Option<BinOp> {
@@ -133,9 +146,33 @@ impl Parser {
         matches!(&self.peek().tok, Tok::Ident(w) if w.eq_ignore_ascii_case(word))
     }
 
-    /// Precedence climbing over binary operators.
+    /// Records that the tree just built is `depth` deep, refusing one past
+    /// [`MAX_DEPTH`].
+    fn built(&mut self, depth: usize, pos: Pos) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(Error::parse(pos, format!("expression nests deeper than the limit of {MAX_DEPTH} levels")));
+        }
+        self.last_depth = depth;
+        Ok(())
+    }
+
     fn expr(&mut self, min_prec: u8) -> Result<Expr> {
+        let pos = self.peek().pos;
+        self.nesting += 1;
+        if self.nesting > MAX_DEPTH {
+            return Err(Error::parse(pos, format!("expression nests deeper than the limit of {MAX_DEPTH} levels")));
+        }
+        // Every recursion of the parser passes here: grow the stack when it
+        // runs low, so a deep query parses on any thread.
+        let result = crate::grow_stack(|| self.binary_chain(min_prec));
+        self.nesting -= 1;
+        result
+    }
+
+    /// Precedence climbing over binary operators.
+    fn binary_chain(&mut self, min_prec: u8) -> Result<Expr> {
         let mut lhs = self.unary()?;
+        let mut lhs_depth = self.last_depth;
         while let Some(op) = binop_of(&self.peek().tok) {
             let prec = op.precedence();
             if prec < min_prec {
@@ -151,8 +188,13 @@ impl Parser {
             let matching = self.vector_matching()?;
             // `^` is right-associative; everything else left.
             let rhs = self.expr(if op == BinOp::Pow { prec } else { prec + 1 })?;
+            // Checked before the type checks, which recurse as deep as the tree.
+            let depth = 1 + lhs_depth.max(self.last_depth);
+            self.built(depth, op_pos)?;
             lhs = self.binary(op, lhs, rhs, return_bool, matching, op_pos)?;
+            lhs_depth = depth;
         }
+        self.last_depth = lhs_depth;
         Ok(lhs)
     }
 
@@ -268,6 +310,7 @@ impl Parser {
                 let t = self.next();
                 // Unary operators bind looser than `^`: -2^2 is -(2^2).
                 let operand = self.expr(BinOp::Pow.precedence())?;
+                let operand_depth = self.last_depth;
                 let ty = type_of(&operand);
                 if ty != ValueType::Scalar && ty != ValueType::Vector {
                     return Err(Error::parse(
@@ -278,7 +321,10 @@ impl Parser {
                 Ok(match (t.tok, operand) {
                     (Tok::Add, e) => e,
                     (_, Expr::Number(v)) => Expr::Number(-v),
-                    (_, e) => Expr::Neg(Box::new(e)),
+                    (_, e) => {
+                        self.built(operand_depth + 1, t.pos)?;
+                        Expr::Neg(Box::new(e))
+                    }
                 })
             }
             _ => self.postfix(),
@@ -290,7 +336,11 @@ impl Parser {
         let mut expr = self.primary()?;
         loop {
             match self.peek().tok.clone() {
-                Tok::LBracket => expr = self.range_or_subquery(expr)?,
+                Tok::LBracket => {
+                    let (depth, pos) = (self.last_depth, self.peek().pos);
+                    expr = self.range_or_subquery(expr)?;
+                    self.built(depth + 1, pos)?;
+                }
                 Tok::Ident(w) if w.eq_ignore_ascii_case("offset") => {
                     let pos = self.next().pos;
                     let negative = if self.peek().tok == Tok::Sub {
@@ -401,20 +451,24 @@ impl Parser {
         match t.tok {
             Tok::Number(v) => {
                 self.next();
+                self.last_depth = 1;
                 Ok(Expr::Number(v))
             }
             Tok::Str(s) => {
                 self.next();
+                self.last_depth = 1;
                 Ok(Expr::String(s))
             }
             Tok::LParen => {
                 self.next();
                 let e = self.expr(0)?;
+                self.built(self.last_depth + 1, t.pos)?;
                 self.expect(Tok::RParen, "\")\"")?;
                 Ok(Expr::Paren(Box::new(e)))
             }
             Tok::LBrace => {
                 let matchers = self.matchers()?;
+                self.last_depth = 1;
                 self.selector(None, matchers, t.pos)
             }
             Tok::Ident(ref name) | Tok::MetricIdent(ref name) => {
@@ -436,6 +490,7 @@ impl Parser {
                 }
                 self.next();
                 let matchers = if self.peek().tok == Tok::LBrace { self.matchers()? } else { Vec::new() };
+                self.last_depth = 1;
                 self.selector(Some(name), matchers, t.pos)
             }
             _ => self.unexpected("an expression"),
@@ -447,10 +502,12 @@ impl Parser {
             .ok_or_else(|| Error::parse(pos, format!("unknown function with name \"{name}\"")))?;
         self.expect(Tok::LParen, "\"(\"")?;
         let mut args = Vec::new();
+        let mut deepest = 0;
         if self.peek().tok != Tok::RParen {
             loop {
                 let arg_pos = self.peek().pos;
                 let arg = self.expr(0)?;
+                deepest = deepest.max(self.last_depth);
                 let want = func.arg_type(args.len());
                 let got = type_of(&arg);
                 if got != want {
@@ -469,6 +526,7 @@ impl Parser {
         }
         self.expect(Tok::RParen, "\",\" or \")\" in the argument list")?;
         func.check_arity(args.len()).map_err(|m| Error::parse(pos, m))?;
+        self.built(deepest + 1, pos)?;
         Ok(Expr::Call(Call { func, args }))
     }
 
@@ -482,10 +540,13 @@ impl Parser {
         self.expect(Tok::LParen, "\"(\" after the aggregation")?;
         let first_pos = self.peek().pos;
         let first = self.expr(0)?;
+        let mut deepest = self.last_depth;
         let (param, expr, expr_pos) = if self.peek().tok == Tok::Comma {
             self.next();
             let p = self.peek().pos;
-            (Some(first), self.expr(0)?, p)
+            let expr = self.expr(0)?;
+            deepest = deepest.max(self.last_depth);
+            (Some(first), expr, p)
         } else {
             (None, first, first_pos)
         };
@@ -527,6 +588,7 @@ impl Parser {
             }
         }
         let (without, grouping) = grouping.unwrap_or((false, Vec::new()));
+        self.built(deepest + 1, pos)?;
         Ok(Expr::Aggregate(Box::new(Aggregate { op, expr, param, grouping, without })))
     }
 

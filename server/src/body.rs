@@ -1,8 +1,10 @@
 //! Reading request bodies within the configured size limit (checked against
-//! `Content-Length` first, then while streaming), and undoing `gzip`
-//! content encoding within the same limit.
+//! `Content-Length` first, then while streaming) and time limit (a sender
+//! that stalls gets 408), and undoing `gzip` content encoding within the
+//! same size limit.
 
 use std::io::Read;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
@@ -10,8 +12,17 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::ApiError;
 
-/// The whole body, or 413 if it is longer than `limit` bytes.
-pub(crate) async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// How much of a body is read, for how long.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyLimits {
+    pub(crate) max_bytes: usize,
+    pub(crate) timeout: Duration,
+}
+
+/// The whole body; 413 if it is longer than the limit, 408 if it does not
+/// arrive within the timeout.
+pub(crate) async fn read_limited(headers: &HeaderMap, body: Body, limits: BodyLimits) -> Result<Bytes, ApiError> {
+    let limit = limits.max_bytes;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(len) = declared {
@@ -19,7 +30,13 @@ pub(crate) async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) 
             return Err(too_large(limit));
         }
     }
-    match Limited::new(body, limit).collect().await {
+    let Ok(collected) = tokio::time::timeout(limits.timeout, Limited::new(body, limit).collect()).await else {
+        return Err(ApiError::timed_out(format!(
+            "the request body did not arrive within {:?} (see --body-read-timeout)",
+            limits.timeout
+        )));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
         Err(e) => Err(ApiError::bad_data(format!("reading the request body failed: {e}"))),

@@ -39,6 +39,11 @@ impl ApiError {
         Self { status: StatusCode::PAYLOAD_TOO_LARGE, ..Self::bad_data(message) }
     }
 
+    /// 408: the client did not send its request in time.
+    pub(crate) fn timed_out(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::REQUEST_TIMEOUT, kind: "bad_data", ..Self::bad_data(message) }
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self { status: StatusCode::INTERNAL_SERVER_ERROR, kind: "internal", ..Self::bad_data(message) }
     }

@@ -9,6 +9,7 @@
 mod body;
 mod error;
 pub mod flags;
+mod listener;
 mod metrics;
 mod params;
 mod prom_api;
@@ -19,7 +20,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -46,6 +47,13 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Queries evaluated at once; more wait (default 20, as Prometheus).
     pub max_concurrent_queries: usize,
+    /// How long a client may take to send a request's headers, and an idle
+    /// kept-alive connection may wait for its next request (default 30 s).
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body; 408 after (default 60 s).
+    pub body_read_timeout: Duration,
+    /// Connections open at once; more wait to be accepted (default 4096).
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -63,7 +71,16 @@ impl Default for Config {
             query: EngineOptions::default(),
             max_body_bytes: 64 << 20,
             max_concurrent_queries: 20,
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(60),
+            max_connections: 4096,
         }
+    }
+}
+
+impl Config {
+    pub(crate) fn body_limits(&self) -> body::BodyLimits {
+        body::BodyLimits { max_bytes: self.max_body_bytes, timeout: self.body_read_timeout }
     }
 }
 
@@ -72,6 +89,13 @@ pub(crate) struct AppState {
     config: Config,
     metrics: ServerMetrics,
     query_slots: Semaphore,
+}
+
+/// The runtime `serve` needs: every thread (async workers and the blocking
+/// pool where queries run) has [`pulsedb::QUERY_STACK_SIZE`] of stack, enough
+/// for the deepest query the parser admits, so no request can overflow it.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().thread_stack_size(pulsedb::QUERY_STACK_SIZE).enable_all().build()
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -104,7 +128,12 @@ pub async fn serve(
         metrics: ServerMetrics::default(),
     });
     on_listening(addr);
-    axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown).await?;
+    let limits = listener::ConnectionLimits {
+        header_read_timeout: state.config.header_read_timeout,
+        max_connections: state.config.max_connections,
+        drain_timeout: Duration::from_secs(60),
+    };
+    listener::serve(listener, router(state.clone()), limits, shutdown).await;
     tracing::info!("stopped accepting requests; flushing and closing");
     let state = wait_for_last_reference(state).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -153,6 +182,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(state.clone(), contain_panics))
         .fallback(not_found)
         .with_state(state)
 }
@@ -169,6 +199,27 @@ async fn track(
     let response = next.run(request).await;
     state.metrics.observe_request(&handler, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// A panic in a handler answers 500 (logged and counted) instead of
+/// dropping the connection; the process and every other request go on.
+/// Work on blocking threads is contained by its `JoinHandle` the same way.
+async fn contain_panics(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    use futures_util::FutureExt as _;
+    let path = request.uri().path().to_string();
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            state.metrics.panics.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(%path, %message, "request handler panicked");
+            error::ApiError::internal(format!("internal error while serving {path}: {message}")).into_response()
+        }
+    }
 }
 
 async fn metrics_page(State(state): State<Arc<AppState>>) -> Result<Response, error::ApiError> {

@@ -59,6 +59,8 @@ pub(crate) struct ServerMetrics {
     pub(crate) line_protocol_samples: AtomicU64,
     /// Requests refused as bad input, by any write endpoint.
     pub(crate) rejected_writes: AtomicU64,
+    /// Requests whose handler panicked (answered 500).
+    pub(crate) panics: AtomicU64,
 }
 
 impl ServerMetrics {
@@ -123,6 +125,12 @@ impl ServerMetrics {
             "Write requests refused with a 4xx.",
             "counter",
             self.rejected_writes.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_http_handler_panics_total",
+            "Requests whose handler panicked; each was answered 500 and the server went on.",
+            "counter",
+            self.panics.load(Ordering::Relaxed) as f64,
         );
 
         let _ = writeln!(

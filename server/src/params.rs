@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method};
 
-use super::body::read_limited;
+use super::body::{read_limited, BodyLimits};
 use super::error::ApiError;
 use crate::Matcher;
 use pulsedb_formats::timefmt::{parse_duration_ms, parse_time_ms};
@@ -22,7 +22,7 @@ impl Params {
         headers: &HeaderMap,
         query: Option<&str>,
         body: Body,
-        limit: usize,
+        limits: BodyLimits,
     ) -> Result<Self, ApiError> {
         let mut pairs: Vec<(String, String)> = query
             .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
@@ -32,7 +32,7 @@ impl Params {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if method == Method::POST && is_form {
-            let bytes = read_limited(headers, body, limit).await?;
+            let bytes = read_limited(headers, body, limits).await?;
             pairs.extend(form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())));
         }
         Ok(Self(pairs))

@@ -24,7 +24,7 @@ const PROMETHEUS_COMPATIBLE_VERSION: &str = "2.42.0";
 
 async fn params(state: &AppState, request: Request) -> Result<Params, ApiError> {
     let (parts, body) = request.into_parts();
-    Params::read(&parts.method, &parts.headers, parts.uri.query(), body, state.config.max_body_bytes).await
+    Params::read(&parts.method, &parts.headers, parts.uri.query(), body, state.config.body_limits()).await
 }
 
 fn json_response(data: Json) -> Response {

@@ -15,8 +15,9 @@ use pulsedb_formats::remote;
 
 pub(crate) async fn remote_read(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let limit = state.config.max_body_bytes;
-    let body = read_limited(&parts.headers, body, limit).await?;
+    let limits = state.config.body_limits();
+    let limit = limits.max_bytes;
+    let body = read_limited(&parts.headers, body, limits).await?;
     let queries = remote::decode_read(&body, limit).map_err(|e| ApiError::bad_data(e.to_string()))?;
     let worker = state.clone();
     let encoded = tokio::task::spawn_blocking(move || {

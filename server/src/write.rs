@@ -22,8 +22,9 @@ use pulsedb_formats::remote;
 pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let result = async {
         let (parts, body) = request.into_parts();
-        let limit = state.config.max_body_bytes;
-        let body = read_limited(&parts.headers, body, limit).await?;
+        let limits = state.config.body_limits();
+        let limit = limits.max_bytes;
+        let body = read_limited(&parts.headers, body, limits).await?;
         let batch = remote::decode_write(&body, limit).map_err(|e| ApiError::bad_data(e.to_string()))?;
         append(&state, batch).await
     }
@@ -42,11 +43,12 @@ pub(crate) async fn influx_v2(State(state): State<Arc<AppState>>, request: Reque
 async fn influx(state: Arc<AppState>, request: Request, dialect: Dialect) -> Response {
     let result = async {
         let (parts, body) = request.into_parts();
-        let limit = state.config.max_body_bytes;
+        let limits = state.config.body_limits();
+        let limit = limits.max_bytes;
         let params =
-            Params::read(&parts.method, &parts.headers, parts.uri.query(), axum::body::Body::empty(), limit).await?;
+            Params::read(&parts.method, &parts.headers, parts.uri.query(), axum::body::Body::empty(), limits).await?;
         let precision = Precision::parse(params.get("precision").unwrap_or("ns")).map_err(ApiError::bad_data)?;
-        let body = read_limited(&parts.headers, body, limit).await?;
+        let body = read_limited(&parts.headers, body, limits).await?;
         let body = decode_content(&parts.headers, body, limit)?;
         let batch = line_protocol::parse_bytes(&body, precision, super::now_ms())
             .map_err(|e| ApiError::bad_data(e.to_string()))?;

@@ -397,8 +397,10 @@ fn fix_frame_checksums(chunks: &mut [u8]) {
 pub type Target = fn(&[u8]);
 
 /// Every entry point, by name (for the corpus replay).
-pub const TARGETS: [(&str, Target); 13] = [
+pub const TARGETS: [(&str, Target); 15] = [
     ("query_parser", query_parser),
+    ("query_structured", crate::structured::query_structured),
+    ("ingest_structured", crate::structured::ingest_structured),
     ("sealed_chunk", sealed_chunk),
     ("xor_chunk", xor_chunk),
     ("wal_frame", wal_frame),

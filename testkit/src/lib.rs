@@ -10,6 +10,7 @@ pub mod acked;
 pub mod data_dir;
 pub mod fuzzing;
 pub mod server;
+pub mod structured;
 
 /// splitmix64: small, fast, deterministic; good enough for test data.
 #[derive(Clone, Debug)]

@@ -51,6 +51,16 @@ pub(crate) struct Args {
     /// Most samples a query may load into memory.
     #[arg(long, default_value_t = 50_000_000)]
     query_max_samples: usize,
+    /// How long a client may take to send its request headers, and an idle
+    /// kept-alive connection may wait for the next request; then it is closed.
+    #[arg(long, default_value = "30s", value_parser = flags::duration)]
+    header_read_timeout: Duration,
+    /// How long a client may take to send a request body; then 408.
+    #[arg(long, default_value = "60s", value_parser = flags::duration)]
+    body_read_timeout: Duration,
+    /// Most connections open at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -66,7 +76,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.storage.max_future = Some(args.max_future);
     config.query.timeout = args.query_timeout;
     config.query.max_samples = args.query_max_samples;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    config.header_read_timeout = args.header_read_timeout;
+    config.body_read_timeout = args.body_read_timeout;
+    config.max_connections = args.max_connections;
+    let runtime = server::runtime().context("starting tokio")?;
     runtime.block_on(server::serve(
         config,
         |addr| {

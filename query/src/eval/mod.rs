@@ -273,6 +273,10 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(crate) fn eval(&mut self, expr: &Expr) -> Result<EvalValue> {
+        crate::grow_stack(|| self.eval_node(expr))
+    }
+
+    fn eval_node(&mut self, expr: &Expr) -> Result<EvalValue> {
         self.check_time()?;
         match expr {
             Expr::Number(v) => Ok(EvalValue::Scalar(vec![*v; self.steps])),

@@ -50,6 +50,7 @@ impl Evaluator<'_> {
         let raw = self.select(v, first - lookback, last, 0)?;
         let mut out = Vec::with_capacity(raw.len());
         for series in raw {
+            self.check_time()?;
             let mut points = Vec::new();
             let mut pos = 0usize;
             for i in 0..self.steps {
@@ -105,8 +106,16 @@ impl Evaluator<'_> {
         let end = outer_end - s.offset;
         let mut series = Vec::new();
         if start <= end {
+            // Every step of the inner evaluation is a point held for each of
+            // its series: past the sample limit, refuse before allocating.
+            let steps = (end - start) / step + 1;
+            if usize::try_from(steps).map_or(true, |n| n > self.options.max_samples) {
+                return Err(Error::TooManySamples { limit: self.options.max_samples });
+            }
             let mut inner = Evaluator::new(self.querier, self.options, start, end, step);
             inner.samples = self.samples;
+            // The query's deadline, not a new one per subquery.
+            inner.started = self.started;
             let value = inner.eval(&s.expr)?;
             self.samples = inner.samples;
             match value {
