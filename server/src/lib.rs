@@ -6,6 +6,7 @@
 //! stop accepting connections, let in-flight requests finish, flush the
 //! head's finished windows to blocks, and close the database.
 
+mod auth;
 mod body;
 mod error;
 pub mod flags;
@@ -14,6 +15,8 @@ mod metrics;
 mod params;
 mod prom_api;
 mod read;
+mod tls;
+pub mod web_config;
 mod write;
 
 use std::future::Future;
@@ -54,6 +57,8 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// Connections open at once; more wait to be accepted (default 4096).
     pub max_connections: usize,
+    /// TLS and authentication (`--web.config.file`); default: neither.
+    pub web: web_config::WebConfig,
 }
 
 impl Default for Config {
@@ -74,6 +79,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            web: web_config::WebConfig::default(),
         }
     }
 }
@@ -86,6 +92,7 @@ impl Config {
 
 pub(crate) struct AppState {
     db: Db,
+    auth: Arc<auth::Authenticator>,
     config: Config,
     metrics: ServerMetrics,
     query_slots: Semaphore,
@@ -117,12 +124,14 @@ pub async fn serve(
         .await?
         .with_context(|| format!("opening {}", config.data_dir.display()))?;
     db.set_query_options(config.query.clone());
+    let tls = config.web.tls.as_ref().map(tls::acceptor).transpose().map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
     let listener =
         tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), sync = ?config.storage.sync, "pulsedb listening");
     let state = Arc::new(AppState {
         db,
+        auth: Arc::new(auth::Authenticator::new(config.web.clone())),
         query_slots: Semaphore::new(config.max_concurrent_queries.max(1)),
         config,
         metrics: ServerMetrics::default(),
@@ -133,7 +142,7 @@ pub async fn serve(
         max_connections: state.config.max_connections,
         drain_timeout: Duration::from_secs(60),
     };
-    listener::serve(listener, router(state.clone()), limits, shutdown).await;
+    listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
     tracing::info!("stopped accepting requests; flushing and closing");
     let state = wait_for_last_reference(state).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -182,8 +191,10 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
-        .layer(middleware::from_fn_with_state(state.clone(), contain_panics))
+        // Layers apply to what is there when they are added: the fallback too.
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), contain_panics))
         .with_state(state)
 }
 
@@ -226,11 +237,26 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Result<Response, er
     let worker = state.clone();
     let page = tokio::task::spawn_blocking(move || {
         let stats = worker.db.stats().map_err(|e| error::ApiError::from_storage(&e))?;
-        Ok::<_, error::ApiError>(worker.metrics.render(&stats, &worker.config.data_dir))
+        let mut page = worker.metrics.render(&stats, &worker.config.data_dir);
+        page.push_str(&auth_metrics(&worker.auth));
+        Ok::<_, error::ApiError>(page)
     })
     .await
     .map_err(|e| error::ApiError::internal(format!("metrics task failed: {e}")))??;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response())
+}
+
+/// Failed authentications by reason, in the text format.
+fn auth_metrics(auth: &auth::Authenticator) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    format!(
+        "# HELP pulsedb_http_auth_failures_total Requests refused by authentication (401) or for a missing role (403).\n\
+         # TYPE pulsedb_http_auth_failures_total counter\n\
+         pulsedb_http_auth_failures_total{{reason=\"unauthenticated\"}} {}\n\
+         pulsedb_http_auth_failures_total{{reason=\"forbidden\"}} {}\n",
+        auth.unauthenticated.load(Relaxed),
+        auth.forbidden.load(Relaxed)
+    )
 }
 
 async fn healthy() -> &'static str {

@@ -17,6 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// How long an `accept` that failed (e.g. EMFILE) waits before the next.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
@@ -30,10 +31,12 @@ pub(crate) struct ConnectionLimits {
     pub(crate) drain_timeout: Duration,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains.
+/// Serves `app` on `listener` (over TLS when `tls` is set) until `shutdown`
+/// completes, then drains.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
+    tls: Option<TlsAcceptor>,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -55,13 +58,29 @@ pub(crate) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
-        let connection = graceful.watch(connection);
+        let (app, watcher) = (app.clone(), graceful.watcher());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let builder = {
+                let mut b = http1::Builder::new();
+                b.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+                b
+            };
+            let service = TowerToHyperService::new(app);
+            let result = match tls {
+                None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                // The handshake is bounded like the headers that follow it.
+                Some(acceptor) => match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await
+                {
+                    Ok(Ok(stream)) => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => Ok(()),
+                },
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(permit);

@@ -61,6 +61,11 @@ pub(crate) struct Args {
     /// Most connections open at once; more wait in the listen backlog.
     #[arg(long, default_value_t = 4096)]
     max_connections: usize,
+    /// TLS and authentication: Prometheus' web configuration file
+    /// (`tls_server_config`, `basic_auth_users`) plus pulsedb's roles
+    /// (`pulsedb_user_roles`, `pulsedb_bearer_tokens`); see the README.
+    #[arg(long = "web.config.file")]
+    web_config_file: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -79,12 +84,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.header_read_timeout = args.header_read_timeout;
     config.body_read_timeout = args.body_read_timeout;
     config.max_connections = args.max_connections;
+    if let Some(path) = &args.web_config_file {
+        config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let scheme = if config.web.tls.is_some() { "https" } else { "http" };
     let runtime = server::runtime().context("starting tokio")?;
     runtime.block_on(server::serve(
         config,
         |addr| {
             // Scripts and tests read the address (the port, with --listen …:0) from this line.
-            println!("pulsedb listening on http://{addr}");
+            println!("pulsedb listening on {scheme}://{addr}");
             let _ = std::io::stdout().flush();
         },
         shutdown_signal(),

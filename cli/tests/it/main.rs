@@ -17,3 +17,4 @@ mod server_remote_read;
 mod server_remote_write;
 mod server_restart;
 mod server_series_limit;
+mod server_tls_auth;
