@@ -31,7 +31,9 @@ pub use pulsedb_query::{
     SeriesPoints, Value, ValueType, MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
 };
 use pulsedb_storage::Storage;
-pub use pulsedb_storage::{Codec, Error, Options, Result, StorageStats, SyncMode, WAL_FSYNC_BUCKETS_SECONDS};
+pub use pulsedb_storage::{
+    Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WAL_FSYNC_BUCKETS_SECONDS,
+};
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
 /// or in an `Arc`) between any number of writer and reader threads.
@@ -112,6 +114,14 @@ impl Db {
         fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>> {
         self.storage.select_rollups(matchers, mint, maxt, resolution, fields)
+    }
+
+    /// Writes a consistent copy of the database to `dest` (which must not
+    /// exist, on the same filesystem) while writes go on: every sample
+    /// acknowledged before the call is in it, and [`Db::open`] opens it as
+    /// is. `skip_head` keeps only what is already in blocks.
+    pub fn snapshot(&self, dest: impl AsRef<Path>, skip_head: bool) -> Result<SnapshotStats> {
+        self.storage.snapshot(dest.as_ref(), skip_head)
     }
 
     /// Counters and sizes, for monitoring.

@@ -6,6 +6,7 @@
 //! stop accepting connections, let in-flight requests finish, flush the
 //! head's finished windows to blocks, and close the database.
 
+mod admin;
 mod auth;
 mod body;
 mod error;
@@ -185,6 +186,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/status/buildinfo", get(prom_api::buildinfo))
         .route("/api/v1/metadata", get(prom_api::metadata))
         .route("/api/v1/query_exemplars", get(prom_api::query_exemplars).post(prom_api::query_exemplars))
+        .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
         .route("/write", post(write::influx_v1))
         .route("/api/v2/write", post(write::influx_v2))
         .route("/metrics", get(metrics_page))

@@ -27,7 +27,7 @@ mod series_key;
 
 pub use check::{check, CheckReport};
 pub use chunk::Codec;
-pub use engine::{Storage, StorageStats};
+pub use engine::{SnapshotStats, Storage, StorageStats};
 pub use error::{Error, Result};
 #[cfg(any(test, feature = "fault-injection"))]
 #[doc(hidden)]

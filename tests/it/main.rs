@@ -9,4 +9,5 @@ mod golden_fixtures;
 mod model;
 mod promql_scripts;
 mod rollups_vs_raw;
+mod snapshot;
 mod stress;

@@ -12,6 +12,9 @@ mod maintenance;
 mod open;
 mod read;
 mod retention;
+mod snapshot;
+
+pub use snapshot::SnapshotStats;
 #[cfg(test)]
 mod tests;
 

@@ -164,6 +164,13 @@ impl Index {
         self.db.flush_wal(true).map_err(self.err("syncing"))
     }
 
+    /// A consistent copy of the index in `dest` (a RocksDB checkpoint:
+    /// table files hard-linked, the rest copied).
+    pub(crate) fn checkpoint(&self, dest: &Path) -> Result<()> {
+        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(self.err("starting a checkpoint"))?;
+        checkpoint.create_checkpoint(dest).map_err(self.err("writing a checkpoint"))
+    }
+
     /// Writes the memtable to a table file, so the next open need not
     /// replay RocksDB's log (done on a clean close).
     pub(crate) fn flush(&self) -> Result<()> {

@@ -1,0 +1,86 @@
+//! Online snapshots: a consistent copy of the data directory that
+//! `Storage::open` opens as is, made while writes go on. Blocks are
+//! immutable, so they are hard-linked (cheap, and a later compaction or
+//! retention deleting them leaves the snapshot's links); the WAL is copied
+//! (its last segment is still being written, and recovery may cut its tail);
+//! the label index is a RocksDB checkpoint, taken after the WAL copy so it
+//! knows every series the copied WAL refers to. Flush, compaction and
+//! retention wait meanwhile, so the set of blocks and WAL segments holds still.
+
+use std::path::Path;
+
+use super::{Inner, Storage, BLOCKS_DIR, INDEX_DIR, WAL_DIR};
+use crate::error::IoContext;
+use crate::{fs, Error, Result};
+
+/// What a snapshot holds.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotStats {
+    /// Blocks hard-linked.
+    pub blocks: usize,
+    /// WAL segments copied (0 when the head was skipped).
+    pub wal_segments: usize,
+    pub wal_bytes: u64,
+}
+
+impl Storage {
+    /// Writes a consistent copy of the database to `dest`, which must not
+    /// exist, on the same filesystem (blocks are hard-linked). Every sample
+    /// acknowledged before the call is in it; `Storage::open(dest)` opens it
+    /// as is. With `skip_head`, only what is already in blocks is kept (as
+    /// Prometheus' `skip_head`): recent samples still in the head are not.
+    pub fn snapshot(&self, dest: &Path, skip_head: bool) -> Result<SnapshotStats> {
+        self.inner.check_open()?;
+        self.inner.snapshot(dest, skip_head)
+    }
+}
+
+impl Inner {
+    fn snapshot(&self, dest: &Path, skip_head: bool) -> Result<SnapshotStats> {
+        if dest.exists() {
+            return Err(Error::InvalidOptions(format!("snapshot target {} exists", dest.display())));
+        }
+        let _maintenance = self.maintenance.lock();
+        let mut stats = SnapshotStats::default();
+        std::fs::create_dir_all(dest.join(BLOCKS_DIR)).context(|| format!("creating {}", dest.display()))?;
+
+        let blocks = self.blocks.read().clone();
+        for block in blocks.iter() {
+            let Some(name) = block.dir().file_name() else { continue };
+            let target = dest.join(BLOCKS_DIR).join(name);
+            std::fs::create_dir(&target).context(|| format!("creating {}", target.display()))?;
+            for entry in std::fs::read_dir(block.dir()).context(|| format!("listing {}", block.dir().display()))? {
+                let entry = entry.context(|| format!("listing {}", block.dir().display()))?;
+                let to = target.join(entry.file_name());
+                std::fs::hard_link(entry.path(), &to)
+                    .context(|| format!("linking {} to {}", entry.path().display(), to.display()))?;
+            }
+            fs::sync_dir(&target)?;
+            stats.blocks += 1;
+        }
+        fs::sync_dir(&dest.join(BLOCKS_DIR))?;
+
+        let wal_dest = dest.join(WAL_DIR);
+        std::fs::create_dir_all(&wal_dest).context(|| format!("creating {}", wal_dest.display()))?;
+        if !skip_head {
+            // Everything written so far reaches the files (and the disk)
+            // before the copy, whatever the sync mode.
+            self.wal.sync()?;
+            let wal_dir = self.dir.join(WAL_DIR);
+            for entry in std::fs::read_dir(&wal_dir).context(|| format!("listing {}", wal_dir.display()))? {
+                let entry = entry.context(|| format!("listing {}", wal_dir.display()))?;
+                let to = wal_dest.join(entry.file_name());
+                stats.wal_bytes +=
+                    std::fs::copy(entry.path(), &to).context(|| format!("copying {}", entry.path().display()))?;
+                std::fs::File::open(&to).and_then(|f| f.sync_all()).context(|| format!("fsyncing {}", to.display()))?;
+                stats.wal_segments += 1;
+            }
+        }
+        fs::sync_dir(&wal_dest)?;
+
+        self.index.checkpoint(&dest.join(INDEX_DIR))?;
+        fs::sync_dir(dest)?;
+        Ok(stats)
+    }
+}
