@@ -116,6 +116,14 @@ impl Db {
         self.storage.select_rollups(matchers, mint, maxt, resolution, fields)
     }
 
+    /// Deletes the samples in `[mint, maxt]` (milliseconds, inclusive) of
+    /// every series matching `matchers`: durable when this returns, never
+    /// read again, left out of blocks written from now on. Returns how many
+    /// series matched.
+    pub fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        self.storage.delete_series(matchers, mint, maxt)
+    }
+
     /// Writes a consistent copy of the database to `dest` (which must not
     /// exist, on the same filesystem) while writes go on: every sample
     /// acknowledged before the call is in it, and [`Db::open`] opens it as

@@ -1,7 +1,9 @@
 //! The admin API (role `admin` when authentication is on), as Prometheus'
 //! `/api/v1/admin/tsdb/*`: `snapshot` writes a consistent copy of the data
 //! directory under `<data-dir>/snapshots/<name>` that `pulsedb serve
-//! --data-dir` opens as is.
+//! --data-dir` opens as is; `delete_series` deletes the samples of the
+//! series matching `match[]` between `start` and `end` (tombstones: gone
+//! from reads at once, left out of blocks by flushes and compactions).
 
 use std::sync::Arc;
 
@@ -41,6 +43,30 @@ pub(crate) async fn snapshot(State(state): State<Arc<AppState>>, request: Reques
     tracing::info!(%name, skip_head, "snapshot written");
     let body = json!({ "status": "success", "data": { "name": name } }).to_string();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `POST|PUT /api/v1/admin/tsdb/delete_series?match[]=…[&start=…][&end=…]` → 204.
+pub(crate) async fn delete_series(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let p = Params::read(&parts.method, &parts.headers, parts.uri.query(), body, state.config.body_limits()).await?;
+    let sets = p.match_sets()?;
+    if sets.is_empty() {
+        return Err(ApiError::bad_data("no match[] parameter provided"));
+    }
+    let start = p.time_or("start", i64::MIN)?;
+    let end = p.time_or("end", i64::MAX)?;
+    let worker = state.clone();
+    let deleted = tokio::task::spawn_blocking(move || {
+        let mut series = 0;
+        for matchers in &sets {
+            series += worker.db.delete_series(matchers, start, end).map_err(|e| ApiError::from_storage(&e))?;
+        }
+        Ok::<_, ApiError>(series)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("delete task failed: {e}")))??;
+    tracing::info!(series = deleted, start, end, "series deleted");
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 /// `20261130T172900Z-<16 hex digits>`: sortable by time, unique.

@@ -187,6 +187,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/metadata", get(prom_api::metadata))
         .route("/api/v1/query_exemplars", get(prom_api::query_exemplars).post(prom_api::query_exemplars))
         .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
+        .route("/api/v1/admin/tsdb/delete_series", post(admin::delete_series).put(admin::delete_series))
         .route("/write", post(write::influx_v1))
         .route("/api/v2/write", post(write::influx_v2))
         .route("/metrics", get(metrics_page))

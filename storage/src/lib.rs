@@ -24,6 +24,7 @@ mod querier;
 mod record;
 mod rollup;
 mod series_key;
+mod tombstones;
 
 pub use check::{check, CheckReport};
 pub use chunk::Codec;

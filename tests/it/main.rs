@@ -4,6 +4,7 @@
 mod churn_storm;
 mod crash_kill9;
 mod db_basics;
+mod delete_series;
 mod fuzz_corpora;
 mod golden_fixtures;
 mod model;

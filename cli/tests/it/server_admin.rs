@@ -44,3 +44,23 @@ fn snapshot_over_http_opens_as_a_data_directory() {
     let (code, body) = server.post("/api/v1/admin/tsdb/snapshot?skip_head=maybe", "text/plain", b"");
     assert_eq!(code, 400, "{body}");
 }
+
+#[test]
+fn delete_series_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path(), &[]);
+    let now = now_ms() / 1000;
+    let lines: String = (0..20).map(|i| format!("gone,host=h{} v={i} {}\n", i % 2, now - 20 + i)).collect();
+    assert_eq!(server.post("/write?precision=s", "text/plain", lines.as_bytes()).0, 204);
+    let (code, body) = server.post("/api/v1/admin/tsdb/delete_series", "text/plain", b"");
+    assert_eq!(code, 400, "match[] is required: {body}");
+    let path =
+        format!("/api/v1/admin/tsdb/delete_series?match[]=gone_v%7Bhost%3D%22h0%22%7D&start={}&end={now}", now - 100);
+    let (code, body) = server.post(&path, "text/plain", b"");
+    assert_eq!(code, 204, "{body}");
+    let (code, json) = server.json(&format!("/api/v1/query?query=count_over_time(gone_v%5B1h%5D)&time={now}"));
+    assert_eq!(code, 200);
+    let result = json["data"]["result"].as_array().unwrap();
+    assert_eq!(result.len(), 1, "{json}");
+    assert_eq!(result[0]["metric"]["host"], "h1");
+}

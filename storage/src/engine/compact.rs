@@ -16,6 +16,7 @@ use super::Inner;
 use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache, MAX_CHUNK_SAMPLES};
 use crate::chunk::sealed;
 use crate::rollup;
+use crate::tombstones::Tombstones;
 use crate::RollupBucket;
 use crate::{fs, Result, SeriesRef};
 
@@ -62,7 +63,7 @@ impl Inner {
         if !self.options.rollups {
             writer.disable_rollups();
         }
-        if let Err(e) = copy_series(parents, &mut writer) {
+        if let Err(e) = copy_series(parents, &mut writer, &self.tombstones, (mint, maxt)) {
             writer.abort();
             return Err(e);
         }
@@ -79,9 +80,15 @@ impl Inner {
 
 /// Copies every series of `parents` (time-ordered, disjoint windows) into
 /// `writer`, in ref order. A series whose chunks are on average less than
-/// half full (low-frequency data cut into short windows) is re-encoded into
-/// full chunks; otherwise its sealed chunks are copied as they are.
-fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
+/// half full (low-frequency data cut into short windows), or with deleted
+/// ranges in the window (applied here), is re-encoded into full chunks;
+/// otherwise its sealed chunks are copied as they are.
+fn copy_series(
+    parents: &[Arc<Block>],
+    writer: &mut BlockWriter,
+    tombstones: &Tombstones,
+    (mint, maxt): (i64, i64),
+) -> Result<()> {
     let mut refs: Vec<SeriesRef> = parents.iter().flat_map(|b| b.series_refs()).collect();
     refs.sort_unstable();
     refs.dedup();
@@ -98,14 +105,18 @@ fn copy_series(parents: &[Arc<Block>], writer: &mut BlockWriter) -> Result<()> {
             }
         }
         let total: usize = chunks.iter().map(|(m, _)| m.samples as usize).sum();
-        if chunks.len() > 1 && total < chunks.len() * MAX_CHUNK_SAMPLES / 2 {
+        let deleted = tombstones.overlaps(sref, mint, maxt);
+        if deleted || (chunks.len() > 1 && total < chunks.len() * MAX_CHUNK_SAMPLES / 2) {
             samples.clear();
             for (meta, bytes) in &chunks {
                 sealed::decode(bytes, &mut samples).map_err(|e| {
                     crate::Error::corruption("compaction input", meta.frame, format!("series {}: {e}", sref.0))
                 })?;
             }
-            writer.add_series(sref, &samples)?;
+            tombstones.filter(sref, &mut samples);
+            if !samples.is_empty() {
+                writer.add_series(sref, &samples)?;
+            }
         } else {
             let rollups = merged_rollups(parents, &mut caches, sref, writer.resolutions())?;
             writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())), &rollups)?;

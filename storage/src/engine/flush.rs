@@ -104,6 +104,8 @@ impl Inner {
                 writer.abort();
                 return Err(e);
             }
+            // Deleted samples never reach a block.
+            self.tombstones.filter(s.sref, &mut samples);
             if !samples.is_empty() {
                 any = true;
                 if let Err(e) = writer.add_series(s.sref, &samples) {

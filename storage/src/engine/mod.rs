@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     cfg: Resolved,
     wal: Wal,
     index: Index,
+    /// Deleted ranges per series: reads, flushes and compactions leave them out.
+    tombstones: crate::tombstones::Tombstones,
     head: Head,
     /// Sorted by `mint`; replaced whole (copy-on-write) by flush, compaction
     /// and retention so readers keep a consistent snapshot.
@@ -205,6 +207,22 @@ impl Storage {
     pub fn flush(&self) -> Result<usize> {
         self.inner.check_open()?;
         self.inner.flush(true)
+    }
+
+    /// Deletes the samples in `[mint, maxt]` of every series matching
+    /// `matchers` (Prometheus' `delete_series`): durable when this returns,
+    /// and from then on no read returns them; flushes and compactions leave
+    /// them out of the blocks they write. Returns how many series matched.
+    pub fn delete_series(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        self.inner.check_open()?;
+        if mint > maxt {
+            return Err(Error::InvalidOptions(format!("delete range [{mint}, {maxt}] ends before it starts")));
+        }
+        let refs = self.inner.index.postings(matchers)?;
+        if !refs.is_empty() {
+            self.inner.tombstones.add(&refs, mint, maxt)?;
+        }
+        Ok(refs.len())
     }
 
     /// Runs one round of compaction and retention now.

@@ -18,6 +18,7 @@ use crate::index::Index;
 use crate::options::Options;
 use crate::record::{decode_batch, RefSample};
 use crate::series_key::SeriesKey;
+use crate::tombstones::Tombstones;
 use crate::Labels;
 use crate::{Error, Result, Sample, SeriesRef};
 
@@ -26,6 +27,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     std::fs::create_dir_all(dir).context(|| format!("creating data directory {}", dir.display()))?;
     let lock = DirLock::acquire(dir)?;
     let index = Index::open(&dir.join(INDEX_DIR))?;
+    let tombstones = Tombstones::open(dir)?;
     let blocks = load_blocks(&dir.join(BLOCKS_DIR))?;
     // Everything before the end of the newest block is in blocks.
     let flushed_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
@@ -61,6 +63,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         cfg,
         wal,
         index,
+        tombstones,
         head,
         blocks: RwLock::new(Arc::new(blocks)),
         append: Mutex::new(AppendState { next_ref, segment_maxt, creation_rate, opened: std::time::Instant::now() }),

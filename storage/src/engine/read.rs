@@ -57,6 +57,11 @@ impl Inner {
             })?;
         }
         samples.par_iter_mut().zip(head_samples).for_each(|(merged, head)| merge_head(merged, head));
+        if !self.tombstones.is_empty() {
+            for (s, &sref) in samples.iter_mut().zip(&refs) {
+                self.tombstones.filter(sref, s);
+            }
+        }
         let labels = self.labels_for(&refs, &head_keys, |i| !samples[i].is_empty())?;
         let mut out: Vec<Series> = labels
             .into_iter()
@@ -80,6 +85,11 @@ impl Inner {
             return Ok(None);
         }
         let refs = self.index.postings(matchers)?;
+        // Buckets cannot leave deleted samples out: the raw plan answers.
+        let until = maxt.saturating_add(resolution - 1);
+        if refs.iter().any(|&r| self.tombstones.overlaps(r, mint, until)) {
+            return Ok(None);
+        }
         // The head first, then the block list, as in `select`; series in parallel.
         let head: Vec<HeadRead<RollupBucket>> = refs
             .par_iter()
@@ -147,9 +157,31 @@ impl Inner {
                 }
             }
         }
+        // A series with deleted ranges is there only if a sample is left.
+        for (i, &sref) in refs.iter().enumerate() {
+            if present[i] && self.tombstones.overlaps(sref, mint, maxt) {
+                present[i] = !self.read_one(sref, mint, maxt)?.is_empty();
+            }
+        }
         let labels = self.labels_for(&refs, &head_keys, |i| present[i])?;
         let mut out: Vec<Labels> = labels.into_iter().flatten().collect();
         out.sort();
+        Ok(out)
+    }
+
+    /// One series' samples in `[mint, maxt]`, deleted ranges left out.
+    fn read_one(&self, sref: SeriesRef, mint: i64, maxt: i64) -> Result<Vec<Sample>> {
+        let mut out = Vec::new();
+        let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
+        for block in self.blocks().iter().filter(|b| b.overlaps(mint, maxt)) {
+            block.read_series(sref, mint, maxt, &mut metas, &mut cache, &mut out)?;
+        }
+        if let Some(series) = self.head.get(sref) {
+            let mut head = Vec::new();
+            series.data.lock().read(mint, maxt, &self.head.store, &mut head)?;
+            merge_head(&mut out, head);
+        }
+        self.tombstones.filter(sref, &mut out);
         Ok(out)
     }
 

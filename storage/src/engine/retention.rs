@@ -23,6 +23,8 @@ impl Inner {
             return Ok(0);
         }
         let cutoff = newest.saturating_sub(self.cfg.retention);
+        // Deleted ranges older than anything kept have nothing left to hide.
+        self.tombstones.drop_before(cutoff)?;
         let (expired, kept): (Vec<_>, Vec<_>) = blocks.iter().cloned().partition(|b| b.meta().maxt < cutoff);
         if expired.is_empty() {
             return Ok(0);

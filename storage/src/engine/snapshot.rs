@@ -80,6 +80,13 @@ impl Inner {
         fs::sync_dir(&wal_dest)?;
 
         self.index.checkpoint(&dest.join(INDEX_DIR))?;
+        // Deletions so far hold in the snapshot too.
+        let tombstones = self.dir.join(crate::tombstones::TOMBSTONES_FILE);
+        if tombstones.exists() {
+            let to = dest.join(crate::tombstones::TOMBSTONES_FILE);
+            std::fs::copy(&tombstones, &to).context(|| format!("copying {}", tombstones.display()))?;
+            std::fs::File::open(&to).and_then(|f| f.sync_all()).context(|| format!("fsyncing {}", to.display()))?;
+        }
         fs::sync_dir(dest)?;
         Ok(stats)
     }
