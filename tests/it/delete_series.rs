@@ -93,3 +93,27 @@ fn deleted_ranges_vanish_at_once_and_for_good() {
     assert_eq!(db.delete_series(&host("nobody"), 0, 1).unwrap(), 0);
     db.close().unwrap();
 }
+
+/// Retention forgets deleted ranges only once no block kept can hold them:
+/// a block straddling the retention cutoff keeps its deleted samples hidden.
+#[test]
+fn retention_never_resurrects_deleted_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options();
+    o.retention = Duration::from_secs(4 * 3600);
+    o.compaction_spans = Vec::new();
+    let db = Db::open(dir.path(), o).unwrap();
+    let mut model = AckedModel::new();
+    load(&db, &mut model, 0, 9 * HOUR + HOUR / 2);
+    db.flush().unwrap();
+    db.delete_series(&host("a"), 0, 5 * HOUR).unwrap();
+    // Newest 9h30: the cutoff 5h30 keeps the block [4h, 6h), which holds
+    // deleted samples of 4h to 5h.
+    db.compact().unwrap();
+    let left = db.select(&host("a"), 4 * HOUR, 5 * HOUR).unwrap();
+    assert!(left.is_empty(), "deleted samples came back: {:?}", left.first().map(|s| s.samples.len()));
+    assert!(!db.select(&host("b"), 4 * HOUR, 5 * HOUR).unwrap().is_empty());
+    db.close().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    assert!(db.select(&host("a"), 4 * HOUR, 5 * HOUR).unwrap().is_empty(), "after a reopen");
+}

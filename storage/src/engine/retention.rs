@@ -23,14 +23,22 @@ impl Inner {
             return Ok(0);
         }
         let cutoff = newest.saturating_sub(self.cfg.retention);
-        // Deleted ranges older than anything kept have nothing left to hide.
-        self.tombstones.drop_before(cutoff)?;
         let (expired, kept): (Vec<_>, Vec<_>) = blocks.iter().cloned().partition(|b| b.meta().maxt < cutoff);
+        // Deleted ranges that end before the oldest block kept have nothing
+        // left to hide once the expired blocks are unregistered (a kept block
+        // may straddle the cutoff, so not `cutoff`; with no block kept the
+        // head may hold anything, so nothing is forgotten).
+        let oldest_kept = kept.iter().map(|b| b.meta().mint).min();
+        if !expired.is_empty() {
+            let ids: Vec<String> = expired.iter().map(|b| b.meta().ulid.clone()).collect();
+            self.swap_blocks(&ids, None);
+        }
+        if let Some(oldest) = oldest_kept {
+            self.tombstones.drop_before(oldest)?;
+        }
         if expired.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<String> = expired.iter().map(|b| b.meta().ulid.clone()).collect();
-        self.swap_blocks(&ids, None);
 
         // Series of the expired blocks that live nowhere else are forgotten.
         let mut candidates: Vec<SeriesRef> = expired.iter().flat_map(|b| b.series_refs()).collect();
