@@ -4,7 +4,7 @@
 # (second argument; 0 = no cap), starting from the checked-in corpus, and
 # prints each target's executions.
 # Crashes are written to fuzz/artifacts/<target>/; turn each into a named
-# regression input under fuzz/corpus/<target>/ (tests/fuzz_corpora.rs
+# regression input under fuzz/corpus/<target>/ (tests/it/fuzz_corpora.rs
 # replays them in the normal suite). The corpus the fuzzer grows stays in
 # fuzz/corpus-work/, which is not checked in.
 #

@@ -56,6 +56,12 @@ impl Db {
         self.storage.append(batch)
     }
 
+    /// A transaction of samples ([`Appender`]): appended samples become
+    /// durable and visible together at `commit`, or not at all.
+    pub fn appender(&self) -> impl Appender + '_ {
+        self.storage.appender()
+    }
+
     /// Series matching all `matchers`, with their samples in `[mint, maxt]`
     /// (milliseconds since the Unix epoch, inclusive), in time order.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {

@@ -22,7 +22,7 @@ pub use ast::{
 pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};
 pub use functions::Function;
-pub use parser::{parse, parse_matchers, type_of, MAX_DEPTH};
+pub use parser::{parse, parse_matchers, type_of, MAX_DEPTH, MAX_QUERY_BYTES};
 
 /// The stack a thread needs to parse and evaluate any query the limits
 /// admit ([`MAX_DEPTH`]) without growing it, with room to spare:

@@ -21,8 +21,19 @@ use crate::value::ValueType;
 /// error naming the limit, never a stack overflow.
 pub const MAX_DEPTH: usize = 512;
 
+/// Longest query text accepted, in bytes. Lexing holds every token at once
+/// (tens of bytes each), so this bounds a query's memory before any other
+/// check can refuse it.
+pub const MAX_QUERY_BYTES: usize = 1 << 20;
+
 /// Parses a query. Errors name the line and column.
 pub fn parse(input: &str) -> Result<Expr> {
+    if input.len() > MAX_QUERY_BYTES {
+        return Err(Error::parse(
+            Pos { line: 1, col: 1 },
+            format!("query is {} bytes, more than the limit of {MAX_QUERY_BYTES}", input.len()),
+        ));
+    }
     let tokens = lex(input)?;
     let mut p = Parser { tokens, i: 0, nesting: 0, last_depth: 0 };
     let expr = p.expr(0)?;

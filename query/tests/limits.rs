@@ -82,6 +82,7 @@ fn hostile_inputs_far_past_the_limit_are_refused_quickly() {
             format!("1{}", " + 1".repeat(200_000)),
             format!("{}1", "2 ^ ".repeat(100_000)),
             "(".repeat(1_000_000),
+            "1+".repeat(pulsedb_query::MAX_QUERY_BYTES),
         ] {
             let err = parse(&text).unwrap_err();
             assert!(err.to_string().contains("limit"), "{err}");

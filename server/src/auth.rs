@@ -31,9 +31,12 @@ const MAX_REMEMBERED: usize = 4096;
 /// A bcrypt hash of nothing anyone knows, verified for unknown users.
 const DUMMY_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DSvFBKGDRpJyl4YbUzUNi";
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Authenticator {
     config: WebConfig,
+    /// bcrypt runs at most this many at once, so a flood of wrong passwords
+    /// cannot take the blocking threads appends and queries need.
+    bcrypt_slots: tokio::sync::Semaphore,
     /// SHA-256 of `user \0 password` → user, for passwords bcrypt accepted.
     remembered: Mutex<HashMap<[u8; 32], String>>,
     pub(crate) unauthenticated: AtomicU64,
@@ -49,7 +52,14 @@ struct Principal {
 
 impl Authenticator {
     pub(crate) fn new(config: WebConfig) -> Self {
-        Self { config, ..Self::default() }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            config,
+            bcrypt_slots: tokio::sync::Semaphore::new(cores),
+            remembered: Mutex::default(),
+            unauthenticated: AtomicU64::default(),
+            forbidden: AtomicU64::default(),
+        }
     }
 
     pub(crate) fn enabled(&self) -> bool {
@@ -80,6 +90,7 @@ impl Authenticator {
         }
         let hash = self.config.users.get(user).map(|(h, _)| h.clone());
         let (password, this) = (password.to_string(), self.clone());
+        let _slot = self.bcrypt_slots.acquire().await.map_err(|_| "the server is shutting down".to_string())?;
         let verified = tokio::task::spawn_blocking(move || {
             let ok = bcrypt::verify(&password, hash.as_deref().unwrap_or(DUMMY_HASH)).unwrap_or(false);
             ok && hash.is_some()
@@ -137,13 +148,24 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The role a path needs; `None`: any valid credential (health checks, 404s).
+/// The role a path needs; `None`: any valid credential (health checks).
+/// Every path not listed needs `admin`, so an endpoint added without a
+/// thought for roles is closed, not open (see ARCHITECTURE.md).
 pub(crate) fn required_role(path: &str) -> Option<Role> {
     match path {
+        "/-/healthy" | "/-/ready" => None,
         "/api/v1/write" | "/write" | "/api/v2/write" => Some(Role::Write),
-        p if p.starts_with("/api/v1/admin/") || p == "/-/reload" => Some(Role::Admin),
-        p if p.starts_with("/api/v1/") || p == "/metrics" => Some(Role::Read),
-        _ => None,
+        "/api/v1/query"
+        | "/api/v1/query_range"
+        | "/api/v1/series"
+        | "/api/v1/labels"
+        | "/api/v1/read"
+        | "/api/v1/metadata"
+        | "/api/v1/query_exemplars"
+        | "/api/v1/status/buildinfo"
+        | "/metrics" => Some(Role::Read),
+        p if p.starts_with("/api/v1/label/") && p.ends_with("/values") => Some(Role::Read),
+        _ => Some(Role::Admin),
     }
 }
 
@@ -188,6 +210,9 @@ mod tests {
         assert_eq!(required_role("/metrics"), Some(Role::Read));
         assert_eq!(required_role("/api/v1/admin/tsdb/snapshot"), Some(Role::Admin));
         assert_eq!(required_role("/-/healthy"), None);
+        assert_eq!(required_role("/api/v1/label/job/values"), Some(Role::Read));
+        assert_eq!(required_role("/api/v1/some_future_endpoint"), Some(Role::Admin), "closed by default");
+        assert_eq!(required_role("/ui/"), Some(Role::Admin), "closed by default");
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+        // Shutdown wins over waiting for a slot as over waiting for a client.
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            () = &mut shutdown => break,
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,

@@ -33,7 +33,7 @@ fn json_response(data: Json) -> Response {
 
 /// Runs blocking storage or query work off the async workers, bounded by
 /// the query concurrency limit.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &Arc<AppState>,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -34,8 +34,14 @@ pub(crate) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, String> {
         .map_err(|e| format!("{}: {e}", files.key_file.display()))?
         .ok_or_else(|| format!("{}: no PEM private key", files.key_file.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
+            .into_iter()
+            .filter(|(v, _)| (files.min_version..=files.max_version).contains(v))
+            .map(|(_, version)| version)
+            .collect();
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| e.to_string())?;
     let builder = match (files.client_auth, &files.client_ca_file) {
         (ClientAuth::NoClientCert, _) | (_, None) => builder.with_no_client_auth(),

@@ -58,6 +58,10 @@ pub enum ClientAuth {
 /// The TLS part of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
+    /// Oldest TLS version accepted: 12 or 13 (`min_version: TLS12|TLS13`).
+    pub min_version: u8,
+    /// Newest TLS version accepted: 12 or 13.
+    pub max_version: u8,
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
     pub client_ca_file: Option<PathBuf>,
@@ -110,7 +114,19 @@ impl WebConfig {
                 if client_auth != ClientAuth::NoClientCert && t.client_ca_file.is_none() {
                     return Err(format!("client_auth_type {client_auth:?} needs client_ca_file"));
                 }
+                let version = |v: &Option<String>, default: u8| match v.as_deref() {
+                    None => Ok(default),
+                    Some("TLS12") => Ok(12),
+                    Some("TLS13") => Ok(13),
+                    Some(other) => Err(format!("TLS version {other:?}: pulsedb speaks TLS12 and TLS13")),
+                };
+                let (min_version, max_version) = (version(&t.min_version, 12)?, version(&t.max_version, 13)?);
+                if min_version > max_version {
+                    return Err("tls_server_config: min_version is newer than max_version".into());
+                }
                 Some(TlsFiles {
+                    min_version,
+                    max_version,
                     cert_file: resolve(cert),
                     key_file: resolve(key),
                     client_ca_file: t.client_ca_file.map(resolve),
@@ -183,10 +199,8 @@ struct RawTls {
     key_file: Option<PathBuf>,
     client_ca_file: Option<PathBuf>,
     client_auth_type: Option<ClientAuth>,
-    /// Accepted as Prometheus does; rustls speaks TLS 1.2 and 1.3 only.
-    #[allow(dead_code)]
+    /// `TLS12` or `TLS13` (rustls speaks no older version).
     min_version: Option<String>,
-    #[allow(dead_code)]
     max_version: Option<String>,
 }
 
@@ -241,6 +255,7 @@ mod tests {
                 "needs client_ca_file",
             ),
             ("pulsedb_user_roles:\n  ghost: [read]\n", "no such user"),
+            ("tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS10\n", "TLS12 and TLS13"),
             ("pulsedb_user_roles:\n  a: [root]\n", "unknown variant"),
             ("pulsedb_bearer_tokens:\n  - name: t\n    token_sha256: abc\n    roles: [read]\n", "64 hex digits"),
         ] {

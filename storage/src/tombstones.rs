@@ -90,6 +90,21 @@ impl Tombstones {
         Ok(())
     }
 
+    /// Forgets the ranges of series that no longer exist anywhere.
+    pub(crate) fn forget(&self, refs: &[SeriesRef]) -> Result<()> {
+        let mut ranges = self.ranges.write();
+        if !refs.iter().any(|r| ranges.contains_key(r)) {
+            return Ok(());
+        }
+        let mut next = ranges.clone();
+        for r in refs {
+            next.remove(r);
+        }
+        self.persist(&next)?;
+        *ranges = next;
+        Ok(())
+    }
+
     /// Whether a deleted range of `sref` overlaps `[mint, maxt]`.
     pub(crate) fn overlaps(&self, sref: SeriesRef, mint: i64, maxt: i64) -> bool {
         self.ranges.read().get(&sref).is_some_and(|v| v.iter().any(|&(a, b)| a <= maxt && b >= mint))

@@ -161,3 +161,19 @@ fn compaction_merges_and_retention_drops_blocks() {
     let db = Db::open(dir.path(), o).unwrap();
     assert_eq!(db.select(&all, 0, i64::MAX).unwrap(), after);
 }
+
+#[test]
+fn an_appender_commits_atomically_and_rolls_back() {
+    use pulsedb::Appender as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let up = Labels::metric("app", [("job", "x")]);
+    let mut app = db.appender();
+    app.append(&up, 1_000, 1.0).unwrap();
+    assert!(db.select(&[Matcher::equal("job", "x")], 0, i64::MAX).unwrap().is_empty());
+    app.commit().unwrap();
+    app.append(&up, 2_000, 2.0).unwrap();
+    app.rollback();
+    app.commit().unwrap();
+    assert_eq!(db.select(&[Matcher::equal("job", "x")], 0, i64::MAX).unwrap()[0].samples.len(), 1);
+}

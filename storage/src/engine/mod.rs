@@ -212,14 +212,21 @@ impl Storage {
     /// Deletes the samples in `[mint, maxt]` of every series matching
     /// `matchers` (Prometheus' `delete_series`): durable when this returns,
     /// and from then on no read returns them; flushes and compactions leave
-    /// them out of the blocks they write. Returns how many series matched.
+    /// them out of the blocks they write. The range is clamped to the newest
+    /// sample stored, so samples appended later are not deleted. Returns how
+    /// many series matched.
     pub fn delete_series(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<usize> {
         self.inner.check_open()?;
         if mint > maxt {
             return Err(Error::InvalidOptions(format!("delete range [{mint}, {maxt}] ends before it starts")));
         }
         let refs = self.inner.index.postings(matchers)?;
-        if !refs.is_empty() {
+        // As Prometheus clamps to the data: a range past the newest sample
+        // stored must not hide samples appended later.
+        let newest =
+            self.inner.blocks().iter().map(|b| b.meta().maxt).max().unwrap_or(i64::MIN).max(self.inner.head.maxt());
+        let maxt = maxt.min(newest);
+        if !refs.is_empty() && mint <= maxt {
             self.inner.tombstones.add(&refs, mint, maxt)?;
         }
         Ok(refs.len())

@@ -71,6 +71,8 @@ impl Inner {
             let doomed: Vec<&(SeriesRef, Labels)> =
                 doomed.iter().filter(|(r, _)| self.head.get(*r).is_none()).collect();
             self.index.delete(doomed.iter().map(|(r, l)| (*r, l)))?;
+            let forgotten: Vec<SeriesRef> = doomed.iter().map(|(r, _)| *r).collect();
+            self.tombstones.forget(&forgotten)?;
         }
         for block in &expired {
             fs::remove_dir_durable(block.dir())?;

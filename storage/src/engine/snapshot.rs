@@ -2,7 +2,8 @@
 //! `Storage::open` opens as is, made while writes go on. Blocks are
 //! immutable, so they are hard-linked (cheap, and a later compaction or
 //! retention deleting them leaves the snapshot's links); the WAL is copied
-//! (its last segment is still being written, and recovery may cut its tail);
+//! up to the position synced when the copy starts (its last segment is
+//! still being written, and may be rotated meanwhile);
 //! the label index is a RocksDB checkpoint, taken after the WAL copy so it
 //! knows every series the copied WAL refers to. Flush, compaction and
 //! retention wait meanwhile, so the set of blocks and WAL segments holds still.
@@ -64,16 +65,21 @@ impl Inner {
         let wal_dest = dest.join(WAL_DIR);
         std::fs::create_dir_all(&wal_dest).context(|| format!("creating {}", wal_dest.display()))?;
         if !skip_head {
-            // Everything written so far reaches the files (and the disk)
-            // before the copy, whatever the sync mode.
+            // Everything written so far reaches the files (and the disk);
+            // the copy ends exactly there, at a frame boundary, whatever
+            // appends and segment rotations happen meanwhile.
             self.wal.sync()?;
+            let end = self.wal.stats().synced;
             let wal_dir = self.dir.join(WAL_DIR);
-            for entry in std::fs::read_dir(&wal_dir).context(|| format!("listing {}", wal_dir.display()))? {
-                let entry = entry.context(|| format!("listing {}", wal_dir.display()))?;
-                let to = wal_dest.join(entry.file_name());
-                stats.wal_bytes +=
-                    std::fs::copy(entry.path(), &to).context(|| format!("copying {}", entry.path().display()))?;
-                std::fs::File::open(&to).and_then(|f| f.sync_all()).context(|| format!("fsyncing {}", to.display()))?;
+            for segment in self.wal.segments()?.into_iter().filter(|&n| n <= end.segment) {
+                let name = format!("{segment:08}.wal");
+                let (from, to) = (wal_dir.join(&name), wal_dest.join(&name));
+                let mut source = std::fs::File::open(&from).context(|| format!("opening {}", from.display()))?;
+                let mut target = std::fs::File::create(&to).context(|| format!("creating {}", to.display()))?;
+                let limit = if segment == end.segment { end.offset } else { u64::MAX };
+                stats.wal_bytes += std::io::copy(&mut std::io::Read::take(&mut source, limit), &mut target)
+                    .context(|| format!("copying {}", from.display()))?;
+                target.sync_all().context(|| format!("fsyncing {}", to.display()))?;
                 stats.wal_segments += 1;
             }
         }
