@@ -26,7 +26,7 @@ pub use parser::{parse, parse_matchers, type_of, MAX_DEPTH, MAX_QUERY_BYTES};
 
 /// The stack a thread needs to parse and evaluate any query the limits
 /// admit ([`MAX_DEPTH`]) without growing it, with room to spare:
-/// `query/tests/limits.rs` evaluates the deepest queries of every kind on a
+/// `query/tests/it/limits.rs` evaluates the deepest queries of every kind on a
 /// thread of a quarter of it in a debug build. The parser and evaluator also
 /// grow the stack when it runs low (see [`grow_stack`]), so a query cannot
 /// overflow a smaller one either; the server's threads get this much so that

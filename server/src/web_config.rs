@@ -56,6 +56,7 @@ pub enum ClientAuth {
 }
 
 /// The TLS part of the file.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
     /// Oldest TLS version accepted: 12 or 13 (`min_version: TLS12|TLS13`).
@@ -69,6 +70,7 @@ pub struct TlsFiles {
 }
 
 /// A bearer token, known by the SHA-256 of its text (never the text itself).
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
     pub name: String,
@@ -79,6 +81,7 @@ pub struct Token {
 }
 
 /// A parsed, checked web configuration.
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WebConfig {
     pub tls: Option<TlsFiles>,

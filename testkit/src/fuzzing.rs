@@ -162,7 +162,7 @@ fn snappy_body(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A batch as comparable rows; -0.0 compares as 0.0 (protobuf drops the sign of a zero).
-fn rows(batch: &pulsedb::Batch) -> Vec<(String, Vec<(i64, u64)>)> {
+pub(crate) fn rows(batch: &pulsedb::Batch) -> Vec<(String, Vec<(i64, u64)>)> {
     batch.rows().map(|(l, s)| (l.to_string(), s.iter().map(|x| (x.t, (x.v + 0.0).to_bits())).collect())).collect()
 }
 

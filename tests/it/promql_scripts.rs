@@ -3,7 +3,7 @@
 //! the data in the head, once flushed to 10-minute blocks after every load.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../query/tests/support/script.rs"]
+#[path = "../../query/tests/it/support/script.rs"]
 mod script;
 
 use std::time::Duration;

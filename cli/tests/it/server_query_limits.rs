@@ -3,7 +3,7 @@
 //! timeout) naming the limit, and the server keeps answering afterwards.
 //! Neither depends on the machine's speed: the sample limit counts, and the
 //! timeout test uses a zero limit that no evaluation can meet (the engine's
-//! own test, `query/tests/engine.rs`, times a slow querier against a real
+//! own test, `query/tests/it/engine.rs`, times a slow querier against a real
 //! limit); and the resolution limit is Prometheus' 11,000 intervals.
 #![allow(clippy::unwrap_used)]
 

@@ -2,11 +2,9 @@
 //! sync, append and rotate return `Error::Poisoned`; the fsync is never
 //! retried; a reopen replays what was written.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{open_collect, replay_payloads};
+use crate::common::{open_collect, replay_payloads};
 use pulsedb_wal::{Error, Fault, SyncMode, Wal, WalOptions};
 use tempfile::TempDir;
 

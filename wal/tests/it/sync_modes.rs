@@ -1,10 +1,8 @@
 //! What each `SyncMode` fsyncs, observed through `stats()`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{open_collect, replay_payloads};
+use crate::common::{open_collect, replay_payloads};
 use pulsedb_wal::{SyncMode, WalOptions};
 use tempfile::TempDir;
 

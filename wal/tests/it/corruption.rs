@@ -3,13 +3,11 @@
 //! `Wal::open` replays (or exactly which error it returns), and exactly what
 //! `repair` keeps.
 
-mod common;
-
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use common::{fast, file_len, open_collect, replay_payloads};
+use crate::common::{fast, file_len, open_collect, replay_payloads};
 use pulsedb_wal::{repair, CorruptionKind, Error, Wal, MAX_FRAME_LEN};
 use tempfile::TempDir;
 

@@ -1,7 +1,7 @@
 //! The runner of the PromQL scripts in `query/testdata/*.test`, over any
 //! [`ScriptStore`]: `load` hands each series to the store, `eval` queries
 //! its [`Querier`] through the engine. The query crate runs the scripts
-//! against memory (`query/tests/scripts.rs`); the library runs the same
+//! against memory (`query/tests/it/scripts.rs`); the library runs the same
 //! runner against a real data directory, head and blocks
 //! (`tests/it/promql_scripts.rs` includes this file). Adding a case needs
 //! no Rust.

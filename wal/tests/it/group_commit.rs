@@ -1,12 +1,10 @@
 //! Group commit in `SyncMode::Always`: concurrent appenders share fsyncs, and
 //! each `append` returns only once its frame is covered by a completed fsync.
 
-mod common;
-
 use std::sync::Arc;
 use std::thread;
 
-use common::{open_collect, replay_payloads};
+use crate::common::{open_collect, replay_payloads};
 use pulsedb_wal::{SyncMode, Wal, WalOptions};
 use tempfile::TempDir;
 

@@ -2,11 +2,9 @@
 //! independent encoder from `docs/format/wal.md`) still opens and replays
 //! exactly its frames, at exactly their positions.
 
-mod common;
-
 use std::path::Path;
 
-use common::{fast, open_collect};
+use crate::common::{fast, open_collect};
 use pulsedb_wal::Position;
 use tempfile::TempDir;
 

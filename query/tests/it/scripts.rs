@@ -2,12 +2,10 @@
 //! the evaluator alone, no storage (the library runs the same scripts on a
 //! data directory, head and blocks, in `tests/it/promql_scripts.rs`).
 
-mod support;
-
+use crate::support::mem_querier::MemQuerier;
+use crate::support::script::{run_all, ScriptStore};
 use pulsedb_model::Batch;
 use pulsedb_query::Querier;
-use support::mem_querier::MemQuerier;
-use support::script::{run_all, ScriptStore};
 
 impl ScriptStore for MemQuerier {
     fn clear(&mut self) {

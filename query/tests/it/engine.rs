@@ -3,11 +3,9 @@
 //! the select hints the engine hands storage, and staleness.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::mem_querier::MemQuerier;
 use pulsedb_model::{Labels, Matcher, SelectHints, Series, StoreError, STALE_NAN};
 use pulsedb_query::{Engine, Error, Querier, Value};
-use support::mem_querier::MemQuerier;
 
 #[test]
 fn resolution_limit_counts_intervals_as_prometheus_does() {

@@ -1,9 +1,7 @@
 //! Segment layout: numbering, rotation by size, frames never spanning
 //! segments, a new segment per open, and the errors of `write` and `open`.
 
-mod common;
-
-use common::{fast, file_len, open_collect};
+use crate::common::{fast, file_len, open_collect};
 use pulsedb_wal::{Error, Position, Wal, MAX_FRAME_LEN};
 use tempfile::TempDir;
 

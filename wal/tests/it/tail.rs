@@ -3,11 +3,9 @@
 //! rotations and reopens; durable frames only; resumable from a saved
 //! position; segments held from truncation until released.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{fast, open_collect};
+use crate::common::{fast, open_collect};
 use proptest::prelude::*;
 use pulsedb_wal::{Error, Position, SyncMode, Wal, WalOptions};
 use tempfile::TempDir;

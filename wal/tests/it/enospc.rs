@@ -2,9 +2,7 @@
 //! is cut back to where the frame started, the caller gets `Error::Io`, and
 //! the WAL keeps working. Only if that cut fails is the WAL poisoned.
 
-mod common;
-
-use common::{fast, file_len, open_collect, replay_payloads};
+use crate::common::{fast, file_len, open_collect, replay_payloads};
 use pulsedb_wal::{Error, Fault, Position};
 use tempfile::TempDir;
 

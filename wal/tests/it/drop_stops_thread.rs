@@ -2,11 +2,9 @@
 //! thread outlives its WAL. Alone in its binary so no other test's WAL
 //! threads are counted.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::open_collect;
+use crate::common::open_collect;
 use pulsedb_wal::{SyncMode, WalOptions};
 use tempfile::TempDir;
 
@@ -48,7 +46,7 @@ fn drop_without_close_stops_the_interval_thread() {
     assert!(eventually(|| sync_threads() == 0), "every thread was stopped on drop");
     // The WALs reopen with their frames.
     for i in 0..3 {
-        let replayed = common::replay_payloads(&dir.path().join(i.to_string())).expect("reopen");
+        let replayed = crate::common::replay_payloads(&dir.path().join(i.to_string())).expect("reopen");
         assert_eq!(replayed, [b"unsynced"]);
     }
 }

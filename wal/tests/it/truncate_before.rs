@@ -1,8 +1,6 @@
 //! `truncate_before` deletes exactly the older segments, never the current one.
 
-mod common;
-
-use common::{fast, open_collect, replay_payloads};
+use crate::common::{fast, open_collect, replay_payloads};
 use tempfile::TempDir;
 
 #[test]

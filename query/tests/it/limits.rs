@@ -5,11 +5,9 @@
 //! a stack overflow, whatever the input.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::mem_querier::MemQuerier;
 use pulsedb_model::Labels;
 use pulsedb_query::{parse, Engine, Error, MAX_DEPTH, STACK_SIZE};
-use support::mem_querier::MemQuerier;
 
 /// Queries of tree depth `n` (each kind nests differently).
 fn queries(n: usize) -> Vec<(&'static str, String)> {

@@ -2,9 +2,7 @@
 //! close/reopen, replay returns exactly them, in order, at the positions
 //! `write` returned.
 
-mod common;
-
-use common::{fast, open_collect};
+use crate::common::{fast, open_collect};
 use proptest::prelude::*;
 use pulsedb_wal::Position;
 use tempfile::TempDir;
@@ -42,7 +40,7 @@ proptest! {
         // A segment exceeds the size only when it holds one oversized frame.
         for segment in wal.segments().expect("segments") {
             let frames = written.iter().filter(|(pos, _)| pos.segment == segment).count();
-            let len = common::file_len(dir.path(), segment);
+            let len = crate::common::file_len(dir.path(), segment);
             prop_assert!(len <= segment_size || frames == 1, "segment {} is {} bytes with {} frames", segment, len, frames);
         }
         wal.close().expect("close");

@@ -1,0 +1,7 @@
+//! The evaluator's scenarios against in-memory queriers, one file each,
+//! linked as one test binary.
+
+mod engine;
+mod limits;
+mod scripts;
+mod support;
