@@ -11,6 +11,14 @@ pub enum Error {
     /// A regex matcher whose pattern does not compile; names the matcher.
     #[error("invalid matcher {0}")]
     InvalidMatcher(String),
+
+    /// A selection would hold more samples than [`crate::SelectHints::max_samples`].
+    #[error("the selection would load more than {limit} samples")]
+    TooManySamples { limit: usize },
+
+    /// A selection ran past [`crate::SelectHints::deadline`].
+    #[error("the selection ran past its deadline")]
+    DeadlineExceeded,
 }
 
 /// A failure of the store behind a [`crate::Querier`] or [`crate::Appender`],

@@ -6,8 +6,9 @@ use crate::{Matcher, RollupFields, RollupSeries, Series, StoreError};
 
 /// What the query engine knows about a selection beyond its matchers, so a
 /// store can pick a cheaper source (summaries instead of raw samples, fewer
-/// blocks). Only `mint` and `maxt` bound the answer; the rest are hints a
-/// store may ignore.
+/// blocks) and stop early. `mint` and `maxt` bound the answer; `max_samples`
+/// and `deadline` bound the work (a store that honours them fails the
+/// selection instead of finishing it); the rest are hints a store may ignore.
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SelectHints {
@@ -21,6 +22,12 @@ pub struct SelectHints {
     pub range: i64,
     /// The function the selection feeds (`rate`, `max_over_time`, …), if any.
     pub func: Option<&'static str>,
+    /// Most samples the caller can still hold: a store stops reading and
+    /// returns [`crate::Error::TooManySamples`] (in a [`StoreError`]) past it.
+    pub max_samples: Option<usize>,
+    /// When the caller gives up: a store stops reading and returns
+    /// [`crate::Error::DeadlineExceeded`] past it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl SelectHints {

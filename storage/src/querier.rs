@@ -9,7 +9,12 @@ use crate::Storage;
 
 impl Querier for Storage {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
-        Storage::select(self, matchers, hints.mint, hints.maxt).map_err(StoreError::new)
+        let limits = crate::engine::SelectLimits { max_samples: hints.max_samples, deadline: hints.deadline };
+        self.inner_select_limited(matchers, hints.mint, hints.maxt, &limits).map_err(|e| match e {
+            // The limits are the caller's: hand them back in its vocabulary.
+            crate::Error::Model(model) => StoreError::new(model),
+            other => StoreError::new(other),
+        })
     }
 
     fn select_rollups(
@@ -104,6 +109,27 @@ mod tests {
         assert!(err.to_string().contains("invalid label name"), "{err}");
         assert!(matches!(err.downcast_ref::<crate::Error>(), Some(crate::Error::InvalidSeries { .. })));
         assert!(all(&storage).is_empty());
+        storage.close().unwrap();
+    }
+
+    #[test]
+    fn selections_stop_at_the_callers_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), Options::default()).unwrap();
+        let mut batch = Batch::new();
+        batch.add(Labels::metric("up", [("job", "x")]), (0..100).map(|i| pulsedb_model::Sample::new(i * 1000, 1.0)));
+        storage.append(&batch).unwrap();
+        let matchers = [Matcher::equal("job", "x")];
+        let mut hints = SelectHints::range(0, i64::MAX);
+        hints.max_samples = Some(99);
+        let err = Querier::select(&storage, &matchers, &hints).unwrap_err();
+        assert!(matches!(err.downcast_ref(), Some(pulsedb_model::Error::TooManySamples { limit: 99 })), "{err}");
+        hints.max_samples = Some(100);
+        assert_eq!(Querier::select(&storage, &matchers, &hints).unwrap()[0].samples.len(), 100);
+        hints.deadline = Some(std::time::Instant::now());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let err = Querier::select(&storage, &matchers, &hints).unwrap_err();
+        assert!(matches!(err.downcast_ref(), Some(pulsedb_model::Error::DeadlineExceeded)), "{err}");
         storage.close().unwrap();
     }
 }

@@ -245,6 +245,20 @@ impl<'a> Evaluator<'a> {
         ms(self.options.lookback_delta)
     }
 
+    /// A store's error as the query's: its stops at our limits become ours.
+    pub(crate) fn store_error(&self, e: pulsedb_model::StoreError) -> Error {
+        match e.downcast_ref::<pulsedb_model::Error>() {
+            Some(pulsedb_model::Error::TooManySamples { .. }) => {
+                Error::TooManySamples { limit: self.options.max_samples }
+            }
+            Some(pulsedb_model::Error::DeadlineExceeded) => {
+                let elapsed = self.started.elapsed();
+                Error::Timeout { elapsed_ms: elapsed.as_millis(), limit_ms: self.options.timeout.as_millis() }
+            }
+            _ => Error::Storage(e),
+        }
+    }
+
     pub(crate) fn check_time(&self) -> Result<()> {
         let elapsed = self.started.elapsed();
         // `>=`, so a zero timeout refuses every query: what the server's

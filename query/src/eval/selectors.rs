@@ -24,9 +24,12 @@ impl Evaluator<'_> {
     /// `range` is the range selector's, 0 for an instant selector.
     fn select(&mut self, v: &VectorSelector, mint: i64, maxt: i64, range: i64) -> Result<Vec<RawSeries>> {
         let matchers = matchers_of(v)?;
+        let left = self.options.max_samples.saturating_sub(self.samples);
         let mut hints = SelectHints::range(mint, maxt).with_step(self.step).with_range(range);
         hints.func = self.hint_func;
-        let series = self.querier.select(&matchers, &hints)?;
+        hints.max_samples = Some(left);
+        hints.deadline = self.started.checked_add(self.options.timeout);
+        let series = self.querier.select(&matchers, &hints).map_err(|e| self.store_error(e))?;
         let total: usize = series.iter().map(|s| s.samples.len()).sum();
         self.account(total)?;
         Ok(series.into_iter().map(|s| RawSeries { labels: s.labels, samples: s.samples }).collect())

@@ -14,6 +14,7 @@ mod read;
 mod retention;
 mod snapshot;
 
+pub(crate) use read::SelectLimits;
 pub use snapshot::SnapshotStats;
 #[cfg(test)]
 mod tests;
@@ -253,6 +254,17 @@ impl Storage {
         self.inner.wal.sync()?;
         self.inner.index.flush()?;
         Ok(())
+    }
+
+    /// [`Storage::select`] within the limits of a query's hints.
+    pub(crate) fn inner_select_limited(
+        &self,
+        matchers: &[crate::Matcher],
+        mint: i64,
+        maxt: i64,
+        limits: &SelectLimits,
+    ) -> Result<Vec<Series>> {
+        self.inner.select_limited(matchers, mint, maxt, limits)
     }
 
     /// The data directory.

@@ -26,11 +26,43 @@ use crate::{RollupBucket, RollupFields, RollupSeries};
 /// A series' key (when in the head) and what was read of it there.
 type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
 
+/// Bounds on the work of one selection (from the query engine's hints).
+#[derive(Debug, Default)]
+pub(crate) struct SelectLimits {
+    pub(crate) max_samples: Option<usize>,
+    pub(crate) deadline: Option<std::time::Instant>,
+}
+
+impl SelectLimits {
+    fn check(&self, samples: usize) -> Result<()> {
+        if let Some(limit) = self.max_samples.filter(|&l| samples > l) {
+            return Err(Error::Model(pulsedb_model::Error::TooManySamples { limit }));
+        }
+        if self.deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            return Err(Error::Model(pulsedb_model::Error::DeadlineExceeded));
+        }
+        Ok(())
+    }
+}
+
 /// Series read by one parallel task (sharing one frame cache).
 const PARALLEL_RUN: usize = 64;
 
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.select_limited(matchers, mint, maxt, &SelectLimits::default())
+    }
+
+    /// [`Inner::select`], failing as soon as the samples read pass
+    /// `limits.max_samples` or the clock passes `limits.deadline` (checked
+    /// after the head and after each block, so no read runs long past them).
+    pub(crate) fn select_limited(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limits: &SelectLimits,
+    ) -> Result<Vec<Series>> {
         self.check_open()?;
         let refs = self.index.postings(matchers)?;
         // Series are read in parallel, in runs that share a frame cache
@@ -45,6 +77,8 @@ impl Inner {
             })
             .collect::<Result<_>>()?;
         let (head_keys, head_samples): (Vec<_>, Vec<_>) = head.into_iter().unzip();
+        let head_count: usize = head_samples.iter().map(Vec::len).sum();
+        limits.check(head_count)?;
         let blocks = self.blocks();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
@@ -55,6 +89,7 @@ impl Inner {
                 }
                 Ok::<_, Error>(())
             })?;
+            limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
         }
         samples.par_iter_mut().zip(head_samples).for_each(|(merged, head)| merge_head(merged, head));
         if !self.tombstones.is_empty() {
