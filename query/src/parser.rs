@@ -98,6 +98,11 @@ struct Parser {
     last_depth: usize,
 }
 
+/// The error of a query past [`MAX_DEPTH`], tree depth or recursion alike.
+fn too_deep(pos: Pos) -> Error {
+    Error::parse(pos, format!("expression nests deeper than the limit of {MAX_DEPTH} levels"))
+}
+
 fn binop_of(tok: &Tok) -> Option<BinOp> {
     Some(match tok {
         Tok::Add => BinOp::Add,
@@ -161,7 +166,7 @@ impl Parser {
     /// [`MAX_DEPTH`].
     fn built(&mut self, depth: usize, pos: Pos) -> Result<()> {
         if depth > MAX_DEPTH {
-            return Err(Error::parse(pos, format!("expression nests deeper than the limit of {MAX_DEPTH} levels")));
+            return Err(too_deep(pos));
         }
         self.last_depth = depth;
         Ok(())
@@ -171,7 +176,7 @@ impl Parser {
         let pos = self.peek().pos;
         self.nesting += 1;
         if self.nesting > MAX_DEPTH {
-            return Err(Error::parse(pos, format!("expression nests deeper than the limit of {MAX_DEPTH} levels")));
+            return Err(too_deep(pos));
         }
         // Every recursion of the parser passes here: grow the stack when it
         // runs low, so a deep query parses on any thread.

@@ -102,6 +102,18 @@ fn curl(base: &str, dir: &Path, path: &str, extra: &[&str]) -> u16 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
 }
 
+/// The body of a GET over TLS trusting the test CA, as `user:password`.
+fn curl_body(base: &str, dir: &Path, path: &str, user: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "20", "--cacert"])
+        .arg(dir.join("ca.crt"))
+        .args(["-u", user])
+        .arg(format!("{base}{path}"))
+        .output()
+        .expect("curl is installed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn web_config(dir: &Path, client_auth: &str) -> std::path::PathBuf {
     let config = format!(
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n  \
@@ -179,14 +191,7 @@ fn roles_users_and_tokens_over_tls() {
         .unwrap();
     assert_ne!(String::from_utf8_lossy(&out.stdout).trim(), "200");
     // Failures are counted.
-    let out = Command::new("curl")
-        .args(["-s", "--cacert"])
-        .arg(pki.join("ca.crt"))
-        .args(["-u", "root:rootpw"])
-        .arg(format!("{base}/metrics"))
-        .output()
-        .unwrap();
-    let metrics = String::from_utf8_lossy(&out.stdout);
+    let metrics = curl_body(&base, pki, "/metrics", "root:rootpw");
     let count = |reason: &str| -> f64 {
         let prefix = format!("pulsedb_http_auth_failures_total{{reason=\"{reason}\"}} ");
         metrics.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix}")).parse().unwrap()
@@ -273,14 +278,7 @@ fn prometheus_remote_writes_over_tls_with_basic_auth() {
         .expect("prometheus is installed");
     let deadline = Instant::now() + Duration::from_secs(60);
     let arrived = loop {
-        let out = Command::new("curl")
-            .args(["-s", "--cacert"])
-            .arg(pki.join("ca.crt"))
-            .args(["-u", "grafana:grafanapw"])
-            .arg(format!("{base}/api/v1/query?query=up"))
-            .output()
-            .unwrap();
-        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        let body = curl_body(&base, pki, "/api/v1/query?query=up", "grafana:grafanapw");
         if body.contains("\"job\":\"prometheus\"") || Instant::now() > deadline {
             break body;
         }
