@@ -1,4 +1,5 @@
-//! The platform layer: the data directory lock, directory fsync, durable
+//! The platform layer: the data directory lock, file and directory fsync
+//! (each a durability point the power-cut sim records), durable
 //! atomic renames and read-only memory maps of sealed files. Everything
 //! else in the crate goes through these few functions for the parts of
 //! durability that plain `std::fs` calls do not give.
@@ -38,14 +39,20 @@ impl DirLock {
 
 /// fsyncs a directory so that entries created, renamed or removed in it survive power loss.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).context(|| format!("syncing directory {}", dir.display()))
+    pulsedb_powercut::sync_dir(dir, || File::open(dir).and_then(|d| d.sync_all()))
+        .context(|| format!("syncing directory {}", dir.display()))
+}
+
+/// fsyncs `file` (at `path`), bytes and metadata.
+pub(crate) fn sync_file(file: &File, path: &Path) -> Result<()> {
+    pulsedb_powercut::sync_file(file, || file.sync_all()).context(|| format!("syncing {}", path.display()))
 }
 
 /// Writes `bytes` to `path` and fsyncs it.
 pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).context(|| format!("creating {}", path.display()))?;
     file.write_all(bytes).context(|| format!("writing {}", path.display()))?;
-    file.sync_all().context(|| format!("syncing {}", path.display()))
+    sync_file(&file, path)
 }
 
 /// Renames `from` to `to` (same directory tree) and fsyncs the parent of `to`,

@@ -1,12 +1,14 @@
 //! Helpers shared by pulsedb's integration tests and fuzz targets (not
 //! published): a real `pulsedb serve` process ([`server`]), data-directory
 //! helpers ([`data_dir`]), the acknowledged-sample model durability tests
-//! compare reads with ([`acked::AckedModel`]), a tiny deterministic PRNG,
+//! compare reads with ([`acked::AckedModel`]), the crash tests' write
+//! workload ([`crash_workload`]), a tiny deterministic PRNG,
 //! and the fuzz entry
 //! points ([`fuzzing`]) that `fuzz/` and the corpus test share.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, missing_debug_implementations)]
 
 pub mod acked;
+pub mod crash_workload;
 pub mod data_dir;
 pub mod fuzzing;
 pub mod server;

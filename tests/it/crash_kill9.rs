@@ -16,56 +16,17 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample, SyncMode};
+use pulsedb::{Db, Labels, Matcher, Options, SyncMode};
 use pulsedb_testkit::acked::AckedModel;
+use pulsedb_testkit::crash_workload::{self, apply, batch_contents, is_refusal, series_labels, to_batch};
 use pulsedb_testkit::Rng;
 
 const THREADS: usize = 2;
-const SERIES_PER_THREAD: usize = 20;
-const STEP_MS: i64 = 5_000;
-const BASE_T: i64 = 1_700_000_000_000;
 const CHILD_ENV: &str = "PULSEDB_CRASH_CHILD_DIR";
 const START_ENV: &str = "PULSEDB_CRASH_CHILD_START";
 
 fn options() -> Options {
-    let mut o = Options::default();
-    o.sync = SyncMode::Always;
-    o.block_span = Duration::from_secs(120);
-    o.out_of_order_window = Duration::from_secs(30);
-    o.compaction_spans = vec![Duration::from_secs(120), Duration::from_secs(600), Duration::from_secs(3600)];
-    o.retention = Duration::ZERO;
-    o.wal_segment_size = 256 << 10; // rotate often
-    o
-}
-
-fn series_labels(thread: usize, j: usize) -> Labels {
-    Labels::metric("crash_test", [("writer", thread.to_string()), ("series", j.to_string())])
-}
-
-/// Batch `n` of writer `thread`: deterministic, so the parent can rebuild it.
-fn batch_contents(thread: usize, n: u64) -> Vec<(usize, Sample)> {
-    let mut rng = Rng::new((thread as u64) << 40 | n);
-    let t = BASE_T + n as i64 * STEP_MS;
-    let mut out = Vec::new();
-    for j in 0..SERIES_PER_THREAD {
-        if rng.chance(70) {
-            out.push((j, Sample::new(t, rng.value())));
-        }
-        if rng.chance(15) {
-            // Out of order (and sometimes an overwrite), within the window.
-            let back = (rng.below(25) as i64 + 1) * 1000;
-            out.push((j, Sample::new(t - back - back % STEP_MS, rng.value())));
-        }
-    }
-    out
-}
-
-fn to_batch(thread: usize, contents: &[(usize, Sample)]) -> Batch {
-    let mut batch = Batch::new();
-    for &(j, s) in contents {
-        batch.add(series_labels(thread, j), [s]);
-    }
-    batch
+    crash_workload::options(SyncMode::Always)
 }
 
 /// The child: writes until killed, printing `ACK thread n` / `REJ thread n`.
@@ -87,7 +48,7 @@ fn crash_child() {
                 for n in start.. {
                     let verdict = match db.append(&to_batch(thread, &batch_contents(thread, n))) {
                         Ok(()) => "ACK",
-                        Err(pulsedb::Error::OutOfBounds { .. } | pulsedb::Error::OutOfOrder { .. }) => "REJ",
+                        Err(e) if is_refusal(&e) => "REJ",
                         Err(e) => panic!("append failed: {e}"),
                     };
                     let mut out = out.lock().unwrap();
@@ -106,17 +67,10 @@ fn crash_child() {
     });
 }
 
-fn apply(model: &mut AckedModel, thread: usize, contents: &[(usize, Sample)]) {
-    // Within a batch the last value for a timestamp wins, as in `append`.
-    for &(j, s) in contents {
-        model.insert(&series_labels(thread, j), s.t, s.v);
-    }
-}
-
 /// Everything stored, a timestamp read twice failing.
 fn read_db(dir: &Path) -> AckedModel {
     let db = Db::open(dir, options()).unwrap();
-    let got = AckedModel::read(&db, &[Matcher::equal("__name__", "crash_test")]);
+    let got = AckedModel::read(&db, &[Matcher::equal("__name__", crash_workload::METRIC)]);
     db.close().unwrap();
     got
 }

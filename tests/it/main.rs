@@ -8,6 +8,7 @@ mod delete_series;
 mod fuzz_corpora;
 mod golden_fixtures;
 mod model;
+mod power_cut;
 mod promql_scripts;
 mod rollups_vs_raw;
 mod snapshot;

@@ -123,7 +123,7 @@ impl Fs {
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             return Err(io::Error::other("injected fault: fsync failed"));
         }
-        self.timed_sync(|| file.sync_data())
+        pulsedb_powercut::sync_file(file, || self.timed_sync(|| file.sync_data()))
     }
 
     pub(crate) fn set_len(&self, file: &File, len: u64) -> io::Result<()> {
@@ -145,7 +145,7 @@ impl Fs {
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             return Err(io::Error::other("injected fault: directory fsync failed"));
         }
-        self.timed_sync(|| File::open(dir)?.sync_all())
+        pulsedb_powercut::sync_dir(dir, || self.timed_sync(|| File::open(dir)?.sync_all()))
     }
 
     #[cfg(feature = "fault-injection")]

@@ -233,7 +233,7 @@ impl BlockWriter {
             .into_inner()
             .map_err(|e| e.into_error())
             .context(|| format!("writing {}", chunks_path.display()))?;
-        file.sync_all().context(|| format!("syncing {}", chunks_path.display()))?;
+        fs::sync_file(&file, &chunks_path)?;
 
         let table_offset = self.index.len() as u64;
         for &(sref, offset) in &self.table {

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! [append lock] raise min_valid to the window end (later samples for it are rejected)
+//!   → WAL fsync (nothing in the block can be lost with the WAL's tail)
 //!   → read each head series' window → BlockWriter → fsync, rename (durable)
 //!   → register the block → flushed_until = window end
 //!   → drop the window from the head → [append lock] remove empty series
@@ -72,6 +73,12 @@ impl Inner {
             // Batches validated before the raise finish applying first.
             drop(self.apply_gate.write());
         }
+        // Under `SyncMode::Interval` the window's newest samples may not be
+        // durable in the WAL yet. A block made durable before them would
+        // keep part of a batch whose other part a power cut takes with the
+        // WAL tail; syncing first means a block never holds a sample the
+        // WAL could still lose (found by the power-cut test).
+        self.wal.sync()?;
         let series = self.head.all();
         // The window was chosen without the append lock, so a batch validated
         // before the raise may have brought a series with samples older than

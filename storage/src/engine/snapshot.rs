@@ -79,7 +79,7 @@ impl Inner {
                 let limit = if segment == end.segment { end.offset } else { u64::MAX };
                 stats.wal_bytes += std::io::copy(&mut std::io::Read::take(&mut source, limit), &mut target)
                     .context(|| format!("copying {}", from.display()))?;
-                target.sync_all().context(|| format!("fsyncing {}", to.display()))?;
+                fs::sync_file(&target, &to)?;
                 stats.wal_segments += 1;
             }
         }
@@ -91,7 +91,8 @@ impl Inner {
         if tombstones.exists() {
             let to = dest.join(crate::tombstones::TOMBSTONES_FILE);
             std::fs::copy(&tombstones, &to).context(|| format!("copying {}", tombstones.display()))?;
-            std::fs::File::open(&to).and_then(|f| f.sync_all()).context(|| format!("fsyncing {}", to.display()))?;
+            let copy = std::fs::File::open(&to).context(|| format!("opening {}", to.display()))?;
+            fs::sync_file(&copy, &to)?;
         }
         fs::sync_dir(dest)?;
         Ok(stats)

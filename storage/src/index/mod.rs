@@ -161,7 +161,8 @@ impl Index {
 
     /// Makes every write so far durable (RocksDB's own log, fsynced).
     pub(crate) fn sync(&self) -> Result<()> {
-        self.db.flush_wal(true).map_err(self.err("syncing"))
+        self.db.flush_wal(true).map_err(self.err("syncing"))?;
+        pulsedb_powercut::index_synced(&self.path, |dest| self.checkpoint(dest))
     }
 
     /// A consistent copy of the index in `dest` (a RocksDB checkpoint:
@@ -174,7 +175,8 @@ impl Index {
     /// Writes the memtable to a table file, so the next open need not
     /// replay RocksDB's log (done on a clean close).
     pub(crate) fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(self.err("flushing the memtable"))
+        self.db.flush().map_err(self.err("flushing the memtable"))?;
+        pulsedb_powercut::index_synced(&self.path, |dest| self.checkpoint(dest))
     }
 
     /// Every series ref, in order.
