@@ -19,6 +19,7 @@ mod read;
 mod tls;
 pub mod web_config;
 mod write;
+mod write_deadline;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,6 +57,9 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request's body; 408 after (default 60 s).
     pub body_read_timeout: Duration,
+    /// How long a response write may stay blocked on a client that reads
+    /// nothing; then the connection is closed (default 60 s).
+    pub response_write_timeout: Duration,
     /// Connections open at once; more wait to be accepted (default 4096).
     pub max_connections: usize,
     /// TLS and authentication (`--web.config.file`); default: neither.
@@ -79,6 +83,7 @@ impl Default for Config {
             max_concurrent_queries: 20,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(60),
+            response_write_timeout: Duration::from_secs(60),
             max_connections: 4096,
             web: web_config::WebConfig::default(),
         }
@@ -140,6 +145,7 @@ pub async fn serve(
     on_listening(addr);
     let limits = listener::ConnectionLimits {
         header_read_timeout: state.config.header_read_timeout,
+        response_write_timeout: state.config.response_write_timeout,
         max_connections: state.config.max_connections,
         drain_timeout: Duration::from_secs(60),
     };

@@ -1,6 +1,8 @@
 //! Accepting connections so that no client can hold the server: every
 //! connection must send its request headers within `header_read_timeout`
-//! (also between requests on a kept-alive connection), at most
+//! (also between requests on a kept-alive connection), must keep reading
+//! its responses (a write blocked for `response_write_timeout` closes the
+//! connection, see `write_deadline.rs`), at most
 //! `max_connections` are open at once (more wait in the kernel's backlog),
 //! a failed `accept` (out of file descriptors) is retried after a pause
 //! instead of ending the server, and shutdown stops accepting, lets
@@ -19,6 +21,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
+use crate::write_deadline::WriteDeadline;
+
 /// How long an `accept` that failed (e.g. EMFILE) waits before the next.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 
@@ -26,6 +30,7 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ConnectionLimits {
     pub(crate) header_read_timeout: Duration,
+    pub(crate) response_write_timeout: Duration,
     pub(crate) max_connections: usize,
     /// Longest wait for in-flight requests at shutdown.
     pub(crate) drain_timeout: Duration,
@@ -62,6 +67,7 @@ pub(crate) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteDeadline::new(stream, limits.response_write_timeout);
         let (app, watcher) = (app.clone(), graceful.watcher());
         let tls = tls.clone();
         tokio::spawn(async move {

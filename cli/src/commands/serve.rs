@@ -58,6 +58,10 @@ pub(crate) struct Args {
     /// How long a client may take to send a request body; then 408.
     #[arg(long, default_value = "60s", value_parser = flags::duration)]
     body_read_timeout: Duration,
+    /// How long writing a response may stay blocked on a client that reads
+    /// none of it; then the connection is closed.
+    #[arg(long, default_value = "60s", value_parser = flags::duration)]
+    response_write_timeout: Duration,
     /// Most connections open at once; more wait in the listen backlog.
     #[arg(long, default_value_t = 4096)]
     max_connections: usize,
@@ -83,6 +87,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.query.max_samples = args.query_max_samples;
     config.header_read_timeout = args.header_read_timeout;
     config.body_read_timeout = args.body_read_timeout;
+    config.response_write_timeout = args.response_write_timeout;
     config.max_connections = args.max_connections;
     if let Some(path) = &args.web_config_file {
         config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;

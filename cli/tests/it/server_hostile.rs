@@ -60,6 +60,8 @@ fn hostile_requests_are_answered_and_the_server_stays_up() {
             "2s",
             "--body-read-timeout",
             "2s",
+            "--response-write-timeout",
+            "2s",
         ],
     );
     let addr = server.base.trim_start_matches("http://").to_string();
@@ -246,6 +248,34 @@ fn hostile_requests_are_answered_and_the_server_stays_up() {
         })
         .count();
     assert_eq!(closed, 500, "idle connections still open past the header timeout");
+    checked += 1;
+
+    // A client that pipelines 40 large responses and reads none of them:
+    // once the socket buffers are full the server's write stalls, and after
+    // the response write timeout it closes the connection rather than hold
+    // it, and the responses, forever.
+    let big = format!("/api/v1/query_range?query=hostile_v&start={}&end={now}&step=0.005", now - 50);
+    let (code, body) = server.get(&big);
+    assert_eq!(code, 200, "{body}");
+    let mut reader = TcpStream::connect(&addr).unwrap();
+    let request = format!("GET {big} HTTP/1.1\r\nHost: x\r\n\r\n");
+    for _ in 0..40 {
+        reader.write_all(request.as_bytes()).unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    let started = Instant::now();
+    reader.set_read_timeout(Some(BOUND)).unwrap();
+    let mut received = 0usize;
+    let ended = loop {
+        match reader.read(&mut [0u8; 1 << 16]) {
+            Ok(0) => break true,
+            Ok(n) => received += n,
+            Err(e) => break !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+        }
+    };
+    assert!(ended, "a connection whose client reads nothing is still open after the write timeout");
+    assert!(received < 40 * body.len(), "all {received} bytes were sent: the test filled no buffer");
+    assert!(started.elapsed() < BOUND, "reading 40 unread responses took {:?}", started.elapsed());
     checked += 1;
 
     assert!(checked >= 40, "only {checked} hostile requests");
