@@ -101,7 +101,7 @@ pub(crate) struct AppState {
     auth: Arc<auth::Authenticator>,
     config: Config,
     metrics: ServerMetrics,
-    query_slots: Semaphore,
+    query_slots: Arc<Semaphore>,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -138,7 +138,7 @@ pub async fn serve(
     let state = Arc::new(AppState {
         db,
         auth: Arc::new(auth::Authenticator::new(config.web.clone())),
-        query_slots: Semaphore::new(config.max_concurrent_queries.max(1)),
+        query_slots: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
         config,
         metrics: ServerMetrics::default(),
     });

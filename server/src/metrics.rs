@@ -61,6 +61,8 @@ pub(crate) struct ServerMetrics {
     pub(crate) rejected_writes: AtomicU64,
     /// Requests whose handler panicked (answered 500).
     pub(crate) panics: AtomicU64,
+    /// Query evaluations running now (whether or not their client waits).
+    pub(crate) queries_running: AtomicU64,
 }
 
 impl ServerMetrics {
@@ -125,6 +127,12 @@ impl ServerMetrics {
             "Write requests refused with a 4xx.",
             "counter",
             self.rejected_writes.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_engine_queries",
+            "Query evaluations running now; each ends by its query timeout.",
+            "gauge",
+            self.queries_running.load(Ordering::Relaxed) as f64,
         );
         gauge(
             "pulsedb_http_handler_panics_total",

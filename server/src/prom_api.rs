@@ -4,6 +4,7 @@
 //! Grafana's Prometheus data source works unchanged.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,11 +38,38 @@ pub(crate) async fn blocking<T: Send + 'static>(
     state: &Arc<AppState>,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = state.query_slots.acquire().await.map_err(|_| ApiError::internal("the server is shutting down"))?;
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || work(&state))
+    let permit = state
+        .query_slots
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+        .map_err(|_| ApiError::internal("the server is shutting down"))?;
+    let state = state.clone();
+    // The slot goes with the evaluation, not the request: a client that
+    // hangs up does not free it while the work still runs.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let _running = Running::start(&state.metrics.queries_running);
+        work(&state)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+}
+
+/// Counts one running evaluation until dropped (also by a panic).
+struct Running<'a>(&'a AtomicU64);
+
+impl<'a> Running<'a> {
+    fn start(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub(crate) async fn query(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {

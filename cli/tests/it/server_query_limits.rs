@@ -4,7 +4,9 @@
 //! Neither depends on the machine's speed: the sample limit counts, and the
 //! timeout test uses a zero limit that no evaluation can meet (the engine's
 //! own test, `query/tests/it/engine.rs`, times a slow querier against a real
-//! limit); and the resolution limit is Prometheus' 11,000 intervals.
+//! limit); and the resolution limit is Prometheus' 11,000 intervals. With
+//! a real 1 s limit, queries of billions of steps end by it (a client that
+//! hung up too), free their worker, and do not hold up small queries.
 #![allow(clippy::unwrap_used)]
 
 use pulsedb_testkit::server::{enc, now_ms, TestServer};
@@ -82,4 +84,55 @@ fn range_queries_up_to_11000_intervals_are_admitted_and_no_more() {
     let (code, json) = server.json(&q(11_001));
     assert_eq!(code, 400, "{json}");
     assert!(json["error"].as_str().unwrap().contains("maximum resolution"), "{json}");
+}
+
+/// `pulsedb_engine_queries` from `/metrics`.
+fn running_queries(server: &TestServer) -> f64 {
+    let (_, page) = server.get("/metrics");
+    let line = page.lines().find(|l| l.starts_with("pulsedb_engine_queries ")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn slow_queries_stop_at_the_timeout_and_free_their_worker() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path(), &["--query-timeout", "1s"]);
+    let now = load(&server);
+    // Millions of subquery steps per output step: far more than a second.
+    let slow = range("sum(max_over_time(limits_v[5m:1ms]))", now);
+    // One client hangs up at once: its evaluation must still end by the timeout.
+    let mut quitter = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    quitter.write_all(format!("GET {slow} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+    drop(quitter);
+    std::thread::scope(|scope| {
+        let slow_ones: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    let started = Instant::now();
+                    let (code, json) = server.json(&slow);
+                    (code, json, started.elapsed())
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(200));
+        // Small queries are answered while the slow ones still run.
+        let (code, json) = server.json(&range(r#"limits_v{host="h1"}"#, now));
+        assert_eq!(code, 200, "{json}");
+        assert!(running_queries(&server) > 0.0, "the small query was answered only after the slow ones ended");
+        for handle in slow_ones {
+            let (code, json, took) = handle.join().unwrap();
+            assert_eq!(code, 503, "{json}");
+            assert_eq!(json["errorType"], "timeout");
+            assert!(took < Duration::from_secs(4), "a timed-out query was answered after {took:?}");
+        }
+    });
+    // Every evaluation, the abandoned one too, has ended shortly after its timeout.
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while running_queries(&server) > 0.0 {
+        assert!(Instant::now() < deadline, "evaluations still running past the query timeout");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
