@@ -76,6 +76,8 @@ pub enum BinOp {
     Div,
     Mod,
     Pow,
+    /// `atan2`, an arithmetic operator binding like `*`.
+    Atan2,
     Eq,
     Neq,
     Gt,
@@ -96,6 +98,7 @@ impl BinOp {
             BinOp::Div => "/",
             BinOp::Mod => "%",
             BinOp::Pow => "^",
+            BinOp::Atan2 => "atan2",
             BinOp::Eq => "==",
             BinOp::Neq => "!=",
             BinOp::Gt => ">",
@@ -115,7 +118,7 @@ impl BinOp {
             BinOp::And | BinOp::Unless => 2,
             BinOp::Eq | BinOp::Neq | BinOp::Gt | BinOp::Lt | BinOp::Gte | BinOp::Lte => 3,
             BinOp::Add | BinOp::Sub => 4,
-            BinOp::Mul | BinOp::Div | BinOp::Mod => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Atan2 => 5,
             BinOp::Pow => 6,
         }
     }

@@ -11,6 +11,7 @@ mod ast;
 mod error;
 mod eval;
 mod functions;
+mod gomath;
 mod lexer;
 mod parser;
 mod value;

@@ -121,6 +121,7 @@ fn binop_of(tok: &Tok) -> Option<BinOp> {
             "and" => BinOp::And,
             "or" => BinOp::Or,
             "unless" => BinOp::Unless,
+            "atan2" => BinOp::Atan2,
             _ => return None,
         },
         _ => return None,

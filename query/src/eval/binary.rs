@@ -11,6 +11,7 @@ use super::labels::{drop_metric_name, keep_only, signature, with, without};
 use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};
 use crate::ast::{BinOp, BinaryExpr, Cardinality, VectorMatching};
 use crate::error::{Error, Result};
+use crate::gomath;
 
 /// Arithmetic on two values.
 fn arith(op: BinOp, a: f64, b: f64) -> f64 {
@@ -20,7 +21,8 @@ fn arith(op: BinOp, a: f64, b: f64) -> f64 {
         BinOp::Mul => a * b,
         BinOp::Div => a / b,
         BinOp::Mod => a % b,
-        BinOp::Pow => a.powf(b),
+        BinOp::Pow => gomath::pow(a, b),
+        BinOp::Atan2 => gomath::atan2(a, b),
         _ => f64::NAN,
     }
 }
@@ -46,8 +48,9 @@ fn elem(op: BinOp, a: f64, b: f64) -> (f64, bool) {
     }
 }
 
+/// Prometheus 2.42 drops the name for `+ - * / % ^` only: `atan2` keeps it.
 fn drops_name(op: BinOp) -> bool {
-    !op.is_comparison() && !op.is_set()
+    !op.is_comparison() && !op.is_set() && op != BinOp::Atan2
 }
 
 impl Evaluator<'_> {

@@ -1,28 +1,51 @@
 //! Math on instant vectors: `abs`, `ceil`, `floor`, `exp`, `sqrt`, `ln`,
-//! `log2`, `log10`, `sgn`, `round`, and the clamps (`clamp`, `clamp_min`,
-//! `clamp_max`). Each drops the metric name, as Prometheus does.
+//! `log2`, `log10`, `sgn`, `round`, the clamps (`clamp`, `clamp_min`,
+//! `clamp_max`), the trigonometric and hyperbolic functions and their
+//! inverses, `deg`, `rad`, and the scalar `pi()`. Each drops the metric
+//! name, as Prometheus does. Transcendental functions use Go's float64
+//! math (`crate::gomath`), so the last bits are Prometheus' too.
 
 use super::{Function, Impl};
 use crate::ast::Call;
 use crate::error::Result;
 use crate::eval::{EvalValue, Evaluator};
+use crate::gomath;
 use crate::value::ValueType::{Scalar, Vector};
 
 pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("abs", &[Vector], Vector, Impl::Elementwise(f64::abs)),
     Function::new("ceil", &[Vector], Vector, Impl::Elementwise(f64::ceil)),
     Function::new("floor", &[Vector], Vector, Impl::Elementwise(f64::floor)),
-    Function::new("exp", &[Vector], Vector, Impl::Elementwise(f64::exp)),
+    Function::new("exp", &[Vector], Vector, Impl::Elementwise(gomath::exp)),
     Function::new("sqrt", &[Vector], Vector, Impl::Elementwise(f64::sqrt)),
-    Function::new("ln", &[Vector], Vector, Impl::Elementwise(f64::ln)),
-    Function::new("log2", &[Vector], Vector, Impl::Elementwise(f64::log2)),
-    Function::new("log10", &[Vector], Vector, Impl::Elementwise(f64::log10)),
+    Function::new("ln", &[Vector], Vector, Impl::Elementwise(gomath::log)),
+    Function::new("log2", &[Vector], Vector, Impl::Elementwise(gomath::log2)),
+    Function::new("log10", &[Vector], Vector, Impl::Elementwise(gomath::log10)),
+    Function::new("sin", &[Vector], Vector, Impl::Elementwise(gomath::sin)),
+    Function::new("cos", &[Vector], Vector, Impl::Elementwise(gomath::cos)),
+    Function::new("tan", &[Vector], Vector, Impl::Elementwise(gomath::tan)),
+    Function::new("asin", &[Vector], Vector, Impl::Elementwise(gomath::asin)),
+    Function::new("acos", &[Vector], Vector, Impl::Elementwise(gomath::acos)),
+    Function::new("atan", &[Vector], Vector, Impl::Elementwise(gomath::atan)),
+    Function::new("sinh", &[Vector], Vector, Impl::Elementwise(gomath::sinh)),
+    Function::new("cosh", &[Vector], Vector, Impl::Elementwise(gomath::cosh)),
+    Function::new("tanh", &[Vector], Vector, Impl::Elementwise(gomath::tanh)),
+    Function::new("asinh", &[Vector], Vector, Impl::Elementwise(gomath::asinh)),
+    Function::new("acosh", &[Vector], Vector, Impl::Elementwise(gomath::acosh)),
+    Function::new("atanh", &[Vector], Vector, Impl::Elementwise(gomath::atanh)),
+    Function::new("deg", &[Vector], Vector, Impl::Elementwise(gomath::deg)),
+    Function::new("rad", &[Vector], Vector, Impl::Elementwise(gomath::rad)),
+    Function::new("pi", &[], Scalar, Impl::Call(pi)),
     Function::new("sgn", &[Vector], Vector, Impl::Elementwise(sgn)),
     Function::new("round", &[Vector, Scalar], Vector, Impl::Call(round)).variadic(1),
     Function::new("clamp", &[Vector, Scalar, Scalar], Vector, Impl::Call(clamp)),
     Function::new("clamp_max", &[Vector, Scalar], Vector, Impl::Call(clamp)),
     Function::new("clamp_min", &[Vector, Scalar], Vector, Impl::Call(clamp)),
 ];
+
+fn pi(ev: &mut Evaluator<'_>, _: &Call) -> Result<EvalValue> {
+    Ok(EvalValue::Scalar(vec![std::f64::consts::PI; ev.steps]))
+}
 
 /// -1, 0 or 1 by sign; NaN and ±0 are kept as they are.
 fn sgn(v: f64) -> f64 {
