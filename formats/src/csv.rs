@@ -32,6 +32,9 @@ pub fn parse_line(line: &str, line_no: usize) -> Result<Option<(Labels, Sample)>
         if used != braced.len() {
             return Err(err(format!("labels: unexpected text after '}}': {:?}", &braced[used..])));
         }
+        if parsed.iter().any(|(name, _)| name == METRIC_NAME) {
+            return Err(err(format!("labels: {METRIC_NAME} belongs in the metric column, not among the labels")));
+        }
         pairs.extend(parsed);
     }
     let timestamp = timestamp.trim();
@@ -145,6 +148,7 @@ mod tests {
             (",,1,1", "empty metric name"),
             ("cpu,\"a,1,1", "not closed"),
             ("cpu,{a=1},1,1", "labels"),
+            ("cpu,\"{__name__=\"\"mem\"\"}\",1,1", "belongs in the metric column"),
         ] {
             let err = parse_line(row, 4).unwrap_err().to_string();
             assert!(err.starts_with("line 4: ") && err.contains(want), "{row}: {err}");
