@@ -57,7 +57,10 @@ impl SelectHints {
 pub trait Querier: Send + Sync {
     /// Series matching all `matchers` with their samples in
     /// `[hints.mint, hints.maxt]` (milliseconds, inclusive), time-ordered,
-    /// sorted by labels.
+    /// in the order the store created the series — the order Prometheus'
+    /// head returns them in, which fixes the order the engine adds floats
+    /// in, so sums and averages match Prometheus to the last bit. A caller
+    /// that wants label order sorts.
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError>;
 
     /// Rollup buckets of `resolution` (one of [`crate::RESOLUTIONS`])

@@ -147,8 +147,11 @@ impl Evaluator<'_> {
 struct Acc {
     count: f64,
     sum: f64,
-    /// Incremental mean (Prometheus' avg) and Welford's second moment.
+    /// Incremental mean (Prometheus' avg, with its infinity rules).
     mean: f64,
+    /// Welford's mean and second moment (stddev, stdvar): Prometheus keeps
+    /// these apart from avg's mean, and so must we for the same last bits.
+    welford_mean: f64,
     m2: f64,
     min: f64,
     max: f64,
@@ -157,7 +160,7 @@ struct Acc {
 impl Acc {
     fn add(&mut self, v: f64) {
         if self.count == 0.0 {
-            *self = Acc { count: 1.0, sum: v, mean: v, m2: 0.0, min: v, max: v };
+            *self = Acc { count: 1.0, sum: v, mean: v, welford_mean: v, m2: 0.0, min: v, max: v };
             return;
         }
         self.count += 1.0;
@@ -170,11 +173,12 @@ impl Acc {
         }
         let skip_mean = self.mean.is_infinite()
             && ((v.is_infinite() && (self.mean > 0.0) == (v > 0.0)) || (!v.is_infinite() && !v.is_nan()));
-        let delta = v - self.mean;
         if !skip_mean {
             self.mean += v / self.count - self.mean / self.count;
         }
-        self.m2 += delta * (v - (self.mean));
+        let delta = v - self.welford_mean;
+        self.welford_mean += delta / self.count;
+        self.m2 += delta * (v - self.welford_mean);
     }
 
     fn value(&self, op: AggOp) -> f64 {

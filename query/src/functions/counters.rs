@@ -147,11 +147,23 @@ fn extrapolated_rate_from(
     let mut interval = sampled;
     interval += if to_start < threshold { to_start } else { average / 2.0 };
     interval += if to_end < threshold { to_end } else { average / 2.0 };
-    result *= interval / sampled;
+    // Prometheus scales a factor, then the result once: (ext / sampled) / range.
+    let mut factor = interval / sampled;
     if rate {
-        result /= (range_end - range_start) as f64 / 1000.0;
+        factor /= range_seconds(range_end - range_start);
     }
+    result *= factor;
     Some(result)
+}
+
+/// A range in seconds as Go's `Duration.Seconds()` computes it: whole
+/// seconds plus the rest in nanoseconds over 1e9 (not milliseconds / 1000,
+/// which rounds differently for ranges that are not whole seconds).
+fn range_seconds(range_ms: i64) -> f64 {
+    let nanos = i128::from(range_ms) * 1_000_000;
+    let whole = nanos / 1_000_000_000;
+    let rest = nanos % 1_000_000_000;
+    whole as f64 + rest as f64 / 1e9
 }
 
 /// `irate`/`idelta`: from the last two samples.

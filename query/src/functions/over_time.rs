@@ -4,7 +4,7 @@
 
 use pulsedb_model::RollupFields;
 
-use super::stats::{avg, quantile, variance};
+use super::stats::{avg, quantile, sum, variance};
 use super::types::absent_labels;
 use super::{Buckets, Function, Impl, Window, WindowFn};
 use crate::ast::Call;
@@ -19,7 +19,7 @@ const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
 pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("avg_over_time", &[Matrix], Vector, window(|w| Some(avg(w.samples.iter().map(|s| s.v)))))
         .rollup(RollupFields::SUM, |b| Some(b.sum() / b.count as f64)),
-    Function::new("sum_over_time", &[Matrix], Vector, window(|w| Some(w.samples.iter().map(|s| s.v).sum())))
+    Function::new("sum_over_time", &[Matrix], Vector, window(|w| Some(sum(w.samples.iter().map(|s| s.v)))))
         .rollup(RollupFields::SUM, |b| Some(b.sum())),
     Function::new("count_over_time", &[Matrix], Vector, window(|w| Some(w.samples.len() as f64)))
         .rollup(RollupFields::COUNT, |b| Some(b.count as f64)),

@@ -4,7 +4,8 @@
 //! ```text
 //! select(matchers, mint, maxt) → index postings → head reads → block snapshot
 //!   → per block: chunk table → frames (decompressed once) → sealed chunks
-//!   → merge per series (duplicates resolved, head wins) → sorted by labels
+//!   → merge per series (duplicates resolved, head wins) → in series-ref order
+//!     (creation order, as Prometheus' head returns series; `select` sorts by labels)
 //! ```
 //! The head is read before the block list is taken: a flush registers its
 //! block before it drops the data from the head, so every sample is seen
@@ -50,10 +51,12 @@ const PARALLEL_RUN: usize = 64;
 
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
-        self.select_limited(matchers, mint, maxt, &SelectLimits::default())
+        let mut out = self.select_limited(matchers, mint, maxt, &SelectLimits::default())?;
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
     }
 
-    /// [`Inner::select`], failing as soon as the samples read pass
+    /// [`Inner::select`] in series-ref order, failing as soon as the samples read pass
     /// `limits.max_samples` or the clock passes `limits.deadline` (checked
     /// after the head and after each block, so no read runs long past them).
     pub(crate) fn select_limited(
@@ -103,7 +106,8 @@ impl Inner {
             .zip(samples)
             .filter_map(|(labels, samples)| Some(Series { labels: labels?, samples }).filter(|s| !s.samples.is_empty()))
             .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        // Postings are in ref order, which is creation order: the query
+        // engine adds floats in this order, as Prometheus does.
         Ok(out)
     }
 
@@ -160,14 +164,13 @@ impl Inner {
             merged.extend(head.into_iter().filter(|b| b.start >= covered_until && b.start <= maxt));
         }
         let labels = self.labels_for(&refs, &head_keys, |i| !buckets[i].is_empty())?;
-        let mut out: Vec<RollupSeries> = labels
+        let out: Vec<RollupSeries> = labels
             .into_iter()
             .zip(buckets)
             .filter_map(|(labels, buckets)| {
                 Some(RollupSeries { labels: labels?, buckets }).filter(|s| !s.buckets.is_empty())
             })
             .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Some(out))
     }
 

@@ -1,5 +1,5 @@
-//! An in-memory [`Querier`]: series held in a vector, matched and cut to
-//! the time range as storage would; it records every select's hints.
+//! An in-memory [`Querier`]: series held in a vector in creation order,
+//! matched and cut to the time range as storage would; it records every select's hints.
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::sync::Mutex;
@@ -17,7 +17,6 @@ pub(crate) struct MemQuerier {
 impl MemQuerier {
     pub(crate) fn with(mut self, labels: Labels, samples: impl IntoIterator<Item = (i64, f64)>) -> Self {
         self.series.push(Series { labels, samples: samples.into_iter().map(|(t, v)| Sample::new(t, v)).collect() });
-        self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
         self
     }
 }
@@ -43,11 +42,12 @@ impl MemQuerier {
     /// order, a repeated timestamp keeping the last value.
     pub(crate) fn append(&mut self, batch: &Batch) {
         for (labels, samples) in batch.rows() {
-            let i = match self.series.binary_search_by(|s| s.labels.cmp(labels)) {
-                Ok(i) => i,
-                Err(i) => {
-                    self.series.insert(i, Series { labels: labels.clone(), samples: Vec::new() });
-                    i
+            // Creation order, as storage keeps it.
+            let i = match self.series.iter().position(|s| &s.labels == labels) {
+                Some(i) => i,
+                None => {
+                    self.series.push(Series { labels: labels.clone(), samples: Vec::new() });
+                    self.series.len() - 1
                 }
             };
             let series = &mut self.series[i].samples;

@@ -19,9 +19,10 @@
 //! eval range from <t> to <t> step <d> <expr>
 //!   {label="v"} 1 2 _ 4                    expected values per step (expansions allowed)
 //! ```
-//! Values compare within 1e-6 relative (expectations are written with
-//! limited digits); NaN equals NaN. Expected values were checked against
-//! Prometheus 2.42 (`query/testdata/record-with-promtool.py --check`).
+//! Values compare bit for bit (the sign of zero too; any NaN equals any
+//! NaN): expectations are Prometheus 2.42's answers, written with every
+//! digit by `query/testdata/record-with-promtool.py --record`, which
+//! `--check` compares the same way.
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::path::Path;
@@ -136,10 +137,7 @@ fn close(a: f64, b: f64) -> bool {
     if a.is_nan() || b.is_nan() {
         return a.is_nan() && b.is_nan();
     }
-    if a == b {
-        return true;
-    }
-    (a - b).abs() <= 1e-6 * a.abs().max(b.abs())
+    a.to_bits() == b.to_bits()
 }
 
 struct Case<'a> {
