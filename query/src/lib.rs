@@ -12,6 +12,7 @@ mod error;
 mod eval;
 mod functions;
 mod gomath;
+mod gosort;
 mod lexer;
 mod parser;
 mod value;

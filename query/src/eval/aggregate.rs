@@ -11,6 +11,7 @@ use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};
 use crate::ast::{AggOp, Aggregate};
 use crate::error::{Error, Result};
 use crate::functions::stats::quantile;
+use crate::gosort;
 
 impl Evaluator<'_> {
     pub(crate) fn aggregate(&mut self, a: &Aggregate) -> Result<EvalValue> {
@@ -64,23 +65,8 @@ impl Evaluator<'_> {
                 let value = match a.op {
                     AggOp::Quantile => quantile(param[i], &mut values().collect::<Vec<_>>()),
                     AggOp::Topk | AggOp::Bottomk => {
-                        let k = param[i];
-                        // Also skips a NaN k.
-                        if k.partial_cmp(&1.0).is_none_or(|o| o.is_lt()) {
-                            continue;
-                        }
-                        let k = (k as usize).min(m.len());
-                        let mut ranked = m.clone();
-                        // NaN ranks lowest for topk and highest for bottomk.
-                        let top = a.op == AggOp::Topk;
-                        ranked.sort_by(|x, y| match (x.1.is_nan(), y.1.is_nan()) {
-                            (true, true) => std::cmp::Ordering::Equal,
-                            (true, false) => std::cmp::Ordering::Greater,
-                            (false, true) => std::cmp::Ordering::Less,
-                            _ if top => y.1.total_cmp(&x.1),
-                            _ => x.1.total_cmp(&y.1),
-                        });
-                        for &(idx, v) in ranked.iter().take(k) {
+                        let Some(k) = top_k_param(param[i])? else { continue };
+                        for (idx, v) in top_k(a.op == AggOp::Topk, k, m) {
                             out.push(series[idx].labels.clone(), i, v)?;
                         }
                         continue;
@@ -140,6 +126,67 @@ impl Evaluator<'_> {
             .filter(|s| !s.points.is_empty())
             .collect()
     }
+}
+
+/// `topk`/`bottomk`'s k at one step: an error past int64 as Prometheus
+/// gives it, `None` (no output) below 1, else truncated.
+fn top_k_param(k: f64) -> Result<Option<usize>> {
+    // The largest float below 2^63 is the last one Go converts exactly.
+    if k.is_nan() || !(-9_223_372_036_854_775_808.0..=9_223_372_036_854_774_784.0).contains(&k) {
+        return Err(Error::Execution(format!("Scalar value {} overflows int64", go_value(k))));
+    }
+    let k = k as i64;
+    Ok((k >= 1).then(|| usize::try_from(k).unwrap_or(usize::MAX)))
+}
+
+/// Go's `%v` of a float64: shortest digits, exponent form from 1e21 and below 1e-4.
+fn go_value(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..21).contains(&exp) {
+        format!("{v}")
+    } else {
+        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+/// The k largest (`top`) or smallest samples of one group, chosen and
+/// ordered as Prometheus 2.42 does: a Go heap fed in input order (a value
+/// equal to the root does not displace it; a NaN root always goes), then
+/// Go's sort of the heap, NaN last.
+fn top_k(top: bool, k: usize, members: &[(usize, f64)]) -> Vec<(usize, f64)> {
+    // The heap keeps the weakest kept sample at its root.
+    let heap_less = |a: &(usize, f64), b: &(usize, f64)| a.1.is_nan() || if top { a.1 < b.1 } else { a.1 > b.1 };
+    let mut heap: Vec<(usize, f64)> = Vec::with_capacity(k.min(members.len()));
+    for (n, &sample) in members.iter().enumerate() {
+        if n == 0 {
+            heap.push(sample);
+            continue;
+        }
+        let root = heap[0].1;
+        let displaces = if top { root < sample.1 } else { root > sample.1 };
+        if heap.len() < k || displaces || root.is_nan() {
+            if heap.len() == k {
+                if k == 1 {
+                    heap[0] = sample;
+                    continue;
+                }
+                gosort::heap_pop(&mut heap, heap_less);
+            }
+            gosort::heap_push(&mut heap, sample, heap_less);
+        }
+    }
+    if heap.len() > 1 {
+        gosort::sort(&mut heap, |a, b| heap_less(b, a));
+    }
+    heap
 }
 
 /// A running aggregate of one group at one step.

@@ -116,6 +116,9 @@ impl Evaluator<'_> {
                     for (slot, values) in params.iter_mut().zip(&scalars) {
                         *slot = values.get(i).copied().unwrap_or(f64::NAN);
                     }
+                    if let Some(check) = f.check_params {
+                        check(&params).map_err(Error::Execution)?;
+                    }
                     let resets = f
                         .counts_resets
                         .then(|| drops.get(b.saturating_sub(1)).zip(drops.get(a)).map_or(1, |(x, y)| x - y));

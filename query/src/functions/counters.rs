@@ -10,11 +10,11 @@ use super::{Buckets, Function, Impl, Window, WindowFn};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
 const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
-    Impl::Window(WindowFn { value, keeps_name: false, counts_resets: false })
+    Impl::Window(WindowFn::plain(value))
 }
 
 const fn counter(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
-    Impl::Window(WindowFn { value, keeps_name: false, counts_resets: true })
+    Impl::Window(WindowFn { counts_resets: true, ..WindowFn::plain(value) })
 }
 
 /// What a counter plan reads besides the count and first samples.

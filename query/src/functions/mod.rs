@@ -6,10 +6,12 @@
 //! find it here (a typo in a name is a parse error, not a silent miss).
 
 mod counters;
+mod date;
 mod histogram;
 mod labels;
 mod math;
 mod over_time;
+mod smoothing;
 mod sorting;
 pub(crate) mod stats;
 mod types;
@@ -58,6 +60,17 @@ pub(crate) struct WindowFn {
     /// Wants [`Window::resets`]: the evaluator counts value drops once per
     /// series, so windows without a counter reset skip a scan.
     pub(crate) counts_resets: bool,
+    /// Checks the scalar arguments at a step where some series has samples
+    /// (Prometheus checks them only there); the error fails the query.
+    pub(crate) check_params: Option<fn(&[f64; MAX_SCALAR_PARAMS]) -> Result<(), String>>,
+}
+
+impl WindowFn {
+    /// A window function that drops the name, counts no resets and takes
+    /// any scalar arguments.
+    pub(crate) const fn plain(value: fn(&Window<'_>) -> Option<f64>) -> Self {
+        Self { value, keeps_name: false, counts_resets: false, check_params: None }
+    }
 }
 
 /// What a [`WindowFn`] sees of one step.
@@ -175,9 +188,11 @@ impl fmt::Debug for Function {
 }
 
 /// Every family's functions.
-static FAMILIES: [&[Function]; 7] = [
+static FAMILIES: [&[Function]; 9] = [
     math::FUNCTIONS,
+    date::FUNCTIONS,
     over_time::FUNCTIONS,
+    smoothing::FUNCTIONS,
     counters::FUNCTIONS,
     labels::FUNCTIONS,
     histogram::FUNCTIONS,

@@ -1,5 +1,5 @@
 //! Aggregations over time: `avg`, `sum`, `count`, `min`, `max`, `last`,
-//! `present`, `quantile`, `stddev` and `stdvar` `_over_time`, and
+//! `present`, `quantile`, `stddev`, `stdvar` and `mad` `_over_time`, and
 //! `absent_over_time`. The first six are also answered from rollups.
 
 use pulsedb_model::RollupFields;
@@ -13,7 +13,7 @@ use crate::eval::{window_of, EvalValue, Evaluator, StepSeries};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
 const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
-    Impl::Window(WindowFn { value, keeps_name: false, counts_resets: false })
+    Impl::Window(WindowFn::plain(value))
 }
 
 pub(super) static FUNCTIONS: &[Function] = &[
@@ -31,7 +31,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
         "last_over_time",
         &[Matrix],
         Vector,
-        Impl::Window(WindowFn { value: |w| w.samples.last().map(|s| s.v), keeps_name: true, counts_resets: false }),
+        Impl::Window(WindowFn { keeps_name: true, ..WindowFn::plain(|w| w.samples.last().map(|s| s.v)) }),
     )
     .rollup(RollupFields::LAST, last_from_buckets),
     Function::new("present_over_time", &[Matrix], Vector, window(|_| Some(1.0))),
@@ -51,8 +51,18 @@ pub(super) static FUNCTIONS: &[Function] = &[
         window(|w| Some(variance(w.samples.iter().map(|s| s.v)).sqrt())),
     ),
     Function::new("stdvar_over_time", &[Matrix], Vector, window(|w| Some(variance(w.samples.iter().map(|s| s.v))))),
+    // Prometheus 2.53 and later; an extension against 2.42.
+    Function::new("mad_over_time", &[Matrix], Vector, window(median_absolute_deviation)),
     Function::new("absent_over_time", &[Matrix], Vector, Impl::Call(absent_over_time)),
 ];
+
+/// The median of the distances from the median (Prometheus' `quantile(0.5, …)` both times).
+fn median_absolute_deviation(w: &Window<'_>) -> Option<f64> {
+    let mut values: Vec<f64> = w.samples.iter().map(|s| s.v).collect();
+    let median = quantile(0.5, &mut values);
+    let mut distances: Vec<f64> = w.samples.iter().map(|s| (s.v - median).abs()).collect();
+    Some(quantile(0.5, &mut distances))
+}
 
 /// Prometheus' fold: the smallest non-NaN value, NaN only when all are NaN.
 fn min(w: &Window<'_>) -> Option<f64> {

@@ -5,6 +5,7 @@ use super::{Function, Impl};
 use crate::ast::Call;
 use crate::error::Result;
 use crate::eval::{EvalValue, Evaluator, StepSeries};
+use crate::gosort;
 use crate::value::ValueType::Vector;
 
 pub(super) static FUNCTIONS: &[Function] = &[
@@ -14,17 +15,13 @@ pub(super) static FUNCTIONS: &[Function] = &[
 
 fn sort(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
     let mut series = ev.eval_vector(&c.args[0])?;
-    let desc = c.func.name == "sort_desc";
     let first = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.1);
-    series.sort_by(|a, b| {
-        let (x, y) = (first(a), first(b));
-        match (x.is_nan(), y.is_nan()) {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ if desc => y.total_cmp(&x),
-            _ => x.total_cmp(&y),
-        }
-    });
+    // Prometheus sorts with Go's sort.Sort and a reversed NaN-first
+    // comparator: NaN ends up last, equal values in Go's order.
+    if c.func.name == "sort_desc" {
+        gosort::sort(&mut series, |a, b| first(b).is_nan() || first(b) < first(a));
+    } else {
+        gosort::sort(&mut series, |a, b| first(b).is_nan() || first(b) > first(a));
+    }
     Ok(EvalValue::Vector(series))
 }
