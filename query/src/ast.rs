@@ -180,10 +180,14 @@ pub enum AggOp {
     Bottomk,
     Quantile,
     CountValues,
+    /// Prometheus 3's `limitk` (an extension against 2.42).
+    Limitk,
+    /// Prometheus 3's `limit_ratio` (an extension against 2.42).
+    LimitRatio,
 }
 
 impl AggOp {
-    pub const ALL: [AggOp; 12] = [
+    pub const ALL: [AggOp; 14] = [
         AggOp::Sum,
         AggOp::Avg,
         AggOp::Min,
@@ -196,6 +200,8 @@ impl AggOp {
         AggOp::Bottomk,
         AggOp::Quantile,
         AggOp::CountValues,
+        AggOp::Limitk,
+        AggOp::LimitRatio,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -212,6 +218,8 @@ impl AggOp {
             AggOp::Bottomk => "bottomk",
             AggOp::Quantile => "quantile",
             AggOp::CountValues => "count_values",
+            AggOp::Limitk => "limitk",
+            AggOp::LimitRatio => "limit_ratio",
         }
     }
 
@@ -221,7 +229,10 @@ impl AggOp {
 
     /// Whether it takes a parameter before the vector.
     pub(crate) fn has_param(self) -> bool {
-        matches!(self, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues)
+        matches!(
+            self,
+            AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues | AggOp::Limitk | AggOp::LimitRatio
+        )
     }
 }
 

@@ -262,7 +262,8 @@ impl<T, F: Fn(&T, &T) -> bool> Sorter<'_, T, F> {
                 if other >= length {
                     other -= length;
                 }
-                self.data.swap(idx - 1 + i, a + other);
+                // Go 1.19's release swaps from idx itself (found against Prometheus' answers).
+                self.data.swap(idx + i, a + other);
             }
         }
     }

@@ -515,8 +515,10 @@ impl Parser {
     }
 
     fn call(&mut self, name: &str, pos: Pos) -> Result<Expr> {
-        let func = functions::lookup(name)
-            .ok_or_else(|| Error::parse(pos, format!("unknown function with name \"{name}\"")))?;
+        let func = functions::lookup(name).ok_or_else(|| match functions::refusal(name) {
+            Some(why) => Error::parse(pos, format!("function \"{name}\" is not supported by pulsedb: {why}")),
+            None => Error::parse(pos, format!("unknown function with name \"{name}\"")),
+        })?;
         self.expect(Tok::LParen, "\"(\"")?;
         let mut args = Vec::new();
         let mut deepest = 0;

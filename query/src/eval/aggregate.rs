@@ -1,6 +1,7 @@
 //! Aggregation operators over the series of each step, grouped `by` or
 //! `without` labels: sum, avg, min, max, count, group, stddev, stdvar,
-//! topk, bottomk, quantile, count_values.
+//! topk, bottomk, quantile, count_values, and Prometheus 3's limitk and
+//! limit_ratio.
 
 use std::collections::HashMap;
 
@@ -41,7 +42,7 @@ impl Evaluator<'_> {
             });
             group_of.push(g);
         }
-        if !matches!(a.op, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues) {
+        if !a.op.has_param() {
             return Ok(EvalValue::Vector(self.simple_aggregate(a.op, &series, &group_of, groups)));
         }
         let mut out = SeriesCollector::default();
@@ -68,6 +69,23 @@ impl Evaluator<'_> {
                         let Some(k) = top_k_param(param[i])? else { continue };
                         for (idx, v) in top_k(a.op == AggOp::Topk, k, m) {
                             out.push(series[idx].labels.clone(), i, v)?;
+                        }
+                        continue;
+                    }
+                    AggOp::Limitk => {
+                        let Some(k) = top_k_param(param[i])? else { continue };
+                        // The first k of the group, in input order.
+                        for &(idx, v) in m.iter().take(k) {
+                            out.push(series[idx].labels.clone(), i, v)?;
+                        }
+                        continue;
+                    }
+                    AggOp::LimitRatio => {
+                        let ratio = param[i].clamp(-1.0, 1.0);
+                        for &(idx, v) in m {
+                            if in_ratio(&series[idx].labels, ratio) {
+                                out.push(series[idx].labels.clone(), i, v)?;
+                            }
                         }
                         continue;
                     }
@@ -125,6 +143,26 @@ impl Evaluator<'_> {
             .map(|(labels, points)| StepSeries { labels, points })
             .filter(|s| !s.points.is_empty())
             .collect()
+    }
+}
+
+/// Whether `limit_ratio(ratio, …)` keeps a series: its label hash as a
+/// fraction of 2^64 (Prometheus' xxHash64 of `name 0xff value 0xff …`), below
+/// `ratio` — or, for a negative ratio, at or above `1 + ratio`, so `r` and
+/// `-(1 - r)` split the series between them.
+fn in_ratio(labels: &Labels, ratio: f64) -> bool {
+    let mut bytes = Vec::new();
+    for label in labels.iter() {
+        bytes.extend_from_slice(label.name.as_bytes());
+        bytes.push(0xff);
+        bytes.extend_from_slice(label.value.as_bytes());
+        bytes.push(0xff);
+    }
+    let offset = xxhash_rust::xxh64::xxh64(&bytes, 0) as f64 / u64::MAX as f64;
+    if ratio >= 0.0 {
+        offset < ratio
+    } else {
+        offset >= 1.0 + ratio
     }
 }
 

@@ -209,6 +209,21 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Function> {
     all().find(|f| f.name == name)
 }
 
+/// Why pulsedb refuses a function Prometheus has, for the parse error.
+pub(crate) fn refusal(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "histogram_count" | "histogram_sum" | "histogram_fraction" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => {
+            "it reads native histograms, which pulsedb does not store; for classic histograms use the \
+             _count and _sum series, and histogram_quantile on the _bucket series"
+        }
+        "info" => {
+            "it is Prometheus 3's experimental join with info metrics; join them with `* on (…) group_left (…)` instead"
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,5 +3,6 @@
 
 mod engine;
 mod limits;
+mod ordering;
 mod scripts;
 mod support;
