@@ -117,7 +117,11 @@ fn series() -> Vec<(Labels, Vec<Sample>)> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::path::PathBuf::from(std::env::args().nth(1).ok_or("usage: promql_diff_data <out-dir>")?);
     std::fs::create_dir_all(&out_dir)?;
-    let data = series();
+    let mut data = series();
+    // Prometheus reads blocks' series in label order (their refs are
+    // assigned sorted); creating them in that order here gives pulsedb the
+    // same order, so order-dependent sums add alike and compare exactly.
+    data.sort_by(|a, b| a.0.cmp(&b.0));
     let mut om = std::io::BufWriter::new(std::fs::File::create(out_dir.join("data.om"))?);
     for (labels, samples) in &data {
         let name = labels.metric_name().unwrap_or("unnamed");

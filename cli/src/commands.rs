@@ -66,6 +66,10 @@ enum Command {
         /// Output: a table, or JSON in Prometheus' HTTP API shape.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Evaluate from raw samples only, as Prometheus does, never from
+        /// rollup summaries (whose sums add in another order).
+        #[arg(long)]
+        raw: bool,
     },
     /// Verify every checksum in a data directory (blocks, chunks, rollups,
     /// WAL frames and records, label index) and list what is damaged; exits 1
@@ -124,7 +128,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect { data_dir } => inspect::run(&data_dir),
         Command::RepairWal { data_dir } => repair::run(&data_dir),
         Command::Check { data_dir } => check::run(&data_dir),
-        Command::Query { query, data_dir, time, start, end, step, format } => query::run(query::Args {
+        Command::Query { query, data_dir, time, start, end, step, format, raw } => query::run(query::Args {
             data_dir: &data_dir,
             query: &query,
             time: time.as_deref(),
@@ -132,6 +136,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             end: end.as_deref(),
             step: step.as_deref(),
             json: matches!(format, Format::Json),
+            raw,
         }),
     }
 }

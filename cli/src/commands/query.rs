@@ -16,12 +16,19 @@ pub(crate) struct Args<'a> {
     pub(crate) end: Option<&'a str>,
     pub(crate) step: Option<&'a str>,
     pub(crate) json: bool,
+    /// No rollup plans: raw samples only.
+    pub(crate) raw: bool,
 }
 
 pub(crate) fn run(a: Args<'_>) -> anyhow::Result<()> {
     let mut options = Options::default();
     options.background_maintenance = false;
-    let db = Db::open(a.data_dir, options).with_context(|| format!("opening {}", a.data_dir.display()))?;
+    let mut db = Db::open(a.data_dir, options).with_context(|| format!("opening {}", a.data_dir.display()))?;
+    if a.raw {
+        let mut engine = pulsedb::EngineOptions::default();
+        engine.use_rollups = false;
+        db.set_query_options(engine);
+    }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64)?;
     let value = match (a.start, a.end) {
         (None, None) => {

@@ -101,7 +101,7 @@ impl Inner {
             }
         }
         let labels = self.labels_for(&refs, &head_keys, |i| !samples[i].is_empty())?;
-        let mut out: Vec<Series> = labels
+        let out: Vec<Series> = labels
             .into_iter()
             .zip(samples)
             .filter_map(|(labels, samples)| Some(Series { labels: labels?, samples }).filter(|s| !s.samples.is_empty()))
