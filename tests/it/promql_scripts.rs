@@ -1,6 +1,8 @@
 //! The PromQL scripts of `query/testdata/` against a real pulsedb data
-//! directory, through the runner the query crate uses in memory: once with
-//! the data in the head, once flushed to 10-minute blocks after every load.
+//! directory, through the runner the query crate uses in memory: with the
+//! data in the head and flushed to 10-minute blocks after every load, from
+//! raw samples (bit for bit), and on blocks with the rollup planner too
+//! (within 1e-12 relative).
 #![allow(clippy::unwrap_used)]
 
 #[path = "../../query/tests/it/support/script.rs"]
@@ -13,13 +15,14 @@ use script::{run_all, ScriptStore};
 
 struct DbStore {
     in_blocks: bool,
+    rollups: bool,
     dir: tempfile::TempDir,
     db: Option<Db>,
 }
 
 impl DbStore {
-    fn new(in_blocks: bool) -> Self {
-        let mut store = Self { in_blocks, dir: tempfile::tempdir().unwrap(), db: None };
+    fn new(in_blocks: bool, rollups: bool) -> Self {
+        let mut store = Self { in_blocks, rollups, dir: tempfile::tempdir().unwrap(), db: None };
         store.clear();
         store
     }
@@ -53,14 +56,23 @@ impl ScriptStore for DbStore {
     fn querier(&self) -> &dyn Querier {
         self.db()
     }
+
+    fn rollups(&self) -> bool {
+        self.rollups
+    }
 }
 
 #[test]
 fn promql_scripts_on_the_head() {
-    run_all(&mut DbStore::new(false), "head");
+    run_all(&mut DbStore::new(false, false), "head");
 }
 
 #[test]
 fn promql_scripts_on_blocks() {
-    run_all(&mut DbStore::new(true), "blocks");
+    run_all(&mut DbStore::new(true, false), "blocks");
+}
+
+#[test]
+fn promql_scripts_on_blocks_with_rollups() {
+    run_all(&mut DbStore::new(true, true), "blocks, rollup planner");
 }

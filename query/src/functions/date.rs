@@ -45,7 +45,7 @@ const DAYS_BEFORE: [u32; 13] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304
 /// "integer indefinite" `i64::MIN` for NaN and anything out of range.
 fn go_int64(v: f64) -> i64 {
     // 2^63 is exact in f64; anything at or beyond it (or NaN) is out of range.
-    if v.is_nan() || v >= 9_223_372_036_854_775_808.0 || v < -9_223_372_036_854_775_808.0 {
+    if v.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v) {
         i64::MIN
     } else {
         v as i64

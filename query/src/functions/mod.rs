@@ -62,7 +62,7 @@ pub(crate) struct WindowFn {
     pub(crate) counts_resets: bool,
     /// Checks the scalar arguments at a step where some series has samples
     /// (Prometheus checks them only there); the error fails the query.
-    pub(crate) check_params: Option<fn(&[f64; MAX_SCALAR_PARAMS]) -> Result<(), String>>,
+    pub(crate) check_params: Option<ParamCheck>,
 }
 
 impl WindowFn {
@@ -72,6 +72,9 @@ impl WindowFn {
         Self { value, keeps_name: false, counts_resets: false, check_params: None }
     }
 }
+
+/// A check of a window function's scalar arguments at one step.
+pub(crate) type ParamCheck = fn(&[f64; MAX_SCALAR_PARAMS]) -> Result<(), String>;
 
 /// What a [`WindowFn`] sees of one step.
 pub(crate) struct Window<'a> {
@@ -110,8 +113,21 @@ pub(crate) struct Buckets<'a> {
 }
 
 impl Buckets<'_> {
+    /// The window's sum: bucket sums and the edge sample, compensated as
+    /// `sum_over_time` compensates samples.
     pub(crate) fn sum(&self) -> f64 {
-        self.whole.iter().map(|b| b.sum).sum::<f64>() + self.edge.map_or(0.0, |e| e.v)
+        let mut sum = stats::KahanSum::default();
+        self.whole.iter().map(|b| b.sum).chain(self.edge.map(|e| e.v)).for_each(|v| sum.add(v));
+        sum.value()
+    }
+
+    /// The window's mean, summed as parts of the mean so that it does not
+    /// overflow where the total would (as `avg_over_time`'s incremental mean).
+    pub(crate) fn mean(&self) -> f64 {
+        let n = self.count as f64;
+        let mut mean = stats::KahanSum::default();
+        self.whole.iter().map(|b| b.sum / n).chain(self.edge.map(|e| e.v / n)).for_each(|v| mean.add(v));
+        mean.value()
     }
 
     /// Prometheus' min/max fold: NaN only when every value is NaN.

@@ -18,7 +18,7 @@ const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
 
 pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("avg_over_time", &[Matrix], Vector, window(|w| Some(avg(w.samples.iter().map(|s| s.v)))))
-        .rollup(RollupFields::SUM, |b| Some(b.sum() / b.count as f64)),
+        .rollup(RollupFields::SUM, |b| Some(b.mean())),
     Function::new("sum_over_time", &[Matrix], Vector, window(|w| Some(sum(w.samples.iter().map(|s| s.v)))))
         .rollup(RollupFields::SUM, |b| Some(b.sum())),
     Function::new("count_over_time", &[Matrix], Vector, window(|w| Some(w.samples.len() as f64)))

@@ -72,3 +72,14 @@ fn a_query_past_the_timeout_fails_and_the_engine_answers_the_next() {
     let Value::Vector(v) = engine.instant(&q, "fast", 0).unwrap() else { panic!("not a vector") };
     assert_eq!(v[0].v, 2.0);
 }
+
+#[test]
+fn functions_refused_on_purpose_say_why() {
+    for q in ["histogram_count(x)", "histogram_sum(x)", "histogram_fraction(0, 1, x)", "histogram_avg(x)", "info(x)"] {
+        let err = pulsedb_query::parse(q).unwrap_err().to_string();
+        assert!(err.contains("is not supported by pulsedb"), "{q}: {err}");
+    }
+    assert!(pulsedb_query::parse("histogram_count(x)").unwrap_err().to_string().contains("native histograms"));
+    let err = pulsedb_query::parse("no_such_function(x)").unwrap_err().to_string();
+    assert!(err.contains("unknown function with name \"no_such_function\""), "{err}");
+}
