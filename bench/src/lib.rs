@@ -6,6 +6,7 @@
 mod embedded;
 mod history;
 mod ingest;
+pub mod nab;
 mod over_http;
 mod process;
 mod real;
