@@ -4,7 +4,7 @@
 
 mod devops;
 mod fleet;
-mod nab;
+pub(crate) mod nab;
 mod rng;
 
 pub use devops::{DevopsShard, DevopsSpec};

@@ -30,6 +30,9 @@ enum Command {
     /// flush, compaction and a query suite; side by side with Prometheus and
     /// VictoriaMetrics with --compare. Prints a table; --json, --report write files.
     Bench(pulsedb_bench::Args),
+    /// Score an anomaly query on the Numenta Anomaly Benchmark's files with
+    /// NAB's rules (windows, scaled sigmoid, profiles, best threshold).
+    Nab(pulsedb_bench::nab::NabArgs),
     /// Run the server: Prometheus remote-write/read and query API, InfluxDB
     /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
     Serve(serve::Args),
@@ -123,6 +126,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => pulsedb_bench::run(args),
+        Command::Nab(args) => pulsedb_bench::nab::run(args).map(|_| ()),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect { data_dir } => inspect::run(&data_dir),

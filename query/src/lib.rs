@@ -7,6 +7,7 @@
 //! column), `ast` (the tree and its canonical text), `functions` (the
 //! function table), `value` (result types), `eval/` (the evaluator).
 
+mod anomaly;
 mod ast;
 mod error;
 mod eval;
@@ -17,6 +18,7 @@ mod lexer;
 mod parser;
 mod value;
 
+pub use anomaly::ANOMALOUS;
 pub use ast::{
     format_duration, AggOp, Aggregate, At, BinOp, BinaryExpr, Call, Cardinality, Expr, LabelMatcher, MatrixSelector,
     Subquery, VectorMatching, VectorSelector,

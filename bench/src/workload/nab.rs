@@ -58,7 +58,7 @@ fn parse_csv(text: &str) -> Result<Vec<Sample>, String> {
     Ok(out)
 }
 
-fn parse_timestamp(s: &str) -> Option<i64> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<i64> {
     let (date, time) = s.trim().split_once(' ')?;
     let mut d = date.split('-').map(|p| p.parse::<i64>());
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);

@@ -5,6 +5,7 @@
 //! `FUNCTIONS`, and the parser, the evaluator and the rollup planner all
 //! find it here (a typo in a name is a parse error, not a silent miss).
 
+mod anomaly;
 mod counters;
 mod date;
 mod histogram;
@@ -204,7 +205,7 @@ impl fmt::Debug for Function {
 }
 
 /// Every family's functions.
-static FAMILIES: [&[Function]; 9] = [
+static FAMILIES: [&[Function]; 10] = [
     math::FUNCTIONS,
     date::FUNCTIONS,
     over_time::FUNCTIONS,
@@ -214,6 +215,7 @@ static FAMILIES: [&[Function]; 9] = [
     histogram::FUNCTIONS,
     sorting::FUNCTIONS,
     types::FUNCTIONS,
+    anomaly::FUNCTIONS,
 ];
 
 /// Every registered function.
