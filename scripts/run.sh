@@ -4,5 +4,7 @@
 # missing. Extra arguments go to `pulsedb serve` (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build cache lives outside the clone unless the caller says otherwise.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pulsedb/target}"
 scripts/setup-deps.sh
 exec cargo run --release -- serve "$@"
