@@ -23,7 +23,7 @@ pub struct NabArgs {
     #[arg(long, default_value = "testdata/nab")]
     pub data: PathBuf,
     /// The anomaly query; it selects `nab_value`, the one series of each file.
-    #[arg(long, default_value = "anomaly_score(nab_value[3d])")]
+    #[arg(long, default_value = "anomaly_score(nab_value[7d])")]
     pub query: String,
     /// Print each file's score too.
     #[arg(long)]

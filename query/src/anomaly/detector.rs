@@ -3,8 +3,9 @@
 use pulsedb_model::Sample;
 
 /// A score at or above this counts as anomalous (the anomalies API and
-/// the documentation's alert examples use it).
-pub const ANOMALOUS: f64 = 0.5;
+/// the documentation's alert examples use it): the threshold NAB's
+/// standard profile chooses on its 24 shared files (0.7345), rounded down.
+pub const ANOMALOUS: f64 = 0.73;
 
 const DAY_MS: i64 = 86_400_000;
 /// How quickly the level follows the series.
@@ -17,6 +18,14 @@ const SHORT: usize = 6;
 const LONG_RATE: f64 = 0.002;
 /// Samples before any score other than 0.
 const WARM_UP: usize = 24;
+/// How fast novelty (a value beyond the window's range, as a share of it) saturates.
+const NOVELTY_GAIN: f64 = 20.0;
+/// A score that counts as a report, after which scores are damped…
+const REPORT: f64 = 0.9;
+/// …for this many samples…
+const QUIET_SAMPLES: usize = 150;
+/// …by this factor.
+const QUIET_DAMPING: f64 = 0.3;
 /// Earlier days the seasonal predictor looks at.
 const SEASON_DAYS: i64 = 7;
 
@@ -34,6 +43,11 @@ pub(crate) struct Detector {
     recent_sum: f64,
     long_mean: f64,
     long_var: f64,
+    /// The highest and lowest values seen so far in the window.
+    hi: f64,
+    lo: f64,
+    /// No full score before this many samples (after a report).
+    quiet_until: usize,
 }
 
 impl Detector {
@@ -48,6 +62,9 @@ impl Detector {
             recent_sum: 0.0,
             long_mean: 0.0,
             long_var: 0.0,
+            hi: f64::NEG_INFINITY,
+            lo: f64::INFINITY,
+            quiet_until: 0,
         }
     }
 
@@ -98,10 +115,26 @@ impl Detector {
         let short = self.recent_sum / self.recent.len() as f64;
         let deviation = short - self.long_mean;
         let spread = self.long_var.sqrt().max(1e-3);
-        let score = if self.seen < WARM_UP { 0.0 } else { unlikeliness(deviation / spread) };
+        let mut score = if self.seen < WARM_UP { 0.0 } else { unlikeliness(deviation / spread) };
         let delta = surprise - self.long_mean;
         self.long_mean += LONG_RATE * delta;
         self.long_var = (1.0 - LONG_RATE) * (self.long_var + LONG_RATE * delta * delta);
+        // Novelty: a value beyond everything the window has seen, by a share
+        // of the range it has seen.
+        if self.seen >= WARM_UP {
+            let range = (self.hi - self.lo).max(1e-9);
+            let exceed = (v - self.hi).max(self.lo - v).max(0.0) / range;
+            score = score.max(1.0 - (-NOVELTY_GAIN * exceed).exp());
+        }
+        self.hi = self.hi.max(v);
+        self.lo = self.lo.min(v);
+        // Once it has reported, the detector stays quieter for a while: an
+        // incident is one event, not a run of alerts.
+        if self.seen < self.quiet_until {
+            score *= QUIET_DAMPING;
+        } else if score >= REPORT {
+            self.quiet_until = self.seen + QUIET_SAMPLES;
+        }
         score
     }
 }

@@ -12,7 +12,9 @@
 //! is given the surprise seen over the window (a Gaussian tail of the
 //! short-term mean against the long-term mean and spread), so a
 //! one-off blip in a noisy series scores low and a sustained change in a
-//! quiet one scores high.
+//! quiet one scores high. A value beyond anything the window has seen
+//! scores by how far beyond; after a report the detector is quieter for a
+//! while, as an incident is one event.
 
 mod detector;
 
