@@ -28,6 +28,9 @@ pub struct NabArgs {
     /// Print each file's score too.
     #[arg(long)]
     pub per_file: bool,
+    /// Only the files whose name contains this (a smoke run).
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 /// Samples sorted by time, one per timestamp (the last one given).
@@ -124,7 +127,7 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
     let mut names = Vec::new();
     for (name, windows) in &labels {
         let path = args.data.join(name);
-        if !path.exists() {
+        if !path.exists() || args.only.as_ref().is_some_and(|only| !name.contains(only.as_str())) {
             continue;
         }
         let samples = read_csv(&path)?;

@@ -5,6 +5,7 @@ mod bench_smoke;
 mod check_and_corruption;
 mod cli_closed_pipe;
 mod cli_import_export;
+mod nab_smoke;
 mod prometheus_client;
 mod recovery_crash_states;
 mod recovery_wal_corruption;
