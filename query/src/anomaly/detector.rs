@@ -26,6 +26,8 @@ const REPORT: f64 = 0.9;
 const QUIET_SAMPLES: usize = 150;
 /// …by this factor.
 const QUIET_DAMPING: f64 = 0.3;
+/// Samples whose distance from their norm shifts a forecast.
+const DEVIATION_SAMPLES: usize = 3;
 /// Earlier days the seasonal predictor looks at.
 const SEASON_DAYS: i64 = 7;
 
@@ -83,13 +85,8 @@ impl Detector {
         let seasonal = seasonal_prediction(samples, i, t);
         let level_err = (v - self.level).abs();
         let seasonal_err = seasonal.map(|p| (v - p).abs());
-        // The predictor that has erred less lately makes the prediction.
-        let use_seasonal = seasonal.is_some() && self.seasonal_error < self.level_error;
-        let error = if use_seasonal { seasonal_err.unwrap_or(level_err) } else { level_err };
-        // A floor on the scale: a constant series never divides by zero,
-        // and a change of a tiny fraction of its level is no surprise.
-        let floor = 1e-3 * self.level.abs().max(1e-9);
-        let scale = self.scale.max(floor);
+        let (prediction, scale) = self.expectation(seasonal);
+        let error = (v - prediction).abs();
         let surprise = if self.seen < 2 { 0.0 } else { (error / scale).min(1e3) };
 
         // Learn.
@@ -139,6 +136,57 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// The prediction for the next sample (the predictor that has erred
+    /// less lately: the seasonal one when it exists and has, else the
+    /// level) and the scale of its errors, floored so that a constant
+    /// series never divides by zero and a change of a tiny fraction of the
+    /// level is no surprise.
+    fn expectation(&self, seasonal: Option<f64>) -> (f64, f64) {
+        let prediction = match seasonal {
+            Some(p) if self.seasonal_error < self.level_error => p,
+            _ => self.level,
+        };
+        let floor = 1e-3 * self.level.abs().max(1e-9);
+        (prediction, self.scale.max(floor))
+    }
+
+    /// What the detector expects of `samples[i]` before seeing it (it has
+    /// been fed `samples[..i]`): prediction and error scale.
+    pub(crate) fn expect(&self, samples: &[Sample], i: usize) -> Option<(f64, f64)> {
+        (self.seen > 0).then(|| self.expectation(seasonal_prediction(samples, i, samples[i].t)))
+    }
+
+    /// A forecast of the value `horizon` ms after the last of `samples`
+    /// (all fed): the median of the same time on earlier days, shifted by
+    /// how far the series now is from its own norm (fading over a day), or
+    /// the level without two days of history; with the error scale.
+    pub(crate) fn forecast(&self, samples: &[Sample], horizon: i64) -> Option<(f64, f64)> {
+        let last = samples.last()?;
+        if self.seen == 0 {
+            return None;
+        }
+        let (_, scale) = self.expectation(None);
+        let n = samples.len();
+        let spacing = if n > 1 { (last.t - samples[n - 2].t).max(1) } else { return Some((self.level, scale)) };
+        // How far the last few samples are from their norm, on average.
+        let recent = n.saturating_sub(DEVIATION_SAMPLES)..n;
+        let deviations: Vec<f64> = recent
+            .filter_map(|k| Some(samples[k].v - seasonal_at(samples, k, samples[k].t, samples[k].t, spacing)?))
+            .filter(|d| d.is_finite())
+            .collect();
+        let then_norm = seasonal_at(samples, n, last.t + horizon, last.t, spacing);
+        let value = match then_norm {
+            Some(then) if !deviations.is_empty() && self.seasonal_error < self.level_error => {
+                let deviation = deviations.iter().sum::<f64>() / deviations.len() as f64;
+                then + deviation * (-(horizon as f64) / DAY_MS as f64).exp()
+            }
+            _ => self.level,
+        };
+        Some((value, scale))
+    }
+}
+
 impl Default for Detector {
     fn default() -> Self {
         Self::new()
@@ -148,12 +196,23 @@ impl Default for Detector {
 /// The median of the values at the same time of day on up to
 /// [`SEASON_DAYS`] earlier days within the window, if at least two exist.
 fn seasonal_prediction(samples: &[Sample], i: usize, t: i64) -> Option<f64> {
+    let spacing = if i > 0 { (t - samples[i - 1].t).max(1) } else { return None };
+    seasonal_at(samples, i, t, t, spacing)
+}
+
+/// The median of the values of `samples[..i]` within `spacing` of `t`
+/// minus whole days (the nearest [`SEASON_DAYS`] days that are not after
+/// `now`), if at least two exist.
+fn seasonal_at(samples: &[Sample], i: usize, t: i64, now: i64, spacing: i64) -> Option<f64> {
     let mut values = [0.0; SEASON_DAYS as usize];
     let mut n = 0;
-    let spacing = if i > 0 { (t - samples[i - 1].t).max(1) } else { return None };
-    for day in 1..=SEASON_DAYS {
+    let ahead_days = if t > now { (t - now + DAY_MS - 1) / DAY_MS } else { 0 };
+    for day in 1..=SEASON_DAYS + ahead_days {
         let target = t - day * DAY_MS;
-        if samples[0].t > target {
+        if target > now {
+            continue;
+        }
+        if samples.first().is_none_or(|s| s.t > target) || n == values.len() {
             break;
         }
         let j = samples[..i].partition_point(|s| s.t < target);
@@ -195,6 +254,27 @@ fn unlikeliness(z: f64) -> f64 {
     (-ln_tail / std::f64::consts::LN_10 / 10.0).clamp(0.0, 1.0)
 }
 
+/// The band the detector expected the last of `samples` in, given the ones
+/// before it: prediction ± `width` error scales.
+pub(crate) fn band_last(samples: &[Sample], width: f64) -> Option<(f64, f64)> {
+    let last = samples.len().checked_sub(1)?;
+    let mut d = Detector::new();
+    for i in 0..last {
+        d.step(samples, i);
+    }
+    let (prediction, scale) = d.expect(samples, last)?;
+    Some((prediction - width * scale, prediction + width * scale))
+}
+
+/// The forecast `horizon` ms after the last of `samples`, and its error scale.
+pub(crate) fn forecast_last(samples: &[Sample], horizon: i64) -> Option<(f64, f64)> {
+    let mut d = Detector::new();
+    for i in 0..samples.len() {
+        d.step(samples, i);
+    }
+    d.forecast(samples, horizon)
+}
+
 /// The score of the last of `samples` (time order) given the ones before it.
 pub(crate) fn score_last(samples: &[Sample]) -> Option<f64> {
     let mut d = Detector::new();
@@ -207,6 +287,7 @@ pub(crate) fn score_last(samples: &[Sample]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn series(values: impl IntoIterator<Item = f64>) -> Vec<Sample> {
@@ -240,6 +321,33 @@ mod tests {
         let after = scores[500..505].iter().copied().fold(0.0, f64::max);
         assert!(after >= ANOMALOUS, "shift scored {after}");
         assert!(before < ANOMALOUS, "noise scored {before}");
+    }
+
+    #[test]
+    fn bands_and_forecasts_follow_a_daily_rhythm() {
+        let per_day = 288;
+        let wave = |i: usize| 50.0 + 40.0 * (2.0 * std::f64::consts::PI * (i % per_day) as f64 / per_day as f64).sin();
+        let s = series((0..per_day * 8).map(wave));
+        // The band for the last sample contains it, and is narrow.
+        let (lo, hi) = band_last(&s, 3.0).unwrap();
+        let last = s.last().unwrap().v;
+        assert!(lo <= last && last <= hi, "{lo} {last} {hi}");
+        assert!(hi - lo < 10.0, "band {lo}..{hi}");
+        // An hour ahead (12 samples): the seasonal forecast, not the level.
+        let (f, _) = forecast_last(&s, 3_600_000).unwrap();
+        let truth = wave(per_day * 8 - 1 + 12);
+        assert!((f - truth).abs() < 2.0, "forecast {f}, truth {truth}");
+    }
+
+    #[test]
+    fn flat_series_give_finite_bands_and_forecasts() {
+        for v in [0.0, 5.0, -3.0] {
+            let s = series(std::iter::repeat_n(v, 600));
+            let (lo, hi) = band_last(&s, 3.0).unwrap();
+            let (f, scale) = forecast_last(&s, 3_600_000).unwrap();
+            assert!(lo.is_finite() && hi.is_finite() && lo <= v && v <= hi, "{lo} {hi}");
+            assert!(f.is_finite() && scale.is_finite() && (f - v).abs() < 1e-9, "{f}");
+        }
     }
 
     #[test]

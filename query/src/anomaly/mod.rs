@@ -18,5 +18,5 @@
 
 mod detector;
 
-pub(crate) use detector::score_last;
 pub use detector::ANOMALOUS;
+pub(crate) use detector::{band_last, forecast_last, score_last};
