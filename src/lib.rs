@@ -20,7 +20,11 @@
 //! # }
 //! ```
 
+mod anomalies;
+
 use std::path::Path;
+
+pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
     Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, Querier, RollupBucket, RollupFields, RollupSeries,
@@ -28,7 +32,7 @@ pub use pulsedb_model::{
 };
 pub use pulsedb_query::{
     parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
-    SeriesPoints, Value, ValueType, MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
+    SeriesPoints, Value, ValueType, ANOMALOUS, MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{

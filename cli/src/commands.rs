@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
+mod anomalies;
 mod check;
 mod export;
 mod import;
@@ -30,6 +31,9 @@ enum Command {
     /// flush, compaction and a query suite; side by side with Prometheus and
     /// VictoriaMetrics with --compare. Prints a table; --json, --report write files.
     Bench(pulsedb_bench::Args),
+    /// Rank the series matching --match by anomaly score over a recent
+    /// window, each with when it became abnormal (not while a server has the directory).
+    Anomalies(anomalies::Args),
     /// Score an anomaly query on the Numenta Anomaly Benchmark's files with
     /// NAB's rules (windows, scaled sigmoid, profiles, best threshold).
     Nab(pulsedb_bench::nab::NabArgs),
@@ -126,6 +130,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => pulsedb_bench::run(args),
+        Command::Anomalies(args) => anomalies::run(args),
         Command::Nab(args) => pulsedb_bench::nab::run(args).map(|_| ()),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),

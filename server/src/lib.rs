@@ -7,6 +7,7 @@
 //! head's finished windows to blocks, and close the database.
 
 mod admin;
+mod anomalies;
 mod auth;
 mod body;
 mod error;
@@ -192,6 +193,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/status/buildinfo", get(prom_api::buildinfo))
         .route("/api/v1/metadata", get(prom_api::metadata))
         .route("/api/v1/query_exemplars", get(prom_api::query_exemplars).post(prom_api::query_exemplars))
+        .route("/api/v1/anomalies", get(anomalies::anomalies).post(anomalies::anomalies))
         .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
         .route("/api/v1/admin/tsdb/delete_series", post(admin::delete_series).put(admin::delete_series))
         .route("/write", post(write::influx_v1))

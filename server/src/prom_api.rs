@@ -23,12 +23,12 @@ use pulsedb_formats::api::{labels_json, query_response, success};
 /// Grafana reads `version` to choose features.
 const PROMETHEUS_COMPATIBLE_VERSION: &str = "2.42.0";
 
-async fn params(state: &AppState, request: Request) -> Result<Params, ApiError> {
+pub(crate) async fn params(state: &AppState, request: Request) -> Result<Params, ApiError> {
     let (parts, body) = request.into_parts();
     Params::read(&parts.method, &parts.headers, parts.uri.query(), body, state.config.body_limits()).await
 }
 
-fn json_response(data: Json) -> Response {
+pub(crate) fn json_response(data: Json) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], success(data).to_string()).into_response()
 }
 

@@ -275,6 +275,20 @@ pub(crate) fn forecast_last(samples: &[Sample], horizon: i64) -> Option<(f64, f6
     d.forecast(samples, horizon)
 }
 
+/// The highest score among the samples after `since` (each given the ones
+/// before it), or `None` if there are none.
+pub(crate) fn score_max_after(samples: &[Sample], since: i64) -> Option<f64> {
+    let mut d = Detector::new();
+    let mut best: Option<f64> = None;
+    for i in 0..samples.len() {
+        let score = d.step(samples, i);
+        if samples[i].t > since {
+            best = Some(best.map_or(score, |b: f64| b.max(score)));
+        }
+    }
+    best
+}
+
 /// The score of the last of `samples` (time order) given the ones before it.
 pub(crate) fn score_last(samples: &[Sample]) -> Option<f64> {
     let mut d = Detector::new();

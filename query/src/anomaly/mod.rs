@@ -19,4 +19,4 @@
 mod detector;
 
 pub use detector::ANOMALOUS;
-pub(crate) use detector::{band_last, forecast_last, score_last};
+pub(crate) use detector::{band_last, forecast_last, score_last, score_max_after};

@@ -3,6 +3,9 @@
 //! (`crate::anomaly`), the range being the history the model learns from:
 //! - `anomaly_score(v[range])`: in [0, 1], how unusual the latest sample is
 //!   given the ones before it;
+//! - `anomaly_max(v[range], recent)`: the highest score among the samples
+//!   of the window's last `recent` seconds (so a range query at a coarse
+//!   step misses no peak);
 //! - `anomaly_lower(v[range], width)`, `anomaly_upper(v[range], width)`: the
 //!   band the model expected the latest sample in, `width` error scales
 //!   (mean absolute errors) either side of its prediction;
@@ -12,7 +15,7 @@
 //!   `forecast_upper(v[range], horizon, width)`: its band.
 
 use super::{Function, Impl, Window, WindowFn};
-use crate::anomaly::{band_last, forecast_last, score_last};
+use crate::anomaly::{band_last, forecast_last, score_last, score_max_after};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
 const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
@@ -21,6 +24,7 @@ const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
 
 pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("anomaly_score", &[Matrix], Vector, window(|w| score_last(w.samples))),
+    Function::new("anomaly_max", &[Matrix, Scalar], Vector, window(|w| score_max_after(w.samples, w.end - horizon(w)))),
     Function::new(
         "anomaly_lower",
         &[Matrix, Scalar],
@@ -48,7 +52,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
     ),
 ];
 
-/// The horizon argument (seconds) in milliseconds; NaN or negative is now.
+/// The first scalar argument, a duration in seconds, in milliseconds; NaN or negative is 0.
 fn horizon(w: &Window<'_>) -> i64 {
     let seconds = w.params[0];
     if seconds.is_finite() && seconds > 0.0 {

@@ -1,0 +1,87 @@
+//! "What is abnormal right now?": the series matching some selectors,
+//! ranked by their highest anomaly score over a recent window, each with
+//! the time it became abnormal (its first score at or above
+//! [`ANOMALOUS`] in the window). After an incident on one metric, the
+//! others that turned abnormal at the same moment are the first leads to
+//! its cause. The HTTP API (`/api/v1/anomalies`) and the CLI
+//! (`pulsedb anomalies`) are this.
+
+use pulsedb_query::{parse, Error as QueryError, Expr, Value, ANOMALOUS};
+
+use crate::{Db, Labels};
+
+/// Steps a window is scored at (the resolution of "since").
+const STEPS: i64 = 30;
+
+/// What to rank.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AnomalyRequest {
+    /// Series selectors (`up{job="api"}`); a series matching several counts once.
+    pub selectors: Vec<String>,
+    /// The end of the window (milliseconds).
+    pub at: i64,
+    /// How far back to look for abnormal scores (milliseconds).
+    pub window: i64,
+    /// The history each score learns from (milliseconds): `anomaly_score`'s range.
+    pub history: i64,
+    /// Most series returned.
+    pub limit: usize,
+}
+
+impl AnomalyRequest {
+    /// The last hour at `at`, one day of history, 20 series.
+    pub fn new(selectors: Vec<String>, at: i64) -> Self {
+        Self { selectors, at, window: 3_600_000, history: 86_400_000, limit: 20 }
+    }
+}
+
+/// One ranked series.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct AnomalousSeries {
+    pub labels: Labels,
+    /// Its highest score in the window.
+    pub score: f64,
+    /// Its highest score in the window's last step.
+    pub latest: f64,
+    /// The step (window / 30) in which its score first reached
+    /// [`ANOMALOUS`], if it did: the end of that step.
+    pub since: Option<i64>,
+}
+
+impl Db {
+    /// The series matching `request.selectors`, most anomalous first (ties:
+    /// the one abnormal earliest first).
+    pub fn anomalies(&self, request: &AnomalyRequest) -> Result<Vec<AnomalousSeries>, QueryError> {
+        let step = (request.window / STEPS).max(1_000);
+        let history_seconds = (request.history / 1000).max(1);
+        let mut found: Vec<AnomalousSeries> = Vec::new();
+        for selector in &request.selectors {
+            let expr = parse(selector)?;
+            if !matches!(expr, Expr::Vector(_)) {
+                return Err(QueryError::BadParameters(format!("{selector:?} is not a series selector")));
+            }
+            // The peak since the previous step, so no sample's score is missed.
+            let query = format!("anomaly_max({expr}[{history_seconds}s], {})", step as f64 / 1000.0);
+            let Value::Matrix(series) = self.query_range(&query, request.at - request.window, request.at, step)? else {
+                continue;
+            };
+            for s in series {
+                if found.iter().any(|f| f.labels == s.labels) {
+                    continue;
+                }
+                let score = s.points.iter().map(|p| p.v).fold(0.0, f64::max);
+                // The last step's peak.
+                let latest = s.points.last().filter(|p| p.t == request.at).map_or(0.0, |p| p.v);
+                let since = s.points.iter().find(|p| p.v >= ANOMALOUS).map(|p| p.t);
+                found.push(AnomalousSeries { labels: s.labels, score, latest, since });
+            }
+        }
+        found.sort_by(|a, b| {
+            b.score.total_cmp(&a.score).then_with(|| a.since.unwrap_or(i64::MAX).cmp(&b.since.unwrap_or(i64::MAX)))
+        });
+        found.truncate(request.limit);
+        Ok(found)
+    }
+}
