@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
-use pulsedb::{Batch, Db, Labels, Options, Sample, Value};
+use pulsedb::Sample;
 
+use super::data::{open_with, read_csv, values_at, window_time};
 use super::scorer::{score_corpus, CorpusScore, ScoredFile, PROFILES};
-use crate::workload::nab::parse_timestamp;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -31,87 +31,21 @@ pub struct NabArgs {
     /// Only the files whose name contains this (a smoke run).
     #[arg(long)]
     pub only: Option<String>,
-}
-
-/// Samples sorted by time, one per timestamp (the last one given).
-fn one_per_timestamp(mut samples: Vec<Sample>) -> Vec<Sample> {
-    samples.sort_by_key(|s| s.t);
-    let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
-    for s in samples {
-        match out.last_mut() {
-            Some(last) if last.t == s.t => *last = s,
-            _ => out.push(s),
-        }
-    }
-    out
-}
-
-fn read_csv(path: &Path) -> anyhow::Result<Vec<Sample>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
-        let (ts, v) = line.split_once(',').with_context(|| format!("{}:{}: no comma", path.display(), n + 1))?;
-        let t = parse_timestamp(ts).with_context(|| format!("{}:{}: bad timestamp {ts:?}", path.display(), n + 1))?;
-        let v: f64 = v.trim().parse().with_context(|| format!("{}:{}: bad value {v:?}", path.display(), n + 1))?;
-        out.push(Sample::new(t, v));
-    }
-    Ok(one_per_timestamp(out))
-}
-
-/// `"2014-02-26 13:45:00.000000"` → milliseconds.
-fn window_time(s: &str) -> anyhow::Result<i64> {
-    parse_timestamp(s.split('.').next().unwrap_or(s)).with_context(|| format!("bad window time {s:?}"))
-}
-
-/// The most common spacing between timestamps.
-fn spacing(samples: &[Sample]) -> i64 {
-    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
-    for w in samples.windows(2) {
-        *counts.entry(w[1].t - w[0].t).or_default() += 1;
-    }
-    counts.into_iter().max_by_key(|&(d, n)| (n, -d)).map_or(300_000, |(d, _)| d)
+    /// Instead of anomaly scores: the accuracy of 1 h-ahead forecasts on
+    /// the series with a daily rhythm, against three baselines (MASE).
+    #[arg(long)]
+    pub forecast: bool,
 }
 
 /// Scores of one file's stored timestamps from `query` over its own data directory.
 fn score_file(dir: &Path, samples: &[Sample], query: &str) -> anyhow::Result<Vec<f64>> {
-    let mut options = Options::default();
-    options.background_maintenance = false;
-    options.retention = Duration::ZERO;
-    options.max_future = None;
-    options.sync = pulsedb::SyncMode::Never;
-    let db = Db::open(dir, options).with_context(|| format!("opening {}", dir.display()))?;
-    let mut batch = Batch::new();
-    batch.add(Labels::metric("nab_value", [("source", "nab")]), samples.iter().copied());
-    db.append(&batch)?;
-    let (first, last) = (samples[0].t, samples[samples.len() - 1].t);
-    let step = spacing(samples);
-    let mut at: BTreeMap<i64, f64> = BTreeMap::new();
-    // Range queries of at most 10,000 steps (the API admits 11,000); each
-    // step's value depends on its window alone, so the pieces join seamlessly.
-    let mut start = first;
-    while start <= last {
-        let end = (start + 9_999 * step).min(last);
-        if let Value::Matrix(m) = db.query_range(query, start, end, step)? {
-            for s in m {
-                at.extend(s.points.iter().map(|p| (p.t, p.v)));
-            }
-        }
-        start = end + step;
-    }
-    let mut out = Vec::with_capacity(samples.len());
-    for s in samples {
-        let v = match at.get(&s.t) {
-            Some(v) => *v,
-            // Off the grid (NAB has a few): ask at that instant.
-            None => match db.query(query, s.t)? {
-                Value::Vector(v) => v.first().map_or(0.0, |x| x.v),
-                _ => 0.0,
-            },
-        };
-        out.push(if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 });
-    }
+    let db = open_with(dir, samples)?;
+    let scores = values_at(&db, samples, query)?
+        .into_iter()
+        .map(|v| v.filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(0.0, 1.0)))
+        .collect();
     db.close()?;
-    Ok(out)
+    Ok(scores)
 }
 
 /// Runs the benchmark; prints one line per profile (and per file).
@@ -121,6 +55,15 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         &std::fs::read_to_string(&labels_path).with_context(|| format!("reading {}", labels_path.display()))?,
     )
     .with_context(|| format!("parsing {}", labels_path.display()))?;
+    if args.forecast {
+        let files: Vec<(String, PathBuf)> = labels
+            .keys()
+            .map(|name| (name.clone(), args.data.join(name)))
+            .filter(|(name, path)| path.exists() && args.only.as_ref().is_none_or(|only| name.contains(only.as_str())))
+            .collect();
+        super::forecast::run(&args, &files)?;
+        return Ok(Vec::new());
+    }
     let scratch = tempfile::tempdir()?;
     let started = Instant::now();
     let mut files = Vec::new();

@@ -176,12 +176,18 @@ impl Detector {
             .filter(|d| d.is_finite())
             .collect();
         let then_norm = seasonal_at(samples, n, last.t + horizon, last.t, spacing);
+        // The level forecast: the level, caught up with the latest samples.
+        let level = self.level;
         let value = match then_norm {
-            Some(then) if !deviations.is_empty() && self.seasonal_error < self.level_error => {
+            Some(then) if !deviations.is_empty() && self.seasonal_error.is_finite() => {
                 let deviation = deviations.iter().sum::<f64>() / deviations.len() as f64;
-                then + deviation * (-(horizon as f64) / DAY_MS as f64).exp()
+                let seasonal = then + deviation * (-(horizon as f64) / DAY_MS as f64).exp();
+                // Each forecaster weighted by the inverse square of its recent error.
+                let (ws, wl) =
+                    (1.0 / self.seasonal_error.max(1e-12).powi(2), 1.0 / self.level_error.max(1e-12).powi(2));
+                (ws * seasonal + wl * level) / (ws + wl)
             }
-            _ => self.level,
+            _ => level,
         };
         Some((value, scale))
     }
