@@ -4,8 +4,8 @@ use pulsedb_model::Sample;
 
 /// A score at or above this counts as anomalous (the anomalies API and
 /// the documentation's alert examples use it): the threshold NAB's
-/// standard profile chooses on its 24 shared files (0.7345), rounded down.
-pub const ANOMALOUS: f64 = 0.73;
+/// standard profile chooses on its 24 shared files (0.8054), rounded down.
+pub const ANOMALOUS: f64 = 0.8;
 
 const DAY_MS: i64 = 86_400_000;
 /// How quickly the level follows the series.
@@ -260,9 +260,10 @@ fn unlikeliness(z: f64) -> f64 {
     (-ln_tail / std::f64::consts::LN_10 / 10.0).clamp(0.0, 1.0)
 }
 
+#[cfg(test)]
 /// The band the detector expected the last of `samples` in, given the ones
 /// before it: prediction ± `width` error scales.
-pub(crate) fn band_last(samples: &[Sample], width: f64) -> Option<(f64, f64)> {
+fn band_last(samples: &[Sample], width: f64) -> Option<(f64, f64)> {
     let last = samples.len().checked_sub(1)?;
     let mut d = Detector::new();
     for i in 0..last {
@@ -272,8 +273,9 @@ pub(crate) fn band_last(samples: &[Sample], width: f64) -> Option<(f64, f64)> {
     Some((prediction - width * scale, prediction + width * scale))
 }
 
+#[cfg(test)]
 /// The forecast `horizon` ms after the last of `samples`, and its error scale.
-pub(crate) fn forecast_last(samples: &[Sample], horizon: i64) -> Option<(f64, f64)> {
+fn forecast_last(samples: &[Sample], horizon: i64) -> Option<(f64, f64)> {
     let mut d = Detector::new();
     for i in 0..samples.len() {
         d.step(samples, i);
@@ -281,22 +283,9 @@ pub(crate) fn forecast_last(samples: &[Sample], horizon: i64) -> Option<(f64, f6
     d.forecast(samples, horizon)
 }
 
-/// The highest score among the samples after `since` (each given the ones
-/// before it), or `None` if there are none.
-pub(crate) fn score_max_after(samples: &[Sample], since: i64) -> Option<f64> {
-    let mut d = Detector::new();
-    let mut best: Option<f64> = None;
-    for i in 0..samples.len() {
-        let score = d.step(samples, i);
-        if samples[i].t > since {
-            best = Some(best.map_or(score, |b: f64| b.max(score)));
-        }
-    }
-    best
-}
-
+#[cfg(test)]
 /// The score of the last of `samples` (time order) given the ones before it.
-pub(crate) fn score_last(samples: &[Sample]) -> Option<f64> {
+fn score_last(samples: &[Sample]) -> Option<f64> {
     let mut d = Detector::new();
     let mut score = None;
     for i in 0..samples.len() {

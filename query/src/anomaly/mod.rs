@@ -17,6 +17,7 @@
 //! while, as an incident is one event.
 
 mod detector;
+mod stream;
 
 pub use detector::ANOMALOUS;
-pub(crate) use detector::{band_last, forecast_last, score_last, score_max_after};
+pub(crate) use stream::Stream;

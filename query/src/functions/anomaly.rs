@@ -1,6 +1,7 @@
 //! pulsedb's anomaly functions (extensions; no Prometheus function has
-//! these names), each of the samples in a step's window only
-//! (`crate::anomaly`), the range being the history the model learns from:
+//! these names). Each step's answer comes from the samples of its window
+//! only (`crate::anomaly`: the detector, fed from the window's anchor; see
+//! `anomaly/stream.rs`), the range being the history the model learns from:
 //! - `anomaly_score(v[range])`: in [0, 1], how unusual the latest sample is
 //!   given the ones before it;
 //! - `anomaly_max(v[range], recent)`: the highest score among the samples
@@ -10,54 +11,83 @@
 //!   band the model expected the latest sample in, `width` error scales
 //!   (mean absolute errors) either side of its prediction;
 //! - `forecast(v[range], horizon)`: the value expected `horizon` seconds
-//!   after the latest sample (the same time on earlier days, shifted by
-//!   how far the series now is from its norm); `forecast_lower` and
+//!   after the latest sample; `forecast_lower` and
 //!   `forecast_upper(v[range], horizon, width)`: its band.
+//!
+//! A range query streams each series once (cost: samples + steps), not
+//! once per step.
 
-use super::{Function, Impl, Window, WindowFn};
-use crate::anomaly::{band_last, forecast_last, score_last, score_max_after};
+use rayon::prelude::*;
+
+use super::{Function, Impl};
+use crate::anomaly::Stream;
+use crate::ast::Call;
+use crate::error::Result;
+use crate::eval::{assemble, drop_metric_name, EvalValue, Evaluator, StepSeries};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
-const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
-    Impl::Window(WindowFn::plain(value))
-}
+const STREAM: Impl = Impl::Call(stream_call);
 
 pub(super) static FUNCTIONS: &[Function] = &[
-    Function::new("anomaly_score", &[Matrix], Vector, window(|w| score_last(w.samples))),
-    Function::new("anomaly_max", &[Matrix, Scalar], Vector, window(|w| score_max_after(w.samples, w.end - horizon(w)))),
-    Function::new(
-        "anomaly_lower",
-        &[Matrix, Scalar],
-        Vector,
-        window(|w| band_last(w.samples, w.params[0]).map(|b| b.0)),
-    ),
-    Function::new(
-        "anomaly_upper",
-        &[Matrix, Scalar],
-        Vector,
-        window(|w| band_last(w.samples, w.params[0]).map(|b| b.1)),
-    ),
-    Function::new("forecast", &[Matrix, Scalar], Vector, window(|w| forecast_last(w.samples, horizon(w)).map(|f| f.0))),
-    Function::new(
-        "forecast_lower",
-        &[Matrix, Scalar, Scalar],
-        Vector,
-        window(|w| forecast_last(w.samples, horizon(w)).map(|(f, scale)| f - w.params[1] * scale)),
-    ),
-    Function::new(
-        "forecast_upper",
-        &[Matrix, Scalar, Scalar],
-        Vector,
-        window(|w| forecast_last(w.samples, horizon(w)).map(|(f, scale)| f + w.params[1] * scale)),
-    ),
+    Function::new("anomaly_score", &[Matrix], Vector, STREAM),
+    Function::new("anomaly_max", &[Matrix, Scalar], Vector, STREAM),
+    Function::new("anomaly_lower", &[Matrix, Scalar], Vector, STREAM),
+    Function::new("anomaly_upper", &[Matrix, Scalar], Vector, STREAM),
+    Function::new("forecast", &[Matrix, Scalar], Vector, STREAM),
+    Function::new("forecast_lower", &[Matrix, Scalar, Scalar], Vector, STREAM),
+    Function::new("forecast_upper", &[Matrix, Scalar, Scalar], Vector, STREAM),
 ];
 
-/// The first scalar argument, a duration in seconds, in milliseconds; NaN or negative is 0.
-fn horizon(w: &Window<'_>) -> i64 {
-    let seconds = w.params[0];
+/// A duration argument in seconds as milliseconds; NaN or negative is 0.
+fn millis(seconds: f64) -> i64 {
     if seconds.is_finite() && seconds > 0.0 {
         (seconds * 1000.0).min(1e15) as i64
     } else {
         0
     }
+}
+
+/// One step's answer from a stream moved to that step's window.
+fn answer(name: &str, stream: &Stream<'_>, hi: i64, p: impl Fn(usize) -> f64) -> Option<f64> {
+    match name {
+        "anomaly_max" => stream.max_after(hi - millis(p(0))),
+        "anomaly_lower" => stream.band(p(0)).map(|b| b.0),
+        "anomaly_upper" => stream.band(p(0)).map(|b| b.1),
+        "forecast" => stream.forecast(millis(p(0))).map(|f| f.0),
+        "forecast_lower" => stream.forecast(millis(p(0))).map(|(f, scale)| f - p(1) * scale),
+        "forecast_upper" => stream.forecast(millis(p(0))).map(|(f, scale)| f + p(1) * scale),
+        _ => stream.score(),
+    }
+}
+
+fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
+    let mut scalars = Vec::new();
+    for arg in &c.args[1..] {
+        scalars.push(ev.eval_scalar(arg)?);
+    }
+    let m = ev.eval_matrix(&c.args[0])?;
+    let name = c.func.name;
+    let this = &*ev;
+    let out: Vec<StepSeries> = m
+        .series
+        .par_iter()
+        .map(|s| -> Result<StepSeries> {
+            this.check_time()?;
+            let mut stream = Stream::new(&s.samples);
+            let mut points = Vec::new();
+            for i in 0..this.steps {
+                let (_, hi) = m.window(this.ts(i));
+                if !stream.advance(hi, m.range) {
+                    continue;
+                }
+                let p = |k: usize| scalars.get(k).and_then(|v: &Vec<f64>| v.get(i)).copied().unwrap_or(f64::NAN);
+                if let Some(v) = answer(name, &stream, hi, p) {
+                    points.push((i, v));
+                }
+            }
+            Ok(StepSeries { labels: drop_metric_name(&s.labels), points })
+        })
+        .collect::<Result<_>>()?;
+    ev.account(out.iter().map(|s| s.points.len()).sum())?;
+    Ok(EvalValue::Vector(assemble(out)?))
 }

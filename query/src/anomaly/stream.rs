@@ -1,0 +1,124 @@
+//! Anchored streaming: the anomaly functions over a range query's steps in
+//! one pass per series, yet each step's answer a function of its own window.
+//!
+//! A step whose window ends at `hi` (length `range`) learns from the
+//! samples since its anchor: the latest multiple of `range / 2` at or
+//! before `hi - range / 2`. So between half the range and the whole of it
+//! is used, all inside `[hi - range, hi]`, and the anchor depends on `hi`
+//! alone: an instant query at T answers what any range query answers at T,
+//! and samples after T change nothing at or before T. Consecutive steps
+//! that share an anchor share one detector fed forward, so a range query
+//! costs each sample at most twice, plus its steps.
+
+use pulsedb_model::Sample;
+
+use super::detector::Detector;
+
+/// What the detector said of one sample, when it was fed.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    t: i64,
+    score: f64,
+    /// Prediction and error scale before seeing the sample.
+    expected: Option<(f64, f64)>,
+}
+
+/// One series' stream over a query's steps.
+#[derive(Debug)]
+pub(crate) struct Stream<'a> {
+    samples: &'a [Sample],
+    anchor: Option<i64>,
+    last_hi: i64,
+    /// Index of the stream's first sample, and of the next to feed.
+    start: usize,
+    fed: usize,
+    detector: Detector,
+    records: Vec<Record>,
+}
+
+impl<'a> Stream<'a> {
+    pub(crate) fn new(samples: &'a [Sample]) -> Self {
+        Self {
+            samples,
+            anchor: None,
+            last_hi: i64::MIN,
+            start: 0,
+            fed: 0,
+            detector: Detector::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Moves to the window ending at `hi` of length `range`; `false` if it
+    /// holds no sample since its anchor.
+    pub(crate) fn advance(&mut self, hi: i64, range: i64) -> bool {
+        let half = (range / 2).max(1);
+        let anchor = (hi - range / 2).div_euclid(half) * half;
+        if self.anchor != Some(anchor) || hi < self.last_hi {
+            self.anchor = Some(anchor);
+            self.start = self.samples.partition_point(|s| s.t < anchor);
+            self.fed = self.start;
+            self.detector = Detector::new();
+            self.records.clear();
+        }
+        self.last_hi = hi;
+        let stream = &self.samples[self.start..];
+        while self.fed < self.samples.len() && self.samples[self.fed].t <= hi {
+            let i = self.fed - self.start;
+            let expected = self.detector.expect(stream, i);
+            let score = self.detector.step(stream, i);
+            self.records.push(Record { t: self.samples[self.fed].t, score, expected });
+            self.fed += 1;
+        }
+        !self.records.is_empty()
+    }
+
+    /// The score of the window's latest sample.
+    pub(crate) fn score(&self) -> Option<f64> {
+        self.records.last().map(|r| r.score)
+    }
+
+    /// The highest score among the window's samples after `since`.
+    pub(crate) fn max_after(&self, since: i64) -> Option<f64> {
+        self.records.iter().rev().take_while(|r| r.t > since).map(|r| r.score).reduce(f64::max)
+    }
+
+    /// The band the latest sample was expected in, `width` error scales wide.
+    pub(crate) fn band(&self, width: f64) -> Option<(f64, f64)> {
+        let (prediction, scale) = self.records.last()?.expected?;
+        Some((prediction - width * scale, prediction + width * scale))
+    }
+
+    /// The forecast `horizon` ms after the latest sample, and its error scale.
+    pub(crate) fn forecast(&self, horizon: i64) -> Option<(f64, f64)> {
+        self.detector.forecast(&self.samples[self.start..self.fed], horizon)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn series(n: i64) -> Vec<Sample> {
+        (0..n)
+            .map(|i| Sample::new(i * 60_000, 10.0 + ((i * 7) % 13) as f64 + if i > 700 { 30.0 } else { 0.0 }))
+            .collect()
+    }
+
+    #[test]
+    fn each_step_is_answered_as_if_it_were_alone() {
+        let samples = series(1_000);
+        let range = 6 * 3_600_000;
+        let mut together = Stream::new(&samples);
+        for hi in (0..1_000i64).map(|i| i * 60_000).step_by(7) {
+            let mut alone = Stream::new(&samples);
+            assert_eq!(together.advance(hi, range), alone.advance(hi, range));
+            assert_eq!(together.score().map(f64::to_bits), alone.score().map(f64::to_bits), "at {hi}");
+            assert_eq!(together.band(3.0), alone.band(3.0));
+            assert_eq!(together.forecast(3_600_000), alone.forecast(3_600_000));
+            // Everything it learnt from is inside the window.
+            assert!(together.records.iter().all(|r| r.t > hi - range && r.t <= hi));
+        }
+    }
+}
