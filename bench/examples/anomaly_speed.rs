@@ -1,0 +1,92 @@
+//! Times the anomaly functions against issue 12's speed goals, median of 3:
+//! `anomaly_score` as a range query over the last 24 h at a 1 min step with
+//! 7 days of history for 1,000 series at 1 min; one series over 30 days at
+//! 5 min; and `Db::anomalies` (what `/api/v1/anomalies` runs) over 5,000
+//! series (the goal names 50,000; this is the machine's memory-friendly
+//! tenth, scaled in the output).
+//! `cargo run --release -p pulsedb-bench --example anomaly_speed`.
+use std::time::{Duration, Instant};
+
+use pulsedb::{AnomalyRequest, Batch, Db, Labels, Options, Sample};
+
+const MIN: i64 = 60_000;
+const DAY: i64 = 86_400_000;
+
+fn open() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = Options::default();
+    o.background_maintenance = false;
+    o.retention = Duration::ZERO;
+    o.sync = pulsedb::SyncMode::Never;
+    let db = Db::open(dir.path(), o).expect("open");
+    (dir, db)
+}
+
+/// A daily rhythm with noise, per series a different phase.
+fn value(series: usize, t: i64) -> f64 {
+    let day = (t % DAY) as f64 / DAY as f64;
+    let noise = ((t / MIN) as u64).wrapping_mul(2_654_435_761).wrapping_add(series as u64 * 97) % 1000;
+    50.0 + 30.0 * (std::f64::consts::TAU * day + series as f64).sin() + noise as f64 / 100.0
+}
+
+fn load(db: &Db, series: usize, start: i64, end: i64, step: i64) {
+    let labels: Vec<Labels> = (0..series).map(|s| Labels::metric("load", [("host", format!("h{s}"))])).collect();
+    let mut t = start;
+    while t < end {
+        let chunk_end = (t + DAY / 4).min(end);
+        let mut batch = Batch::new();
+        for (s, l) in labels.iter().enumerate() {
+            batch.add(l.clone(), (t..chunk_end).step_by(step as usize).map(|x| Sample::new(x, value(s, x))));
+        }
+        db.append(&batch).expect("append");
+        db.flush().expect("flush");
+        t = chunk_end;
+    }
+}
+
+fn median(mut runs: Vec<f64>) -> f64 {
+    runs.sort_by(f64::total_cmp);
+    runs[runs.len() / 2]
+}
+
+fn time(f: impl Fn()) -> f64 {
+    median(
+        (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let end = 1_700_000_000_000 / MIN * MIN;
+    {
+        let (_dir, db) = open();
+        load(&db, 1, end - 37 * DAY, end, 5 * MIN);
+        let secs = time(|| {
+            db.query_range("anomaly_score(load[7d])", end - 30 * DAY, end, 5 * MIN).expect("query");
+        });
+        println!("one series, 30 days at 5 min, anomaly_score(x[7d]): {:.1} ms (goal < 50 ms)", secs * 1e3);
+    }
+    {
+        let (_dir, db) = open();
+        load(&db, 1000, end - 8 * DAY, end, MIN);
+        let secs = time(|| {
+            db.query_range("anomaly_score(load[7d])", end - DAY, end, MIN).expect("query");
+        });
+        println!("1,000 series, last 24 h at 1 min with 7 days of history: {secs:.2} s (goal < 2 s)");
+    }
+    {
+        let (_dir, db) = open();
+        load(&db, 5000, end - DAY - 2 * 3_600_000, end, MIN);
+        let secs = time(|| {
+            let mut request = AnomalyRequest::new(vec!["load".into()], end);
+            request.history = DAY;
+            db.anomalies(&request).expect("anomalies");
+        });
+        println!("Db::anomalies over 5,000 series (1 h window, 1 day history): {secs:.2} s, ×10 for 50,000: {:.1} s (goal < 1 s)", secs * 10.0);
+    }
+}
