@@ -106,6 +106,41 @@ mod tests {
             .collect()
     }
 
+    proptest::proptest! {
+        /// Whatever the values (huge, tiny, negative, NaN, repeated), every
+        /// score is in [0, 1] and every band and forecast is finite.
+        #[test]
+        fn answers_stay_finite_and_in_range(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    -1e12..1e12f64,
+                    proptest::num::f64::NORMAL,
+                    proptest::strategy::Just(0.0),
+                    proptest::strategy::Just(f64::NAN),
+                ],
+                1..400,
+            ),
+            gaps in proptest::collection::vec(1i64..600_000, 1..400),
+        ) {
+            let mut t = 0;
+            let samples: Vec<Sample> = values.iter().zip(gaps.iter().cycle()).map(|(&v, &g)| { t += g; Sample::new(t, v) }).collect();
+            let mut stream = Stream::new(&samples);
+            for hi in samples.iter().map(|s| s.t).step_by(3) {
+                if !stream.advance(hi, 86_400_000) {
+                    continue;
+                }
+                let score = stream.score().unwrap();
+                proptest::prop_assert!((0.0..=1.0).contains(&score), "score {}", score);
+                if let Some((lo, up)) = stream.band(3.0) {
+                    proptest::prop_assert!(lo.is_finite() && up.is_finite() && lo <= up);
+                }
+                if let Some((f, scale)) = stream.forecast(3_600_000) {
+                    proptest::prop_assert!(f.is_finite() && scale.is_finite(), "forecast {} {}", f, scale);
+                }
+            }
+        }
+    }
+
     #[test]
     fn each_step_is_answered_as_if_it_were_alone() {
         let samples = series(1_000);

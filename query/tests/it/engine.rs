@@ -126,3 +126,33 @@ fn anomaly_scores_are_causal_and_the_same_however_asked() {
         assert_eq!(late[0].points.last().unwrap().v.to_bits(), at_t.to_bits());
     }
 }
+
+#[test]
+fn a_counter_reset_is_no_anomaly_of_its_rate() {
+    // A counter growing about 10 a minute for 3 days; the process restarts
+    // on day 2 and counts from 0 again (its first sample after the restart
+    // holds the minute's increments).
+    let reset = 2 * 1_440;
+    let mut rng = 11u64;
+    let mut total = 0.0;
+    let samples: Vec<(i64, f64)> = (0..3 * 1_440i64)
+        .map(|m| {
+            rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let increments = 5.0 + (rng >> 60) as f64; // 5 to 20 requests a minute
+            total = if m == reset { increments } else { total + increments };
+            (m * 60_000, total)
+        })
+        .collect();
+    let q = MemQuerier::default().with(Labels::metric("requests_total", [("job", "a")]), samples);
+    let engine = Engine::default();
+    let at = (reset + 5) * 60_000;
+    let Value::Vector(v) = engine.instant(&q, "anomaly_max(rate(requests_total[5m])[2d:1m], 600)", at).unwrap() else {
+        panic!("not a vector")
+    };
+    assert!(v[0].v < pulsedb_query::ANOMALOUS, "the reset scored {}", v[0].v);
+    // The raw counter's drop is flagged: the rate is what handles the reset.
+    let Value::Vector(raw) = engine.instant(&q, "anomaly_max(requests_total[2d], 600)", at).unwrap() else {
+        panic!("not a vector")
+    };
+    assert!(raw[0].v >= pulsedb_query::ANOMALOUS, "the raw drop scored {}", raw[0].v);
+}
