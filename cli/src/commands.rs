@@ -34,6 +34,13 @@ enum Command {
     /// Rank the series matching --match by anomaly score over a recent
     /// window, each with when it became abnormal (not while a server has the directory).
     Anomalies(anomalies::Args),
+    /// Check Prometheus rule files as `promtool check rules` does; exits 1
+    /// naming each refused file, the line where it can, and the reason.
+    CheckRules {
+        /// Rule files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Score an anomaly query on the Numenta Anomaly Benchmark's files with
     /// NAB's rules (windows, scaled sigmoid, profiles, best threshold).
     Nab(pulsedb_bench::nab::NabArgs),
@@ -131,6 +138,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => pulsedb_bench::run(args),
         Command::Anomalies(args) => anomalies::run(args),
+        Command::CheckRules { files } => check_rules(&files),
         Command::Nab(args) => pulsedb_bench::nab::run(args).map(|_| ()),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
@@ -148,4 +156,23 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             raw,
         }),
     }
+}
+
+/// `pulsedb check-rules`: every file checked, every refusal printed.
+fn check_rules(files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut refused = 0;
+    for path in files {
+        match pulsedb_rules::load_file(path) {
+            Ok(file) => {
+                let rules: usize = file.groups.iter().map(|g| g.rules.len()).sum();
+                println!("{}: SUCCESS: {rules} rules in {} groups", path.display(), file.groups.len());
+            }
+            Err(e) => {
+                eprintln!("FAILED: {e}");
+                refused += 1;
+            }
+        }
+    }
+    anyhow::ensure!(refused == 0, "{refused} of {} rule files refused", files.len());
+    Ok(())
 }

@@ -1,0 +1,27 @@
+//! Recording and alerting rules in Prometheus' rule-file format. This
+//! first part reads and checks rule files as `promtool check rules` does
+//! ([`load_file`], [`check_str`]): the same files accepted and refused,
+//! each refusal naming the file, the line where it can, and the reason.
+//! Evaluation, alert state and notifications come next (issue 13).
+
+mod file;
+
+pub use file::{check_str, load_file, Group, Rule, RuleFile, RuleKind};
+
+/// Why a rule file was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML does not parse, or has fields the format does not know.
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    /// It parses, but a group or rule breaks the format's rules.
+    #[error("{path}: {}", .problems.join("; "))]
+    Invalid { path: String, problems: Vec<String> },
+}
