@@ -1,12 +1,15 @@
 //! Recording and alerting rules in Prometheus' rule-file format. This
 //! first part reads and checks rule files as `promtool check rules` does
 //! ([`load_file`], [`check_str`]): the same files accepted and refused,
-//! each refusal naming the file, the line where it can, and the reason.
-//! Evaluation, alert state and notifications come next (issue 13).
+//! each refusal naming the file, the line where it can, and the reason —
+//! and evaluates recording rules ([`RecordingGroup`]) through an
+//! `Appender`. Alert state and notifications come next (issue 13).
 
 mod file;
+mod recording;
 
 pub use file::{check_str, load_file, Group, Rule, RuleFile, RuleKind};
+pub use recording::{RecordingGroup, RuleOutcome};
 
 /// Why a rule file was refused.
 #[derive(Debug, thiserror::Error)]

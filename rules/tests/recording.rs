@@ -1,0 +1,77 @@
+//! Recording rules evaluated against a real data directory: what a rule
+//! writes equals the query it records, under the rule's name and labels;
+//! a series that disappears ends with a staleness marker; a rule that
+//! errors is reported while the others of its group still write.
+#![allow(clippy::unwrap_used)]
+
+use pulsedb::{Batch, Db, Labels, Options, Value};
+use pulsedb_rules::{check_str, RecordingGroup};
+
+const MIN: i64 = 60_000;
+
+fn db(dir: &std::path::Path) -> Db {
+    let mut o = Options::default();
+    o.background_maintenance = false;
+    o.sync = pulsedb::SyncMode::Never;
+    o.retention = std::time::Duration::ZERO;
+    Db::open(dir, o).unwrap()
+}
+
+fn group(text: &str) -> RecordingGroup {
+    RecordingGroup::new(check_str("test.yml", text).unwrap().groups.remove(0))
+}
+
+#[test]
+fn recorded_series_equal_their_query_and_end_when_their_source_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let mut batch = Batch::new();
+    for (instance, values) in [("1", [1.0, 1.0, 1.0]), ("2", [1.0, 0.0, 0.0])] {
+        let labels = Labels::metric("up", [("job", "api"), ("instance", instance)]);
+        batch.add(labels, values.iter().enumerate().map(|(k, &v)| pulsedb::Sample::new(k as i64 * MIN, v)));
+    }
+    db.append(&batch).unwrap();
+    let mut g = group(
+        "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n    labels: {team: core}\n  - record: up:healthy\n    expr: up > 0\n  - record: broken\n    expr: label_replace(up, \"instance\", \"\", \"\", \"\")\n",
+    );
+    let engine = pulsedb::Engine::default();
+    for t in [0, MIN] {
+        let outcomes = g.evaluate(&engine, &db, &mut db.appender(), t).unwrap();
+        assert_eq!(outcomes.len(), 3);
+        assert!(outcomes[0].error.is_none() && outcomes[1].error.is_none());
+        assert!(outcomes[2].error.as_deref().unwrap().contains("same labelset"), "{outcomes:?}");
+    }
+    // The recorded sum equals the query, under the rule's name and labels.
+    let Value::Vector(v) = db.query("job:up:sum", MIN).unwrap() else { panic!() };
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].labels, Labels::metric("job:up:sum", [("job", "api"), ("team", "core")]));
+    let Value::Vector(want) = db.query("sum by (job) (up)", MIN).unwrap() else { panic!() };
+    assert_eq!(v[0].v.to_bits(), want[0].v.to_bits());
+    // instance 2 went to 0 at 1 min: up:healthy lost it then, with a staleness marker.
+    let Value::Vector(healthy) = db.query("up:healthy", MIN).unwrap() else { panic!() };
+    let instances: Vec<&str> = healthy.iter().map(|s| s.labels.get("instance").unwrap()).collect();
+    assert_eq!(instances, ["1"], "{healthy:?}");
+    let series = db
+        .select(
+            &[pulsedb::Matcher::equal("__name__", "up:healthy"), pulsedb::Matcher::equal("instance", "2")],
+            0,
+            i64::MAX,
+        )
+        .unwrap();
+    let last = series[0].samples.last().unwrap();
+    assert!(last.t == MIN && last.v.to_bits() == pulsedb::STALE_NAN, "{series:?}");
+}
+
+#[test]
+fn a_group_limit_refuses_a_rule_that_writes_too_many_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let mut batch = Batch::new();
+    for i in 0..3 {
+        batch.push(Labels::metric("x", [("i", i.to_string())]), 0, 1.0);
+    }
+    db.append(&batch).unwrap();
+    let mut g = group("groups:\n- name: g\n  limit: 2\n  rules:\n  - record: x:copy\n    expr: x\n");
+    let outcomes = g.evaluate(&pulsedb::Engine::default(), &db, &mut db.appender(), 0).unwrap();
+    assert!(outcomes[0].error.as_deref().unwrap().contains("exceeded limit of 2 with 3 series"), "{outcomes:?}");
+}
