@@ -17,6 +17,7 @@ mod metrics;
 mod params;
 mod prom_api;
 mod read;
+mod rules_runner;
 mod tls;
 pub mod web_config;
 mod write;
@@ -65,6 +66,11 @@ pub struct Config {
     pub max_connections: usize,
     /// TLS and authentication (`--web.config.file`); default: neither.
     pub web: web_config::WebConfig,
+    /// Recording-rule groups to evaluate (`--rules`); alerting rules are
+    /// read but not evaluated yet.
+    pub rule_groups: Vec<pulsedb_rules::Group>,
+    /// The interval of groups that name none (default 1 min, as Prometheus).
+    pub rule_evaluation_interval: Duration,
 }
 
 impl Default for Config {
@@ -87,6 +93,8 @@ impl Default for Config {
             response_write_timeout: Duration::from_secs(60),
             max_connections: 4096,
             web: web_config::WebConfig::default(),
+            rule_groups: Vec::new(),
+            rule_evaluation_interval: Duration::from_secs(60),
         }
     }
 }
@@ -150,8 +158,19 @@ pub async fn serve(
         max_connections: state.config.max_connections,
         drain_timeout: Duration::from_secs(60),
     };
+    let (stop_rules, rules_stopped) = tokio::sync::watch::channel(false);
+    let rule_tasks = rules_runner::spawn(
+        &state,
+        state.config.rule_groups.clone(),
+        state.config.rule_evaluation_interval,
+        &rules_stopped,
+    );
     listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
-    tracing::info!("stopped accepting requests; flushing and closing");
+    let _ = stop_rules.send(true);
+    for task in rule_tasks {
+        let _ = task.await;
+    }
+    tracing::info!("stopped accepting requests and evaluating rules; flushing and closing");
     let state = wait_for_last_reference(state).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         state.db.flush().context("flushing the head on shutdown")?;

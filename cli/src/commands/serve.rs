@@ -70,6 +70,30 @@ pub(crate) struct Args {
     /// (`pulsedb_user_roles`, `pulsedb_bearer_tokens`); see the README.
     #[arg(long = "web.config.file")]
     web_config_file: Option<PathBuf>,
+    /// Prometheus rule files (globs such as 'rules/*.yml'; repeat for more).
+    /// Recording rules are evaluated; a file that does not check refuses the start.
+    #[arg(long = "rules")]
+    rules: Vec<String>,
+    /// The evaluation interval of rule groups that name none.
+    #[arg(long = "rules.evaluation-interval", default_value = "1m", value_parser = flags::duration)]
+    rules_evaluation_interval: Duration,
+}
+
+/// Every group of every file the `--rules` globs match; the first refused
+/// file (or a glob matching nothing) is the error.
+fn load_rules(patterns: &[String]) -> anyhow::Result<Vec<pulsedb_rules::Group>> {
+    let mut groups = Vec::new();
+    for pattern in patterns {
+        let paths: Vec<PathBuf> = glob::glob(pattern)
+            .map_err(|e| anyhow::anyhow!("--rules {pattern:?}: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("--rules {pattern:?}: {e}"))?;
+        anyhow::ensure!(!paths.is_empty(), "--rules {pattern:?} matches no file");
+        for path in paths {
+            groups.extend(pulsedb_rules::load_file(&path)?.groups);
+        }
+    }
+    Ok(groups)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -89,6 +113,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.body_read_timeout = args.body_read_timeout;
     config.response_write_timeout = args.response_write_timeout;
     config.max_connections = args.max_connections;
+    config.rule_groups = load_rules(&args.rules)?;
+    config.rule_evaluation_interval = args.rules_evaluation_interval;
     if let Some(path) = &args.web_config_file {
         config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     }

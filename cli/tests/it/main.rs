@@ -19,5 +19,6 @@ mod server_query_limits;
 mod server_remote_read;
 mod server_remote_write;
 mod server_restart;
+mod server_rules;
 mod server_series_limit;
 mod server_tls_auth;

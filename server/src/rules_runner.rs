@@ -1,0 +1,89 @@
+//! Runs recording-rule groups inside the server: each group on its own
+//! task, evaluated at aligned times (every `interval`, shifted by a hash of
+//! the group's name so that groups do not all wake together, as Prometheus
+//! spreads them), the evaluation itself on a blocking thread, results
+//! through the store's appender (durable like any write). A rule that fails
+//! is logged and the others go on; shutdown stops the tasks before the
+//! store closes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pulsedb_rules::{Group, RecordingGroup};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::AppState;
+
+/// The group's first evaluation time after `now` (milliseconds).
+fn next_time(now: i64, interval: i64, offset: i64) -> i64 {
+    let base = now - (now - offset).rem_euclid(interval);
+    base + interval
+}
+
+/// Starts one task per group; they stop when `stop` turns true.
+pub(crate) fn spawn(
+    state: &Arc<AppState>,
+    groups: Vec<Group>,
+    default_interval: Duration,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    groups
+        .into_iter()
+        .map(|group| {
+            let interval = group.interval.unwrap_or(default_interval).as_millis().max(1) as i64;
+            let offset = (xxhash_rust::xxh64::xxh64(group.name.as_bytes(), 0) % interval as u64) as i64;
+            let (state, mut stop) = (Arc::clone(state), stop.clone());
+            let engine = pulsedb::Engine::new(state.config.query.clone());
+            tokio::spawn(async move {
+                let mut group = Some(RecordingGroup::new(group));
+                loop {
+                    let t = next_time(super::now_ms(), interval, offset);
+                    let wait = Duration::from_millis((t - super::now_ms()).max(0) as u64);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => break,
+                    }
+                    let (Some(mut g), state, engine) = (group.take(), Arc::clone(&state), engine.clone()) else { break };
+                    let done = tokio::task::spawn_blocking(move || {
+                        let result = g.evaluate(&engine, &state.db, &mut state.db.appender(), t);
+                        (g, result)
+                    })
+                    .await;
+                    match done {
+                        Ok((g, result)) => {
+                            match result {
+                                Ok(outcomes) => {
+                                    for o in outcomes.iter().filter(|o| o.error.is_some()) {
+                                        tracing::warn!(group = %g.group().name, rule = %o.name, error = ?o.error, "rule evaluation failed");
+                                    }
+                                }
+                                Err(e) => tracing::warn!(group = %g.group().name, error = %e, "writing rule results failed"),
+                            }
+                            group = Some(g);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "rule evaluation task failed; the group stops");
+                            break;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluation_times_are_aligned_and_in_the_future() {
+        assert_eq!(next_time(10_500, 1_000, 0), 11_000);
+        assert_eq!(next_time(10_500, 1_000, 300), 11_300);
+        for now in [0, 999, 1_000, 123_456_789] {
+            let t = next_time(now, 15_000, 4_321);
+            assert!(t > now && t - now <= 15_000 && (t - 4_321) % 15_000 == 0, "{now} → {t}");
+        }
+    }
+}
