@@ -2,14 +2,19 @@
 //! first part reads and checks rule files as `promtool check rules` does
 //! ([`load_file`], [`check_str`]): the same files accepted and refused,
 //! each refusal naming the file, the line where it can, and the reason —
-//! and evaluates recording rules ([`RecordingGroup`]) through an
-//! `Appender`. Alert state and notifications come next (issue 13).
+//! and evaluates rule groups ([`RuleGroup`]) through an `Appender`:
+//! recording rules, and alerting rules with Prometheus' pending / firing /
+//! resolved states. Full templates, notifications and state restored after
+//! a restart come next (issue 13).
 
+mod alerting;
 mod file;
-mod recording;
+mod group;
+mod template;
 
+pub use alerting::{Alert, AlertState, AlertingRule};
 pub use file::{check_str, load_file, Group, Rule, RuleFile, RuleKind};
-pub use recording::{RecordingGroup, RuleOutcome};
+pub use group::{RuleGroup, RuleOutcome, RuleStatus};
 
 /// Why a rule file was refused.
 #[derive(Debug, thiserror::Error)]

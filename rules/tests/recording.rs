@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use pulsedb::{Batch, Db, Labels, Options, Value};
-use pulsedb_rules::{check_str, RecordingGroup};
+use pulsedb_rules::{check_str, RuleGroup};
 
 const MIN: i64 = 60_000;
 
@@ -17,8 +17,8 @@ fn db(dir: &std::path::Path) -> Db {
     Db::open(dir, o).unwrap()
 }
 
-fn group(text: &str) -> RecordingGroup {
-    RecordingGroup::new(check_str("test.yml", text).unwrap().groups.remove(0))
+fn group(text: &str) -> RuleGroup {
+    RuleGroup::new(check_str("test.yml", text).unwrap().groups.remove(0), Labels::default())
 }
 
 #[test]
@@ -74,4 +74,50 @@ fn a_group_limit_refuses_a_rule_that_writes_too_many_series() {
     let mut g = group("groups:\n- name: g\n  limit: 2\n  rules:\n  - record: x:copy\n    expr: x\n");
     let outcomes = g.evaluate(&pulsedb::Engine::default(), &db, &mut db.appender(), 0).unwrap();
     assert!(outcomes[0].error.as_deref().unwrap().contains("exceeded limit of 2 with 3 series"), "{outcomes:?}");
+}
+
+#[test]
+fn alerts_go_pending_firing_and_resolved_as_in_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    // up of instance 1, a sample a minute: down from 1 min to 4 min.
+    let values = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+    let mut batch = Batch::new();
+    batch.add(
+        Labels::metric("up", [("instance", "1"), ("job", "node")]),
+        values.iter().enumerate().map(|(k, &v)| pulsedb::Sample::new(k as i64 * MIN, v)),
+    );
+    db.append(&batch).unwrap();
+    let mut g = group(
+        "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n    for: 2m\n    keep_firing_for: 1m\n    labels: {severity: page}\n    annotations: {summary: '{{ $labels.instance }} of {{ $labels.job }} is down ({{ $value }})'}\n",
+    );
+    let engine = pulsedb::Engine::default();
+    let mut states = Vec::new();
+    for k in 0..8 {
+        g.evaluate(&engine, &db, &mut db.appender(), k * MIN).unwrap();
+        let alerts: Vec<_> = g.alerting_rule(0).unwrap().alerts().cloned().collect();
+        states.push(alerts.first().map_or("none", |a| a.state.as_str()));
+        if k == 3 {
+            let a = &alerts[0];
+            assert_eq!(
+                a.labels,
+                Labels::new([("alertname", "Down"), ("instance", "1"), ("job", "node"), ("severity", "page")])
+            );
+            assert_eq!(a.annotations["summary"], "1 of node is down (0)");
+            assert_eq!((a.active_at, a.fired_at), (MIN, Some(3 * MIN)));
+        }
+    }
+    // Pending from 1 min, firing at 3 min (2 min later), still firing at
+    // 5 min (keep_firing_for), resolved at 6 min, then kept as inactive.
+    assert_eq!(states, ["none", "pending", "pending", "firing", "firing", "firing", "inactive", "inactive"]);
+    // The ALERTS series follow the state; ALERTS_FOR_STATE holds when it became active.
+    let Value::Vector(v) = db.query("ALERTS", 2 * MIN).unwrap() else { panic!() };
+    assert_eq!(v[0].labels.get("alertstate"), Some("pending"));
+    let Value::Vector(v) = db.query("ALERTS", 4 * MIN).unwrap() else { panic!() };
+    assert_eq!(v[0].labels.get("alertstate"), Some("firing"));
+    let Value::Vector(v) = db.query("ALERTS_FOR_STATE", 4 * MIN).unwrap() else { panic!() };
+    assert_eq!(v[0].v, 60.0);
+    // Once resolved, the series end with a staleness marker.
+    let Value::Vector(v) = db.query("ALERTS", 6 * MIN).unwrap() else { panic!() };
+    assert!(v.is_empty(), "{v:?}");
 }

@@ -163,6 +163,8 @@ pub(crate) fn required_role(path: &str) -> Option<Role> {
         | "/api/v1/metadata"
         | "/api/v1/query_exemplars"
         | "/api/v1/anomalies"
+        | "/api/v1/rules"
+        | "/api/v1/alerts"
         | "/api/v1/status/buildinfo"
         | "/metrics" => Some(Role::Read),
         p if p.starts_with("/api/v1/label/") && p.ends_with("/values") => Some(Role::Read),
@@ -210,6 +212,8 @@ mod tests {
         assert_eq!(required_role("/api/v1/read"), Some(Role::Read));
         assert_eq!(required_role("/metrics"), Some(Role::Read));
         assert_eq!(required_role("/api/v1/anomalies"), Some(Role::Read));
+        assert_eq!(required_role("/api/v1/rules"), Some(Role::Read));
+        assert_eq!(required_role("/api/v1/alerts"), Some(Role::Read));
         assert_eq!(required_role("/api/v1/admin/tsdb/snapshot"), Some(Role::Admin));
         assert_eq!(required_role("/-/healthy"), None);
         assert_eq!(required_role("/api/v1/label/job/values"), Some(Role::Read));

@@ -17,6 +17,7 @@ mod metrics;
 mod params;
 mod prom_api;
 mod read;
+mod rules_api;
 mod rules_runner;
 mod tls;
 pub mod web_config;
@@ -111,6 +112,8 @@ pub(crate) struct AppState {
     config: Config,
     metrics: ServerMetrics,
     query_slots: Arc<Semaphore>,
+    /// Rule groups, shared by their evaluation tasks and `/api/v1/rules`, `/api/v1/alerts`.
+    rule_groups: Vec<Arc<parking_lot::Mutex<pulsedb_rules::RuleGroup>>>,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -148,6 +151,13 @@ pub async fn serve(
         db,
         auth: Arc::new(auth::Authenticator::new(config.web.clone())),
         query_slots: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
+        rule_groups: config
+            .rule_groups
+            .iter()
+            .map(|g| {
+                Arc::new(parking_lot::Mutex::new(pulsedb_rules::RuleGroup::new(g.clone(), pulsedb::Labels::default())))
+            })
+            .collect(),
         config,
         metrics: ServerMetrics::default(),
     });
@@ -159,12 +169,7 @@ pub async fn serve(
         drain_timeout: Duration::from_secs(60),
     };
     let (stop_rules, rules_stopped) = tokio::sync::watch::channel(false);
-    let rule_tasks = rules_runner::spawn(
-        &state,
-        state.config.rule_groups.clone(),
-        state.config.rule_evaluation_interval,
-        &rules_stopped,
-    );
+    let rule_tasks = rules_runner::spawn(&state, state.config.rule_evaluation_interval, &rules_stopped);
     listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
     let _ = stop_rules.send(true);
     for task in rule_tasks {
@@ -213,6 +218,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/metadata", get(prom_api::metadata))
         .route("/api/v1/query_exemplars", get(prom_api::query_exemplars).post(prom_api::query_exemplars))
         .route("/api/v1/anomalies", get(anomalies::anomalies).post(anomalies::anomalies))
+        .route("/api/v1/rules", get(rules_api::rules))
+        .route("/api/v1/alerts", get(rules_api::alerts))
         .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
         .route("/api/v1/admin/tsdb/delete_series", post(admin::delete_series).put(admin::delete_series))
         .route("/write", post(write::influx_v1))

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pulsedb_rules::{Group, RecordingGroup};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -21,22 +20,24 @@ fn next_time(now: i64, interval: i64, offset: i64) -> i64 {
     base + interval
 }
 
-/// Starts one task per group; they stop when `stop` turns true.
+/// Starts one task per group of `state.rule_groups`; they stop when `stop` turns true.
 pub(crate) fn spawn(
     state: &Arc<AppState>,
-    groups: Vec<Group>,
     default_interval: Duration,
     stop: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    groups
-        .into_iter()
+    state
+        .rule_groups
+        .iter()
         .map(|group| {
-            let interval = group.interval.unwrap_or(default_interval).as_millis().max(1) as i64;
-            let offset = (xxhash_rust::xxh64::xxh64(group.name.as_bytes(), 0) % interval as u64) as i64;
-            let (state, mut stop) = (Arc::clone(state), stop.clone());
+            let (name, interval) = {
+                let g = group.lock();
+                (g.group().name.clone(), g.group().interval.unwrap_or(default_interval).as_millis().max(1) as i64)
+            };
+            let offset = (xxhash_rust::xxh64::xxh64(name.as_bytes(), 0) % interval as u64) as i64;
+            let (state, group, mut stop) = (Arc::clone(state), Arc::clone(group), stop.clone());
             let engine = pulsedb::Engine::new(state.config.query.clone());
             tokio::spawn(async move {
-                let mut group = Some(RecordingGroup::new(group));
                 loop {
                     let t = next_time(super::now_ms(), interval, offset);
                     let wait = Duration::from_millis((t - super::now_ms()).max(0) as u64);
@@ -44,28 +45,23 @@ pub(crate) fn spawn(
                         () = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => break,
                     }
-                    let (Some(mut g), state, engine) = (group.take(), Arc::clone(&state), engine.clone()) else { break };
+                    let (state, group, engine, name) =
+                        (Arc::clone(&state), Arc::clone(&group), engine.clone(), name.clone());
                     let done = tokio::task::spawn_blocking(move || {
-                        let result = g.evaluate(&engine, &state.db, &mut state.db.appender(), t);
-                        (g, result)
+                        let mut g = group.lock();
+                        match g.evaluate(&engine, &state.db, &mut state.db.appender(), t) {
+                            Ok(outcomes) => {
+                                for o in outcomes.iter().filter(|o| o.error.is_some()) {
+                                    tracing::warn!(group = %name, rule = %o.name, error = ?o.error, "rule evaluation failed");
+                                }
+                            }
+                            Err(e) => tracing::warn!(group = %name, error = %e, "writing rule results failed"),
+                        }
                     })
                     .await;
-                    match done {
-                        Ok((g, result)) => {
-                            match result {
-                                Ok(outcomes) => {
-                                    for o in outcomes.iter().filter(|o| o.error.is_some()) {
-                                        tracing::warn!(group = %g.group().name, rule = %o.name, error = ?o.error, "rule evaluation failed");
-                                    }
-                                }
-                                Err(e) => tracing::warn!(group = %g.group().name, error = %e, "writing rule results failed"),
-                            }
-                            group = Some(g);
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "rule evaluation task failed; the group stops");
-                            break;
-                        }
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, "rule evaluation task failed; the group stops");
+                        break;
                     }
                 }
             })

@@ -14,7 +14,7 @@ fn a_recording_rule_writes_its_series() {
     let rules = dir.path().join("rules.yml");
     std::fs::write(
         &rules,
-        "groups:\n- name: fast\n  interval: 1s\n  rules:\n  - record: job:load:sum\n    expr: sum by (job) (load_v)\n    labels:\n      source: rule\n",
+        "groups:\n- name: fast\n  interval: 1s\n  rules:\n  - record: job:load:sum\n    expr: sum by (job) (load_v)\n    labels:\n      source: rule\n  - record: load:merged\n    expr: label_replace(load_v, \"host\", \"\", \"\", \"\")\n  - alert: HighLoad\n    expr: load_v > 2\n    labels:\n      severity: page\n    annotations:\n      summary: 'load on {{ $labels.host }} is {{ $value }}'\n",
     )
     .unwrap();
     let data = dir.path().join("data");
@@ -35,6 +35,28 @@ fn a_recording_rule_writes_its_series() {
         assert!(Instant::now() < deadline, "the rule wrote nothing in 10 s: {json}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The alert (no `for`) fires at once; the API shows it as Prometheus does.
+    let (code, json) = server.json("/api/v1/alerts");
+    assert_eq!(code, 200, "{json}");
+    let alerts = json["data"]["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{json}");
+    assert_eq!(alerts[0]["labels"]["alertname"], "HighLoad");
+    assert_eq!(alerts[0]["labels"]["host"], "b");
+    assert_eq!(alerts[0]["state"], "firing");
+    assert_eq!(alerts[0]["annotations"]["summary"], "load on b is 3");
+    assert_eq!(alerts[0]["value"], "3e+00");
+    // /api/v1/rules: health per rule, the failing one with its error.
+    let (code, json) = server.json("/api/v1/rules");
+    assert_eq!(code, 200, "{json}");
+    let rules = json["data"]["groups"][0]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!((rules[0]["type"].as_str(), rules[0]["health"].as_str()), (Some("recording"), Some("ok")), "{json}");
+    assert_eq!(rules[1]["health"], "err", "{json}");
+    assert!(rules[1]["lastError"].as_str().unwrap().contains("same labelset"), "{json}");
+    assert_eq!((rules[2]["type"].as_str(), rules[2]["state"].as_str()), (Some("alerting"), Some("firing")), "{json}");
+    // The ALERTS series is there to query.
+    let (_, json) = server.json(&format!("/api/v1/query?query={}", enc("ALERTS{alertstate=\"firing\"}")));
+    assert_eq!(json["data"]["result"][0]["metric"]["alertname"], "HighLoad", "{json}");
 }
 
 #[test]
