@@ -6,10 +6,11 @@
 #   pkg-config, clang
 #   prometheus      Prometheus 2.42 with promtool: the real client of tests/prometheus_client.rs
 #                   and the checker of /metrics (tests start their own instance on loopback)
+#   prometheus-alertmanager  Alertmanager 0.25: the receiver of alert notifications in cli/tests/it/server_alertmanager.rs
 # Idempotent and quiet when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(librocksdb-dev libclang-dev libzstd-dev pkg-config clang prometheus)
+packages=(librocksdb-dev libclang-dev libzstd-dev pkg-config clang prometheus prometheus-alertmanager)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,8 +27,8 @@ use std::path::Path;
 pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
-    Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, Querier, RollupBucket, RollupFields, RollupSeries,
-    Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
+    is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, Querier, RollupBucket,
+    RollupFields, RollupSeries, Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
     parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,

@@ -49,6 +49,8 @@ pub struct Alert {
     pub resolved_at: Option<i64>,
     /// When the query stopped returning it while `keep_firing_for` holds it.
     pub keep_firing_since: Option<i64>,
+    /// When it was last handed out to be notified.
+    pub last_sent: Option<i64>,
 }
 
 /// An alerting rule and its alerts.
@@ -97,6 +99,7 @@ impl AlertingRule {
                 fired_at: None,
                 resolved_at: None,
                 keep_firing_since: None,
+                last_sent: None,
             });
             if alert.state == AlertState::Inactive {
                 // Back after resolving: a new alert.
@@ -137,6 +140,26 @@ impl AlertingRule {
                 AlertState::Inactive => a.resolved_at.is_some_and(|r| t - r < RESOLVED_RETENTION_MS),
             }
         });
+    }
+
+    /// The alerts to notify at `t`, marked sent: as Prometheus, never a
+    /// pending one; a resolved one until its resolution has been sent; a
+    /// firing or resolved one again every `resend_ms`.
+    pub fn to_notify(&mut self, t: i64, resend_ms: i64) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for a in self.alerts.values_mut() {
+            let due = match (a.state, a.last_sent) {
+                (AlertState::Pending, _) => false,
+                (_, None) => true,
+                (AlertState::Inactive, Some(sent)) if a.resolved_at.is_some_and(|r| r > sent) => true,
+                (_, Some(sent)) => t - sent >= resend_ms,
+            };
+            if due {
+                a.last_sent = Some(t);
+                out.push(a.clone());
+            }
+        }
+        out
     }
 
     /// The `ALERTS` and `ALERTS_FOR_STATE` samples of the active alerts at `t`.

@@ -90,6 +90,11 @@ impl RuleGroup {
         self.alerting.get(&index)
     }
 
+    /// The group's alerts to notify at `t` (see [`AlertingRule::to_notify`]).
+    pub fn to_notify(&mut self, t: i64, resend_ms: i64) -> Vec<crate::Alert> {
+        self.alerting.values_mut().flat_map(|rule| rule.to_notify(t, resend_ms)).collect()
+    }
+
     /// Each rule's state as of its last evaluation, in the group's order.
     pub fn status(&self) -> &[RuleStatus] {
         &self.status

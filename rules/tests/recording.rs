@@ -121,3 +121,26 @@ fn alerts_go_pending_firing_and_resolved_as_in_prometheus() {
     let Value::Vector(v) = db.query("ALERTS", 6 * MIN).unwrap() else { panic!() };
     assert!(v.is_empty(), "{v:?}");
 }
+
+#[test]
+fn notifications_skip_pending_send_firing_resend_and_announce_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let mut batch = Batch::new();
+    batch.add(
+        Labels::metric("up", [("instance", "1")]),
+        [1.0, 0.0, 0.0, 0.0, 1.0].iter().enumerate().map(|(k, &v)| pulsedb::Sample::new(k as i64 * MIN, v)),
+    );
+    db.append(&batch).unwrap();
+    let mut g = group("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n    for: 1m\n");
+    let engine = pulsedb::Engine::default();
+    let mut sent: Vec<Vec<&str>> = Vec::new();
+    for k in 0..5 {
+        g.evaluate(&engine, &db, &mut db.appender(), k * MIN).unwrap();
+        sent.push(g.to_notify(k * MIN, 2 * MIN).iter().map(|a| a.state.as_str()).collect::<Vec<_>>());
+    }
+    // 1 min pending: nothing; 2 min firing: sent; 3 min: within the resend delay;
+    // 4 min resolved: the resolution is sent at once.
+    let none: Vec<&str> = Vec::new();
+    assert_eq!(sent, vec![none.clone(), none.clone(), vec!["firing"], none, vec!["inactive"]]);
+}

@@ -14,6 +14,7 @@ mod error;
 pub mod flags;
 mod listener;
 mod metrics;
+mod notifier;
 mod params;
 mod prom_api;
 mod read;
@@ -72,6 +73,14 @@ pub struct Config {
     pub rule_groups: Vec<pulsedb_rules::Group>,
     /// The interval of groups that name none (default 1 min, as Prometheus).
     pub rule_evaluation_interval: Duration,
+    /// Alertmanagers to notify (`--alertmanager-url`, their base URLs).
+    pub alertmanager_urls: Vec<String>,
+    /// How often a firing alert is sent again (default 1 min, as Prometheus).
+    pub alert_resend_delay: Duration,
+    /// Labels added to every alert sent (`--external-label`).
+    pub external_labels: pulsedb::Labels,
+    /// This server's URL as users reach it, for alerts' links (`--web.external-url`).
+    pub external_url: String,
 }
 
 impl Default for Config {
@@ -96,6 +105,10 @@ impl Default for Config {
             web: web_config::WebConfig::default(),
             rule_groups: Vec::new(),
             rule_evaluation_interval: Duration::from_secs(60),
+            alertmanager_urls: Vec::new(),
+            alert_resend_delay: Duration::from_secs(60),
+            external_labels: pulsedb::Labels::default(),
+            external_url: String::new(),
         }
     }
 }
@@ -114,6 +127,7 @@ pub(crate) struct AppState {
     query_slots: Arc<Semaphore>,
     /// Rule groups, shared by their evaluation tasks and `/api/v1/rules`, `/api/v1/alerts`.
     rule_groups: Vec<Arc<parking_lot::Mutex<pulsedb_rules::RuleGroup>>>,
+    notifier: Arc<notifier::Notifier>,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -155,9 +169,13 @@ pub async fn serve(
             .rule_groups
             .iter()
             .map(|g| {
-                Arc::new(parking_lot::Mutex::new(pulsedb_rules::RuleGroup::new(g.clone(), pulsedb::Labels::default())))
+                Arc::new(parking_lot::Mutex::new(pulsedb_rules::RuleGroup::new(
+                    g.clone(),
+                    config.external_labels.clone(),
+                )))
             })
             .collect(),
+        notifier: Arc::new(notifier::Notifier::new(config.alertmanager_urls.clone())),
         config,
         metrics: ServerMetrics::default(),
     });
@@ -169,12 +187,14 @@ pub async fn serve(
         drain_timeout: Duration::from_secs(60),
     };
     let (stop_rules, rules_stopped) = tokio::sync::watch::channel(false);
-    let rule_tasks = rules_runner::spawn(&state, state.config.rule_evaluation_interval, &rules_stopped);
+    let mut rule_tasks = rules_runner::spawn(&state, state.config.rule_evaluation_interval, &rules_stopped);
+    let notifier_task = tokio::spawn(Arc::clone(&state.notifier).run(rules_stopped.clone()));
     listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
     let _ = stop_rules.send(true);
-    for task in rule_tasks {
+    for task in rule_tasks.drain(..) {
         let _ = task.await;
     }
+    let _ = notifier_task.await;
     tracing::info!("stopped accepting requests and evaluating rules; flushing and closing");
     let state = wait_for_last_reference(state).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -276,6 +296,7 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Result<Response, er
         let stats = worker.db.stats().map_err(|e| error::ApiError::from_storage(&e))?;
         let mut page = worker.metrics.render(&stats, &worker.config.data_dir);
         page.push_str(&auth_metrics(&worker.auth));
+        page.push_str(&worker.notifier.render());
         Ok::<_, error::ApiError>(page)
     })
     .await

@@ -57,6 +57,13 @@ pub(crate) fn spawn(
                             }
                             Err(e) => tracing::warn!(group = %name, error = %e, "writing rule results failed"),
                         }
+                        // As Prometheus: a firing alert expires at Alertmanager 4 resend
+                        // delays (or intervals) after this unless sent again.
+                        let resend = state.config.alert_resend_delay.as_millis() as i64;
+                        let alerts = g.to_notify(t, resend);
+                        let ends_at = t + 4 * resend.max(interval);
+                        let link = format!("{}/graph", state.config.external_url.trim_end_matches('/'));
+                        state.notifier.enqueue(&alerts, &state.config.external_labels, &link, ends_at);
                     })
                     .await;
                     if let Err(e) = done {

@@ -77,6 +77,30 @@ pub(crate) struct Args {
     /// The evaluation interval of rule groups that name none.
     #[arg(long = "rules.evaluation-interval", default_value = "1m", value_parser = flags::duration)]
     rules_evaluation_interval: Duration,
+    /// An Alertmanager to send alerts to (its base URL, API v2); repeat for more.
+    #[arg(long = "alertmanager-url")]
+    alertmanager_urls: Vec<String>,
+    /// How often a firing alert is sent again.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_parser = flags::duration)]
+    alert_resend_delay: Duration,
+    /// A label added to every alert sent, name=value; repeat for more.
+    #[arg(long = "external-label")]
+    external_labels: Vec<String>,
+    /// This server's URL as its users reach it, for the links in alerts.
+    #[arg(long = "web.external-url", default_value = "")]
+    external_url: String,
+}
+
+/// `name=value` pairs as labels, refusing a bad name.
+fn external_labels(pairs: &[String]) -> anyhow::Result<pulsedb::Labels> {
+    let mut out = Vec::new();
+    for pair in pairs {
+        let (name, value) =
+            pair.split_once('=').ok_or_else(|| anyhow::anyhow!("--external-label {pair:?}: expected name=value"))?;
+        anyhow::ensure!(pulsedb::is_valid_label_name(name), "--external-label {pair:?}: invalid label name");
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(pulsedb::Labels::new(out))
 }
 
 /// Every group of every file the `--rules` globs match; the first refused
@@ -115,6 +139,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.max_connections = args.max_connections;
     config.rule_groups = load_rules(&args.rules)?;
     config.rule_evaluation_interval = args.rules_evaluation_interval;
+    config.alertmanager_urls = args.alertmanager_urls;
+    config.alert_resend_delay = args.alert_resend_delay;
+    config.external_labels = external_labels(&args.external_labels)?;
+    config.external_url = args.external_url;
     if let Some(path) = &args.web_config_file {
         config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     }

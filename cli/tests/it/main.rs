@@ -10,6 +10,7 @@ mod prometheus_client;
 mod recovery_crash_states;
 mod recovery_wal_corruption;
 mod server_admin;
+mod server_alertmanager;
 mod server_anomalies;
 mod server_hostile;
 mod server_line_protocol;
