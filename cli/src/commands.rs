@@ -8,6 +8,7 @@ mod inspect;
 mod query;
 mod repair;
 mod serve;
+mod test_rules;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,11 @@ enum Command {
     /// Rank the series matching --match by anomaly score over a recent
     /// window, each with when it became abnormal (not while a server has the directory).
     Anomalies(anomalies::Args),
+    /// Run rule unit tests (`promtool test rules`' format).
+    Test {
+        #[command(subcommand)]
+        what: TestWhat,
+    },
     /// Check Prometheus rule files as `promtool check rules` does; exits 1
     /// naming each refused file, the line where it can, and the reason.
     CheckRules {
@@ -139,6 +145,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => pulsedb_bench::run(args),
         Command::Anomalies(args) => anomalies::run(args),
         Command::CheckRules { files } => check_rules(&files),
+        Command::Test { what: TestWhat::Rules { files } } => test_rules::run(&files),
         Command::Nab(args) => pulsedb_bench::nab::run(args).map(|_| ()),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
@@ -156,6 +163,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             raw,
         }),
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum TestWhat {
+    /// Rule unit test files: rule_files, evaluation_interval, tests with
+    /// input_series, alert_rule_test and promql_expr_test.
+    Rules {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `pulsedb check-rules`: every file checked, every refusal printed.

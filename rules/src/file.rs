@@ -87,8 +87,8 @@ pub struct Rule {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Prometheus' duration grammar: `1h30m`, `5m`, `10s`, `100ms`, `1d`, `1w`, `1y`.
-fn duration(s: &str) -> Result<Duration, String> {
+/// Prometheus' duration grammar: `1h30m`, `5m`, `10s`, `100ms`, `1d`, `1w`, `1y`, `0`.
+pub fn duration(s: &str) -> Result<Duration, String> {
     let mut total: u64 = 0;
     let mut rest = s;
     if rest.is_empty() || rest == "0" {

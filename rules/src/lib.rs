@@ -13,7 +13,7 @@ mod group;
 mod template;
 
 pub use alerting::{Alert, AlertState, AlertingRule};
-pub use file::{check_str, load_file, Group, Rule, RuleFile, RuleKind};
+pub use file::{check_str, duration as parse_duration, load_file, Group, Rule, RuleFile, RuleKind};
 pub use group::{RuleGroup, RuleOutcome, RuleStatus};
 
 /// Why a rule file was refused.

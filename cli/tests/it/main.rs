@@ -9,6 +9,7 @@ mod nab_smoke;
 mod prometheus_client;
 mod recovery_crash_states;
 mod recovery_wal_corruption;
+mod rules_unit_tests;
 mod server_admin;
 mod server_alertmanager;
 mod server_anomalies;

@@ -86,12 +86,15 @@ impl<'a> Stream<'a> {
     /// The band the latest sample was expected in, `width` error scales wide.
     pub(crate) fn band(&self, width: f64) -> Option<(f64, f64)> {
         let (prediction, scale) = self.records.last()?.expected?;
-        Some((prediction - width * scale, prediction + width * scale))
+        // Near f64::MAX the band would overflow: it ends at the largest float.
+        let finite = |v: f64| v.clamp(f64::MIN, f64::MAX);
+        Some((finite(prediction - width * scale), finite(prediction + width * scale)))
     }
 
     /// The forecast `horizon` ms after the latest sample, and its error scale.
     pub(crate) fn forecast(&self, horizon: i64) -> Option<(f64, f64)> {
-        self.detector.forecast(&self.samples[self.start..self.fed], horizon)
+        let finite = |v: f64| v.clamp(f64::MIN, f64::MAX);
+        self.detector.forecast(&self.samples[self.start..self.fed], horizon).map(|(f, s)| (finite(f), finite(s)))
     }
 }
 
