@@ -8,10 +8,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use pulsedb_model::{Labels, METRIC_NAME};
+use pulsedb_model::{is_stale_nan, Labels, Matcher, Querier, SelectHints, METRIC_NAME};
 
 use crate::file::Rule;
 use crate::template::expand;
+
+/// How far back a restart looks for an alert's `ALERTS_FOR_STATE` (as
+/// Prometheus' default `--rules.alert.for-outage-tolerance`).
+const OUTAGE_TOLERANCE_MS: i64 = 3_600_000;
 
 /// How long a resolved alert is kept (for its resolved notification).
 const RESOLVED_RETENTION_MS: i64 = 15 * 60_000;
@@ -140,6 +144,35 @@ impl AlertingRule {
                 AlertState::Inactive => a.resolved_at.is_some_and(|r| t - r < RESOLVED_RETENTION_MS),
             }
         });
+    }
+
+    /// After the first evaluation since a start: each pending alert that
+    /// `ALERTS_FOR_STATE` shows active before the start (within the outage
+    /// tolerance) keeps that activation time, so a restart neither forgets
+    /// a firing alert nor makes it wait out `for` again.
+    pub fn restore(&mut self, querier: &dyn Querier, t: i64) {
+        let for_ms = self.rule.for_.as_millis() as i64;
+        for a in self.alerts.values_mut().filter(|a| a.state == AlertState::Pending) {
+            let mut matchers = vec![Matcher::equal(METRIC_NAME, "ALERTS_FOR_STATE")];
+            matchers.extend(a.labels.iter().map(|l| Matcher::equal(&l.name, &l.value)));
+            let Ok(series) = querier.select(&matchers, &SelectHints::range(t - OUTAGE_TOLERANCE_MS, t - 1)) else {
+                continue;
+            };
+            let Some(last) = series.iter().filter(|s| s.labels.len() == a.labels.len() + 1).find_map(|s| s.samples.last()) else {
+                continue;
+            };
+            if is_stale_nan(last.v) || !last.v.is_finite() {
+                continue;
+            }
+            let active_at = (last.v * 1000.0) as i64;
+            if active_at < a.active_at {
+                a.active_at = active_at;
+                if t - active_at >= for_ms {
+                    a.state = AlertState::Firing;
+                    a.fired_at = Some(t);
+                }
+            }
+        }
     }
 
     /// The alerts to notify at `t`, marked sent: as Prometheus, never a

@@ -44,6 +44,8 @@ pub struct RuleGroup {
     alerting: HashMap<usize, AlertingRule>,
     status: Vec<RuleStatus>,
     previous: HashMap<usize, BTreeSet<Labels>>,
+    /// Whether alerts were restored from `ALERTS_FOR_STATE` yet.
+    restored: bool,
 }
 
 /// The series a recording rule writes for `labels`: renamed, the rule's labels set.
@@ -78,7 +80,7 @@ impl RuleGroup {
             .map(|(i, r)| (i, AlertingRule::new(r.clone())))
             .collect();
         let status = vec![RuleStatus::default(); group.rules.len()];
-        Self { group, external, alerting, status, previous: HashMap::new() }
+        Self { group, external, alerting, status, previous: HashMap::new(), restored: false }
     }
 
     pub fn group(&self) -> &Group {
@@ -139,6 +141,9 @@ impl RuleGroup {
                 RuleKind::Alert => query(engine, querier, rule, t).map(|result| {
                     let alerting = self.alerting.get_mut(&i).expect("every alerting rule has its state");
                     alerting.update(result, t, &self.external);
+                    if !self.restored {
+                        alerting.restore(querier, t);
+                    }
                     alerting.series()
                 }),
             };
@@ -170,6 +175,7 @@ impl RuleGroup {
             }
         }
         appender.commit()?;
+        self.restored = true;
         self.previous = written;
         Ok(outcomes)
     }

@@ -144,3 +144,43 @@ fn notifications_skip_pending_send_firing_resend_and_announce_resolution() {
     let none: Vec<&str> = Vec::new();
     assert_eq!(sent, vec![none.clone(), none.clone(), vec!["firing"], none, vec!["inactive"]]);
 }
+
+#[test]
+fn a_restart_neither_forgets_a_firing_alert_nor_restarts_its_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let mut batch = Batch::new();
+    batch.add(
+        Labels::metric("up", [("instance", "1")]),
+        (0..20).map(|k| pulsedb::Sample::new(k * MIN, if k >= 2 { 0.0 } else { 1.0 })),
+    );
+    db.append(&batch).unwrap();
+    let text = "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n    for: 5m\n";
+    let engine = pulsedb::Engine::default();
+    let mut before = group(text);
+    for k in 0..9 {
+        before.evaluate(&engine, &db, &mut db.appender(), k * MIN).unwrap();
+    }
+    let fired = before.alerting_rule(0).unwrap().alerts().next().unwrap().clone();
+    assert_eq!((fired.state.as_str(), fired.active_at), ("firing", 2 * MIN));
+    // A new group, as after a restart, evaluated a minute later: firing at
+    // once, active since 2 min, from ALERTS_FOR_STATE.
+    let mut after = group(text);
+    after.evaluate(&engine, &db, &mut db.appender(), 9 * MIN).unwrap();
+    let restored = after.alerting_rule(0).unwrap().alerts().next().unwrap().clone();
+    assert_eq!((restored.state.as_str(), restored.active_at), ("firing", 2 * MIN));
+    // Without that history a new alert waits out its `for`.
+    let other = tempfile::tempdir().unwrap();
+    let fresh_db = db_for_restore(other.path());
+    let mut fresh = group(text);
+    fresh.evaluate(&engine, &fresh_db, &mut fresh_db.appender(), 9 * MIN).unwrap();
+    assert_eq!(fresh.alerting_rule(0).unwrap().alerts().next().unwrap().state.as_str(), "pending");
+}
+
+fn db_for_restore(dir: &std::path::Path) -> Db {
+    let db = db(dir);
+    let mut batch = Batch::new();
+    batch.add(Labels::metric("up", [("instance", "1")]), (0..20).map(|k| pulsedb::Sample::new(k * MIN, 0.0)));
+    db.append(&batch).unwrap();
+    db
+}

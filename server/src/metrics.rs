@@ -63,6 +63,12 @@ pub(crate) struct ServerMetrics {
     pub(crate) panics: AtomicU64,
     /// Query evaluations running now (whether or not their client waits).
     pub(crate) queries_running: AtomicU64,
+    /// Rule evaluations, failed ones, and group rounds that started late.
+    pub(crate) rule_evaluations: AtomicU64,
+    pub(crate) rule_failures: AtomicU64,
+    pub(crate) rule_rounds_missed: AtomicU64,
+    /// Time spent evaluating rule groups, in nanoseconds.
+    pub(crate) rule_nanos: AtomicU64,
 }
 
 impl ServerMetrics {
@@ -127,6 +133,30 @@ impl ServerMetrics {
             "Write requests refused with a 4xx.",
             "counter",
             self.rejected_writes.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_rule_evaluations_total",
+            "Rule evaluations (recording and alerting).",
+            "counter",
+            self.rule_evaluations.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_rule_evaluation_failures_total",
+            "Rule evaluations that failed (the rule's error is in /api/v1/rules).",
+            "counter",
+            self.rule_failures.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_rule_group_iterations_missed_total",
+            "Rule group rounds skipped because the previous one ran past their time.",
+            "counter",
+            self.rule_rounds_missed.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_rule_evaluation_seconds_total",
+            "Time spent evaluating rule groups.",
+            "counter",
+            self.rule_nanos.load(Ordering::Relaxed) as f64 / 1e9,
         );
         gauge(
             "pulsedb_engine_queries",

@@ -38,8 +38,14 @@ pub(crate) fn spawn(
             let (state, group, mut stop) = (Arc::clone(state), Arc::clone(group), stop.clone());
             let engine = pulsedb::Engine::new(state.config.query.clone());
             tokio::spawn(async move {
+                let mut last_t: Option<i64> = None;
                 loop {
                     let t = next_time(super::now_ms(), interval, offset);
+                    if let Some(prev) = last_t {
+                        let missed = ((t - prev) / interval - 1).max(0) as u64;
+                        state.metrics.rule_rounds_missed.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    last_t = Some(t);
                     let wait = Duration::from_millis((t - super::now_ms()).max(0) as u64);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
@@ -49,9 +55,16 @@ pub(crate) fn spawn(
                         (Arc::clone(&state), Arc::clone(&group), engine.clone(), name.clone());
                     let done = tokio::task::spawn_blocking(move || {
                         let mut g = group.lock();
-                        match g.evaluate(&engine, &state.db, &mut state.db.appender(), t) {
+                        let started = std::time::Instant::now();
+                        let result = g.evaluate(&engine, &state.db, &mut state.db.appender(), t);
+                        let m = &state.metrics;
+                        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                        m.rule_nanos.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+                        match result {
                             Ok(outcomes) => {
+                                m.rule_evaluations.fetch_add(outcomes.len() as u64, std::sync::atomic::Ordering::Relaxed);
                                 for o in outcomes.iter().filter(|o| o.error.is_some()) {
+                                    m.rule_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                     tracing::warn!(group = %name, rule = %o.name, error = ?o.error, "rule evaluation failed");
                                 }
                             }

@@ -54,6 +54,12 @@ fn a_recording_rule_writes_its_series() {
     assert_eq!(rules[1]["health"], "err", "{json}");
     assert!(rules[1]["lastError"].as_str().unwrap().contains("same labelset"), "{json}");
     assert_eq!((rules[2]["type"].as_str(), rules[2]["state"].as_str()), (Some("alerting"), Some("firing")), "{json}");
+    // /metrics counts evaluations and the failing rule's failures.
+    let (_, metrics) = server.get("/metrics");
+    for name in ["pulsedb_rule_evaluations_total", "pulsedb_rule_evaluation_failures_total"] {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+        assert!(!line.ends_with(" 0"), "{line}");
+    }
     // The ALERTS series is there to query.
     let (_, json) = server.json(&format!("/api/v1/query?query={}", enc("ALERTS{alertstate=\"firing\"}")));
     assert_eq!(json["data"]["result"][0]["metric"]["alertname"], "HighLoad", "{json}");
