@@ -158,7 +158,9 @@ impl AlertingRule {
             let Ok(series) = querier.select(&matchers, &SelectHints::range(t - OUTAGE_TOLERANCE_MS, t - 1)) else {
                 continue;
             };
-            let Some(last) = series.iter().filter(|s| s.labels.len() == a.labels.len() + 1).find_map(|s| s.samples.last()) else {
+            let Some(last) =
+                series.iter().filter(|s| s.labels.len() == a.labels.len() + 1).find_map(|s| s.samples.last())
+            else {
                 continue;
             };
             if is_stale_nan(last.v) || !last.v.is_finite() {

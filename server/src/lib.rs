@@ -297,6 +297,10 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Result<Response, er
         let mut page = worker.metrics.render(&stats, &worker.config.data_dir);
         page.push_str(&auth_metrics(&worker.auth));
         page.push_str(&worker.notifier.render());
+        let limit = worker.config.storage.max_active_series.unwrap_or(0);
+        page.push_str(&format!(
+            "# HELP pulsedb_head_series_limit The most series the head takes (--max-series); 0 is no limit.\n# TYPE pulsedb_head_series_limit gauge\npulsedb_head_series_limit {limit}\n"
+        ));
         Ok::<_, error::ApiError>(page)
     })
     .await

@@ -1,8 +1,9 @@
 //! `pulsedb test rules` against `promtool test rules` (Debian's Prometheus
 //! 2.42) on the corpus of `testdata/rules/unit/`: 9 files, 43 test cases
 //! (`for`, `keep_firing_for`, templates, staleness, counters, absent
-//! series, the expanding notation), four files written to fail. Both tools
-//! must give every file the same verdict.
+//! series, the expanding notation), four files written to fail — and on
+//! the health rules pulsedb ships (`deploy/rules/pulsedb.test.yml`). Both
+//! tools must give every file the same verdict.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -12,14 +13,14 @@ use pulsedb_testkit::server::pulsedb_bin;
 
 #[test]
 fn pulsedb_and_promtool_agree_on_every_rule_test_file() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/rules/unit");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files: Vec<PathBuf> = ["testdata/rules/unit", "deploy/rules"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap().map(|e| e.unwrap().path()))
         .filter(|p| p.to_string_lossy().ends_with(".test.yml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 9, "{files:?}");
+    assert!(files.len() >= 10, "{files:?}");
     let promtool = Command::new("promtool").arg("--version").output().is_ok();
     for file in &files {
         let ours = Command::new(pulsedb_bin()).args(["test", "rules"]).arg(file).output().unwrap();
@@ -32,7 +33,7 @@ fn pulsedb_and_promtool_agree_on_every_rule_test_file() {
             String::from_utf8_lossy(&ours.stdout)
         );
         if promtool {
-            let theirs = Command::new("promtool").args(["test", "rules"]).arg(file).current_dir(&dir).output().unwrap();
+            let theirs = Command::new("promtool").args(["test", "rules"]).arg(file).output().unwrap();
             assert_eq!(ours.status.success(), theirs.status.success(), "{}: promtool disagrees", file.display());
         }
     }
