@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -68,9 +68,8 @@ pub struct Config {
     pub max_connections: usize,
     /// TLS and authentication (`--web.config.file`); default: neither.
     pub web: web_config::WebConfig,
-    /// Recording-rule groups to evaluate (`--rules`); alerting rules are
-    /// read but not evaluated yet.
-    pub rule_groups: Vec<pulsedb_rules::Group>,
+    /// Rule files (globs) to evaluate (`--rules`), read again on reload.
+    pub rule_files: Vec<String>,
     /// The interval of groups that name none (default 1 min, as Prometheus).
     pub rule_evaluation_interval: Duration,
     /// Alertmanagers to notify (`--alertmanager-url`, their base URLs).
@@ -103,7 +102,7 @@ impl Default for Config {
             response_write_timeout: Duration::from_secs(60),
             max_connections: 4096,
             web: web_config::WebConfig::default(),
-            rule_groups: Vec::new(),
+            rule_files: Vec::new(),
             rule_evaluation_interval: Duration::from_secs(60),
             alertmanager_urls: Vec::new(),
             alert_resend_delay: Duration::from_secs(60),
@@ -125,8 +124,9 @@ pub(crate) struct AppState {
     config: Config,
     metrics: ServerMetrics,
     query_slots: Arc<Semaphore>,
-    /// Rule groups, shared by their evaluation tasks and `/api/v1/rules`, `/api/v1/alerts`.
-    rule_groups: Vec<Arc<parking_lot::Mutex<pulsedb_rules::RuleGroup>>>,
+    /// The running rule groups (shared by their tasks and `/api/v1/rules`,
+    /// `/api/v1/alerts`), replaced whole on reload.
+    rules: tokio::sync::Mutex<rules_runner::RuleSet>,
     notifier: Arc<notifier::Notifier>,
 }
 
@@ -150,6 +150,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    // Rule files are checked before anything starts: a bad one refuses the start.
+    let patterns = config.rule_files.clone();
+    let initial_rules = tokio::task::spawn_blocking(move || rules_runner::load_rule_files(&patterns)).await??;
     let data_dir = config.data_dir.clone();
     let storage = config.storage.clone();
     let mut db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage))
@@ -165,16 +168,7 @@ pub async fn serve(
         db,
         auth: Arc::new(auth::Authenticator::new(config.web.clone())),
         query_slots: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
-        rule_groups: config
-            .rule_groups
-            .iter()
-            .map(|g| {
-                Arc::new(parking_lot::Mutex::new(pulsedb_rules::RuleGroup::new(
-                    g.clone(),
-                    config.external_labels.clone(),
-                )))
-            })
-            .collect(),
+        rules: tokio::sync::Mutex::new(rules_runner::RuleSet::default()),
         notifier: Arc::new(notifier::Notifier::new(config.alertmanager_urls.clone())),
         config,
         metrics: ServerMetrics::default(),
@@ -186,14 +180,26 @@ pub async fn serve(
         max_connections: state.config.max_connections,
         drain_timeout: Duration::from_secs(60),
     };
-    let (stop_rules, rules_stopped) = tokio::sync::watch::channel(false);
-    let mut rule_tasks = rules_runner::spawn(&state, state.config.rule_evaluation_interval, &rules_stopped);
-    let notifier_task = tokio::spawn(Arc::clone(&state.notifier).run(rules_stopped.clone()));
-    listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
-    let _ = stop_rules.send(true);
-    for task in rule_tasks.drain(..) {
-        let _ = task.await;
+    {
+        let groups = initial_rules
+            .into_iter()
+            .map(|g| {
+                Arc::new(parking_lot::Mutex::new(pulsedb_rules::RuleGroup::new(
+                    g,
+                    state.config.external_labels.clone(),
+                )))
+            })
+            .collect();
+        rules_runner::start(&state, &mut *state.rules.lock().await, groups);
     }
+    let (stop_notifier, notifier_stopped) = tokio::sync::watch::channel(false);
+    let notifier_task = tokio::spawn(Arc::clone(&state.notifier).run(notifier_stopped));
+    let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
+    listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
+    hangups.abort();
+    let _ = hangups.await;
+    rules_runner::stop(&mut *state.rules.lock().await).await;
+    let _ = stop_notifier.send(true);
     let _ = notifier_task.await;
     tracing::info!("stopped accepting requests and evaluating rules; flushing and closing");
     let state = wait_for_last_reference(state).await?;
@@ -205,6 +211,24 @@ pub async fn serve(
     .await??;
     tracing::info!("closed");
     Ok(())
+}
+
+/// Reloads the rule files on every SIGHUP (a bad set is refused and logged).
+async fn reload_on_sighup(state: Arc<AppState>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+    while hangups.recv().await.is_some() {
+        if let Err(e) = rules_runner::reload(&state).await {
+            tracing::error!(error = %format!("{e:#}"), "reloading the rules failed; the running rules stay");
+        }
+    }
+}
+
+/// `POST /-/reload`: the rule files again; 500 with the reason if they do not check.
+async fn reload_handler(State(state): State<Arc<AppState>>) -> Response {
+    match rules_runner::reload(&state).await {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e:#}\n")).into_response(),
+    }
 }
 
 /// Once the listener is drained, handlers whose client went away may still
@@ -247,6 +271,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_page))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload_handler).put(reload_handler))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         // Layers apply to what is there when they are added: the fallback too.
         .fallback(not_found)

@@ -90,13 +90,14 @@ fn group_json(g: &RuleGroup) -> Json {
 }
 
 pub(crate) async fn rules(State(state): State<Arc<AppState>>) -> Response {
-    let groups: Vec<Json> = state.rule_groups.iter().map(|g| group_json(&g.lock())).collect();
+    let groups: Vec<Json> = state.rules.lock().await.groups.iter().map(|g| group_json(&g.lock())).collect();
     json_response(json!({ "groups": groups }))
 }
 
 pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> Response {
     let mut alerts = Vec::new();
-    for g in &state.rule_groups {
+    let groups = state.rules.lock().await.groups.clone();
+    for g in &groups {
         let g = g.lock();
         for i in 0..g.group().rules.len() {
             if let Some(rule) = g.alerting_rule(i) {

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pulsedb_rules::RuleGroup;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -20,14 +21,82 @@ fn next_time(now: i64, interval: i64, offset: i64) -> i64 {
     base + interval
 }
 
-/// Starts one task per group of `state.rule_groups`; they stop when `stop` turns true.
-pub(crate) fn spawn(
+/// A rule group shared by its evaluation task and the APIs.
+pub(crate) type SharedGroup = Arc<parking_lot::Mutex<RuleGroup>>;
+
+/// The running rule groups and the tasks evaluating them.
+#[derive(Debug, Default)]
+pub(crate) struct RuleSet {
+    pub(crate) groups: Vec<SharedGroup>,
+    tasks: Vec<JoinHandle<()>>,
+    stop: Option<watch::Sender<bool>>,
+}
+
+/// Every group of every file the `patterns` (globs) match; the first
+/// refused file, or a pattern matching nothing, is the error.
+pub(crate) fn load_rule_files(patterns: &[String]) -> anyhow::Result<Vec<pulsedb_rules::Group>> {
+    let mut groups = Vec::new();
+    for pattern in patterns {
+        let paths: Vec<std::path::PathBuf> = glob::glob(pattern)
+            .map_err(|e| anyhow::anyhow!("--rules {pattern:?}: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("--rules {pattern:?}: {e}"))?;
+        anyhow::ensure!(!paths.is_empty(), "--rules {pattern:?} matches no file");
+        for path in paths {
+            groups.extend(pulsedb_rules::load_file(&path)?.groups);
+        }
+    }
+    Ok(groups)
+}
+
+/// Starts evaluating `groups` (the set must be stopped).
+pub(crate) fn start(state: &Arc<AppState>, set: &mut RuleSet, groups: Vec<SharedGroup>) {
+    let (stop, stopped) = watch::channel(false);
+    set.tasks = spawn(state, &groups, state.config.rule_evaluation_interval, &stopped);
+    set.groups = groups;
+    set.stop = Some(stop);
+}
+
+/// Stops the set's tasks and waits for them (an evaluation in progress finishes).
+pub(crate) async fn stop(set: &mut RuleSet) {
+    if let Some(stop) = set.stop.take() {
+        let _ = stop.send(true);
+    }
+    for task in set.tasks.drain(..) {
+        let _ = task.await;
+    }
+}
+
+/// Reads the rule files again: a set that does not check is refused and
+/// the running rules stay; otherwise groups whose definition is unchanged
+/// keep their alerts, and the rest start afresh.
+pub(crate) async fn reload(state: &Arc<AppState>) -> anyhow::Result<usize> {
+    let patterns = state.config.rule_files.clone();
+    let groups = tokio::task::spawn_blocking(move || load_rule_files(&patterns)).await??;
+    let mut set = state.rules.lock().await;
+    let next: Vec<SharedGroup> = groups
+        .into_iter()
+        .map(|g| {
+            set.groups.iter().find(|old| *old.lock().group() == g).cloned().unwrap_or_else(|| {
+                Arc::new(parking_lot::Mutex::new(RuleGroup::new(g, state.config.external_labels.clone())))
+            })
+        })
+        .collect();
+    stop(&mut set).await;
+    let n = next.len();
+    start(state, &mut set, next);
+    tracing::info!(groups = n, "rules reloaded");
+    Ok(n)
+}
+
+/// Starts one task per group; they stop when `stop` turns true.
+fn spawn(
     state: &Arc<AppState>,
+    groups: &[SharedGroup],
     default_interval: Duration,
     stop: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    state
-        .rule_groups
+    groups
         .iter()
         .map(|group| {
             let (name, interval) = {

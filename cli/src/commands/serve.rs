@@ -103,23 +103,6 @@ fn external_labels(pairs: &[String]) -> anyhow::Result<pulsedb::Labels> {
     Ok(pulsedb::Labels::new(out))
 }
 
-/// Every group of every file the `--rules` globs match; the first refused
-/// file (or a glob matching nothing) is the error.
-fn load_rules(patterns: &[String]) -> anyhow::Result<Vec<pulsedb_rules::Group>> {
-    let mut groups = Vec::new();
-    for pattern in patterns {
-        let paths: Vec<PathBuf> = glob::glob(pattern)
-            .map_err(|e| anyhow::anyhow!("--rules {pattern:?}: {e}"))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("--rules {pattern:?}: {e}"))?;
-        anyhow::ensure!(!paths.is_empty(), "--rules {pattern:?} matches no file");
-        for path in paths {
-            groups.extend(pulsedb_rules::load_file(&path)?.groups);
-        }
-    }
-    Ok(groups)
-}
-
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.data_dir = args.data_dir;
@@ -137,7 +120,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.body_read_timeout = args.body_read_timeout;
     config.response_write_timeout = args.response_write_timeout;
     config.max_connections = args.max_connections;
-    config.rule_groups = load_rules(&args.rules)?;
+    config.rule_files = args.rules;
     config.rule_evaluation_interval = args.rules_evaluation_interval;
     config.alertmanager_urls = args.alertmanager_urls;
     config.alert_resend_delay = args.alert_resend_delay;

@@ -87,3 +87,49 @@ fn a_rule_file_that_does_not_check_refuses_the_start() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("matches no file"));
 }
+
+fn rule_names(server: &TestServer) -> Vec<String> {
+    let (code, json) = server.json("/api/v1/rules");
+    assert_eq!(code, 200, "{json}");
+    json["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn reload_swaps_a_good_set_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    let write = |name: &str| {
+        std::fs::write(
+            &rules,
+            format!("groups:\n- name: g\n  interval: 1s\n  rules:\n  - record: {name}\n    expr: vector(1)\n"),
+        )
+        .unwrap();
+    };
+    write("first");
+    let server = TestServer::start(&dir.path().join("data"), &["--rules", rules.to_str().unwrap()]);
+    assert_eq!(rule_names(&server), ["first"]);
+    // POST /-/reload picks up a changed file.
+    write("second");
+    assert_eq!(server.post("/-/reload", "text/plain", b"").0, 200);
+    assert_eq!(rule_names(&server), ["second"]);
+    // A broken file is refused with the reason; the running rules stay.
+    std::fs::write(&rules, "groups:\n- name: g\n  rules:\n  - record: x\n    expr: sum(up\n").unwrap();
+    let (code, body) = server.post("/-/reload", "text/plain", b"");
+    assert_eq!(code, 500, "{body}");
+    assert!(body.contains("could not parse expression"), "{body}");
+    assert_eq!(rule_names(&server), ["second"]);
+    // SIGHUP reloads too.
+    write("third");
+    let status = Command::new("kill").args(["-HUP", &server.pid().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rule_names(&server) != ["third"] {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload: {:?}", rule_names(&server));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
