@@ -133,3 +133,55 @@ fn reload_swaps_a_good_set_and_refuses_a_bad_one() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `(t, value)` of every sample of `query`'s series over the last 10 minutes.
+fn recorded(server: &TestServer, series: &str) -> Vec<(String, String)> {
+    let now = now_ms() / 1000 + 5;
+    let q = format!("/api/v1/query?query={}&time={now}", enc(&format!("{series}[10m]")));
+    let (code, json) = server.json(&q);
+    assert_eq!(code, 200, "{json}");
+    json["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["values"].as_array().unwrap().iter().map(|p| (p[0].to_string(), p[1].as_str().unwrap().to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn recorded_series_survive_kill_9_and_equal_their_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n- name: r\n  interval: 1s\n  rules:\n  - record: load:sum\n    expr: sum(load_v)\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = ["--rules", rules.to_str().unwrap()];
+    let server = TestServer::start(&data, &args);
+    let now = now_ms() / 1000;
+    let lines: String = (0..60).map(|i| format!("load,host=h{} v={i} {}\n", i % 3, now - 60 + i)).collect();
+    assert_eq!(server.post("/write?precision=s", "text/plain", lines.as_bytes()).0, 204);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while recorded(&server, "load:sum").len() < 3 {
+        assert!(Instant::now() < deadline, "fewer than 3 evaluations in 15 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Each recorded sample equals the query it records, at its time.
+    for (t, v) in recorded(&server, "load:sum") {
+        let (_, json) = server.json(&format!("/api/v1/query?query={}&time={t}", enc("sum(load_v)")));
+        assert_eq!(json["data"]["result"][0]["value"][1].as_str(), Some(v.as_str()), "at {t}: {json}");
+    }
+    let before = recorded(&server, "load:sum");
+    let status = server.stop_with("KILL");
+    assert!(!status.success());
+    // Restarted (without rules, so nothing new is written): every sample seen is there.
+    let server = TestServer::start(&data, &[]);
+    let after = recorded(&server, "load:sum");
+    for sample in &before {
+        assert!(after.contains(sample), "{sample:?} lost after kill -9: {after:?}");
+    }
+}
