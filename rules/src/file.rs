@@ -222,6 +222,13 @@ fn check_rule(r: RawRule) -> Result<Rule, Vec<String>> {
             errs.push(format!("invalid annotation name: {annotation}"));
         }
     }
+    for (what, map) in [("label", &r.labels), ("annotation", &r.annotations)] {
+        for (k, v) in map {
+            if let Err(e) = crate::template::check(v) {
+                errs.push(format!("template in {what} {k:?}: {e}"));
+            }
+        }
+    }
     let mut parse = |what: &str, v: &Option<String>| -> Duration {
         v.as_deref().map_or(Duration::ZERO, |v| {
             duration(v).unwrap_or_else(|e| {

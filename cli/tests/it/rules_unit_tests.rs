@@ -1,6 +1,6 @@
 //! `pulsedb test rules` against `promtool test rules` (Debian's Prometheus
-//! 2.42) on the corpus of `testdata/rules/unit/`: 9 files, 43 test cases
-//! (`for`, `keep_firing_for`, templates, staleness, counters, absent
+//! 2.42) on the corpus of `testdata/rules/unit/`: 10 files, 44 test cases
+//! (`for`, `keep_firing_for`, templates and their functions, staleness, counters, absent
 //! series, the expanding notation), four files written to fail — and on
 //! the health rules pulsedb ships (`deploy/rules/pulsedb.test.yml`). Both
 //! tools must give every file the same verdict.

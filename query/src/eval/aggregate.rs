@@ -177,7 +177,8 @@ fn top_k_param(k: f64) -> Result<Option<usize>> {
     Ok((k >= 1).then(|| usize::try_from(k).unwrap_or(usize::MAX)))
 }
 
-/// Go's `%v` of a float64: shortest digits, exponent form from 1e21 and below 1e-4.
+/// Go's `%v` of a float64 (strconv's shortest `%g`): shortest digits, exponent
+/// form from 1e6 and below 1e-4 (`1.234567e+06`, as Prometheus prints it).
 fn go_value(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -188,7 +189,7 @@ fn go_value(v: f64) -> String {
     let sci = format!("{v:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..21).contains(&exp) {
+    if (-4..6).contains(&exp) {
         format!("{v}")
     } else {
         format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
