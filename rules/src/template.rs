@@ -404,6 +404,7 @@ pub(crate) fn expand(template: &str, labels: &Labels, value: f64, external: &Lab
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn x(t: &str, v: f64) -> String {
