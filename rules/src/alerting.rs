@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use pulsedb_model::{is_stale_nan, Labels, Matcher, Querier, SelectHints, METRIC_NAME};
 
 use crate::file::Rule;
-use crate::template::expand;
+use crate::template::{expand, AlertContext, QueryFn};
 
 /// How far back a restart looks for an alert's `ALERTS_FOR_STATE` (as
 /// Prometheus' default `--rules.alert.for-outage-tolerance`).
@@ -57,6 +57,15 @@ pub struct Alert {
     pub last_sent: Option<i64>,
 }
 
+/// What alert templates may reach beyond the alert itself.
+pub(crate) struct TemplateEnv<'a> {
+    pub(crate) external_labels: &'a Labels,
+    /// `--web.external-url`; `None` where there is none (rule unit tests).
+    pub(crate) external_url: Option<&'a str>,
+    /// Runs `query` in templates, at the evaluation time.
+    pub(crate) query: Option<&'a QueryFn<'a>>,
+}
+
 /// An alerting rule and its alerts.
 #[derive(Clone, Debug)]
 pub struct AlertingRule {
@@ -74,17 +83,25 @@ impl AlertingRule {
         self.alerts.values()
     }
 
-    /// Moves every alert on to time `t` given the query's result there.
-    pub fn update(&mut self, result: Vec<(Labels, f64)>, t: i64, external: &Labels) {
+    /// Moves every alert on to time `t` given the query's result there;
+    /// `env` is what its templates may reach.
+    pub(crate) fn update(&mut self, result: Vec<(Labels, f64)>, t: i64, env: &TemplateEnv<'_>) {
         let rule = &self.rule;
         let mut seen = Vec::with_capacity(result.len());
         for (series, value) in result {
             let mut pairs: Vec<(String, String)> =
                 series.iter().filter(|l| l.name != METRIC_NAME).map(|l| (l.name.clone(), l.value.clone())).collect();
-            let plain = Labels::new(pairs.clone());
+            let cx = AlertContext {
+                rule: &rule.name,
+                labels: &series,
+                value,
+                external_labels: env.external_labels,
+                external_url: env.external_url,
+                query: env.query,
+            };
             for (k, v) in &rule.labels {
                 pairs.retain(|(n, _)| n != k);
-                let v = expand(v, &plain, value, external);
+                let v = expand(v, &cx);
                 if !v.is_empty() {
                     pairs.push((k.clone(), v));
                 }
@@ -92,8 +109,7 @@ impl AlertingRule {
             pairs.retain(|(n, _)| n != "alertname");
             pairs.push(("alertname".to_string(), rule.name.clone()));
             let labels = Labels::new(pairs);
-            let annotations =
-                rule.annotations.iter().map(|(k, v)| (k.clone(), expand(v, &plain, value, external))).collect();
+            let annotations = rule.annotations.iter().map(|(k, v)| (k.clone(), expand(v, &cx))).collect();
             let alert = self.alerts.entry(labels.clone()).or_insert_with(|| Alert {
                 labels: labels.clone(),
                 annotations: BTreeMap::new(),

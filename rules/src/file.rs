@@ -4,7 +4,8 @@
 //! rule exactly one of `record`/`alert`, an `expr` that parses as PromQL,
 //! a recording rule named like a metric and without `for`,
 //! `keep_firing_for` or `annotations`, label and annotation names valid.
-//! `query_offset` (Prometheus 2.53) is accepted; promtool 2.42 refuses it.
+//! `query_offset` (Prometheus 2.53) is accepted, and applied when a group
+//! is evaluated; promtool 2.42 refuses it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;

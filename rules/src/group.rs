@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use pulsedb_model::{Appender, Labels, Querier, METRIC_NAME, STALE_NAN};
 use pulsedb_query::{Engine, Value};
 
-use crate::alerting::AlertingRule;
+use crate::alerting::{AlertingRule, TemplateEnv};
 use crate::file::{Group, Rule, RuleKind};
 
 /// What one rule's last evaluation did.
@@ -41,6 +41,7 @@ pub struct RuleStatus {
 pub struct RuleGroup {
     group: Group,
     external: Labels,
+    external_url: Option<String>,
     alerting: HashMap<usize, AlertingRule>,
     status: Vec<RuleStatus>,
     previous: HashMap<usize, BTreeSet<Labels>>,
@@ -60,9 +61,9 @@ fn output_labels(rule: &Rule, labels: &Labels) -> Labels {
     Labels::new(pairs)
 }
 
-/// A rule's query at `t` as series and values (a scalar is one series without labels).
-fn query(engine: &Engine, querier: &dyn Querier, rule: &Rule, t: i64) -> Result<Vec<(Labels, f64)>, String> {
-    match engine.instant(querier, &rule.expr, t).map_err(|e| e.to_string())? {
+/// A query at `t` as series and values (a scalar is one series without labels).
+fn query(engine: &Engine, querier: &dyn Querier, expr: &str, t: i64) -> Result<Vec<(Labels, f64)>, String> {
+    match engine.instant(querier, expr, t).map_err(|e| e.to_string())? {
         Value::Vector(v) => Ok(v.into_iter().map(|s| (s.labels, s.v)).collect()),
         Value::Scalar { v, .. } => Ok(vec![(Labels::default(), v)]),
         other => Err(format!("rule result is not a vector or scalar: {:?}", other.value_type())),
@@ -80,7 +81,13 @@ impl RuleGroup {
             .map(|(i, r)| (i, AlertingRule::new(r.clone())))
             .collect();
         let status = vec![RuleStatus::default(); group.rules.len()];
-        Self { group, external, alerting, status, previous: HashMap::new(), restored: false }
+        Self { group, external, external_url: None, alerting, status, previous: HashMap::new(), restored: false }
+    }
+
+    /// Sets the URL alert templates see as `externalURL` (`--web.external-url`).
+    pub fn with_external_url(mut self, url: impl Into<String>) -> Self {
+        self.external_url = Some(url.into());
+        self
     }
 
     pub fn group(&self) -> &Group {
@@ -111,7 +118,7 @@ impl RuleGroup {
         t: i64,
     ) -> Result<Vec<(Labels, f64)>, String> {
         let samples: Vec<(Labels, f64)> =
-            query(engine, querier, rule, t)?.into_iter().map(|(l, v)| (output_labels(rule, &l), v)).collect();
+            query(engine, querier, &rule.expr, t)?.into_iter().map(|(l, v)| (output_labels(rule, &l), v)).collect();
         let distinct: BTreeSet<&Labels> = samples.iter().map(|(l, _)| l).collect();
         if distinct.len() != samples.len() {
             return Err("vector contains metrics with the same labelset after applying rule labels".into());
@@ -131,6 +138,21 @@ impl RuleGroup {
         appender: &mut dyn Appender,
         t: i64,
     ) -> Result<Vec<RuleOutcome>, pulsedb_model::StoreError> {
+        // A group with `query_offset` evaluates, and writes, that far back.
+        let t = t - self.group.query_offset.map_or(0, |d| d.as_millis() as i64);
+        let template_query = |expr: &str| {
+            query(engine, querier, expr, t).map(|result| {
+                result
+                    .into_iter()
+                    .map(|(l, v)| (l.iter().map(|l| (l.name.clone(), l.value.clone())).collect(), v))
+                    .collect()
+            })
+        };
+        let env = TemplateEnv {
+            external_labels: &self.external,
+            external_url: self.external_url.as_deref(),
+            query: Some(&template_query),
+        };
         let mut outcomes = Vec::new();
         let mut written: HashMap<usize, BTreeSet<Labels>> = HashMap::new();
         for i in 0..self.group.rules.len() {
@@ -138,9 +160,9 @@ impl RuleGroup {
             let rule = &self.group.rules[i];
             let result = match rule.kind {
                 RuleKind::Record => self.rule_samples(engine, querier, rule, t),
-                RuleKind::Alert => query(engine, querier, rule, t).map(|result| {
+                RuleKind::Alert => query(engine, querier, &rule.expr, t).map(|result| {
                     let alerting = self.alerting.get_mut(&i).expect("every alerting rule has its state");
-                    alerting.update(result, t, &self.external);
+                    alerting.update(result, t, &env);
                     if !self.restored {
                         alerting.restore(querier, t);
                     }

@@ -4,8 +4,8 @@
 //! each refusal naming the file, the line where it can, and the reason —
 //! and evaluates rule groups ([`RuleGroup`]) through an `Appender`:
 //! recording rules, and alerting rules with Prometheus' pending / firing /
-//! resolved states. Full templates, notifications and state restored after
-//! a restart come next (issue 13).
+//! resolved states, state restored after a restart, and Go templates in
+//! labels and annotations.
 
 mod alerting;
 mod file;

@@ -184,3 +184,17 @@ fn db_for_restore(dir: &std::path::Path) -> Db {
     db.append(&batch).unwrap();
     db
 }
+
+#[test]
+fn a_query_offset_evaluates_and_writes_that_far_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let mut batch = Batch::new();
+    batch.add(Labels::metric("x", [("i", "1")]), (0..5).map(|k| pulsedb::Sample::new(k * MIN, k as f64)));
+    db.append(&batch).unwrap();
+    let mut g = group("groups:\n- name: g\n  query_offset: 2m\n  rules:\n  - record: x:copy\n    expr: x\n");
+    g.evaluate(&pulsedb::Engine::default(), &db, &mut db.appender(), 4 * MIN).unwrap();
+    let series = db.select(&[pulsedb::Matcher::equal("__name__", "x:copy")], 0, i64::MAX).unwrap();
+    // Evaluated at 4 min − 2 min: the value there, written there.
+    assert_eq!(series[0].samples, [pulsedb::Sample::new(2 * MIN, 2.0)]);
+}

@@ -113,6 +113,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The URL alerts link to and templates see as `externalURL`:
+    /// `--web.external-url`, else this server's own address.
+    pub fn alert_url(&self) -> String {
+        if self.external_url.is_empty() {
+            let scheme = if self.web.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}", self.listen)
+        } else {
+            self.external_url.trim_end_matches('/').to_string()
+        }
+    }
+
     pub(crate) fn body_limits(&self) -> body::BodyLimits {
         body::BodyLimits { max_bytes: self.max_body_bytes, timeout: self.body_read_timeout }
     }
@@ -184,10 +195,10 @@ pub async fn serve(
         let groups = initial_rules
             .into_iter()
             .map(|g| {
-                Arc::new(parking_lot::Mutex::new(pulsedb_rules::RuleGroup::new(
-                    g,
-                    state.config.external_labels.clone(),
-                )))
+                Arc::new(parking_lot::Mutex::new(
+                    pulsedb_rules::RuleGroup::new(g, state.config.external_labels.clone())
+                        .with_external_url(state.config.alert_url()),
+                ))
             })
             .collect();
         rules_runner::start(&state, &mut *state.rules.lock().await, groups);

@@ -78,7 +78,9 @@ pub(crate) async fn reload(state: &Arc<AppState>) -> anyhow::Result<usize> {
         .into_iter()
         .map(|g| {
             set.groups.iter().find(|old| *old.lock().group() == g).cloned().unwrap_or_else(|| {
-                Arc::new(parking_lot::Mutex::new(RuleGroup::new(g, state.config.external_labels.clone())))
+                Arc::new(parking_lot::Mutex::new(
+                    RuleGroup::new(g, state.config.external_labels.clone()).with_external_url(state.config.alert_url()),
+                ))
             })
         })
         .collect();
@@ -144,7 +146,7 @@ fn spawn(
                         let resend = state.config.alert_resend_delay.as_millis() as i64;
                         let alerts = g.to_notify(t, resend);
                         let ends_at = t + 4 * resend.max(interval);
-                        let link = format!("{}/graph", state.config.external_url.trim_end_matches('/'));
+                        let link = format!("{}/graph", state.config.alert_url());
                         state.notifier.enqueue(&alerts, &state.config.external_labels, &link, ends_at);
                     })
                     .await;

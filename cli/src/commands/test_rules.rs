@@ -156,7 +156,16 @@ fn run_group(groups: &[pulsedb_rules::Group], test: &TestGroup, eval_interval: i
     }
     db.append(&batch)?;
     let external = Labels::new(test.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let mut groups: Vec<RuleGroup> = groups.iter().map(|g| RuleGroup::new(g.clone(), external.clone())).collect();
+    let mut groups: Vec<RuleGroup> = groups
+        .iter()
+        .map(|g| {
+            let group = RuleGroup::new(g.clone(), external.clone());
+            match &test.external_url {
+                Some(url) => group.with_external_url(url.clone()),
+                None => group,
+            }
+        })
+        .collect();
     let engine = pulsedb::Engine::default();
     let mut checks: Vec<(i64, usize, bool)> = Vec::new();
     for (i, a) in test.alert_rule_test.iter().enumerate() {
@@ -254,7 +263,6 @@ fn run_group(groups: &[pulsedb_rules::Group], test: &TestGroup, eval_interval: i
         }
         t = next_t;
     }
-    let _ = &test.external_url;
     db.close()?;
     Ok(failures)
 }

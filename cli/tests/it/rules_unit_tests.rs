@@ -1,6 +1,7 @@
 //! `pulsedb test rules` against `promtool test rules` (Debian's Prometheus
-//! 2.42) on the corpus of `testdata/rules/unit/`: 10 files, 44 test cases
-//! (`for`, `keep_firing_for`, templates and their functions, staleness, counters, absent
+//! 2.42) on the corpus of `testdata/rules/unit/`: 11 files, 46 test cases
+//! (`for`, `keep_firing_for`, templates with control structures, queries and
+//! functions, staleness, counters, absent
 //! series, the expanding notation), four files written to fail — and on
 //! the health rules pulsedb ships (`deploy/rules/pulsedb.test.yml`). Both
 //! tools must give every file the same verdict.

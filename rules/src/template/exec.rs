@@ -1,0 +1,249 @@
+//! Executes a parsed template against its data, as Go's `text/template`
+//! does: `.` and variables, pipelines passing each result as the next
+//! call's last argument, lazy `and`/`or`, `if`/`range`/`with` scoping,
+//! named templates with a bounded call depth. Errors carry the position
+//! and the command they happened at, for Prometheus' error text.
+
+use super::functions::{self, Env};
+use super::parse::{Arg, Cmd, Node, Pipe, Tree};
+use super::value::Value;
+
+/// `{{ template }}` calls nested deeper than this fail (Go allows 100,000
+/// on its growable stacks; ours is fixed).
+const MAX_CALL_DEPTH: usize = 100;
+
+/// An execution error: where, the command text, and what went wrong.
+#[derive(Debug)]
+pub(super) struct ExecError {
+    pub pos: usize,
+    pub at: String,
+    pub message: String,
+}
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+pub(super) struct Exec<'a> {
+    tree: &'a Tree,
+    env: &'a Env<'a>,
+    vars: Vec<(String, Value)>,
+    out: String,
+    depth: usize,
+}
+
+impl<'a> Exec<'a> {
+    pub(super) fn run(
+        tree: &'a Tree,
+        env: &'a Env<'a>,
+        dot: &Value,
+        vars: Vec<(String, Value)>,
+    ) -> Result<String, ExecError> {
+        let mut exec = Exec { tree, env, vars, out: String::new(), depth: 0 };
+        exec.list(&tree.root, dot)?;
+        Ok(exec.out)
+    }
+
+    fn list(&mut self, nodes: &[Node], dot: &Value) -> Result<Flow, ExecError> {
+        for node in nodes {
+            match self.node(node, dot)? {
+                Flow::Normal => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// Runs `nodes` in a variable scope that ends with them.
+    fn scoped(&mut self, nodes: &[Node], dot: &Value, mark: usize) -> Result<Flow, ExecError> {
+        let flow = self.list(nodes, dot);
+        self.vars.truncate(mark);
+        flow
+    }
+
+    fn node(&mut self, node: &Node, dot: &Value) -> Result<Flow, ExecError> {
+        match node {
+            Node::Text(t) => self.out.push_str(t),
+            Node::Action(pipe) => {
+                let v = self.pipe(pipe, dot)?;
+                if pipe.decl.is_empty() {
+                    self.out.push_str(&v.print());
+                }
+            }
+            Node::If(pipe, then, otherwise) | Node::With(pipe, then, otherwise) => {
+                let mark = self.vars.len();
+                let v = self.pipe(pipe, dot)?;
+                let with = matches!(node, Node::With(..));
+                let flow = match (v.truth(), with) {
+                    (true, true) => self.scoped(then, &v, mark)?,
+                    (true, false) => self.scoped(then, dot, mark)?,
+                    (false, _) => self.scoped(otherwise, dot, mark)?,
+                };
+                if !matches!(flow, Flow::Normal) {
+                    return Ok(flow);
+                }
+            }
+            Node::Range(pipe, body, otherwise) => {
+                let mark = self.vars.len();
+                let v = self.range_value(pipe, dot)?;
+                let entries: Vec<(Value, Value)> = match v {
+                    Value::List(items) => {
+                        items.into_iter().enumerate().map(|(i, item)| (Value::Int(i as i64), item)).collect()
+                    }
+                    Value::Labels(m) => m.iter().map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone()))).collect(),
+                    Value::Map(m) => m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect(),
+                    Value::Nil => Vec::new(),
+                    other => {
+                        return Err(self.error(&pipe.cmds[0], format!("range can't iterate over {}", other.print())))
+                    }
+                };
+                if entries.is_empty() {
+                    self.scoped(otherwise, dot, mark)?;
+                }
+                for (key, item) in entries {
+                    match pipe.decl.as_slice() {
+                        [one] => self.set(one, item.clone(), pipe.assign),
+                        [k, e] => {
+                            self.set(k, key, pipe.assign);
+                            self.set(e, item.clone(), pipe.assign);
+                        }
+                        _ => {}
+                    }
+                    let inner = self.vars.len();
+                    let flow = self.scoped(body, &item, inner)?;
+                    if matches!(flow, Flow::Break) {
+                        break;
+                    }
+                }
+                self.vars.truncate(mark);
+            }
+            Node::Template(name, pipe, cmd) => {
+                let body =
+                    self.tree.defs.get(name).ok_or_else(|| self.error(cmd, format!("no such template {name:?}")))?;
+                let new_dot = match pipe {
+                    Some(p) => self.pipe(p, dot)?,
+                    None => Value::Nil,
+                };
+                if self.depth >= MAX_CALL_DEPTH {
+                    return Err(self.error(cmd, format!("exceeded maximum template depth ({MAX_CALL_DEPTH})")));
+                }
+                // A template sees only `$`, set to its dot.
+                let saved = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
+                self.depth += 1;
+                let flow = self.list(body, &new_dot);
+                self.depth -= 1;
+                self.vars = saved;
+                flow?;
+            }
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// The value `range` iterates: its pipeline without the declarations,
+    /// which `range` binds per element instead.
+    fn range_value(&mut self, pipe: &Pipe, dot: &Value) -> Result<Value, ExecError> {
+        let mut value = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.command(cmd, dot, value)?);
+        }
+        Ok(value.unwrap_or(Value::Nil))
+    }
+
+    fn set(&mut self, name: &str, value: Value, assign: bool) {
+        if assign {
+            if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+                slot.1 = value;
+                return;
+            }
+        }
+        self.vars.push((name.to_string(), value));
+    }
+
+    fn pipe(&mut self, pipe: &Pipe, dot: &Value) -> Result<Value, ExecError> {
+        let value = self.range_value(pipe, dot)?;
+        if let Some(name) = pipe.decl.first() {
+            self.set(name, value.clone(), pipe.assign);
+        }
+        Ok(value)
+    }
+
+    fn error(&self, cmd: &Cmd, message: String) -> ExecError {
+        ExecError { pos: cmd.pos, at: cmd.text.clone(), message }
+    }
+
+    /// One command; `last` is the previous command's result in a pipeline.
+    fn command(&mut self, cmd: &Cmd, dot: &Value, last: Option<Value>) -> Result<Value, ExecError> {
+        let (head, rest) = cmd.args.split_first().ok_or_else(|| self.error(cmd, "empty command".into()))?;
+        let Arg::Func(name) = head else {
+            if !rest.is_empty() || last.is_some() {
+                return Err(self.error(cmd, format!("can't give argument to non-function {}", cmd.text)));
+            }
+            return self.arg(head, dot, cmd);
+        };
+        if name == "and" || name == "or" {
+            return self.and_or(name == "and", rest, dot, last, cmd);
+        }
+        let mut args = Vec::with_capacity(rest.len() + 1);
+        for a in rest {
+            args.push(self.arg(a, dot, cmd)?);
+        }
+        args.extend(last);
+        functions::call(name, args, self.env).map_err(|e| self.error(cmd, format!("error calling {name}: {e}")))
+    }
+
+    /// `and`/`or`: the first falsy (truthy) argument or the last, evaluating
+    /// no further than needed.
+    fn and_or(
+        &mut self,
+        and: bool,
+        rest: &[Arg],
+        dot: &Value,
+        last: Option<Value>,
+        cmd: &Cmd,
+    ) -> Result<Value, ExecError> {
+        let total = rest.len() + usize::from(last.is_some());
+        if total == 0 {
+            let name = if and { "and" } else { "or" };
+            return Err(self.error(cmd, format!("wrong number of args for {name}: want at least 1 got 0")));
+        }
+        let mut value = Value::Nil;
+        for a in rest {
+            value = self.arg(a, dot, cmd)?;
+            if value.truth() != and {
+                return Ok(value);
+            }
+        }
+        Ok(last.unwrap_or(value))
+    }
+
+    fn arg(&mut self, arg: &Arg, dot: &Value, cmd: &Cmd) -> Result<Value, ExecError> {
+        let (base, fields) = match arg {
+            Arg::Lit(v) => return Ok(v.clone()),
+            Arg::Nil => return Ok(Value::Nil),
+            Arg::Func(name) => {
+                return functions::call(name, Vec::new(), self.env)
+                    .map_err(|e| self.error(cmd, format!("error calling {name}: {e}")))
+            }
+            Arg::Field(names) => (dot.clone(), names),
+            Arg::Var(name, names) => {
+                let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+                (v.ok_or_else(|| self.error(cmd, format!("undefined variable: {name}")))?, names)
+            }
+            Arg::Sub(pipe, names) => {
+                let mark = self.vars.len();
+                let v = self.pipe(pipe, dot);
+                self.vars.truncate(mark);
+                (v?, names)
+            }
+        };
+        let mut value = base;
+        for name in fields {
+            value = value.field(name).map_err(|e| self.error(cmd, e))?;
+        }
+        Ok(value)
+    }
+}

@@ -1,0 +1,409 @@
+//! Go's formatting as Prometheus' templates print it: `%v` of a float,
+//! `%.Ng`, the humanize family, `printf`'s verbs, times and the escapers
+//! of Go's template built-ins. Output must match Prometheus byte for byte,
+//! so each function names the Go behaviour it follows.
+
+use super::value::Value;
+
+/// Go's `%v` of a float64 (strconv's shortest `%g`): shortest digits, exponent
+/// form from 1e6 and below 1e-4 (`1.234567e+06`, as Prometheus prints it).
+pub(super) fn go_float(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{v}")
+    } else {
+        exponent_form(mantissa, exp)
+    }
+}
+
+/// `1.5e+06`: Go writes the exponent's sign and at least two digits.
+fn exponent_form(mantissa: &str, exp: i32) -> String {
+    format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+}
+
+/// Go's `%.Ng`: `n` significant digits, exponent form when the exponent is
+/// below -4 or at least `n`, trailing zeros removed.
+pub(super) fn go_g(v: f64, n: usize) -> String {
+    if v.is_nan() || v.is_infinite() {
+        return go_float(v);
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let n = n.max(1);
+    let sci = format!("{:.*e}", n - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if exp < -4 || exp >= n as i32 {
+        exponent_form(&trim(mantissa), exp)
+    } else {
+        let decimals = (n as i32 - 1 - exp).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
+    }
+}
+
+/// Go's `%.Ne`.
+fn go_e(v: f64, precision: usize, upper: bool) -> String {
+    if !v.is_finite() {
+        return go_float(v);
+    }
+    let s = format!("{v:.precision$e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let out = exponent_form(m, e.parse().unwrap_or(0));
+    if upper {
+        out.to_uppercase()
+    } else {
+        out
+    }
+}
+
+/// Prometheus' `humanize` and `humanize1024`: `%.4g` after dividing by the
+/// base for each prefix (or multiplying, below 1).
+pub(super) fn humanize(v: f64, base: f64, big: &[&str], small: &[&str]) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return go_g(v, 4);
+    }
+    let mut v = v;
+    let mut prefix = "";
+    if v.abs() >= 1.0 {
+        for p in big {
+            if v.abs() < base {
+                break;
+            }
+            prefix = p;
+            v /= base;
+        }
+    } else {
+        for p in small {
+            if v.abs() >= 1.0 {
+                break;
+            }
+            prefix = p;
+            v *= base;
+        }
+    }
+    format!("{}{prefix}", go_g(v, 4))
+}
+
+/// Prometheus' `humanizeDuration` of seconds.
+pub(super) fn humanize_duration(v: f64) -> String {
+    if v.is_nan() || v.is_infinite() {
+        return go_g(v, 4);
+    }
+    if v == 0.0 {
+        return "0s".into();
+    }
+    if v.abs() >= 1.0 {
+        let sign = if v < 0.0 { "-" } else { "" };
+        let whole = v.abs() as i64;
+        let (days, hours, minutes, seconds) = (whole / 86_400, whole / 3_600 % 24, whole / 60 % 60, whole % 60);
+        return if days != 0 {
+            format!("{sign}{days}d {hours}h {minutes}m {seconds}s")
+        } else if hours != 0 {
+            format!("{sign}{hours}h {minutes}m {seconds}s")
+        } else if minutes != 0 {
+            format!("{sign}{minutes}m {seconds}s")
+        } else {
+            format!("{sign}{}s", go_g(v.abs(), 4))
+        };
+    }
+    let mut v = v;
+    let mut prefix = "";
+    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
+        if v.abs() >= 1.0 {
+            break;
+        }
+        prefix = p;
+        v *= 1000.0;
+    }
+    format!("{}{prefix}s", go_g(v, 4))
+}
+
+/// Go's `time.Time.String()` of a UTC time in milliseconds:
+/// `2023-11-14 22:13:20.5 +0000 UTC` (fraction without trailing zeros).
+pub(super) fn go_time(ms: i64) -> String {
+    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let mut out = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", of_day / 3600, of_day / 60 % 60, of_day % 60);
+    if millis != 0 {
+        out.push_str(format!(".{millis:03}").trim_end_matches('0'));
+    }
+    out.push_str(" +0000 UTC");
+    out
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Go's `strconv.Quote`.
+pub(super) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `url.QueryEscape`.
+pub(super) fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Go's `template.HTMLEscapeString`.
+pub(super) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\0' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `template.JSEscapeString`.
+pub(super) fn js_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '<' => out.push_str("\\u003C"),
+            '>' => out.push_str("\\u003E"),
+            '&' => out.push_str("\\u0026"),
+            '=' => out.push_str("\\u003D"),
+            c if (c as u32) < 0x20 || c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One verb's flags, width and precision.
+#[derive(Default)]
+struct Spec {
+    minus: bool,
+    plus: bool,
+    zero: bool,
+    space: bool,
+    width: Option<usize>,
+    precision: Option<usize>,
+}
+
+impl Spec {
+    fn pad(&self, s: String) -> String {
+        let Some(width) = self.width else { return s };
+        let len = s.chars().count();
+        if len >= width {
+            return s;
+        }
+        let fill = width - len;
+        if self.minus {
+            format!("{s}{}", " ".repeat(fill))
+        } else if self.zero {
+            // Zeros go after the sign.
+            let (sign, digits) = match s.strip_prefix(['-', '+']) {
+                Some(rest) => (&s[..1], rest),
+                None => ("", s.as_str()),
+            };
+            format!("{sign}{}{digits}", "0".repeat(fill))
+        } else {
+            format!("{}{s}", " ".repeat(fill))
+        }
+    }
+
+    fn signed(&self, s: String, negative: bool) -> String {
+        if negative {
+            s
+        } else if self.plus {
+            format!("+{s}")
+        } else if self.space {
+            format!(" {s}")
+        } else {
+            s
+        }
+    }
+}
+
+/// Go's `%!v(type=value)` for an argument the verb cannot print.
+fn bad_verb(verb: char, arg: &Value) -> String {
+    match arg {
+        Value::Nil => format!("%!{verb}(<nil>)"),
+        other => format!("%!{verb}({}={})", other.type_name(), other.print()),
+    }
+}
+
+fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
+    let float = |v: f64| -> Option<String> {
+        Some(match verb {
+            'v' | 'g' => spec.precision.map_or_else(|| go_float(v), |p| go_g(v, p)),
+            'G' => spec.precision.map_or_else(|| go_float(v), |p| go_g(v, p)).to_uppercase(),
+            'f' | 'F' if v.is_finite() => format!("{:.*}", spec.precision.unwrap_or(6), v),
+            'f' | 'F' => go_float(v),
+            'e' | 'E' => go_e(v, spec.precision.unwrap_or(6), verb == 'E'),
+            _ => return None,
+        })
+    };
+    let text = match (verb, arg) {
+        ('v' | 's', Value::Str(s)) => s.clone(),
+        ('q', Value::Str(s)) => go_quote(s),
+        ('x', Value::Str(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
+        ('X', Value::Str(s)) => s.bytes().map(|b| format!("{b:02X}")).collect(),
+        ('v' | 'd', Value::Int(i)) => spec.signed(i.to_string(), *i < 0),
+        ('x', Value::Int(i)) => format!("{}{:x}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
+        ('X', Value::Int(i)) => format!("{}{:X}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
+        ('o', Value::Int(i)) => format!("{}{:o}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
+        ('b', Value::Int(i)) => format!("{}{:b}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
+        ('c', Value::Int(i)) => u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}').to_string(),
+        ('q', Value::Int(i)) => {
+            let c = u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
+            format!("'{c}'")
+        }
+        ('v' | 't', Value::Bool(b)) => b.to_string(),
+        ('v', Value::Nil) => "<nil>".into(),
+        (_, Value::Float(v)) => match float(*v) {
+            Some(s) => spec.signed(s, v.is_sign_negative() && !v.is_nan()),
+            None => bad_verb(verb, arg),
+        },
+        (
+            'v' | 's',
+            other @ (Value::Labels(_) | Value::Map(_) | Value::List(_) | Value::Sample(..) | Value::Time(_)),
+        ) => other.print(),
+        _ => bad_verb(verb, arg),
+    };
+    spec.pad(text)
+}
+
+/// Go's `fmt.Sprintf` for the verbs templates use, with flags (`-+0 `),
+/// width and precision; a missing argument prints `%!v(MISSING)` and extra
+/// ones `%!(EXTRA …)`, as Go does.
+pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut args = args.iter();
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut spec = Spec::default();
+        while let Some(&f) = chars.peek() {
+            match f {
+                '-' => spec.minus = true,
+                '+' => spec.plus = true,
+                '0' => spec.zero = true,
+                ' ' => spec.space = true,
+                '#' => {}
+                _ => break,
+            }
+            chars.next();
+        }
+        let number = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            digits.parse::<usize>().ok()
+        };
+        spec.width = number(&mut chars);
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            spec.precision = Some(number(&mut chars).unwrap_or(0));
+        }
+        let Some(verb) = chars.next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        match args.next() {
+            Some(arg) => out.push_str(&format_one(verb, &spec, arg)),
+            None => out.push_str(&format!("%!{verb}(MISSING)")),
+        }
+    }
+    let extra: Vec<String> = args.map(|a| format!("{}={}", a.type_name(), a.print())).collect();
+    if !extra.is_empty() {
+        out.push_str(&format!("%!(EXTRA {})", extra.join(", ")));
+    }
+    out
+}
+
+/// Go's `fmt.Sprint`: operands side by side, a space between two that are
+/// not strings.
+pub(super) fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 && !matches!(a, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
+            out.push(' ');
+        }
+        out.push_str(&a.print());
+    }
+    out
+}
+
+/// Go's `fmt.Sprintln`: spaces between all operands, a newline after.
+pub(super) fn sprintln(args: &[Value]) -> String {
+    let mut out: Vec<String> = args.iter().map(Value::print).collect::<Vec<_>>();
+    out.push(String::new());
+    let mut s = out[..out.len() - 1].join(" ");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,392 @@
+//! The functions a template may call: Go's built-ins (`and`, `or`, `not`,
+//! `len`, `index`, `slice`, `print`, `printf`, `println`, `eq`, `ne`,
+//! `lt`, `le`, `gt`, `ge`, `html`, `js`, `urlquery`, `call`) and
+//! Prometheus 2.42's template functions — the set `promtool check rules`
+//! accepts in alert templates (so not `tmpl`, which only consoles have).
+
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use super::format::{
+    go_g, go_time, html_escape, humanize, humanize_duration, js_escape, query_escape, sprint, sprintf, sprintln,
+};
+use super::value::{LabelMap, Value};
+
+const GO_BUILTINS: &[&str] = &[
+    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt", "le", "gt", "ge",
+    "html", "js", "urlquery", "call",
+];
+
+const PROMETHEUS: &[&str] = &[
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "sortByLabel",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "toTime",
+    "title",
+    "toUpper",
+    "toLower",
+    "match",
+    "reReplaceAll",
+    "graphLink",
+    "tableLink",
+    "args",
+    "safeHtml",
+    "externalURL",
+    "pathPrefix",
+    "parseDuration",
+    "stripPort",
+    "stripDomain",
+];
+
+/// Whether a template may call `name`.
+pub(super) fn exists(name: &str) -> bool {
+    GO_BUILTINS.contains(&name) || PROMETHEUS.contains(&name)
+}
+
+/// What a function may reach beyond its arguments.
+pub(super) struct Env<'a> {
+    /// Runs a PromQL query at the evaluation time (`None`: no queries here).
+    pub query: Option<&'a super::QueryFn<'a>>,
+    pub external_url: Option<&'a str>,
+}
+
+fn want(name: &str, args: &[Value], n: usize) -> Result<(), String> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(format!("wrong number of args for {name}: want {n} got {}", args.len()))
+    }
+}
+
+fn want_str(v: &Value) -> Result<String, String> {
+    match v {
+        Value::Str(s) => Ok(s.clone()),
+        other => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+    }
+}
+
+/// Prometheus' `convertToFloat`: numbers and numeric strings.
+fn to_float(v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Float(f) => Ok(*f),
+        Value::Int(i) => Ok(*i as f64),
+        Value::Str(s) => parse_go_float(s),
+        other => Err(format!("can't convert {} to float", other.type_name())),
+    }
+}
+
+fn parse_go_float(s: &str) -> Result<f64, String> {
+    let lower = s.to_ascii_lowercase();
+    match lower.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" | "nan" => {}
+        t if t.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {}
+        _ => return Err(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")),
+    }
+    s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))
+}
+
+fn sample_of<'v>(name: &str, v: &'v Value) -> Result<(&'v LabelMap, f64), String> {
+    match v {
+        Value::Sample(labels, value) => Ok((labels, *value)),
+        other => Err(format!("{name}: wrong type for value; expected *template.sample; got {}", other.type_name())),
+    }
+}
+
+fn list_of(v: &Value) -> Result<&[Value], String> {
+    match v {
+        Value::List(items) => Ok(items),
+        other => Err(format!("wrong type for value; expected template.queryResult; got {}", other.type_name())),
+    }
+}
+
+/// Go's ordering of two basic values of the same kind.
+fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
+        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (
+            Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_),
+            Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_),
+        ) => return Err("incompatible types for comparison".into()),
+        _ => return Err("invalid type for comparison".into()),
+    })
+}
+
+fn ordered(name: &str, args: &[Value], test: fn(Ordering) -> bool) -> Result<Value, String> {
+    want(name, args, 2)?;
+    if matches!(args[0], Value::Bool(_)) || matches!(args[1], Value::Bool(_)) {
+        return Err("invalid type for comparison".into());
+    }
+    Ok(Value::Bool(compare(&args[0], &args[1])?.is_some_and(test)))
+}
+
+fn eq(args: &[Value]) -> Result<bool, String> {
+    let (first, rest) = args.split_first().ok_or("missing argument for comparison")?;
+    if rest.is_empty() {
+        return Err("missing argument for comparison".into());
+    }
+    for other in rest {
+        if compare(first, other)? == Some(Ordering::Equal) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn index(args: &[Value]) -> Result<Value, String> {
+    let (item, keys) = args.split_first().ok_or("wrong number of args for index: want at least 1 got 0")?;
+    let mut item = item.clone();
+    for key in keys {
+        item = match (&item, key) {
+            (Value::Labels(m), Value::Str(k)) => Value::Str(m.get(k).cloned().unwrap_or_default()),
+            (Value::Map(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::Nil),
+            (Value::List(l), Value::Int(i)) => {
+                usize::try_from(*i).ok().and_then(|i| l.get(i)).cloned().ok_or(format!("index out of range: {i}"))?
+            }
+            (Value::Str(s), Value::Int(i)) => Value::Int(i64::from(
+                *usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| s.as_bytes().get(i))
+                    .ok_or(format!("index out of range: {i}"))?,
+            )),
+            (Value::Nil, _) => return Err("index of untyped nil".into()),
+            (other, _) => return Err(format!("can't index item of type {}", other.type_name())),
+        };
+    }
+    Ok(item)
+}
+
+fn slice(args: &[Value]) -> Result<Value, String> {
+    let (item, bounds) = args.split_first().ok_or("wrong number of args for slice: want at least 1 got 0")?;
+    let len = match item {
+        Value::Str(s) => s.len(),
+        Value::List(l) => l.len(),
+        other => return Err(format!("can't slice item of type {}", other.type_name())),
+    };
+    let mut idx = Vec::new();
+    for b in bounds {
+        match b {
+            Value::Int(i) if *i >= 0 && (*i as usize) <= len => idx.push(*i as usize),
+            Value::Int(i) => return Err(format!("index out of range: {i}")),
+            other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        }
+    }
+    let (lo, hi) = match idx.as_slice() {
+        [] => (0, len),
+        [lo] => (*lo, len),
+        [lo, hi] | [lo, hi, _] => (*lo, *hi),
+        _ => return Err("too many slice indexes".into()),
+    };
+    if lo > hi {
+        return Err(format!("invalid slice index: {lo} > {hi}"));
+    }
+    Ok(match item {
+        Value::Str(s) => Value::Str(String::from_utf8_lossy(&s.as_bytes()[lo..hi]).into_owned()),
+        Value::List(l) => Value::List(l[lo..hi].to_vec()),
+        _ => Value::Nil,
+    })
+}
+
+/// The text the escapers work on: one string as is, else `fmt.Sprint`.
+fn escaper_input(args: &[Value]) -> String {
+    match args {
+        [Value::Str(s)] => s.clone(),
+        _ => sprint(args),
+    }
+}
+
+fn title(s: &str) -> String {
+    // Go's strings.Title: a letter after a separator (anything but a
+    // letter, digit or underscore among ASCII; space among the rest) is
+    // upper-cased.
+    let mut out = String::with_capacity(s.len());
+    let mut prev_separator = true;
+    for c in s.chars() {
+        if prev_separator {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        prev_separator = if c.is_ascii() { !(c.is_ascii_alphanumeric() || c == '_') } else { c.is_whitespace() };
+    }
+    out
+}
+
+/// Go's `net.SplitHostPort`, or `None` where it fails.
+fn split_host_port(s: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':')?;
+        return (!port.contains(':')).then_some((host, port));
+    }
+    let (host, port) = s.rsplit_once(':')?;
+    (!host.contains(':')).then_some((host, port))
+}
+
+fn strip_domain(s: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let (host, port) = split_host_port(s).unwrap_or((s, ""));
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return s.to_string();
+    }
+    let host = host.split('.').next().unwrap_or(host);
+    match (port.is_empty(), host.contains(':')) {
+        (true, _) => host.to_string(),
+        (false, true) => format!("[{host}]:{port}"),
+        (false, false) => format!("{host}:{port}"),
+    }
+}
+
+/// Prometheus' `model.ParseDuration` in seconds (`1h30m`, `90s`, `1w`).
+fn parse_duration(s: &str) -> Result<f64, String> {
+    crate::file::duration(s).map(|d| d.as_secs_f64()).map_err(|_| format!("not a valid duration string: {s:?}"))
+}
+
+fn to_time(v: f64) -> Result<i64, String> {
+    if !v.is_finite() {
+        return Err("value is NaN or Inf".into());
+    }
+    let nanos = v * 1e9;
+    if nanos >= i64::MAX as f64 || nanos <= i64::MIN as f64 {
+        return Err(format!("{v} cannot be represented as a nanoseconds timestamp since it overflows int64"));
+    }
+    Ok((nanos as i64).div_euclid(1_000_000))
+}
+
+/// Calls `name` (not `and`/`or`, which the executor evaluates lazily).
+pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value, String> {
+    let one = |args: &[Value]| -> Result<Value, String> {
+        want(name, args, 1)?;
+        Ok(args[0].clone())
+    };
+    Ok(match name {
+        "not" => Value::Bool(!one(&args)?.truth()),
+        "len" => Value::Int(match one(&args)? {
+            Value::Str(s) => s.len(),
+            Value::Labels(m) => m.len(),
+            Value::Map(m) => m.len(),
+            Value::List(l) => l.len(),
+            other => return Err(format!("len of type {}", other.type_name())),
+        } as i64),
+        "index" => index(&args)?,
+        "slice" => slice(&args)?,
+        "print" => Value::Str(sprint(&args)),
+        "println" => Value::Str(sprintln(&args)),
+        "printf" => {
+            let (format, rest) = args.split_first().ok_or("wrong number of args for printf: want at least 1 got 0")?;
+            Value::Str(sprintf(&want_str(format)?, rest))
+        }
+        "eq" => Value::Bool(eq(&args)?),
+        "ne" => {
+            want(name, &args, 2)?;
+            Value::Bool(!eq(&args)?)
+        }
+        "lt" => ordered(name, &args, |o| o == Ordering::Less)?,
+        "le" => ordered(name, &args, |o| o != Ordering::Greater)?,
+        "gt" => ordered(name, &args, |o| o == Ordering::Greater)?,
+        "ge" => ordered(name, &args, |o| o != Ordering::Less)?,
+        "html" => Value::Str(html_escape(&escaper_input(&args))),
+        "js" => Value::Str(js_escape(&escaper_input(&args))),
+        "urlquery" => Value::Str(query_escape(&escaper_input(&args))),
+        "call" => return Err("call of a value that is not a function".into()),
+
+        "query" => {
+            let q = want_str(&one(&args)?)?;
+            let run = env.query.ok_or("queries are not available here")?;
+            let samples = run(&q)?;
+            Value::List(samples.into_iter().map(|(labels, v)| Value::Sample(Rc::new(labels), v)).collect())
+        }
+        "first" => {
+            let list = list_of(&one(&args)?)?.to_vec();
+            list.into_iter().next().ok_or("first() called on vector with no elements")?
+        }
+        "label" => {
+            want(name, &args, 2)?;
+            let (labels, _) = sample_of(name, &args[1])?;
+            Value::Str(labels.get(&want_str(&args[0])?).cloned().unwrap_or_default())
+        }
+        "value" => Value::Float(sample_of(name, &one(&args)?)?.1),
+        "strvalue" => {
+            let s = one(&args)?;
+            Value::Str(sample_of(name, &s)?.0.get("__value__").cloned().unwrap_or_default())
+        }
+        "sortByLabel" => {
+            want(name, &args, 2)?;
+            let label = want_str(&args[0])?;
+            let mut list = list_of(&args[1])?.to_vec();
+            let key = |v: &Value| match v {
+                Value::Sample(l, _) => l.get(&label).cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            list.sort_by_key(key);
+            Value::List(list)
+        }
+        "humanize" => Value::Str(humanize(
+            to_float(&one(&args)?)?,
+            1000.0,
+            &["k", "M", "G", "T", "P", "E", "Z", "Y"],
+            &["m", "u", "n", "p", "f", "a", "z", "y"],
+        )),
+        "humanize1024" => Value::Str(humanize(
+            to_float(&one(&args)?)?,
+            1024.0,
+            &["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"],
+            &[],
+        )),
+        "humanizePercentage" => Value::Str(format!("{}%", go_g(to_float(&one(&args)?)? * 100.0, 4))),
+        "humanizeDuration" => Value::Str(humanize_duration(to_float(&one(&args)?)?)),
+        "humanizeTimestamp" => {
+            let v = to_float(&one(&args)?)?;
+            Value::Str(if v.is_finite() { go_time(to_time(v)?) } else { go_g(v, 4) })
+        }
+        "toTime" => Value::Time(to_time(to_float(&one(&args)?)?)?),
+        "title" => Value::Str(title(&want_str(&one(&args)?)?)),
+        "toUpper" => Value::Str(want_str(&one(&args)?)?.to_uppercase()),
+        "toLower" => Value::Str(want_str(&one(&args)?)?.to_lowercase()),
+        "match" => {
+            want(name, &args, 2)?;
+            let re = regex::Regex::new(&want_str(&args[0])?).map_err(|e| format!("error parsing regexp: {e}"))?;
+            Value::Bool(re.is_match(&want_str(&args[1])?))
+        }
+        "reReplaceAll" => {
+            want(name, &args, 3)?;
+            let re = regex::Regex::new(&want_str(&args[0])?).map_err(|e| format!("error parsing regexp: {e}"))?;
+            Value::Str(re.replace_all(&want_str(&args[2])?, want_str(&args[1])?.as_str()).into_owned())
+        }
+        "graphLink" => Value::Str(format!("/graph?g0.expr={}&g0.tab=0", query_escape(&want_str(&one(&args)?)?))),
+        "tableLink" => Value::Str(format!("/graph?g0.expr={}&g0.tab=1", query_escape(&want_str(&one(&args)?)?))),
+        "args" => Value::Map(args.into_iter().enumerate().map(|(i, v)| (format!("arg{i}"), v)).collect()),
+        "safeHtml" => Value::Str(want_str(&one(&args)?)?),
+        "externalURL" => {
+            want(name, &args, 0)?;
+            Value::Str(env.external_url.ok_or("no external URL is configured")?.to_string())
+        }
+        "pathPrefix" => {
+            want(name, &args, 0)?;
+            let url = env.external_url.ok_or("no external URL is configured")?;
+            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+            Value::Str(
+                after_scheme.find('/').map_or("", |i| &after_scheme[i..]).trim_end_matches(['?', '#']).to_string(),
+            )
+        }
+        "parseDuration" => Value::Float(parse_duration(&want_str(&one(&args)?)?)?),
+        "stripPort" => {
+            let s = want_str(&one(&args)?)?;
+            Value::Str(split_host_port(&s).map_or(s.clone(), |(host, _)| host.to_string()))
+        }
+        "stripDomain" => Value::Str(strip_domain(&want_str(&one(&args)?)?)),
+        other => return Err(format!("function {other:?} not defined")),
+    })
+}
