@@ -11,6 +11,7 @@ mod over_http;
 mod process;
 mod real;
 mod report;
+pub mod rules_bench;
 mod server;
 mod suite;
 pub mod workload;

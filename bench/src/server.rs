@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use super::process;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum System {
     Pulsedb,
@@ -73,9 +73,12 @@ impl Server {
                 "--log-level=warn".into(),
             ],
             System::Prometheus => {
+                // A config the caller wrote first (rule files) is kept.
                 let config = data_dir.join("prometheus.yml");
-                std::fs::write(&config, "global:\n  scrape_interval: 15s\n")
-                    .with_context(|| format!("writing {}", config.display()))?;
+                if !config.exists() {
+                    std::fs::write(&config, "global:\n  scrape_interval: 15s\n")
+                        .with_context(|| format!("writing {}", config.display()))?;
+                }
                 vec![
                     format!("--config.file={}", config.display()),
                     format!("--storage.tsdb.path={data}"),

@@ -50,6 +50,9 @@ enum Command {
     /// Score an anomaly query on the Numenta Anomaly Benchmark's files with
     /// NAB's rules (windows, scaled sigmoid, profiles, best threshold).
     Nab(pulsedb_bench::nab::NabArgs),
+    /// Benchmark recording rules: a generated file of 1,000 rules evaluated
+    /// over the bench fleet by pulsedb and Prometheus, time per round and CPU.
+    BenchRules(pulsedb_bench::rules_bench::RulesBenchArgs),
     /// Run the server: Prometheus remote-write/read and query API, InfluxDB
     /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
     Serve(serve::Args),
@@ -147,6 +150,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckRules { files } => check_rules(&files),
         Command::Test { what: TestWhat::Rules { files } } => test_rules::run(&files),
         Command::Nab(args) => pulsedb_bench::nab::run(args).map(|_| ()),
+        Command::BenchRules(args) => pulsedb_bench::rules_bench::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect { data_dir } => inspect::run(&data_dir),

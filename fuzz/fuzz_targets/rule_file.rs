@@ -1,4 +1,4 @@
 #![no_main]
-//! Fuzz target: `pulsedb_testkit::fuzzing::rule_file` (see testkit/src/fuzzing.rs for the invariants).
+//! Fuzz target: `pulsedb_testkit::rule_fuzzing::rule_file` (see testkit/src/rule_fuzzing.rs for the invariants).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::fuzzing::rule_file(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pulsedb_testkit::rule_fuzzing::rule_file(data));

@@ -47,6 +47,8 @@ pub struct RuleGroup {
     previous: HashMap<usize, BTreeSet<Labels>>,
     /// Whether alerts were restored from `ALERTS_FOR_STATE` yet.
     restored: bool,
+    /// When the whole group was last evaluated (ms) and how long it took (s).
+    last_round: Option<(i64, f64)>,
 }
 
 /// The series a recording rule writes for `labels`: renamed, the rule's labels set.
@@ -81,7 +83,16 @@ impl RuleGroup {
             .map(|(i, r)| (i, AlertingRule::new(r.clone())))
             .collect();
         let status = vec![RuleStatus::default(); group.rules.len()];
-        Self { group, external, external_url: None, alerting, status, previous: HashMap::new(), restored: false }
+        Self {
+            group,
+            external,
+            external_url: None,
+            alerting,
+            status,
+            previous: HashMap::new(),
+            restored: false,
+            last_round: None,
+        }
     }
 
     /// Sets the URL alert templates see as `externalURL` (`--web.external-url`).
@@ -102,6 +113,12 @@ impl RuleGroup {
     /// The group's alerts to notify at `t` (see [`AlertingRule::to_notify`]).
     pub fn to_notify(&mut self, t: i64, resend_ms: i64) -> Vec<crate::Alert> {
         self.alerting.values_mut().flat_map(|rule| rule.to_notify(t, resend_ms)).collect()
+    }
+
+    /// When the group was last evaluated (milliseconds) and how long all
+    /// its rules took (seconds).
+    pub fn last_round(&self) -> Option<(i64, f64)> {
+        self.last_round
     }
 
     /// Each rule's state as of its last evaluation, in the group's order.
@@ -153,6 +170,7 @@ impl RuleGroup {
             external_url: self.external_url.as_deref(),
             query: Some(&template_query),
         };
+        let round_started = std::time::Instant::now();
         let mut outcomes = Vec::new();
         let mut written: HashMap<usize, BTreeSet<Labels>> = HashMap::new();
         for i in 0..self.group.rules.len() {
@@ -197,6 +215,7 @@ impl RuleGroup {
             }
         }
         appender.commit()?;
+        self.last_round = Some((t, round_started.elapsed().as_secs_f64()));
         self.restored = true;
         self.previous = written;
         Ok(outcomes)

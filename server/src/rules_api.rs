@@ -39,7 +39,7 @@ fn alert_json(a: &Alert) -> Json {
     })
 }
 
-fn group_json(g: &RuleGroup) -> Json {
+fn group_json(g: &RuleGroup, default_interval: std::time::Duration) -> Json {
     let group = g.group();
     let rules: Vec<Json> = group
         .rules
@@ -80,17 +80,21 @@ fn group_json(g: &RuleGroup) -> Json {
             rule
         })
         .collect();
+    let (last, seconds) = g.last_round().map_or((None, 0.0), |(t, s)| (Some(t), s));
     json!({
         "name": group.name,
         "file": "",
-        "interval": group.interval.map_or(0.0, |d| d.as_secs_f64()),
+        "interval": group.interval.unwrap_or(default_interval).as_secs_f64(),
         "limit": group.limit,
         "rules": rules,
+        "evaluationTime": seconds,
+        "lastEvaluation": last.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), rfc3339),
     })
 }
 
 pub(crate) async fn rules(State(state): State<Arc<AppState>>) -> Response {
-    let groups: Vec<Json> = state.rules.lock().await.groups.iter().map(|g| group_json(&g.lock())).collect();
+    let interval = state.config.rule_evaluation_interval;
+    let groups: Vec<Json> = state.rules.lock().await.groups.iter().map(|g| group_json(&g.lock(), interval)).collect();
     json_response(json!({ "groups": groups }))
 }
 

@@ -11,6 +11,7 @@ pub mod acked;
 pub mod crash_workload;
 pub mod data_dir;
 pub mod fuzzing;
+pub mod rule_fuzzing;
 pub mod server;
 pub mod structured;
 
