@@ -24,6 +24,27 @@ pub(super) fn go_float(v: f64) -> String {
     }
 }
 
+/// Rust's float formatting refuses precisions from `u16::MAX` on; Go takes
+/// up to a million. A double's exact decimal expansion ends long before,
+/// so the digits beyond are zeros and are padded on.
+const MAX_RUST_PRECISION: usize = u16::MAX as usize - 1;
+
+/// `v` with `precision` digits after the point.
+fn fixed(v: f64, precision: usize) -> String {
+    let mut s = format!("{v:.*}", precision.min(MAX_RUST_PRECISION));
+    s.extend(std::iter::repeat_n('0', precision.saturating_sub(MAX_RUST_PRECISION)));
+    s
+}
+
+/// `v` in Rust's exponent form (`1.50e6`) with `precision` mantissa digits.
+fn scientific(v: f64, precision: usize) -> String {
+    let s = format!("{v:.*e}", precision.min(MAX_RUST_PRECISION));
+    match (precision > MAX_RUST_PRECISION, s.split_once('e')) {
+        (true, Some((m, e))) => format!("{m}{}e{e}", "0".repeat(precision - MAX_RUST_PRECISION)),
+        _ => s,
+    }
+}
+
 /// `1.5e+06`: Go writes the exponent's sign and at least two digits.
 fn exponent_form(mantissa: &str, exp: i32) -> String {
     format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
@@ -39,7 +60,7 @@ pub(super) fn go_g(v: f64, n: usize) -> String {
         return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let n = n.max(1);
-    let sci = format!("{:.*e}", n - 1, v);
+    let sci = scientific(v, n - 1);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let trim = |s: &str| -> String {
@@ -53,7 +74,7 @@ pub(super) fn go_g(v: f64, n: usize) -> String {
         exponent_form(&trim(mantissa), exp)
     } else {
         let decimals = (n as i32 - 1 - exp).max(0) as usize;
-        trim(&format!("{v:.decimals$}"))
+        trim(&fixed(v, decimals))
     }
 }
 
@@ -62,7 +83,7 @@ fn go_e(v: f64, precision: usize, upper: bool) -> String {
     if !v.is_finite() {
         return go_float(v);
     }
-    let s = format!("{v:.precision$e}");
+    let s = scientific(v, precision);
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
     let out = exponent_form(m, e.parse().unwrap_or(0));
     if upper {
@@ -293,7 +314,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         Some(match verb {
             'v' | 'g' => spec.precision.map_or_else(|| go_float(v), |p| go_g(v, p)),
             'G' => spec.precision.map_or_else(|| go_float(v), |p| go_g(v, p)).to_uppercase(),
-            'f' | 'F' if v.is_finite() => format!("{:.*}", spec.precision.unwrap_or(6), v),
+            'f' | 'F' if v.is_finite() => fixed(v, spec.precision.unwrap_or(6)),
             'f' | 'F' => go_float(v),
             'e' | 'E' => go_e(v, spec.precision.unwrap_or(6), verb == 'E'),
             _ => return None,
@@ -353,13 +374,19 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
             }
             chars.next();
         }
-        let number = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
-            let mut digits = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                digits.push(*d);
+        // Go's parsenum: a number that grows past a million swallows the
+        // rest of the format (which then has no verb).
+        let number = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Option<usize> {
+            let mut num: Option<usize> = None;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                if num.is_some_and(|n| n > 1_000_000) {
+                    chars.by_ref().for_each(drop);
+                    return None;
+                }
+                num = Some(num.unwrap_or(0) * 10 + d as usize);
                 chars.next();
             }
-            digits.parse::<usize>().ok()
+            num
         };
         spec.width = number(&mut chars);
         if chars.peek() == Some(&'.') {

@@ -136,6 +136,20 @@ fn control_structures_queries_and_builtins_as_prometheus_prints_them() {
 }
 
 #[test]
+fn printf_widths_and_precisions_at_go_limits() {
+    // Beyond Rust's formatting limit, within Go's: zeros padded on.
+    let long = x("{{ printf \"%.70000f\" 0.5 }}", 0.0);
+    assert_eq!(long.len(), 70_002);
+    assert!(long.starts_with("0.5000") && long.ends_with('0'));
+    assert_eq!(x("{{ printf \"%.70000e\" 1.5 }}", 0.0).len(), 70_006);
+    // Past a million, Go's parser swallows the rest of the format (the fuzz case).
+    assert_eq!(
+        x("{{ printf \"a %.12348000003e %g\" 2.5 1.5 }}", 0.0),
+        "a %!(NOVERB)%!(EXTRA float64=2.5, float64=1.5)"
+    );
+}
+
+#[test]
 fn external_url_and_path_prefix() {
     let t = "{{ externalURL }}|{{ pathPrefix }}|{{ $externalURL }}";
     assert_eq!(
