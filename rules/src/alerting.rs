@@ -55,6 +55,9 @@ pub struct Alert {
     pub keep_firing_since: Option<i64>,
     /// When it was last handed out to be notified.
     pub last_sent: Option<i64>,
+    /// The rule's query in the expression browser, below the server's
+    /// URL (`/graph?g0.expr=…&g0.tab=1`): the alert's `generatorURL`.
+    pub generator_path: String,
 }
 
 /// What alert templates may reach beyond the alert itself.
@@ -120,6 +123,7 @@ impl AlertingRule {
                 resolved_at: None,
                 keep_firing_since: None,
                 last_sent: None,
+                generator_path: crate::template::table_link(&rule.expr),
             });
             if alert.state == AlertState::Inactive {
                 // Back after resolving: a new alert.

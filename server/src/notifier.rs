@@ -73,7 +73,8 @@ impl Notifier {
 
     /// Queues `alerts` (with the server's `external` labels); `ends_at` is
     /// when a firing alert expires at Alertmanager unless resent.
-    pub(crate) fn enqueue(&self, alerts: &[Alert], external: &Labels, generator_url: &str, ends_at: i64) {
+    /// Queues `alerts`; each links to its rule's query below `base_url`.
+    pub(crate) fn enqueue(&self, alerts: &[Alert], external: &Labels, base_url: &str, ends_at: i64) {
         if self.urls.is_empty() || alerts.is_empty() {
             return;
         }
@@ -91,7 +92,7 @@ impl Notifier {
                 "annotations": a.annotations,
                 "startsAt": rfc3339(a.fired_at.unwrap_or(a.active_at)),
                 "endsAt": rfc3339(end),
-                "generatorURL": generator_url,
+                "generatorURL": format!("{base_url}{}", a.generator_path),
             });
             if queue.len() >= QUEUE_CAPACITY {
                 queue.pop_front();

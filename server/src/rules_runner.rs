@@ -146,8 +146,7 @@ fn spawn(
                         let resend = state.config.alert_resend_delay.as_millis() as i64;
                         let alerts = g.to_notify(t, resend);
                         let ends_at = t + 4 * resend.max(interval);
-                        let link = format!("{}/graph", state.config.alert_url());
-                        state.notifier.enqueue(&alerts, &state.config.external_labels, &link, ends_at);
+                        state.notifier.enqueue(&alerts, &state.config.external_labels, &state.config.alert_url(), ends_at);
                     })
                     .await;
                     if let Err(e) = done {

@@ -90,6 +90,8 @@ fn an_alert_arrives_in_a_real_alertmanager_and_resolves_there() {
             "1s",
             "--out-of-order-window",
             "10m",
+            "--web.external-url",
+            "https://mon.example.com/pulse/",
         ],
     );
     let write = |v: f64| {
@@ -105,6 +107,11 @@ fn an_alert_arrives_in_a_real_alertmanager_and_resolves_there() {
     assert_eq!(alert["labels"]["cluster"], "eu1", "{alert}");
     assert_eq!(alert["labels"]["mount"], "/var", "{alert}");
     assert_eq!(alert["annotations"]["summary"], "/var at 0.95", "{alert}");
+    // As Prometheus links an alert: its rule's query in the table view.
+    assert_eq!(
+        alert["generatorURL"], "https://mon.example.com/pulse/graph?g0.expr=disk_used_ratio+%3E+0.9&g0.tab=1",
+        "{alert}"
+    );
     // The condition clears: the alert resolves at Alertmanager.
     std::thread::sleep(Duration::from_secs(1));
     write(0.5);

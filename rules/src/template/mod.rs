@@ -42,6 +42,12 @@ const PREAMBLE_LEN: usize =
 
 const DECLARED: &[&str] = &["$", "$labels", "$externalLabels", "$externalURL", "$value"];
 
+/// The expression browser's table view of `expr` (Prometheus' `tableLink`),
+/// which alerts link to.
+pub(crate) fn table_link(expr: &str) -> String {
+    format!("/graph?g0.expr={}&g0.tab=1", format::query_escape(expr))
+}
+
 /// Checks a template's syntax, functions and variables, as a rule file is read.
 pub(crate) fn check(template: &str) -> Result<(), String> {
     parse::parse(template, DECLARED).map(|_| ()).map_err(|(_, message)| message)
