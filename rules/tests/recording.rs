@@ -198,3 +198,28 @@ fn a_query_offset_evaluates_and_writes_that_far_back() {
     // Evaluated at 4 min − 2 min: the value there, written there.
     assert_eq!(series[0].samples, [pulsedb::Sample::new(2 * MIN, 2.0)]);
 }
+
+#[test]
+fn anomaly_functions_work_in_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    // Two hours of a quiet series at 1 min, then a jump.
+    let mut batch = Batch::new();
+    let value = |k: i64| if k < 120 { 10.0 + (k % 5) as f64 * 0.1 } else { 50.0 };
+    batch.add(Labels::metric("load", [("host", "a")]), (0..=120).map(|k| pulsedb::Sample::new(k * MIN, value(k))));
+    db.append(&batch).unwrap();
+    let mut g = group(
+        "groups:\n- name: g\n  rules:\n  - record: load:anomaly\n    expr: anomaly_score(load[2h])\n  - alert: LoadAnomalous\n    expr: anomaly_max(load[2h], 300) >= 0.42\n    annotations: {summary: 'score {{ $value }}'}\n",
+    );
+    let engine = pulsedb::Engine::default();
+    for t in [119 * MIN, 120 * MIN] {
+        let outcomes = g.evaluate(&engine, &db, &mut db.appender(), t).unwrap();
+        assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
+    }
+    let recorded = db.select(&[pulsedb::Matcher::equal("__name__", "load:anomaly")], 0, i64::MAX).unwrap();
+    let scores: Vec<f64> = recorded[0].samples.iter().map(|s| s.v).collect();
+    assert!(scores[0] < 0.42 && scores[1] >= 0.42, "{scores:?}");
+    let alerts: Vec<_> = g.alerting_rule(1).unwrap().alerts().cloned().collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].state.as_str(), "firing");
+}

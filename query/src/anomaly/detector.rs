@@ -2,30 +2,18 @@
 
 use pulsedb_model::Sample;
 
+use super::record::RecordScore;
+
 /// A score at or above this counts as anomalous (the anomalies API and
 /// the documentation's alert examples use it): the threshold NAB's
-/// standard profile chooses on its 24 shared files (0.8054), rounded down.
-pub const ANOMALOUS: f64 = 0.8;
+/// standard profile chooses on its 24 shared files (0.4203), rounded down.
+pub const ANOMALOUS: f64 = 0.42;
 
 const DAY_MS: i64 = 86_400_000;
 /// How quickly the level follows the series.
 const LEVEL_RATE: f64 = 0.2;
 /// How quickly the error scale and predictor errors adapt.
 const SCALE_RATE: f64 = 0.01;
-/// Samples in the short-term mean of surprise.
-const SHORT: usize = 6;
-/// How quickly the long-term distribution of surprise adapts.
-const LONG_RATE: f64 = 0.002;
-/// Samples before any score other than 0.
-const WARM_UP: usize = 24;
-/// How fast novelty (a value beyond the window's range, as a share of it) saturates.
-const NOVELTY_GAIN: f64 = 20.0;
-/// A score that counts as a report, after which scores are damped…
-const REPORT: f64 = 0.9;
-/// …for this many samples…
-const QUIET_SAMPLES: usize = 150;
-/// …by this factor.
-const QUIET_DAMPING: f64 = 0.3;
 /// Samples whose distance from their norm shifts a forecast.
 const DEVIATION_SAMPLES: usize = 3;
 /// Earlier days the seasonal predictor looks at.
@@ -39,17 +27,9 @@ pub(crate) struct Detector {
     /// Mean absolute error of each predictor (level, seasonal).
     level_error: f64,
     seasonal_error: f64,
-    /// Robust scale of the chosen predictor's error.
+    /// Robust scale of the chosen predictor's error (for bands).
     scale: f64,
-    recent: std::collections::VecDeque<f64>,
-    recent_sum: f64,
-    long_mean: f64,
-    long_var: f64,
-    /// The highest and lowest values seen so far in the window.
-    hi: f64,
-    lo: f64,
-    /// No full score before this many samples (after a report).
-    quiet_until: usize,
+    record: RecordScore,
 }
 
 impl Detector {
@@ -60,13 +40,7 @@ impl Detector {
             level_error: 0.0,
             seasonal_error: f64::INFINITY,
             scale: 0.0,
-            recent: std::collections::VecDeque::with_capacity(SHORT),
-            recent_sum: 0.0,
-            long_mean: 0.0,
-            long_var: 0.0,
-            hi: f64::NEG_INFINITY,
-            lo: f64::INFINITY,
-            quiet_until: 0,
+            record: RecordScore::new(),
         }
     }
 
@@ -77,21 +51,25 @@ impl Detector {
         if !v.is_finite() {
             return 0.0;
         }
-        if self.seen == 0 {
+        let error = if self.seen == 0 {
             self.level = v;
             self.seen = 1;
-            return 0.0;
-        }
-        let seasonal = seasonal_prediction(samples, i, t);
-        let level_err = (v - self.level).abs();
-        let seasonal_err = seasonal.map(|p| (v - p).abs());
-        let (prediction, scale) = self.expectation(seasonal);
-        let error = (v - prediction).abs();
-        let surprise = if self.seen < 2 { 0.0 } else { (error / scale).min(1e3) };
+            None
+        } else {
+            let seasonal = seasonal_prediction(samples, i, t);
+            let (prediction, _) = self.expectation(seasonal);
+            let error = (v - prediction).abs();
+            self.learn(v, error, seasonal);
+            Some(error)
+        };
+        self.record.step(v, error)
+    }
 
-        // Learn.
-        self.level_error += SCALE_RATE * (level_err - self.level_error);
-        if let Some(e) = seasonal_err {
+    /// Moves both predictors' recent errors, the error scale and the level on.
+    fn learn(&mut self, v: f64, error: f64, seasonal: Option<f64>) {
+        self.level_error += SCALE_RATE * ((v - self.level).abs() - self.level_error);
+        if let Some(p) = seasonal {
+            let e = (v - p).abs();
             self.seasonal_error = if self.seasonal_error.is_finite() {
                 self.seasonal_error + SCALE_RATE * (e - self.seasonal_error)
             } else {
@@ -102,37 +80,6 @@ impl Detector {
             if self.seen < 10 { (error - self.scale) / self.seen as f64 } else { SCALE_RATE * (error - self.scale) };
         self.level += LEVEL_RATE * (v - self.level);
         self.seen += 1;
-
-        // Short-term mean of surprise against its long-term distribution.
-        self.recent.push_back(surprise);
-        self.recent_sum += surprise;
-        if self.recent.len() > SHORT {
-            self.recent_sum -= self.recent.pop_front().unwrap_or(0.0);
-        }
-        let short = self.recent_sum / self.recent.len() as f64;
-        let deviation = short - self.long_mean;
-        let spread = self.long_var.sqrt().max(1e-3);
-        let mut score = if self.seen < WARM_UP { 0.0 } else { unlikeliness(deviation / spread) };
-        let delta = surprise - self.long_mean;
-        self.long_mean += LONG_RATE * delta;
-        self.long_var = (1.0 - LONG_RATE) * (self.long_var + LONG_RATE * delta * delta);
-        // Novelty: a value beyond everything the window has seen, by a share
-        // of the range it has seen.
-        if self.seen >= WARM_UP {
-            let range = (self.hi - self.lo).max(1e-9);
-            let exceed = (v - self.hi).max(self.lo - v).max(0.0) / range;
-            score = score.max(1.0 - (-NOVELTY_GAIN * exceed).exp());
-        }
-        self.hi = self.hi.max(v);
-        self.lo = self.lo.min(v);
-        // Once it has reported, the detector stays quieter for a while: an
-        // incident is one event, not a run of alerts.
-        if self.seen < self.quiet_until {
-            score *= QUIET_DAMPING;
-        } else if score >= REPORT {
-            self.quiet_until = self.seen + QUIET_SAMPLES;
-        }
-        score
     }
 }
 
@@ -240,24 +187,6 @@ fn seasonal_at(samples: &[Sample], i: usize, t: i64, now: i64, spacing: i64) -> 
     let values = &mut values[..n];
     values.sort_by(f64::total_cmp);
     Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
-}
-
-/// How unlikely a standard normal value of at least `z` is, as a score in
-/// [0, 1]: `-log10` of the upper tail probability, over 10 (a one-in-ten-
-/// billion run scores 1). Working in logs keeps distinct scores far into
-/// the tail, where a plain probability would round to 1 and leave the
-/// threshold nothing to choose between.
-fn unlikeliness(z: f64) -> f64 {
-    if z <= 0.0 {
-        return 0.0;
-    }
-    // erfc(x) ≈ t·P(t)·exp(-x²) (Abramowitz–Stegun 7.1.26), in logs.
-    let x = z / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly =
-        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let ln_tail = (0.5 * poly).ln() - x * x;
-    (-ln_tail / std::f64::consts::LN_10 / 10.0).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

@@ -7,16 +7,15 @@
 //! recent level and, once it has a day or a week of history, from the same
 //! time on earlier days (the median of what those days said, so one bad
 //! day does not move it), keeping whichever predictor has erred less
-//! lately. The error, divided by a robust running scale of past errors, is
-//! the raw surprise; the score is how unlikely the recent run of surprise
-//! is given the surprise seen over the window (a Gaussian tail of the
-//! short-term mean against the long-term mean and spread), so a
-//! one-off blip in a noisy series scores low and a sustained change in a
-//! quiet one scores high. A value beyond anything the window has seen
-//! scores by how far beyond; after a report the detector is quieter for a
-//! while, as an incident is one event.
+//! lately; its error scale draws the expected band and the forecast's.
+//! The score ([`record`]) is how improbable it is that the value, or the
+//! prediction error, just set a record for the window — by how far — so
+//! it needs no per-series scale and one threshold ([`ANOMALOUS`]) serves
+//! every series; an incident scores at its onset, and again only if it
+//! grows.
 
 mod detector;
+mod record;
 mod stream;
 
 pub use detector::ANOMALOUS;

@@ -1,0 +1,174 @@
+//! The anomaly score: how improbable it is that the series just set a
+//! record. Four "tracks" follow moving means — of the value over 1, 4 and
+//! 16 samples (records both ways) and of the prediction error over 6
+//! (upward records only) — each remembering the highest and lowest mean
+//! it has seen since the detector started. Among `n` exchangeable moving
+//! means a new record has probability about `1/n`; one that beats the old
+//! extreme by a share `x` of the track's range is rarer, about
+//! `e^(−GAIN·x)/n`. The score is the largest `−log10` of that probability
+//! over the tracks, over 10, capped at 1 — scale-free, so one threshold
+//! serves every series whatever its units and noise. A score is reported
+//! only when it beats every score of the previous [`QUIET_SAMPLES`]
+//! samples, so an incident is reported at its onset (and again if it
+//! grows), not at every sample it lasts.
+
+use std::collections::VecDeque;
+
+/// Widths (samples) of the value's moving means: a spike, a short run, a
+/// sustained shift.
+const VALUE_WIDTHS: [usize; 3] = [1, 4, 16];
+/// Width of the prediction error's moving mean.
+const ERROR_WIDTH: usize = 6;
+/// Moving means a track needs before a record counts (the first few
+/// records of any series are certain, not news).
+const WARM_UP: u64 = 24;
+/// How fast improbability grows with the margin of a record, in e-folds
+/// per whole range of the track.
+const GAIN: f64 = 20.0;
+/// `−log10` probability that makes a score of 1 (one in ten billion).
+const LOG10_FOR_FULL_SCORE: f64 = 10.0;
+/// A score is reported only if it beats the scores of this many samples
+/// before it.
+const QUIET_SAMPLES: usize = 150;
+
+/// A moving mean of one input and the extremes it has reached.
+#[derive(Debug)]
+struct Track {
+    width: usize,
+    two_sided: bool,
+    window: VecDeque<f64>,
+    sum: f64,
+    hi: f64,
+    lo: f64,
+    means: u64,
+}
+
+impl Track {
+    fn new(width: usize, two_sided: bool) -> Self {
+        Self {
+            width,
+            two_sided,
+            window: VecDeque::with_capacity(width + 1),
+            sum: 0.0,
+            hi: f64::NEG_INFINITY,
+            lo: f64::INFINITY,
+            means: 0,
+        }
+    }
+
+    /// Takes the next input; `−log10` of the probability of the record it
+    /// sets (0 if none).
+    fn step(&mut self, x: f64) -> f64 {
+        self.window.push_back(x);
+        self.sum += x;
+        if self.window.len() > self.width {
+            self.sum -= self.window.pop_front().unwrap_or(0.0);
+        }
+        if self.window.len() < self.width {
+            return 0.0;
+        }
+        let mean = self.sum / self.width as f64;
+        self.means += 1;
+        let mut improbability = 0.0;
+        if self.means > WARM_UP {
+            let mut excess = mean - self.hi;
+            if self.two_sided {
+                excess = excess.max(self.lo - mean);
+            }
+            if excess > 0.0 {
+                let range = (self.hi - self.lo).max(1e-9);
+                improbability = (self.means as f64).log10() + GAIN * (excess / range) / std::f64::consts::LN_10;
+            }
+        }
+        self.hi = self.hi.max(mean);
+        self.lo = self.lo.min(mean);
+        improbability
+    }
+}
+
+/// The records of one series' values and prediction errors, and the
+/// scores of its last [`QUIET_SAMPLES`] samples.
+#[derive(Debug)]
+pub(super) struct RecordScore {
+    values: [Track; 3],
+    error: Track,
+    samples: u64,
+    /// (sample number, score), decreasing scores: the front is the
+    /// highest score of the quiet period (a monotone queue, O(1) a sample).
+    recent: VecDeque<(u64, f64)>,
+}
+
+impl RecordScore {
+    pub(super) fn new() -> Self {
+        Self {
+            values: VALUE_WIDTHS.map(|w| Track::new(w, true)),
+            error: Track::new(ERROR_WIDTH, false),
+            samples: 0,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// The score of the next value, given its prediction error (`None`
+    /// for the first value, which has no prediction).
+    pub(super) fn step(&mut self, value: f64, error: Option<f64>) -> f64 {
+        let mut improbability = self.values.iter_mut().map(|t| t.step(value)).fold(0.0, f64::max);
+        if let Some(e) = error {
+            improbability = improbability.max(self.error.step(e));
+        }
+        let score = (improbability / LOG10_FOR_FULL_SCORE).min(1.0);
+        let k = self.samples;
+        self.samples += 1;
+        while self.recent.front().is_some_and(|&(at, _)| at + (QUIET_SAMPLES as u64) < k) {
+            self.recent.pop_front();
+        }
+        let before = self.recent.front().map_or(0.0, |&(_, s)| s);
+        while self.recent.back().is_some_and(|&(_, s)| s <= score) {
+            self.recent.pop_back();
+        }
+        self.recent.push_back((k, score));
+        if score > before {
+            score
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_scores_by_its_margin_and_only_once() {
+        let mut r = RecordScore::new();
+        // 100 values cycling in [0, 10): no record after the first cycle.
+        let mut scores: Vec<f64> = (0..100).map(|i| r.step((i % 10) as f64, Some(1.0))).collect();
+        assert!(scores[30..].iter().all(|&s| s == 0.0), "{scores:?}");
+        // A value far above everything: a full score, once.
+        scores.push(r.step(100.0, Some(1.0)));
+        scores.push(r.step(100.0, Some(1.0)));
+        assert_eq!(scores[100], 1.0);
+        assert_eq!(scores[101], 0.0, "the same record is not news twice");
+        // Barely above the old maximum (9): about 1/n, a low score.
+        let mut r = RecordScore::new();
+        for i in 0..100 {
+            r.step((i % 10) as f64, Some(1.0));
+        }
+        let barely = r.step(9.09, Some(1.0));
+        assert!(barely > 0.0 && barely < 0.42, "{barely}");
+    }
+
+    #[test]
+    fn the_quiet_period_ends() {
+        let mut r = RecordScore::new();
+        for i in 0..100 {
+            r.step((i % 10) as f64, None);
+        }
+        assert_eq!(r.step(50.0, None), 1.0);
+        for _ in 0..QUIET_SAMPLES {
+            assert_eq!(r.step(5.0, None), 0.0);
+        }
+        // A record again, after the quiet period: reported.
+        assert!(r.step(1000.0, None) > 0.0);
+    }
+}
