@@ -24,15 +24,28 @@ pub(super) struct RocksPostings<'a> {
     iter: DBRawIteratorWithThreadMode<'a, DB>,
     prefix: Vec<u8>,
     started: bool,
+    /// The ref the iterator is at (`None`: not started, or past the end).
+    at: Option<u64>,
     error: Option<rocksdb::Error>,
 }
 
+/// Steps `seek` takes forward with `next` before it seeks: a leapfrog
+/// intersection mostly asks for a ref a few entries ahead, and stepping
+/// through a memtable or block is far cheaper than a fresh seek (a
+/// skip-list or index search of byte comparisons).
+const STEPS_BEFORE_SEEK: usize = 8;
+
 impl<'a> RocksPostings<'a> {
     pub(super) fn new(db: &'a DB, prefix: Vec<u8>) -> Self {
-        Self { iter: db.raw_iterator(), prefix, started: false, error: None }
+        Self { iter: db.raw_iterator(), prefix, started: false, at: None, error: None }
     }
 
     fn current(&mut self) -> Option<u64> {
+        self.at = self.read_current();
+        self.at
+    }
+
+    fn read_current(&mut self) -> Option<u64> {
         if !self.iter.valid() {
             if let Err(e) = self.iter.status() {
                 self.error = Some(e);
@@ -49,6 +62,22 @@ impl<'a> RocksPostings<'a> {
 
 impl Postings for RocksPostings<'_> {
     fn seek(&mut self, target: u64) -> Option<u64> {
+        if self.started {
+            // Already there, or a few entries ahead: no seek needed.
+            match self.at {
+                Some(r) if r >= target => return Some(r),
+                None => return None,
+                Some(_) => {}
+            }
+            for _ in 0..STEPS_BEFORE_SEEK {
+                self.iter.next();
+                match self.current() {
+                    Some(r) if r >= target => return Some(r),
+                    Some(_) => {}
+                    None => return None,
+                }
+            }
+        }
         self.started = true;
         let mut key = self.prefix.clone();
         key.extend_from_slice(&keys::ref_bytes(crate::SeriesRef(target)));
