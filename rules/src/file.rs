@@ -88,35 +88,54 @@ pub struct Rule {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Prometheus' duration grammar: `1h30m`, `5m`, `10s`, `100ms`, `1d`, `1w`, `1y`, `0`.
+/// Prometheus' duration grammar: `1h30m`, `5m`, `10s`, `100ms`, `1d`, `1w`,
+/// `1y`, `0` — units from the largest down, each at most once, and the
+/// whole within Go's `time.Duration` (about 292 years).
 pub fn duration(s: &str) -> Result<Duration, String> {
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 31_536_000_000),
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
+    /// Go's `time.Duration` holds at most this many milliseconds.
+    const MAX_MS: u64 = i64::MAX as u64 / 1_000_000;
+    if s.is_empty() {
+        return Err("empty duration string".into());
+    }
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let invalid = || format!("not a valid duration string: {s:?}");
     let mut total: u64 = 0;
     let mut rest = s;
-    if rest.is_empty() || rest == "0" {
-        return if rest == "0" { Ok(Duration::ZERO) } else { Err("empty duration string".into()) };
-    }
+    // Units must come in `UNITS` order: the next may only be after this one.
+    let mut next_unit = 0;
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("not a valid duration string: {s:?}"));
+            return Err(invalid());
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("not a valid duration string: {s:?}"))?;
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("duration out of range: {s:?}"))?;
         rest = &rest[digits..];
-        let (unit, len) = match rest {
-            r if r.starts_with("ms") => (1, 2),
-            r if r.starts_with('s') => (1_000, 1),
-            r if r.starts_with('m') => (60_000, 1),
-            r if r.starts_with('h') => (3_600_000, 1),
-            r if r.starts_with('d') => (86_400_000, 1),
-            r if r.starts_with('w') => (604_800_000, 1),
-            r if r.starts_with('y') => (31_536_000_000, 1),
-            _ => return Err(format!("not a valid duration string: {s:?}")),
-        };
+        // "ms" before "m": the longer unit wins where both match.
+        let unit = (next_unit..UNITS.len())
+            .filter(|&u| rest.starts_with(UNITS[u].0))
+            .max_by_key(|&u| UNITS[u].0.len())
+            .ok_or_else(invalid)?;
+        let (name, ms) = UNITS[unit];
         total = n
-            .checked_mul(unit)
+            .checked_mul(ms)
             .and_then(|v| total.checked_add(v))
             .ok_or_else(|| format!("duration out of range: {s:?}"))?;
-        rest = &rest[len..];
+        rest = &rest[name.len()..];
+        next_unit = unit + 1;
+    }
+    if total > MAX_MS {
+        return Err(format!("duration out of range: {s:?}"));
     }
     Ok(Duration::from_millis(total))
 }
@@ -272,6 +291,12 @@ mod tests {
         assert_eq!(duration("100ms").unwrap(), Duration::from_millis(100));
         assert_eq!(duration("0").unwrap(), Duration::ZERO);
         assert!(duration("5").is_err() && duration("m").is_err() && duration("1.5m").is_err());
+        // As Prometheus' model.ParseDuration: units largest first, once each,
+        // within Go's time.Duration.
+        assert_eq!(duration("1d2h3m4s5ms").unwrap(), Duration::from_millis(93_784_005));
+        assert!(duration("1s1m").is_err() && duration("1m1m").is_err() && duration("").is_err());
+        assert_eq!(duration("100000y").unwrap_err(), "duration out of range: \"100000y\"");
+        assert!(duration("292y").is_ok());
     }
 
     #[test]
