@@ -104,10 +104,10 @@ impl<'a> Exec<'a> {
                 }
                 for (key, item) in entries {
                     match pipe.decl.as_slice() {
-                        [one] => self.set(one, item.clone(), pipe.assign),
+                        [one] => self.set(one, item.clone(), pipe.assign, pipe)?,
                         [k, e] => {
-                            self.set(k, key, pipe.assign);
-                            self.set(e, item.clone(), pipe.assign);
+                            self.set(k, key, pipe.assign, pipe)?;
+                            self.set(e, item.clone(), pipe.assign, pipe)?;
                         }
                         _ => {}
                     }
@@ -153,20 +153,33 @@ impl<'a> Exec<'a> {
         Ok(value.unwrap_or(Value::Nil))
     }
 
-    fn set(&mut self, name: &str, value: Value, assign: bool) {
+    /// Declares `name`, or assigns it; assigning an undeclared variable
+    /// fails (Go's parser lets it through).
+    fn set(&mut self, name: &str, value: Value, assign: bool, pipe: &Pipe) -> Result<(), ExecError> {
         if assign {
-            if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                slot.1 = value;
-                return;
-            }
+            return match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+                Some(slot) => {
+                    slot.1 = value;
+                    Ok(())
+                }
+                None => {
+                    let cmd = pipe.cmds.last().ok_or_else(|| ExecError {
+                        pos: 0,
+                        at: String::new(),
+                        message: format!("undefined variable: {name}"),
+                    })?;
+                    Err(self.error(cmd, format!("undefined variable: {name}")))
+                }
+            };
         }
         self.vars.push((name.to_string(), value));
+        Ok(())
     }
 
     fn pipe(&mut self, pipe: &Pipe, dot: &Value) -> Result<Value, ExecError> {
         let value = self.range_value(pipe, dot)?;
         if let Some(name) = pipe.decl.first() {
-            self.set(name, value.clone(), pipe.assign);
+            self.set(name, value.clone(), pipe.assign, pipe)?;
         }
         Ok(value)
     }
@@ -180,7 +193,15 @@ impl<'a> Exec<'a> {
         let (head, rest) = cmd.args.split_first().ok_or_else(|| self.error(cmd, "empty command".into()))?;
         let Arg::Func(name) = head else {
             if !rest.is_empty() || last.is_some() {
-                return Err(self.error(cmd, format!("can't give argument to non-function {}", cmd.text)));
+                let (pos, text) = cmd.operands.first().cloned().unwrap_or((cmd.pos, cmd.text.clone()));
+                let (at, what) = match head {
+                    Arg::Sub(..) => (cmd.text.clone(), text.trim_start_matches('(').trim_end_matches(')').to_string()),
+                    _ => (text.clone(), text),
+                };
+                return Err(ExecError { pos, at, message: format!("can't give argument to non-function {what}") });
+            }
+            if matches!(head, Arg::Nil) {
+                return Err(self.error(cmd, "nil is not a command".into()));
             }
             return self.arg(head, dot, cmd);
         };
@@ -223,6 +244,9 @@ impl<'a> Exec<'a> {
     fn arg(&mut self, arg: &Arg, dot: &Value, cmd: &Cmd) -> Result<Value, ExecError> {
         let (base, fields) = match arg {
             Arg::Lit(v) => return Ok(v.clone()),
+            Arg::Overflow(text, pos) => {
+                return Err(ExecError { pos: *pos, at: text.clone(), message: format!("{text} overflows int") })
+            }
             Arg::Nil => return Ok(Value::Nil),
             Arg::Func(name) => {
                 return functions::call(name, Vec::new(), self.env)

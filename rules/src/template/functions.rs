@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::format::{
     go_g, go_time, html_escape, humanize, humanize_duration, js_escape, query_escape, sprint, sprintf, sprintln,
 };
+use super::strconv;
 use super::value::{LabelMap, Value};
 
 const GO_BUILTINS: &[&str] = &[
@@ -84,13 +85,7 @@ fn to_float(v: &Value) -> Result<f64, String> {
 }
 
 fn parse_go_float(s: &str) -> Result<f64, String> {
-    let lower = s.to_ascii_lowercase();
-    match lower.trim_start_matches(['+', '-']) {
-        "inf" | "infinity" | "nan" => {}
-        t if t.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {}
-        _ => return Err(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")),
-    }
-    s.parse().map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))
+    strconv::parse_float(s).map_err(|e| strconv::float_error(s, &e))
 }
 
 fn sample_of<'v>(name: &str, v: &'v Value) -> Result<(&'v LabelMap, f64), String> {

@@ -3,6 +3,8 @@
 //! into tokens, each with its byte position for error messages. Linear in
 //! the template's length.
 
+use super::strconv;
+
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Tok {
     /// A function name or keyword.
@@ -13,7 +15,11 @@ pub(super) enum Tok {
     Var(String, Vec<String>),
     Str(String),
     Int(i64),
+    /// An integer beyond Go's `int` that fits a `uint64`: its text.
+    Overflow(String),
     Float(f64),
+    /// An imaginary number literal (`1i`): its imaginary part.
+    Imag(f64),
     Pipe,
     LParen,
     RParen,
@@ -57,18 +63,18 @@ pub(super) fn lex(src: &str) -> Result<Vec<Item>, LexError> {
     while let Some(open) = src[i..].find("{{").map(|o| o + i) {
         let mut text = &src[text_start..open];
         if trim_next {
-            text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
+            text = text.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
         }
         let mut start = open + 2;
         if bytes.get(start) == Some(&b'-') && bytes.get(start + 1).is_some_and(|b| is_space(*b)) {
-            text = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
+            text = text.trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8));
             start += 2;
         }
         if !text.is_empty() {
             items.push(Item::Text(text.to_string()));
         }
         let (tokens, end, trim) = action(src, start)?;
-        if !tokens.is_empty() {
+        if let Some(tokens) = tokens {
             items.push(Item::Action(tokens, open));
         }
         trim_next = trim;
@@ -77,7 +83,7 @@ pub(super) fn lex(src: &str) -> Result<Vec<Item>, LexError> {
     }
     let mut text = &src[text_start..];
     if trim_next {
-        text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        text = text.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
     }
     if !text.is_empty() {
         items.push(Item::Text(text.to_string()));
@@ -85,26 +91,20 @@ pub(super) fn lex(src: &str) -> Result<Vec<Item>, LexError> {
     Ok(items)
 }
 
-/// The tokens of the action starting at `i` (after `{{`), the offset after
-/// its `}}`, and whether it trims the text after it. A comment is an action
-/// without tokens.
-fn action(src: &str, mut i: usize) -> Result<(Vec<Token>, usize, bool), LexError> {
+/// The tokens of the action starting at `i` (after `{{` and any left
+/// trim marker), the offset after its `}}`, and whether it trims the text
+/// after it. A comment (`/*` right at the start, `*/` right before `}}` or
+/// before one space and `-}}`) has no tokens: `None`.
+fn action(src: &str, mut i: usize) -> Result<(Option<Vec<Token>>, usize, bool), LexError> {
     let bytes = src.as_bytes();
     let start = i;
-    while bytes.get(i).is_some_and(|b| is_space(*b)) {
-        i += 1;
-    }
     if src[i..].starts_with("/*") {
         let close = src[i..].find("*/").ok_or((start, "unclosed comment".to_string()))? + i + 2;
-        let mut j = close;
-        while bytes.get(j).is_some_and(|b| is_space(*b)) {
-            j += 1;
-        }
-        if src[j..].starts_with("-}}") && j > close {
-            return Ok((Vec::new(), j + 3, true));
+        if bytes.get(close).is_some_and(|b| is_space(*b)) && src[close + 1..].starts_with("-}}") {
+            return Ok((None, close + 4, true));
         }
         if src[close..].starts_with("}}") {
-            return Ok((Vec::new(), close + 2, false));
+            return Ok((None, close + 2, false));
         }
         return Err((start, "comment ends before closing delimiter".into()));
     }
@@ -114,14 +114,14 @@ fn action(src: &str, mut i: usize) -> Result<(Vec<Token>, usize, bool), LexError
         let Some(&b) = bytes.get(i) else { return Err((start, "unclosed action".into())) };
         if is_space(b) {
             if src[i + 1..].starts_with("-}}") {
-                return Ok((tokens, i + 4, true));
+                return Ok((Some(tokens), i + 4, true));
             }
             i += 1;
             spaced = true;
             continue;
         }
         if src[i..].starts_with("}}") {
-            return Ok((tokens, i + 2, false));
+            return Ok((Some(tokens), i + 2, false));
         }
         let (tok, end) = token(src, i)?;
         tokens.push(Token { tok, pos: i, text: src[i..end].to_string(), spaced });
@@ -195,14 +195,17 @@ fn token(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
     })
 }
 
-/// A quoted string (`"…"` with Go's escapes, `` `…` `` raw, `'…'` a character).
+/// A quoted string: `"…"` with Go's escapes (`\'` not among them),
+/// `` `…` `` raw (carriage returns dropped), `'…'` one character (`\"`
+/// not among its escapes).
 fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
     let quote = src.as_bytes()[i] as char;
     let mut out = String::new();
-    let mut chars = src[i + 1..].char_indices();
+    let mut chars = src[i + 1..].char_indices().peekable();
     while let Some((k, c)) = chars.next() {
         match c {
             c if c == quote => return Ok((Tok::Str(out), i + 1 + k + 1)),
+            '\r' if quote == '`' => {}
             '\n' if quote != '`' => break,
             '\\' if quote != '`' => {
                 let Some((_, e)) = chars.next() else { break };
@@ -214,7 +217,21 @@ fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
                     'b' => out.push('\u{8}'),
                     'f' => out.push('\u{c}'),
                     'v' => out.push('\u{b}'),
-                    '\\' | '"' | '\'' => out.push(e),
+                    '\\' => out.push(e),
+                    '"' | '\'' if e == quote => out.push(e),
+                    '0'..='7' => {
+                        let mut code = e.to_digit(8).unwrap_or(0);
+                        for _ in 0..2 {
+                            match chars.next().and_then(|(_, d)| d.to_digit(8)) {
+                                Some(d) => code = code * 8 + d,
+                                None => return Err((i, "invalid syntax".into())),
+                            }
+                        }
+                        if code > 255 {
+                            return Err((i, "invalid syntax".into()));
+                        }
+                        out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                    }
                     'x' | 'u' | 'U' => {
                         let n = match e {
                             'x' => 2,
@@ -222,10 +239,13 @@ fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
                             _ => 8,
                         };
                         let hex: String = chars.by_ref().take(n).map(|(_, c)| c).collect();
-                        let code = u32::from_str_radix(&hex, 16).map_err(|_| (i, format!("bad escape \\{e}{hex}")))?;
-                        out.push(char::from_u32(code).ok_or((i, format!("bad escape \\{e}{hex}")))?);
+                        let code = (hex.len() == n && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                            .then(|| u32::from_str_radix(&hex, 16).ok())
+                            .flatten()
+                            .ok_or((i, "invalid syntax".to_string()))?;
+                        out.push(char::from_u32(code).ok_or((i, "invalid syntax".to_string()))?);
                     }
-                    other => return Err((i, format!("unknown escape sequence \\{other}"))),
+                    _ => return Err((i, "invalid syntax".into())),
                 }
             }
             c => out.push(c),
@@ -234,8 +254,10 @@ fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
     Err((i, "unterminated quoted string".into()))
 }
 
-/// A number: Go's integer (decimal, `0x`, `0o`, `0b`, `_` separators) or
-/// floating-point literal, with an optional sign.
+/// A number as Go's template lexer delimits it and its parser reads it:
+/// an integer that fits Go's `int`, one that only fits a `uint64` (an
+/// error when used), a float (`1.5`, `1e3`, `0x1p4`) or an imaginary
+/// number (`1i`). A number out of every range is refused, as Go does.
 fn number(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
     let bytes = src.as_bytes();
     let mut end = i;
@@ -251,25 +273,28 @@ fn number(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
         }
     }
     let text = &src[i..end];
-    let clean = text.replace('_', "");
-    let (negative, digits) = match clean.strip_prefix('-') {
-        Some(d) => (true, d.to_string()),
-        None => (false, clean.trim_start_matches('+').to_string()),
+    let looks_float = |t: &str| {
+        let hex_int =
+            t.trim_start_matches(['+', '-']).to_ascii_lowercase().starts_with("0x") && !t.contains(['p', 'P']);
+        !hex_int && t.contains(['.', 'e', 'E', 'p', 'P'])
     };
-    let radix = |prefix: &[&str], radix: u32| {
-        prefix.iter().find_map(|p| digits.strip_prefix(p)).map(|d| i64::from_str_radix(d, radix))
-    };
-    let int = radix(&["0x", "0X"], 16)
-        .or_else(|| radix(&["0o", "0O"], 8))
-        .or_else(|| radix(&["0b", "0B"], 2))
-        .or_else(|| (!digits.contains(['.', 'e', 'E'])).then(|| digits.parse::<i64>()));
-    if let Some(Ok(n)) = int {
-        return Ok((Tok::Int(if negative { -n } else { n }), end));
+    if let Some(imag) = text.strip_suffix('i') {
+        return match strconv::parse_float(imag) {
+            Ok(v) => Ok((Tok::Imag(v), end)),
+            Err(_) => Err((i, format!("illegal number syntax: {text:?}"))),
+        };
     }
-    match digits.parse::<f64>() {
-        Ok(v) if !digits.contains(char::is_alphabetic) || digits.contains(['e', 'E']) => {
-            Ok((Tok::Float(if negative { -v } else { v }), end))
+    if let Ok(n) = strconv::parse_int(text) {
+        if !looks_float(text) {
+            return Ok((Tok::Int(n), end));
         }
-        _ => Err((i, format!("bad number syntax: {text:?}"))),
+    }
+    if strconv::parse_uint(text).is_ok() && !looks_float(text) {
+        return Ok((Tok::Overflow(text.to_string()), end));
+    }
+    match strconv::parse_float(text) {
+        Ok(_) if !text.contains(['.', 'e', 'E', 'p', 'P']) => Err((i, format!("integer overflow: {text:?}"))),
+        Ok(v) => Ok((Tok::Float(v), end)),
+        Err(_) => Err((i, format!("illegal number syntax: {text:?}"))),
     }
 }

@@ -16,6 +16,7 @@ mod format;
 mod functions;
 mod lex;
 mod parse;
+mod strconv;
 mod value;
 
 use std::collections::BTreeMap;
@@ -118,5 +119,7 @@ pub(crate) fn expand(template: &str, cx: &AlertContext<'_>) -> String {
     }
 }
 
+#[cfg(test)]
+mod check_tests;
 #[cfg(test)]
 mod tests;

@@ -41,11 +41,15 @@ pub(super) struct Cmd {
     /// Where it starts and how Go prints it, for `at <…>` in errors.
     pub pos: usize,
     pub text: String,
+    /// Each operand's position and text.
+    pub operands: Vec<(usize, String)>,
 }
 
 #[derive(Debug)]
 pub(super) enum Arg {
     Lit(Value),
+    /// An integer literal beyond Go's `int` (an error where it is used).
+    Overflow(String, usize),
     Nil,
     /// `.` (no names) or `.A.B`.
     Field(Vec<String>),
@@ -117,18 +121,21 @@ impl Parser {
                 }
                 Item::Action(tokens, pos) => (tokens.clone(), *pos),
             };
-            let keyword = match &tokens[0].tok {
-                Tok::Ident(w) => w.as_str(),
+            let keyword = match tokens.first().map(|t| &t.tok) {
+                Some(Tok::Ident(w)) => w.as_str(),
                 _ => "",
             };
             match keyword {
+                "end" if tokens.len() > 1 => return Err((pos, format!("unexpected {:?} in end", tokens[1].text))),
                 "end" | "else" => return Ok((nodes, Some((keyword.to_string(), pos)), tokens[1..].to_vec())),
+                // Templates are defined at the top level only.
+                "define" if self.depth > 0 => return Err((pos, "unexpected <define> in command".into())),
                 "if" | "range" | "with" => nodes.push(self.block(keyword, &tokens[1..], pos)?),
                 "define" => self.define(&tokens[1..], pos)?,
                 "block" => {
                     let name = template_name(&tokens, pos)?;
                     let body = self.nested(vec!["$".to_string()], 0, |p| p.block_body(pos))?;
-                    self.defs.insert(name.clone(), body);
+                    self.add_def(name.clone(), body, pos)?;
                     nodes.push(self.template_call(name, &tokens[2..], &tokens, pos)?);
                 }
                 "template" => {
@@ -185,13 +192,29 @@ impl Parser {
             _ => return Err((pos, "define: want a quoted template name".into())),
         };
         let body = self.nested(vec!["$".to_string()], 0, |p| p.block_body(pos))?;
-        self.defs.insert(name, body);
+        self.add_def(name, body, pos)
+    }
+
+    /// Records a named template. As in Go, an empty definition (blank text
+    /// only) gives way to a non-empty one, but two non-empty ones clash.
+    fn add_def(&mut self, name: String, body: Vec<Node>, pos: usize) -> Result<(), ParseError> {
+        let empty = |nodes: &[Node]| nodes.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()));
+        match self.defs.get(&name) {
+            Some(old) if !empty(old) => {
+                if !empty(&body) {
+                    return Err((pos, format!("template: multiple definition of template {name:?}")));
+                }
+            }
+            _ => {
+                self.defs.insert(name, body);
+            }
+        }
         Ok(())
     }
 
     fn template_call(&mut self, name: String, rest: &[Token], all: &[Token], pos: usize) -> Result<Node, ParseError> {
         let pipe = if rest.is_empty() { None } else { Some(self.pipe(rest, "template clause", pos)?) };
-        let cmd = Cmd { args: Vec::new(), pos, text: join(all) };
+        let cmd = Cmd { args: Vec::new(), pos, text: join(all), operands: Vec::new() };
         Ok(Node::Template(name, pipe, cmd))
     }
 
@@ -253,14 +276,8 @@ impl Parser {
             }
         };
         if let Some((names, is_assign, used)) = declared(rest) {
+            // Assigning an undeclared variable fails when run, not here (as in Go).
             rest = &rest[used..];
-            if is_assign {
-                for n in &names {
-                    if !self.vars.contains(n) {
-                        return Err((pos, format!("undefined variable {n:?}")));
-                    }
-                }
-            }
             decl = names;
             assign = is_assign;
         }
@@ -270,6 +287,14 @@ impl Parser {
         }
         if cmds.is_empty() {
             return Err((pos, format!("missing value for {context}")));
+        }
+        // Each stage after the first receives a value, so must be able to
+        // take one: not a literal, `nil` or `.`.
+        for (stage, cmd) in cmds.iter().enumerate().skip(1) {
+            if matches!(cmd.args.first(), Some(Arg::Lit(_) | Arg::Nil | Arg::Overflow(..))) || is_dot(cmd.args.first())
+            {
+                return Err((cmd.pos, format!("non executable command in pipeline stage {}", stage + 1)));
+            }
         }
         // Declared after the pipeline: `{{ $x := $x }}` reads the outer one.
         if !assign {
@@ -281,26 +306,56 @@ impl Parser {
     fn command(&mut self, tokens: &[Token], pos: usize) -> Result<Cmd, ParseError> {
         let start = tokens.first().map_or(pos, |t| t.pos);
         let mut args = Vec::new();
+        let mut operands = Vec::new();
         let mut i = 0;
         while i < tokens.len() {
+            // Operands are separated by spaces: `print"a"` or `1(2)` is not two.
+            if i > 0 && !tokens[i].spaced {
+                return Err((tokens[i].pos, format!("unexpected {:?} in operand", tokens[i].text)));
+            }
             let (arg, used) = self.operand(&tokens[i..])?;
             args.push(arg);
+            operands.push((tokens[i].pos, join(&tokens[i..i + used])));
             i += used;
         }
-        match args.first() {
-            None => Err((start, "missing value for command".into())),
-            Some(Arg::Nil) => Err((start, "nil is not a command".into())),
-            _ => Ok(Cmd { args, pos: start, text: join(tokens) }),
+        if args.is_empty() {
+            return Err((start, "missing value for command".into()));
         }
+        Ok(Cmd { args, pos: start, text: join(tokens), operands })
     }
 
     /// One operand and how many tokens it used.
     fn operand(&mut self, tokens: &[Token]) -> Result<(Arg, usize), ParseError> {
         let t = &tokens[0];
+        let chained = match tokens.get(1) {
+            Some(Token { tok: Tok::Field(names), spaced: false, .. }) if !names.is_empty() => Some(names.clone()),
+            _ => None,
+        };
+        let literal = matches!(t.tok, Tok::Str(_) | Tok::Int(_) | Tok::Float(_) | Tok::Overflow(_) | Tok::Imag(_))
+            || matches!(&t.tok, Tok::Ident(w) if matches!(w.as_str(), "true" | "false" | "nil"))
+            || matches!(&t.tok, Tok::Field(names) if names.is_empty());
+        if chained.is_some() && literal {
+            return Err((tokens[1].pos, format!("unexpected . after term {:?}", t.text)));
+        }
+        // A function's result chained with fields: `print.x`.
+        if let (Some(names), Tok::Ident(name)) = (&chained, &t.tok) {
+            if functions::exists(name) {
+                let cmd = Cmd {
+                    args: vec![Arg::Func(name.clone())],
+                    pos: t.pos,
+                    text: t.text.clone(),
+                    operands: vec![(t.pos, t.text.clone())],
+                };
+                let pipe = Pipe { decl: Vec::new(), assign: false, cmds: vec![cmd] };
+                return Ok((Arg::Sub(Box::new(pipe), names.clone()), 2));
+            }
+        }
         Ok(match &t.tok {
             Tok::Str(s) => (Arg::Lit(Value::Str(s.clone())), 1),
             Tok::Int(n) => (Arg::Lit(Value::Int(*n)), 1),
+            Tok::Overflow(text) => (Arg::Overflow(text.clone(), t.pos), 1),
             Tok::Float(v) => (Arg::Lit(Value::Float(*v)), 1),
+            Tok::Imag(v) => (Arg::Lit(Value::Complex(0.0, *v)), 1),
             Tok::Field(names) => (Arg::Field(names.clone()), 1),
             Tok::Var(name, names) => {
                 if !self.vars.contains(name) {
@@ -330,6 +385,11 @@ impl Parser {
             _ => return Err((t.pos, format!("unexpected {:?} in operand", t.text))),
         })
     }
+}
+
+/// Whether an operand is `.` itself.
+fn is_dot(arg: Option<&Arg>) -> bool {
+    matches!(arg, Some(Arg::Field(names)) if names.is_empty())
 }
 
 /// The index of the `)` matching the `(` at 0.
@@ -366,7 +426,7 @@ fn split_top(tokens: &[Token], pos: usize) -> Result<Vec<&[Token]>, ParseError> 
             }
             Tok::Pipe if depth == 0 => {
                 if i == start {
-                    return Err((t.pos, "missing command in a pipeline".into()));
+                    return Err((t.pos, "unexpected \"|\" in command".into()));
                 }
                 parts.push(&tokens[start..i]);
                 start = i + 1;
@@ -374,11 +434,11 @@ fn split_top(tokens: &[Token], pos: usize) -> Result<Vec<&[Token]>, ParseError> 
             _ => {}
         }
     }
+    // Go lets a pipeline end with `|`: `{{ $value | }}` is `{{ $value }}`.
     if start < tokens.len() {
         parts.push(&tokens[start..]);
-    } else if !tokens.is_empty() {
-        return Err((pos, "missing command after |".into()));
     }
+    let _ = pos;
     Ok(parts)
 }
 

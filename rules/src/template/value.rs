@@ -19,6 +19,8 @@ pub(crate) enum Value {
     Int(i64),
     /// Go's `float64`: `$value`, sample values, number literals with a point.
     Float(f64),
+    /// Go's `complex128` (an imaginary literal such as `1i`): real and imaginary parts.
+    Complex(f64, f64),
     Str(String),
     /// Go's `map[string]string`: `$labels`, `$externalLabels`, a sample's labels.
     Labels(Rc<BTreeMap<String, String>>),
@@ -51,6 +53,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Float(_) => "float64",
+            Value::Complex(..) => "complex128",
             Value::Str(_) => "string",
             Value::Labels(_) => "map[string]string",
             Value::Map(_) => "map[string]interface {}",
@@ -68,6 +71,11 @@ impl Value {
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
             Value::Float(v) => go_float(*v),
+            Value::Complex(re, im) => {
+                let im = go_float(*im);
+                let sign = if im.starts_with(['+', '-']) { "" } else { "+" };
+                format!("({}{sign}{im}i)", go_float(*re))
+            }
             Value::Str(s) => s.clone(),
             Value::Labels(m) => {
                 let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
@@ -112,6 +120,7 @@ impl Value {
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Float(v) => *v != 0.0,
+            Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::Labels(m) => !m.is_empty(),
             Value::Map(m) => !m.is_empty(),
