@@ -205,15 +205,85 @@ impl<'a> Exec<'a> {
             }
             return self.arg(head, dot, cmd);
         };
+        self.call(name, rest, &cmd.operands[1.min(cmd.operands.len())..], last, dot, cmd)
+    }
+
+    /// Calls `name` as Go does: the number of arguments checked first, then
+    /// each argument evaluated and checked against its parameter's type;
+    /// `last` is a pipeline's value, passed last.
+    fn call(
+        &mut self,
+        name: &str,
+        rest: &[Arg],
+        operands: &[(usize, String)],
+        last: Option<Value>,
+        dot: &Value,
+        cmd: &Cmd,
+    ) -> Result<Value, ExecError> {
+        let ident = cmd.operands.first().cloned().unwrap_or((cmd.pos, name.to_string()));
+        let at_ident = |message: String| ExecError { pos: ident.0, at: ident.1.clone(), message };
+        let (params, variadic) = functions::signature(name);
+        let given = rest.len() + usize::from(last.is_some());
+        let arity_ok = match variadic {
+            Some(_) => given >= params.len(),
+            None => given == params.len(),
+        };
+        if !arity_ok {
+            let at_least = if variadic.is_some() { "at least " } else { "" };
+            return Err(at_ident(format!(
+                "wrong number of args for {name}: want {at_least}{} got {given}",
+                params.len()
+            )));
+        }
         if name == "and" || name == "or" {
             return self.and_or(name == "and", rest, dot, last, cmd);
         }
-        let mut args = Vec::with_capacity(rest.len() + 1);
-        for a in rest {
-            args.push(self.arg(a, dot, cmd)?);
+        let param = |i: usize| params.get(i).copied().or(variadic).unwrap_or(functions::Param::Any);
+        let mut args = Vec::with_capacity(given);
+        for (i, a) in rest.iter().enumerate() {
+            let operand = operands.get(i).cloned().unwrap_or((cmd.pos, cmd.text.clone()));
+            args.push(self.typed_arg(a, param(i), &operand, dot, cmd)?);
         }
-        args.extend(last);
+        if let Some(v) = last {
+            let p = param(rest.len());
+            if !p.admits(&v) {
+                return Err(at_ident(wrong_type(p, &v)));
+            }
+            args.push(v);
+        }
         functions::call(name, args, self.env).map_err(|e| self.error(cmd, format!("error calling {name}: {e}")))
+    }
+
+    /// An argument for a parameter of type `param`: a literal of another
+    /// type is refused as written, a value of another type by its type.
+    fn typed_arg(
+        &mut self,
+        arg: &Arg,
+        param: functions::Param,
+        operand: &(usize, String),
+        dot: &Value,
+        cmd: &Cmd,
+    ) -> Result<Value, ExecError> {
+        use functions::Param;
+        let (pos, text) = operand.clone();
+        let literal_error = match (param, arg) {
+            (Param::Any, _) | (Param::Str, Arg::Lit(Value::Str(_))) => None,
+            (Param::Str, Arg::Nil) => Some("cannot assign nil to string".to_string()),
+            (Param::Str, Arg::Lit(_) | Arg::Overflow(..)) => Some(format!("expected string; found {text}")),
+            (_, Arg::Lit(_) | Arg::Overflow(..)) => {
+                Some(format!("can't handle {text} for arg of type {}", param.type_name()))
+            }
+            _ => None,
+        };
+        if let Some(message) = literal_error {
+            return Err(ExecError { pos, at: text, message });
+        }
+        let v = self.arg(arg, dot, cmd)?;
+        if !param.admits(&v) {
+            let (pos, at) = last_node(arg, operand);
+            return Err(ExecError { pos, at, message: wrong_type(param, &v) });
+        }
+        Ok(v)
     }
 
     /// `and`/`or`: the first falsy (truthy) argument or the last, evaluating
@@ -226,11 +296,6 @@ impl<'a> Exec<'a> {
         last: Option<Value>,
         cmd: &Cmd,
     ) -> Result<Value, ExecError> {
-        let total = rest.len() + usize::from(last.is_some());
-        if total == 0 {
-            let name = if and { "and" } else { "or" };
-            return Err(self.error(cmd, format!("wrong number of args for {name}: want at least 1 got 0")));
-        }
         let mut value = Value::Nil;
         for a in rest {
             value = self.arg(a, dot, cmd)?;
@@ -249,8 +314,10 @@ impl<'a> Exec<'a> {
             }
             Arg::Nil => return Ok(Value::Nil),
             Arg::Func(name) => {
-                return functions::call(name, Vec::new(), self.env)
-                    .map_err(|e| self.error(cmd, format!("error calling {name}: {e}")))
+                // A function as an argument is called without arguments.
+                let at = cmd.operands.iter().find(|(_, t)| t == name).cloned().unwrap_or((cmd.pos, name.clone()));
+                let own = Cmd { args: vec![arg_func(name)], pos: at.0, text: name.clone(), operands: vec![at] };
+                return self.call(name, &[], &[], None, dot, &own);
             }
             Arg::Field(names) => (dot.clone(), names),
             Arg::Var(name, names) => {
@@ -269,5 +336,39 @@ impl<'a> Exec<'a> {
             value = value.field(name).map_err(|e| self.error(cmd, e))?;
         }
         Ok(value)
+    }
+}
+
+fn arg_func(name: &str) -> Arg {
+    Arg::Func(name.to_string())
+}
+
+/// Go's complaint about a value of the wrong type for a parameter.
+fn wrong_type(param: functions::Param, v: &Value) -> String {
+    let got = match v {
+        Value::Nil => "interface {}",
+        other => other.type_name(),
+    };
+    format!("wrong type for value; expected {}; got {got}", param.type_name())
+}
+
+/// Where Go reports a bad argument: the last node it evaluated for it (in
+/// a parenthesized pipeline, its last command's last operand, or the
+/// function there).
+fn last_node(arg: &Arg, operand: &(usize, String)) -> (usize, String) {
+    match arg {
+        Arg::Sub(pipe, _) => match pipe.cmds.last() {
+            Some(cmd) if cmd.args.len() > 1 => match (cmd.args.last(), cmd.operands.last()) {
+                (Some(a), Some(o)) => last_node(a, o),
+                _ => operand.clone(),
+            },
+            Some(cmd) => match (cmd.args.first(), cmd.operands.first()) {
+                (Some(Arg::Func(_)), Some(o)) => o.clone(),
+                (Some(a), Some(o)) => last_node(a, o),
+                _ => operand.clone(),
+            },
+            None => operand.clone(),
+        },
+        _ => operand.clone(),
     }
 }

@@ -414,21 +414,31 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
 }
 
 /// Go's `fmt.Sprint`: operands side by side, a space between two that are
-/// not strings.
+/// not strings; nil is `<nil>`.
 pub(super) fn sprint(args: &[Value]) -> String {
+    sprint_with(args, Value::print_nested)
+}
+
+/// `fmt.Sprint` as the escapers (`html`, `js`, `urlquery`) call it: nil
+/// is `<no value>` there, as in an action's output.
+pub(super) fn sprint_printable(args: &[Value]) -> String {
+    sprint_with(args, Value::print)
+}
+
+fn sprint_with(args: &[Value], print: fn(&Value) -> String) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 && !matches!(a, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
             out.push(' ');
         }
-        out.push_str(&a.print());
+        out.push_str(&print(a));
     }
     out
 }
 
 /// Go's `fmt.Sprintln`: spaces between all operands, a newline after.
 pub(super) fn sprintln(args: &[Value]) -> String {
-    let mut out: Vec<String> = args.iter().map(Value::print).collect::<Vec<_>>();
+    let mut out: Vec<String> = args.iter().map(Value::print_nested).collect::<Vec<_>>();
     out.push(String::new());
     let mut s = out[..out.len() - 1].join(" ");
     s.push('\n');

@@ -8,8 +8,10 @@ use std::cmp::Ordering;
 use std::rc::Rc;
 
 use super::format::{
-    go_g, go_time, html_escape, humanize, humanize_duration, js_escape, query_escape, sprint, sprintf, sprintln,
+    go_float, go_g, go_time, html_escape, humanize, humanize_duration, js_escape, query_escape, sprint,
+    sprint_printable, sprintf, sprintln,
 };
+use super::goregex;
 use super::strconv;
 use super::value::{LabelMap, Value};
 
@@ -50,6 +52,62 @@ const PROMETHEUS: &[&str] = &[
 /// Whether a template may call `name`.
 pub(super) fn exists(name: &str) -> bool {
     GO_BUILTINS.contains(&name) || PROMETHEUS.contains(&name)
+}
+
+/// A parameter's Go type, as far as templates check it before a call.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Param {
+    /// `interface{}` or `reflect.Value`: anything.
+    Any,
+    Str,
+    /// `*template.sample`.
+    Sample,
+    /// `template.queryResult`.
+    List,
+}
+
+impl Param {
+    /// The Go type's name, as Go's error messages print it.
+    pub(super) fn type_name(self) -> &'static str {
+        match self {
+            Param::Any => "interface {}",
+            Param::Str => "string",
+            Param::Sample => "*template.sample",
+            Param::List => "template.queryResult",
+        }
+    }
+
+    /// Whether a value of this type may be passed.
+    pub(super) fn admits(self, v: &Value) -> bool {
+        match self {
+            Param::Any => true,
+            Param::Str => matches!(v, Value::Str(_)),
+            Param::Sample => matches!(v, Value::Sample(..)),
+            Param::List => matches!(v, Value::List(_)),
+        }
+    }
+}
+
+/// A function's parameters, and the type of any further (variadic) ones.
+pub(super) fn signature(name: &str) -> (&'static [Param], Option<Param>) {
+    use Param::{Any, List, Sample, Str};
+    match name {
+        "and" | "or" | "index" | "slice" | "eq" | "call" => (&[Any], Some(Any)),
+        "print" | "println" | "html" | "js" | "urlquery" | "args" => (&[], Some(Any)),
+        "printf" => (&[Str], Some(Any)),
+        "ne" | "lt" | "le" | "gt" | "ge" => (&[Any, Any], None),
+        "not" | "len" | "humanize" | "humanize1024" | "humanizeDuration" | "humanizePercentage"
+        | "humanizeTimestamp" | "toTime" => (&[Any], None),
+        "query" | "title" | "toUpper" | "toLower" | "graphLink" | "tableLink" | "safeHtml" | "parseDuration"
+        | "stripPort" | "stripDomain" => (&[Str], None),
+        "first" => (&[List], None),
+        "label" => (&[Str, Sample], None),
+        "value" | "strvalue" => (&[Sample], None),
+        "sortByLabel" => (&[Str, List], None),
+        "match" => (&[Str, Str], None),
+        "reReplaceAll" => (&[Str, Str, Str], None),
+        _ => (&[], None),
+    }
 }
 
 /// What a function may reach beyond its arguments.
@@ -196,7 +254,35 @@ fn slice(args: &[Value]) -> Result<Value, String> {
 fn escaper_input(args: &[Value]) -> String {
     match args {
         [Value::Str(s)] => s.clone(),
-        _ => sprint(args),
+        _ => sprint_printable(args),
+    }
+}
+
+/// Go's `unicode.ToUpper`: one character for one; a character whose
+/// upper case is several (`ß`, `ﬁ`, `ŉ`) stays as it is.
+fn upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToLower`: one character for one (`İ` gives `i`; `Σ`
+/// is always `σ`, with no final-sigma rule).
+fn lower(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
+}
+
+/// Go's `unicode.ToTitle`: the upper case, but the title-case letter of
+/// the Latin digraphs (`ǆ` gives `ǅ`).
+fn title_case(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        c => upper(c),
     }
 }
 
@@ -208,7 +294,7 @@ fn title(s: &str) -> String {
     let mut prev_separator = true;
     for c in s.chars() {
         if prev_separator {
-            out.extend(c.to_uppercase());
+            out.push(title_case(c));
         } else {
             out.push(c);
         }
@@ -254,10 +340,14 @@ fn to_time(v: f64) -> Result<i64, String> {
         return Err("value is NaN or Inf".into());
     }
     let nanos = v * 1e9;
-    if nanos >= i64::MAX as f64 || nanos <= i64::MIN as f64 {
-        return Err(format!("{v} cannot be represented as a nanoseconds timestamp since it overflows int64"));
+    if nanos > i64::MAX as f64 || nanos < i64::MIN as f64 {
+        return Err(format!(
+            "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
+            go_float(v)
+        ));
     }
-    Ok((nanos as i64).div_euclid(1_000_000))
+    // Nanoseconds to milliseconds as Prometheus divides: toward zero.
+    Ok((nanos as i64) / 1_000_000)
 }
 
 /// Calls `name` (not `and`/`or`, which the executor evaluates lazily).
@@ -288,10 +378,11 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
             want(name, &args, 2)?;
             Value::Bool(!eq(&args)?)
         }
+        // Go computes gt as not le and ge as not lt: with NaN, both are true.
         "lt" => ordered(name, &args, |o| o == Ordering::Less)?,
         "le" => ordered(name, &args, |o| o != Ordering::Greater)?,
-        "gt" => ordered(name, &args, |o| o == Ordering::Greater)?,
-        "ge" => ordered(name, &args, |o| o != Ordering::Less)?,
+        "gt" => Value::Bool(!ordered(name, &args, |o| o != Ordering::Greater)?.truth()),
+        "ge" => Value::Bool(!ordered(name, &args, |o| o == Ordering::Less)?.truth()),
         "html" => Value::Str(html_escape(&escaper_input(&args))),
         "js" => Value::Str(js_escape(&escaper_input(&args))),
         "urlquery" => Value::Str(query_escape(&escaper_input(&args))),
@@ -348,16 +439,17 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
         }
         "toTime" => Value::Time(to_time(to_float(&one(&args)?)?)?),
         "title" => Value::Str(title(&want_str(&one(&args)?)?)),
-        "toUpper" => Value::Str(want_str(&one(&args)?)?.to_uppercase()),
-        "toLower" => Value::Str(want_str(&one(&args)?)?.to_lowercase()),
+        "toUpper" => Value::Str(want_str(&one(&args)?)?.chars().map(upper).collect()),
+        "toLower" => Value::Str(want_str(&one(&args)?)?.chars().map(lower).collect()),
         "match" => {
             want(name, &args, 2)?;
-            let re = regex::Regex::new(&want_str(&args[0])?).map_err(|e| format!("error parsing regexp: {e}"))?;
+            let re = goregex::compile(&want_str(&args[0])?)?;
             Value::Bool(re.is_match(&want_str(&args[1])?))
         }
         "reReplaceAll" => {
             want(name, &args, 3)?;
-            let re = regex::Regex::new(&want_str(&args[0])?).map_err(|e| format!("error parsing regexp: {e}"))?;
+            let re = goregex::compile(&want_str(&args[0])?)
+                .map_err(|e| format!("regexp: Compile(`{}`): {e}", want_str(&args[0]).unwrap_or_default()))?;
             Value::Str(re.replace_all(&want_str(&args[2])?, want_str(&args[1])?.as_str()).into_owned())
         }
         "graphLink" => Value::Str(format!("/graph?g0.expr={}&g0.tab=0", query_escape(&want_str(&one(&args)?)?))),

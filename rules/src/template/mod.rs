@@ -14,6 +14,7 @@
 mod exec;
 mod format;
 mod functions;
+mod goregex;
 mod lex;
 mod parse;
 mod strconv;
@@ -121,5 +122,7 @@ pub(crate) fn expand(template: &str, cx: &AlertContext<'_>) -> String {
 
 #[cfg(test)]
 mod check_tests;
+#[cfg(test)]
+mod runtime_tests;
 #[cfg(test)]
 mod tests;

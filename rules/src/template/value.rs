@@ -103,9 +103,10 @@ impl Value {
         }
     }
 
-    /// Inside a container Go prints nil as `<nil>` and pointers as addresses;
-    /// samples are printed by value here, which is what a reader wants.
-    fn print_nested(&self) -> String {
+    /// How `fmt.Sprint` prints it as an operand of `print` or inside a
+    /// container: nil as `<nil>`, a sample (a pointer) as `&{…}` (inside a
+    /// container Go prints its address; by value is what a reader wants).
+    pub(crate) fn print_nested(&self) -> String {
         match self {
             Value::Nil => "<nil>".into(),
             Value::Sample(..) => format!("&{}", self.print()),

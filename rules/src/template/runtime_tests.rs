@@ -1,0 +1,153 @@
+//! Functions and errors at run time, each expected text what Prometheus
+//! 2.42 (`promtool test rules`) printed for the same template (value 3,
+//! labels `__name__="load"`, `host="a"`, …) unless a case says otherwise.
+#![allow(clippy::unwrap_used)]
+
+use pulsedb_model::Labels;
+
+use super::{expand, AlertContext, QueryFn, QueryResult};
+
+fn query(q: &str) -> Result<QueryResult, String> {
+    match q {
+        "load" => Ok(vec![(
+            [("__name__", "load"), ("host", "a")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            3.0,
+        )]),
+        other => Err(format!("unexpected query {other}")),
+    }
+}
+
+fn x(t: &str, value: f64) -> String {
+    let labels = Labels::new([("__name__", "load"), ("host", "a")]);
+    let external = Labels::new([("cluster", "eu1")]);
+    let q: &QueryFn<'_> = &query;
+    let cx = AlertContext {
+        rule: "R",
+        labels: &labels,
+        value,
+        external_labels: &external,
+        external_url: None,
+        query: Some(q),
+    };
+    expand(t, &cx)
+}
+
+fn err(col: usize, at: &str, msg: &str) -> String {
+    format!("<error expanding template: error executing template __alert_R: template: __alert_R:1:{col}: executing \"__alert_R\" at <{at}>: {msg}>")
+}
+
+fn check(cases: &[(&str, String)]) {
+    for (template, want) in cases {
+        assert_eq!(&x(template, 3.0), want, "{template}");
+    }
+}
+
+#[test]
+fn gt_and_ge_are_not_le_and_not_lt() {
+    assert_eq!(
+        x("{{ gt $value 1.0 }}|{{ ge $value 1.0 }}|{{ lt $value 1.0 }}|{{ le $value 1.0 }}|{{ eq $value $value }}|{{ ne $value $value }}", f64::NAN),
+        "true|true|false|false|false|true"
+    );
+}
+
+#[test]
+fn case_mapping_one_character_for_one() {
+    check(&[
+        (
+            "{{ title \"hello_world foo-bar x.y 1abc o'neil\" }}|{{ title \"ǆemal ßa ﬁsh élan\" }}",
+            "Hello_world Foo-Bar X.Y 1abc O'Neil|ǅemal ßa ﬁsh Élan".into(),
+        ),
+        (
+            "{{ toUpper \"straße ǆ ŉ é\" }}|{{ toLower \"İSTANBUL ΟΔΟΣ ÉÀ\" }}|{{ toUpper \"ﬁ\" }}",
+            "STRAßE Ǆ ŉ É|istanbul οδοσ éà|ﬁ".into(),
+        ),
+    ]);
+}
+
+#[test]
+fn nil_prints_as_go_prints_it() {
+    check(&[(
+        "{{ print 1 2 \"a\" \"b\" 3.5 true nil }}|{{ print nil }}|{{ println \"x\" 1 nil }}|{{ print (query \"load\" | first) }}|{{ (args).x }}|{{ html nil }}",
+        "1 2ab3.5 true <nil>|<nil>|x 1 <nil>\n|&{map[__name__:load host:a] 3}|<no value>|&lt;no value&gt;".into(),
+    )]);
+}
+
+#[test]
+fn times_and_numeric_strings() {
+    check(&[
+        (
+            "{{ toTime -0.0005 }}|{{ toTime 1.123456789 }}|{{ humanizeTimestamp -0.0005 }}",
+            "1970-01-01 00:00:00 +0000 UTC|1970-01-01 00:00:01.123 +0000 UTC|1970-01-01 00:00:00 +0000 UTC".into(),
+        ),
+        (
+            "{{ toTime 1e10 }}",
+            err(
+                115,
+                "toTime 1e10",
+                "error calling toTime: 1e+10 cannot be represented as a nanoseconds timestamp since it overflows int64",
+            ),
+        ),
+        (
+            "{{ humanize \"1e400\" }}",
+            err(
+                115,
+                "humanize \"1e400\"",
+                "error calling humanize: strconv.ParseFloat: parsing \"1e400\": value out of range",
+            ),
+        ),
+        ("{{ humanize \"0x1p3\" }}|{{ humanize \"1_000\" }}", "8|1k".into()),
+        (
+            "{{ humanize \"-nan\" }}",
+            err(
+                115,
+                "humanize \"-nan\"",
+                "error calling humanize: strconv.ParseFloat: parsing \"-nan\": invalid syntax",
+            ),
+        ),
+    ]);
+}
+
+#[test]
+fn regular_expressions_mean_what_go_means() {
+    check(&[
+        (
+            r#"{{ reReplaceAll "\\w" "x" "é٣a" }}|{{ reReplaceAll "\\d" "x" "٣3" }}|{{ reReplaceAll "\\b" "|" "é a" }}|{{ reReplaceAll "(?i)K" "x" "kK\u212a" }}|{{ match "a{,3}" "a{,3}" }}|{{ match "\\Qa.b\\E" "a.b" }}"#,
+            "é٣x|٣x|é |a||xxx|true|true".into(),
+        ),
+        (
+            "{{ match \"a{2000}\" \"a\" }}",
+            err(
+                115,
+                "match \"a{2000}\" \"a\"",
+                "error calling match: error parsing regexp: invalid repeat count: `{2000}`",
+            ),
+        ),
+    ]);
+}
+
+#[test]
+fn argument_counts_and_types_as_go_checks_them() {
+    check(&[
+        ("{{ toUpper true }}", err(123, "true", "expected string; found true")),
+        ("{{ toUpper nil }}", err(123, "nil", "cannot assign nil to string")),
+        ("{{ toUpper (args).x }}", err(124, "args", "wrong type for value; expected string; got interface {}")),
+        ("{{ toUpper 1.5 }}", err(123, "1.5", "expected string; found 1.5")),
+        (
+            "{{ label \"x\" $value }}",
+            err(125, "$value", "wrong type for value; expected *template.sample; got float64"),
+        ),
+        ("{{ label \"x\" \"y\" }}", err(125, "\"y\"", "can't handle \"y\" for arg of type *template.sample")),
+        ("{{ first 1 }}", err(121, "1", "can't handle 1 for arg of type template.queryResult")),
+        ("{{ eq }}", err(115, "eq", "wrong number of args for eq: want at least 1 got 0")),
+        ("{{ lt 1 }}", err(115, "lt", "wrong number of args for lt: want 2 got 1")),
+        ("{{ 1 | toUpper }}", err(119, "toUpper", "wrong type for value; expected string; got int")),
+        ("{{ humanize 1 2 }}", err(115, "humanize", "wrong number of args for humanize: want 1 got 2")),
+        ("{{ toUpper (print 1 | len) }}", err(134, "len", "wrong type for value; expected string; got int")),
+        ("{{ $labels | toUpper 1 }}", err(125, "toUpper", "wrong number of args for toUpper: want 1 got 2")),
+        (
+            "{{ value (query \"load\") }}",
+            err(128, "\"load\"", "wrong type for value; expected *template.sample; got template.queryResult"),
+        ),
+        ("{{ ne 1 2 3 }}", err(115, "ne", "wrong number of args for ne: want 2 got 3")),
+    ]);
+}
