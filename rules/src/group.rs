@@ -68,7 +68,8 @@ fn query(engine: &Engine, querier: &dyn Querier, expr: &str, t: i64) -> Result<V
     match engine.instant(querier, expr, t).map_err(|e| e.to_string())? {
         Value::Vector(v) => Ok(v.into_iter().map(|s| (s.labels, s.v)).collect()),
         Value::Scalar { v, .. } => Ok(vec![(Labels::default(), v)]),
-        other => Err(format!("rule result is not a vector or scalar: {:?}", other.value_type())),
+        // Prometheus' words, which do not name the type.
+        _ => Err("rule result is not a vector or scalar".to_string()),
     }
 }
 

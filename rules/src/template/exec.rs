@@ -18,6 +18,8 @@ pub(super) struct ExecError {
     pub pos: usize,
     pub at: String,
     pub message: String,
+    /// The named template it happened in (`None`: the alert's own).
+    pub template: Option<String>,
 }
 
 enum Flow {
@@ -120,8 +122,11 @@ impl<'a> Exec<'a> {
                 self.vars.truncate(mark);
             }
             Node::Template(name, pipe, cmd) => {
-                let body =
-                    self.tree.defs.get(name).ok_or_else(|| self.error(cmd, format!("no such template {name:?}")))?;
+                let body = self
+                    .tree
+                    .defs
+                    .get(name)
+                    .ok_or_else(|| self.error(cmd, format!("template {name:?} not defined")))?;
                 let new_dot = match pipe {
                     Some(p) => self.pipe(p, dot)?,
                     None => Value::Nil,
@@ -135,7 +140,10 @@ impl<'a> Exec<'a> {
                 let flow = self.list(body, &new_dot);
                 self.depth -= 1;
                 self.vars = saved;
-                flow?;
+                flow.map_err(|mut e| {
+                    e.template.get_or_insert_with(|| name.clone());
+                    e
+                })?;
             }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
@@ -167,6 +175,7 @@ impl<'a> Exec<'a> {
                         pos: 0,
                         at: String::new(),
                         message: format!("undefined variable: {name}"),
+                        template: None,
                     })?;
                     Err(self.error(cmd, format!("undefined variable: {name}")))
                 }
@@ -185,7 +194,7 @@ impl<'a> Exec<'a> {
     }
 
     fn error(&self, cmd: &Cmd, message: String) -> ExecError {
-        ExecError { pos: cmd.pos, at: cmd.text.clone(), message }
+        ExecError { pos: cmd.pos, at: cmd.text.clone(), message, template: None }
     }
 
     /// One command; `last` is the previous command's result in a pipeline.
@@ -198,7 +207,12 @@ impl<'a> Exec<'a> {
                     Arg::Sub(..) => (cmd.text.clone(), text.trim_start_matches('(').trim_end_matches(')').to_string()),
                     _ => (text.clone(), text),
                 };
-                return Err(ExecError { pos, at, message: format!("can't give argument to non-function {what}") });
+                return Err(ExecError {
+                    pos,
+                    at,
+                    message: format!("can't give argument to non-function {what}"),
+                    template: None,
+                });
             }
             if matches!(head, Arg::Nil) {
                 return Err(self.error(cmd, "nil is not a command".into()));
@@ -221,7 +235,7 @@ impl<'a> Exec<'a> {
         cmd: &Cmd,
     ) -> Result<Value, ExecError> {
         let ident = cmd.operands.first().cloned().unwrap_or((cmd.pos, name.to_string()));
-        let at_ident = |message: String| ExecError { pos: ident.0, at: ident.1.clone(), message };
+        let at_ident = |message: String| ExecError { pos: ident.0, at: ident.1.clone(), message, template: None };
         let (params, variadic) = functions::signature(name);
         let given = rest.len() + usize::from(last.is_some());
         let arity_ok = match variadic {
@@ -276,12 +290,12 @@ impl<'a> Exec<'a> {
             _ => None,
         };
         if let Some(message) = literal_error {
-            return Err(ExecError { pos, at: text, message });
+            return Err(ExecError { pos, at: text, message, template: None });
         }
         let v = self.arg(arg, dot, cmd)?;
         if !param.admits(&v) {
             let (pos, at) = last_node(arg, operand);
-            return Err(ExecError { pos, at, message: wrong_type(param, &v) });
+            return Err(ExecError { pos, at, message: wrong_type(param, &v), template: None });
         }
         Ok(v)
     }
@@ -310,7 +324,12 @@ impl<'a> Exec<'a> {
         let (base, fields) = match arg {
             Arg::Lit(v) => return Ok(v.clone()),
             Arg::Overflow(text, pos) => {
-                return Err(ExecError { pos: *pos, at: text.clone(), message: format!("{text} overflows int") })
+                return Err(ExecError {
+                    pos: *pos,
+                    at: text.clone(),
+                    message: format!("{text} overflows int"),
+                    template: None,
+                })
             }
             Arg::Nil => return Ok(Value::Nil),
             Arg::Func(name) => {

@@ -127,7 +127,8 @@ pub(super) fn humanize_duration(v: f64) -> String {
         return go_g(v, 4);
     }
     if v == 0.0 {
-        return "0s".into();
+        // Go's %.4g: negative zero keeps its sign.
+        return format!("{}s", go_g(v, 4));
     }
     if v.abs() >= 1.0 {
         let sign = if v < 0.0 { "-" } else { "" };
@@ -248,11 +249,21 @@ pub(super) fn js_escape(s: &str) -> String {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 || c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if !go_printable(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Go's `unicode.IsPrint`, near enough: not a control or format
+/// character, and no space but the ASCII one.
+fn go_printable(c: char) -> bool {
+    !(c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'))
 }
 
 /// One verb's flags, width and precision.
@@ -276,7 +287,8 @@ impl Spec {
         let fill = width - len;
         if self.minus {
             format!("{s}{}", " ".repeat(fill))
-        } else if self.zero {
+        } else if self.zero && !s.contains(['I', 'N']) {
+            // Go pads infinities and NaN with spaces, zero flag or not.
             // Zeros go after the sign.
             let (sign, digits) = match s.strip_prefix(['-', '+']) {
                 Some(rest) => (&s[..1], rest),
@@ -289,7 +301,8 @@ impl Spec {
     }
 
     fn signed(&self, s: String, negative: bool) -> String {
-        if negative {
+        // `+Inf` comes signed already.
+        if negative || s.starts_with('+') {
             s
         } else if self.plus {
             format!("+{s}")

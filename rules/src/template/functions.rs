@@ -49,6 +49,10 @@ const PROMETHEUS: &[&str] = &[
     "stripDomain",
 ];
 
+/// What Prometheus' `externalURL` and `pathPrefix` fail with where no
+/// external URL is set (as in `promtool test rules`): a nil pointer.
+const NIL_URL: &str = "runtime error: invalid memory address or nil pointer dereference";
+
 /// Whether a template may call `name`.
 pub(super) fn exists(name: &str) -> bool {
     GO_BUILTINS.contains(&name) || PROMETHEUS.contains(&name)
@@ -177,6 +181,10 @@ fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
 
 fn ordered(name: &str, args: &[Value], test: fn(Ordering) -> bool) -> Result<Value, String> {
     want(name, args, 2)?;
+    // Different kinds are incompatible before booleans are unordered.
+    if std::mem::discriminant(&args[0]) != std::mem::discriminant(&args[1]) {
+        compare(&args[0], &args[1])?;
+    }
     if matches!(args[0], Value::Bool(_)) || matches!(args[1], Value::Bool(_)) {
         return Err("invalid type for comparison".into());
     }
@@ -188,8 +196,24 @@ fn eq(args: &[Value]) -> Result<bool, String> {
     if rest.is_empty() {
         return Err("missing argument for comparison".into());
     }
+    let non_comparable = |v: &Value| match v {
+        Value::Labels(_) | Value::Map(_) | Value::List(_) => {
+            Err(format!("non-comparable type {}: {}", v.print(), v.type_name()))
+        }
+        _ => Ok(()),
+    };
+    non_comparable(first)?;
     for other in rest {
-        if compare(first, other)? == Some(Ordering::Equal) {
+        let equal = match (first, other) {
+            // Nil equals only nil; a sample (a pointer) only itself.
+            (Value::Nil, o) | (o, Value::Nil) => matches!(o, Value::Nil),
+            (Value::Sample(a, _), Value::Sample(b, _)) => std::rc::Rc::ptr_eq(a, b),
+            _ => {
+                non_comparable(other)?;
+                compare(first, other)? == Some(Ordering::Equal)
+            }
+        };
+        if equal {
             return Ok(true);
         }
     }
@@ -203,6 +227,9 @@ fn index(args: &[Value]) -> Result<Value, String> {
         item = match (&item, key) {
             (Value::Labels(m), Value::Str(k)) => Value::Str(m.get(k).cloned().unwrap_or_default()),
             (Value::Map(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::Nil),
+            (Value::Labels(_) | Value::Map(_), other) => {
+                return Err(format!("value has type {}; should be string", other.type_name()))
+            }
             (Value::List(l), Value::Int(i)) => {
                 usize::try_from(*i).ok().and_then(|i| l.get(i)).cloned().ok_or(format!("index out of range: {i}"))?
             }
@@ -210,13 +237,19 @@ fn index(args: &[Value]) -> Result<Value, String> {
                 *usize::try_from(*i)
                     .ok()
                     .and_then(|i| s.as_bytes().get(i))
-                    .ok_or(format!("index out of range: {i}"))?,
+                    .ok_or("reflect: string index out of range")?,
             )),
             (Value::Nil, _) => return Err("index of untyped nil".into()),
-            (other, _) => return Err(format!("can't index item of type {}", other.type_name())),
+            (other, _) => return Err(format!("can't index item of type {}", indirect_type(other))),
         };
     }
     Ok(item)
+}
+
+/// The type Go's `index` and `len` name: a pointer's target type.
+fn indirect_type(v: &Value) -> &'static str {
+    let name = v.type_name();
+    name.strip_prefix('*').unwrap_or(name)
 }
 
 fn slice(args: &[Value]) -> Result<Value, String> {
@@ -237,8 +270,10 @@ fn slice(args: &[Value]) -> Result<Value, String> {
     let (lo, hi) = match idx.as_slice() {
         [] => (0, len),
         [lo] => (*lo, len),
-        [lo, hi] | [lo, hi, _] => (*lo, *hi),
-        _ => return Err("too many slice indexes".into()),
+        [lo, hi] => (*lo, *hi),
+        [_, _, _] if matches!(item, Value::Str(_)) => return Err("cannot 3-index slice a string".into()),
+        [lo, hi, _] => (*lo, *hi),
+        more => return Err(format!("too many slice indexes: {}", more.len())),
     };
     if lo > hi {
         return Err(format!("invalid slice index: {lo} > {hi}"));
@@ -332,7 +367,14 @@ fn strip_domain(s: &str) -> String {
 
 /// Prometheus' `model.ParseDuration` in seconds (`1h30m`, `90s`, `1w`).
 fn parse_duration(s: &str) -> Result<f64, String> {
-    crate::file::duration(s).map(|d| d.as_secs_f64()).map_err(|_| format!("not a valid duration string: {s:?}"))
+    crate::file::duration(s).map(|d| d.as_secs_f64()).map_err(|e| {
+        // Prometheus' texts: the range error does not quote the string.
+        if e.starts_with("duration out of range") {
+            "duration out of range".to_string()
+        } else {
+            e
+        }
+    })
 }
 
 fn to_time(v: f64) -> Result<i64, String> {
@@ -363,7 +405,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
             Value::Labels(m) => m.len(),
             Value::Map(m) => m.len(),
             Value::List(l) => l.len(),
-            other => return Err(format!("len of type {}", other.type_name())),
+            other => return Err(format!("len of type {}", indirect_type(&other))),
         } as i64),
         "index" => index(&args)?,
         "slice" => slice(&args)?,
@@ -458,11 +500,11 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
         "safeHtml" => Value::Str(want_str(&one(&args)?)?),
         "externalURL" => {
             want(name, &args, 0)?;
-            Value::Str(env.external_url.ok_or("no external URL is configured")?.to_string())
+            Value::Str(env.external_url.ok_or(NIL_URL)?.to_string())
         }
         "pathPrefix" => {
             want(name, &args, 0)?;
-            let url = env.external_url.ok_or("no external URL is configured")?;
+            let url = env.external_url.ok_or(NIL_URL)?;
             let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
             Value::Str(
                 after_scheme.find('/').map_or("", |i| &after_scheme[i..]).trim_end_matches(['?', '#']).to_string(),

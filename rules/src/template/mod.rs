@@ -113,8 +113,10 @@ pub(crate) fn expand(template: &str, cx: &AlertContext<'_>) -> String {
         Err(e) => {
             let (line, col) = line_col(template, e.pos);
             format!(
-                "<error expanding template: error executing template {name}: template: {name}:{line}:{col}: executing \"{name}\" at <{}>: {}>",
-                e.at, e.message
+                "<error expanding template: error executing template {name}: template: {name}:{line}:{col}: executing \"{}\" at <{}>: {}>",
+                e.template.as_deref().unwrap_or(&name),
+                e.at,
+                e.message
             )
         }
     }

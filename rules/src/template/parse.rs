@@ -214,7 +214,13 @@ impl Parser {
 
     fn template_call(&mut self, name: String, rest: &[Token], all: &[Token], pos: usize) -> Result<Node, ParseError> {
         let pipe = if rest.is_empty() { None } else { Some(self.pipe(rest, "template clause", pos)?) };
-        let cmd = Cmd { args: Vec::new(), pos, text: join(all), operands: Vec::new() };
+        // Go places a template call at its name and prints it as `{{template "t" .}}`.
+        let name_pos = all.get(1).map_or(pos, |t| t.pos);
+        let text = match rest {
+            [] => format!("{{{{template {:?}}}}}", name),
+            _ => format!("{{{{template {:?} {}}}}}", name, join(rest)),
+        };
+        let cmd = Cmd { args: Vec::new(), pos: name_pos, text, operands: Vec::new() };
         Ok(Node::Template(name, pipe, cmd))
     }
 

@@ -151,3 +151,48 @@ fn argument_counts_and_types_as_go_checks_them() {
         ("{{ ne 1 2 3 }}", err(115, "ne", "wrong number of args for ne: want 2 got 3")),
     ]);
 }
+
+#[test]
+fn builtins_fail_and_compare_as_go_does() {
+    let call = |at: &str, f: &str, msg: &str| err(115, at, &format!("error calling {f}: {msg}"));
+    check(&[
+        ("{{ lt true 1 }}", call("lt true 1", "lt", "incompatible types for comparison")),
+        (
+            "{{ eq $labels $labels }}",
+            call("eq $labels $labels", "eq", "non-comparable type map[__name__:load host:a]: map[string]string"),
+        ),
+        ("{{ eq \"a\" nil }}|{{ eq nil nil }}", "false|true".into()),
+        ("{{ eq (query \"load\" | first) (query \"load\" | first) }}", "false".into()),
+        ("{{ index \"abc\" 3 }}", call("index \"abc\" 3", "index", "reflect: string index out of range")),
+        ("{{ index $labels 1 }}", call("index $labels 1", "index", "value has type int; should be string")),
+        ("{{ slice \"abc\" 1 2 3 }}", call("slice \"abc\" 1 2 3", "slice", "cannot 3-index slice a string")),
+        ("{{ slice \"abc\" 0 1 2 3 }}", call("slice \"abc\" 0 1 2 3", "slice", "too many slice indexes: 4")),
+        (
+            "{{ len (query \"load\" | first) }}",
+            call("len (query \"load\" | first)", "len", "len of type template.sample"),
+        ),
+        ("{{ template \"nope\" }}", err(124, "{{template \"nope\"}}", "template \"nope\" not defined")),
+        (
+            "{{ define \"t\" }}{{ gt 1 1.0 }}{{ end }}{{ template \"t\" }}",
+            err(131, "gt 1 1.0", "error calling gt: incompatible types for comparison")
+                .replace("executing \"__alert_R\"", "executing \"t\""),
+        ),
+        ("{{ (toTime 86400).Unix }}|{{ (index (args) \"x\").y }}", "86400|<no value>".into()),
+        ("{{ humanizeDuration \"-0\" }}", "-0s".into()),
+        ("{{ js \"\\u2029\\u00a0\\u0001\" }}", "\\u2029\\u00A0\\u0001".into()),
+        ("{{ parseDuration \"\" }}", call("parseDuration \"\"", "parseDuration", "empty duration string")),
+        (
+            "{{ parseDuration \"1000000y\" }}",
+            call("parseDuration \"1000000y\"", "parseDuration", "duration out of range"),
+        ),
+        (
+            "{{ parseDuration \"1s1m\" }}",
+            call("parseDuration \"1s1m\"", "parseDuration", "not a valid duration string: \"1s1m\""),
+        ),
+        (
+            "{{ externalURL }}",
+            call("externalURL", "externalURL", "runtime error: invalid memory address or nil pointer dereference"),
+        ),
+    ]);
+    assert_eq!(x("{{ printf \"%08.2f|%+08.2f\" $value $value }}", f64::INFINITY), "    +Inf|    +Inf");
+}

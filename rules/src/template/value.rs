@@ -143,7 +143,10 @@ impl Value {
             (Value::AlertData(d), "ExternalLabels") => Value::Labels(d.external_labels.clone()),
             (Value::AlertData(d), "ExternalURL") => Value::Str(d.external_url.clone()),
             (Value::AlertData(d), "Value") => Value::Float(d.value),
-            (Value::Nil, _) => return Err(format!("nil pointer evaluating interface {{}}.{name}")),
+            // A field of nothing is nothing (Prometheus runs with missingkey=zero).
+            (Value::Nil, _) => Value::Nil,
+            (Value::Time(ms), "Unix") => Value::Int(ms.div_euclid(1000)),
+            (Value::Time(ms), "UnixMilli") => Value::Int(*ms),
             (other, _) => return Err(format!("can't evaluate field {name} in type {}", other.type_name())),
         })
     }
