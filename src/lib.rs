@@ -21,13 +21,15 @@
 //! ```
 
 mod anomalies;
+mod metadata;
 
 use std::path::Path;
 
 pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
-    is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, Querier, RollupBucket,
+    is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
+    Querier, RollupBucket,
     RollupFields, RollupSeries, Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
@@ -45,6 +47,7 @@ pub use pulsedb_storage::{
 pub struct Db {
     storage: Storage,
     engine: Engine,
+    metadata: metadata::MetadataStore,
 }
 
 impl Db {
@@ -52,7 +55,26 @@ impl Db {
     /// lock file makes a second open of the same directory fail with
     /// [`Error::Locked`]. Recovery replays the write-ahead log.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        Ok(Self { storage: Storage::open(path, options)?, engine: Engine::default() })
+        let storage = Storage::open(path.as_ref(), options)?;
+        let metadata = metadata::MetadataStore::open(path.as_ref())?;
+        Ok(Self { storage, engine: Engine::default(), metadata })
+    }
+
+    /// Keeps metric metadata (type, help, unit per metric family), the latest
+    /// first; kept in the data directory across restarts.
+    pub fn record_metadata(&self, items: &[MetricMetadata]) -> Result<()> {
+        self.metadata.record(items)
+    }
+
+    /// The metadata kept for `metric` (or every family), at most `limit`
+    /// families and `limit_per_metric` entries each, in name order.
+    pub fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: Option<usize>,
+        limit_per_metric: Option<usize>,
+    ) -> Vec<(String, Vec<MetricMetadata>)> {
+        self.metadata.get(metric, limit, limit_per_metric)
     }
 
     /// Appends a batch atomically; returns once it is durable (see [`SyncMode`]).
@@ -149,7 +171,9 @@ impl Db {
 
     /// Stops background work and syncs everything to disk.
     pub fn close(self) -> Result<()> {
-        self.storage.close()
+        let kept = self.metadata.flush();
+        self.storage.close()?;
+        kept
     }
 }
 

@@ -17,7 +17,7 @@ pub mod remote;
 pub mod text_format;
 pub mod timefmt;
 
-use pulsedb_model::{Batch, Labels, MatchOp, Matcher, Sample, Series, METRIC_NAME};
+use pulsedb_model::{Batch, Labels, MatchOp, Matcher, MetricMetadata, MetricType, Sample, Series, METRIC_NAME};
 use pulsedb_query::Value;
 
 pub use label_set::{parse_label_set, write_label_set};

@@ -1,13 +1,30 @@
 //! The Prometheus remote-write 1.0 and remote-read protobuf messages
 //! (`prometheus/prompb/{remote,types}.proto`), declared with prost's derive
 //! so no protoc is needed. Fields not used here (exemplars, native
-//! histograms, metadata, hints) are left out: protobuf skips unknown fields.
+//! histograms, hints) are left out: protobuf skips unknown fields.
 
 /// `prometheus.WriteRequest`
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct WriteRequest {
     #[prost(message, repeated, tag = "1")]
     pub timeseries: Vec<TimeSeries>,
+    #[prost(message, repeated, tag = "3")]
+    pub metadata: Vec<MetricMetadata>,
+}
+
+/// `prometheus.MetricMetadata`
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MetricMetadata {
+    /// `MetricMetadata.MetricType`: 0 unknown, 1 counter, 2 gauge, 3 histogram,
+    /// 4 gaugehistogram, 5 summary, 6 info, 7 stateset.
+    #[prost(int32, tag = "1")]
+    pub r#type: i32,
+    #[prost(string, tag = "2")]
+    pub metric_family_name: String,
+    #[prost(string, tag = "4")]
+    pub help: String,
+    #[prost(string, tag = "5")]
+    pub unit: String,
 }
 
 /// `prometheus.TimeSeries`

@@ -7,7 +7,7 @@ use prost::Message;
 
 use super::prompb::{self, ReadRequest, ReadResponse, WriteRequest};
 use super::IngestError;
-use crate::{Batch, Labels, MatchOp, Matcher, Sample, Series};
+use crate::{Batch, Labels, MatchOp, Matcher, MetricMetadata, MetricType, Sample, Series};
 
 /// Snappy-decompresses `body`, refusing a declared size over `max_decompressed` bytes.
 fn unsnappy(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, IngestError> {
@@ -23,6 +23,20 @@ fn unsnappy(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, IngestError
 /// Decodes a remote-write request body into a batch. Series without
 /// samples are skipped; label validity is checked by the append.
 pub fn decode_write(body: &[u8], max_decompressed: usize) -> Result<Batch, IngestError> {
+    Ok(decode_write_request(body, max_decompressed)?.batch)
+}
+
+/// A remote-write request: its samples, and the metadata records Prometheus
+/// sends alongside (type, help and unit per metric family).
+#[derive(Debug, Default)]
+pub struct WriteBody {
+    pub batch: Batch,
+    pub metadata: Vec<MetricMetadata>,
+}
+
+/// Decodes a remote-write request body: [`decode_write`] and the metadata
+/// records (those without a family name are skipped).
+pub fn decode_write_request(body: &[u8], max_decompressed: usize) -> Result<WriteBody, IngestError> {
     let raw = unsnappy(body, max_decompressed)?;
     let request = WriteRequest::decode(raw.as_slice())
         .map_err(|e| IngestError::Body(format!("bad protobuf WriteRequest: {e}")))?;
@@ -34,12 +48,37 @@ pub fn decode_write(body: &[u8], max_decompressed: usize) -> Result<Batch, Inges
         let labels = Labels::new(series.labels.into_iter().map(|l| (l.name, l.value)));
         batch.add(labels, series.samples.into_iter().map(|s| Sample::new(s.timestamp, s.value)));
     }
-    Ok(batch)
+    let metadata = request
+        .metadata
+        .into_iter()
+        .filter(|m| !m.metric_family_name.is_empty())
+        .map(|m| MetricMetadata {
+            metric: m.metric_family_name,
+            kind: MetricType::from_proto(m.r#type),
+            help: m.help,
+            unit: m.unit,
+        })
+        .collect();
+    Ok(WriteBody { batch, metadata })
 }
 
 /// Encodes a batch as a snappy-compressed remote-write body (for clients, tests and load generators).
 pub fn encode_write(batch: &Batch) -> Vec<u8> {
+    encode_write_request(batch, &[])
+}
+
+/// [`encode_write`] with metadata records.
+pub fn encode_write_request(batch: &Batch, metadata: &[MetricMetadata]) -> Vec<u8> {
     let request = WriteRequest {
+        metadata: metadata
+            .iter()
+            .map(|m| prompb::MetricMetadata {
+                r#type: MetricType::ALL.iter().position(|t| *t == m.kind).unwrap_or(0) as i32,
+                metric_family_name: m.metric.clone(),
+                help: m.help.clone(),
+                unit: m.unit.clone(),
+            })
+            .collect(),
         timeseries: batch
             .rows()
             .map(|(labels, samples)| prompb::TimeSeries {

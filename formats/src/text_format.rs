@@ -2,12 +2,13 @@
 //! OpenMetrics text (timestamps in seconds, `# EOF` at the end), for
 //! `pulsedb import` and `pulsedb export`.
 //!
-//! `# HELP`, `# TYPE` and `# UNIT` lines and OpenMetrics exemplars are
-//! read and ignored: pulsedb stores samples, not metadata.
+//! `# HELP`, `# TYPE` and `# UNIT` lines are read by [`parse_metadata_line`]
+//! (the importer keeps them as the metric's metadata); OpenMetrics
+//! exemplars are read and ignored.
 
 use super::{parse_float, parse_label_set, write_label_set, IngestError};
 use crate::api::format_value;
-use crate::{Labels, Sample, METRIC_NAME};
+use crate::{Labels, MetricType, Sample, METRIC_NAME};
 
 /// Which dialect a text body is in: it decides the unit of timestamps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,53 @@ pub fn parse_line(
     Ok(Some((Labels::new(pairs), Sample::new(t, value))))
 }
 
+/// One metadata comment: `# HELP name text`, `# TYPE name type` or `# UNIT name unit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataLine {
+    Help(String, String),
+    Type(String, MetricType),
+    Unit(String, String),
+}
+
+/// The metadata a comment line carries, or `None` for any other line (a
+/// sample, a plain comment, or a `# TYPE` naming no known type).
+pub fn parse_metadata_line(line: &str) -> Option<MetadataLine> {
+    let rest = line.trim_end_matches(['\r', '\n']).trim_start().strip_prefix('#')?.trim_start();
+    let (keyword, rest) = rest.split_once([' ', '\t'])?;
+    let rest = rest.trim_start();
+    let (name, text) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
+    if name.is_empty() {
+        return None;
+    }
+    let name = name.to_string();
+    match keyword {
+        "HELP" => Some(MetadataLine::Help(name, unescape_help(text))),
+        "TYPE" => MetricType::parse(text.trim()).map(|t| MetadataLine::Type(name, t)),
+        "UNIT" => Some(MetadataLine::Unit(name, text.trim().to_string())),
+        _ => None,
+    }
+}
+
+/// `\\` and `\n` in help text, as the text format escapes them.
+fn unescape_help(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('n')) => {
+                out.push('\n');
+                chars.next();
+            }
+            ('\\', Some('\\')) => {
+                out.push('\\');
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn parse_timestamp(ts: &str, dialect: Dialect) -> Option<i64> {
     match dialect {
         Dialect::Prometheus => ts.parse().ok(),
@@ -115,6 +163,21 @@ mod tests {
     fn one(line: &str, dialect: Dialect) -> (String, i64, f64) {
         let (labels, s) = parse_line(line, dialect, 7, 1).unwrap().unwrap();
         (labels.to_string(), s.t, s.v)
+    }
+
+    #[test]
+    fn metadata_comments() {
+        use MetadataLine::*;
+        let help = parse_metadata_line(r"# HELP http_requests_total The total number\nof requests \\ served.");
+        assert_eq!(help, Some(Help("http_requests_total".into(), "The total number\nof requests \\ served.".into())));
+        assert_eq!(parse_metadata_line("# TYPE x_total counter"), Some(Type("x_total".into(), MetricType::Counter)));
+        assert_eq!(parse_metadata_line("# TYPE x untyped\r\n"), Some(Type("x".into(), MetricType::Unknown)));
+        assert_eq!(parse_metadata_line("# UNIT x_seconds seconds"), Some(Unit("x_seconds".into(), "seconds".into())));
+        assert_eq!(parse_metadata_line("# HELP x"), Some(Help("x".into(), String::new())));
+        assert_eq!(parse_metadata_line("# TYPE x banana"), None);
+        assert_eq!(parse_metadata_line("# a plain comment"), None);
+        assert_eq!(parse_metadata_line("# HELP"), None);
+        assert_eq!(parse_metadata_line("x 1"), None);
     }
 
     #[test]

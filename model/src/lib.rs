@@ -1,7 +1,8 @@
 //! pulsedb's shared vocabulary, defined once for every crate above it:
 //! [`Labels`] and the label-name grammar, [`Matcher`]s with Prometheus
 //! semantics, [`Sample`]s and the staleness marker, [`Series`] and
-//! [`SeriesRef`], the unit of append ([`Batch`]), rollup summaries, and the
+//! [`SeriesRef`], the unit of append ([`Batch`]), rollup summaries, metric
+//! metadata ([`MetricMetadata`]), and the
 //! two contracts between storage and its consumers: [`Querier`] (reads, with
 //! [`SelectHints`]) and [`Appender`] (writes, committed or rolled back).
 //!
@@ -15,6 +16,7 @@ mod batch;
 mod error;
 mod labels;
 mod matcher;
+mod metadata;
 mod querier;
 mod rollup;
 mod sample;
@@ -24,6 +26,7 @@ pub use batch::Batch;
 pub use error::{Error, StoreError};
 pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
+pub use metadata::{MetricMetadata, MetricType};
 pub use querier::{Querier, SelectHints};
 pub use rollup::{RollupBucket, RollupFields, RollupSeries, RESOLUTIONS};
 pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};

@@ -166,7 +166,13 @@ pub(crate) fn required_role(path: &str) -> Option<Role> {
         | "/api/v1/rules"
         | "/api/v1/alerts"
         | "/api/v1/status/buildinfo"
+        | "/api/v1/status/tsdb"
+        | "/api/v1/status/storage"
+        | "/api/v1/dashboards"
+        | "/"
+        | "/ui"
         | "/metrics" => Some(Role::Read),
+        p if p.starts_with("/ui/") => Some(Role::Read),
         p if p.starts_with("/api/v1/label/") && p.ends_with("/values") => Some(Role::Read),
         _ => Some(Role::Admin),
     }
@@ -218,7 +224,10 @@ mod tests {
         assert_eq!(required_role("/-/healthy"), None);
         assert_eq!(required_role("/api/v1/label/job/values"), Some(Role::Read));
         assert_eq!(required_role("/api/v1/some_future_endpoint"), Some(Role::Admin), "closed by default");
-        assert_eq!(required_role("/ui/"), Some(Role::Admin), "closed by default");
+        assert_eq!(required_role("/ui/"), Some(Role::Read));
+        assert_eq!(required_role("/ui/vendor/uPlot.iife.min.js"), Some(Role::Read));
+        assert_eq!(required_role("/api/v1/status/tsdb"), Some(Role::Read));
+        assert_eq!(required_role("/api/v1/dashboards"), Some(Role::Read));
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod admin;
 mod anomalies;
 mod auth;
 mod body;
+mod compress;
+pub mod dashboards;
 mod error;
 pub mod flags;
 mod listener;
@@ -20,7 +22,9 @@ mod prom_api;
 mod read;
 mod rules_api;
 mod rules_runner;
+mod status;
 mod tls;
+mod ui;
 pub mod web_config;
 mod write;
 mod write_deadline;
@@ -80,6 +84,8 @@ pub struct Config {
     pub external_labels: pulsedb::Labels,
     /// This server's URL as users reach it, for alerts' links (`--web.external-url`).
     pub external_url: String,
+    /// Dashboards to serve (`--dashboards DIR`); `None`: the shipped ones.
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -108,6 +114,7 @@ impl Default for Config {
             alert_resend_delay: Duration::from_secs(60),
             external_labels: pulsedb::Labels::default(),
             external_url: String::new(),
+            dashboards_dir: None,
         }
     }
 }
@@ -139,6 +146,8 @@ pub(crate) struct AppState {
     /// `/api/v1/alerts`), replaced whole on reload.
     rules: tokio::sync::Mutex<rules_runner::RuleSet>,
     notifier: Arc<notifier::Notifier>,
+    /// Checked at start; the UI lists them.
+    dashboards: Vec<dashboards::LoadedDashboard>,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -164,6 +173,8 @@ pub async fn serve(
     // Rule files are checked before anything starts: a bad one refuses the start.
     let patterns = config.rule_files.clone();
     let initial_rules = tokio::task::spawn_blocking(move || rules_runner::load_rule_files(&patterns)).await??;
+    // So are dashboards: a bad file is named with its line, not a blank page later.
+    let dashboards = dashboards::load(config.dashboards_dir.as_deref()).map_err(|e| anyhow::anyhow!("dashboards: {e}"))?;
     let data_dir = config.data_dir.clone();
     let storage = config.storage.clone();
     let mut db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage))
@@ -181,6 +192,7 @@ pub async fn serve(
         query_slots: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
         rules: tokio::sync::Mutex::new(rules_runner::RuleSet::default()),
         notifier: Arc::new(notifier::Notifier::new(config.alertmanager_urls.clone())),
+        dashboards,
         config,
         metrics: ServerMetrics::default(),
     });
@@ -270,7 +282,14 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/labels", get(prom_api::labels).post(prom_api::labels))
         .route("/api/v1/label/{name}/values", get(prom_api::label_values))
         .route("/api/v1/status/buildinfo", get(prom_api::buildinfo))
-        .route("/api/v1/metadata", get(prom_api::metadata))
+        .route("/api/v1/metadata", get(prom_api::metadata).post(prom_api::metadata))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/storage", get(status::storage))
+        .route("/api/v1/dashboards", get(dashboards::list))
+        .route("/", get(ui::root))
+        .route("/ui", get(ui::root))
+        .route("/ui/", get(ui::index))
+        .route("/ui/{*path}", get(ui::file))
         .route("/api/v1/query_exemplars", get(prom_api::query_exemplars).post(prom_api::query_exemplars))
         .route("/api/v1/anomalies", get(anomalies::anomalies).post(anomalies::anomalies))
         .route("/api/v1/rules", get(rules_api::rules))
@@ -288,6 +307,7 @@ fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), contain_panics))
+        .layer(middleware::from_fn(compress::gzip))
         .with_state(state)
 }
 

@@ -193,8 +193,32 @@ pub(crate) async fn buildinfo() -> Response {
 }
 
 /// pulsedb keeps no metric metadata (HELP/TYPE), so this is always empty.
-pub(crate) async fn metadata() -> Response {
-    json_response(json!({}))
+/// Prometheus' `/api/v1/metadata`: `metric`, `limit` and `limit_per_metric`
+/// (negative or absent: no limit) → `{family: [{type, help, unit}]}`.
+pub(crate) async fn metadata(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    let p = params(&state, request).await?;
+    let limit = |key: &str| -> Result<Option<usize>, ApiError> {
+        match p.get(key) {
+            None | Some("") => Ok(None),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n < 0 => Ok(None),
+                Ok(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+                Err(_) => Err(ApiError::bad_data(format!("invalid parameter {key:?}: {v:?} is not a number"))),
+            },
+        }
+    };
+    let (limit, per_metric) = (limit("limit")?, limit("limit_per_metric")?);
+    let metric = p.get("metric").filter(|m| !m.is_empty()).map(str::to_string);
+    let found = state.db.metadata(metric.as_deref(), limit, per_metric);
+    let mut out = serde_json::Map::new();
+    for (name, entries) in found {
+        let list = entries
+            .iter()
+            .map(|e| json!({ "type": e.kind.as_str(), "help": e.help, "unit": e.unit }))
+            .collect::<Vec<_>>();
+        out.insert(name, Json::Array(list));
+    }
+    Ok(json_response(Json::Object(out)))
 }
 
 /// pulsedb stores no exemplars.

@@ -25,8 +25,18 @@ pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Re
         let limits = state.config.body_limits();
         let limit = limits.max_bytes;
         let body = read_limited(&parts.headers, body, limits).await?;
-        let batch = remote::decode_write(&body, limit).map_err(|e| ApiError::bad_data(e.to_string()))?;
-        append(&state, batch).await
+        let request = remote::decode_write_request(&body, limit).map_err(|e| ApiError::bad_data(e.to_string()))?;
+        let samples = append(&state, request.batch).await?;
+        if !request.metadata.is_empty() {
+            // Metadata comes with every request Prometheus sends; it rarely
+            // changes, and the store writes its file at most once a second.
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || state.db.record_metadata(&request.metadata))
+                .await
+                .map_err(|e| ApiError::internal(format!("metadata task failed: {e}")))?
+                .map_err(|e| ApiError::from_storage(&e))?;
+        }
+        Ok(samples)
     }
     .await;
     finish(&state, result, |n| state.metrics.remote_write_samples.fetch_add(n, Ordering::Relaxed))

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, missing_debug_implementations)]
 
 pub mod acked;
+pub mod browser;
 pub mod crash_workload;
 pub mod data_dir;
 pub mod fuzzing;

@@ -89,6 +89,10 @@ pub(crate) struct Args {
     /// This server's URL as its users reach it, for the links in alerts.
     #[arg(long = "web.external-url", default_value = "")]
     external_url: String,
+    /// A directory of dashboard files (*.json) for the UI; without it, the
+    /// dashboards that ship with pulsedb. A bad file refuses the start.
+    #[arg(long)]
+    dashboards: Option<PathBuf>,
 }
 
 /// `name=value` pairs as labels, refusing a bad name.
@@ -126,6 +130,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.alert_resend_delay = args.alert_resend_delay;
     config.external_labels = external_labels(&args.external_labels)?;
     config.external_url = args.external_url;
+    config.dashboards_dir = args.dashboards;
     if let Some(path) = &args.web_config_file {
         config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
