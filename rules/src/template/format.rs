@@ -273,11 +273,24 @@ struct Spec {
     plus: bool,
     zero: bool,
     space: bool,
+    sharp: bool,
+    /// `%#v`: Go syntax (a string quoted).
+    sharp_v: bool,
     width: Option<usize>,
     precision: Option<usize>,
 }
 
 impl Spec {
+    /// Padded to the width; a string's zero padding ignores signs.
+    fn pad_as(&self, s: String, string: bool) -> String {
+        match self.width {
+            Some(width) if string && self.zero && !self.minus && s.chars().count() < width => {
+                format!("{}{s}", "0".repeat(width - s.chars().count()))
+            }
+            _ => self.pad(s),
+        }
+    }
+
     fn pad(&self, s: String) -> String {
         let Some(width) = self.width else { return s };
         let len = s.chars().count();
@@ -322,6 +335,126 @@ fn bad_verb(verb: char, arg: &Value) -> String {
     }
 }
 
+/// Go's `%x` (`%X`) of a float: `0x1.8p+01`, the shortest mantissa.
+fn hex_float(v: f64, upper: bool) -> String {
+    if !v.is_finite() {
+        return go_float(v);
+    }
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    let bits = v.abs().to_bits();
+    let (mut exp, mut mant) = ((bits >> 52) as i64, bits & ((1 << 52) - 1));
+    let out = if exp == 0 && mant == 0 {
+        format!("{sign}0x0p+00")
+    } else {
+        if exp == 0 {
+            // Subnormal: normalize so the leading bit is the implicit one.
+            exp = 1;
+            while mant & (1 << 52) == 0 {
+                mant <<= 1;
+                exp -= 1;
+            }
+            mant &= (1 << 52) - 1;
+        }
+        let e = exp - 1023;
+        let frac = format!("{mant:013x}");
+        let frac = frac.trim_end_matches('0');
+        let dot = if frac.is_empty() { "" } else { "." };
+        format!("{sign}0x1{dot}{frac}p{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    };
+    if upper {
+        out.to_uppercase()
+    } else {
+        out
+    }
+}
+
+/// Go's `%b` of a float: the mantissa as an integer and a binary exponent.
+fn binary_float(v: f64) -> String {
+    if !v.is_finite() {
+        return go_float(v);
+    }
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    let bits = v.abs().to_bits();
+    let (exp, mant) = ((bits >> 52) as i64, bits & ((1 << 52) - 1));
+    let (mant, exp) = if exp == 0 { (mant, -1074) } else { (mant | (1 << 52), exp - 1075) };
+    format!("{sign}{mant}p{}{}", if exp < 0 { '-' } else { '+' }, exp.abs())
+}
+
+/// Go's `%q` of a rune: `'a'`, `'\n'`, `'\''`.
+fn quote_rune(c: char) -> String {
+    match c {
+        '\'' => "'\\''".into(),
+        '"' => "'\"'".into(),
+        c => {
+            let q = go_quote(&c.to_string());
+            format!("'{}'", &q[1..q.len() - 1])
+        }
+    }
+}
+
+fn format_int(verb: char, spec: &Spec, i: i64) -> Option<String> {
+    let digits = match verb {
+        'd' | 'v' => i.unsigned_abs().to_string(),
+        'x' => format!("{:x}", i.unsigned_abs()),
+        'X' => format!("{:X}", i.unsigned_abs()),
+        'o' | 'O' => format!("{:o}", i.unsigned_abs()),
+        'b' => format!("{:b}", i.unsigned_abs()),
+        'c' => return Some(u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}').to_string()),
+        'q' => return Some(quote_rune(u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}'))),
+        'U' => {
+            let u = format!("U+{:04X}", i.unsigned_abs());
+            return Some(match u32::try_from(i).ok().and_then(char::from_u32) {
+                Some(c) if spec.sharp && go_printable(c) => format!("{u} '{c}'"),
+                _ => u,
+            });
+        }
+        _ => return None,
+    };
+    // A precision is a minimum number of digits.
+    let digits = match spec.precision {
+        Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+        Some(0) if i == 0 => String::new(),
+        _ => digits,
+    };
+    let prefix = match (verb, spec.sharp) {
+        ('x', true) => "0x",
+        ('X', true) => "0X",
+        ('o', true) if !digits.starts_with('0') => "0",
+        ('b', true) => "0b",
+        ('O', _) => "0o",
+        _ => "",
+    };
+    let sign = if i < 0 { "-" } else { "" };
+    Some(spec.signed(format!("{sign}{prefix}{digits}"), i < 0))
+}
+
+fn format_str(verb: char, spec: &Spec, s: &str) -> Option<String> {
+    // A precision cuts the string to so many characters.
+    let s: String = match spec.precision {
+        Some(p) => s.chars().take(p).collect(),
+        None => s.to_string(),
+    };
+    Some(match verb {
+        'v' if spec.sharp_v => go_quote(&s),
+        'v' | 's' => s,
+        'q' => go_quote(&s),
+        'x' | 'X' => {
+            let hex: Vec<String> =
+                s.bytes().map(|b| if verb == 'x' { format!("{b:02x}") } else { format!("{b:02X}") }).collect();
+            let prefix = if verb == 'x' { "0x" } else { "0X" };
+            match (spec.space, spec.sharp) {
+                (true, true) => hex.iter().map(|h| format!("{prefix}{h}")).collect::<Vec<_>>().join(" "),
+                (true, false) => hex.join(" "),
+                (false, true) if !hex.is_empty() => format!("{prefix}{}", hex.concat()),
+                _ => hex.concat(),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// One operand under one verb. Maps, lists and samples are printed element
+/// by element under the same verb, as Go does.
 fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
     let float = |v: f64| -> Option<String> {
         Some(match verb {
@@ -330,45 +463,83 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
             'f' | 'F' if v.is_finite() => fixed(v, spec.precision.unwrap_or(6)),
             'f' | 'F' => go_float(v),
             'e' | 'E' => go_e(v, spec.precision.unwrap_or(6), verb == 'E'),
+            'x' | 'X' => hex_float(v, verb == 'X'),
+            'b' => binary_float(v),
             _ => return None,
         })
     };
-    let text = match (verb, arg) {
-        ('v' | 's', Value::Str(s)) => s.clone(),
-        ('q', Value::Str(s)) => go_quote(s),
-        ('x', Value::Str(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
-        ('X', Value::Str(s)) => s.bytes().map(|b| format!("{b:02X}")).collect(),
-        ('v' | 'd', Value::Int(i)) => spec.signed(i.to_string(), *i < 0),
-        ('x', Value::Int(i)) => format!("{}{:x}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
-        ('X', Value::Int(i)) => format!("{}{:X}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
-        ('o', Value::Int(i)) => format!("{}{:o}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
-        ('b', Value::Int(i)) => format!("{}{:b}", if *i < 0 { "-" } else { "" }, i.unsigned_abs()),
-        ('c', Value::Int(i)) => u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}').to_string(),
-        ('q', Value::Int(i)) => {
-            let c = u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
-            format!("'{c}'")
-        }
-        ('v' | 't', Value::Bool(b)) => b.to_string(),
-        ('v', Value::Nil) => "<nil>".into(),
-        (_, Value::Float(v)) => match float(*v) {
-            Some(s) => spec.signed(s, v.is_sign_negative() && !v.is_nan()),
-            None => bad_verb(verb, arg),
-        },
-        (
-            'v' | 's',
-            other @ (Value::Labels(_) | Value::Map(_) | Value::List(_) | Value::Sample(..) | Value::Time(_)),
-        ) => other.print(),
-        _ => bad_verb(verb, arg),
+    if verb == 'T' {
+        return spec.pad(arg.type_name().to_string());
+    }
+    let pair = |k: &str, v: &Value| {
+        format!("{}:{}", format_one(verb, spec, &Value::Str(k.to_string())), format_one(verb, spec, v))
     };
-    spec.pad(text)
+    match arg {
+        Value::Labels(m) => {
+            let pairs: Vec<String> = m.iter().map(|(k, v)| pair(k, &Value::Str(v.clone()))).collect();
+            return format!("map[{}]", pairs.join(" "));
+        }
+        Value::Map(m) => {
+            let pairs: Vec<String> = m.iter().map(|(k, v)| pair(k, v)).collect();
+            return format!("map[{}]", pairs.join(" "));
+        }
+        Value::List(items) => {
+            let items: Vec<String> = items.iter().map(|v| format_one(verb, spec, v)).collect();
+            return format!("[{}]", items.join(" "));
+        }
+        Value::Sample(labels, v) => {
+            return format!(
+                "&{{{} {}}}",
+                format_one(verb, spec, &Value::Labels(labels.clone())),
+                format_one(verb, spec, &Value::Float(*v))
+            );
+        }
+        _ => {}
+    }
+    let text = match arg {
+        Value::Str(s) => format_str(verb, spec, s),
+        Value::Int(i) => format_int(verb, spec, *i),
+        Value::Bool(b) if matches!(verb, 'v' | 't') => Some(b.to_string()),
+        Value::Nil if verb == 'v' => Some("<nil>".into()),
+        Value::Float(v) => float(*v).map(|s| spec.signed(s, v.is_sign_negative() && !v.is_nan())),
+        Value::Time(_) | Value::Complex(..) | Value::AlertData(_) if matches!(verb, 'v' | 's') => Some(arg.print()),
+        _ => None,
+    };
+    match text {
+        Some(t) => spec.pad_as(t, matches!(arg, Value::Str(_))),
+        None => bad_verb(verb, arg),
+    }
 }
 
-/// Go's `fmt.Sprintf` for the verbs templates use, with flags (`-+0 `),
-/// width and precision; a missing argument prints `%!v(MISSING)` and extra
-/// ones `%!(EXTRA …)`, as Go does.
+/// An argument index `[n]` at the head of `chars`: the 0-based index, or
+/// `Err` for a bad one.
+fn arg_index(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, count: usize) -> Option<Result<usize, ()>> {
+    if chars.peek() != Some(&'[') {
+        return None;
+    }
+    chars.next();
+    let mut n: Option<usize> = None;
+    while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
+        chars.next();
+    }
+    if chars.next() != Some(']') {
+        return Some(Err(()));
+    }
+    Some(match n {
+        Some(n) if n >= 1 && n <= count => Ok(n - 1),
+        _ => Err(()),
+    })
+}
+
+/// Go's `fmt.Sprintf` for the verbs templates use, with flags (`-+# 0`),
+/// width and precision (also from arguments, `*`), argument indexes
+/// (`%[2]d`); a missing argument prints `%!v(MISSING)` and extra ones
+/// `%!(EXTRA …)`, as Go does.
 pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
-    let mut args = args.iter();
+    let mut next = 0;
+    let mut reordered = false;
     let mut chars = format.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '%' {
@@ -382,7 +553,7 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
                 '+' => spec.plus = true,
                 '0' => spec.zero = true,
                 ' ' => spec.space = true,
-                '#' => {}
+                '#' => spec.sharp = true,
                 _ => break,
             }
             chars.next();
@@ -401,11 +572,56 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
             }
             num
         };
-        spec.width = number(&mut chars);
+        let mut bad_index = false;
+        let mut index =
+            |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, next: &mut usize| match arg_index(chars, args.len())
+            {
+                Some(Ok(i)) => {
+                    *next = i;
+                    reordered = true;
+                }
+                Some(Err(())) => {
+                    bad_index = true;
+                    reordered = true;
+                }
+                None => {}
+            };
+        // A `*` takes the width or precision from an int argument.
+        let star = |next: &mut usize| -> Option<i64> {
+            let v = match args.get(*next) {
+                Some(Value::Int(n)) => Some(*n),
+                _ => None,
+            };
+            *next += 1;
+            v
+        };
+        index(&mut chars, &mut next);
+        if chars.peek() == Some(&'*') {
+            chars.next();
+            match star(&mut next) {
+                Some(w) if w.unsigned_abs() <= 1_000_000 => {
+                    spec.width = Some(w.unsigned_abs() as usize);
+                    spec.minus |= w < 0;
+                }
+                _ => out.push_str("%!(BADWIDTH)"),
+            }
+        } else {
+            spec.width = number(&mut chars);
+        }
         if chars.peek() == Some(&'.') {
             chars.next();
-            spec.precision = Some(number(&mut chars).unwrap_or(0));
+            index(&mut chars, &mut next);
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                match star(&mut next) {
+                    Some(p) if (0..=1_000_000).contains(&p) => spec.precision = Some(p as usize),
+                    _ => out.push_str("%!(BADPREC)"),
+                }
+            } else {
+                spec.precision = Some(number(&mut chars).unwrap_or(0));
+            }
         }
+        index(&mut chars, &mut next);
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
             break;
@@ -414,13 +630,26 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
             out.push('%');
             continue;
         }
-        match args.next() {
-            Some(arg) => out.push_str(&format_one(verb, &spec, arg)),
+        if bad_index {
+            out.push_str(&format!("%!{verb}(BADINDEX)"));
+            continue;
+        }
+        if verb == 'v' {
+            // %+v and %#v are Go's struct-field and Go-syntax forms, not signs.
+            spec.sharp_v = spec.sharp;
+            spec.sharp = false;
+            spec.plus = false;
+        }
+        match args.get(next) {
+            Some(arg) => {
+                out.push_str(&format_one(verb, &spec, arg));
+                next += 1;
+            }
             None => out.push_str(&format!("%!{verb}(MISSING)")),
         }
     }
-    let extra: Vec<String> = args.map(|a| format!("{}={}", a.type_name(), a.print())).collect();
-    if !extra.is_empty() {
+    if !reordered && next < args.len() {
+        let extra: Vec<String> = args[next..].iter().map(|a| format!("{}={}", a.type_name(), a.print())).collect();
         out.push_str(&format!("%!(EXTRA {})", extra.join(", ")));
     }
     out

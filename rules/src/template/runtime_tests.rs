@@ -196,3 +196,45 @@ fn builtins_fail_and_compare_as_go_does() {
     ]);
     assert_eq!(x("{{ printf \"%08.2f|%+08.2f\" $value $value }}", f64::INFINITY), "    +Inf|    +Inf");
 }
+
+#[test]
+fn printf_flags_verbs_and_argument_indexes() {
+    check(&[
+        (
+            "{{ printf \"%x\" 3.0 }}|{{ printf \"%b\" 5 }}|{{ printf \"%b\" 3.0 }}|{{ printf \"%o\" 3.0 }}|{{ printf \"%U\" 65 }}|{{ printf \"%O\" 8 }}",
+            "0x1.8p+01|101|6755399441055744p-51|%!o(float64=3)|U+0041|0o10".into(),
+        ),
+        (
+            "{{ printf \"%#x\" 255 }}|{{ printf \"%#o\" 8 }}|{{ printf \"%#v\" \"abc\" }}|{{ printf \"%#v\" 3.0 }}|{{ printf \"%#x\" \"hi\" }}",
+            "0xff|010|\"abc\"|3|0x6869".into(),
+        ),
+        (
+            "{{ printf \"%.2s\" \"abcdef\" }}|{{ printf \"%.3d\" 5 }}|{{ printf \"% x\" \"abc\" }}|{{ printf \"%.3v\" \"abcdef\" }}|{{ printf \"% d\" 5 }}|{{ printf \"%+.2e\" 12345.678 }}",
+            "ab|005|61 62 63|abc| 5|+1.23e+04".into(),
+        ),
+        (
+            "{{ printf \"%*d\" 5 3 }}|{{ printf \"%[2]d %[1]d\" 1 2 }}|{{ printf \"%-08d|\" 5 }}|{{ printf \"%05s\" \"-a\" }}|{{ printf \"%05s\" \"ab\" }}",
+            "    3|2 1|5       ||000-a|000ab".into(),
+        ),
+        (
+            "{{ printf \"%q\" 10 }}|{{ printf \"%q\" 39 }}|{{ printf \"%q\" 233 }}|{{ printf \"%c\" 128512 }}|{{ printf \"%c\" -1 }}|{{ printf \"%q\" \"é\\t☃\\x01\" }}",
+            "'\\n'|'\\''|'é'|😀|\u{FFFD}|\"é\\t☃\\x01\"".into(),
+        ),
+        (
+            "{{ printf \"%v\" nil }}|{{ printf \"%d\" nil }}|{{ printf \"%s\" $labels }}|{{ printf \"%d\" $labels }}|{{ printf \"%v\" .Labels }}",
+            "<nil>|%!d(<nil>)|map[__name__:load host:a]|map[%!d(string=__name__):%!d(string=load) %!d(string=host):%!d(string=a)]|map[__name__:load host:a]".into(),
+        ),
+        (
+            "{{ printf \"%6.2f|%-7.1e|%8.3g|%08.2f|%+.1f|%+v|% .2f\" 3.14159 31415.9 0.000031416 -1.5 2.0 3.5 2.25 }}",
+            "  3.14|3.1e+04|3.14e-05|-0001.50|+2.0|3.5| 2.25".into(),
+        ),
+        (
+            "{{ printf \"%v|%s\" (query \"load\" | first) (query \"load\" | first) }}|{{ printf \"%s\" (args 1 \"a\") }}|{{ printf \"%v\" (args) }}",
+            "&{map[__name__:load host:a] 3}|&{map[__name__:load host:a] %!s(float64=3)}|map[arg0:%!s(int=1) arg1:a]|map[]".into(),
+        ),
+        (
+            "{{ printf \"%T %T %T\" 1 \"a\" $labels }}|{{ printf \"%[3]d\" 1 }}|{{ printf \"%d %d\" 1 2 3 }}|{{ printf \"%#U\" 65 }}|{{ printf \"%x\" -255 }}|{{ printf \"%+d\" 5 }}|{{ printf \"%.0d\" 0 }}|",
+            "int string map[string]string|%!d(BADINDEX)|1 2%!(EXTRA int=3)|U+0041 'A'|-ff|+5||".into(),
+        ),
+    ]);
+}
