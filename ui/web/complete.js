@@ -33,23 +33,29 @@ export function context(before) {
     return null;
   }
   const grouping = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*?)([A-Za-z_]\w*)?$/.exec(before);
-  if (grouping) return { kind: 'label', prefix: grouping[2] || '', metric: firstMetric(before) };
+  if (grouping) return { kind: 'label', prefix: grouping[2] || '', metric: firstMetric(before.slice(0, grouping.index)) };
   if (/"[^"]*$/.test(before.replace(/"(?:[^"\\]|\\.)*"/g, ''))) return null; // in a string
   const word = /([A-Za-z_:][\w:]*)$/.exec(before);
   if (word) return { kind: 'name', prefix: word[1] };
   return null;
 }
 
+/** Where the `{` the cursor is inside starts, or -1 (strings skipped). */
 function openBrace(before) {
-  let depth = 0, inString = false;
-  for (let i = before.length - 1; i >= 0; i--) {
+  const open = [];
+  let quote = '';
+  for (let i = 0; i < before.length; i++) {
     const c = before[i];
-    if (c === '"' && before[i - 1] !== '\\') inString = !inString;
-    if (inString) continue;
-    if (c === '}') depth++;
-    if (c === '{') { if (depth === 0) return i; depth--; }
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '{') open.push(i);
+    else if (c === '}') open.pop();
   }
-  return -1;
+  return open.length ? open[open.length - 1] : -1;
 }
 
 function firstMetric(text) {

@@ -64,8 +64,28 @@ function showCardinality(box, d) {
 }
 
 function showStorage(box, s) {
-  const rows = Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? (/bytes/.test(k) ? formatValue(v, 'bytes') : String(+v.toFixed(3))) : JSON.stringify(v)]);
-  box.append(heading('Storage'), tableOf(['', ''], rows));
+  const show = (k, v) => {
+    if (v === null || v === undefined) return '—';
+    if (/Time$/.test(k)) return formatTime(v / 1000);
+    if (/bytes/i.test(k) && !/PerSample/.test(k)) return formatValue(v, 'bytes');
+    if (/Seconds/.test(k)) return formatValue(v, 'seconds');
+    return typeof v === 'number' ? String(+v.toFixed(3)) : JSON.stringify(v);
+  };
+  const rate = el('p', 'note');
+  rate.id = 'ingest-rate';
+  rate.textContent = 'ingest rate: measuring…';
+  box.append(heading('Storage'), rate, tableOf(['', ''], Object.entries(s).map(([k, v]) => [k, show(k, v)])));
+  // The ingest rate: appended samples counted again a few seconds later.
+  const first = { at: performance.now(), n: s.samplesAppended };
+  setTimeout(async () => {
+    try {
+      const again = (await get('api/v1/status/storage')).data;
+      const seconds = (performance.now() - first.at) / 1000;
+      rate.textContent = `ingest rate: ${formatValue((again.samplesAppended - first.n) / seconds)} samples/s`;
+    } catch (e) {
+      rate.textContent = `ingest rate: ${e.message}`;
+    }
+  }, 5000);
 }
 
 function heading(text) { return Object.assign(el('h2'), { textContent: text }); }

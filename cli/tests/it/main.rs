@@ -25,3 +25,5 @@ mod server_restart;
 mod server_rules;
 mod server_series_limit;
 mod server_tls_auth;
+mod server_ui_api;
+mod ui_browser;
