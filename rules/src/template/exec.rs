@@ -98,7 +98,12 @@ impl<'a> Exec<'a> {
                     Value::Map(m) => m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect(),
                     Value::Nil => Vec::new(),
                     other => {
-                        return Err(self.error(&pipe.cmds[0], format!("range can't iterate over {}", other.print())))
+                        let message = format!("range can't iterate over {}", other.print());
+                        let (pos, at) = match pipe.cmds.last() {
+                            Some(cmd) => last_node_of(cmd).unwrap_or((cmd.pos, cmd.text.clone())),
+                            None => (0, String::new()),
+                        };
+                        return Err(ExecError { pos, at, message, template: None });
                     }
                 };
                 if entries.is_empty() {
@@ -217,7 +222,7 @@ impl<'a> Exec<'a> {
             if matches!(head, Arg::Nil) {
                 return Err(self.error(cmd, "nil is not a command".into()));
             }
-            return self.arg(head, dot, cmd);
+            return self.arg(head, dot, cmd, cmd.operands.first());
         };
         self.call(name, rest, &cmd.operands[1.min(cmd.operands.len())..], last, dot, cmd)
     }
@@ -292,7 +297,7 @@ impl<'a> Exec<'a> {
         if let Some(message) = literal_error {
             return Err(ExecError { pos, at: text, message, template: None });
         }
-        let v = self.arg(arg, dot, cmd)?;
+        let v = self.arg(arg, dot, cmd, Some(operand))?;
         if !param.admits(&v) {
             let (pos, at) = last_node(arg, operand);
             return Err(ExecError { pos, at, message: wrong_type(param, &v), template: None });
@@ -311,8 +316,8 @@ impl<'a> Exec<'a> {
         cmd: &Cmd,
     ) -> Result<Value, ExecError> {
         let mut value = Value::Nil;
-        for a in rest {
-            value = self.arg(a, dot, cmd)?;
+        for (i, a) in rest.iter().enumerate() {
+            value = self.arg(a, dot, cmd, cmd.operands.get(i + 1))?;
             if value.truth() != and {
                 return Ok(value);
             }
@@ -320,7 +325,14 @@ impl<'a> Exec<'a> {
         Ok(last.unwrap_or(value))
     }
 
-    fn arg(&mut self, arg: &Arg, dot: &Value, cmd: &Cmd) -> Result<Value, ExecError> {
+    /// An operand's value; `operand` is where it is and how it reads, for errors.
+    fn arg(
+        &mut self,
+        arg: &Arg,
+        dot: &Value,
+        cmd: &Cmd,
+        operand: Option<&(usize, String)>,
+    ) -> Result<Value, ExecError> {
         let (base, fields) = match arg {
             Arg::Lit(v) => return Ok(v.clone()),
             Arg::Overflow(text, pos) => {
@@ -352,7 +364,13 @@ impl<'a> Exec<'a> {
         };
         let mut value = base;
         for name in fields {
-            value = value.field(name).map_err(|e| self.error(cmd, e))?;
+            value = value.field(name).map_err(|message| match operand {
+                Some(o) => {
+                    let (pos, at) = last_node(arg, o);
+                    ExecError { pos, at, message, template: None }
+                }
+                None => self.error(cmd, message),
+            })?;
         }
         Ok(value)
     }
@@ -376,18 +394,35 @@ fn wrong_type(param: functions::Param, v: &Value) -> String {
 /// function there).
 fn last_node(arg: &Arg, operand: &(usize, String)) -> (usize, String) {
     match arg {
-        Arg::Sub(pipe, _) => match pipe.cmds.last() {
-            Some(cmd) if cmd.args.len() > 1 => match (cmd.args.last(), cmd.operands.last()) {
-                (Some(a), Some(o)) => last_node(a, o),
-                _ => operand.clone(),
-            },
-            Some(cmd) => match (cmd.args.first(), cmd.operands.first()) {
-                (Some(Arg::Func(_)), Some(o)) => o.clone(),
-                (Some(a), Some(o)) => last_node(a, o),
-                _ => operand.clone(),
-            },
-            None => operand.clone(),
-        },
-        _ => operand.clone(),
+        Arg::Sub(pipe, _) => pipe.cmds.last().and_then(last_node_of).unwrap_or_else(|| operand.clone()),
+        _ => (chain_pos(operand.0, &operand.1), operand.1.clone()),
     }
+}
+
+/// The last node Go evaluates in a command: its last argument's, or the
+/// function (a piped value moves nothing).
+fn last_node_of(cmd: &Cmd) -> Option<(usize, String)> {
+    if cmd.args.len() > 1 {
+        return Some(last_node(cmd.args.last()?, cmd.operands.last()?));
+    }
+    match (cmd.args.first()?, cmd.operands.first()?) {
+        (Arg::Func(_), o) => Some(o.clone()),
+        (a, o) => Some(last_node(a, o)),
+    }
+}
+
+/// Where Go places a field chain: at its first field after the term it
+/// starts from (`.Value.X` at `.X`, `$labels.host` at `.host`,
+/// `(x).A` at `.A`); a lone field at itself.
+fn chain_pos(pos: usize, text: &str) -> usize {
+    let after_term = if text.starts_with('$') {
+        text.find('.')
+    } else if let Some(rest) = text.strip_prefix('.') {
+        rest.find('.').map(|i| i + 1)
+    } else if text.starts_with('(') {
+        text.rfind(").").map(|i| i + 1)
+    } else {
+        None
+    };
+    pos + after_term.unwrap_or(0)
 }

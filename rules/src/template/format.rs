@@ -132,7 +132,8 @@ pub(super) fn humanize_duration(v: f64) -> String {
     }
     if v.abs() >= 1.0 {
         let sign = if v < 0.0 { "-" } else { "" };
-        let whole = v.abs() as i64;
+        // Go converts a float beyond int64 to its minimum (on amd64).
+        let whole = if v.abs() < i64::MAX as f64 { v.abs() as i64 } else { i64::MIN };
         let (days, hours, minutes, seconds) = (whole / 86_400, whole / 3_600 % 24, whole / 60 % 60, whole % 60);
         return if days != 0 {
             format!("{sign}{days}d {hours}h {minutes}m {seconds}s")
@@ -502,7 +503,16 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         Value::Bool(b) if matches!(verb, 'v' | 't') => Some(b.to_string()),
         Value::Nil if verb == 'v' => Some("<nil>".into()),
         Value::Float(v) => float(*v).map(|s| spec.signed(s, v.is_sign_negative() && !v.is_nan())),
-        Value::Time(_) | Value::Complex(..) | Value::AlertData(_) if matches!(verb, 'v' | 's') => Some(arg.print()),
+        // A time is a Stringer: the string verbs print its text.
+        Value::Time(_) if matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => format_str(verb, spec, &arg.print()),
+        Value::Complex(..) | Value::AlertData(_) if matches!(verb, 'v' | 's') => Some(arg.print()),
+        // Other verbs see Go's time.Time struct: nanoseconds of the second,
+        // seconds since year 1, a nil location.
+        Value::Time(ms) => {
+            let (wall, ext) = (ms.rem_euclid(1000) * 1_000_000, ms.div_euclid(1000) + 62_135_596_800);
+            let field = |n: i64| format_one(verb, spec, &Value::Int(n));
+            return format!("&{{{} {} {}}}", field(wall), field(ext), field(0));
+        }
         _ => None,
     };
     match text {

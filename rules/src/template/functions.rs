@@ -338,15 +338,17 @@ fn title(s: &str) -> String {
     out
 }
 
-/// Go's `net.SplitHostPort`, or `None` where it fails.
+/// Go's `net.SplitHostPort`, or `None` where it fails (a stray `[` or
+/// `]` is a failure too).
 fn split_host_port(s: &str) -> Option<(&str, &str)> {
     if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
         let port = after.strip_prefix(':')?;
-        return (!port.contains(':')).then_some((host, port));
+        let stray = rest.contains('[') || after.contains(']');
+        return (!port.contains(':') && !stray).then_some((host, port));
     }
     let (host, port) = s.rsplit_once(':')?;
-    (!host.contains(':')).then_some((host, port))
+    (!host.contains(':') && !s.contains(['[', ']'])).then_some((host, port))
 }
 
 fn strip_domain(s: &str) -> String {

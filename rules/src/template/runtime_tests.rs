@@ -238,3 +238,49 @@ fn printf_flags_verbs_and_argument_indexes() {
         ),
     ]);
 }
+
+#[test]
+fn errors_are_placed_where_go_places_them() {
+    let field =
+        |col: usize, at: &str, f: &str, ty: &str| err(col, at, &format!("can't evaluate field {f} in type {ty}"));
+    check(&[
+        ("{{ .Value.X }}", field(121, ".Value.X", "X", "float64")),
+        ("{{ $labels.host.x }}", field(122, "$labels.host.x", "x", "string")),
+        ("{{ print .Value.X }}", field(127, ".Value.X", "X", "float64")),
+        ("{{ $.Value.X }}", field(116, "$.Value.X", "X", "float64")),
+        ("{{ (toTime 86400).Foo }}", field(123, "86400", "Foo", "*time.Time")),
+        (
+            "{{ .Foo }}",
+            field(115, ".Foo", "Foo", "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }"),
+        ),
+        ("{{ range $x := $labels.host | toUpper }}{{ end }}", err(142, "toUpper", "range can't iterate over A")),
+        ("{{ range $labels.host }}{{ end }}", err(128, "$labels.host", "range can't iterate over a")),
+        ("{{ range 1 }}{{ end }}", err(121, "1", "range can't iterate over 1")),
+    ]);
+}
+
+#[test]
+fn more_of_go_in_functions() {
+    let call = |at: &str, f: &str, msg: &str| err(115, at, &format!("error calling {f}: {msg}"));
+    check(&[
+        ("{{ printf \"%d|%q\" (toTime 1.5) (toTime 0) }}", "&{500000000 62135596801 0}|\"1970-01-01 00:00:00 +0000 UTC\"".into()),
+        (
+            "{{ stripPort \"a[b:80\" }}|{{ stripPort \"a]b:80\" }}|{{ stripPort \"[[a]:80\" }}|{{ stripDomain \"a[b.c:80\" }}",
+            "a[b:80|a]b:80|[[a]:80|a[b".into(),
+        ),
+        ("{{ humanizeDuration 1e19 }}|{{ humanizeDuration -1e19 }}", "-106751991167300d -15h -30m -8s|--106751991167300d -15h -30m -8s".into()),
+        ("{{ match \"(a\" \"a\" }}", call("match \"(a\" \"a\"", "match", "error parsing regexp: missing closing ): `(a`")),
+        (
+            "{{ reReplaceAll \"(a\" \"x\" \"a\" }}",
+            call("reReplaceAll \"(a\" \"x\" \"a\"", "reReplaceAll", "regexp: Compile(`(a`): error parsing regexp: missing closing ): `(a`"),
+        ),
+        (
+            "{{ match \"*\" \"a\" }}",
+            call("match \"*\" \"a\"", "match", "error parsing regexp: missing argument to repetition operator: `*`"),
+        ),
+        (
+            "{{ match \"a{2}*\" \"a\" }}",
+            call("match \"a{2}*\" \"a\"", "match", "error parsing regexp: invalid nested repetition operator: `{2}*`"),
+        ),
+    ]);
+}

@@ -60,7 +60,7 @@ impl Value {
             Value::List(_) => "template.queryResult",
             Value::Sample(..) => "*template.sample",
             Value::Time(_) => "*time.Time",
-            Value::AlertData(_) => "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }",
+            Value::AlertData(_) => "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }",
         }
     }
 
