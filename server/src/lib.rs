@@ -22,6 +22,7 @@ mod prom_api;
 mod read;
 mod rules_api;
 mod rules_runner;
+mod self_monitor;
 mod status;
 mod tls;
 mod ui;
@@ -86,6 +87,9 @@ pub struct Config {
     pub external_url: String,
     /// Dashboards to serve (`--dashboards DIR`); `None`: the shipped ones.
     pub dashboards_dir: Option<PathBuf>,
+    /// How often pulsedb records its own metrics into itself
+    /// (`--self-monitor-interval`); `None` (the library's default): never.
+    pub self_monitor_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -115,6 +119,7 @@ impl Default for Config {
             external_labels: pulsedb::Labels::default(),
             external_url: String::new(),
             dashboards_dir: None,
+            self_monitor_interval: None,
         }
     }
 }
@@ -185,6 +190,10 @@ pub async fn serve(
     let listener =
         tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // The address bound (a port of 0 picked one): alerts' links and the
+    // self-monitoring's `instance` name it.
+    let mut config = config;
+    config.listen = addr.to_string();
     tracing::info!(%addr, data_dir = %config.data_dir.display(), sync = ?config.storage.sync, "pulsedb listening");
     let state = Arc::new(AppState {
         db,
@@ -216,7 +225,12 @@ pub async fn serve(
         rules_runner::start(&state, &mut *state.rules.lock().await, groups);
     }
     let (stop_notifier, notifier_stopped) = tokio::sync::watch::channel(false);
-    let notifier_task = tokio::spawn(Arc::clone(&state.notifier).run(notifier_stopped));
+    let notifier_task = tokio::spawn(Arc::clone(&state.notifier).run(notifier_stopped.clone()));
+    let self_monitor = state
+        .config
+        .self_monitor_interval
+        .filter(|i| !i.is_zero())
+        .map(|interval| tokio::spawn(self_monitor::run(Arc::clone(&state), interval, notifier_stopped)));
     let hangups = tokio::spawn(reload_on_sighup(Arc::clone(&state)));
     listener::serve(listener, router(state.clone()), tls, limits, shutdown).await;
     hangups.abort();
@@ -224,6 +238,9 @@ pub async fn serve(
     rules_runner::stop(&mut *state.rules.lock().await).await;
     let _ = stop_notifier.send(true);
     let _ = notifier_task.await;
+    if let Some(task) = self_monitor {
+        let _ = task.await;
+    }
     tracing::info!("stopped accepting requests and evaluating rules; flushing and closing");
     let state = wait_for_last_reference(state).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -348,20 +365,23 @@ async fn contain_panics(State(state): State<Arc<AppState>>, request: Request, ne
 
 async fn metrics_page(State(state): State<Arc<AppState>>) -> Result<Response, error::ApiError> {
     let worker = state.clone();
-    let page = tokio::task::spawn_blocking(move || {
-        let stats = worker.db.stats().map_err(|e| error::ApiError::from_storage(&e))?;
-        let mut page = worker.metrics.render(&stats, &worker.config.data_dir);
-        page.push_str(&auth_metrics(&worker.auth));
-        page.push_str(&worker.notifier.render());
-        let limit = worker.config.storage.max_active_series.unwrap_or(0);
-        page.push_str(&format!(
-            "# HELP pulsedb_head_series_limit The most series the head takes (--max-series); 0 is no limit.\n# TYPE pulsedb_head_series_limit gauge\npulsedb_head_series_limit {limit}\n"
-        ));
-        Ok::<_, error::ApiError>(page)
-    })
-    .await
-    .map_err(|e| error::ApiError::internal(format!("metrics task failed: {e}")))??;
+    let page = tokio::task::spawn_blocking(move || metrics_text(&worker))
+        .await
+        .map_err(|e| error::ApiError::internal(format!("metrics task failed: {e}")))??;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response())
+}
+
+/// The `/metrics` page (blocking: it reads the storage's statistics).
+pub(crate) fn metrics_text(state: &AppState) -> Result<String, error::ApiError> {
+    let stats = state.db.stats().map_err(|e| error::ApiError::from_storage(&e))?;
+    let mut page = state.metrics.render(&stats, &state.config.data_dir);
+    page.push_str(&auth_metrics(&state.auth));
+    page.push_str(&state.notifier.render());
+    let limit = state.config.storage.max_active_series.unwrap_or(0);
+    page.push_str(&format!(
+        "# HELP pulsedb_head_series_limit The most series the head takes (--max-series); 0 is no limit.\n# TYPE pulsedb_head_series_limit gauge\npulsedb_head_series_limit {limit}\n"
+    ));
+    Ok(page)
 }
 
 /// Failed authentications by reason, in the text format.

@@ -75,6 +75,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let mut line = String::new();
     let mut line_no = 0;
     let mut last_report = Instant::now();
+    // `# HELP`, `# TYPE` and `# UNIT` of the text formats, kept as the metrics' metadata.
+    let mut metadata = std::collections::BTreeMap::<String, pulsedb::MetricMetadata>::new();
+    let text = matches!(format, FileFormat::Prometheus | FileFormat::Openmetrics);
     loop {
         line.clear();
         let read = reader.read_line(&mut line).with_context(|| format!("reading {}", args.file.display()))?;
@@ -83,6 +86,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         line_no += 1;
         progress.inc(read as u64);
+        if text {
+            if let Some(m) = text_format::parse_metadata_line(&line) {
+                keep_metadata(&mut metadata, m);
+                continue;
+            }
+        }
         if let Err(e) = parse_into(&line, line_no, format, precision, now, &mut batch) {
             flush(&db, &mut batch, &mut imported)?;
             progress.abandon();
@@ -100,15 +109,33 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     flush(&db, &mut batch, &mut imported)?;
     progress.set_message(rate(imported, started.elapsed()));
     progress.finish();
+    let metadata: Vec<_> = metadata.into_values().collect();
+    db.record_metadata(&metadata).context("keeping the metrics' metadata")?;
     db.flush().context("writing blocks")?;
     db.close().context("closing the database")?;
+    let described = if metadata.is_empty() { String::new() } else { format!(" and metadata of {} metrics", metadata.len()) };
     println!(
-        "imported {imported} samples from {} in {:.1}s ({})",
+        "imported {imported} samples{described} from {} in {:.1}s ({})",
         args.file.display(),
         started.elapsed().as_secs_f64(),
         rate(imported, started.elapsed())
     );
     Ok(())
+}
+
+fn keep_metadata(all: &mut std::collections::BTreeMap<String, pulsedb::MetricMetadata>, line: text_format::MetadataLine) {
+    use text_format::MetadataLine::{Help, Type, Unit};
+    let name = match &line {
+        Help(name, _) | Type(name, _) | Unit(name, _) => name.clone(),
+    };
+    let entry = all
+        .entry(name.clone())
+        .or_insert_with(|| pulsedb::MetricMetadata { metric: name, ..pulsedb::MetricMetadata::default() });
+    match line {
+        Help(_, help) => entry.help = help,
+        Type(_, kind) => entry.kind = kind,
+        Unit(_, unit) => entry.unit = unit,
+    }
 }
 
 fn rate(samples: u64, elapsed: Duration) -> String {

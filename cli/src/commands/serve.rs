@@ -93,6 +93,9 @@ pub(crate) struct Args {
     /// dashboards that ship with pulsedb. A bad file refuses the start.
     #[arg(long)]
     dashboards: Option<PathBuf>,
+    /// How often pulsedb records its own /metrics into itself (job="pulsedb"); 0 turns it off.
+    #[arg(long = "self-monitor-interval", default_value = "15s", value_parser = flags::duration_or_zero)]
+    self_monitor_interval: Duration,
 }
 
 /// `name=value` pairs as labels, refusing a bad name.
@@ -131,6 +134,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.external_labels = external_labels(&args.external_labels)?;
     config.external_url = args.external_url;
     config.dashboards_dir = args.dashboards;
+    config.self_monitor_interval = Some(args.self_monitor_interval);
     if let Some(path) = &args.web_config_file {
         config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -125,3 +125,30 @@ fn a_bad_dashboard_refuses_the_start_naming_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ops.json: line 4: panel 1 (\"x\"): the query does not parse"), "{err}");
 }
+
+#[test]
+fn import_keeps_the_text_formats_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("node.prom");
+    let t = now_ms();
+    std::fs::write(
+        &file,
+        format!(
+            "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5 {t}\n\
+             # HELP x_seconds_total Time spent,\\nin seconds.\n# TYPE x_seconds_total counter\n# UNIT x_seconds_total seconds\n\
+             x_seconds_total 3 {t}\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = std::process::Command::new(pulsedb_bin()).arg("import").arg("--data-dir").arg(&data).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("and metadata of 2 metrics"));
+    let server = TestServer::start(&data, &[]);
+    let (_, meta) = server.json("/api/v1/metadata");
+    assert_eq!(meta["data"]["node_load1"][0], serde_json::json!({"type": "gauge", "help": "1m load average.", "unit": ""}));
+    assert_eq!(
+        meta["data"]["x_seconds_total"][0],
+        serde_json::json!({"type": "counter", "help": "Time spent,\nin seconds.", "unit": "seconds"})
+    );
+}

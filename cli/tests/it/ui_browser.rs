@@ -197,4 +197,16 @@ fn every_page_shows_what_the_api_has() {
     assert_eq!(drawn("p99 latency by service"), Some("0".into()), "no such data here: {panels}");
     b.screenshot(&shots.join("dashboard-business.png")).unwrap();
     no_console_errors(&b, "dashboard");
+
+    // pulsedb's own dashboard, from the metrics a server records into itself (every second here).
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path(), &["--self-monitor-interval", "1s"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    open(&b, &server, "#/dashboards/pulsedb?range=5m");
+    b.wait_for("#page[data-rendered]", WAIT).unwrap();
+    let head = b.wait_for("#panels .panel:nth-child(5) .panel-body[data-drawn]", WAIT).unwrap();
+    assert_eq!(b.text(&b.find_all("#panels .panel:nth-child(5) h3").unwrap()[0]).unwrap(), "Head series");
+    assert_eq!(b.attribute(&head, "data-drawn").unwrap().as_deref(), Some("1"), "one pulsedb instance");
+    b.screenshot(&shots.join("dashboard-pulsedb.png")).unwrap();
+    no_console_errors(&b, "pulsedb dashboard");
 }
