@@ -33,7 +33,7 @@ pub use pulsedb_model::{
     RollupFields, RollupSeries, Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
-    parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
+    function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
     SeriesPoints, Value, ValueType, ANOMALOUS, MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
 };
 use pulsedb_storage::Storage;

@@ -26,6 +26,11 @@ pub use ast::{
 pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};
 pub use functions::Function;
+
+/// The name of every PromQL function the engine knows (Prometheus' and pulsedb's own).
+pub fn function_names() -> impl Iterator<Item = &'static str> {
+    functions::all().map(|f| f.name)
+}
 pub use parser::{parse, parse_matchers, type_of, MAX_DEPTH, MAX_QUERY_BYTES};
 
 /// The stack a thread needs to parse and evaluate any query the limits

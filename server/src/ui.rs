@@ -45,3 +45,24 @@ fn serve(path: &str, request: &Request) -> Response {
     }
     (headers, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The UI's autocomplete lists exactly the functions the engine has.
+    #[test]
+    fn the_ui_knows_every_function_and_no_other() {
+        let json: serde_json::Value = serde_json::from_slice(pulsedb_ui::asset("functions.json").unwrap().bytes).unwrap();
+        let mut ui: Vec<&str> = json["functions"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        let mut engine: Vec<&str> = pulsedb::query_function_names().collect();
+        ui.sort_unstable();
+        engine.sort_unstable();
+        assert_eq!(ui, engine);
+        for f in json["functions"].as_array().unwrap() {
+            let (name, signature) = (f["name"].as_str().unwrap(), f["signature"].as_str().unwrap());
+            assert!(signature.starts_with(&format!("{name}(")), "{signature}");
+            assert!(!f["help"].as_str().unwrap().is_empty(), "{name} has help");
+        }
+    }
+}
