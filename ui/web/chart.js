@@ -189,6 +189,8 @@ export function drawChart(container, { xs, lines, unit = '', note = '', height =
   const plot = new uPlot(opts, data, plotBox);
   container.append(legend(plot, lines, common));
   container.dataset.drawn = String(lines.length);
+  // When the page first showed a chart, for the speed benchmark (ms since navigation).
+  if (!document.body.dataset.firstDrawMs) document.body.dataset.firstDrawMs = String(Math.round(performance.now()));
   document.body.dataset.draws = String(+(document.body.dataset.draws || 0) + 1);
   const resize = new ResizeObserver(() => {
     const w = Math.max(300, container.clientWidth);

@@ -27,3 +27,4 @@ mod server_series_limit;
 mod server_tls_auth;
 mod server_ui_api;
 mod ui_browser;
+mod ui_speed;
