@@ -78,6 +78,23 @@ pub(super) fn go_g(v: f64, n: usize) -> String {
     }
 }
 
+/// Go's `%#.Ng`: as `%.Ng` but keeping trailing zeros and the point.
+fn go_g_sharp(v: f64, n: usize) -> String {
+    if !v.is_finite() {
+        return go_float(v);
+    }
+    let n = n.max(1);
+    let sci = scientific(v, n - 1);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = if v == 0.0 { 0 } else { exp.parse().unwrap_or(0) };
+    let with_point = |s: String| if s.contains('.') { s } else { format!("{s}.") };
+    if exp < -4 || exp >= n as i32 {
+        exponent_form(&with_point(mantissa.to_string()), exp)
+    } else {
+        with_point(fixed(v, (n as i32 - 1 - exp).max(0) as usize))
+    }
+}
+
 /// Go's `%.Ne`.
 fn go_e(v: f64, precision: usize, upper: bool) -> String {
     if !v.is_finite() {
@@ -268,7 +285,7 @@ fn go_printable(c: char) -> bool {
 }
 
 /// One verb's flags, width and precision.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Spec {
     minus: bool,
     plus: bool,
@@ -277,6 +294,8 @@ struct Spec {
     sharp: bool,
     /// `%#v`: Go syntax (a string quoted).
     sharp_v: bool,
+    /// `%+v`: a struct with its field names.
+    plus_v: bool,
     width: Option<usize>,
     precision: Option<usize>,
 }
@@ -304,7 +323,7 @@ impl Spec {
         } else if self.zero && !s.contains(['I', 'N']) {
             // Go pads infinities and NaN with spaces, zero flag or not.
             // Zeros go after the sign.
-            let (sign, digits) = match s.strip_prefix(['-', '+']) {
+            let (sign, digits) = match s.strip_prefix(['-', '+', ' ']) {
                 Some(rest) => (&s[..1], rest),
                 None => ("", s.as_str()),
             };
@@ -337,7 +356,7 @@ fn bad_verb(verb: char, arg: &Value) -> String {
 }
 
 /// Go's `%x` (`%X`) of a float: `0x1.8p+01`, the shortest mantissa.
-fn hex_float(v: f64, upper: bool) -> String {
+fn hex_float(v: f64, upper: bool, precision: Option<usize>) -> String {
     if !v.is_finite() {
         return go_float(v);
     }
@@ -356,9 +375,30 @@ fn hex_float(v: f64, upper: bool) -> String {
             }
             mant &= (1 << 52) - 1;
         }
-        let e = exp - 1023;
-        let frac = format!("{mant:013x}");
-        let frac = frac.trim_end_matches('0');
+        let mut e = exp - 1023;
+        let frac = match precision {
+            None => format!("{mant:013x}").trim_end_matches('0').to_string(),
+            Some(p) if p >= 13 => format!("{mant:013x}{}", "0".repeat(p - 13)),
+            Some(p) => {
+                // Round to p hex digits, half to even; a carry bumps the exponent.
+                let shift = (13 - p) * 4;
+                let (mut kept, rest) = (mant >> shift, mant & ((1u64 << shift) - 1));
+                let half = 1u64 << (shift - 1);
+                if rest > half || (rest == half && kept & 1 == 1) {
+                    kept += 1;
+                }
+                if kept >> (p * 4) != 0 {
+                    kept = 0;
+                    e += 1;
+                }
+                if p == 0 {
+                    String::new()
+                } else {
+                    format!("{kept:0p$x}")
+                }
+            }
+        };
+        let frac = frac.as_str();
         let dot = if frac.is_empty() { "" } else { "." };
         format!("{sign}0x1{dot}{frac}p{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
     };
@@ -379,6 +419,20 @@ fn binary_float(v: f64) -> String {
     let (exp, mant) = ((bits >> 52) as i64, bits & ((1 << 52) - 1));
     let (mant, exp) = if exp == 0 { (mant, -1074) } else { (mant | (1 << 52), exp - 1075) };
     format!("{sign}{mant}p{}{}", if exp < 0 { '-' } else { '+' }, exp.abs())
+}
+
+/// Go's `strconv.QuoteToASCII`: `\u00e9` for what is not ASCII.
+fn ascii_quote(s: &str) -> String {
+    let quoted = go_quote(s);
+    let mut out = String::with_capacity(quoted.len());
+    for c in quoted.chars() {
+        match c as u32 {
+            0..=0x7F => out.push(c),
+            n @ 0x80..=0xFFFF => out.push_str(&format!("\\u{n:04x}")),
+            n => out.push_str(&format!("\\U{n:08x}")),
+        }
+    }
+    out
 }
 
 /// Go's `%q` of a rune: `'a'`, `'\n'`, `'\''`.
@@ -403,7 +457,7 @@ fn format_int(verb: char, spec: &Spec, i: i64) -> Option<String> {
         'c' => return Some(u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}').to_string()),
         'q' => return Some(quote_rune(u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}'))),
         'U' => {
-            let u = format!("U+{:04X}", i.unsigned_abs());
+            let u = format!("U+{:04X}", i as u64);
             return Some(match u32::try_from(i).ok().and_then(char::from_u32) {
                 Some(c) if spec.sharp && go_printable(c) => format!("{u} '{c}'"),
                 _ => u,
@@ -426,7 +480,17 @@ fn format_int(verb: char, spec: &Spec, i: i64) -> Option<String> {
         _ => "",
     };
     let sign = if i < 0 { "-" } else { "" };
-    Some(spec.signed(format!("{sign}{prefix}{digits}"), i < 0))
+    let signed = spec.signed(format!("{sign}{prefix}{digits}"), i < 0);
+    // The 0 flag pads after the sign and prefix (and not at all with a precision).
+    Some(match spec.width {
+        // The width counts the sign but not the prefix.
+        Some(w) if spec.zero && !spec.minus && spec.precision.is_none() => {
+            let at = signed.len() - digits.len();
+            let room = w.saturating_sub(usize::from(at > prefix.len()));
+            format!("{}{}{}", &signed[..at], "0".repeat(room.saturating_sub(digits.len())), &signed[at..])
+        }
+        _ => signed,
+    })
 }
 
 fn format_str(verb: char, spec: &Spec, s: &str) -> Option<String> {
@@ -438,6 +502,11 @@ fn format_str(verb: char, spec: &Spec, s: &str) -> Option<String> {
     Some(match verb {
         'v' if spec.sharp_v => go_quote(&s),
         'v' | 's' => s,
+        // %#q: backquoted where Go can; %+q: ASCII only.
+        'q' if spec.sharp && !s.chars().any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t')) => {
+            format!("`{s}`")
+        }
+        'q' if spec.plus => ascii_quote(&s),
         'q' => go_quote(&s),
         'x' | 'X' => {
             let hex: Vec<String> =
@@ -459,12 +528,20 @@ fn format_str(verb: char, spec: &Spec, s: &str) -> Option<String> {
 fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
     let float = |v: f64| -> Option<String> {
         Some(match verb {
+            'g' | 'G' if spec.sharp => {
+                let s = go_g_sharp(v, spec.precision.unwrap_or(6));
+                if verb == 'G' {
+                    s.to_uppercase()
+                } else {
+                    s
+                }
+            }
             'v' | 'g' => spec.precision.map_or_else(|| go_float(v), |p| go_g(v, p)),
             'G' => spec.precision.map_or_else(|| go_float(v), |p| go_g(v, p)).to_uppercase(),
             'f' | 'F' if v.is_finite() => fixed(v, spec.precision.unwrap_or(6)),
             'f' | 'F' => go_float(v),
             'e' | 'E' => go_e(v, spec.precision.unwrap_or(6), verb == 'E'),
-            'x' | 'X' => hex_float(v, verb == 'X'),
+            'x' | 'X' => hex_float(v, verb == 'X', spec.precision),
             'b' => binary_float(v),
             _ => return None,
         })
@@ -476,6 +553,10 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         format!("{}:{}", format_one(verb, spec, &Value::Str(k.to_string())), format_one(verb, spec, v))
     };
     match arg {
+        Value::Labels(m) if spec.sharp_v => {
+            let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{}:{}", go_quote(k), go_quote(v))).collect();
+            return format!("map[string]string{{{}}}", pairs.join(", "));
+        }
         Value::Labels(m) => {
             let pairs: Vec<String> = m.iter().map(|(k, v)| pair(k, &Value::Str(v.clone()))).collect();
             return format!("map[{}]", pairs.join(" "));
@@ -485,7 +566,15 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
             return format!("map[{}]", pairs.join(" "));
         }
         Value::List(items) => {
-            let items: Vec<String> = items.iter().map(|v| format_one(verb, spec, v)).collect();
+            // Inside a list a sample is a pointer: Go prints its address under
+            // %v (printed by value here) and complains under other verbs.
+            let items: Vec<String> = items
+                .iter()
+                .map(|v| match v {
+                    Value::Sample(..) if verb != 'v' => format!("%!{verb}(*template.sample={})", v.print_nested()),
+                    v => format_one(verb, spec, v),
+                })
+                .collect();
             return format!("[{}]", items.join(" "));
         }
         Value::Sample(labels, v) => {
@@ -505,6 +594,22 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         Value::Float(v) => float(*v).map(|s| spec.signed(s, v.is_sign_negative() && !v.is_nan())),
         // A time is a Stringer: the string verbs print its text.
         Value::Time(_) if matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => format_str(verb, spec, &arg.print()),
+        Value::AlertData(d) if verb == 'v' && spec.plus_v => Some(format!(
+            "{{Labels:{} ExternalLabels:{} ExternalURL:{} Value:{}}}",
+            Value::Labels(d.labels.clone()).print(),
+            Value::Labels(d.external_labels.clone()).print(),
+            d.external_url,
+            go_float(d.value)
+        )),
+        Value::AlertData(d) if verb != 'v' => {
+            return format!(
+                "{{{} {} {} {}}}",
+                format_one(verb, spec, &Value::Labels(d.labels.clone())),
+                format_one(verb, spec, &Value::Labels(d.external_labels.clone())),
+                format_one(verb, spec, &Value::Str(d.external_url.clone())),
+                format_one(verb, spec, &Value::Float(d.value))
+            )
+        }
         Value::Complex(..) | Value::AlertData(_) if matches!(verb, 'v' | 's') => Some(arg.print()),
         // Other verbs see Go's time.Time struct: nanoseconds of the second,
         // seconds since year 1, a nil location.
@@ -516,6 +621,8 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         _ => None,
     };
     match text {
+        // Integers are zero-padded already, where they are.
+        Some(t) if matches!(arg, Value::Int(_)) => Spec { zero: false, ..spec.clone() }.pad(t),
         Some(t) => spec.pad_as(t, matches!(arg, Value::Str(_))),
         None => bad_verb(verb, arg),
     }
@@ -533,9 +640,17 @@ fn arg_index(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, count: usize)
         n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
         chars.next();
     }
-    if chars.next() != Some(']') {
+    if chars.peek() != Some(&']') {
+        // Not a number: Go skips to the closing bracket, if there is one.
+        let rest: String = chars.clone().collect();
+        if let Some(close) = rest.find(']') {
+            for _ in 0..rest[..=close].chars().count() {
+                chars.next();
+            }
+        }
         return Some(Err(()));
     }
+    chars.next();
     Some(match n {
         Some(n) if n >= 1 && n <= count => Ok(n - 1),
         _ => Err(()),
@@ -648,6 +763,7 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> String {
             // %+v and %#v are Go's struct-field and Go-syntax forms, not signs.
             spec.sharp_v = spec.sharp;
             spec.sharp = false;
+            spec.plus_v = spec.plus;
             spec.plus = false;
         }
         match args.get(next) {

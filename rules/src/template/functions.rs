@@ -233,12 +233,18 @@ fn index(args: &[Value]) -> Result<Value, String> {
             (Value::List(l), Value::Int(i)) => {
                 usize::try_from(*i).ok().and_then(|i| l.get(i)).cloned().ok_or(format!("index out of range: {i}"))?
             }
+            (Value::Str(_), Value::Int(i)) if *i < 0 => {
+                return Err(format!("index out of range: {i}"));
+            }
             (Value::Str(s), Value::Int(i)) => Value::Int(i64::from(
                 *usize::try_from(*i)
                     .ok()
                     .and_then(|i| s.as_bytes().get(i))
                     .ok_or("reflect: string index out of range")?,
             )),
+            (Value::Str(_) | Value::List(_), other) => {
+                return Err(format!("cannot index slice/array with type {}", other.type_name()))
+            }
             (Value::Nil, _) => return Err("index of untyped nil".into()),
             (other, _) => return Err(format!("can't index item of type {}", indirect_type(other))),
         };
@@ -407,6 +413,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
             Value::Labels(m) => m.len(),
             Value::Map(m) => m.len(),
             Value::List(l) => l.len(),
+            Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
             other => return Err(format!("len of type {}", indirect_type(&other))),
         } as i64),
         "index" => index(&args)?,
@@ -430,7 +437,8 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
         "html" => Value::Str(html_escape(&escaper_input(&args))),
         "js" => Value::Str(js_escape(&escaper_input(&args))),
         "urlquery" => Value::Str(query_escape(&escaper_input(&args))),
-        "call" => return Err("call of a value that is not a function".into()),
+        // Templates are given no function values, so nothing can be called.
+        "call" => return Err(format!("non-function of type {}", args.first().map_or("<nil>", Value::type_name))),
 
         "query" => {
             let q = want_str(&one(&args)?)?;

@@ -125,6 +125,8 @@ pub(crate) fn expand(template: &str, cx: &AlertContext<'_>) -> String {
 #[cfg(test)]
 mod check_tests;
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod runtime_tests;
 #[cfg(test)]
 mod tests;
