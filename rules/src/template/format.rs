@@ -188,6 +188,59 @@ pub(super) fn go_time(ms: i64) -> String {
     out
 }
 
+/// A `time.Time` method without arguments, on a UTC time in milliseconds
+/// (`(toTime 1e9).Year`); `None` for another name. Month and weekday are
+/// their names, as Go prints them.
+pub(super) fn time_method(ms: i64, name: &str) -> Option<Value> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let year_day = days - days_from_civil(y, 1, 1) + 1;
+    Some(match name {
+        "Year" => Value::Int(y),
+        "Month" => Value::Str(MONTHS[(m as usize).saturating_sub(1) % 12].to_string()),
+        "Day" => Value::Int(i64::from(d)),
+        "Hour" => Value::Int(of_day / 3600),
+        "Minute" => Value::Int(of_day / 60 % 60),
+        "Second" => Value::Int(of_day % 60),
+        "Nanosecond" => Value::Int(millis * 1_000_000),
+        "YearDay" => Value::Int(year_day),
+        "Weekday" => Value::Str(DAYS[days.rem_euclid(7) as usize].to_string()),
+        "Unix" => Value::Int(secs),
+        "UnixMilli" => Value::Int(ms),
+        "UnixMicro" => Value::Int(ms.saturating_mul(1000)),
+        "UnixNano" => Value::Int(ms.saturating_mul(1_000_000)),
+        "String" => Value::Str(go_time(ms)),
+        _ => return None,
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The proleptic Gregorian date of a day count since 1970-01-01.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

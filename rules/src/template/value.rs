@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::format::{go_float, go_time};
+use super::format::{go_float, go_time, time_method};
 
 /// A label set as Go's `map[string]string`.
 pub(crate) type LabelMap = BTreeMap<String, String>;
@@ -145,8 +145,9 @@ impl Value {
             (Value::AlertData(d), "Value") => Value::Float(d.value),
             // A field of nothing is nothing (Prometheus runs with missingkey=zero).
             (Value::Nil, _) => Value::Nil,
-            (Value::Time(ms), "Unix") => Value::Int(ms.div_euclid(1000)),
-            (Value::Time(ms), "UnixMilli") => Value::Int(*ms),
+            (Value::Time(ms), method) if time_method(*ms, method).is_some() => {
+                time_method(*ms, method).unwrap_or(Value::Nil)
+            }
             (other, _) => return Err(format!("can't evaluate field {name} in type {}", other.type_name())),
         })
     }
