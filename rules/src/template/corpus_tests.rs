@@ -304,6 +304,13 @@ fn corpus_prints_what_promtool_printed() {
         ("{{ (toTime 1e9).Year }}|{{ (toTime 1e9).Month }}|{{ (toTime 1e9).Day }}|{{ (toTime 1e9).Hour }}|{{ (toTime 1e9).Minute }}|{{ (toTime 1e9).Second }}", "2001|September|9|1|46|40"),
         ("{{ (toTime 1.5).Nanosecond }}|{{ (toTime 1e9).YearDay }}|{{ (toTime 1e9).Weekday }}|{{ (toTime 1e9).Unix }}|{{ (toTime 1e9).UnixMilli }}|{{ (toTime -1.5).Unix }}", "500000000|252|Sunday|1000000000|1000000000000|-2"),
         ("{{ (toTime 0).Weekday }}|{{ (toTime 951782400).YearDay }}|{{ (toTime 951782400).Month }}|{{ (toTime -86400).Weekday }}|{{ (toTime 0).String }}", "Thursday|60|February|Wednesday|1970-01-01 00:00:00 +0000 UTC"),
+        ("{{ $x := $x }}{{ $x }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:121: executing \"__alert_R\" at <$x>: undefined variable: $x>"),
+        ("{{ $x := 1 }}{{ $x := $x }}{{ $x }}", "1"),
+        ("{{ print .é }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:121: executing \"__alert_R\" at <.é>: can't evaluate field é in type struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }>"),
+        ("{{ range $i, $e := $i }}{{ end }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:131: executing \"__alert_R\" at <$i>: undefined variable: $i>"),
+        ("{{ template \"t\" 1 2 }}{{ define \"t\" }}{{ . }}{{ end }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:128: executing \"__alert_R\" at <1>: can't give argument to non-function 1>"),
+        ("a{{ 1 }}b{{/* x */}}c{{- 2 }} d {{ 3 -}} e", "a1bc2 d 3e"),
+        ("{{ \"a\" }}{{ \"b\" -}}   {{ \"c\" }}", "abc"),
     ];
     let wrong: Vec<String> = cases
         .iter()

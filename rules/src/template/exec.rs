@@ -353,7 +353,16 @@ impl<'a> Exec<'a> {
             Arg::Field(names) => (dot.clone(), names),
             Arg::Var(name, names) => {
                 let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-                (v.ok_or_else(|| self.error(cmd, format!("undefined variable: {name}")))?, names)
+                let undefined = || match operand {
+                    Some((pos, text)) => ExecError {
+                        pos: *pos,
+                        at: text.clone(),
+                        message: format!("undefined variable: {name}"),
+                        template: None,
+                    },
+                    None => self.error(cmd, format!("undefined variable: {name}")),
+                };
+                (v.ok_or_else(undefined)?, names)
             }
             Arg::Sub(pipe, names) => {
                 let mark = self.vars.len();

@@ -141,7 +141,8 @@ fn word_end(bytes: &[u8], mut i: usize) -> usize {
 fn fields(src: &str, mut i: usize) -> (Vec<String>, usize) {
     let bytes = src.as_bytes();
     let mut names = Vec::new();
-    while bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+    // A field name starts with a letter (any script's) or `_`.
+    while bytes.get(i) == Some(&b'.') && src[i + 1..].starts_with(|c: char| c.is_alphabetic() || c == '_') {
         let end = word_end(bytes, i + 1);
         names.push(src[i + 1..end].to_string());
         i = end;

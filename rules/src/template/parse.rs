@@ -134,6 +134,9 @@ impl Parser {
                 "define" => self.define(&tokens[1..], pos)?,
                 "block" => {
                     let name = template_name(&tokens, pos)?;
+                    if tokens.len() < 3 {
+                        return Err((pos, "missing value for block clause".into()));
+                    }
                     let body = self.nested(vec!["$".to_string()], 0, |p| p.block_body(pos))?;
                     self.add_def(name.clone(), body, pos)?;
                     nodes.push(self.template_call(name, &tokens[2..], &tokens, pos)?);
@@ -284,6 +287,12 @@ impl Parser {
         if let Some((names, is_assign, used)) = declared(rest) {
             // Assigning an undeclared variable fails when run, not here (as in Go).
             rest = &rest[used..];
+            // A declared variable is in scope in its own pipeline, as in Go
+            // (`{{ $x := $x }}` parses; it fails when run unless an outer
+            // `$x` exists).
+            if !is_assign {
+                self.vars.extend(names.iter().cloned());
+            }
             decl = names;
             assign = is_assign;
         }
@@ -301,10 +310,6 @@ impl Parser {
             {
                 return Err((cmd.pos, format!("non executable command in pipeline stage {}", stage + 1)));
             }
-        }
-        // Declared after the pipeline: `{{ $x := $x }}` reads the outer one.
-        if !assign {
-            self.vars.extend(decl.iter().cloned());
         }
         Ok(Pipe { decl, assign, cmds })
     }
