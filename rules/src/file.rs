@@ -244,7 +244,7 @@ fn check_rule(r: RawRule) -> Result<Rule, Vec<String>> {
     }
     for (what, map) in [("label", &r.labels), ("annotation", &r.annotations)] {
         for (k, v) in map {
-            if let Err(e) = crate::template::check(v) {
+            if let Err(e) = crate::template::check(v, &name) {
                 errs.push(format!("template in {what} {k:?}: {e}"));
             }
         }

@@ -2,7 +2,11 @@
 //! which it refuses; each verdict below is promtool's.
 #![allow(clippy::unwrap_used)]
 
-use super::check;
+use super::check as check_named;
+
+fn check(template: &str) -> Result<(), String> {
+    check_named(template, "C")
+}
 
 #[test]
 fn check_verdicts_match_promtool() {
@@ -134,6 +138,8 @@ b" }}"#,
         (r#"{{ print 0_1 0x_1F 0b101 0o17 1_000.5 .5 -.5 1. +5 0x1P-2 1E3 0X1F }}"#, true),
         (r#"{{ print -9223372036854775808 9223372036854775808 }}"#, true),
         (r#"{{ block "b" }}x{{ end }}"#, false),
+        (r#"{{ define "__alert_C" }}x{{ end }}"#, false),
+        (r#"{{ define "__alert_C" }} {{ end }}"#, true),
         (r#"{{ print .é }}"#, true),
         (r#"{{ $x := $x }}"#, true),
         (r#"{{ range $i, $e := $i }}{{ end }}"#, true),

@@ -50,9 +50,10 @@ pub(crate) fn table_link(expr: &str) -> String {
     format!("/graph?g0.expr={}&g0.tab=1", format::query_escape(expr))
 }
 
-/// Checks a template's syntax, functions and variables, as a rule file is read.
-pub(crate) fn check(template: &str) -> Result<(), String> {
-    parse::parse(template, DECLARED).map(|_| ()).map_err(|(_, message)| message)
+/// Checks a template's syntax, functions and variables, as a rule file is
+/// read; `rule` is the alerting rule's name (the template's is `__alert_<rule>`).
+pub(crate) fn check(template: &str, rule: &str) -> Result<(), String> {
+    parse::parse(template, DECLARED, &format!("__alert_{rule}")).map(|_| ()).map_err(|(_, message)| message)
 }
 
 /// What an alert's templates see.
@@ -84,7 +85,7 @@ fn line_col(template: &str, pos: usize) -> (usize, usize) {
 /// `template` expanded; an error writes Prometheus' error text in its place.
 pub(crate) fn expand(template: &str, cx: &AlertContext<'_>) -> String {
     let name = format!("__alert_{}", cx.rule);
-    let tree = match parse::parse(template, DECLARED) {
+    let tree = match parse::parse(template, DECLARED, &name) {
         Ok(tree) => tree,
         Err((pos, message)) => {
             let (line, _) = line_col(template, pos);

@@ -71,13 +71,16 @@ pub(super) type ParseError = (usize, String);
 
 /// Parses `src`; `vars` are the variables declared before it (Prometheus
 /// declares `$labels`, `$externalLabels`, `$externalURL` and `$value`).
-pub(super) fn parse(src: &str, vars: &[&str]) -> Result<Tree, ParseError> {
+/// `name` is the template's own name, which no `define` may take (the
+/// template itself, never empty after Prometheus' preamble, has it).
+pub(super) fn parse(src: &str, vars: &[&str], name: &str) -> Result<Tree, ParseError> {
     let items = lex(src)?;
     let mut parser = Parser {
         items,
         next: 0,
         vars: vars.iter().map(|v| v.to_string()).collect(),
         defs: HashMap::new(),
+        name: name.to_string(),
         loops: 0,
         depth: 0,
     };
@@ -93,6 +96,8 @@ struct Parser {
     next: usize,
     vars: Vec<String>,
     defs: HashMap<String, Vec<Node>>,
+    /// The template's own name.
+    name: String,
     /// How many `range` blocks enclose the current point.
     loops: usize,
     depth: usize,
@@ -202,6 +207,9 @@ impl Parser {
     /// only) gives way to a non-empty one, but two non-empty ones clash.
     fn add_def(&mut self, name: String, body: Vec<Node>, pos: usize) -> Result<(), ParseError> {
         let empty = |nodes: &[Node]| nodes.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()));
+        if name == self.name && !empty(&body) {
+            return Err((pos, format!("template: multiple definition of template {name:?}")));
+        }
         match self.defs.get(&name) {
             Some(old) if !empty(old) => {
                 if !empty(&body) {

@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 use pulsedb_model::Labels;
 
-use super::{check, expand, AlertContext, QueryFn, QueryResult};
+use super::{expand, AlertContext, QueryFn, QueryResult};
+
+fn check(template: &str) -> Result<(), String> {
+    super::check(template, "Control")
+}
 
 fn loads() -> Vec<(BTreeMap<String, String>, f64)> {
     [("a", 3.0), ("b", 7.0), ("c", 0.5)]
