@@ -302,6 +302,16 @@ fn escaper_input(args: &[Value]) -> String {
 /// Go's `unicode.ToUpper`: one character for one; a character whose
 /// upper case is several (`ß`, `ﬁ`, `ŉ`) stays as it is.
 fn upper(c: char) -> char {
+    // Greek with ypogegrammeni: one-character upper (title) case in Go,
+    // two characters in the full mapping.
+    let iota_subscript = match c as u32 {
+        n @ (0x1F80..=0x1F87 | 0x1F90..=0x1F97 | 0x1FA0..=0x1FA7) => Some(n + 8),
+        0x1FB3 | 0x1FC3 | 0x1FF3 => Some(c as u32 + 9),
+        _ => None,
+    };
+    if let Some(u) = iota_subscript.and_then(char::from_u32) {
+        return u;
+    }
     let mut up = c.to_uppercase();
     match (up.next(), up.next()) {
         (Some(u), None) => u,
