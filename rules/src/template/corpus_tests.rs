@@ -335,6 +335,11 @@ fn corpus_prints_what_promtool_printed() {
         ("{{ title \"ᾳ\" }}", "ᾼ"),
         ("{{ toUpper \"ᾳ\" }}", "ᾼ"),
         ("{{ toUpper \"ᾀᾁᾇ ᾐᾗ ᾠᾧ ᾳ ῃ ῳ ᾈ ᾲ ᾴ ῼ\" }}|{{ title \"ᾀ ῃ\" }}", "ᾈᾉᾏ ᾘᾟ ᾨᾯ ᾼ ῌ ῼ ᾈ ᾲ ᾴ ῼ|ᾈ ῌ"),
+        ("{{ (args).x.y }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:116: executing \"__alert_R\" at <args>: nil pointer evaluating interface {}.y>"),
+        ("{{ with args }}{{ .x.y }}{{ end }}", ""),
+        ("{{ (index (args) \"x\").y }}", "<no value>"),
+        ("{{ with args 1 }}{{ .arg0.y }}{{ end }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:137: executing \"__alert_R\" at <.arg0.y>: can't evaluate field y in type interface {}>"),
+        ("{{ with args }}{{ .x }}|{{ print .x }}{{ end }}", ""),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -372,8 +372,21 @@ impl<'a> Exec<'a> {
             }
         };
         let mut value = base;
+        // A key missing from `args`' map is a nil interface{} in Go, whose
+        // fields cannot be taken (a nil from a function's result can).
+        let (mut nil_from_map, mut from_map) = (false, false);
         for name in fields {
-            value = value.field(name).map_err(|message| match operand {
+            let field = if nil_from_map {
+                Err(format!("nil pointer evaluating interface {{}}.{name}"))
+            } else if from_map && !matches!(value, Value::Map(_) | Value::Labels(_) | Value::Nil) {
+                // What `args` holds is typed interface{} for Go's complaint.
+                value.field(name).map_err(|_| format!("can't evaluate field {name} in type interface {{}}"))
+            } else {
+                value.field(name)
+            };
+            from_map = matches!(value, Value::Map(_));
+            nil_from_map = from_map && matches!(field, Ok(Value::Nil));
+            value = field.map_err(|message| match operand {
                 Some(o) => {
                     let (pos, at) = last_node(arg, o);
                     ExecError { pos, at, message, template: None }
