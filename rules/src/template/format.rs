@@ -387,9 +387,11 @@ impl Spec {
     }
 
     fn signed(&self, s: String, negative: bool) -> String {
-        // `+Inf` comes signed already.
-        if negative || s.starts_with('+') {
+        // `+Inf` comes signed already; the space flag puts a space for its plus.
+        if negative || (s.starts_with('+') && (self.plus || !self.space)) {
             s
+        } else if let Some(rest) = s.strip_prefix('+') {
+            format!(" {rest}")
         } else if self.plus {
             format!("+{s}")
         } else if self.space {

@@ -195,6 +195,11 @@ fn builtins_fail_and_compare_as_go_does() {
         ),
     ]);
     assert_eq!(x("{{ printf \"%08.2f|%+08.2f\" $value $value }}", f64::INFINITY), "    +Inf|    +Inf");
+    // promtool: "    +Inf|+Inf    |+Inf| Inf|+Inf".
+    assert_eq!(
+        x("{{ printf \"%08.3f|%-8.2e|%+.3g|% f|%#v\" $value $value $value $value $value }}", f64::INFINITY),
+        "    +Inf|+Inf    |+Inf| Inf|+Inf"
+    );
 }
 
 #[test]
