@@ -124,6 +124,11 @@ fn action(src: &str, mut i: usize) -> Result<(Option<Vec<Token>>, usize, bool), 
             return Ok((Some(tokens), i + 2, false));
         }
         let (tok, end) = token(src, i)?;
+        // A word (name, variable, field) must end at a space, `.`, `,`, `|`,
+        // `:`, a parenthesis or the delimiter: `$x=1` is a bad character.
+        if matches!(tok, Tok::Ident(_) | Tok::Var(..) | Tok::Field(_)) && bytes.get(end) == Some(&b'=') {
+            return Err((end, "bad character U+003D '='".into()));
+        }
         tokens.push(Token { tok, pos: i, text: src[i..end].to_string(), spaced });
         spaced = false;
         i = end;
