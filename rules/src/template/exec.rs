@@ -160,8 +160,14 @@ impl<'a> Exec<'a> {
     /// which `range` binds per element instead.
     fn range_value(&mut self, pipe: &Pipe, dot: &Value) -> Result<Value, ExecError> {
         let mut value = None;
-        for cmd in &pipe.cmds {
-            value = Some(self.command(cmd, dot, value)?);
+        for (i, cmd) in pipe.cmds.iter().enumerate() {
+            // Where Go stands when a stage begins: the pipeline, then the
+            // last node the stage before evaluated.
+            let before = match i {
+                0 => (pipe.pos, pipe.text.clone()),
+                _ => last_node_of(&pipe.cmds[i - 1]).unwrap_or((pipe.pos, pipe.text.clone())),
+            };
+            value = Some(self.command(cmd, dot, value, &before)?);
         }
         Ok(value.unwrap_or(Value::Nil))
     }
@@ -203,21 +209,18 @@ impl<'a> Exec<'a> {
     }
 
     /// One command; `last` is the previous command's result in a pipeline.
-    fn command(&mut self, cmd: &Cmd, dot: &Value, last: Option<Value>) -> Result<Value, ExecError> {
+    fn command(
+        &mut self,
+        cmd: &Cmd,
+        dot: &Value,
+        last: Option<Value>,
+        before: &(usize, String),
+    ) -> Result<Value, ExecError> {
         let (head, rest) = cmd.args.split_first().ok_or_else(|| self.error(cmd, "empty command".into()))?;
         let Arg::Func(name) = head else {
             if !rest.is_empty() || last.is_some() {
-                let (pos, text) = cmd.operands.first().cloned().unwrap_or((cmd.pos, cmd.text.clone()));
-                let (at, what) = match head {
-                    Arg::Sub(..) => (cmd.text.clone(), text.trim_start_matches('(').trim_end_matches(')').to_string()),
-                    _ => (text.clone(), text),
-                };
-                return Err(ExecError {
-                    pos,
-                    at,
-                    message: format!("can't give argument to non-function {what}"),
-                    template: None,
-                });
+                let given = rest.len() + usize::from(last.is_some());
+                return Err(self.arguments_to_non_function(head, dot, cmd, given, before));
             }
             if matches!(head, Arg::Nil) {
                 return Err(self.error(cmd, "nil is not a command".into()));
@@ -225,6 +228,54 @@ impl<'a> Exec<'a> {
             return self.arg(head, dot, cmd, cmd.operands.first());
         };
         self.call(name, rest, &cmd.operands[1.min(cmd.operands.len())..], last, dot, cmd)
+    }
+
+    /// The error of a command whose head is not a function but has
+    /// arguments, as Go words it: a field (`.Value 1`) cannot be invoked, a
+    /// map key (`$labels.host 1`) is not a method, anything else is a
+    /// non-function. Go evaluates a field's receiver first, so its errors
+    /// come first.
+    fn arguments_to_non_function(
+        &mut self,
+        head: &Arg,
+        dot: &Value,
+        cmd: &Cmd,
+        given: usize,
+        before: &(usize, String),
+    ) -> ExecError {
+        let operand = cmd.operands.first().cloned().unwrap_or((cmd.pos, cmd.text.clone()));
+        let names = match head {
+            Arg::Field(names) | Arg::Var(_, names) | Arg::Sub(_, names) => names.as_slice(),
+            _ => &[],
+        };
+        let Some(last) = names.last() else {
+            let (pos, text) = operand;
+            let (pos, at, what) = match head {
+                // Not evaluated: Go complains before running it, placed
+                // where it stood before this command.
+                Arg::Sub(pipe, _) => (before.0, before.1.clone(), pipe.text.clone()),
+                _ => (pos, text.clone(), text),
+            };
+            let message = format!("can't give argument to non-function {what}");
+            return ExecError { pos, at, message, template: None };
+        };
+        let receiver = match self.arg_fields(head, dot, cmd, Some(&operand), true) {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+        let (pos, at) = last_node(head, &operand);
+        let message = match receiver {
+            Value::Labels(_) | Value::Map(_) => format!("{last} is not a method but has arguments"),
+            // A time's methods take no arguments.
+            Value::Time(_) if receiver.field(last).is_ok() => {
+                format!("wrong number of args for {last}: want 0 got {given}")
+            }
+            ref v => match v.field(last) {
+                Ok(_) => format!("{last} has arguments but cannot be invoked as function"),
+                Err(e) => e,
+            },
+        };
+        ExecError { pos, at, message, template: None }
     }
 
     /// Calls `name` as Go does: the number of arguments checked first, then
@@ -333,6 +384,19 @@ impl<'a> Exec<'a> {
         cmd: &Cmd,
         operand: Option<&(usize, String)>,
     ) -> Result<Value, ExecError> {
+        self.arg_fields(arg, dot, cmd, operand, false)
+    }
+
+    /// An operand's value, without its last field where `but_last` (the
+    /// receiver of that field).
+    fn arg_fields(
+        &mut self,
+        arg: &Arg,
+        dot: &Value,
+        cmd: &Cmd,
+        operand: Option<&(usize, String)>,
+        but_last: bool,
+    ) -> Result<Value, ExecError> {
         let (base, fields) = match arg {
             Arg::Lit(v) => return Ok(v.clone()),
             Arg::Overflow(text, pos) => {
@@ -346,7 +410,7 @@ impl<'a> Exec<'a> {
             Arg::Nil => return Ok(Value::Nil),
             Arg::Func(name) => {
                 // A function as an argument is called without arguments.
-                let at = cmd.operands.iter().find(|(_, t)| t == name).cloned().unwrap_or((cmd.pos, name.clone()));
+                let at = operand.cloned().unwrap_or((cmd.pos, name.clone()));
                 let own = Cmd { args: vec![arg_func(name)], pos: at.0, text: name.clone(), operands: vec![at] };
                 return self.call(name, &[], &[], None, dot, &own);
             }
@@ -375,6 +439,7 @@ impl<'a> Exec<'a> {
         // A key missing from `args`' map is a nil interface{} in Go, whose
         // fields cannot be taken (a nil from a function's result can).
         let (mut nil_from_map, mut from_map) = (false, false);
+        let fields = if but_last { &fields[..fields.len().saturating_sub(1)] } else { &fields[..] };
         for name in fields {
             let field = if nil_from_map {
                 Err(format!("nil pointer evaluating interface {{}}.{name}"))

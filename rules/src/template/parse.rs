@@ -33,6 +33,10 @@ pub(super) struct Pipe {
     pub decl: Vec<String>,
     pub assign: bool,
     pub cmds: Vec<Cmd>,
+    /// Where it starts and how Go prints it (declarations always with
+    /// `:=`), for errors placed at the pipeline.
+    pub pos: usize,
+    pub text: String,
 }
 
 #[derive(Debug)]
@@ -319,7 +323,13 @@ impl Parser {
                 return Err((cmd.pos, format!("non executable command in pipeline stage {}", stage + 1)));
             }
         }
-        Ok(Pipe { decl, assign, cmds })
+        let cmd_texts: Vec<&str> = cmds.iter().map(|c| c.text.as_str()).collect();
+        let text = match decl.is_empty() {
+            true => cmd_texts.join(" | "),
+            false => format!("{} := {}", decl.join(", "), cmd_texts.join(" | ")),
+        };
+        let start = tokens.first().map_or(pos, |t| t.pos);
+        Ok(Pipe { decl, assign, cmds, pos: start, text })
     }
 
     fn command(&mut self, tokens: &[Token], pos: usize) -> Result<Cmd, ParseError> {
@@ -365,7 +375,7 @@ impl Parser {
                     text: t.text.clone(),
                     operands: vec![(t.pos, t.text.clone())],
                 };
-                let pipe = Pipe { decl: Vec::new(), assign: false, cmds: vec![cmd] };
+                let pipe = Pipe { decl: Vec::new(), assign: false, cmds: vec![cmd], pos: t.pos, text: t.text.clone() };
                 return Ok((Arg::Sub(Box::new(pipe), names.clone()), 2));
             }
         }
