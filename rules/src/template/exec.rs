@@ -348,6 +348,12 @@ impl<'a> Exec<'a> {
         if let Some(message) = literal_error {
             return Err(ExecError { pos, at: text, message, template: None });
         }
+        // The literal nil is a nil pointer or an empty slice for those types.
+        match (param, arg) {
+            (Param::Sample, Arg::Nil) => return Ok(Value::Nil),
+            (Param::List, Arg::Nil) => return Ok(Value::List(Vec::new())),
+            _ => {}
+        }
         let v = self.arg(arg, dot, cmd, Some(operand))?;
         if !param.admits(&v) {
             let (pos, at) = last_node(arg, operand);

@@ -642,7 +642,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         _ => {}
     }
     let text = match arg {
-        Value::Str(s) => format_str(verb, spec, s),
+        Value::Str(s) | Value::Html(s) => format_str(verb, spec, s),
         Value::Int(i) => format_int(verb, spec, *i),
         Value::Bool(b) if matches!(verb, 'v' | 't') => Some(b.to_string()),
         Value::Nil if verb == 'v' => Some("<nil>".into()),
@@ -851,7 +851,8 @@ pub(super) fn sprint_printable(args: &[Value]) -> String {
 fn sprint_with(args: &[Value], print: fn(&Value) -> String) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
-        if i > 0 && !matches!(a, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
+        let string = |v: &Value| matches!(v, Value::Str(_) | Value::Html(_));
+        if i > 0 && !string(a) && !string(&args[i - 1]) {
             out.push(' ');
         }
         out.push_str(&print(a));

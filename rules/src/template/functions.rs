@@ -153,6 +153,8 @@ fn parse_go_float(s: &str) -> Result<f64, String> {
 fn sample_of<'v>(name: &str, v: &'v Value) -> Result<(&'v LabelMap, f64), String> {
     match v {
         Value::Sample(labels, value) => Ok((labels, *value)),
+        // A nil *sample (the literal nil) is dereferenced.
+        Value::Nil => Err(NIL_URL.into()),
         other => Err(format!("{name}: wrong type for value; expected *template.sample; got {}", other.type_name())),
     }
 }
@@ -164,31 +166,53 @@ fn list_of(v: &Value) -> Result<&[Value], String> {
     }
 }
 
-/// Go's ordering of two basic values of the same kind.
-fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, String> {
-    Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
-        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (
-            Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_),
-            Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_),
-        ) => return Err("incompatible types for comparison".into()),
-        _ => return Err("invalid type for comparison".into()),
+/// Go's kinds as its comparison functions see them: the basic ones, or
+/// `None` for anything else (maps, lists, samples, times, nil).
+#[derive(PartialEq)]
+enum Kind {
+    Bool,
+    Int,
+    Float,
+    Complex,
+    Str,
+}
+
+fn kind(v: &Value) -> Option<Kind> {
+    Some(match v {
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int,
+        Value::Float(_) => Kind::Float,
+        Value::Complex(..) => Kind::Complex,
+        Value::Str(_) | Value::Html(_) => Kind::Str,
+        _ => return None,
     })
 }
 
+/// Two values of the same basic kind in order (`None` for NaN or complex).
+fn order(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Complex(a, b), Value::Complex(c, d)) => (a == c && b == d).then_some(Ordering::Equal),
+        (Value::Str(x) | Value::Html(x), Value::Str(y) | Value::Html(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// lt, le, gt, ge: basic kinds only, the same kind, and not bool or complex.
 fn ordered(name: &str, args: &[Value], test: fn(Ordering) -> bool) -> Result<Value, String> {
     want(name, args, 2)?;
-    // Different kinds are incompatible before booleans are unordered.
-    if std::mem::discriminant(&args[0]) != std::mem::discriminant(&args[1]) {
-        compare(&args[0], &args[1])?;
+    let (Some(k1), Some(k2)) = (kind(&args[0]), kind(&args[1])) else {
+        return Err("invalid type for comparison".into());
+    };
+    if k1 != k2 {
+        return Err("incompatible types for comparison".into());
     }
-    if matches!(args[0], Value::Bool(_)) || matches!(args[1], Value::Bool(_)) {
+    if matches!(k1, Kind::Bool | Kind::Complex) {
         return Err("invalid type for comparison".into());
     }
-    Ok(Value::Bool(compare(&args[0], &args[1])?.is_some_and(test)))
+    Ok(Value::Bool(order(&args[0], &args[1]).is_some_and(test)))
 }
 
 fn eq(args: &[Value]) -> Result<bool, String> {
@@ -202,15 +226,22 @@ fn eq(args: &[Value]) -> Result<bool, String> {
         }
         _ => Ok(()),
     };
-    non_comparable(first)?;
     for other in rest {
         let equal = match (first, other) {
-            // Nil equals only nil; a sample (a pointer) only itself.
+            // Nil equals only nil, and compares with anything.
             (Value::Nil, o) | (o, Value::Nil) => matches!(o, Value::Nil),
+            _ if kind(first) != kind(other) => return Err("incompatible types for comparison".into()),
+            // A sample (a pointer) equals only itself; so does a time (each
+            // toTime makes a new one).
             (Value::Sample(a, _), Value::Sample(b, _)) => std::rc::Rc::ptr_eq(a, b),
+            (Value::Time(_), Value::Time(_)) => false,
             _ => {
+                non_comparable(first)?;
                 non_comparable(other)?;
-                compare(first, other)? == Some(Ordering::Equal)
+                if kind(first).is_none() {
+                    return Err("invalid type for comparison".into());
+                }
+                order(first, other) == Some(Ordering::Equal)
             }
         };
         if equal {
@@ -242,6 +273,7 @@ fn index(args: &[Value]) -> Result<Value, String> {
                     .and_then(|i| s.as_bytes().get(i))
                     .ok_or("reflect: string index out of range")?,
             )),
+            (Value::Str(_) | Value::List(_), Value::Nil) => return Err("cannot index slice/array with nil".into()),
             (Value::Str(_) | Value::List(_), other) => {
                 return Err(format!("cannot index slice/array with type {}", other.type_name()))
             }
@@ -270,6 +302,7 @@ fn slice(args: &[Value]) -> Result<Value, String> {
         match b {
             Value::Int(i) if *i >= 0 && (*i as usize) <= len => idx.push(*i as usize),
             Value::Int(i) => return Err(format!("index out of range: {i}")),
+            Value::Nil => return Err("cannot index slice/array with nil".into()),
             other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
         }
     }
@@ -419,7 +452,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
     Ok(match name {
         "not" => Value::Bool(!one(&args)?.truth()),
         "len" => Value::Int(match one(&args)? {
-            Value::Str(s) => s.len(),
+            Value::Str(s) | Value::Html(s) => s.len(),
             Value::Labels(m) => m.len(),
             Value::Map(m) => m.len(),
             Value::List(l) => l.len(),
@@ -517,7 +550,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
         "graphLink" => Value::Str(format!("/graph?g0.expr={}&g0.tab=0", query_escape(&want_str(&one(&args)?)?))),
         "tableLink" => Value::Str(format!("/graph?g0.expr={}&g0.tab=1", query_escape(&want_str(&one(&args)?)?))),
         "args" => Value::Map(args.into_iter().enumerate().map(|(i, v)| (format!("arg{i}"), v)).collect()),
-        "safeHtml" => Value::Str(want_str(&one(&args)?)?),
+        "safeHtml" => Value::Html(want_str(&one(&args)?)?),
         "externalURL" => {
             want(name, &args, 0)?;
             Value::Str(env.external_url.ok_or(NIL_URL)?.to_string())

@@ -22,6 +22,9 @@ pub(crate) enum Value {
     /// Go's `complex128` (an imaginary literal such as `1i`): real and imaginary parts.
     Complex(f64, f64),
     Str(String),
+    /// Go's `template.HTML` (what `safeHtml` returns): a string, but not of
+    /// type string where a function wants one.
+    Html(String),
     /// Go's `map[string]string`: `$labels`, `$externalLabels`, a sample's labels.
     Labels(Rc<BTreeMap<String, String>>),
     /// Go's `map[string]interface{}` (what `args` builds).
@@ -55,6 +58,7 @@ impl Value {
             Value::Float(_) => "float64",
             Value::Complex(..) => "complex128",
             Value::Str(_) => "string",
+            Value::Html(_) => "template.HTML",
             Value::Labels(_) => "map[string]string",
             Value::Map(_) => "map[string]interface {}",
             Value::List(_) => "template.queryResult",
@@ -76,7 +80,7 @@ impl Value {
                 let sign = if im.starts_with(['+', '-']) { "" } else { "+" };
                 format!("({}{sign}{im}i)", go_float(*re))
             }
-            Value::Str(s) => s.clone(),
+            Value::Str(s) | Value::Html(s) => s.clone(),
             Value::Labels(m) => {
                 let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
                 format!("map[{}]", pairs.join(" "))
@@ -122,7 +126,7 @@ impl Value {
             Value::Int(i) => *i != 0,
             Value::Float(v) => *v != 0.0,
             Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
-            Value::Str(s) => !s.is_empty(),
+            Value::Str(s) | Value::Html(s) => !s.is_empty(),
             Value::Labels(m) => !m.is_empty(),
             Value::Map(m) => !m.is_empty(),
             Value::List(l) => !l.is_empty(),
