@@ -135,6 +135,27 @@ impl Browser {
         self.call("POST", &format!("/element/{}/click", e.0), Some(json!({}))).map(|_| ())
     }
 
+    /// Drags the mouse across the element's middle, from `from` to `to`
+    /// (fractions of its width), as a person selecting a span does.
+    pub fn drag_across(&self, e: &Element, from: f64, to: f64) -> Result<(), String> {
+        let rect = self.call("GET", &format!("/element/{}/rect", e.0), None)?;
+        let width = rect["width"].as_f64().ok_or_else(|| format!("no width in {rect}"))?;
+        // Offsets are from the element's centre.
+        let x = |f: f64| ((f - 0.5) * width).round() as i64;
+        let origin = json!({ ELEMENT: e.0 });
+        let actions = json!({ "actions": [{
+            "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+            "actions": [
+                { "type": "pointerMove", "origin": origin, "x": x(from), "y": 0 },
+                { "type": "pointerDown", "button": 0 },
+                { "type": "pointerMove", "origin": origin, "x": x((from + to) / 2.0), "y": 0, "duration": 50 },
+                { "type": "pointerMove", "origin": origin, "x": x(to), "y": 0, "duration": 50 },
+                { "type": "pointerUp", "button": 0 },
+            ],
+        }]});
+        self.call("POST", "/actions", Some(actions)).map(|_| ())
+    }
+
     /// Types `text` into the element as keystrokes (`\u{E007}` is Enter).
     pub fn type_into(&self, e: &Element, text: &str) -> Result<(), String> {
         self.call("POST", &format!("/element/{}/value", e.0), Some(json!({ "text": text }))).map(|_| ())

@@ -397,7 +397,7 @@ fn fix_frame_checksums(chunks: &mut [u8]) {
 pub type Target = fn(&[u8]);
 
 /// Every entry point, by name (for the corpus replay).
-pub const TARGETS: [(&str, Target); 16] = [
+pub const TARGETS: [(&str, Target); 17] = [
     ("query_parser", query_parser),
     ("query_structured", crate::structured::query_structured),
     ("ingest_structured", crate::structured::ingest_structured),
@@ -414,7 +414,19 @@ pub const TARGETS: [(&str, Target); 16] = [
     ("wal_replay", wal_replay),
     ("block_read", block_read),
     ("rule_file", crate::rule_fuzzing::rule_file),
+    ("dashboard_file", dashboard_file),
 ];
+
+/// Dashboard files as they come (`pulsedb serve --dashboards`): checking
+/// never panics, and a file that checks writes back as JSON that checks
+/// again to the same dashboard.
+pub fn dashboard_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(dashboard) = pulsedb_server::dashboards::parse("fuzz.json", text) else { return };
+    let written = serde_json::to_string(&dashboard).expect("a checked dashboard serializes");
+    let again = pulsedb_server::dashboards::parse("again.json", &written).expect("what was written checks again");
+    assert_eq!(serde_json::to_string(&again).ok(), Some(written), "the dashboard changed on the round trip");
+}
 
 #[cfg(test)]
 mod tests {

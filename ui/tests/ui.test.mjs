@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 // The modules read `document.baseURI` when loaded; nothing else of the DOM.
 globalThis.document = { baseURI: 'http://127.0.0.1:9201/ui/' };
 const { context } = await import('../web/complete.js');
-const { stepFor, bandQueries, align, commonLabels, formatValue, MAX_SERIES } = await import('../web/chart.js');
+const { stepFor, bandQueries, rangeQueries, align, commonLabels, formatValue, MAX_SERIES, AXIS_PIXELS } = await import('../web/chart.js');
 const { parseDuration, formatDuration, seriesName, parseValue } = await import('../web/api.js');
 const { rangeOf } = await import('../web/anomaly.js');
 
@@ -26,14 +26,23 @@ test('autocomplete knows what is being written', () => {
   assert.equal(context('x + 1'), null);
 });
 
-test('the step gives about one point per pixel, never less than a second', () => {
-  assert.equal(stepFor(86400, 1000), 87);
-  assert.equal(stepFor(3600, 1200), 3);
+test('the step gives at most one point per pixel, on steps that line up with minutes', () => {
+  assert.equal(stepFor(86400, 1000), 120, '24 h over 920 px of plot: 94 s, rounded up to 2 min');
+  assert.equal(stepFor(3600, 1200), 5);
   assert.equal(stepFor(60, 1000), 1);
-  assert.equal(stepFor(86400, 10), 864, 'a tiny chart counts as 100 pixels');
-  for (const [range, width] of [[300, 800], [7 * 86400, 1500], [30 * 86400, 640]]) {
-    assert.ok(range / stepFor(range, width) <= width, `${range} s over ${width} px`);
+  assert.equal(stepFor(1800, 1000), 2);
+  assert.equal(stepFor(30 * 86400, 1500), 1860);
+  assert.equal(stepFor(86400, 10), 900, 'a tiny chart counts as 100 pixels');
+  for (const [range, width] of [[300, 800], [3600, 700], [7 * 86400, 1500], [30 * 86400, 640]]) {
+    const step = stepFor(range, width);
+    assert.ok(range / step <= width - AXIS_PIXELS, `${range} s over ${width} px: step ${step}`);
+    assert.ok(step < 60 ? 60 % step === 0 : step % 60 === 0, `step ${step} lines up with minutes`);
   }
+});
+
+test('a selector is drawn by its newest sample per step, other expressions as written', () => {
+  assert.deepEqual(rangeQueries('up{job="a"}', 60), ['last_over_time(up{job="a"}[60s])', 'min_over_time(up{job="a"}[60s])', 'max_over_time(up{job="a"}[60s])']);
+  assert.equal(rangeQueries('rate(x[5m])', 60)[0], 'rate(x[5m])');
 });
 
 test('the band is exact for selectors and sampled for expressions', () => {

@@ -13,16 +13,36 @@ export const MAX_SERIES = 200;
 
 export function color(i) { return PALETTE[i % PALETTE.length]; }
 
-/** The step (whole seconds) for `range` seconds over `width` pixels: about one point per pixel. */
+/** Pixels of a chart's width the y axis and padding take. */
+export const AXIS_PIXELS = 80;
+
+const NICE_STEPS = [1, 2, 5, 10, 15, 20, 30, 60];
+
+/** The step (whole seconds) for `range` seconds over `width` pixels of
+ * chart: at most one point per pixel, rounded up to 1, 2, 5, 10, 15, 20,
+ * 30 s or a whole number of minutes, so that windows of a minute or more
+ * line up with storage's one-minute summaries, which then answer the band
+ * (and the line of a selector) without decoding samples. */
 export function stepFor(range, width) {
-  return Math.max(1, Math.ceil(range / Math.max(100, width)));
+  const raw = range / Math.max(100, width - AXIS_PIXELS);
+  if (raw <= 60) return NICE_STEPS.find(s => s >= raw) ?? 60;
+  return Math.ceil(raw / 60) * 60;
 }
 
 const SELECTOR = /^\s*(?:[A-Za-z_:][\w:]*\s*(?:\{[^{}]*\})?|\{[^{}]*\})\s*$/;
 
-/** The min and max of what each point of `expr` at `step` stands for. A
- * selector's are exact (`min_over_time(x[step])`); any other expression's
- * come from a subquery sampling it 8 times per step. */
+/** What a chart asks for `expr` at `step` (> 1 s): the line and the min
+ * and max each point stands for. A selector's line is its newest sample in
+ * each step (`last_over_time(x[step])`, as VictoriaMetrics draws
+ * selectors: a gap where the step has no sample) and its band is exact;
+ * any other expression is drawn as written, with a band from a subquery
+ * sampling it 8 times per step. */
+export function rangeQueries(expr, step) {
+  if (SELECTOR.test(expr)) return [`last_over_time(${expr.trim()}[${step}s])`, ...bandQueries(expr, step)];
+  return [expr, ...bandQueries(expr, step)];
+}
+
+/** The min and max of what each point of `expr` at `step` stands for. */
 export function bandQueries(expr, step) {
   if (SELECTOR.test(expr)) return [`min_over_time(${expr.trim()}[${step}s])`, `max_over_time(${expr.trim()}[${step}s])`];
   const res = Math.max(1, Math.floor(step / 8));
@@ -45,10 +65,10 @@ export async function fetchSeries(queries, { start, end, width, band = true, sig
   const out = { start: alignedStart, end: alignedEnd, step, n, series: [], dropped: 0, errors: [] };
   await Promise.all(queries.map(async (query, qi) => {
     if (!query.trim()) return;
-    const wantBand = band && step > 1;
+    const [lineQuery, ...bandParts] = band && step > 1 ? rangeQueries(query, step) : [query];
     const [line, lo, hi] = await Promise.all([
-      queryRange(query, alignedStart, alignedEnd, step, signal),
-      ...(wantBand ? bandQueries(query, step).map(q => queryRange(q, alignedStart, alignedEnd, step, signal).catch(() => null)) : []),
+      queryRange(lineQuery, alignedStart, alignedEnd, step, signal),
+      ...bandParts.map(q => queryRange(q, alignedStart, alignedEnd, step, signal).catch(() => null)),
     ].map(p => p.catch(e => { if (e.name === 'AbortError') throw e; out.errors.push(`query ${qi + 1}: ${e.message}`); return null; })));
     if (!line) return;
     const lows = new Map((lo?.result || []).map(s => [key(s.metric), s]));
@@ -172,7 +192,8 @@ export function drawChart(container, { xs, lines, unit = '', note = '', height =
     series, bands,
     legend: { show: false },
     tzDate: ts => isUtc() ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3),
-    cursor: { drag: { x: zoom, y: false }, points: { show: false } },
+    // The select is ours to read (setScale off): a drag zooms the page's range, not just this chart.
+    cursor: { drag: { x: zoom, y: false, setScale: false }, points: { show: false } },
     scales: { x: { time: true } },
     axes: [{}, { values: (u, vals) => vals.map(v => formatValue(v, unit)), size: 70 }],
     hooks: {

@@ -112,6 +112,25 @@ fn every_page_shows_what_the_api_has() {
     assert!(b.attribute(&first, "class").unwrap().unwrap_or_default().contains("off"));
     no_console_errors(&b, "query graph");
 
+    // Drag across the chart: the range zooms to what was dragged over (kept in the URL).
+    b.drag_across(&b.find_all("#result .u-over").unwrap()[0], 0.25, 0.5).unwrap();
+    let zoomed = b.script("return location.hash", serde_json::json!([])).unwrap();
+    let zoomed = zoomed.as_str().unwrap();
+    let range = zoomed.split("range=").nth(1).and_then(|r| r.split('&').next()).unwrap_or("");
+    assert!(range.starts_with("14m") || range.starts_with("15m") || range.starts_with("16m"), "a quarter of 1h: {zoomed}");
+
+    // Two queries on one chart, told apart by their number; both in the history.
+    open(&b, &server, &format!("#/query?q=node_load1&q=orders_total&range=1h&end={end}"));
+    let chart = b.wait_for("#result[data-drawn]", WAIT).unwrap();
+    assert_eq!(b.attribute(&chart, "data-drawn").unwrap().as_deref(), Some("8"));
+    let legend = texts(&b, ".legend .entry");
+    assert_eq!(legend.iter().filter(|e| e.contains("#=\"2\"")).count(), 2, "{legend:?}");
+    let history = b.find_all("button").unwrap().into_iter().find(|e| b.text(e).unwrap() == "History").unwrap();
+    b.click(&history).unwrap();
+    let past = texts(&b, "ul.history li");
+    assert!(past.iter().any(|p| p == "orders_total") && past.iter().any(|p| p == "node_load1"), "{past:?}");
+    no_console_errors(&b, "two queries");
+
     // Table: the same values the API answers for an instant query at the range's end.
     open(&b, &server, &format!("#/query?q=node_load1&tab=table&end={end}"));
     b.wait_for("#result[data-rendered]", WAIT).unwrap();

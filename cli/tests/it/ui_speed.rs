@@ -81,7 +81,12 @@ fn run(series: usize, hours: i64, rounds: usize) -> Vec<Measured> {
     eprintln!("ui_speed: loaded {series} series × {hours} h of 1 s data in {:.1} s", loading.elapsed().as_secs_f64());
     // The chart is 1,000 px wide in a 1,040 px window.
     let b = Browser::start(1040, 800).unwrap();
-    (0..rounds).map(|_| measure(&b, &server, hours, end)).collect()
+    let (_, count) = server.json(&format!("/api/v1/query?query=sum(count_over_time(cpu_busy[{hours}h]))&time={end}"));
+    eprintln!("ui_speed: samples stored: {}", count["data"]["result"][0]["value"][1]);
+    let runs = (0..rounds).map(|_| measure(&b, &server, hours, end)).collect();
+    b.screenshot(&std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ui-screenshots/query-{series}-series-{hours}h-1s.png")))
+        .unwrap();
+    runs
 }
 
 #[test]
