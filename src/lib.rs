@@ -29,12 +29,12 @@ pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
     is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
-    Querier, RollupBucket,
-    RollupFields, RollupSeries, Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
+    Querier, RollupBucket, RollupFields, RollupSeries, Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
-    function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions, Error as QueryError, Expr, InstantSample, Point,
-    SeriesPoints, Value, ValueType, ANOMALOUS, MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
+    function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions,
+    Error as QueryError, Expr, InstantSample, Point, SeriesPoints, Value, ValueType, ANOMALOUS,
+    MAX_DEPTH as QUERY_MAX_DEPTH, STACK_SIZE as QUERY_STACK_SIZE,
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{

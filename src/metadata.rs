@@ -201,7 +201,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = MetadataStore::open(dir.path()).unwrap();
         store.record(&[entry("up", MetricType::Gauge, "1 if up")]).unwrap();
-        store.record(&[entry("x_total", MetricType::Counter, "old"), entry("x_total", MetricType::Counter, "new")]).unwrap();
+        store
+            .record(&[entry("x_total", MetricType::Counter, "old"), entry("x_total", MetricType::Counter, "new")])
+            .unwrap();
         store.flush().unwrap();
         let reopened = MetadataStore::open(dir.path()).unwrap();
         let all = reopened.get(None, None, None);

@@ -19,7 +19,8 @@ fn accepts_gzip(request: &Request) -> bool {
         v.split(',').any(|coding| {
             let mut parts = coding.split(';');
             let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| p.trim().strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0)));
+            let refused =
+                parts.any(|p| p.trim().strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0)));
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
     })

@@ -64,8 +64,8 @@ pub struct LoadedDashboard {
 
 /// Parses and checks one file's text; the error names `file` and the line.
 pub fn parse(file: &str, text: &str) -> Result<Dashboard, String> {
-    let dashboard: Dashboard = serde_json::from_str(text)
-        .map_err(|e| format!("{file}: line {} column {}: {e}", e.line(), e.column()))?;
+    let dashboard: Dashboard =
+        serde_json::from_str(text).map_err(|e| format!("{file}: line {} column {}: {e}", e.line(), e.column()))?;
     if dashboard.title.trim().is_empty() {
         return Err(format!("{file}: the dashboard has no title"));
     }
@@ -141,12 +141,20 @@ mod tests {
 
     #[test]
     fn bad_files_are_named_with_their_line() {
-        let e = parse("a.json", "{\n  \"title\": \"x\",\n  \"panels\": [\n    {\"title\": \"p\", \"query\": \"up\", \"colour\": 1}\n  ]\n}").unwrap_err();
+        let e = parse(
+            "a.json",
+            "{\n  \"title\": \"x\",\n  \"panels\": [\n    {\"title\": \"p\", \"query\": \"up\", \"colour\": 1}\n  ]\n}",
+        )
+        .unwrap_err();
         assert!(e.starts_with("a.json: line 4 column") && e.contains("unknown field `colour`"), "{e}");
-        let e = parse("b.json", "{\"title\": \"x\",\n\"panels\": [{\"title\": \"p\",\n \"query\": \"rate(up[5m]\"}]}").unwrap_err();
-        assert!(e.starts_with("b.json: line 3: panel 1 (\"p\"): the query does not parse"), "{e}");
-        let e = parse("c.json", "{\"title\": \"x\", \"panels\": [{\"title\": \"p\", \"query\": \"up\", \"type\": \"pie\"}]}")
+        let e = parse("b.json", "{\"title\": \"x\",\n\"panels\": [{\"title\": \"p\",\n \"query\": \"rate(up[5m]\"}]}")
             .unwrap_err();
+        assert!(e.starts_with("b.json: line 3: panel 1 (\"p\"): the query does not parse"), "{e}");
+        let e = parse(
+            "c.json",
+            "{\"title\": \"x\", \"panels\": [{\"title\": \"p\", \"query\": \"up\", \"type\": \"pie\"}]}",
+        )
+        .unwrap_err();
         assert!(e.contains("unknown variant `pie`"), "{e}");
         assert!(parse("d.json", "{\"title\": \"\", \"panels\": []}").unwrap_err().contains("no title"));
         assert!(parse("e.json", "not json").unwrap_err().starts_with("e.json: line 1 column "));
@@ -155,7 +163,8 @@ mod tests {
     #[test]
     fn a_directory_loads_in_name_order_and_one_bad_file_fails_the_load() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("b.json"), r#"{"title": "B", "panels": [{"title": "p", "query": "up"}]}"#).unwrap();
+        std::fs::write(dir.path().join("b.json"), r#"{"title": "B", "panels": [{"title": "p", "query": "up"}]}"#)
+            .unwrap();
         std::fs::write(dir.path().join("a.json"), r#"{"title": "A", "panels": []}"#).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let all = load(Some(dir.path())).unwrap();

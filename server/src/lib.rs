@@ -179,7 +179,8 @@ pub async fn serve(
     let patterns = config.rule_files.clone();
     let initial_rules = tokio::task::spawn_blocking(move || rules_runner::load_rule_files(&patterns)).await??;
     // So are dashboards: a bad file is named with its line, not a blank page later.
-    let dashboards = dashboards::load(config.dashboards_dir.as_deref()).map_err(|e| anyhow::anyhow!("dashboards: {e}"))?;
+    let dashboards =
+        dashboards::load(config.dashboards_dir.as_deref()).map_err(|e| anyhow::anyhow!("dashboards: {e}"))?;
     let data_dir = config.data_dir.clone();
     let storage = config.storage.clone();
     let mut db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage))

@@ -53,8 +53,10 @@ mod tests {
     /// The UI's autocomplete lists exactly the functions the engine has.
     #[test]
     fn the_ui_knows_every_function_and_no_other() {
-        let json: serde_json::Value = serde_json::from_slice(pulsedb_ui::asset("functions.json").unwrap().bytes).unwrap();
-        let mut ui: Vec<&str> = json["functions"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        let json: serde_json::Value =
+            serde_json::from_slice(pulsedb_ui::asset("functions.json").unwrap().bytes).unwrap();
+        let mut ui: Vec<&str> =
+            json["functions"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
         let mut engine: Vec<&str> = pulsedb::query_function_names().collect();
         ui.sort_unstable();
         engine.sort_unstable();

@@ -46,7 +46,8 @@ impl Browser {
             .spawn()
             .map_err(|e| format!("starting {CHROMEDRIVER}: {e}"))?;
         let profile = tempfile::tempdir().map_err(|e| format!("profile directory: {e}"))?;
-        let mut browser = Self { driver, base: format!("http://127.0.0.1:{port}"), session: String::new(), _profile: profile };
+        let mut browser =
+            Self { driver, base: format!("http://127.0.0.1:{port}"), session: String::new(), _profile: profile };
         let deadline = Instant::now() + Duration::from_secs(20);
         while ureq::get(&format!("{}/status", browser.base)).call().is_err() {
             if Instant::now() > deadline {
@@ -69,7 +70,8 @@ impl Browser {
             "goog:loggingPrefs": { "browser": "ALL" },
         }}});
         let created = browser.call("POST", "/session", Some(caps))?;
-        browser.session = created["sessionId"].as_str().ok_or_else(|| format!("no sessionId in {created}"))?.to_string();
+        browser.session =
+            created["sessionId"].as_str().ok_or_else(|| format!("no sessionId in {created}"))?.to_string();
         Ok(browser)
     }
 

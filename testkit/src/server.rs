@@ -44,7 +44,11 @@ impl TestServer {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             // Tests count series: pulsedb's own arrive only where a test asks for them.
-            .args(if extra.contains(&"--self-monitor-interval") { &[][..] } else { &["--self-monitor-interval", "0"][..] })
+            .args(if extra.contains(&"--self-monitor-interval") {
+                &[][..]
+            } else {
+                &["--self-monitor-interval", "0"][..]
+            })
             .args(extra)
             .args(["--log-level", "warn"])
             .stdout(Stdio::piped())

@@ -113,7 +113,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     db.record_metadata(&metadata).context("keeping the metrics' metadata")?;
     db.flush().context("writing blocks")?;
     db.close().context("closing the database")?;
-    let described = if metadata.is_empty() { String::new() } else { format!(" and metadata of {} metrics", metadata.len()) };
+    let described =
+        if metadata.is_empty() { String::new() } else { format!(" and metadata of {} metrics", metadata.len()) };
     println!(
         "imported {imported} samples{described} from {} in {:.1}s ({})",
         args.file.display(),
@@ -123,7 +124,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn keep_metadata(all: &mut std::collections::BTreeMap<String, pulsedb::MetricMetadata>, line: text_format::MetadataLine) {
+fn keep_metadata(
+    all: &mut std::collections::BTreeMap<String, pulsedb::MetricMetadata>,
+    line: text_format::MetadataLine,
+) {
     use text_format::MetadataLine::{Help, Type, Unit};
     let name = match &line {
         Help(name, _) | Type(name, _) | Unit(name, _) => name.clone(),

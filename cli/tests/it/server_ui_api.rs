@@ -72,9 +72,20 @@ fn ui_files_metadata_status_and_gzip() {
     let data = &tsdb["data"];
     assert_eq!(data["headStats"]["numSeries"], 4, "{tsdb}");
     assert_eq!(data["seriesCountByMetricName"][0], serde_json::json!({"name": "up", "value": 3}), "{tsdb}");
-    assert!(data["seriesCountByLabelValuePair"].as_array().unwrap().iter().any(|p| p["name"] == "job=node" && p["value"] == 3));
-    assert!(data["labelValueCountByLabelName"].as_array().unwrap().iter().any(|p| p["name"] == "host" && p["value"] == 3));
-    assert_eq!(server.json("/api/v1/status/tsdb?limit=1").1["data"]["seriesCountByMetricName"].as_array().unwrap().len(), 1);
+    assert!(data["seriesCountByLabelValuePair"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "job=node" && p["value"] == 3));
+    assert!(data["labelValueCountByLabelName"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "host" && p["value"] == 3));
+    assert_eq!(
+        server.json("/api/v1/status/tsdb?limit=1").1["data"]["seriesCountByMetricName"].as_array().unwrap().len(),
+        1
+    );
     let (code, storage) = server.json("/api/v1/status/storage");
     assert_eq!(code, 200);
     assert_eq!(storage["data"]["headSeries"], 4, "{storage}");
@@ -92,7 +103,12 @@ fn ui_files_metadata_status_and_gzip() {
     gz.into_reader().read_to_end(&mut compressed).unwrap();
     let mut text = String::new();
     flate2::read::GzDecoder::new(compressed.as_slice()).read_to_string(&mut text).unwrap();
-    assert!(text.contains("\"matrix\"") && text.len() > 4 * compressed.len(), "{} bytes from {}", text.len(), compressed.len());
+    assert!(
+        text.contains("\"matrix\"") && text.len() > 4 * compressed.len(),
+        "{} bytes from {}",
+        text.len(),
+        compressed.len()
+    );
     assert!(plain.contains("\"success\""));
 
     let (code, dashboards) = server.json("/api/v1/dashboards");
@@ -141,12 +157,21 @@ fn import_keeps_the_text_formats_metadata() {
     )
     .unwrap();
     let data = dir.path().join("data");
-    let out = std::process::Command::new(pulsedb_bin()).arg("import").arg("--data-dir").arg(&data).arg(&file).output().unwrap();
+    let out = std::process::Command::new(pulsedb_bin())
+        .arg("import")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("and metadata of 2 metrics"));
     let server = TestServer::start(&data, &[]);
     let (_, meta) = server.json("/api/v1/metadata");
-    assert_eq!(meta["data"]["node_load1"][0], serde_json::json!({"type": "gauge", "help": "1m load average.", "unit": ""}));
+    assert_eq!(
+        meta["data"]["node_load1"][0],
+        serde_json::json!({"type": "gauge", "help": "1m load average.", "unit": ""})
+    );
     assert_eq!(
         meta["data"]["x_seconds_total"][0],
         serde_json::json!({"type": "counter", "help": "Time spent,\nin seconds.", "unit": "seconds"})

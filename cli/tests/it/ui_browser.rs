@@ -31,7 +31,11 @@ fn load(server: &TestServer) -> i64 {
             let wave = ((i as f64 / 40.0) + h as f64).sin() * 0.2;
             let jump = if h == 5 && i >= 440 { 5.0 } else { 0.0 };
             let host = format!("web-{h}");
-            batch.push(Labels::metric("node_load1", [("host", host.as_str()), ("service", "api")]), t, 1.0 + wave + jump);
+            batch.push(
+                Labels::metric("node_load1", [("host", host.as_str()), ("service", "api")]),
+                t,
+                1.0 + wave + jump,
+            );
         }
         for (s, rate) in [("api", 3), ("cart", 1)] {
             batch.push(Labels::metric("orders_total", [("service", s)]), t, (i * rate) as f64);
@@ -66,7 +70,9 @@ fn browser() -> Option<Browser> {
             std::env::var("PULSEDB_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "PULSEDB_REQUIRE_BROWSER=1 but chromium or chromedriver is missing: run scripts/setup-deps.sh"
         );
-        eprintln!("ui_browser: skipped, no /usr/bin/chromium or /usr/bin/chromedriver (scripts/setup-deps.sh installs them)");
+        eprintln!(
+            "ui_browser: skipped, no /usr/bin/chromium or /usr/bin/chromedriver (scripts/setup-deps.sh installs them)"
+        );
         return None;
     }
     Some(Browser::start(1200, 900).unwrap())
@@ -117,7 +123,10 @@ fn every_page_shows_what_the_api_has() {
     let zoomed = b.script("return location.hash", serde_json::json!([])).unwrap();
     let zoomed = zoomed.as_str().unwrap();
     let range = zoomed.split("range=").nth(1).and_then(|r| r.split('&').next()).unwrap_or("");
-    assert!(range.starts_with("14m") || range.starts_with("15m") || range.starts_with("16m"), "a quarter of 1h: {zoomed}");
+    assert!(
+        range.starts_with("14m") || range.starts_with("15m") || range.starts_with("16m"),
+        "a quarter of 1h: {zoomed}"
+    );
 
     // Two queries on one chart, told apart by their number; both in the history.
     open(&b, &server, &format!("#/query?q=node_load1&q=orders_total&range=1h&end={end}"));
@@ -190,7 +199,8 @@ fn every_page_shows_what_the_api_has() {
     let legend = texts(&b, "#anomaly-chart .legend .entry");
     assert!(legend.iter().any(|l| l.starts_with("anomalous")) && legend.iter().any(|l| l.starts_with("forecast")));
     let note = texts(&b, "#page p.note").join(" ");
-    let marked: usize = note.split(" anomalous points").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
+    let marked: usize =
+        note.split(" anomalous points").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
     assert!(marked > 0, "the jump of web-5 is marked: {note}");
     b.screenshot(&shots.join("anomaly.png")).unwrap();
     no_console_errors(&b, "anomaly");

@@ -84,8 +84,11 @@ fn run(series: usize, hours: i64, rounds: usize) -> Vec<Measured> {
     let (_, count) = server.json(&format!("/api/v1/query?query=sum(count_over_time(cpu_busy[{hours}h]))&time={end}"));
     eprintln!("ui_speed: samples stored: {}", count["data"]["result"][0]["value"][1]);
     let runs = (0..rounds).map(|_| measure(&b, &server, hours, end)).collect();
-    b.screenshot(&std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ui-screenshots/query-{series}-series-{hours}h-1s.png")))
-        .unwrap();
+    b.screenshot(
+        &std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("ui-screenshots/query-{series}-series-{hours}h-1s.png")),
+    )
+    .unwrap();
     runs
 }
 
