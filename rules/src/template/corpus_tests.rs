@@ -396,6 +396,19 @@ fn corpus_prints_what_promtool_printed() {
         ("{{ safeHtml \"a\" | html }}", "a"),
         ("{{ if safeHtml \"\" }}t{{ else }}f{{ end }}", "f"),
         ("{{ humanize (safeHtml \"1\") }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <humanize (safeHtml \"1\")>: error calling humanize: can't convert template.HTML to float>"),
+        ("{{ printf \"%5.1f\" \"abc\" }}", "%!f(string=    a)"),
+        ("{{ printf \"%5.1f\" .ExternalURL }}", "%!f(string=     )"),
+        ("{{ printf \"%+5d\" \"ab\" }}", "%!d(string=   ab)"),
+        ("{{ printf \"%-6x|\" true }}", "%!x(bool=true  )|"),
+        ("{{ printf \"%08d\" \"ab\" }}", "%!d(string=000000ab)"),
+        ("{{ printf \"%.1d\" 1.55 }}", "%!d(float64=2)"),
+        ("{{ printf \"%5t\" 1 }}", "%!t(int=    1)"),
+        ("{{ printf \"%#d\" \"a\" }}", "%!d(string=a)"),
+        ("{{ html false nil $labels }}", "false&lt;no value&gt;map[__name__:load host:a]"),
+        ("{{ html nil args }}", "&lt;no value&gt;map[]"),
+        ("{{ js nil 1 }}", "\\u003Cno value\\u003E1"),
+        ("{{ slice nil 1 }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <slice nil 1>: error calling slice: slice of untyped nil>"),
+        ("{{ ne (query \"load\" | first) $labels }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <ne (query \"load\" | first) $labels>: error calling ne: non-comparable types &{map[__name__:load host:a] %!s(float64=3)}: *template.sample, map[string]string: map[__name__:load host:a]>"),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -34,6 +34,9 @@ pub(super) struct Exec<'a> {
     vars: Vec<(String, Value)>,
     out: String,
     depth: usize,
+    /// The node Go's executor stands at (moved as it evaluates): where
+    /// errors about a value, not a call, are placed.
+    at: (usize, String),
 }
 
 impl<'a> Exec<'a> {
@@ -43,7 +46,7 @@ impl<'a> Exec<'a> {
         dot: &Value,
         vars: Vec<(String, Value)>,
     ) -> Result<String, ExecError> {
-        let mut exec = Exec { tree, env, vars, out: String::new(), depth: 0 };
+        let mut exec = Exec { tree, env, vars, out: String::new(), depth: 0, at: (0, String::new()) };
         exec.list(&tree.root, dot)?;
         Ok(exec.out)
     }
@@ -99,10 +102,7 @@ impl<'a> Exec<'a> {
                     Value::Nil => Vec::new(),
                     other => {
                         let message = format!("range can't iterate over {}", other.print());
-                        let (pos, at) = match pipe.cmds.last() {
-                            Some(cmd) => last_node_of(cmd).unwrap_or((cmd.pos, cmd.text.clone())),
-                            None => (0, String::new()),
-                        };
+                        let (pos, at) = self.at.clone();
                         return Err(ExecError { pos, at, message, template: None });
                     }
                 };
@@ -160,14 +160,9 @@ impl<'a> Exec<'a> {
     /// which `range` binds per element instead.
     fn range_value(&mut self, pipe: &Pipe, dot: &Value) -> Result<Value, ExecError> {
         let mut value = None;
-        for (i, cmd) in pipe.cmds.iter().enumerate() {
-            // Where Go stands when a stage begins: the pipeline, then the
-            // last node the stage before evaluated.
-            let before = match i {
-                0 => (pipe.pos, pipe.text.clone()),
-                _ => last_node_of(&pipe.cmds[i - 1]).unwrap_or((pipe.pos, pipe.text.clone())),
-            };
-            value = Some(self.command(cmd, dot, value, &before)?);
+        self.at = (pipe.pos, pipe.text.clone());
+        for cmd in &pipe.cmds {
+            value = Some(self.command(cmd, dot, value)?);
         }
         Ok(value.unwrap_or(Value::Nil))
     }
@@ -209,18 +204,12 @@ impl<'a> Exec<'a> {
     }
 
     /// One command; `last` is the previous command's result in a pipeline.
-    fn command(
-        &mut self,
-        cmd: &Cmd,
-        dot: &Value,
-        last: Option<Value>,
-        before: &(usize, String),
-    ) -> Result<Value, ExecError> {
+    fn command(&mut self, cmd: &Cmd, dot: &Value, last: Option<Value>) -> Result<Value, ExecError> {
         let (head, rest) = cmd.args.split_first().ok_or_else(|| self.error(cmd, "empty command".into()))?;
         let Arg::Func(name) = head else {
             if !rest.is_empty() || last.is_some() {
                 let given = rest.len() + usize::from(last.is_some());
-                return Err(self.arguments_to_non_function(head, dot, cmd, given, before));
+                return Err(self.arguments_to_non_function(head, dot, cmd, given));
             }
             if matches!(head, Arg::Nil) {
                 return Err(self.error(cmd, "nil is not a command".into()));
@@ -235,14 +224,7 @@ impl<'a> Exec<'a> {
     /// map key (`$labels.host 1`) is not a method, anything else is a
     /// non-function. Go evaluates a field's receiver first, so its errors
     /// come first.
-    fn arguments_to_non_function(
-        &mut self,
-        head: &Arg,
-        dot: &Value,
-        cmd: &Cmd,
-        given: usize,
-        before: &(usize, String),
-    ) -> ExecError {
+    fn arguments_to_non_function(&mut self, head: &Arg, dot: &Value, cmd: &Cmd, given: usize) -> ExecError {
         let operand = cmd.operands.first().cloned().unwrap_or((cmd.pos, cmd.text.clone()));
         let names = match head {
             Arg::Field(names) | Arg::Var(_, names) | Arg::Sub(_, names) => names.as_slice(),
@@ -253,7 +235,7 @@ impl<'a> Exec<'a> {
             let (pos, at, what) = match head {
                 // Not evaluated: Go complains before running it, placed
                 // where it stood before this command.
-                Arg::Sub(pipe, _) => (before.0, before.1.clone(), pipe.text.clone()),
+                Arg::Sub(pipe, _) => (self.at.0, self.at.1.clone(), pipe.text.clone()),
                 _ => (pos, text.clone(), text),
             };
             let message = format!("can't give argument to non-function {what}");
@@ -291,6 +273,7 @@ impl<'a> Exec<'a> {
         cmd: &Cmd,
     ) -> Result<Value, ExecError> {
         let ident = cmd.operands.first().cloned().unwrap_or((cmd.pos, name.to_string()));
+        self.at = ident.clone();
         let at_ident = |message: String| ExecError { pos: ident.0, at: ident.1.clone(), message, template: None };
         let (params, variadic) = functions::signature(name);
         let given = rest.len() + usize::from(last.is_some());
@@ -317,7 +300,8 @@ impl<'a> Exec<'a> {
         if let Some(v) = last {
             let p = param(rest.len());
             if !p.admits(&v) {
-                return Err(at_ident(wrong_type(p, &v)));
+                let (pos, at) = self.at.clone();
+                return Err(ExecError { pos, at, message: wrong_type(p, &v), template: None });
             }
             args.push(v);
         }
@@ -356,7 +340,7 @@ impl<'a> Exec<'a> {
         }
         let v = self.arg(arg, dot, cmd, Some(operand))?;
         if !param.admits(&v) {
-            let (pos, at) = last_node(arg, operand);
+            let (pos, at) = self.at.clone();
             return Err(ExecError { pos, at, message: wrong_type(param, &v), template: None });
         }
         Ok(v)
@@ -403,6 +387,9 @@ impl<'a> Exec<'a> {
         operand: Option<&(usize, String)>,
         but_last: bool,
     ) -> Result<Value, ExecError> {
+        if let Some((pos, text)) = operand {
+            self.at = (chain_pos(*pos, text), text.clone());
+        }
         let (base, fields) = match arg {
             Arg::Lit(v) => return Ok(v.clone()),
             Arg::Overflow(text, pos) => {

@@ -403,10 +403,12 @@ impl Spec {
 }
 
 /// Go's `%!v(type=value)` for an argument the verb cannot print.
-fn bad_verb(verb: char, arg: &Value) -> String {
+/// The value is printed as `%v` with the verb's flags, width and precision.
+fn bad_verb(verb: char, spec: &Spec, arg: &Value) -> String {
     match arg {
         Value::Nil => format!("%!{verb}(<nil>)"),
-        other => format!("%!{verb}({}={})", other.type_name(), other.print()),
+        other if verb == 'v' => format!("%!v({}={})", other.type_name(), other.print()),
+        other => format!("%!{verb}({}={})", other.type_name(), format_one('v', spec, other)),
     }
 }
 
@@ -679,7 +681,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         // Integers are zero-padded already, where they are.
         Some(t) if matches!(arg, Value::Int(_)) => Spec { zero: false, ..spec.clone() }.pad(t),
         Some(t) => spec.pad_as(t, matches!(arg, Value::Str(_))),
-        None => bad_verb(verb, arg),
+        None => bad_verb(verb, spec, arg),
     }
 }
 
@@ -845,7 +847,10 @@ pub(super) fn sprint(args: &[Value]) -> String {
 /// `fmt.Sprint` as the escapers (`html`, `js`, `urlquery`) call it: nil
 /// is `<no value>` there, as in an action's output.
 pub(super) fn sprint_printable(args: &[Value]) -> String {
-    sprint_with(args, Value::print)
+    // Go hands fmt the text "<no value>" for nil: a string, so no spaces.
+    let args: Vec<Value> =
+        args.iter().map(|a| if *a == Value::Nil { Value::Str(a.print()) } else { a.clone() }).collect();
+    sprint_with(&args, Value::print)
 }
 
 fn sprint_with(args: &[Value], print: fn(&Value) -> String) -> String {

@@ -231,6 +231,16 @@ fn eq(args: &[Value]) -> Result<bool, String> {
             // Nil equals only nil, and compares with anything.
             (Value::Nil, o) | (o, Value::Nil) => matches!(o, Value::Nil),
             _ if kind(first) != kind(other) => return Err("incompatible types for comparison".into()),
+            // Neither basic, and not of one type.
+            _ if kind(first).is_none() && std::mem::discriminant(first) != std::mem::discriminant(other) => {
+                return Err(format!(
+                    "non-comparable types {}: {}, {}: {}",
+                    sprintf("%s", std::slice::from_ref(first)),
+                    first.type_name(),
+                    other.type_name(),
+                    other.print()
+                ));
+            }
             // A sample (a pointer) equals only itself; so does a time (each
             // toTime makes a new one).
             (Value::Sample(a, _), Value::Sample(b, _)) => std::rc::Rc::ptr_eq(a, b),
@@ -295,6 +305,7 @@ fn slice(args: &[Value]) -> Result<Value, String> {
     let len = match item {
         Value::Str(s) => s.len(),
         Value::List(l) => l.len(),
+        Value::Nil => return Err("slice of untyped nil".into()),
         other => return Err(format!("can't slice item of type {}", other.type_name())),
     };
     let mut idx = Vec::new();
