@@ -137,6 +137,17 @@ impl Browser {
         self.call("POST", &format!("/element/{}/click", e.0), Some(json!({}))).map(|_| ())
     }
 
+    /// Moves the mouse over the element's middle, `at` (a fraction) of its width.
+    pub fn hover(&self, e: &Element, at: f64) -> Result<(), String> {
+        let rect = self.call("GET", &format!("/element/{}/rect", e.0), None)?;
+        let width = rect["width"].as_f64().ok_or_else(|| format!("no width in {rect}"))?;
+        let actions = json!({ "actions": [{
+            "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
+            "actions": [{ "type": "pointerMove", "origin": { ELEMENT: e.0 }, "x": ((at - 0.5) * width).round() as i64, "y": 0 }],
+        }]});
+        self.call("POST", "/actions", Some(actions)).map(|_| ())
+    }
+
     /// Drags the mouse across the element's middle, from `from` to `to`
     /// (fractions of its width), as a person selecting a span does.
     pub fn drag_across(&self, e: &Element, from: f64, to: f64) -> Result<(), String> {

@@ -112,6 +112,12 @@ fn every_page_shows_what_the_api_has() {
     assert!(common.first().is_some_and(|c| c.contains("service=\"api\"")), "{common:?}");
     assert!(b.find_all(".chart canvas").unwrap().len() == 1, "one uPlot canvas");
     b.screenshot(&shots.join("query-graph.png")).unwrap();
+    // Hovering shows the exact values at that time, one line per series under a time.
+    b.hover(&b.find_all("#result .u-over").unwrap()[0], 0.5).unwrap();
+    let tooltip = b.text(&b.wait_for("#result .tooltip", WAIT).unwrap()).unwrap();
+    let lines: Vec<&str> = tooltip.lines().collect();
+    assert_eq!(lines.len(), 1 + HOSTS, "{tooltip}");
+    assert!(lines[1..].iter().all(|l| l.contains("{host=\"web-")), "{tooltip}");
     // A click on a legend entry hides that series.
     let first = b.find_all(".legend .entry").unwrap().remove(0);
     b.click(&first).unwrap();
