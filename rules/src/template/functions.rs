@@ -398,6 +398,34 @@ fn title(s: &str) -> String {
     out
 }
 
+/// The path of a URL as Go's `url.URL.Path` holds it: after the host,
+/// before any query or fragment, percent-decoded.
+fn url_path(url: &str) -> String {
+    let url = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Go's `net.SplitHostPort`, or `None` where it fails (a stray `[` or
 /// `]` is a failure too).
 fn split_host_port(s: &str) -> Option<(&str, &str)> {
@@ -569,10 +597,7 @@ pub(super) fn call(name: &str, args: Vec<Value>, env: &Env<'_>) -> Result<Value,
         "pathPrefix" => {
             want(name, &args, 0)?;
             let url = env.external_url.ok_or(NIL_URL)?;
-            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-            Value::Str(
-                after_scheme.find('/').map_or("", |i| &after_scheme[i..]).trim_end_matches(['?', '#']).to_string(),
-            )
+            Value::Str(url_path(url))
         }
         "parseDuration" => Value::Float(parse_duration(&want_str(&one(&args)?)?)?),
         "stripPort" => {

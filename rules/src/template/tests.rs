@@ -161,6 +161,8 @@ fn external_url_and_path_prefix() {
         "https://mon.example.com/pulse|/pulse|https://mon.example.com/pulse"
     );
     assert!(x(t, 0.0).starts_with("<error expanding template:"));
+    assert_eq!(x_with("{{ pathPrefix }}", 0.0, Some("https://prom.example.com:9090/sub/a%20b/?q=1#frag")), "/sub/a b/");
+    assert_eq!(x_with("{{ pathPrefix }}", 0.0, Some("http://host:9090")), "");
 }
 
 #[test]
