@@ -38,7 +38,8 @@ pub use pulsedb_query::{
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
-    Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WAL_FSYNC_BUCKETS_SECONDS,
+    Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches, WalPosition,
+    WAL_FSYNC_BUCKETS_SECONDS,
 };
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference
@@ -58,6 +59,27 @@ impl Db {
         let storage = Storage::open(path.as_ref(), options)?;
         let metadata = metadata::MetadataStore::open(path.as_ref())?;
         Ok(Self { storage, engine: Engine::default(), metadata })
+    }
+
+    /// Durable appended batches after `from` (`None`: the oldest WAL segment
+    /// on disk), for forwarding them elsewhere; see [`WalBatches`].
+    pub fn wal_batches(&self, from: Option<WalPosition>) -> Result<WalBatches> {
+        self.storage.wal_batches(from)
+    }
+
+    /// The end of the newest durable batch in the WAL.
+    pub fn wal_end(&self) -> WalPosition {
+        self.storage.wal_end()
+    }
+
+    /// The WAL's segments on disk (number, bytes), oldest first.
+    pub fn wal_segments(&self) -> Result<Vec<(u64, u64)>> {
+        self.storage.wal_segments()
+    }
+
+    /// Releases the segments [`Options::wal_hold_from`] kept at open.
+    pub fn release_startup_wal_hold(&self) {
+        self.storage.release_startup_wal_hold()
     }
 
     /// Keeps metric metadata (type, help, unit per metric family), the latest

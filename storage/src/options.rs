@@ -59,6 +59,11 @@ pub struct Options {
     /// samples. Costs about 15 % more space at 1 s cadence; queries work
     /// without them (from samples).
     pub rollups: bool,
+    /// Keep WAL segments from this one on until
+    /// [`Storage::release_startup_wal_hold`](crate::Storage::release_startup_wal_hold):
+    /// a forwarder's saved position, so nothing it has not sent is truncated
+    /// between open and the moment it holds its own segments (default none).
+    pub wal_hold_from: Option<u64>,
 }
 
 impl Default for Options {
@@ -77,6 +82,7 @@ impl Default for Options {
             background_maintenance: true,
             zstd_level: 3,
             rollups: true,
+            wal_hold_from: None,
         }
     }
 }

@@ -219,6 +219,12 @@ impl Wal {
         WalTail::new(self.writer.clone(), from)
     }
 
+    /// Where readers may read up to: the end of the last durable frame
+    /// (under [`SyncMode::Never`], of the last frame written).
+    pub fn readable_end(&self) -> Position {
+        self.writer.readable_end()
+    }
+
     /// Keeps `segment` and every later one from [`Wal::truncate_before`]
     /// until the hold is dropped or released past them.
     pub fn hold(&self, segment: u64) -> SegmentHold {

@@ -7,6 +7,8 @@
 mod append;
 mod compact;
 mod flush;
+mod forward;
+pub use forward::{WalBatch, WalBatches, WalPosition};
 mod limits;
 mod maintenance;
 mod open;
@@ -59,6 +61,8 @@ pub(crate) struct Inner {
     options: Options,
     cfg: Resolved,
     wal: Wal,
+    /// Segments kept for forwarders until they hold their own (`Options::wal_hold_from`).
+    startup_hold: parking_lot::Mutex<Option<pulsedb_wal::SegmentHold>>,
     index: Index,
     /// Deleted ranges per series: reads, flushes and compactions leave them out.
     tombstones: crate::tombstones::Tombstones,

@@ -57,7 +57,9 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         head_series = head.len(),
         "opened data directory"
     );
+    let startup_hold = parking_lot::Mutex::new(options.wal_hold_from.map(|segment| wal.hold(segment)));
     Ok(Inner {
+        startup_hold,
         dir: dir.to_path_buf(),
         options,
         cfg,
