@@ -409,6 +409,7 @@ fn corpus_prints_what_promtool_printed() {
         ("{{ js nil 1 }}", "\\u003Cno value\\u003E1"),
         ("{{ slice nil 1 }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <slice nil 1>: error calling slice: slice of untyped nil>"),
         ("{{ ne (query \"load\" | first) $labels }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <ne (query \"load\" | first) $labels>: error calling ne: non-comparable types &{map[__name__:load host:a] %!s(float64=3)}: *template.sample, map[string]string: map[__name__:load host:a]>"),
+        ("{{ print \"\\xc3\\xa9\" }}|{{ len \"\\xc3\\xa9\" }}|{{ print \"\\303\\251\" }}|{{ printf \"%q\" '\\xe9' }}|{{ print '\\377' }}|{{ len \"\\u00e9\" }}", "é|2|é|'é'|255|2"),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -206,11 +206,15 @@ fn token(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
 /// not among its escapes).
 fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
     let quote = src.as_bytes()[i] as char;
-    let mut out = String::new();
+    // Bytes, as Go's strings are: `\xc3\xa9` is é. (A byte sequence that
+    // is not UTF-8 becomes U+FFFD here, where Go keeps the bytes.)
+    let mut out = Bytes(Vec::new());
     let mut chars = src[i + 1..].char_indices().peekable();
     while let Some((k, c)) = chars.next() {
         match c {
-            c if c == quote => return Ok((Tok::Str(out), i + 1 + k + 1)),
+            c if c == quote => {
+                return Ok((Tok::Str(String::from_utf8_lossy(&out.0).into_owned()), i + 1 + k + 1));
+            }
             '\r' if quote == '`' => {}
             '\n' if quote != '`' => break,
             '\\' if quote != '`' => {
@@ -236,7 +240,7 @@ fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
                         if code > 255 {
                             return Err((i, "invalid syntax".into()));
                         }
-                        out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                        out.byte(code, quote);
                     }
                     'x' | 'u' | 'U' => {
                         let n = match e {
@@ -249,7 +253,11 @@ fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
                             .then(|| u32::from_str_radix(&hex, 16).ok())
                             .flatten()
                             .ok_or((i, "invalid syntax".to_string()))?;
-                        out.push(char::from_u32(code).ok_or((i, "invalid syntax".to_string()))?);
+                        if e == 'x' {
+                            out.byte(code, quote);
+                        } else {
+                            out.push(char::from_u32(code).ok_or((i, "invalid syntax".to_string()))?);
+                        }
                     }
                     _ => return Err((i, "invalid syntax".into())),
                 }
@@ -258,6 +266,25 @@ fn quoted(src: &str, i: usize) -> Result<(Tok, usize), LexError> {
         }
     }
     Err((i, "unterminated quoted string".into()))
+}
+
+/// A quoted literal's bytes.
+struct Bytes(Vec<u8>);
+
+impl Bytes {
+    fn push(&mut self, c: char) {
+        let mut buf = [0; 4];
+        self.0.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+
+    /// A byte escape (`\xff`, `\377`): a byte in a string, a character
+    /// (that code point) in a character literal.
+    fn byte(&mut self, code: u32, quote: char) {
+        match (quote, u8::try_from(code)) {
+            ('\'', _) | (_, Err(_)) => self.push(char::from_u32(code).unwrap_or('\u{FFFD}')),
+            (_, Ok(b)) => self.0.push(b),
+        }
+    }
 }
 
 /// A number as Go's template lexer delimits it and its parser reads it:
