@@ -242,7 +242,15 @@ fn check_rule(r: RawRule) -> Result<Rule, Vec<String>> {
             errs.push(format!("invalid annotation name: {annotation}"));
         }
     }
-    for (what, map) in [("label", &r.labels), ("annotation", &r.annotations)] {
+    // Only alerting rules' labels and annotations are templates; a
+    // recording rule's labels are taken as written (promtool checks no
+    // template there).
+    let templates = if kind == RuleKind::Alert {
+        [("label", &r.labels), ("annotation", &r.annotations)].to_vec()
+    } else {
+        Vec::new()
+    };
+    for (what, map) in templates {
         for (k, v) in map {
             if let Err(e) = crate::template::check(v, &name) {
                 errs.push(format!("template in {what} {k:?}: {e}"));
@@ -309,5 +317,15 @@ mod tests {
         assert_eq!(f.groups[0].interval, Some(Duration::from_secs(30)));
         assert_eq!(f.groups[0].rules[1].for_, Duration::from_secs(300));
         assert_eq!(f.groups[0].rules[1].kind, RuleKind::Alert);
+    }
+
+    #[test]
+    fn only_alerting_rules_have_templates() {
+        // promtool 2.42 accepts the first and refuses the second.
+        let rule = |kind: &str| {
+            format!("groups:\n- name: g\n  rules:\n  - {kind}: x\n    expr: vector(1)\n    labels: {{a: '{{{{ bad'}}\n")
+        };
+        assert!(check_str("r.yml", &rule("record")).is_ok());
+        assert!(check_str("a.yml", &rule("alert")).is_err());
     }
 }
