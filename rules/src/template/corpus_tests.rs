@@ -410,6 +410,18 @@ fn corpus_prints_what_promtool_printed() {
         ("{{ slice nil 1 }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <slice nil 1>: error calling slice: slice of untyped nil>"),
         ("{{ ne (query \"load\" | first) $labels }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:115: executing \"__alert_R\" at <ne (query \"load\" | first) $labels>: error calling ne: non-comparable types &{map[__name__:load host:a] %!s(float64=3)}: *template.sample, map[string]string: map[__name__:load host:a]>"),
         ("{{ print \"\\xc3\\xa9\" }}|{{ len \"\\xc3\\xa9\" }}|{{ print \"\\303\\251\" }}|{{ printf \"%q\" '\\xe9' }}|{{ print '\\377' }}|{{ len \"\\u00e9\" }}", "é|2|é|'é'|255|2"),
+        ("{{ (toTime 1700000000.5).Format \"2006-01-02 15:04:05.000 MST Mon Jan _2 3PM -0700 Z07:00 .999 06 1 2 002 January Monday pm 4 5 .0 .9 ,000\" }}", "2023-11-14 22:13:20.500 UTC Tue Nov 14 10PM +0000 Z .5 23 11 14 318 November Tuesday pm 13 20 .5 .5 ,500"),
+        ("{{ (toTime 0).Format }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:123: executing \"__alert_R\" at <0>: wrong number of args for Format: want 1 got 0>"),
+        ("{{ (toTime 0).Format 1 }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:133: executing \"__alert_R\" at <1>: expected string; found 1>"),
+        ("{{ (toTime 0).Format \"a\" \"b\" }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:123: executing \"__alert_R\" at <0>: wrong number of args for Format: want 1 got 2>"),
+        ("{{ $t := toTime 0 }}{{ $t.Format \"2006\" }}", "1970"),
+        ("{{ (toTime 1.123).Format \"05.000000|05.99|05,9|.00x|__2|_2006|Z07|-07|-07:00:00|Z070000|03:04 PM\" }}", "01.123000|01.12|01,1|.12x|  1|_1970|Z|+00|+00:00:00|Z|12:00 AM"),
+        ("{{ (toTime -86399.9).Format \"2006-01-02T15:04:05.999Z07:00\" }}", "1969-12-31T00:00:00.1Z"),
+        ("{{ (toTime 1e9).Format \"Mon, 02 Jan 2006 15:04:05 MST\" }}", "Sun, 09 Sep 2001 01:46:40 UTC"),
+        ("{{ \"2006\" | (toTime 0).Format }}", "1970"),
+        ("{{ (toTime 0).Format (print 1) }}", "1"),
+        ("{{ (toTime 0).Format nil }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:133: executing \"__alert_R\" at <nil>: cannot assign nil to string>"),
+        ("{{ (toTime 0).Format $value }}", "<error expanding template: error executing template __alert_R: template: __alert_R:1:133: executing \"__alert_R\" at <$value>: wrong type for value; expected string; got float64>"),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -208,8 +208,7 @@ impl<'a> Exec<'a> {
         let (head, rest) = cmd.args.split_first().ok_or_else(|| self.error(cmd, "empty command".into()))?;
         let Arg::Func(name) = head else {
             if !rest.is_empty() || last.is_some() {
-                let given = rest.len() + usize::from(last.is_some());
-                return Err(self.arguments_to_non_function(head, dot, cmd, given));
+                return self.method_or_non_function(head, rest, last, dot, cmd);
             }
             if matches!(head, Arg::Nil) {
                 return Err(self.error(cmd, "nil is not a command".into()));
@@ -219,11 +218,56 @@ impl<'a> Exec<'a> {
         self.call(name, rest, &cmd.operands[1.min(cmd.operands.len())..], last, dot, cmd)
     }
 
-    /// The error of a command whose head is not a function but has
-    /// arguments, as Go words it: a field (`.Value 1`) cannot be invoked, a
-    /// map key (`$labels.host 1`) is not a method, anything else is a
-    /// non-function. Go evaluates a field's receiver first, so its errors
-    /// come first.
+    /// A command whose head is not a function but has arguments: a time's
+    /// `Format` method, or Go's error: a field (`.Value 1`) cannot be
+    /// invoked, a map key (`$labels.host 1`) is not a method, anything else
+    /// is a non-function. Go evaluates a field's receiver first, so its
+    /// errors come first.
+    fn method_or_non_function(
+        &mut self,
+        head: &Arg,
+        rest: &[Arg],
+        last: Option<Value>,
+        dot: &Value,
+        cmd: &Cmd,
+    ) -> Result<Value, ExecError> {
+        let given = rest.len() + usize::from(last.is_some());
+        let operand = cmd.operands.first().cloned().unwrap_or((cmd.pos, cmd.text.clone()));
+        let names = match head {
+            Arg::Field(names) | Arg::Var(_, names) | Arg::Sub(_, names) => names.as_slice(),
+            _ => &[],
+        };
+        if names.last().map(String::as_str) == Some("Format") {
+            let receiver = self.arg_fields(head, dot, cmd, Some(&operand), true)?;
+            if let Value::Time(ms) = receiver {
+                if given != 1 {
+                    let (pos, at) = self.at.clone();
+                    let message = format!("wrong number of args for Format: want 1 got {given}");
+                    return Err(ExecError { pos, at, message, template: None });
+                }
+                let layout = match (rest.first(), last) {
+                    (Some(a), _) => {
+                        let o = cmd.operands.get(1).cloned().unwrap_or((cmd.pos, cmd.text.clone()));
+                        self.typed_arg(a, functions::Param::Str, &o, dot, cmd)?
+                    }
+                    (None, Some(v)) => v,
+                    (None, None) => Value::Nil,
+                };
+                let Value::Str(layout) = layout else {
+                    let (pos, at) = self.at.clone();
+                    return Err(ExecError {
+                        pos,
+                        at,
+                        message: wrong_type(functions::Param::Str, &layout),
+                        template: None,
+                    });
+                };
+                return Ok(Value::Str(super::format::go_time_format(ms, &layout)));
+            }
+        }
+        Err(self.arguments_to_non_function(head, dot, cmd, given))
+    }
+
     fn arguments_to_non_function(&mut self, head: &Arg, dot: &Value, cmd: &Cmd, given: usize) -> ExecError {
         let operand = cmd.operands.first().cloned().unwrap_or((cmd.pos, cmd.text.clone()));
         let names = match head {

@@ -230,6 +230,140 @@ pub(super) fn time_method(ms: i64, name: &str) -> Option<Value> {
     })
 }
 
+/// Go's `time.Time.Format` of a UTC time in milliseconds, for the layout
+/// elements Go knows (`2006`, `01`, `Jan`, `15`, `04`, `05`, `.000`,
+/// `MST`, `-0700`, `Z07:00`, …); anything else is copied.
+pub(super) fn go_time_format(ms: i64, layout: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let (hour, minute, second) = (of_day / 3600, of_day / 60 % 60, of_day % 60);
+    let month = MONTHS[(m as usize).saturating_sub(1) % 12];
+    let weekday = DAYS[days.rem_euclid(7) as usize];
+    let year_day = days - days_from_civil(y, 1, 1) + 1;
+    let hour12 = if hour % 12 == 0 { 12 } else { hour % 12 };
+    let nanos = format!("{:09}", millis * 1_000_000);
+    // Longest elements first where one is a prefix of another.
+    const ELEMENTS: &[&str] = &[
+        "January",
+        "Monday",
+        "Z07:00:00",
+        "-07:00:00",
+        "Z070000",
+        "-070000",
+        "Z07:00",
+        "-07:00",
+        "Z0700",
+        "-0700",
+        "2006",
+        "_2006",
+        "Jan",
+        "Mon",
+        "MST",
+        "002",
+        "__2",
+        "Z07",
+        "-07",
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "15",
+        "_2",
+        "PM",
+        "pm",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    while let Some(c) = rest.chars().next() {
+        // Fractional seconds: a point or comma, then a run of 0s or 9s not
+        // followed by a digit.
+        if matches!(c, '.' | ',') {
+            let digits = &rest[1..];
+            let run =
+                digits.chars().take_while(|d| *d == '0').count().max(digits.chars().take_while(|d| *d == '9').count());
+            let next_is_digit = digits[run..].starts_with(|d: char| d.is_ascii_digit());
+            if run > 0 && !next_is_digit {
+                let frac = &nanos[..run.min(9)];
+                if digits.starts_with('0') {
+                    out.push(c);
+                    out.push_str(frac);
+                } else {
+                    let trimmed = frac.trim_end_matches('0');
+                    if !trimmed.is_empty() {
+                        out.push(c);
+                        out.push_str(trimmed);
+                    }
+                }
+                rest = &digits[run..];
+                continue;
+            }
+        }
+        let Some(element) = ELEMENTS.iter().find(|e| rest.starts_with(**e)) else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        };
+        match *element {
+            "January" => out.push_str(month),
+            "Jan" => out.push_str(&month[..3]),
+            "Monday" => out.push_str(weekday),
+            "Mon" => out.push_str(&weekday[..3]),
+            "MST" => out.push_str("UTC"),
+            "2006" => out.push_str(&format!("{y:04}")),
+            "_2006" => out.push_str(&format!("_{y:04}")),
+            "06" => out.push_str(&format!("{:02}", y.rem_euclid(100))),
+            "01" => out.push_str(&format!("{m:02}")),
+            "1" => out.push_str(&m.to_string()),
+            "02" => out.push_str(&format!("{d:02}")),
+            "_2" => out.push_str(&format!("{d:>2}")),
+            "2" => out.push_str(&d.to_string()),
+            "002" => out.push_str(&format!("{year_day:03}")),
+            "__2" => out.push_str(&format!("{year_day:>3}")),
+            "15" => out.push_str(&format!("{hour:02}")),
+            "03" => out.push_str(&format!("{hour12:02}")),
+            "3" => out.push_str(&hour12.to_string()),
+            "04" => out.push_str(&format!("{minute:02}")),
+            "4" => out.push_str(&minute.to_string()),
+            "05" => out.push_str(&format!("{second:02}")),
+            "5" => out.push_str(&second.to_string()),
+            "PM" => out.push_str(if hour >= 12 { "PM" } else { "AM" }),
+            "pm" => out.push_str(if hour >= 12 { "pm" } else { "am" }),
+            // UTC: the Z forms print Z, the others a zero offset.
+            z if z.starts_with('Z') => out.push('Z'),
+            "-07:00:00" => out.push_str("+00:00:00"),
+            "-070000" => out.push_str("+000000"),
+            "-07:00" => out.push_str("+00:00"),
+            "-0700" => out.push_str("+0000"),
+            _ => out.push_str("+00"),
+        }
+        rest = &rest[element.len()..];
+    }
+    out
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -149,6 +149,7 @@ impl Value {
             (Value::AlertData(d), "Value") => Value::Float(d.value),
             // A field of nothing is nothing (Prometheus runs with missingkey=zero).
             (Value::Nil, _) => Value::Nil,
+            (Value::Time(_), "Format") => return Err("wrong number of args for Format: want 1 got 0".into()),
             (Value::Time(ms), method) if time_method(*ms, method).is_some() => {
                 time_method(*ms, method).unwrap_or(Value::Nil)
             }
