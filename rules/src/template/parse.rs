@@ -344,13 +344,21 @@ impl Parser {
             }
             let (arg, used) = self.operand(&tokens[i..])?;
             args.push(arg);
-            operands.push((tokens[i].pos, join(&tokens[i..i + used])));
+            // As Go prints it: a parenthesized pipeline from its parts.
+            let text = match args.last() {
+                Some(Arg::Sub(pipe, names)) if tokens[i].tok == Tok::LParen => {
+                    format!("({}){}", pipe.text, names.iter().map(|n| format!(".{n}")).collect::<String>())
+                }
+                _ => join(&tokens[i..i + used]),
+            };
+            operands.push((tokens[i].pos, text));
             i += used;
         }
         if args.is_empty() {
             return Err((start, "missing value for command".into()));
         }
-        Ok(Cmd { args, pos: start, text: join(tokens), operands })
+        let text = operands.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" ");
+        Ok(Cmd { args, pos: start, text, operands })
     }
 
     /// One operand and how many tokens it used.
