@@ -37,6 +37,9 @@ pub(super) struct Exec<'a> {
     /// The node Go's executor stands at (moved as it evaluates): where
     /// errors about a value, not a call, are placed.
     at: (usize, String),
+    /// Whether `.` is an element of `args`' map, which Go types interface{}
+    /// (so its field errors name that type).
+    dot_iface: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -46,7 +49,7 @@ impl<'a> Exec<'a> {
         dot: &Value,
         vars: Vec<(String, Value)>,
     ) -> Result<String, ExecError> {
-        let mut exec = Exec { tree, env, vars, out: String::new(), depth: 0, at: (0, String::new()) };
+        let mut exec = Exec { tree, env, vars, out: String::new(), depth: 0, at: (0, String::new()), dot_iface: false };
         exec.list(&tree.root, dot)?;
         Ok(exec.out)
     }
@@ -82,7 +85,12 @@ impl<'a> Exec<'a> {
                 let v = self.pipe(pipe, dot)?;
                 let with = matches!(node, Node::With(..));
                 let flow = match (v.truth(), with) {
-                    (true, true) => self.scoped(then, &v, mark)?,
+                    (true, true) => {
+                        let saved = std::mem::replace(&mut self.dot_iface, false);
+                        let flow = self.scoped(then, &v, mark);
+                        self.dot_iface = saved;
+                        flow?
+                    }
                     (true, false) => self.scoped(then, dot, mark)?,
                     (false, _) => self.scoped(otherwise, dot, mark)?,
                 };
@@ -93,6 +101,7 @@ impl<'a> Exec<'a> {
             Node::Range(pipe, body, otherwise) => {
                 let mark = self.vars.len();
                 let v = self.range_value(pipe, dot)?;
+                let iface = matches!(v, Value::Map(_));
                 let entries: Vec<(Value, Value)> = match v {
                     Value::List(items) => {
                         items.into_iter().enumerate().map(|(i, item)| (Value::Int(i as i64), item)).collect()
@@ -119,7 +128,10 @@ impl<'a> Exec<'a> {
                         _ => {}
                     }
                     let inner = self.vars.len();
-                    let flow = self.scoped(body, &item, inner)?;
+                    let saved = std::mem::replace(&mut self.dot_iface, iface);
+                    let flow = self.scoped(body, &item, inner);
+                    self.dot_iface = saved;
+                    let flow = flow?;
                     if matches!(flow, Flow::Break) {
                         break;
                     }
@@ -142,7 +154,9 @@ impl<'a> Exec<'a> {
                 // A template sees only `$`, set to its dot.
                 let saved = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
                 self.depth += 1;
+                let saved_iface = std::mem::replace(&mut self.dot_iface, false);
                 let flow = self.list(body, &new_dot);
+                self.dot_iface = saved_iface;
                 self.depth -= 1;
                 self.vars = saved;
                 flow.map_err(|mut e| {
@@ -475,7 +489,9 @@ impl<'a> Exec<'a> {
         let mut value = base;
         // A key missing from `args`' map is a nil interface{} in Go, whose
         // fields cannot be taken (a nil from a function's result can).
-        let (mut nil_from_map, mut from_map) = (false, false);
+        // `.` from ranging over `args`' map starts as such a value.
+        let from_dot_iface = self.dot_iface && matches!(arg, Arg::Field(_));
+        let (mut nil_from_map, mut from_map) = (from_dot_iface && value == Value::Nil, from_dot_iface);
         let fields = if but_last { &fields[..fields.len().saturating_sub(1)] } else { &fields[..] };
         for name in fields {
             let field = if nil_from_map {
