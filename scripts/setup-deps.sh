@@ -7,12 +7,13 @@
 #   prometheus      Prometheus 2.42 with promtool: the real client of tests/prometheus_client.rs
 #                   and the checker of /metrics (tests start their own instance on loopback)
 #   prometheus-alertmanager  Alertmanager 0.25: the receiver of alert notifications in cli/tests/it/server_alertmanager.rs
+#   victoria-metrics  VictoriaMetrics 1.79 (and vmagent): a real remote-write receiver for the forwarding tests
 #   chromium, chromium-driver  the headless browser and its WebDriver for the UI's tests (cli/tests/it/ui_browser.rs)
 #   nodejs, npm     only when `npm` is missing: ui/build.rs runs `npm ci` for the chart library (uPlot)
 # Idempotent and quiet when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(librocksdb-dev libclang-dev libzstd-dev pkg-config clang prometheus prometheus-alertmanager chromium chromium-driver)
+packages=(librocksdb-dev libclang-dev libzstd-dev pkg-config clang prometheus prometheus-alertmanager victoria-metrics chromium chromium-driver)
 missing=()
 # A machine that already has Node (from any source) needs no second one:
 # Debian's nodejs conflicts with NodeSource's.

@@ -55,7 +55,7 @@ enum Command {
     BenchRules(pulsedb_bench::rules_bench::RulesBenchArgs),
     /// Run the server: Prometheus remote-write/read and query API, InfluxDB
     /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Load a Prometheus/OpenMetrics text, InfluxDB line protocol or CSV file (no server running).
     Import(import::Args),
     /// Write stored series as Prometheus/OpenMetrics text, line protocol or CSV (no server running).
@@ -144,7 +144,7 @@ pub(crate) fn init_logging(filter: &str) {
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Bench(args) => pulsedb_bench::run(args),
         Command::Anomalies(args) => anomalies::run(args),
         Command::CheckRules { files } => check_rules(&files),

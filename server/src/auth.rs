@@ -168,6 +168,7 @@ pub(crate) fn required_role(path: &str) -> Option<Role> {
         | "/api/v1/status/buildinfo"
         | "/api/v1/status/tsdb"
         | "/api/v1/status/storage"
+        | "/api/v1/status/forwarding"
         | "/api/v1/dashboards"
         | "/"
         | "/ui"

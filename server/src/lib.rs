@@ -87,6 +87,10 @@ pub struct Config {
     pub external_url: String,
     /// Dashboards to serve (`--dashboards DIR`); `None`: the shipped ones.
     pub dashboards_dir: Option<PathBuf>,
+    /// Where to forward everything appended (`--remote-write-url`, `--remote-write-config`).
+    pub forward: Vec<pulsedb_remote::Destination>,
+    /// How long shutdown gives forwarding to send what it read (default 10 s).
+    pub forward_shutdown_timeout: Duration,
     /// How often pulsedb records its own metrics into itself
     /// (`--self-monitor-interval`); `None` (the library's default): never.
     pub self_monitor_interval: Option<Duration>,
@@ -120,6 +124,8 @@ impl Default for Config {
             external_url: String::new(),
             dashboards_dir: None,
             self_monitor_interval: None,
+            forward: Vec::new(),
+            forward_shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -153,6 +159,8 @@ pub(crate) struct AppState {
     notifier: Arc<notifier::Notifier>,
     /// Checked at start; the UI lists them.
     dashboards: Vec<dashboards::LoadedDashboard>,
+    /// The running destinations; taken out and stopped at shutdown.
+    forwarding: parking_lot::Mutex<Option<pulsedb_remote::Forwarding>>,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -182,7 +190,9 @@ pub async fn serve(
     let dashboards =
         dashboards::load(config.dashboards_dir.as_deref()).map_err(|e| anyhow::anyhow!("dashboards: {e}"))?;
     let data_dir = config.data_dir.clone();
-    let storage = config.storage.clone();
+    let mut storage = config.storage.clone();
+    // Segments a destination has not sent stay until it holds them itself.
+    storage.wal_hold_from = pulsedb_remote::oldest_saved_segment(&config.data_dir);
     let mut db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage))
         .await?
         .with_context(|| format!("opening {}", config.data_dir.display()))?;
@@ -203,9 +213,11 @@ pub async fn serve(
         rules: tokio::sync::Mutex::new(rules_runner::RuleSet::default()),
         notifier: Arc::new(notifier::Notifier::new(config.alertmanager_urls.clone())),
         dashboards,
+        forwarding: parking_lot::Mutex::new(None),
         config,
         metrics: ServerMetrics::default(),
     });
+    start_forwarding(&state)?;
     on_listening(addr);
     let limits = listener::ConnectionLimits {
         header_read_timeout: state.config.header_read_timeout,
@@ -237,6 +249,11 @@ pub async fn serve(
     hangups.abort();
     let _ = hangups.await;
     rules_runner::stop(&mut *state.rules.lock().await).await;
+    let forwarding = state.forwarding.lock().take();
+    if let Some(forwarding) = forwarding {
+        let timeout = state.config.forward_shutdown_timeout;
+        tokio::task::spawn_blocking(move || forwarding.stop(timeout)).await?;
+    }
     let _ = stop_notifier.send(true);
     let _ = notifier_task.await;
     if let Some(task) = self_monitor {
@@ -252,6 +269,44 @@ pub async fn serve(
     .await??;
     tracing::info!("closed");
     Ok(())
+}
+
+/// The database as forwarding's WAL source (a handle on the server's state).
+struct WalOfState(Arc<AppState>);
+
+impl pulsedb_remote::WalSource for WalOfState {
+    fn batches(&self, from: Option<pulsedb::WalPosition>) -> pulsedb::Result<pulsedb::WalBatches> {
+        self.0.db.wal_batches(from)
+    }
+    fn end(&self) -> pulsedb::WalPosition {
+        self.0.db.wal_end()
+    }
+    fn segments(&self) -> pulsedb::Result<Vec<(u64, u64)>> {
+        self.0.db.wal_segments()
+    }
+}
+
+/// Starts every destination from its saved position, then lets the WAL
+/// segments kept for them at open go.
+fn start_forwarding(state: &Arc<AppState>) -> anyhow::Result<()> {
+    if !state.config.forward.is_empty() {
+        let forwarding = pulsedb_remote::Forwarding::start(
+            Arc::new(WalOfState(state.clone())),
+            state.config.forward.clone(),
+            state.config.external_labels.clone(),
+            &state.config.data_dir,
+        )
+        .map_err(|e| anyhow::anyhow!("forwarding: {e}"))?;
+        *state.forwarding.lock() = Some(forwarding);
+    }
+    state.db.release_startup_wal_hold();
+    Ok(())
+}
+
+/// `GET /api/v1/status/forwarding`: each destination's figures.
+async fn forwarding_status(State(state): State<Arc<AppState>>) -> Response {
+    let status = state.forwarding.lock().as_ref().map(pulsedb_remote::Forwarding::status);
+    prom_api::json_response(status.unwrap_or(serde_json::Value::Array(Vec::new())))
 }
 
 /// Reloads the rule files on every SIGHUP (a bad set is refused and logged).
@@ -303,6 +358,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/metadata", get(prom_api::metadata).post(prom_api::metadata))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/storage", get(status::storage))
+        .route("/api/v1/status/forwarding", get(forwarding_status))
         .route("/api/v1/dashboards", get(dashboards::list))
         .route("/", get(ui::root))
         .route("/ui", get(ui::root))
@@ -378,6 +434,9 @@ pub(crate) fn metrics_text(state: &AppState) -> Result<String, error::ApiError> 
     let mut page = state.metrics.render(&stats, &state.config.data_dir);
     page.push_str(&auth_metrics(&state.auth));
     page.push_str(&state.notifier.render());
+    if let Some(forwarding) = state.forwarding.lock().as_ref() {
+        page.push_str(&forwarding.render_metrics());
+    }
     let limit = state.config.storage.max_active_series.unwrap_or(0);
     page.push_str(&format!(
         "# HELP pulsedb_head_series_limit The most series the head takes (--max-series); 0 is no limit.\n# TYPE pulsedb_head_series_limit gauge\npulsedb_head_series_limit {limit}\n"

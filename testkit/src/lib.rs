@@ -11,6 +11,7 @@ pub mod acked;
 pub mod browser;
 pub mod crash_workload;
 pub mod data_dir;
+pub mod fault_proxy;
 pub mod fuzzing;
 pub mod rule_fuzzing;
 pub mod server;

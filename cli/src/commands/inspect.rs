@@ -50,5 +50,8 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<()> {
     );
     println!("label index:       {} bytes", report.index_bytes);
     println!("bytes on disk:     {}", report.block_bytes() + report.wal_bytes + report.index_bytes);
+    for (name, p) in pulsedb_remote::saved_positions(dir) {
+        println!("forwarding {name}: sent through WAL segment {} offset {}", p.segment, p.offset);
+    }
     Ok(())
 }

@@ -93,6 +93,17 @@ pub(crate) struct Args {
     /// dashboards that ship with pulsedb. A bad file refuses the start.
     #[arg(long)]
     dashboards: Option<PathBuf>,
+    /// Forward everything appended to this remote-write URL (a VictoriaMetrics
+    /// vminsert, Mimir, Cortex, Thanos Receive …), from the WAL, durably.
+    #[arg(long = "remote-write-url")]
+    remote_write_url: Option<String>,
+    /// Destinations in Prometheus' `remote_write:` format (see README), for more than one
+    /// or for headers, authentication, TLS, filters and queue settings.
+    #[arg(long = "remote-write-config")]
+    remote_write_config: Option<PathBuf>,
+    /// How long shutdown waits for forwarding to send what it read; the rest resumes at the next start.
+    #[arg(long = "remote-write-shutdown-timeout", default_value = "10s", value_parser = flags::duration_or_zero)]
+    remote_write_shutdown_timeout: Duration,
     /// How often pulsedb records its own /metrics into itself (job="pulsedb"); 0 turns it off.
     #[arg(long = "self-monitor-interval", default_value = "15s", value_parser = flags::duration_or_zero)]
     self_monitor_interval: Duration,
@@ -135,6 +146,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.external_url = args.external_url;
     config.dashboards_dir = args.dashboards;
     config.self_monitor_interval = Some(args.self_monitor_interval);
+    if let Some(url) = &args.remote_write_url {
+        config.forward.push(pulsedb_remote::Destination::for_url(url)?);
+    }
+    if let Some(file) = &args.remote_write_config {
+        config.forward.extend(pulsedb_remote::config::load_file(file)?);
+    }
+    config.forward_shutdown_timeout = args.remote_write_shutdown_timeout;
     if let Some(path) = &args.web_config_file {
         config.web = pulsedb_server::web_config::WebConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     }

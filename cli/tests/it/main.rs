@@ -6,6 +6,7 @@ mod bench_smoke;
 mod check_and_corruption;
 mod cli_closed_pipe;
 mod cli_import_export;
+mod forward_remote_write;
 mod nab_smoke;
 mod prometheus_client;
 mod recovery_crash_states;

@@ -1,0 +1,273 @@
+//! Forwarding from the WAL to real receivers on loopback — VictoriaMetrics
+//! (the same ingest API as a cluster's vminsert) and Prometheus with its
+//! remote-write receiver (strict: it refuses out-of-order samples) — through
+//! a fault-injecting proxy (`pulsedb_testkit::fault_proxy`): an outage with
+//! pulsedb killed by SIGKILL in the middle loses no acknowledged sample; 503,
+//! 429 with Retry-After, hangs and 400 are each handled as the remote-write
+//! spec says; several shards keep every series in order for a strict receiver.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pulsedb::{Batch, Labels};
+use pulsedb_formats::remote::encode_write;
+use pulsedb_testkit::fault_proxy::{FaultProxy, Mode};
+use pulsedb_testkit::server::{enc, free_port, now_ms, TestServer};
+
+/// A receiver process, stopped by PID when dropped.
+struct Receiver {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_ready(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(url).call().is_err() {
+        assert!(Instant::now() < deadline, "{url} did not answer within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn victoria_metrics(dir: &Path) -> Receiver {
+    let port = free_port();
+    let child = Command::new("victoria-metrics")
+        .arg(format!("-storageDataPath={}", dir.display()))
+        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg("-retentionPeriod=100y")
+        .arg("-search.latencyOffset=0s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("victoria-metrics is not installed: run scripts/setup-deps.sh");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{base}/health"));
+    Receiver { child, base }
+}
+
+fn prometheus_receiver(dir: &Path) -> Receiver {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, "global:\n  scrape_interval: 1h\n").unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus is not installed: run scripts/setup-deps.sh");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{base}/-/ready"));
+    Receiver { child, base }
+}
+
+/// What writers were acknowledged: series → timestamp → value.
+type Acked = BTreeMap<String, BTreeMap<i64, f64>>;
+
+/// One batch of `series` series × `per` samples, one a second from `t0`, acknowledged.
+fn write(server: &TestServer, acked: &mut Acked, metric: &str, series: usize, per: i64, t0: i64) {
+    let mut batch = Batch::new();
+    for s in 0..series {
+        let labels = Labels::metric(metric, [("series", format!("s{s:03}"))]);
+        let samples: Vec<pulsedb::Sample> =
+            (0..per).map(|i| pulsedb::Sample::new(t0 + i * 1000, (t0 / 1000 + i) as f64 + s as f64 / 1000.0)).collect();
+        for x in &samples {
+            acked.entry(labels.to_string()).or_default().insert(x.t, x.v);
+        }
+        batch.add(labels, samples);
+    }
+    let (code, body) = server.remote_write(&encode_write(&batch));
+    assert_eq!(code, 204, "{body}");
+}
+
+/// Every sample VictoriaMetrics holds for `metric`, by series.
+fn exported(vm: &Receiver, metric: &str) -> Acked {
+    let _ = ureq::get(&format!("{}/internal/force_flush", vm.base)).call();
+    let body =
+        ureq::get(&format!("{}/api/v1/export?match[]={}", vm.base, enc(metric))).call().unwrap().into_string().unwrap();
+    let mut got = Acked::new();
+    for line in body.lines().filter(|l| !l.is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let labels = Labels::new(
+            row["metric"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
+        );
+        let entry = got.entry(labels.to_string()).or_default();
+        for (t, v) in row["timestamps"].as_array().unwrap().iter().zip(row["values"].as_array().unwrap()) {
+            entry.insert(t.as_i64().unwrap(), v.as_f64().unwrap());
+        }
+    }
+    got
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn metric(server: &TestServer, name: &str) -> f64 {
+    let (_, page) = server.get("/metrics");
+    page.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
+#[test]
+fn an_outage_with_a_kill_in_it_loses_no_acknowledged_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm = victoria_metrics(&tmp.path().join("vm"));
+    let proxy = FaultProxy::start(&vm.base);
+    let data = tmp.path().join("pulsedb");
+    let url = proxy.url("/api/v1/write");
+    let flags = ["--remote-write-url", url.as_str(), "--remote-write-shutdown-timeout", "2s"];
+    let mut acked = Acked::new();
+    let t0 = now_ms() / 1000 * 1000 - 3_600_000;
+    let mut t = t0;
+    let mut server = TestServer::start(&data, &flags);
+    for _ in 0..10 {
+        write(&server, &mut acked, "fwd_outage", 20, 10, t);
+        t += 10_000;
+    }
+    wait_for("the first batches forwarded", Duration::from_secs(30), || exported(&vm, "fwd_outage") == acked);
+
+    // The receiver goes down; writers go on; pulsedb is killed and restarted in the middle.
+    proxy.set(Mode::Down);
+    for _ in 0..10 {
+        write(&server, &mut acked, "fwd_outage", 20, 10, t);
+        t += 10_000;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    server.stop_with("KILL");
+    server = TestServer::start(&data, &flags);
+    for _ in 0..10 {
+        write(&server, &mut acked, "fwd_outage", 20, 10, t);
+        t += 10_000;
+    }
+    wait_for("the backlog shown while the receiver is down", Duration::from_secs(10), || {
+        let (_, status) = server.json("/api/v1/status/forwarding");
+        status["data"][0]["lagBytes"].as_u64().unwrap_or(0) > 0
+    });
+    proxy.set(Mode::Pass);
+    wait_for("every acknowledged sample at the receiver", Duration::from_secs(60), || {
+        exported(&vm, "fwd_outage") == acked
+    });
+    assert_eq!(acked.values().map(BTreeMap::len).sum::<usize>(), 20 * 10 * 30);
+    assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0);
+    // `pulsedb inspect` shows the position, after a clean stop.
+    server.stop_with("TERM");
+    let out = Command::new(pulsedb_testkit::server::pulsedb_bin()).arg("inspect").arg(&data).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("forwarding ") && text.contains("sent through WAL segment"), "{text}");
+}
+
+#[test]
+fn receiver_errors_are_handled_as_the_spec_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm = victoria_metrics(&tmp.path().join("vm"));
+    let proxy = FaultProxy::start(&vm.base);
+    let config = tmp.path().join("remote.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "remote_write:\n  - url: {}\n    name: vm\n    remote_timeout: 1s\n    queue_config: {{min_backoff: 50ms, max_backoff: 400ms}}\n",
+            proxy.url("/api/v1/write")
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start(&tmp.path().join("pulsedb"), &["--remote-write-config", config.to_str().unwrap()]);
+    let mut acked = Acked::new();
+    let mut t = now_ms() / 1000 * 1000 - 3_600_000;
+    let mut step = |mode: Mode, acked: &mut Acked, hold: Duration| {
+        proxy.set(mode);
+        write(&server, acked, "fwd_errors", 5, 10, t);
+        t += 10_000;
+        std::thread::sleep(hold);
+        proxy.set(Mode::Pass);
+    };
+    // 503 and a hang: retried until the receiver answers, then delivered.
+    step(Mode::Status(503, None), &mut acked, Duration::from_millis(800));
+    step(Mode::Hang, &mut acked, Duration::from_millis(2500));
+    wait_for("503 and hang retried and delivered", Duration::from_secs(30), || exported(&vm, "fwd_errors") == acked);
+    assert!(metric(&server, "pulsedb_forward_requests_total{destination=\"vm\",outcome=\"failed\"") >= 2.0);
+    // 429 with Retry-After: 2: nothing sent again before 2 s.
+    let before = proxy.requests.load(std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    proxy.set(Mode::Status(429, Some(2)));
+    write(&server, &mut acked, "fwd_errors", 5, 10, t);
+    t += 10_000;
+    wait_for("the 429", Duration::from_secs(10), || proxy.requests.load(std::sync::atomic::Ordering::Relaxed) > before);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(proxy.requests.load(std::sync::atomic::Ordering::Relaxed), before + 1, "no retry before Retry-After");
+    proxy.set(Mode::Pass);
+    wait_for("429 delivered after Retry-After", Duration::from_secs(30), || exported(&vm, "fwd_errors") == acked);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    // 400: that request is dropped and counted; the next one goes through.
+    let mut refused = Acked::new();
+    proxy.set(Mode::Status(400, None));
+    write(&server, &mut refused, "fwd_errors_refused", 5, 10, t);
+    wait_for("the 400 counted", Duration::from_secs(10), || {
+        metric(&server, "pulsedb_forward_samples_dropped_total{destination=\"vm\",reason=\"refused\"}") == 50.0
+    });
+    proxy.set(Mode::Pass);
+    t += 10_000;
+    write(&server, &mut acked, "fwd_errors", 5, 10, t);
+    wait_for("after the 400, delivery goes on", Duration::from_secs(30), || exported(&vm, "fwd_errors") == acked);
+    assert!(exported(&vm, "fwd_errors_refused").is_empty());
+    let (_, status) = server.json("/api/v1/status/forwarding");
+    assert_eq!(status["data"][0]["name"], "vm");
+    assert_eq!(status["data"][0]["samplesDropped"]["refused"], 50, "{status}");
+}
+
+#[test]
+fn several_shards_keep_each_series_in_order_for_a_strict_receiver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prom = prometheus_receiver(tmp.path());
+    let config = tmp.path().join("remote.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "remote_write:\n  - url: {}/api/v1/write\n    name: prom\n    queue_config: {{min_shards: 4, max_shards: 4, max_samples_per_send: 100}}\n",
+            prom.base
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start(
+        &tmp.path().join("pulsedb"),
+        &["--remote-write-config", config.to_str().unwrap(), "--external-label", "replica=a"],
+    );
+    let mut acked = Acked::new();
+    // Recent samples: Prometheus refuses those older than its head allows.
+    let mut t = now_ms() / 1000 * 1000 - 600_000;
+    for _ in 0..30 {
+        write(&server, &mut acked, "fwd_strict", 50, 10, t);
+        t += 10_000;
+    }
+    let want = (50 * 10 * 30) as f64;
+    wait_for("every sample in Prometheus", Duration::from_secs(60), || {
+        let q = format!(
+            "{}/api/v1/query?query={}&time={}",
+            prom.base,
+            enc("sum(count_over_time(fwd_strict{replica=\"a\"}[1h]))"),
+            t / 1000
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&ureq::get(&q).call().unwrap().into_string().unwrap()).unwrap();
+        body["data"]["result"][0]["value"][1].as_str().and_then(|v| v.parse::<f64>().ok()) == Some(want)
+    });
+    assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0, "nothing refused as out of order");
+    assert_eq!(metric(&server, "pulsedb_forward_shards{destination=\"prom\"}"), 4.0);
+}

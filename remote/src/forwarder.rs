@@ -1,0 +1,621 @@
+//! One destination's forwarding. A reader thread reads batches from the WAL
+//! after the saved position and deals each series' samples to a shard by
+//! the hash of its labels, so a series' samples keep their WAL order; each
+//! shard thread sends its share in requests of at most
+//! `max_samples_per_send`, retrying one request until it is accepted or
+//! refused for good before the next. A position is committed (and saved
+//! every second) once every shard has finished every batch up to it.
+//!
+//! Nothing here is in the ingest path: a dead destination backs up its own
+//! shards, then its reader stops reading, and the backlog stays in the WAL
+//! (held from truncation) — up to `pulsedb_max_backlog_bytes` or `_age`,
+//! past which the oldest is skipped, counted and logged.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use pulsedb::{Batch, Labels, Sample, WalBatch, WalBatches, WalPosition};
+
+use crate::client::{Client, Outcome};
+use crate::config::Destination;
+use crate::position;
+use crate::stats::Stats;
+
+/// Where forwarding reads: the database's WAL.
+pub trait WalSource: Send + Sync + 'static {
+    fn batches(&self, from: Option<WalPosition>) -> pulsedb::Result<WalBatches>;
+    fn end(&self) -> WalPosition;
+    fn segments(&self) -> pulsedb::Result<Vec<(u64, u64)>>;
+}
+
+impl WalSource for pulsedb::Db {
+    fn batches(&self, from: Option<WalPosition>) -> pulsedb::Result<WalBatches> {
+        self.wal_batches(from)
+    }
+    fn end(&self) -> WalPosition {
+        self.wal_end()
+    }
+    fn segments(&self) -> pulsedb::Result<Vec<(u64, u64)>> {
+        self.wal_segments()
+    }
+}
+
+/// Batches dealt to a shard at once; a shard this far behind stops the reader.
+const SHARD_QUEUE: usize = 32;
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+const CHECK_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+struct Control {
+    /// Stop reading; finish what was read.
+    draining: AtomicBool,
+    /// Stop sending now (the drain's time is up): what is unsent stays unsent.
+    abandon: AtomicBool,
+    /// Batches up to this sequence number are skipped, not sent (backlog limit).
+    skip_through: AtomicU64,
+}
+
+/// A running destination.
+#[derive(Debug)]
+pub(crate) struct Forwarder {
+    pub(crate) stats: Arc<Stats>,
+    control: Arc<Control>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Forwarder {
+    /// Starts reading from the saved position (a new destination: from the WAL's end).
+    pub(crate) fn start(
+        source: Arc<dyn WalSource>,
+        destination: Destination,
+        external_labels: Labels,
+        data_dir: &Path,
+    ) -> Result<Self, String> {
+        let client = Arc::new(Client::new(&destination).map_err(|e| format!("{}: {e}", destination.name))?);
+        let stats =
+            Arc::new(Stats { name: destination.name.clone(), url: destination.url.clone(), ..Stats::default() });
+        let saved =
+            position::load(data_dir, &destination.name).map_err(|e| format!("{}: position: {e}", destination.name))?;
+        let reader = open_reader(&*source, saved, &stats)?;
+        let control = Arc::new(Control::default());
+        let run = Run {
+            source,
+            client,
+            destination,
+            external_labels,
+            data_dir: data_dir.to_path_buf(),
+            stats: stats.clone(),
+            control: control.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("forward-{}", run.destination.name))
+            .spawn(move || run.read(reader))
+            .map_err(|e| format!("starting the forwarding thread: {e}"))?;
+        Ok(Self { stats, control, thread: Some(thread) })
+    }
+
+    /// Stops reading and waits up to `timeout` for what was read to be sent;
+    /// then stops sending. The saved position covers what was sent.
+    pub(crate) fn stop(mut self, timeout: Duration) {
+        self.control.draining.store(true, Relaxed);
+        let deadline = Instant::now() + timeout;
+        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.control.abandon.store(true, Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.control.draining.store(true, Relaxed);
+        self.control.abandon.store(true, Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn open_reader(source: &dyn WalSource, saved: Option<WalPosition>, stats: &Stats) -> Result<WalBatches, String> {
+    match saved {
+        None => source.batches(Some(source.end())).map_err(|e| format!("{}: reading the WAL: {e}", stats.name)),
+        Some(p) => match source.batches(Some(p)) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                // Its segment is gone (a backlog limit, or a WAL repaired by hand).
+                tracing::error!(destination = %stats.name, position = ?p, error = %e,
+                    "the saved forwarding position is no longer in the WAL; forwarding from the oldest segment left");
+                *stats.last_error.lock() = format!("saved position {p:?} lost: {e}");
+                source.batches(None).map_err(|e| format!("{}: reading the WAL: {e}", stats.name))
+            }
+        },
+    }
+}
+
+struct Run {
+    source: Arc<dyn WalSource>,
+    client: Arc<Client>,
+    destination: Destination,
+    external_labels: Labels,
+    data_dir: PathBuf,
+    stats: Arc<Stats>,
+    control: Arc<Control>,
+}
+
+/// Series with their samples, as a shard sends them.
+type Rows = Vec<(Labels, Vec<Sample>)>;
+
+/// Work for a shard: the series of one WAL batch that hash to it (maybe none).
+struct Deal {
+    seq: u64,
+    series: Vec<(Labels, Vec<Sample>)>,
+}
+
+struct Shard {
+    tx: SyncSender<Deal>,
+    done: Arc<AtomicU64>,
+    thread: JoinHandle<()>,
+}
+
+/// A read batch not yet committed: its sequence number, end and newest sample time.
+struct Pending {
+    seq: u64,
+    end: WalPosition,
+    newest: i64,
+}
+
+impl Run {
+    fn read(self, mut reader: WalBatches) {
+        let mut shards = self.spawn_shards(self.destination.queue.min_shards);
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut seq = 0u64;
+        let mut committed = reader.position();
+        let mut saved = committed;
+        let (mut last_save, mut last_check) = (Instant::now(), Instant::now());
+        let mut failed_at_check = 0;
+        let mut newest_sent = i64::MIN;
+        *self.stats.position.lock() = Some(committed);
+        'reading: while !self.control.draining.load(Relaxed) && !shards.is_empty() {
+            let mut deals: Vec<(u64, WalPosition, i64, Vec<Rows>)> = Vec::new();
+            let read = reader.read(16, |end, batch| {
+                seq += 1;
+                let (newest, parts) = self.deal(batch, shards.len());
+                deals.push((seq, end, newest, parts));
+            });
+            let read = match read {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(destination = %self.stats.name, error = %e, "reading the WAL for forwarding");
+                    *self.stats.last_error.lock() = format!("reading the WAL: {e}");
+                    std::thread::sleep(Duration::from_secs(1));
+                    0
+                }
+            };
+            self.stats.samples_dropped_unresolved.store(reader.unresolved_samples, Relaxed);
+            for (seq, end, newest, parts) in deals {
+                for (shard, series) in shards.iter().zip(parts) {
+                    // Blocks while the shard is a full queue behind: the reader waits, ingest does not.
+                    if shard.tx.send(Deal { seq, series }).is_err() {
+                        break 'reading; // the shard was abandoned
+                    }
+                }
+                pending.push_back(Pending { seq, end, newest });
+            }
+            let done = shards.iter().map(|s| s.done.load(Relaxed)).min().unwrap_or(seq);
+            commit(&mut pending, done, &mut committed, &mut newest_sent);
+            if last_save.elapsed() >= SAVE_EVERY {
+                if committed != saved {
+                    self.save(committed, &reader);
+                    saved = committed;
+                }
+                self.update_lag(committed, pending.is_empty(), newest_sent);
+                last_save = Instant::now();
+            }
+            if last_check.elapsed() >= CHECK_EVERY {
+                last_check = Instant::now();
+                if let Some(skipped) = self.enforce_backlog(committed, seq, &mut reader) {
+                    pending.clear();
+                    committed = skipped;
+                    saved = skipped;
+                }
+                let failed = self.stats.requests_failed.load(Relaxed);
+                let failing = failed > failed_at_check;
+                failed_at_check = failed;
+                shards = self.reshard(shards, &mut pending, &mut committed, &mut newest_sent, failing);
+            }
+            if read == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        // Draining: the shards finish what they were dealt (until abandoned).
+        let done = drain(shards);
+        commit(&mut pending, done, &mut committed, &mut newest_sent);
+        self.save(committed, &reader);
+    }
+
+    /// Splits a batch by shard: filtered, with the external labels, hashed.
+    fn deal(&self, batch: &WalBatch, shards: usize) -> (i64, Vec<Rows>) {
+        let mut parts: Vec<Rows> = (0..shards).map(|_| Vec::new()).collect();
+        let mut newest = i64::MIN;
+        let filter = &self.destination.filter;
+        for (labels, samples) in batch {
+            if !filter.is_empty() && !filter.keeps(labels) {
+                self.stats.samples_filtered.fetch_add(samples.len() as u64, Relaxed);
+                continue;
+            }
+            newest = newest.max(samples.last().map_or(i64::MIN, |s| s.t));
+            let labels = with_external(labels, &self.external_labels);
+            let shard = (hash(&labels) % shards as u64) as usize;
+            if let Some(part) = parts.get_mut(shard) {
+                part.push((labels, samples.clone()));
+            }
+        }
+        (newest, parts)
+    }
+
+    fn save(&self, committed: WalPosition, reader: &WalBatches) {
+        match position::save(&self.data_dir, &self.destination.name, committed) {
+            Ok(()) => reader.release_before(committed),
+            Err(e) => {
+                tracing::error!(destination = %self.stats.name, error = %e, "saving the forwarding position");
+                *self.stats.last_error.lock() = format!("saving the position: {e}");
+            }
+        }
+        *self.stats.position.lock() = Some(committed);
+    }
+
+    fn update_lag(&self, committed: WalPosition, caught_up: bool, newest_sent: i64) {
+        let end = self.source.end();
+        let bytes = self.unsent_bytes(committed, end);
+        self.stats.lag_bytes.store(bytes, Relaxed);
+        let lag =
+            if caught_up && committed >= end || newest_sent == i64::MIN { 0 } else { (now_ms() - newest_sent).max(0) };
+        self.stats.lag_ms.store(lag, Relaxed);
+    }
+
+    fn unsent_bytes(&self, committed: WalPosition, end: WalPosition) -> u64 {
+        if committed >= end {
+            return 0;
+        }
+        let segments = self.source.segments().unwrap_or_default();
+        segments
+            .iter()
+            .filter(|(s, _)| *s >= committed.segment && *s <= end.segment)
+            .map(|&(s, len)| {
+                let len = if s == end.segment { end.offset.min(len) } else { len };
+                if s == committed.segment {
+                    len.saturating_sub(committed.offset)
+                } else {
+                    len
+                }
+            })
+            .sum()
+    }
+
+    /// Past the backlog limit, skips to the oldest segment within it (or, for
+    /// the age limit, to the WAL's end): what was dealt is dropped by the
+    /// shards, what was not read is never read; both counted and logged.
+    fn enforce_backlog(&self, committed: WalPosition, seq: u64, reader: &mut WalBatches) -> Option<WalPosition> {
+        let end = self.source.end();
+        let unsent = self.unsent_bytes(committed, end);
+        let over_bytes = self.destination.max_backlog_bytes.is_some_and(|max| unsent > max);
+        let lag = Duration::from_millis(self.stats.lag_ms.load(Relaxed).max(0) as u64);
+        let over_age = self.destination.max_backlog_age.is_some_and(|max| lag > max);
+        if !over_bytes && !over_age {
+            return None;
+        }
+        let target = if over_bytes {
+            let max = self.destination.max_backlog_bytes.unwrap_or(0);
+            let segments = self.source.segments().unwrap_or_default();
+            let mut kept = 0u64;
+            let mut target = end.segment;
+            for &(s, len) in segments.iter().rev() {
+                kept += len;
+                if kept > max {
+                    break;
+                }
+                target = s;
+            }
+            WalPosition { segment: target, offset: 0 }
+        } else {
+            WalPosition { segment: end.segment, offset: 0 }
+        };
+        let target = target.max(reader.position());
+        self.control.skip_through.store(seq, Relaxed);
+        let skipped_bytes = self.unsent_bytes(committed, target);
+        match self.source.batches(Some(target)) {
+            Ok(r) => *reader = r,
+            Err(e) => {
+                tracing::error!(destination = %self.stats.name, error = %e, "skipping the forwarding backlog");
+                return None;
+            }
+        }
+        tracing::warn!(destination = %self.stats.name, skipped_bytes, unsent, lag_seconds = lag.as_secs(),
+            "forwarding backlog over its limit: skipped the oldest WAL bytes (never sent to this destination)");
+        *self.stats.last_error.lock() = format!("backlog over its limit: skipped {skipped_bytes} bytes of WAL");
+        self.stats.backlog_bytes_skipped.fetch_add(skipped_bytes, Relaxed);
+        self.save(target, reader);
+        Some(target)
+    }
+
+    /// Doubles the shards while the destination falls behind (and is not
+    /// failing: more shards would only retry more), halves them when it keeps
+    /// up, within `min_shards..=max_shards`. Shards change only once every
+    /// dealt batch is done, so no series' samples overtake each other.
+    fn reshard(
+        &self,
+        shards: Vec<Shard>,
+        pending: &mut VecDeque<Pending>,
+        committed: &mut WalPosition,
+        newest_sent: &mut i64,
+        failing: bool,
+    ) -> Vec<Shard> {
+        let q = &self.destination.queue;
+        let n = shards.len();
+        let lag = self.stats.lag_ms.load(Relaxed);
+        let want = if lag > 5_000 && !failing {
+            (n * 2).min(q.max_shards)
+        } else if lag < 1_000 && !failing {
+            (n / 2).max(q.min_shards)
+        } else {
+            n
+        };
+        if want == n {
+            return shards;
+        }
+        let done = drain(shards);
+        commit(pending, done, committed, newest_sent);
+        if !pending.is_empty() {
+            return Vec::new(); // abandoned while draining: stop
+        }
+        tracing::info!(destination = %self.stats.name, from = n, to = want, lag_ms = lag, "forwarding shards changed");
+        self.spawn_shards(want)
+    }
+
+    fn spawn_shards(&self, n: usize) -> Vec<Shard> {
+        self.stats.shards.store(n as u64, Relaxed);
+        (0..n)
+            .filter_map(|i| {
+                let (tx, rx) = mpsc::sync_channel::<Deal>(SHARD_QUEUE);
+                let done = Arc::new(AtomicU64::new(0));
+                let sender = Sender {
+                    client: self.client.clone(),
+                    stats: self.stats.clone(),
+                    control: self.control.clone(),
+                    max_per_send: self.destination.queue.max_samples_per_send,
+                    min_backoff: self.destination.queue.min_backoff,
+                    max_backoff: self.destination.queue.max_backoff,
+                    done: done.clone(),
+                };
+                std::thread::Builder::new()
+                    .name(format!("forward-{}-{i}", self.destination.name))
+                    .spawn(move || sender.run(rx))
+                    .ok()
+                    .map(|thread| Shard { tx, done, thread })
+            })
+            .collect()
+    }
+}
+
+/// One shard's sending.
+struct Sender {
+    client: Arc<Client>,
+    stats: Arc<Stats>,
+    control: Arc<Control>,
+    max_per_send: usize,
+    min_backoff: Duration,
+    max_backoff: Duration,
+    done: Arc<AtomicU64>,
+}
+
+impl Sender {
+    fn run(self, rx: mpsc::Receiver<Deal>) {
+        loop {
+            let first = match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(d) => d,
+                Err(RecvTimeoutError::Timeout) if !self.control.abandon.load(Relaxed) => continue,
+                Err(_) => return,
+            };
+            // What is queued now goes in this round (at most a queue's worth).
+            let mut deals = vec![first];
+            while deals.len() < SHARD_QUEUE {
+                match rx.try_recv() {
+                    Ok(d) => deals.push(d),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            let last_seq = deals.last().map_or(0, |d| d.seq);
+            let skip = self.control.skip_through.load(Relaxed);
+            let mut rows: Vec<(Labels, Vec<Sample>)> = Vec::new();
+            for d in deals {
+                if d.seq <= skip {
+                    let n: usize = d.series.iter().map(|(_, s)| s.len()).sum();
+                    self.stats.samples_dropped_backlog.fetch_add(n as u64, Relaxed);
+                } else {
+                    rows.extend(d.series);
+                }
+            }
+            for request in requests(rows, self.max_per_send) {
+                if !self.send(&request, last_seq) {
+                    return; // abandoned: `done` stays where it was
+                }
+            }
+            self.done.store(last_seq, Relaxed);
+        }
+    }
+
+    /// Sends one request until it is accepted or refused; false if abandoned.
+    fn send(&self, batch: &Batch, last_seq: u64) -> bool {
+        let body = pulsedb_formats::remote::encode_write(batch);
+        let n = batch.len() as u64;
+        let mut backoff = self.min_backoff;
+        let mut jitter = Jitter::new();
+        loop {
+            match self.client.send(&body) {
+                Outcome::Sent => {
+                    self.stats.samples_sent.fetch_add(n, Relaxed);
+                    self.stats.requests_sent.fetch_add(1, Relaxed);
+                    return true;
+                }
+                Outcome::Drop { status, reason } => {
+                    self.stats.samples_dropped_refused.fetch_add(n, Relaxed);
+                    self.stats.requests_refused.fetch_add(1, Relaxed);
+                    tracing::warn!(destination = %self.stats.name, status, %reason, samples = n,
+                        "the destination refused a request; its samples are dropped");
+                    *self.stats.last_error.lock() = reason;
+                    return true;
+                }
+                Outcome::Retry { after, reason } => {
+                    self.stats.requests_failed.fetch_add(1, Relaxed);
+                    self.stats.samples_retried.fetch_add(n, Relaxed);
+                    *self.stats.last_error.lock() = reason;
+                    let wait = after.unwrap_or_else(|| jitter.apply(backoff));
+                    backoff = (backoff * 2).min(self.max_backoff);
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until {
+                        if self.control.abandon.load(Relaxed) {
+                            return false;
+                        }
+                        if self.control.skip_through.load(Relaxed) >= last_seq {
+                            self.stats.samples_dropped_backlog.fetch_add(n, Relaxed);
+                            return true;
+                        }
+                        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Closes the shards' queues and waits for them (they finish what they
+/// hold unless abandoned); returns the sequence number all of them finished.
+fn drain(shards: Vec<Shard>) -> u64 {
+    let mut done = u64::MAX;
+    for shard in shards {
+        drop(shard.tx);
+        let _ = shard.thread.join();
+        done = done.min(shard.done.load(Relaxed));
+    }
+    done
+}
+
+/// Commits the batches every shard has finished.
+fn commit(pending: &mut VecDeque<Pending>, done: u64, committed: &mut WalPosition, newest_sent: &mut i64) {
+    while pending.front().is_some_and(|p| p.seq <= done) {
+        if let Some(p) = pending.pop_front() {
+            *committed = p.end;
+            *newest_sent = (*newest_sent).max(p.newest);
+        }
+    }
+}
+
+/// Rows cut into requests of at most `max` samples, in order.
+fn requests(rows: Vec<(Labels, Vec<Sample>)>, max: usize) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut batch = Batch::new();
+    for (labels, samples) in rows {
+        for chunk in samples.chunks(max.max(1)) {
+            if batch.len() + chunk.len() > max && !batch.is_empty() {
+                out.push(std::mem::take(&mut batch));
+            }
+            batch.add(labels.clone(), chunk.iter().copied());
+        }
+    }
+    if !batch.is_empty() {
+        out.push(batch);
+    }
+    out
+}
+
+/// External labels a series does not carry itself, added (as Prometheus does).
+fn with_external(labels: &Labels, external: &Labels) -> Labels {
+    if external.is_empty() || external.iter().all(|e| labels.get(&e.name).is_some()) {
+        return labels.clone();
+    }
+    Labels::new(
+        labels.iter().map(|l| (l.name.clone(), l.value.clone())).chain(
+            external.iter().filter(|e| labels.get(&e.name).is_none()).map(|e| (e.name.clone(), e.value.clone())),
+        ),
+    )
+}
+
+fn hash(labels: &Labels) -> u64 {
+    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+    for l in labels.iter() {
+        h.update(l.name.as_bytes());
+        h.update(&[0xff]);
+        h.update(l.value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Backoff with jitter: half to all of the wait, so shards retrying together spread out.
+struct Jitter(u64);
+
+impl Jitter {
+    fn new() -> Self {
+        Self(now_ms() as u64 ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn apply(&mut self, d: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let fraction = 0.5 + (self.0 % 1000) as f64 / 2000.0;
+        d.mul_f64(fraction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_keep_order_and_size() {
+        let a = Labels::metric("a", [("x", "1")]);
+        let b = Labels::metric("b", [("x", "1")]);
+        let rows = vec![
+            (a.clone(), (0..5).map(|t| Sample::new(t, 0.0)).collect()),
+            (b.clone(), (0..3).map(|t| Sample::new(t, 0.0)).collect()),
+        ];
+        let out = requests(rows, 4);
+        let sizes: Vec<usize> = out.iter().map(Batch::len).collect();
+        assert_eq!(sizes, [4, 4]);
+        let flat: Vec<(String, i64)> =
+            out.iter().flat_map(|b| b.rows().flat_map(|(l, s)| s.iter().map(move |s| (l.to_string(), s.t)))).collect();
+        let want: Vec<(String, i64)> =
+            (0..5).map(|t| (a.to_string(), t)).chain((0..3).map(|t| (b.to_string(), t))).collect();
+        assert_eq!(flat, want);
+    }
+
+    #[test]
+    fn external_labels_fill_in_and_never_override() {
+        let external = Labels::new([("cluster", "eu"), ("replica", "a")]);
+        let with = with_external(&Labels::metric("up", [("replica", "own")]), &external);
+        assert_eq!(with.to_string(), "up{cluster=\"eu\", replica=\"own\"}");
+        assert_eq!(with_external(&Labels::metric("up", [("a", "b")]), &Labels::default()).to_string(), "up{a=\"b\"}");
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_all() {
+        let mut j = Jitter::new();
+        for _ in 0..1000 {
+            let d = j.apply(Duration::from_millis(1000));
+            assert!(d >= Duration::from_millis(500) && d <= Duration::from_millis(1000), "{d:?}");
+        }
+    }
+}
