@@ -1,8 +1,8 @@
 //! `pulsedb test rules` against `promtool test rules` (Debian's Prometheus
-//! 2.42) on the corpus of `testdata/rules/unit/`: 11 files, 46 test cases
-//! (`for`, `keep_firing_for`, templates with control structures, queries and
-//! functions, staleness, counters, absent
-//! series, the expanding notation), four files written to fail — and on
+//! 2.42) on the corpus of `testdata/rules/unit/`: 19 test files (`for`,
+//! `keep_firing_for`, templates with control structures, queries, functions
+//! and Go's edge cases, staleness, counters, absent series, the expanding
+//! notation), five of them written to fail — and on
 //! the health rules pulsedb ships (`deploy/rules/pulsedb.test.yml`). Both
 //! tools must give every file the same verdict.
 #![allow(clippy::unwrap_used)]
