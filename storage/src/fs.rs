@@ -29,10 +29,20 @@ impl DirLock {
             .write(true)
             .open(&path)
             .context(|| format!("opening lock file {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked { path: dir.to_path_buf() }),
-            Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        // A lock released a moment ago can still look held: a child process
+        // another thread forks gets a copy of every descriptor until its exec
+        // closes them (close-on-exec), and flock belongs to the open file.
+        // So WouldBlock is retried for half a second before it means "Locked".
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked { path: dir.to_path_buf() }),
+                Err(fs::TryLockError::Error(e)) => return Err(Error::io(format!("locking {}", path.display()), e)),
+            }
         }
     }
 }

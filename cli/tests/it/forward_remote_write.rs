@@ -271,3 +271,64 @@ fn several_shards_keep_each_series_in_order_for_a_strict_receiver() {
     assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0, "nothing refused as out of order");
     assert_eq!(metric(&server, "pulsedb_forward_shards{destination=\"prom\"}"), 4.0);
 }
+
+#[test]
+fn a_dead_destination_does_not_hold_back_a_live_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm = victoria_metrics(&tmp.path().join("vm"));
+    let dead = FaultProxy::start(&vm.base);
+    dead.set(Mode::Down);
+    let config = tmp.path().join("remote.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "remote_write:\n  - url: {}/api/v1/write\n    name: live\n  - url: {}\n    name: dead\n    queue_config: {{max_backoff: 200ms}}\n",
+            vm.base,
+            dead.url("/api/v1/write")
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start(&tmp.path().join("pulsedb"), &["--remote-write-config", config.to_str().unwrap()]);
+    let mut acked = Acked::new();
+    let mut t = now_ms() / 1000 * 1000 - 3_600_000;
+    let started = Instant::now();
+    for _ in 0..50 {
+        write(&server, &mut acked, "fwd_two", 20, 10, t);
+        t += 10_000;
+    }
+    let writing = started.elapsed();
+    wait_for("the live destination has everything", Duration::from_secs(30), || exported(&vm, "fwd_two") == acked);
+    assert!(writing < Duration::from_secs(20), "50 acknowledged writes took {writing:?}");
+    let (_, status) = server.json("/api/v1/status/forwarding");
+    let by_name = |n: &str| status["data"].as_array().unwrap().iter().find(|d| d["name"] == n).unwrap().clone();
+    assert_eq!(by_name("live")["samplesSent"], 10_000, "{status}");
+    assert_eq!(by_name("dead")["samplesSent"], 0, "{status}");
+    assert!(by_name("dead")["requestsFailed"].as_u64().unwrap() > 0, "{status}");
+}
+
+#[test]
+fn a_sample_pulsedb_took_out_of_order_is_forwarded_and_a_strict_refusal_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prom = prometheus_receiver(tmp.path());
+    let server =
+        TestServer::start(&tmp.path().join("pulsedb"), &["--remote-write-url", &format!("{}/api/v1/write", prom.base)]);
+    let now = now_ms() / 1000 * 1000;
+    let mut acked = Acked::new();
+    write(&server, &mut acked, "fwd_ooo", 1, 1, now - 10_000);
+    wait_for("the in-order sample forwarded", Duration::from_secs(30), || {
+        metric(&server, "pulsedb_forward_samples_sent_total") == 1.0
+    });
+    // Within pulsedb's out-of-order window, so pulsedb accepts it; Prometheus 2.42 refuses it.
+    write(&server, &mut acked, "fwd_ooo", 1, 1, now - 60_000);
+    wait_for("the refusal counted, not retried", Duration::from_secs(30), || {
+        metric(&server, "pulsedb_forward_samples_dropped_total{destination=") == 1.0
+    });
+    let (_, status) = server.json("/api/v1/status/forwarding");
+    let error = status["data"][0]["lastError"].as_str().unwrap();
+    assert!(error.starts_with("HTTP 400") && error.contains("out of order"), "{status}");
+    // And forwarding goes on.
+    write(&server, &mut acked, "fwd_ooo", 1, 1, now);
+    wait_for("the next sample forwarded", Duration::from_secs(30), || {
+        metric(&server, "pulsedb_forward_samples_sent_total") == 2.0
+    });
+}
