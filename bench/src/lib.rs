@@ -4,6 +4,7 @@
 //! and VictoriaMetrics on loopback; prints a table and writes JSON and HTML.
 
 mod embedded;
+pub mod forward_bench;
 mod history;
 mod ingest;
 pub mod nab;

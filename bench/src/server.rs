@@ -59,8 +59,12 @@ impl Server {
 
     /// [`Server::start`] with extra command-line flags.
     pub(super) fn start_with(system: System, data_dir: &Path, extra: &[String]) -> anyhow::Result<Self> {
+        Self::start_on(system, data_dir, free_port()?, extra)
+    }
+
+    /// [`Server::start_with`] on a given loopback port.
+    pub(super) fn start_on(system: System, data_dir: &Path, port: u16, extra: &[String]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-        let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let data = data_dir.display().to_string();
         let args: Vec<String> = match system {

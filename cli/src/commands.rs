@@ -53,6 +53,9 @@ enum Command {
     /// Benchmark recording rules: a generated file of 1,000 rules evaluated
     /// over the bench fleet by pulsedb and Prometheus, time per round and CPU.
     BenchRules(pulsedb_bench::rules_bench::RulesBenchArgs),
+    /// Forwarding benchmark: pulsedb forwarding to VictoriaMetrics next to vmagent relaying the
+    /// same paced stream (CPU per sample, lag, backlog drain).
+    BenchForward(pulsedb_bench::forward_bench::ForwardBenchArgs),
     /// Run the server: Prometheus remote-write/read and query API, InfluxDB
     /// line protocol, /metrics. Stores in ./pulsedb-data, listens on 127.0.0.1:9201.
     Serve(Box<serve::Args>),
@@ -151,6 +154,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Test { what: TestWhat::Rules { files } } => test_rules::run(&files),
         Command::Nab(args) => pulsedb_bench::nab::run(args).map(|_| ()),
         Command::BenchRules(args) => pulsedb_bench::rules_bench::run(args),
+        Command::BenchForward(args) => pulsedb_bench::forward_bench::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect { data_dir } => inspect::run(&data_dir),
