@@ -38,7 +38,7 @@ pub use pulsedb_query::{
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
-    Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches, WalPosition,
+    Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches, WalPosition, WalSeries,
     WAL_FSYNC_BUCKETS_SECONDS,
 };
 

@@ -11,7 +11,7 @@
 //! (held from truncation) — up to `pulsedb_max_backlog_bytes` or `_age`,
 //! past which the oldest is skipped, counted and logged.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TryRecvError};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pulsedb::{Batch, Labels, Sample, WalBatch, WalBatches, WalPosition};
+use pulsedb::{Labels, Sample, WalBatch, WalBatches, WalPosition};
 
 use crate::client::{Client, Outcome};
 use crate::config::Destination;
@@ -150,13 +150,17 @@ struct Run {
     control: Arc<Control>,
 }
 
-/// Series with their samples, as a shard sends them.
-type Rows = Vec<(Labels, Vec<Sample>)>;
+/// Series (their encoded labels, `wire::labels`) with their samples, as a shard sends them.
+type Rows = Vec<(Arc<[u8]>, Vec<Sample>)>;
+
+/// What the reader knows of a series after meeting it once: whether the
+/// filter keeps it, and then its labels' hash (its shard) and wire bytes.
+type SeriesCache = HashMap<u64, Option<(u64, Arc<[u8]>)>>;
 
 /// Work for a shard: the series of one WAL batch that hash to it (maybe none).
 struct Deal {
     seq: u64,
-    series: Vec<(Labels, Vec<Sample>)>,
+    series: Rows,
 }
 
 struct Shard {
@@ -182,12 +186,13 @@ impl Run {
         let (mut last_save, mut last_check) = (Instant::now(), Instant::now());
         let mut failed_at_check = 0;
         let mut newest_sent = i64::MIN;
+        let mut cache = SeriesCache::new();
         *self.stats.position.lock() = Some(committed);
         'reading: while !self.control.draining.load(Relaxed) && !shards.is_empty() {
             let mut deals: Vec<(u64, WalPosition, i64, Vec<Rows>)> = Vec::new();
             let read = reader.read(16, |end, batch| {
                 seq += 1;
-                let (newest, parts) = self.deal(batch, shards.len());
+                let (newest, parts) = self.deal(&mut cache, batch, shards.len());
                 deals.push((seq, end, newest, parts));
             });
             let read = match read {
@@ -241,21 +246,26 @@ impl Run {
         self.save(committed, &reader);
     }
 
-    /// Splits a batch by shard: filtered, with the external labels, hashed.
-    fn deal(&self, batch: &WalBatch, shards: usize) -> (i64, Vec<Rows>) {
+    /// Splits a batch by shard: filtered, with the external labels, hashed;
+    /// each series worked out once and cached by its reference.
+    fn deal(&self, cache: &mut SeriesCache, batch: &WalBatch<'_>, shards: usize) -> (i64, Vec<Rows>) {
         let mut parts: Vec<Rows> = (0..shards).map(|_| Vec::new()).collect();
         let mut newest = i64::MIN;
-        let filter = &self.destination.filter;
-        for (labels, samples) in batch {
-            if !filter.is_empty() && !filter.keeps(labels) {
-                self.stats.samples_filtered.fetch_add(samples.len() as u64, Relaxed);
+        for series in batch {
+            let known = cache.entry(series.series).or_insert_with(|| {
+                let filter = &self.destination.filter;
+                (filter.is_empty() || filter.keeps(series.labels)).then(|| {
+                    let labels = with_external(series.labels, &self.external_labels);
+                    (hash(&labels), Arc::from(crate::wire::labels(&labels)))
+                })
+            });
+            let Some((hash, labels)) = known else {
+                self.stats.samples_filtered.fetch_add(series.samples.len() as u64, Relaxed);
                 continue;
-            }
-            newest = newest.max(samples.last().map_or(i64::MIN, |s| s.t));
-            let labels = with_external(labels, &self.external_labels);
-            let shard = (hash(&labels) % shards as u64) as usize;
-            if let Some(part) = parts.get_mut(shard) {
-                part.push((labels, samples.clone()));
+            };
+            newest = newest.max(series.samples.last().map_or(i64::MIN, |s| s.t));
+            if let Some(part) = parts.get_mut((*hash % shards as u64) as usize) {
+                part.push((labels.clone(), series.samples.to_vec()));
             }
         }
         (newest, parts)
@@ -394,6 +404,8 @@ impl Run {
                     min_backoff: self.destination.queue.min_backoff,
                     max_backoff: self.destination.queue.max_backoff,
                     done: done.clone(),
+                    snappy: snap::raw::Encoder::new(),
+                    compressed: Vec::new(),
                 };
                 std::thread::Builder::new()
                     .name(format!("forward-{}-{i}", self.destination.name))
@@ -414,10 +426,13 @@ struct Sender {
     min_backoff: Duration,
     max_backoff: Duration,
     done: Arc<AtomicU64>,
+    /// Reused: its table is allocated once per shard, not per request.
+    snappy: snap::raw::Encoder,
+    compressed: Vec<u8>,
 }
 
 impl Sender {
-    fn run(self, rx: mpsc::Receiver<Deal>) {
+    fn run(mut self, rx: mpsc::Receiver<Deal>) {
         loop {
             let first = match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(d) => d,
@@ -434,7 +449,7 @@ impl Sender {
             }
             let last_seq = deals.last().map_or(0, |d| d.seq);
             let skip = self.control.skip_through.load(Relaxed);
-            let mut rows: Vec<(Labels, Vec<Sample>)> = Vec::new();
+            let mut rows: Rows = Vec::new();
             for d in deals {
                 if d.seq <= skip {
                     let n: usize = d.series.iter().map(|(_, s)| s.len()).sum();
@@ -443,8 +458,8 @@ impl Sender {
                     rows.extend(d.series);
                 }
             }
-            for request in requests(rows, self.max_per_send) {
-                if !self.send(&request, last_seq) {
+            for (body, n) in requests(&rows, self.max_per_send) {
+                if !self.send(&body, n, last_seq) {
                     return; // abandoned: `done` stays where it was
                 }
             }
@@ -452,14 +467,20 @@ impl Sender {
         }
     }
 
-    /// Sends one request until it is accepted or refused; false if abandoned.
-    fn send(&self, batch: &Batch, last_seq: u64) -> bool {
-        let body = pulsedb_formats::remote::encode_write(batch);
-        let n = batch.len() as u64;
+    /// Sends one request (`n` samples) until it is accepted or refused; false if abandoned.
+    fn send(&mut self, request: &[u8], n: u64, last_seq: u64) -> bool {
+        self.compressed.resize(snap::raw::max_compress_len(request.len()), 0);
+        let body = match self.snappy.compress(request, &mut self.compressed) {
+            Ok(len) => &self.compressed[..len],
+            Err(e) => {
+                tracing::error!(destination = %self.stats.name, error = %e, "compressing a request");
+                return true;
+            }
+        };
         let mut backoff = self.min_backoff;
         let mut jitter = Jitter::new();
         loop {
-            match self.client.send(&body) {
+            match self.client.send(body) {
                 Outcome::Sent => {
                     self.stats.samples_sent.fetch_add(n, Relaxed);
                     self.stats.requests_sent.fetch_add(1, Relaxed);
@@ -518,20 +539,25 @@ fn commit(pending: &mut VecDeque<Pending>, done: u64, committed: &mut WalPositio
     }
 }
 
-/// Rows cut into requests of at most `max` samples, in order.
-fn requests(rows: Vec<(Labels, Vec<Sample>)>, max: usize) -> Vec<Batch> {
+/// Rows written as `WriteRequest`s of at most `max` samples each, in
+/// order: (uncompressed protobuf, samples in it).
+fn requests(rows: &Rows, max: usize) -> Vec<(Vec<u8>, u64)> {
+    let max = max.max(1);
     let mut out = Vec::new();
-    let mut batch = Batch::new();
+    let mut body = Vec::new();
+    let mut n = 0;
     for (labels, samples) in rows {
-        for chunk in samples.chunks(max.max(1)) {
-            if batch.len() + chunk.len() > max && !batch.is_empty() {
-                out.push(std::mem::take(&mut batch));
+        for chunk in samples.chunks(max) {
+            if n + chunk.len() > max && n > 0 {
+                out.push((std::mem::take(&mut body), n as u64));
+                n = 0;
             }
-            batch.add(labels.clone(), chunk.iter().copied());
+            crate::wire::put_series(&mut body, labels, chunk);
+            n += chunk.len();
         }
     }
-    if !batch.is_empty() {
-        out.push(batch);
+    if n > 0 {
+        out.push((body, n as u64));
     }
     out
 }
@@ -588,15 +614,20 @@ mod tests {
     fn requests_keep_order_and_size() {
         let a = Labels::metric("a", [("x", "1")]);
         let b = Labels::metric("b", [("x", "1")]);
-        let rows = vec![
-            (a.clone(), (0..5).map(|t| Sample::new(t, 0.0)).collect()),
-            (b.clone(), (0..3).map(|t| Sample::new(t, 0.0)).collect()),
+        let rows: Rows = vec![
+            (Arc::from(crate::wire::labels(&a)), (0..5).map(|t| Sample::new(t, 0.0)).collect()),
+            (Arc::from(crate::wire::labels(&b)), (0..3).map(|t| Sample::new(t, 0.0)).collect()),
         ];
-        let out = requests(rows, 4);
-        let sizes: Vec<usize> = out.iter().map(Batch::len).collect();
-        assert_eq!(sizes, [4, 4]);
-        let flat: Vec<(String, i64)> =
-            out.iter().flat_map(|b| b.rows().flat_map(|(l, s)| s.iter().map(move |s| (l.to_string(), s.t)))).collect();
+        let out = requests(&rows, 4);
+        assert_eq!(out.iter().map(|r| r.1).collect::<Vec<_>>(), [4, 4]);
+        let mut flat = Vec::new();
+        for (body, _) in &out {
+            let compressed = snap::raw::Encoder::new().compress_vec(body).unwrap_or_default();
+            let batch = pulsedb_formats::remote::decode_write(&compressed, 1 << 20).unwrap_or_default();
+            flat.extend(
+                batch.rows().flat_map(|(l, s)| s.iter().map(move |s| (l.to_string(), s.t))).collect::<Vec<_>>(),
+            );
+        }
         let want: Vec<(String, i64)> =
             (0..5).map(|t| (a.to_string(), t)).chain((0..3).map(|t| (b.to_string(), t))).collect();
         assert_eq!(flat, want);

@@ -9,7 +9,8 @@
 //! - `forwarder`: one destination's reader and shards, in WAL order per series;
 //! - `client`: one request and the remote-write spec's retry rules;
 //! - `position`: the saved positions under `<data-dir>/forward/`;
-//! - `relabel`: which series go where; `stats`: metrics and status.
+//! - `relabel`: which series go where; `stats`: metrics and status;
+//! - `wire`: `WriteRequest` bytes from labels encoded once per series.
 
 mod client;
 pub mod config;
@@ -17,6 +18,7 @@ mod forwarder;
 mod position;
 mod relabel;
 mod stats;
+mod wire;
 
 use std::path::Path;
 use std::sync::Arc;

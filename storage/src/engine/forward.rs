@@ -18,9 +18,19 @@ use crate::{Error, Labels, Result, Sample, SeriesRef};
 /// A position in the WAL: the end of a frame (segment number, byte offset).
 pub type WalPosition = Position;
 
-/// One appended batch as read back: series with their samples, in the
-/// order the WAL holds them (by series ref, each series' samples in time order).
-pub type WalBatch = [(Labels, Vec<Sample>)];
+/// One series of an appended batch as read back: its reference (stable for
+/// the database's life, so a reader may cache what it derives from the
+/// labels), its labels and its samples in time order. A batch is a slice
+/// of these in the order the WAL holds them.
+#[derive(Clone, Copy, Debug)]
+pub struct WalSeries<'a> {
+    pub series: u64,
+    pub labels: &'a Labels,
+    pub samples: &'a [Sample],
+}
+
+/// One appended batch as read back.
+pub type WalBatch<'a> = [WalSeries<'a>];
 
 /// Batches after a position, read as the WAL grows.
 #[derive(Debug)]
@@ -30,7 +40,9 @@ pub struct WalBatches {
     labels: HashMap<SeriesRef, Labels>,
     series_buf: Vec<(SeriesRef, Vec<u8>)>,
     samples_buf: Vec<RefSample>,
-    batch: Vec<(Labels, Vec<Sample>)>,
+    /// The batch's samples, and per series its ref and range in them.
+    samples: Vec<Sample>,
+    runs: Vec<(SeriesRef, std::ops::Range<usize>)>,
     /// Samples of series neither the WAL nor the index knows (deleted).
     pub unresolved_samples: u64,
 }
@@ -53,7 +65,8 @@ impl Storage {
             labels: HashMap::new(),
             series_buf: Vec::new(),
             samples_buf: Vec::new(),
-            batch: Vec::new(),
+            samples: Vec::new(),
+            runs: Vec::new(),
             unresolved_samples: 0,
         })
     }
@@ -100,12 +113,18 @@ impl WalBatches {
     /// Reads up to `max_batches` durable batches, calling `on_batch` with
     /// each one's end position and series; returns how many were read (0:
     /// nothing new yet).
-    pub fn read(&mut self, max_batches: usize, mut on_batch: impl FnMut(WalPosition, &WalBatch)) -> Result<usize> {
+    pub fn read(&mut self, max_batches: usize, mut on_batch: impl FnMut(WalPosition, &WalBatch<'_>)) -> Result<usize> {
         let mut frames = Vec::new();
         self.tail.read(max_batches, |pos, payload| frames.push((pos, payload.to_vec())))?;
         for (pos, payload) in &frames {
             self.decode(pos.segment, payload)?;
-            on_batch(*pos, &self.batch);
+            let mut batch = Vec::with_capacity(self.runs.len());
+            for (sref, range) in &self.runs {
+                if let (Some(labels), Some(samples)) = (self.labels.get(sref), self.samples.get(range.clone())) {
+                    batch.push(WalSeries { series: sref.0, labels, samples });
+                }
+            }
+            on_batch(*pos, &batch);
         }
         Ok(frames.len())
     }
@@ -131,17 +150,19 @@ impl WalBatches {
                 }
             }
         }
-        self.batch.clear();
+        self.samples.clear();
+        self.runs.clear();
         let mut rest = self.samples_buf.as_slice();
         while let Some(first) = rest.first() {
             let run = rest.iter().take_while(|s| s.sref == first.sref).count();
             let (this, next) = rest.split_at(run);
             rest = next;
-            match self.labels.get(&first.sref) {
-                Some(labels) => {
-                    self.batch.push((labels.clone(), this.iter().map(|s| Sample { t: s.t, v: s.v }).collect()));
-                }
-                None => self.unresolved_samples += this.len() as u64,
+            if self.labels.contains_key(&first.sref) {
+                let start = self.samples.len();
+                self.samples.extend(this.iter().map(|s| Sample { t: s.t, v: s.v }));
+                self.runs.push((first.sref, start..self.samples.len()));
+            } else {
+                self.unresolved_samples += this.len() as u64;
             }
         }
         Ok(())
@@ -190,8 +211,8 @@ mod tests {
         let mut got = Vec::new();
         while reader
             .read(100, |_, batch| {
-                for (labels, samples) in batch {
-                    got.extend(samples.iter().map(|s| (labels.to_string(), s.t, s.v)));
+                for s in batch {
+                    got.extend(s.samples.iter().map(|x| (s.labels.to_string(), x.t, x.v)));
                 }
             })
             .unwrap()

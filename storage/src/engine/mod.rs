@@ -8,7 +8,7 @@ mod append;
 mod compact;
 mod flush;
 mod forward;
-pub use forward::{WalBatch, WalBatches, WalPosition};
+pub use forward::{WalBatch, WalBatches, WalPosition, WalSeries};
 mod limits;
 mod maintenance;
 mod open;
