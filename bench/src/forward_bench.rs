@@ -177,6 +177,7 @@ pub fn run(args: ForwardBenchArgs) -> anyhow::Result<()> {
     let mut forwarding = Vec::new();
     let mut relayed = Vec::new();
     let mut drains = Vec::new();
+    let mut rss = Vec::new();
     for run in 0..args.runs {
         let dir = tmp.path().join(format!("run{run}"));
         let vm = Server::start(System::Victoriametrics, &dir.join("vm"))?;
@@ -222,7 +223,12 @@ pub fn run(args: ForwardBenchArgs) -> anyhow::Result<()> {
         let url = format!("http://127.0.0.1:{down_port}/api/v1/write");
         let server = Server::start_with(System::Pulsedb, &dir.join("backlog"), &["--remote-write-url".into(), url])?;
         let mut stream = Stream::new(&server.base, &args);
-        let backlog = stream.run(args.outage, || {})?;
+        // RSS a fifth into the outage (queues full by then) and at its end: the backlog stays on disk.
+        let mut backlog = stream.run(args.outage / 5, || {})?;
+        let rss_early = process::status_bytes_of(server.pid(), "VmRSS");
+        backlog += stream.run(args.outage - args.outage / 5, || {})?;
+        let rss_late = process::status_bytes_of(server.pid(), "VmRSS");
+        rss.push((rss_early as f64 / 1e6, rss_late as f64 / 1e6));
         let receiver = Server::start_on(System::Victoriametrics, &dir.join("vm-late"), down_port, &[])
             .context("starting the late receiver")?;
         let back = Instant::now();
@@ -284,6 +290,10 @@ pub fn run(args: ForwardBenchArgs) -> anyhow::Result<()> {
         args.outage,
         drains.iter().map(|d| format!("{:.0} samples in {:.1} s", d.0, d.1)).collect::<Vec<_>>().join("; "),
         median(drain_rates)
+    );
+    println!(
+        "| pulsedb RSS during the outage, MB (a fifth in → end) | {} | |",
+        rss.iter().map(|(a, b)| format!("{a:.0} → {b:.0}")).collect::<Vec<_>>().join("; ")
     );
     Ok(())
 }
