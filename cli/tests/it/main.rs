@@ -1,6 +1,7 @@
 //! End-to-end scenarios of the `pulsedb` binary (server, CLI, bench), one
 //! per file, linked as one test binary so the suite links once.
 
+mod bench_forward_smoke;
 mod bench_rules_smoke;
 mod bench_smoke;
 mod check_and_corruption;
