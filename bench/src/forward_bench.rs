@@ -110,7 +110,7 @@ fn now_ms() -> i64 {
 
 /// A `/metrics` value summed over the lines that start with `name`.
 fn metric(base: &str, name: &str) -> f64 {
-    let Ok(page) = ureq::get(&format!("{base}/metrics")).call().and_then(|r| Ok(r.into_string()?)) else {
+    let Some(page) = ureq::get(&format!("{base}/metrics")).call().ok().and_then(|r| r.into_string().ok()) else {
         return 0.0;
     };
     page.lines()

@@ -188,31 +188,30 @@ impl Run {
         let mut newest_sent = i64::MIN;
         let mut cache = SeriesCache::new();
         *self.stats.position.lock() = Some(committed);
+        // Batches read but not yet in every shard's queue (a full queue never
+        // blocks this loop, so positions, lag and the backlog limit go on).
+        let mut stalled: VecDeque<Stalled> = VecDeque::new();
         'reading: while !self.control.draining.load(Relaxed) && !shards.is_empty() {
-            let mut deals: Vec<(u64, WalPosition, i64, Vec<Rows>)> = Vec::new();
-            let read = reader.read(16, |end, batch| {
-                seq += 1;
-                let (newest, parts) = self.deal(&mut cache, batch, shards.len());
-                deals.push((seq, end, newest, parts));
-            });
-            let read = match read {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(destination = %self.stats.name, error = %e, "reading the WAL for forwarding");
-                    *self.stats.last_error.lock() = format!("reading the WAL: {e}");
-                    std::thread::sleep(Duration::from_secs(1));
-                    0
-                }
-            };
-            self.stats.samples_dropped_unresolved.store(reader.unresolved_samples, Relaxed);
-            for (seq, end, newest, parts) in deals {
-                for (shard, series) in shards.iter().zip(parts) {
-                    // Blocks while the shard is a full queue behind: the reader waits, ingest does not.
-                    if shard.tx.send(Deal { seq, series }).is_err() {
-                        break 'reading; // the shard was abandoned
+            let mut read = 0;
+            if stalled.is_empty() {
+                let result = reader.read(16, |end, batch| {
+                    seq += 1;
+                    let (newest, parts) = self.deal(&mut cache, batch, shards.len());
+                    stalled.push_back(Stalled { seq, end, newest, parts: parts.into_iter().map(Some).collect() });
+                });
+                read = match result {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(destination = %self.stats.name, error = %e, "reading the WAL for forwarding");
+                        *self.stats.last_error.lock() = format!("reading the WAL: {e}");
+                        std::thread::sleep(Duration::from_secs(1));
+                        0
                     }
-                }
-                pending.push_back(Pending { seq, end, newest });
+                };
+                self.stats.samples_dropped_unresolved.store(reader.unresolved_samples, Relaxed);
+            }
+            if !dispatch(&shards, &mut stalled, &mut pending) {
+                break 'reading; // a shard was abandoned
             }
             let done = shards.iter().map(|s| s.done.load(Relaxed)).min().unwrap_or(seq);
             commit(&mut pending, done, &mut committed, &mut newest_sent);
@@ -221,12 +220,19 @@ impl Run {
                     self.save(committed, &reader);
                     saved = committed;
                 }
-                self.update_lag(committed, pending.is_empty(), newest_sent);
+                // Before anything was sent, the oldest unsent batch stands for it.
+                let front = pending.front().map(|p| p.newest).or_else(|| stalled.front().map(|b| b.newest));
+                let reference = if newest_sent == i64::MIN { front.unwrap_or(i64::MIN) } else { newest_sent };
+                self.update_lag(committed, pending.is_empty() && stalled.is_empty(), reference);
                 last_save = Instant::now();
             }
             if last_check.elapsed() >= CHECK_EVERY {
                 last_check = Instant::now();
                 if let Some(skipped) = self.enforce_backlog(committed, seq, &mut reader) {
+                    let unsent: usize =
+                        stalled.iter().flat_map(|b| b.parts.iter().flatten()).flatten().map(|(_, s)| s.len()).sum();
+                    self.stats.samples_dropped_backlog.fetch_add(unsent as u64, Relaxed);
+                    stalled.clear();
                     pending.clear();
                     committed = skipped;
                     saved = skipped;
@@ -234,7 +240,9 @@ impl Run {
                 let failed = self.stats.requests_failed.load(Relaxed);
                 let failing = failed > failed_at_check;
                 failed_at_check = failed;
-                shards = self.reshard(shards, &mut pending, &mut committed, &mut newest_sent, failing);
+                if stalled.is_empty() {
+                    shards = self.reshard(shards, &mut pending, &mut committed, &mut newest_sent, failing);
+                }
             }
             if read == 0 {
                 std::thread::sleep(Duration::from_millis(5));
@@ -336,9 +344,12 @@ impl Run {
             }
             WalPosition { segment: target, offset: 0 }
         } else {
-            WalPosition { segment: end.segment, offset: 0 }
+            end
         };
-        let target = target.max(reader.position());
+        // Read again from there (what was read ahead of sending is dropped
+        // with the rest); within the segment last sent from there is no frame
+        // boundary to seek to but the end.
+        let target = if target <= committed { end } else { target };
         self.control.skip_through.store(seq, Relaxed);
         let skipped_bytes = self.unsent_bytes(committed, target);
         match self.source.batches(Some(target)) {
@@ -515,6 +526,44 @@ impl Sender {
             }
         }
     }
+}
+
+/// A batch read but not yet queued to every shard: the parts still to queue.
+struct Stalled {
+    seq: u64,
+    end: WalPosition,
+    newest: i64,
+    parts: Vec<Option<Rows>>,
+}
+
+/// Queues what the shards have room for, batch by batch in order (a shard
+/// whose queue is full takes nothing later until it has room), and moves
+/// batches every shard has queued to `pending`. False if a shard is gone.
+fn dispatch(shards: &[Shard], stalled: &mut VecDeque<Stalled>, pending: &mut VecDeque<Pending>) -> bool {
+    let mut full = vec![false; shards.len()];
+    for batch in stalled.iter_mut() {
+        for (i, (shard, part)) in shards.iter().zip(batch.parts.iter_mut()).enumerate() {
+            let Some(series) = part.take() else { continue };
+            if full[i] {
+                *part = Some(series);
+                continue;
+            }
+            match shard.tx.try_send(Deal { seq: batch.seq, series }) {
+                Ok(()) => {}
+                Err(mpsc::TrySendError::Full(deal)) => {
+                    *part = Some(deal.series);
+                    full[i] = true;
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => return false,
+            }
+        }
+    }
+    while stalled.front().is_some_and(|b| b.parts.iter().all(Option::is_none)) {
+        if let Some(b) = stalled.pop_front() {
+            pending.push_back(Pending { seq: b.seq, end: b.end, newest: b.newest });
+        }
+    }
+    true
 }
 
 /// Closes the shards' queues and waits for them (they finish what they

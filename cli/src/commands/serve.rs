@@ -41,6 +41,10 @@ pub(crate) struct Args {
     /// Largest request body in bytes, before and after decompression.
     #[arg(long, default_value_t = 64 << 20)]
     max_body_bytes: usize,
+    /// Size in bytes at which a WAL segment is closed and the next begun:
+    /// the unit the WAL is truncated in, and a forwarding backlog limit skips.
+    #[arg(long, default_value_t = 128 << 20)]
+    wal_segment_size: u64,
     /// Samples further ahead of the server's clock are refused.
     #[arg(long, default_value = "10m", value_parser = flags::duration)]
     max_future: Duration,
@@ -131,6 +135,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     config.storage.max_active_series = args.max_series;
     config.storage.max_new_series_per_minute = args.max_new_series_per_minute;
     config.max_body_bytes = args.max_body_bytes;
+    config.storage.wal_segment_size = args.wal_segment_size;
     config.storage.max_future = Some(args.max_future);
     config.query.timeout = args.query_timeout;
     config.query.max_samples = args.query_max_samples;

@@ -332,3 +332,92 @@ fn a_sample_pulsedb_took_out_of_order_is_forwarded_and_a_strict_refusal_counted(
         metric(&server, "pulsedb_forward_samples_sent_total") == 2.0
     });
 }
+
+#[test]
+fn over_tls_with_a_custom_ca_a_token_file_and_a_tenant_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::server_tls_auth::make_pki(tmp.path());
+    let token = "forwarder-secret";
+    // The receiver: another pulsedb with TLS, where the token may only write.
+    std::fs::write(
+        tmp.path().join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n\
+             pulsedb_bearer_tokens:\n  - name: forwarder\n    token_sha256: {}\n    roles: [write]\n",
+            crate::server_tls_auth::sha256_hex(token)
+        ),
+    )
+    .unwrap();
+    let receiver = TestServer::start(
+        &tmp.path().join("receiver"),
+        &["--web.config.file", tmp.path().join("web.yml").to_str().unwrap()],
+    );
+    let receiver_url = receiver.base.replace("http://", "https://");
+    std::fs::write(tmp.path().join("token"), format!("{token}\n")).unwrap();
+    std::fs::write(
+        tmp.path().join("remote.yml"),
+        format!(
+            "remote_write:\n  - url: {receiver_url}/api/v1/write\n    name: tls\n    headers: {{X-Scope-OrgID: tenant-1}}\n\
+             \x20   authorization: {{credentials_file: token}}\n    tls_config: {{ca_file: ca.crt}}\n"
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start(
+        &tmp.path().join("pulsedb"),
+        &["--remote-write-config", tmp.path().join("remote.yml").to_str().unwrap()],
+    );
+    let mut acked = Acked::new();
+    write(&server, &mut acked, "fwd_tls", 10, 10, now_ms() / 1000 * 1000 - 60_000);
+    wait_for("forwarded over TLS with the token", Duration::from_secs(30), || {
+        metric(&server, "pulsedb_forward_samples_sent_total") == 100.0
+    });
+    assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0);
+}
+
+#[test]
+fn past_the_backlog_limit_the_oldest_is_skipped_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm = victoria_metrics(&tmp.path().join("vm"));
+    let proxy = FaultProxy::start(&vm.base);
+    proxy.set(Mode::Down);
+    std::fs::write(
+        tmp.path().join("remote.yml"),
+        format!(
+            "remote_write:\n  - url: {}\n    name: vm\n    queue_config: {{max_backoff: 100ms}}\n    pulsedb_max_backlog_bytes: 200000\n",
+            proxy.url("/api/v1/write")
+        ),
+    )
+    .unwrap();
+    // Small WAL segments, so the limit can skip whole ones.
+    let server = TestServer::start(
+        &tmp.path().join("pulsedb"),
+        &["--remote-write-config", tmp.path().join("remote.yml").to_str().unwrap(), "--wal-segment-size", "65536"],
+    );
+    let mut acked = Acked::new();
+    let mut t = now_ms() / 1000 * 1000 - 3_600_000;
+    for _ in 0..60 {
+        write(&server, &mut acked, "fwd_backlog", 50, 10, t);
+        t += 10_000;
+    }
+    wait_for("the backlog limit enforced", Duration::from_secs(40), || {
+        metric(&server, "pulsedb_forward_backlog_skipped_bytes_total") > 0.0
+    });
+    proxy.set(Mode::Pass);
+    let mut last = Acked::new();
+    write(&server, &mut last, "fwd_backlog_after", 5, 1, t);
+    wait_for("forwarding goes on after the skip", Duration::from_secs(40), || {
+        exported(&vm, "fwd_backlog_after") == last
+    });
+    // The newest batches (within the limit) arrive, the oldest do not.
+    let written: usize = acked.values().map(BTreeMap::len).sum();
+    wait_for("the newest batches within the limit", Duration::from_secs(40), || {
+        exported(&vm, "fwd_backlog").values().any(|s| s.contains_key(&(t - 10_000 + 9_000)))
+    });
+    let got = exported(&vm, "fwd_backlog");
+    let arrived: usize = got.values().map(BTreeMap::len).sum();
+    assert!(arrived > 0 && arrived < written, "the oldest were skipped: {arrived} of {written} arrived");
+    let oldest = acked.values().next().and_then(|s| s.keys().next()).copied().unwrap();
+    assert!(got.values().all(|s| !s.contains_key(&oldest)), "the oldest batch was skipped");
+    let skipped = metric(&server, "pulsedb_forward_backlog_skipped_bytes_total");
+    assert!(skipped > 0.0 && skipped < 305_000.0, "some, not all, of the WAL skipped: {skipped}");
+}

@@ -18,7 +18,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, all
 /// signed by the CA, in `dir`.
-fn make_pki(dir: &Path) {
+pub(crate) fn make_pki(dir: &Path) {
     openssl(
         dir,
         &[
@@ -81,7 +81,7 @@ fn make_pki(dir: &Path) {
     }
 }
 
-fn sha256_hex(token: &str) -> String {
+pub(crate) fn sha256_hex(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
