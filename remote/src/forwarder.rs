@@ -245,7 +245,8 @@ impl Run {
                 }
             }
             if read == 0 {
-                std::thread::sleep(Duration::from_millis(5));
+                // Waiting for room in a shard's queue is shorter than waiting for new batches.
+                std::thread::sleep(Duration::from_millis(if stalled.is_empty() { 5 } else { 1 }));
             }
         }
         // Draining: the shards finish what they were dealt (until abandoned).
