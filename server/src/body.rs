@@ -25,23 +25,62 @@ pub(crate) async fn read_limited(headers: &HeaderMap, body: Body, limits: BodyLi
     let limit = limits.max_bytes;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if let Some(len) = declared {
-        if len > limit as u64 {
-            return Err(too_large(limit));
-        }
+    if declared.is_some_and(|len| len > limit as u64) {
+        drain(body, declared.unwrap_or(0)).await;
+        return Err(too_large(limit));
     }
-    let Ok(collected) = tokio::time::timeout(limits.timeout, Limited::new(body, limit).collect()).await else {
+    let mut body = body;
+    let read = async {
+        let mut limited = Limited::new(&mut body, limit);
+        let mut buf = Vec::new();
+        while let Some(frame) = limited.frame().await {
+            let frame = frame.map_err(|e| e.downcast_ref::<LengthLimitError>().is_some())?;
+            if let Ok(data) = frame.into_data() {
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok::<_, bool>(Bytes::from(buf))
+    };
+    let Ok(collected) = tokio::time::timeout(limits.timeout, read).await else {
         return Err(ApiError::timed_out(format!(
             "the request body did not arrive within {:?} (see --body-read-timeout)",
             limits.timeout
         )));
     };
     match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
-        Err(e) => Err(ApiError::bad_data(format!("reading the request body failed: {e}"))),
+        Ok(bytes) => Ok(bytes),
+        Err(true) => {
+            drain(body, 0).await;
+            Err(too_large(limit))
+        }
+        Err(false) => Err(ApiError::bad_data("reading the request body failed (the connection broke)")),
     }
 }
+
+/// Reads and discards what is left of a refused body — at most
+/// [`DRAIN_MAX_BYTES`], for at most [`DRAIN_TIME`] — so the connection can
+/// close without unread bytes in its receive buffer: closing with them makes
+/// the kernel send a reset, which can destroy the 413 before the client
+/// reads it. A body declared larger than that is not waited for.
+async fn drain(mut body: Body, declared: u64) {
+    if declared > DRAIN_MAX_BYTES {
+        return;
+    }
+    let discard = async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if seen > DRAIN_MAX_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+}
+
+/// How much of a refused body is read and thrown away, and for how long.
+const DRAIN_MAX_BYTES: u64 = 16 << 20;
+const DRAIN_TIME: Duration = Duration::from_millis(500);
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::too_large(format!("request body is larger than the limit of {limit} bytes (see --max-body-bytes)"))
