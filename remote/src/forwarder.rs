@@ -166,6 +166,8 @@ struct Deal {
 struct Shard {
     tx: SyncSender<Deal>,
     done: Arc<AtomicU64>,
+    /// Nanoseconds spent sending (its utilization decides the shard count).
+    busy_ns: Arc<AtomicU64>,
     thread: JoinHandle<()>,
 }
 
@@ -191,9 +193,12 @@ impl Run {
         // Batches read but not yet in every shard's queue (a full queue never
         // blocks this loop, so positions, lag and the backlog limit go on).
         let mut stalled: VecDeque<Stalled> = VecDeque::new();
+        // A new shard count waiting for every dealt batch to be sent.
+        let mut resharding: Option<usize> = None;
+        let mut busy_at_check = 0u64;
         'reading: while !self.control.draining.load(Relaxed) && !shards.is_empty() {
             let mut read = 0;
-            if stalled.is_empty() {
+            if stalled.is_empty() && resharding.is_none() {
                 let result = reader.read(16, |end, batch| {
                     seq += 1;
                     let (newest, parts) = self.deal(&mut cache, batch, shards.len());
@@ -240,8 +245,21 @@ impl Run {
                 let failed = self.stats.requests_failed.load(Relaxed);
                 let failing = failed > failed_at_check;
                 failed_at_check = failed;
-                if stalled.is_empty() {
-                    shards = self.reshard(shards, &mut pending, &mut committed, &mut newest_sent, failing);
+                let busy: u64 = shards.iter().map(|s| s.busy_ns.load(Relaxed)).sum();
+                let utilization =
+                    busy.saturating_sub(busy_at_check) as f64 / (shards.len() as f64 * CHECK_EVERY.as_nanos() as f64);
+                busy_at_check = busy;
+                resharding = self.shards_wanted(shards.len(), utilization, failing);
+            }
+            if let Some(want) = resharding {
+                // Every dealt batch sent: the shards are idle, and no series'
+                // samples can overtake each other across the change.
+                if stalled.is_empty() && pending.is_empty() {
+                    let _ = drain(std::mem::take(&mut shards), &self.control);
+                    tracing::info!(destination = %self.stats.name, to = want, "forwarding shards changed");
+                    shards = self.spawn_shards(want);
+                    busy_at_check = 0;
+                    resharding = None;
                 }
             }
             if read == 0 {
@@ -250,7 +268,7 @@ impl Run {
             }
         }
         // Draining: the shards finish what they were dealt (until abandoned).
-        let done = drain(shards);
+        let done = drain(shards, &self.control);
         commit(&mut pending, done, &mut committed, &mut newest_sent);
         self.save(committed, &reader);
     }
@@ -368,38 +386,25 @@ impl Run {
         Some(target)
     }
 
-    /// Doubles the shards while the destination falls behind (and is not
-    /// failing: more shards would only retry more), halves them when it keeps
-    /// up, within `min_shards..=max_shards`. Shards change only once every
-    /// dealt batch is done, so no series' samples overtake each other.
-    fn reshard(
-        &self,
-        shards: Vec<Shard>,
-        pending: &mut VecDeque<Pending>,
-        committed: &mut WalPosition,
-        newest_sent: &mut i64,
-        failing: bool,
-    ) -> Vec<Shard> {
+    /// The shard count to move to, if any: double while the destination
+    /// falls more than 5 s behind and the shards are busy (more shards
+    /// would not help a failing destination), halve when they are mostly
+    /// idle and caught up; within `min_shards..=max_shards`.
+    fn shards_wanted(&self, n: usize, utilization: f64, failing: bool) -> Option<usize> {
         let q = &self.destination.queue;
-        let n = shards.len();
         let lag = self.stats.lag_ms.load(Relaxed);
-        let want = if lag > 5_000 && !failing {
+        let want = if lag > 5_000 && utilization > 0.7 && !failing {
             (n * 2).min(q.max_shards)
-        } else if lag < 1_000 && !failing {
+        } else if lag < 1_000 && utilization < 0.25 && !failing {
             (n / 2).max(q.min_shards)
         } else {
             n
         };
-        if want == n {
-            return shards;
-        }
-        let done = drain(shards);
-        commit(pending, done, committed, newest_sent);
-        if !pending.is_empty() {
-            return Vec::new(); // abandoned while draining: stop
-        }
-        tracing::info!(destination = %self.stats.name, from = n, to = want, lag_ms = lag, "forwarding shards changed");
-        self.spawn_shards(want)
+        (want != n).then(|| {
+            tracing::info!(destination = %self.stats.name, from = n, to = want, lag_ms = lag, utilization,
+                "changing the forwarding shard count once what was dealt is sent");
+            want
+        })
     }
 
     fn spawn_shards(&self, n: usize) -> Vec<Shard> {
@@ -408,7 +413,9 @@ impl Run {
             .filter_map(|i| {
                 let (tx, rx) = mpsc::sync_channel::<Deal>(SHARD_QUEUE);
                 let done = Arc::new(AtomicU64::new(0));
+                let busy_ns = Arc::new(AtomicU64::new(0));
                 let sender = Sender {
+                    busy_ns: busy_ns.clone(),
                     client: self.client.clone(),
                     stats: self.stats.clone(),
                     control: self.control.clone(),
@@ -423,7 +430,7 @@ impl Run {
                     .name(format!("forward-{}-{i}", self.destination.name))
                     .spawn(move || sender.run(rx))
                     .ok()
-                    .map(|thread| Shard { tx, done, thread })
+                    .map(|thread| Shard { tx, done, busy_ns, thread })
             })
             .collect()
     }
@@ -438,6 +445,7 @@ struct Sender {
     min_backoff: Duration,
     max_backoff: Duration,
     done: Arc<AtomicU64>,
+    busy_ns: Arc<AtomicU64>,
     /// Reused: its table is allocated once per shard, not per request.
     snappy: snap::raw::Encoder,
     compressed: Vec<u8>,
@@ -492,7 +500,10 @@ impl Sender {
         let mut backoff = self.min_backoff;
         let mut jitter = Jitter::new();
         loop {
-            match self.client.send(body) {
+            let attempt = Instant::now();
+            let outcome = self.client.send(body);
+            self.busy_ns.fetch_add(attempt.elapsed().as_nanos() as u64, Relaxed);
+            match outcome {
                 Outcome::Sent => {
                     self.stats.samples_sent.fetch_add(n, Relaxed);
                     self.stats.requests_sent.fetch_add(1, Relaxed);
@@ -569,12 +580,32 @@ fn dispatch(shards: &[Shard], stalled: &mut VecDeque<Stalled>, pending: &mut Vec
 
 /// Closes the shards' queues and waits for them (they finish what they
 /// hold unless abandoned); returns the sequence number all of them finished.
-fn drain(shards: Vec<Shard>) -> u64 {
+///
+/// A shard stuck in a request (a receiver that hangs, until the request's
+/// timeout) is not waited for once the stop is abandoned: a second later
+/// its thread is left to finish on its own, and what it holds counts as unsent.
+fn drain(shards: Vec<Shard>, control: &Control) -> u64 {
     let mut done = u64::MAX;
+    let mut threads = Vec::new();
     for shard in shards {
         drop(shard.tx);
-        let _ = shard.thread.join();
-        done = done.min(shard.done.load(Relaxed));
+        threads.push((shard.thread, shard.done));
+    }
+    let mut abandoned_at: Option<Instant> = None;
+    while threads.iter().any(|(t, _)| !t.is_finished()) {
+        if control.abandon.load(Relaxed) {
+            let since = *abandoned_at.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(1) {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for (thread, shard_done) in threads {
+        if thread.is_finished() {
+            let _ = thread.join();
+        }
+        done = done.min(shard_done.load(Relaxed));
     }
     done
 }

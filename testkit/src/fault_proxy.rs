@@ -21,6 +21,8 @@ pub enum Mode {
     Status(u16, Option<u64>),
     /// Keep the connection open without answering until the mode changes.
     Hang,
+    /// Forward, but only after this many milliseconds (a slow receiver).
+    Slow(u64),
 }
 
 #[derive(Debug)]
@@ -131,7 +133,10 @@ fn serve(
                 return;
             }
             Mode::Status(code, after) => (code, format!("fault proxy: {code}"), after),
-            Mode::Pass => {
+            Mode::Pass | Mode::Slow(_) => {
+                if let Mode::Slow(ms) = current {
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
                 let mut request = ureq::post(&format!("{upstream}{path}")).timeout(Duration::from_secs(30));
                 for (name, value) in &headers {
                     if [

@@ -421,3 +421,48 @@ fn past_the_backlog_limit_the_oldest_is_skipped_and_counted() {
     let skipped = metric(&server, "pulsedb_forward_backlog_skipped_bytes_total");
     assert!(skipped > 0.0 && skipped < 305_000.0, "some, not all, of the WAL skipped: {skipped}");
 }
+
+#[test]
+fn a_slow_receiver_gets_more_shards_and_shutdown_waits_only_its_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm = victoria_metrics(&tmp.path().join("vm"));
+    let proxy = FaultProxy::start(&vm.base);
+    // 150 ms a request: one shard sending 100 samples at a time keeps up with ~670 samples/s.
+    proxy.set(Mode::Slow(150));
+    std::fs::write(
+        tmp.path().join("remote.yml"),
+        format!(
+            "remote_write:\n  - url: {}\n    name: slow\n    queue_config: {{min_shards: 1, max_shards: 8, max_samples_per_send: 100}}\n",
+            proxy.url("/api/v1/write")
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("pulsedb");
+    let config = tmp.path().join("remote.yml");
+    let flags = ["--remote-write-config", config.to_str().unwrap(), "--remote-write-shutdown-timeout", "2s"];
+    let server = TestServer::start(&data, &flags);
+    let mut acked = Acked::new();
+    // 1,200 samples a second, each second's at its own time: nearly twice what one shard sends.
+    let started = Instant::now();
+    let mut t = now_ms() / 1000 * 1000;
+    let mut grew = false;
+    while started.elapsed() < Duration::from_secs(40) && !grew {
+        write(&server, &mut acked, "fwd_slow", 1200, 1, t);
+        t += 1000;
+        std::thread::sleep(Duration::from_millis(1000));
+        grew = metric(&server, "pulsedb_forward_shards{destination=\"slow\"}") >= 2.0;
+    }
+    assert!(grew, "the shard count grew with the lag within 40 s: {}", server.json("/api/v1/status/forwarding").1);
+    // The receiver hangs; a graceful stop waits its 2 s for forwarding, then exits.
+    proxy.set(Mode::Hang);
+    write(&server, &mut acked, "fwd_slow", 1200, 1, t);
+    let stopping = Instant::now();
+    let status = server.stop_with("TERM");
+    assert!(status.success(), "{status:?}");
+    assert!(stopping.elapsed() < Duration::from_secs(12), "stopped after {:?}", stopping.elapsed());
+    // What was not sent resumes at the next start.
+    proxy.set(Mode::Pass);
+    let server = TestServer::start(&data, &flags);
+    wait_for("everything forwarded after the restart", Duration::from_secs(60), || exported(&vm, "fwd_slow") == acked);
+    drop(server);
+}
