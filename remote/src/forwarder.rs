@@ -189,6 +189,9 @@ impl Run {
         let mut failed_at_check = 0;
         let mut newest_sent = i64::MIN;
         let mut cache = SeriesCache::new();
+        // Batches up to here were sent before a crash: re-sent now, counted.
+        let resend_until = position::load_sent(&self.data_dir, &self.destination.name).filter(|p| *p > committed);
+        let (mut sent_hint, mut last_hint) = (committed, Instant::now());
         *self.stats.position.lock() = Some(committed);
         // Batches read but not yet in every shard's queue (a full queue never
         // blocks this loop, so positions, lag and the backlog limit go on).
@@ -202,6 +205,10 @@ impl Run {
                 let result = reader.read(16, |end, batch| {
                     seq += 1;
                     let (newest, parts) = self.deal(&mut cache, batch, shards.len());
+                    if resend_until.is_some_and(|until| end <= until) {
+                        let n: usize = parts.iter().flatten().map(|(_, s)| s.len()).sum();
+                        self.stats.samples_resent.fetch_add(n as u64, Relaxed);
+                    }
                     stalled.push_back(Stalled { seq, end, newest, parts: parts.into_iter().map(Some).collect() });
                 });
                 read = match result {
@@ -220,6 +227,11 @@ impl Run {
             }
             let done = shards.iter().map(|s| s.done.load(Relaxed)).min().unwrap_or(seq);
             commit(&mut pending, done, &mut committed, &mut newest_sent);
+            if committed != sent_hint && last_hint.elapsed() >= Duration::from_millis(50) {
+                let _ = position::save_sent(&self.data_dir, &self.destination.name, committed);
+                sent_hint = committed;
+                last_hint = Instant::now();
+            }
             if last_save.elapsed() >= SAVE_EVERY {
                 if committed != saved {
                     self.save(committed, &reader);

@@ -50,6 +50,25 @@ pub(crate) fn save(data_dir: &Path, name: &str, position: WalPosition) -> std::i
     std::fs::File::open(&dir)?.sync_all()
 }
 
+/// Where the last commit got to, written on every commit but not fsynced
+/// (`<name>.sent`): after a crash it tells which re-read batches had been
+/// sent before (counted as re-sent duplicates). Never trusted for more.
+pub(crate) fn save_sent(data_dir: &Path, name: &str, position: WalPosition) -> std::io::Result<()> {
+    let path = data_dir.join(DIR).join(format!("{name}.sent"));
+    let tmp = path.with_extension("sent-tmp");
+    std::fs::write(&tmp, format!("{MAGIC} {} {}\n", position.segment, position.offset))?;
+    std::fs::rename(&tmp, &path)
+}
+
+pub(crate) fn load_sent(data_dir: &Path, name: &str) -> Option<WalPosition> {
+    let text = std::fs::read_to_string(data_dir.join(DIR).join(format!("{name}.sent"))).ok()?;
+    let mut fields = text.trim_end().strip_prefix(MAGIC)?.split_whitespace().map(str::parse::<u64>);
+    match (fields.next(), fields.next(), fields.next()) {
+        (Some(Ok(segment)), Some(Ok(offset)), None) => Some(WalPosition { segment, offset }),
+        _ => None,
+    }
+}
+
 /// Every saved position under `data_dir` (any destination, present or not).
 pub(crate) fn all(data_dir: &Path) -> Vec<(String, WalPosition)> {
     let Ok(entries) = std::fs::read_dir(data_dir.join(DIR)) else { return Vec::new() };

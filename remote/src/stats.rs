@@ -13,6 +13,8 @@ pub(crate) struct Stats {
     pub(crate) url: String,
     pub(crate) samples_sent: AtomicU64,
     pub(crate) samples_retried: AtomicU64,
+    /// Samples sent again after a restart that had been sent before it.
+    pub(crate) samples_resent: AtomicU64,
     pub(crate) samples_dropped_refused: AtomicU64,
     pub(crate) samples_dropped_backlog: AtomicU64,
     pub(crate) samples_dropped_unresolved: AtomicU64,
@@ -39,6 +41,7 @@ impl Stats {
             "url": self.url,
             "samplesSent": self.samples_sent.load(Relaxed),
             "samplesRetried": self.samples_retried.load(Relaxed),
+            "samplesResent": self.samples_resent.load(Relaxed),
             "samplesDropped": {
                 "refused": self.samples_dropped_refused.load(Relaxed),
                 "backlog": self.samples_dropped_backlog.load(Relaxed),
@@ -80,6 +83,12 @@ pub(crate) fn render(all: &[&Stats]) -> String {
         "counter",
         "Samples sent again after a failed attempt (5xx, 429, network); a receiver may have kept some of the first attempt: possible duplicates.",
         each(&|s| s.samples_retried.load(Relaxed) as f64),
+    );
+    family(
+        "pulsedb_forward_samples_resent_total",
+        "counter",
+        "Samples sent again after a restart that had been sent before it (duplicates at the receiver).",
+        each(&|s| s.samples_resent.load(Relaxed) as f64),
     );
     let mut dropped = Vec::new();
     for s in all {

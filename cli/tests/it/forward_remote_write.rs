@@ -466,3 +466,35 @@ fn a_slow_receiver_gets_more_shards_and_shutdown_waits_only_its_timeout() {
     wait_for("everything forwarded after the restart", Duration::from_secs(60), || exported(&vm, "fwd_slow") == acked);
     drop(server);
 }
+
+#[test]
+fn after_a_kill_what_was_sent_since_the_last_saved_position_is_resent_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm = victoria_metrics(&tmp.path().join("vm"));
+    let data = tmp.path().join("pulsedb");
+    let url = format!("{}/api/v1/write", vm.base);
+    let flags = ["--remote-write-url", url.as_str()];
+    let server = TestServer::start(&data, &flags);
+    let mut acked = Acked::new();
+    let mut t = now_ms() / 1000 * 1000 - 3_600_000;
+    // Writes every 100 ms, so some are sent after the last once-a-second save when the kill comes.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(3500) {
+        write(&server, &mut acked, "fwd_resent", 10, 1, t);
+        t += 1000;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_for("everything sent before the kill", Duration::from_secs(30), || {
+        metric(&server, "pulsedb_forward_samples_sent_total") as usize
+            == acked.values().map(BTreeMap::len).sum::<usize>()
+    });
+    server.stop_with("KILL");
+    let server = TestServer::start(&data, &flags);
+    wait_for("the re-sent batches counted", Duration::from_secs(30), || {
+        metric(&server, "pulsedb_forward_samples_resent_total") > 0.0
+    });
+    let resent = metric(&server, "pulsedb_forward_samples_resent_total");
+    assert!(resent <= 10.0 * 20.0, "at most about a second's worth re-sent: {resent}");
+    assert_eq!(metric(&server, "pulsedb_forward_samples_sent_total"), resent, "only the re-sent batches went again");
+    assert_eq!(exported(&vm, "fwd_resent"), acked, "duplicates change nothing at the receiver");
+}
