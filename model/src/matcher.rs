@@ -36,6 +36,9 @@ pub struct Matcher {
     regex: Option<Regex>,
     /// For `=~a|b|c` style regexes: the exact values they match.
     alternatives: Option<Vec<String>>,
+    /// For a regex, the literal text every match starts with (`api-0` of
+    /// `api-0.*`), so an index can seek to it instead of trying every value.
+    prefix: Option<String>,
 }
 
 impl Matcher {
@@ -51,12 +54,16 @@ impl Matcher {
             }
             _ => (None, None),
         };
-        Ok(Self { name, op, value, regex, alternatives })
+        let prefix = match op {
+            MatchOp::RegexMatch | MatchOp::RegexNoMatch => literal_prefix(&value),
+            _ => None,
+        };
+        Ok(Self { name, op, value, regex, alternatives, prefix })
     }
 
     /// `name="value"`.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None, alternatives: None }
+        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None, alternatives: None, prefix: None }
     }
 
     pub fn name(&self) -> &str {
@@ -92,6 +99,17 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// For `=~`, the literal text every matching value starts with, if the
+    /// pattern has one (`api-0.*` → `api-0`; not `a|b.*`, not `(?i)api`).
+    pub fn literal_prefix(&self) -> Option<&str> {
+        match self.op {
+            MatchOp::RegexMatch => self.prefix.as_deref().filter(|p| !p.is_empty()),
+            _ => None,
+        }
+    }
+}
+
 impl PartialEq for Matcher {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name && self.op == other.op && self.value == other.value
@@ -102,6 +120,66 @@ impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
     }
+}
+
+/// The literal text at the start of an anchored regex, when no top-level
+/// alternation could bypass it: `api-00001.*` → `api-00001`,
+/// `10\.0\.0\.1.` → `10.0.0.1`, `ab?c` → `a` (a quantifier takes its
+/// character back). `None` when there is none or it cannot be sure.
+fn literal_prefix(pattern: &str) -> Option<String> {
+    // A top-level `|`: every branch must start with the prefix, so it is
+    // the branches' common prefix (`api-1.*|api-2.*` → `api-`).
+    let (mut depth, mut in_class, mut escaped) = (0i32, false, false);
+    let mut branches = Vec::new();
+    let mut start = 0;
+    for (i, c) in pattern.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => depth -= 1,
+            '|' if !in_class && depth == 0 => {
+                branches.push(pattern.get(start..i)?);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !branches.is_empty() {
+        branches.push(pattern.get(start..)?);
+        let mut prefixes = branches.into_iter().map(literal_prefix);
+        let mut common = prefixes.next()??;
+        for p in prefixes {
+            let p = p?;
+            let shared = common.chars().zip(p.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum();
+            common.truncate(shared);
+        }
+        return Some(common);
+    }
+    let mut prefix = String::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '\\' => match chars.next() {
+                Some(e) if !e.is_ascii_alphanumeric() => e,
+                _ => break, // \d, \w, \b, \Q … are not one literal
+            },
+            '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '^' | '$' | '|' => break,
+            c => c,
+        };
+        // `x?`, `x*`, `x{0,…}` may match without `x`; `x+` needs one `x`, then may repeat.
+        match chars.peek() {
+            Some('?' | '*' | '{') => break,
+            Some('+') => {
+                prefix.push(literal);
+                break;
+            }
+            _ => prefix.push(literal),
+        }
+    }
+    Some(prefix)
 }
 
 /// `a|b\.c|d` → `["a", "b.c", "d"]` when the pattern is nothing but escaped
@@ -126,6 +204,46 @@ fn literal_alternatives(pattern: &str) -> Option<Vec<String>> {
     }
     out.push(current);
     Some(out)
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    fn prefix(p: &str) -> Option<String> {
+        Matcher::new(MatchOp::RegexMatch, "l", p).ok().and_then(|m| m.literal_prefix().map(str::to_string))
+    }
+
+    #[test]
+    fn literal_prefixes_of_regexes() {
+        assert_eq!(prefix("api-00001.*").as_deref(), Some("api-00001"));
+        assert_eq!(prefix(r"10\.0\.0\.1.").as_deref(), Some("10.0.0.1"));
+        assert_eq!(prefix("ab?c").as_deref(), Some("a"));
+        assert_eq!(prefix("ab+c").as_deref(), Some("ab"));
+        assert_eq!(prefix("ab*").as_deref(), Some("a"));
+        assert_eq!(prefix("ab{0,2}").as_deref(), Some("a"));
+        assert_eq!(prefix("web-(1|2)"), Some("web-".to_string()));
+        assert_eq!(prefix("web-[12]").as_deref(), Some("web-"));
+        assert_eq!(prefix("a|b.*"), None, "branches with no common prefix");
+        assert_eq!(prefix("api-00001-.|api-00002-.").as_deref(), Some("api-0000"), "the branches' common prefix");
+        assert_eq!(prefix("(a|b)x|ay"), None);
+        assert_eq!(prefix("(?i)api"), None, "case-insensitive: no literal prefix");
+        assert_eq!(prefix(r"\d+"), None);
+        assert_eq!(prefix(".*api"), None);
+        assert_eq!(prefix("[|]x").as_deref(), None, "a class first: no prefix");
+        assert_eq!(Matcher::new(MatchOp::RegexNoMatch, "l", "api.*").unwrap().literal_prefix(), None);
+        // Whatever the prefix, every value the regex matches starts with it.
+        for (p, values) in [
+            ("api-0.*", ["api-0", "api-01", "api-0x"]),
+            ("ab+c", ["abc", "abbc", "abbbc"]),
+            ("xy1.|xy2|xz", ["xy1a", "xy2", "xz"]),
+        ] {
+            let m = Matcher::new(MatchOp::RegexMatch, "l", p).unwrap();
+            for v in values {
+                assert!(m.matches(v) && v.starts_with(m.literal_prefix().unwrap()), "{p} {v}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -224,14 +224,25 @@ impl Index {
 
     /// All values of label `name`, sorted.
     pub(crate) fn label_values(&self, name: &str) -> Result<Vec<String>> {
+        self.label_values_starting(name, "")
+    }
+
+    /// The values of label `name` that start with `start`, sorted: a seek to
+    /// the first, then one step per value (what a regex with a literal prefix needs).
+    pub(crate) fn label_values_starting(&self, name: &str, start: &str) -> Result<Vec<String>> {
         let prefix = keys::name_prefix(name);
         let mut out = Vec::new();
         let mut iter = self.db.raw_iterator();
-        iter.seek(&prefix);
+        let mut first = prefix.clone();
+        first.extend_from_slice(start.as_bytes());
+        iter.seek(&first);
         while let Some(key) = iter.key() {
             let Some(rest) = key.strip_prefix(prefix.as_slice()) else {
                 break;
             };
+            if !rest.starts_with(start.as_bytes()) {
+                break;
+            }
             let Some(end) = rest.iter().position(|&b| b == 0) else {
                 break;
             };
@@ -263,9 +274,12 @@ impl Index {
                 };
                 exclude.push(self.union(m.name(), &rejected)?);
             } else {
-                let values: Vec<String> = match m.exact_values() {
-                    Some(values) => values.into_iter().filter(|v| m.matches(v)).collect(),
-                    None => self.label_values(m.name())?.into_iter().filter(|v| m.matches(v)).collect(),
+                let values: Vec<String> = match (m.exact_values(), m.literal_prefix()) {
+                    (Some(values), _) => values.into_iter().filter(|v| m.matches(v)).collect(),
+                    (None, Some(start)) => {
+                        self.label_values_starting(m.name(), start)?.into_iter().filter(|v| m.matches(v)).collect()
+                    }
+                    (None, None) => self.label_values(m.name())?.into_iter().filter(|v| m.matches(v)).collect(),
                 };
                 if values.is_empty() {
                     return Ok(Vec::new());
@@ -354,6 +368,11 @@ mod tests {
         assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1")]), vec![2]);
         assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1.")]).len(), 10);
         assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1|10\.0\.0\.2")]), vec![2, 3]);
+        // A literal prefix seeks to it: 10.0.0.1 and 10.0.0.10 … 10.0.0.19.
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.1.*")]).len(), 11);
+        assert_eq!(select(&index, &[(RegexMatch, "instance", r"10\.0\.0\.3[0-9]")]).len(), 10);
+        assert_eq!(index.label_values_starting("instance", "10.0.0.3").unwrap().len(), 11);
+        assert!(index.label_values_starting("instance", "9").unwrap().is_empty());
         assert_eq!(select(&index, &[(Equal, "__name__", "up"), (RegexNoMatch, "job", "api|db")]), Vec::<u64>::new());
         assert_eq!(select(&index, &[(RegexMatch, "zone", ".*")]).len(), 40);
         assert_eq!(select(&index, &[(RegexMatch, "zone", ".+")]).len(), 8);
@@ -410,6 +429,13 @@ mod tests {
                 .iter()
                 .map(|&(n, v, eq)| (if eq { MatchOp::Equal } else { MatchOp::NotEqual }, names[n], v.to_string()))
                 .collect();
+            // The same conjunction with a literal-prefix regex for the first matcher.
+            let (_, n0, v0) = &matchers[0];
+            let regex = [(MatchOp::RegexMatch, *n0, format!("{v0}.*"))];
+            let got_regex = select(&index, &regex.iter().map(|(op, n, v)| (*op, *n, v.as_str())).collect::<Vec<_>>());
+            let want_regex: Vec<u64> =
+                series.iter().filter(|(_, l)| l.get(n0).is_some_and(|x| x.starts_with(v0.as_str()))).map(|(r, _)| r.0).collect();
+            proptest::prop_assert_eq!(got_regex, want_regex);
             let got = select(&index, &matchers.iter().map(|(op, n, v)| (*op, *n, v.as_str())).collect::<Vec<_>>());
             let want: Vec<u64> = series
                 .iter()
