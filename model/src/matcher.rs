@@ -63,7 +63,14 @@ impl Matcher {
 
     /// `name="value"`.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None, alternatives: None, prefix: None }
+        Self {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+            alternatives: None,
+            prefix: None,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -208,6 +215,7 @@ fn literal_alternatives(pattern: &str) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod prefix_tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn prefix(p: &str) -> Option<String> {
