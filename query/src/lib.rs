@@ -26,6 +26,7 @@ pub use ast::{
 pub use error::{Error, Pos, Result};
 pub use eval::{Engine, EngineOptions};
 pub use functions::Function;
+pub use gomath::format_float as go_format_float;
 
 /// The name of every PromQL function the engine knows (Prometheus' and pulsedb's own).
 pub fn function_names() -> impl Iterator<Item = &'static str> {

@@ -171,29 +171,10 @@ fn in_ratio(labels: &Labels, ratio: f64) -> bool {
 fn top_k_param(k: f64) -> Result<Option<usize>> {
     // The largest float below 2^63 is the last one Go converts exactly.
     if k.is_nan() || !(-9_223_372_036_854_775_808.0..=9_223_372_036_854_774_784.0).contains(&k) {
-        return Err(Error::Execution(format!("Scalar value {} overflows int64", go_value(k))));
+        return Err(Error::Execution(format!("Scalar value {} overflows int64", crate::gomath::format_float(k))));
     }
     let k = k as i64;
     Ok((k >= 1).then(|| usize::try_from(k).unwrap_or(usize::MAX)))
-}
-
-/// Go's `%v` of a float64 (strconv's shortest `%g`): shortest digits, exponent
-/// form from 1e6 and below 1e-4 (`1.234567e+06`, as Prometheus prints it).
-fn go_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..6).contains(&exp) {
-        format!("{v}")
-    } else {
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-    }
 }
 
 /// The k largest (`top`) or smallest samples of one group, chosen and

@@ -14,6 +14,7 @@
 
 mod bits;
 mod exp_log;
+mod format;
 mod hyperbolic;
 mod inverse;
 mod pow;
@@ -22,6 +23,7 @@ mod tests;
 mod trig;
 
 pub(crate) use exp_log::{exp, log, log10, log2};
+pub use format::format_float;
 pub(crate) use hyperbolic::{acosh, asinh, atanh, cosh, sinh, tanh};
 pub(crate) use inverse::{acos, asin, atan, atan2};
 pub(crate) use pow::pow;

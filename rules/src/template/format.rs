@@ -5,24 +5,8 @@
 
 use super::value::Value;
 
-/// Go's `%v` of a float64 (strconv's shortest `%g`): shortest digits, exponent
-/// form from 1e6 and below 1e-4 (`1.234567e+06`, as Prometheus prints it).
-pub(super) fn go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..6).contains(&exp) {
-        format!("{v}")
-    } else {
-        exponent_form(mantissa, exp)
-    }
-}
+/// Go's `%v` of a float64: the query crate's, which its own error texts use.
+pub(super) use pulsedb_query::go_format_float as go_float;
 
 /// Rust's float formatting refuses precisions from `u16::MAX` on; Go takes
 /// up to a million. A double's exact decimal expansion ends long before,
@@ -188,28 +172,49 @@ pub(super) fn go_time(ms: i64) -> String {
     out
 }
 
+/// Go's month and weekday names (1970-01-01, day 0, was a Thursday).
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+
+/// A UTC time in milliseconds taken apart: seconds and milliseconds, days
+/// since the epoch and seconds into the day, and the civil date.
+struct Civil {
+    secs: i64,
+    millis: i64,
+    days: i64,
+    of_day: i64,
+    y: i64,
+    m: u32,
+    d: u32,
+}
+
+impl Civil {
+    fn of(ms: i64) -> Self {
+        let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+        let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (y, m, d) = civil_from_days(days);
+        Self { secs, millis, days, of_day, y, m, d }
+    }
+}
+
 /// A `time.Time` method without arguments, on a UTC time in milliseconds
 /// (`(toTime 1e9).Year`); `None` for another name. Month and weekday are
 /// their names, as Go prints them.
 pub(super) fn time_method(ms: i64, name: &str) -> Option<Value> {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
-    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let Civil { secs, millis, days, of_day, y, m, d } = Civil::of(ms);
     let year_day = days - days_from_civil(y, 1, 1) + 1;
     Some(match name {
         "Year" => Value::Int(y),
@@ -234,24 +239,7 @@ pub(super) fn time_method(ms: i64, name: &str) -> Option<Value> {
 /// elements Go knows (`2006`, `01`, `Jan`, `15`, `04`, `05`, `.000`,
 /// `MST`, `-0700`, `Z07:00`, …); anything else is copied.
 pub(super) fn go_time_format(ms: i64, layout: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
-    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let Civil { millis, days, of_day, y, m, d, .. } = Civil::of(ms);
     let (hour, minute, second) = (of_day / 3600, of_day / 60 % 60, of_day % 60);
     let month = MONTHS[(m as usize).saturating_sub(1) % 12];
     let weekday = DAYS[days.rem_euclid(7) as usize];
