@@ -93,6 +93,24 @@ pub fn parse_metadata_line(line: &str) -> Option<MetadataLine> {
     }
 }
 
+impl MetadataLine {
+    /// Puts what the line says into its family's entry in `all` (created on
+    /// first sight), as a text page's comments build up a family's metadata.
+    pub fn apply_to(self, all: &mut std::collections::BTreeMap<String, crate::MetricMetadata>) {
+        let name = match &self {
+            MetadataLine::Help(name, _) | MetadataLine::Type(name, _) | MetadataLine::Unit(name, _) => name.clone(),
+        };
+        let entry = all
+            .entry(name.clone())
+            .or_insert_with(|| crate::MetricMetadata { metric: name, ..crate::MetricMetadata::default() });
+        match self {
+            MetadataLine::Help(_, help) => entry.help = help,
+            MetadataLine::Type(_, kind) => entry.kind = kind,
+            MetadataLine::Unit(_, unit) => entry.unit = unit,
+        }
+    }
+}
+
 /// `\\` and `\n` in help text, as the text format escapes them.
 fn unescape_help(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -178,6 +196,12 @@ mod tests {
         assert_eq!(parse_metadata_line("# a plain comment"), None);
         assert_eq!(parse_metadata_line("# HELP"), None);
         assert_eq!(parse_metadata_line("x 1"), None);
+        let mut all = std::collections::BTreeMap::new();
+        for line in ["# HELP x_total Things.", "# TYPE x_total counter", "# UNIT x_total things"] {
+            parse_metadata_line(line).unwrap().apply_to(&mut all);
+        }
+        let x = &all["x_total"];
+        assert_eq!((x.help.as_str(), x.kind, x.unit.as_str()), ("Things.", MetricType::Counter, "things"));
     }
 
     #[test]

@@ -27,14 +27,17 @@ pub(crate) fn load(data_dir: &Path, name: &str) -> std::io::Result<Option<WalPos
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let bad = || {
+    parse(&text).map(Some).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not a position: {text:?}", path.display()))
-    };
-    let rest = text.trim_end().strip_prefix(MAGIC).ok_or_else(bad)?;
-    let mut fields = rest.split_whitespace().map(str::parse::<u64>);
+    })
+}
+
+/// `pulsedb-forward-position 1 <segment> <offset>`, the one line both files hold.
+fn parse(text: &str) -> Option<WalPosition> {
+    let mut fields = text.trim_end().strip_prefix(MAGIC)?.split_whitespace().map(str::parse::<u64>);
     match (fields.next(), fields.next(), fields.next()) {
-        (Some(Ok(segment)), Some(Ok(offset)), None) => Ok(Some(WalPosition { segment, offset })),
-        _ => Err(bad()),
+        (Some(Ok(segment)), Some(Ok(offset)), None) => Some(WalPosition { segment, offset }),
+        _ => None,
     }
 }
 
@@ -61,12 +64,7 @@ pub(crate) fn save_sent(data_dir: &Path, name: &str, position: WalPosition) -> s
 }
 
 pub(crate) fn load_sent(data_dir: &Path, name: &str) -> Option<WalPosition> {
-    let text = std::fs::read_to_string(data_dir.join(DIR).join(format!("{name}.sent"))).ok()?;
-    let mut fields = text.trim_end().strip_prefix(MAGIC)?.split_whitespace().map(str::parse::<u64>);
-    match (fields.next(), fields.next(), fields.next()) {
-        (Some(Ok(segment)), Some(Ok(offset)), None) => Some(WalPosition { segment, offset }),
-        _ => None,
-    }
+    parse(&std::fs::read_to_string(data_dir.join(DIR).join(format!("{name}.sent"))).ok()?)
 }
 
 /// Every saved position under `data_dir` (any destination, present or not).
@@ -89,6 +87,16 @@ pub(crate) fn all(data_dir: &Path) -> Vec<(String, WalPosition)> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The checked-in version 1 file (`docs/format/forward-position.md`).
+    #[test]
+    fn the_version_1_fixture_reads() {
+        let text = include_str!("../tests/fixtures/forward-position-v1");
+        assert_eq!(parse(text), Some(WalPosition { segment: 12, offset: 4096 }));
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), "x", WalPosition { segment: 12, offset: 4096 }).unwrap();
+        assert_eq!(std::fs::read_to_string(path(dir.path(), "x")).unwrap(), text, "written byte for byte");
+    }
 
     #[test]
     fn saved_positions_read_back_and_damage_is_an_error() {

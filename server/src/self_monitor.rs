@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pulsedb::{Batch, Labels, MetricMetadata};
-use pulsedb_formats::text_format::{self, Dialect, MetadataLine};
+use pulsedb_formats::text_format::{self, Dialect};
 
 use super::AppState;
 
@@ -45,17 +45,7 @@ fn reading(page: &str, now: i64, instance: &str) -> Result<(Batch, Vec<MetricMet
     let mut metadata = BTreeMap::<String, MetricMetadata>::new();
     for (i, line) in page.lines().enumerate() {
         if let Some(m) = text_format::parse_metadata_line(line) {
-            let name = match &m {
-                MetadataLine::Help(n, _) | MetadataLine::Type(n, _) | MetadataLine::Unit(n, _) => n.clone(),
-            };
-            let entry = metadata
-                .entry(name.clone())
-                .or_insert_with(|| MetricMetadata { metric: name, ..MetricMetadata::default() });
-            match m {
-                MetadataLine::Help(_, h) => entry.help = h,
-                MetadataLine::Type(_, t) => entry.kind = t,
-                MetadataLine::Unit(_, u) => entry.unit = u,
-            }
+            m.apply_to(&mut metadata);
             continue;
         }
         let Some((labels, sample)) =

@@ -4,18 +4,16 @@
 // the forecast with its band drawn dashed ahead of the range's end.
 import { queryRange, post, seriesName, parseValue, formatDuration, parseDuration } from './api.js';
 import { current, onChange } from './timerange.js';
-import { drawChart, align, stepFor } from './chart.js';
+import { drawChart, align, stepFor, isSelector, key } from './chart.js';
 import { el, button } from './query.js';
 
 const ANOMALOUS = 0.42;
 const HORIZON_POINTS = 12;
-const SELECTOR = /^\s*(?:[A-Za-z_:][\w:]*\s*(?:\{[^{}]*\})?|\{[^{}]*\})\s*$/;
 
-const key = m => seriesName(Object.fromEntries(Object.entries(m).filter(([k]) => k !== '__name__')));
 
 /** `q` over the last `history` as a range vector; an expression becomes a subquery. */
 export function rangeOf(q, history, step) {
-  return SELECTOR.test(q) ? `${q.trim()}[${history}]` : `(${q})[${history}:${formatDuration(step)}]`;
+  return isSelector(q) ? `${q.trim()}[${history}]` : `(${q})[${history}:${formatDuration(step)}]`;
 }
 
 export function render(root, params) {

@@ -31,6 +31,9 @@ export function stepFor(range, width) {
 
 const SELECTOR = /^\s*(?:[A-Za-z_:][\w:]*\s*(?:\{[^{}]*\})?|\{[^{}]*\})\s*$/;
 
+/** Whether `expr` is a plain series selector (`x`, `x{a="b"}`, `{a="b"}`). */
+export function isSelector(expr) { return SELECTOR.test(expr); }
+
 /** What a chart asks for `expr` at `step` (> 1 s): the line and the min
  * and max each point stands for. A selector's line is its newest sample in
  * each step (`last_over_time(x[step])`, as VictoriaMetrics draws
@@ -49,7 +52,8 @@ export function bandQueries(expr, step) {
   return [`min_over_time((${expr})[${step}s:${res}s])`, `max_over_time((${expr})[${step}s:${res}s])`];
 }
 
-function key(metric) {
+/** A series' identity across queries whose results drop the metric name. */
+export function key(metric) {
   return seriesName(Object.fromEntries(Object.entries(metric).filter(([k]) => k !== '__name__')));
 }
 

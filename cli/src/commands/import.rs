@@ -88,7 +88,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         progress.inc(read as u64);
         if text {
             if let Some(m) = text_format::parse_metadata_line(&line) {
-                keep_metadata(&mut metadata, m);
+                m.apply_to(&mut metadata);
                 continue;
             }
         }
@@ -122,24 +122,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         rate(imported, started.elapsed())
     );
     Ok(())
-}
-
-fn keep_metadata(
-    all: &mut std::collections::BTreeMap<String, pulsedb::MetricMetadata>,
-    line: text_format::MetadataLine,
-) {
-    use text_format::MetadataLine::{Help, Type, Unit};
-    let name = match &line {
-        Help(name, _) | Type(name, _) | Unit(name, _) => name.clone(),
-    };
-    let entry = all
-        .entry(name.clone())
-        .or_insert_with(|| pulsedb::MetricMetadata { metric: name, ..pulsedb::MetricMetadata::default() });
-    match line {
-        Help(_, help) => entry.help = help,
-        Type(_, kind) => entry.kind = kind,
-        Unit(_, unit) => entry.unit = unit,
-    }
 }
 
 fn rate(samples: u64, elapsed: Duration) -> String {
