@@ -217,6 +217,21 @@ mod tests {
         assert_eq!(reopened.get(Some("y"), None, None)[0].1.len(), MAX_PER_METRIC);
     }
 
+    /// A version 1 file as `docs/format/metadata.md` describes it, checked in:
+    /// every later version must still read it.
+    #[test]
+    fn the_version_1_fixture_reads() {
+        let text = include_str!("../tests/fixtures/metadata-v1");
+        let map = decode(text, Path::new("metadata-v1")).unwrap();
+        let requests = &map["http_requests_total"][0];
+        assert_eq!((requests.kind, requests.unit.as_str()), (MetricType::Counter, "requests"));
+        assert_eq!(requests.help, "Requests served,\nby code.");
+        assert_eq!(map["up"][0].help, "1 if the target is up \\ 0 if not");
+        assert_eq!(map["up"][0].unit, "");
+        assert_eq!(map["rpc_duration_seconds"][0].help, "RPC\tlatency.");
+        assert_eq!(encode(&map), text, "written back byte for byte");
+    }
+
     #[test]
     fn a_damaged_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
