@@ -6,9 +6,12 @@
 //! its cause. The HTTP API (`/api/v1/anomalies`) and the CLI
 //! (`pulsedb anomalies`) are this.
 
-use pulsedb_query::{parse, Error as QueryError, Expr, Value, ANOMALOUS};
+use std::collections::HashSet;
 
-use crate::{Db, Labels};
+use pulsedb_model::{Querier, SelectHints, Series, Shard, StoreError};
+use pulsedb_query::{parse, parse_matchers, Error as QueryError, Value, ANOMALOUS};
+
+use crate::{Db, Labels, Matcher};
 
 /// Steps a window is scored at (the resolution of "since").
 const STEPS: i64 = 30;
@@ -53,29 +56,38 @@ pub struct AnomalousSeries {
 impl Db {
     /// The series matching `request.selectors`, most anomalous first (ties:
     /// the one abnormal earliest first).
+    ///
+    /// Evaluated in shards of about [`SERIES_PER_SHARD`] series, so that a
+    /// selection of any size stays within one query's sample budget.
     pub fn anomalies(&self, request: &AnomalyRequest) -> Result<Vec<AnomalousSeries>, QueryError> {
         let step = (request.window / STEPS).max(1_000);
         let history_seconds = (request.history / 1000).max(1);
         let mut found: Vec<AnomalousSeries> = Vec::new();
+        let mut seen: HashSet<Labels> = HashSet::new();
         for selector in &request.selectors {
+            let matchers = parse_matchers(selector)?;
             let expr = parse(selector)?;
-            if !matches!(expr, Expr::Vector(_)) {
-                return Err(QueryError::BadParameters(format!("{selector:?} is not a series selector")));
-            }
             // The peak since the previous step, so no sample's score is missed.
             let query = format!("anomaly_max({expr}[{history_seconds}s], {})", step as f64 / 1000.0);
-            let Value::Matrix(series) = self.query_range(&query, request.at - request.window, request.at, step)? else {
-                continue;
-            };
-            for s in series {
-                if found.iter().any(|f| f.labels == s.labels) {
+            let count = self.storage.count_series(&matchers).map_err(|e| QueryError::Storage(StoreError::new(e)))?;
+            let shards = count.div_ceil(SERIES_PER_SHARD).max(1) as u64;
+            for index in 0..shards {
+                let shard = Sharded { db: self, shard: Shard { index, count: shards } };
+                let expr = parse(&query)?;
+                let start = request.at - request.window;
+                let Value::Matrix(series) = self.engine.range_expr(&shard, &expr, start, request.at, step)? else {
                     continue;
+                };
+                for s in series {
+                    if !seen.insert(s.labels.clone()) {
+                        continue;
+                    }
+                    let score = s.points.iter().map(|p| p.v).fold(0.0, f64::max);
+                    // The last step's peak.
+                    let latest = s.points.last().filter(|p| p.t == request.at).map_or(0.0, |p| p.v);
+                    let since = s.points.iter().find(|p| p.v >= ANOMALOUS).map(|p| p.t);
+                    found.push(AnomalousSeries { labels: s.labels, score, latest, since });
                 }
-                let score = s.points.iter().map(|p| p.v).fold(0.0, f64::max);
-                // The last step's peak.
-                let latest = s.points.last().filter(|p| p.t == request.at).map_or(0.0, |p| p.v);
-                let since = s.points.iter().find(|p| p.v >= ANOMALOUS).map(|p| p.t);
-                found.push(AnomalousSeries { labels: s.labels, score, latest, since });
             }
         }
         found.sort_by(|a, b| {
@@ -83,5 +95,39 @@ impl Db {
         });
         found.truncate(request.limit);
         Ok(found)
+    }
+}
+
+/// Series scored in one evaluation of the ranking.
+const SERIES_PER_SHARD: usize = 5_000;
+
+/// The database seen through one shard of the series (by reference):
+/// raw samples and window means only — rollup buckets are not sharded, so
+/// the engine reads raw samples where it would have used them.
+struct Sharded<'a> {
+    db: &'a Db,
+    shard: Shard,
+}
+
+impl Querier for Sharded<'_> {
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        Querier::select(self.db, matchers, &self.narrow(hints))
+    }
+
+    fn select_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+    ) -> Result<Vec<Series>, StoreError> {
+        Querier::select_window_means(self.db, matchers, &self.narrow(hints), resolution)
+    }
+}
+
+impl Sharded<'_> {
+    fn narrow(&self, hints: &SelectHints) -> SelectHints {
+        let mut hints = hints.clone();
+        hints.shard = Some(self.shard);
+        hints
     }
 }

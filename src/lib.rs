@@ -29,7 +29,8 @@ pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
     is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
-    Querier, RollupBucket, RollupFields, RollupSeries, Sample, SelectHints, Series, StoreError, METRIC_NAME, STALE_NAN,
+    Querier, RollupBucket, RollupFields, RollupSeries, Sample, SelectHints, Series, Shard, StoreError, METRIC_NAME,
+    STALE_NAN,
 };
 pub use pulsedb_query::{
     function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions,
@@ -213,5 +214,14 @@ impl Querier for Db {
         fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
         Querier::select_rollups(&self.storage, matchers, mint, maxt, resolution, fields)
+    }
+
+    fn select_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+    ) -> Result<Vec<Series>, StoreError> {
+        Querier::select_window_means(&self.storage, matchers, hints, resolution)
     }
 }

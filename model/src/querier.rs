@@ -2,7 +2,7 @@
 //! query crate knows of storage, so a query can run against anything that
 //! returns series (storage, an in-memory fixture, a remote store).
 
-use crate::{Matcher, RollupFields, RollupSeries, Series, StoreError};
+use crate::{summarize, window_means, Matcher, RollupFields, RollupSeries, Series, StoreError};
 
 /// What the query engine knows about a selection beyond its matchers, so a
 /// store can pick a cheaper source (summaries instead of raw samples, fewer
@@ -28,6 +28,23 @@ pub struct SelectHints {
     /// When the caller gives up: a store stops reading and returns
     /// [`crate::Error::DeadlineExceeded`] past it.
     pub deadline: Option<std::time::Instant>,
+    /// Only one shard of the matching series. Not a hint: a caller that
+    /// sets it relies on it (it splits a selection too large for one
+    /// sample budget), so only a store that honours it may be given one.
+    pub shard: Option<Shard>,
+}
+
+/// The series whose reference is `index` modulo `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub fn holds(&self, series: crate::SeriesRef) -> bool {
+        self.count <= 1 || series.0 % self.count == self.index
+    }
 }
 
 impl SelectHints {
@@ -76,5 +93,28 @@ pub trait Querier: Send + Sync {
         _fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
         Ok(None)
+    }
+
+    /// Per series matching `matchers`, the mean of its samples in each
+    /// window `(end - resolution, end]` with `end` a multiple of
+    /// `resolution` in `[hints.mint, hints.maxt]` that holds a sample, as
+    /// a sample at `end` ([`crate::window_means`]): long histories at a
+    /// bounded number of points. `hints.max_samples` counts the raw samples
+    /// the means stand for. A store with rollups answers from them; this
+    /// default reads the raw samples.
+    fn select_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+    ) -> Result<Vec<Series>, StoreError> {
+        let raw = SelectHints { mint: hints.mint.saturating_sub(resolution - 1), ..hints.clone() };
+        let mut out = self.select(matchers, &raw)?;
+        for series in &mut out {
+            let means = window_means(&summarize(&series.samples, resolution), resolution);
+            series.samples = means.into_iter().filter(|s| s.t >= hints.mint && s.t <= hints.maxt).collect();
+        }
+        out.retain(|s| !s.samples.is_empty());
+        Ok(out)
     }
 }

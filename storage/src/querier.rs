@@ -9,12 +9,8 @@ use crate::Storage;
 
 impl Querier for Storage {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
-        let limits = crate::engine::SelectLimits { max_samples: hints.max_samples, deadline: hints.deadline };
-        self.inner_select_limited(matchers, hints.mint, hints.maxt, &limits).map_err(|e| match e {
-            // The limits are the caller's: hand them back in its vocabulary.
-            crate::Error::Model(model) => StoreError::new(model),
-            other => StoreError::new(other),
-        })
+        let limits = limits_of(hints);
+        self.inner_select_limited(matchers, hints.mint, hints.maxt, &limits).map_err(store_error)
     }
 
     fn select_rollups(
@@ -26,6 +22,29 @@ impl Querier for Storage {
         fields: RollupFields,
     ) -> Result<Option<Vec<RollupSeries>>, StoreError> {
         Storage::select_rollups(self, matchers, mint, maxt, resolution, fields).map_err(StoreError::new)
+    }
+
+    fn select_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+    ) -> Result<Vec<Series>, StoreError> {
+        let limits = limits_of(hints);
+        self.inner_select_window_means(matchers, hints.mint, hints.maxt, resolution, &limits).map_err(store_error)
+    }
+}
+
+fn limits_of(hints: &SelectHints) -> crate::engine::SelectLimits {
+    crate::engine::SelectLimits { max_samples: hints.max_samples, deadline: hints.deadline, shard: hints.shard }
+}
+
+/// A storage error for the query engine: limits are the caller's, so they
+/// go back in its vocabulary.
+fn store_error(e: crate::Error) -> StoreError {
+    match e {
+        crate::Error::Model(model) => StoreError::new(model),
+        other => StoreError::new(other),
     }
 }
 

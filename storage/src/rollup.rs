@@ -10,7 +10,7 @@
 
 use crate::chunk::sealed;
 use crate::codec::{put_uvarint, ByteReader, DecodeError};
-use crate::{RollupBucket, RollupFields, Sample, STALE_NAN};
+use crate::{RollupBucket, RollupFields, Sample};
 
 /// Buckets of `samples` (time-ordered) at `resolution`, for storing.
 ///
@@ -19,7 +19,7 @@ use crate::{RollupBucket, RollupFields, Sample, STALE_NAN};
 /// can store compactly, while the rounding changes them by under 1e-15
 /// relative — far inside the 1e-9 that sums promise.
 pub(crate) fn compute_for_storage(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
-    let mut out = compute(samples, resolution);
+    let mut out = pulsedb_model::summarize(samples, resolution);
     for b in &mut out {
         b.sum = round_15(b.sum);
         b.correction = round_15(b.correction);
@@ -33,41 +33,6 @@ fn round_15(v: f64) -> f64 {
         return v;
     }
     format!("{v:.14e}").parse().unwrap_or(v)
-}
-
-/// Buckets of `samples` (time-ordered) at `resolution`, sums as added.
-pub(crate) fn compute(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
-    let mut out: Vec<RollupBucket> = Vec::new();
-    for &s in samples.iter().filter(|s| s.v.to_bits() != STALE_NAN) {
-        let start = s.t.div_euclid(resolution) * resolution;
-        match out.last_mut() {
-            Some(b) if b.start == start => {
-                b.count += 1;
-                b.sum += s.v;
-                if s.v < b.min || b.min.is_nan() {
-                    b.min = s.v;
-                }
-                if s.v > b.max || b.max.is_nan() {
-                    b.max = s.v;
-                }
-                if s.v < b.last.v {
-                    b.correction += b.last.v;
-                }
-                b.last = s;
-            }
-            _ => out.push(RollupBucket {
-                start,
-                count: 1,
-                sum: s.v,
-                min: s.v,
-                max: s.v,
-                first: s,
-                last: s,
-                correction: 0.0,
-            }),
-        }
-    }
-    out
 }
 
 /// Most buckets in one blob: the decoder refuses more (it bounds its
@@ -190,7 +155,7 @@ fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::RESOLUTIONS;
+    use crate::{RESOLUTIONS, STALE_NAN};
     use proptest::prelude::*;
 
     #[test]
@@ -202,7 +167,7 @@ mod tests {
             Sample::new(45_000, f64::from_bits(STALE_NAN)),
             Sample::new(60_000, 3.0),
         ];
-        let b = compute(&samples, 60_000);
+        let b = pulsedb_model::summarize(&samples, 60_000);
         assert_eq!(b.len(), 2);
         assert_eq!((b[0].count, b[0].sum, b[0].min, b[0].max, b[0].correction), (3, 14.0, 2.0, 7.0, 7.0));
         assert_eq!((b[0].first, b[0].last), (Sample::new(0, 5.0), Sample::new(30_000, 2.0)));
@@ -215,7 +180,7 @@ mod tests {
             let mut t = 1_700_000_000_000i64;
             let samples: Vec<Sample> = values.iter().map(|&(d, v)| { t += d; Sample::new(t, v) }).collect();
             for res in RESOLUTIONS {
-                let buckets = compute(&samples, res);
+                let buckets = pulsedb_model::summarize(&samples, res);
                 let mut out = Vec::new();
                 decode(&encode(&buckets), RollupFields::ALL, &mut out).unwrap();
                 prop_assert_eq!(out.len(), buckets.len());

@@ -153,3 +153,59 @@ proptest! {
         prop_assert!(points > 500, "only {} points compared", points);
     }
 }
+
+/// Delegates only `select`: the model's default window means, from raw samples.
+struct RawOnly<'a>(&'a Db);
+
+impl Querier for RawOnly<'_> {
+    fn select(&self, m: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
+        Querier::select(self.0, m, hints)
+    }
+}
+
+/// Window means read through the storage's rollups and head equal those
+/// the model computes from raw samples: same windows, means within 1e-9.
+fn compare_window_means(db: &Db, m: &[Matcher], mint: i64, maxt: i64, res: i64) -> Result<usize, TestCaseError> {
+    let hints = SelectHints::range(mint, maxt);
+    let mut a = Querier::select_window_means(db, m, &hints, res).unwrap();
+    let mut b = Querier::select_window_means(&RawOnly(db), m, &hints, res).unwrap();
+    a.sort_by(|x, y| x.labels.cmp(&y.labels));
+    b.sort_by(|x, y| x.labels.cmp(&y.labels));
+    prop_assert_eq!(a.len(), b.len(), "series at {} {}..{}", res, mint, maxt);
+    for (x, y) in a.iter().zip(&b) {
+        prop_assert_eq!(&x.labels, &y.labels);
+        let times = |s: &Series| s.samples.iter().map(|p| p.t).collect::<Vec<_>>();
+        prop_assert_eq!(times(x), times(y), "{} at {}", x.labels, res);
+        for (p, r) in x.samples.iter().zip(&y.samples) {
+            prop_assert!(close(p.v, r.v, false), "{} at {}: storage {} raw {}", x.labels, p.t, p.v, r.v);
+            prop_assert!(p.t % res == 0 && p.t >= mint && p.t <= maxt);
+        }
+    }
+    Ok(a.iter().map(|s| s.samples.len()).sum())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(12), ..ProptestConfig::default() })]
+
+    #[test]
+    fn window_means_from_rollups_match_raw(seed in any::<u64>(), cut in 0i64..3_600_000) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::default();
+        options.background_maintenance = false;
+        options.retention = Duration::ZERO;
+        options.sync = pulsedb::SyncMode::Never;
+        let db = Db::open(dir.path(), options).unwrap();
+        load(&db, seed);
+        let all = [Matcher::new(pulsedb::MatchOp::RegexMatch, "__name__", ".+").unwrap()];
+        let mut points = 0;
+        for (mint, maxt) in [(0, 7 * HOUR), (HOUR + cut, 6 * HOUR - cut), (2 * HOUR, 2 * HOUR)] {
+            for res in [60_000, HOUR] {
+                points += compare_window_means(&db, &all, mint, maxt, res)?;
+            }
+        }
+        // Deleted samples are left out of the means too.
+        db.delete_series(&all, 2 * HOUR + cut, 3 * HOUR).unwrap();
+        points += compare_window_means(&db, &all, 0, 7 * HOUR, 60_000)?;
+        prop_assert!(points > 300, "only {} points compared", points);
+    }
+}

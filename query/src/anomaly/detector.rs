@@ -45,24 +45,26 @@ impl Detector {
     }
 
     /// The score of `samples[i]` given `samples[..i]` (which this detector
-    /// has already been fed), then learns from it.
-    pub(crate) fn step(&mut self, samples: &[Sample], i: usize) -> f64 {
+    /// has already been fed), and what it expected of it (prediction and
+    /// error scale, as [`Detector::expect`]); then learns from it.
+    pub(crate) fn step(&mut self, samples: &[Sample], i: usize) -> (f64, Option<(f64, f64)>) {
         let Sample { t, v } = samples[i];
-        if !v.is_finite() {
-            return 0.0;
-        }
-        let error = if self.seen == 0 {
+        if self.seen == 0 {
+            if !v.is_finite() {
+                return (0.0, None);
+            }
             self.level = v;
             self.seen = 1;
-            None
-        } else {
-            let seasonal = seasonal_prediction(samples, i, t);
-            let (prediction, _) = self.expectation(seasonal);
-            let error = (v - prediction).abs();
-            self.learn(v, error, seasonal);
-            Some(error)
-        };
-        self.record.step(v, error)
+            return (self.record.step(v, None), None);
+        }
+        let seasonal = seasonal_prediction(samples, i, t);
+        let expected = self.expectation(seasonal);
+        if !v.is_finite() {
+            return (0.0, Some(expected));
+        }
+        let error = (v - expected.0).abs();
+        self.learn(v, error, seasonal);
+        (self.record.step(v, Some(error)), Some(expected))
     }
 
     /// Moves both predictors' recent errors, the error scale and the level on.
@@ -100,6 +102,7 @@ impl Detector {
 
     /// What the detector expects of `samples[i]` before seeing it (it has
     /// been fed `samples[..i]`): prediction and error scale.
+    #[cfg(test)]
     pub(crate) fn expect(&self, samples: &[Sample], i: usize) -> Option<(f64, f64)> {
         (self.seen > 0).then(|| self.expectation(seasonal_prediction(samples, i, samples[i].t)))
     }
@@ -218,7 +221,7 @@ fn score_last(samples: &[Sample]) -> Option<f64> {
     let mut d = Detector::new();
     let mut score = None;
     for i in 0..samples.len() {
-        score = Some(d.step(samples, i));
+        score = Some(d.step(samples, i).0);
     }
     score
 }
@@ -237,7 +240,7 @@ mod tests {
         let s = series(std::iter::repeat_n(5.0, 500));
         let mut d = Detector::new();
         for i in 0..s.len() {
-            let score = d.step(&s, i);
+            let score = d.step(&s, i).0;
             assert!(score.is_finite() && score < 0.6, "{i}: {score}");
         }
         let zeros = series(std::iter::repeat_n(0.0, 300));
@@ -254,7 +257,7 @@ mod tests {
         let values: Vec<f64> = (0..600).map(|i| if i < 500 { 10.0 + noise() } else { 20.0 + noise() }).collect();
         let s = series(values);
         let mut d = Detector::new();
-        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(&s, i)).collect();
+        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(&s, i).0).collect();
         let before = scores[100..500].iter().copied().fold(0.0, f64::max);
         let after = scores[500..505].iter().copied().fold(0.0, f64::max);
         assert!(after >= ANOMALOUS, "shift scored {after}");
@@ -298,7 +301,7 @@ mod tests {
             .collect();
         let s = series(values);
         let mut d = Detector::new();
-        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(&s, i)).collect();
+        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(&s, i).0).collect();
         let late = scores[per_day * 3..].iter().copied().fold(0.0, f64::max);
         assert!(late < ANOMALOUS, "seasonal series scored {late}");
     }

@@ -19,4 +19,4 @@ mod record;
 mod stream;
 
 pub use detector::ANOMALOUS;
-pub(crate) use stream::Stream;
+pub(crate) use stream::{anchor, Stream};

@@ -36,19 +36,31 @@ const QUIET_SAMPLES: usize = 150;
 struct Track {
     width: usize,
     two_sided: bool,
-    window: VecDeque<f64>,
+    /// The last `width` inputs, a ring: `next` is the oldest once full.
+    window: [f64; MAX_WIDTH],
+    next: usize,
+    filled: usize,
     sum: f64,
     hi: f64,
     lo: f64,
     means: u64,
 }
 
+/// A record must beat the old extreme by more than this share of it.
+const ROUNDING: f64 = 1e-12;
+
+/// The widest moving mean.
+const MAX_WIDTH: usize = 16;
+
 impl Track {
     fn new(width: usize, two_sided: bool) -> Self {
+        debug_assert!((1..=MAX_WIDTH).contains(&width));
         Self {
-            width,
+            width: width.clamp(1, MAX_WIDTH),
             two_sided,
-            window: VecDeque::with_capacity(width + 1),
+            window: [0.0; MAX_WIDTH],
+            next: 0,
+            filled: 0,
             sum: 0.0,
             hi: f64::NEG_INFINITY,
             lo: f64::INFINITY,
@@ -59,13 +71,18 @@ impl Track {
     /// Takes the next input; `−log10` of the probability of the record it
     /// sets (0 if none).
     fn step(&mut self, x: f64) -> f64 {
-        self.window.push_back(x);
+        // The sum is updated as the old deque did it — add, then subtract
+        // the input leaving — so every score stays the same to the bit.
         self.sum += x;
-        if self.window.len() > self.width {
-            self.sum -= self.window.pop_front().unwrap_or(0.0);
-        }
-        if self.window.len() < self.width {
-            return 0.0;
+        let leaving = std::mem::replace(&mut self.window[self.next], x);
+        self.next = if self.next + 1 == self.width { 0 } else { self.next + 1 };
+        if self.filled == self.width {
+            self.sum -= leaving;
+        } else {
+            self.filled += 1;
+            if self.filled < self.width {
+                return 0.0;
+            }
         }
         let mean = self.sum / self.width as f64;
         self.means += 1;
@@ -75,7 +92,9 @@ impl Track {
             if self.two_sided {
                 excess = excess.max(self.lo - mean);
             }
-            if excess > 0.0 {
+            // Rounding is no record: a mean computed from other samples
+            // (minute means of a constant series) may differ in its last bits.
+            if excess > ROUNDING * self.hi.abs().max(self.lo.abs()) {
                 let range = (self.hi - self.lo).max(1e-9);
                 improbability = (self.means as f64).log10() + GAIN * (excess / range) / std::f64::consts::LN_10;
             }

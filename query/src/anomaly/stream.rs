@@ -14,6 +14,13 @@ use pulsedb_model::Sample;
 
 use super::detector::Detector;
 
+/// Where the window ending at `hi` (length `range`) starts learning: the
+/// latest multiple of `range / 2` at or before `hi - range / 2`.
+pub(crate) fn anchor(hi: i64, range: i64) -> i64 {
+    let half = (range / 2).max(1);
+    (hi - range / 2).div_euclid(half) * half
+}
+
 /// What the detector said of one sample, when it was fed.
 #[derive(Clone, Copy, Debug)]
 struct Record {
@@ -27,6 +34,9 @@ struct Record {
 #[derive(Debug)]
 pub(crate) struct Stream<'a> {
     samples: &'a [Sample],
+    /// How far back before its timestamp a sample summarises (a window
+    /// mean's resolution; 0 for raw samples).
+    span: i64,
     anchor: Option<i64>,
     last_hi: i64,
     /// Index of the stream's first sample, and of the next to feed.
@@ -37,9 +47,19 @@ pub(crate) struct Stream<'a> {
 }
 
 impl<'a> Stream<'a> {
+    /// A stream over raw samples.
+    #[cfg(test)]
     pub(crate) fn new(samples: &'a [Sample]) -> Self {
+        Self::of_means(samples, 0)
+    }
+
+    /// A stream over window means: each sample at `t` the mean of
+    /// `(t - span, t]`, so one counts as in a window only if that whole
+    /// span is.
+    pub(crate) fn of_means(samples: &'a [Sample], span: i64) -> Self {
         Self {
             samples,
+            span: span.max(0),
             anchor: None,
             last_hi: i64::MIN,
             start: 0,
@@ -52,11 +72,10 @@ impl<'a> Stream<'a> {
     /// Moves to the window ending at `hi` of length `range`; `false` if it
     /// holds no sample since its anchor.
     pub(crate) fn advance(&mut self, hi: i64, range: i64) -> bool {
-        let half = (range / 2).max(1);
-        let anchor = (hi - range / 2).div_euclid(half) * half;
+        let anchor = anchor(hi, range);
         if self.anchor != Some(anchor) || hi < self.last_hi {
             self.anchor = Some(anchor);
-            self.start = self.samples.partition_point(|s| s.t < anchor);
+            self.start = self.samples.partition_point(|s| s.t - self.span < anchor);
             self.fed = self.start;
             self.detector = Detector::new();
             self.records.clear();
@@ -65,8 +84,7 @@ impl<'a> Stream<'a> {
         let stream = &self.samples[self.start..];
         while self.fed < self.samples.len() && self.samples[self.fed].t <= hi {
             let i = self.fed - self.start;
-            let expected = self.detector.expect(stream, i);
-            let score = self.detector.step(stream, i);
+            let (score, expected) = self.detector.step(stream, i);
             self.records.push(Record { t: self.samples[self.fed].t, score, expected });
             self.fed += 1;
         }
@@ -148,15 +166,18 @@ mod tests {
     fn each_step_is_answered_as_if_it_were_alone() {
         let samples = series(1_000);
         let range = 6 * 3_600_000;
-        let mut together = Stream::new(&samples);
-        for hi in (0..1_000i64).map(|i| i * 60_000).step_by(7) {
-            let mut alone = Stream::new(&samples);
-            assert_eq!(together.advance(hi, range), alone.advance(hi, range));
-            assert_eq!(together.score().map(f64::to_bits), alone.score().map(f64::to_bits), "at {hi}");
-            assert_eq!(together.band(3.0), alone.band(3.0));
-            assert_eq!(together.forecast(3_600_000), alone.forecast(3_600_000));
-            // Everything it learnt from is inside the window.
-            assert!(together.records.iter().all(|r| r.t > hi - range && r.t <= hi));
+        // Raw samples, and the same taken as means of the minute before each.
+        for span in [0, 60_000] {
+            let mut together = Stream::of_means(&samples, span);
+            for hi in (0..1_000i64).map(|i| i * 60_000).step_by(7) {
+                let mut alone = Stream::of_means(&samples, span);
+                assert_eq!(together.advance(hi, range), alone.advance(hi, range));
+                assert_eq!(together.score().map(f64::to_bits), alone.score().map(f64::to_bits), "at {hi}");
+                assert_eq!(together.band(3.0), alone.band(3.0));
+                assert_eq!(together.forecast(3_600_000), alone.forecast(3_600_000));
+                // Everything it learnt from is inside the window.
+                assert!(together.records.iter().all(|r| r.t - span > hi - range && r.t <= hi));
+            }
         }
     }
 }

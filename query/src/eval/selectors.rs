@@ -24,15 +24,22 @@ impl Evaluator<'_> {
     /// `range` is the range selector's, 0 for an instant selector.
     fn select(&mut self, v: &VectorSelector, mint: i64, maxt: i64, range: i64) -> Result<Vec<RawSeries>> {
         let matchers = matchers_of(v)?;
-        let left = self.options.max_samples.saturating_sub(self.samples);
-        let mut hints = SelectHints::range(mint, maxt).with_step(self.step).with_range(range);
-        hints.func = self.hint_func;
-        hints.max_samples = Some(left);
-        hints.deadline = self.started.checked_add(self.options.timeout);
+        let hints = self.hints(mint, maxt, range);
         let series = self.querier.select(&matchers, &hints).map_err(|e| self.store_error(e))?;
         let total: usize = series.iter().map(|s| s.samples.len()).sum();
         self.account(total)?;
         Ok(series.into_iter().map(|s| RawSeries { labels: s.labels, samples: s.samples }).collect())
+    }
+
+    /// What storage is told of a selection in `[mint, maxt]`: the query's
+    /// step, the function it feeds, what is left of the sample budget and
+    /// the deadline.
+    fn hints(&self, mint: i64, maxt: i64, range: i64) -> SelectHints {
+        let mut hints = SelectHints::range(mint, maxt).with_step(self.step).with_range(range);
+        hints.func = self.hint_func;
+        hints.max_samples = Some(self.options.max_samples.saturating_sub(self.samples));
+        hints.deadline = self.started.checked_add(self.options.timeout);
+        hints
     }
 
     /// The reference time of step `i` for a selector with this offset and `@`.
@@ -89,6 +96,30 @@ impl Evaluator<'_> {
         }
         raw.retain(|s| !s.samples.is_empty());
         Ok(EvalValue::Matrix(MatrixValue { series: raw, range: m.range, offset: v.offset, at }))
+    }
+
+    /// A range selector read as the means of its `resolution` windows
+    /// ([`pulsedb_model::Querier::select_window_means`]) instead of raw
+    /// samples: what the anomaly functions learn long histories from.
+    /// `learns_from(end, range)` is the earliest sample the window ending
+    /// at `end` uses (its start, `end - range`, or later): nothing before
+    /// the first step's is read.
+    pub(crate) fn window_means_selector(
+        &mut self,
+        m: &MatrixSelector,
+        resolution: i64,
+        learns_from: fn(i64, i64) -> i64,
+    ) -> Result<MatrixValue> {
+        let v = &m.vector;
+        let at = self.resolve_at(v.at);
+        let first = self.ref_time(0, v.offset, at);
+        let last = self.ref_time(self.steps - 1, v.offset, at);
+        let hints = self.hints(learns_from(first, m.range).max(first - m.range), last, m.range);
+        let series =
+            self.querier.select_window_means(&matchers_of(v)?, &hints, resolution).map_err(|e| self.store_error(e))?;
+        self.account(series.iter().map(|s| s.samples.len()).sum())?;
+        let series = series.into_iter().map(|s| RawSeries { labels: s.labels, samples: s.samples }).collect();
+        Ok(MatrixValue { series, range: m.range, offset: v.offset, at })
     }
 
     /// Evaluates the inner expression at steps aligned to multiples of the

@@ -16,17 +16,43 @@
 //!
 //! A range query streams each series once (cost: samples + steps), not
 //! once per step.
+//!
+//! Long histories are learnt at a coarser resolution: from a range of
+//! [`MINUTE_MEANS_FROM`] (a day) the model sees the mean of each minute
+//! `(end - 1m, end]` as one point at `end`, from [`HOUR_MEANS_FROM`] (60
+//! days) the mean of each hour — read from the storage's rollups, so a day
+//! of 1 s samples costs 1,440 points and no raw decoding, and memory per
+//! series stays bounded. A series sampled at whole minutes no more than
+//! once a minute is unchanged by minute means; a point appears once its
+//! minute has ended, so the answers stay causal.
 
+use pulsedb_model::{summarize, window_means};
 use rayon::prelude::*;
 
 use super::{Function, Impl};
-use crate::anomaly::Stream;
-use crate::ast::Call;
+use crate::anomaly::{anchor, Stream};
+use crate::ast::{Call, Expr};
 use crate::error::Result;
 use crate::eval::{assemble, drop_metric_name, EvalValue, Evaluator, StepSeries};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
 const STREAM: Impl = Impl::Call(stream_call);
+
+/// Ranges from which the model learns from minute means (a day), and from
+/// hour means (60 days), instead of raw samples.
+const MINUTE_MEANS_FROM: i64 = 86_400_000;
+const HOUR_MEANS_FROM: i64 = 60 * 86_400_000;
+
+/// The resolution a range's history is learnt at; `None`: raw samples.
+fn means_resolution(range: i64) -> Option<i64> {
+    if range >= HOUR_MEANS_FROM {
+        Some(3_600_000)
+    } else if range >= MINUTE_MEANS_FROM {
+        Some(60_000)
+    } else {
+        None
+    }
+}
 
 pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("anomaly_score", &[Matrix], Vector, STREAM),
@@ -65,7 +91,23 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
     for arg in &c.args[1..] {
         scalars.push(ev.eval_scalar(arg)?);
     }
-    let m = ev.eval_matrix(&c.args[0])?;
+    let m = match &c.args[0] {
+        Expr::Matrix(selector) => match means_resolution(selector.range) {
+            Some(resolution) => ev.window_means_selector(selector, resolution, anchor)?,
+            None => ev.eval_matrix(&c.args[0])?,
+        },
+        // A subquery's points: the same means, taken here.
+        other => {
+            let mut m = ev.eval_matrix(other)?;
+            if let Some(resolution) = means_resolution(m.range) {
+                for s in &mut m.series {
+                    s.samples = window_means(&summarize(&s.samples, resolution), resolution);
+                }
+            }
+            m
+        }
+    };
+    let span = means_resolution(m.range).unwrap_or(0);
     let name = c.func.name;
     let this = &*ev;
     let out: Vec<StepSeries> = m
@@ -73,7 +115,7 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
         .par_iter()
         .map(|s| -> Result<StepSeries> {
             this.check_time()?;
-            let mut stream = Stream::new(&s.samples);
+            let mut stream = Stream::of_means(&s.samples, span);
             let mut points = Vec::new();
             for i in 0..this.steps {
                 let (_, hi) = m.window(this.ts(i));

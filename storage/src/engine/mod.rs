@@ -11,6 +11,7 @@ mod forward;
 pub use forward::{WalBatch, WalBatches, WalPosition, WalSeries};
 mod limits;
 mod maintenance;
+mod means;
 mod open;
 mod read;
 mod retention;
@@ -191,6 +192,13 @@ impl Storage {
         self.inner.select_rollups(matchers, mint, maxt, resolution, fields)
     }
 
+    /// How many series match `matchers`, whatever their samples' times (an
+    /// upper bound for any time range).
+    pub fn count_series(&self, matchers: &[crate::Matcher]) -> Result<usize> {
+        self.inner.check_open()?;
+        Ok(self.inner.index.postings(matchers)?.len())
+    }
+
     /// Label sets of the series matching `matchers` with samples in `[mint, maxt]`.
     pub fn series(&self, matchers: &[crate::Matcher], mint: i64, maxt: i64) -> Result<Vec<crate::Labels>> {
         self.inner.series(matchers, mint, maxt)
@@ -269,6 +277,18 @@ impl Storage {
         limits: &SelectLimits,
     ) -> Result<Vec<Series>> {
         self.inner.select_limited(matchers, mint, maxt, limits)
+    }
+
+    /// [`Storage::select_window_means`] within the limits of a query's hints.
+    pub(crate) fn inner_select_window_means(
+        &self,
+        matchers: &[crate::Matcher],
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+        limits: &SelectLimits,
+    ) -> Result<Vec<Series>> {
+        self.inner.select_window_means(matchers, mint, maxt, resolution, limits)
     }
 
     /// The data directory.

@@ -25,17 +25,19 @@ use crate::{Labels, Series};
 use crate::{RollupBucket, RollupFields, RollupSeries};
 
 /// A series' key (when in the head) and what was read of it there.
-type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
+pub(super) type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
 
 /// Bounds on the work of one selection (from the query engine's hints).
 #[derive(Debug, Default)]
 pub(crate) struct SelectLimits {
     pub(crate) max_samples: Option<usize>,
     pub(crate) deadline: Option<std::time::Instant>,
+    /// Only these series (a caller's share of a large selection).
+    pub(crate) shard: Option<pulsedb_model::Shard>,
 }
 
 impl SelectLimits {
-    fn check(&self, samples: usize) -> Result<()> {
+    pub(super) fn check(&self, samples: usize) -> Result<()> {
         if let Some(limit) = self.max_samples.filter(|&l| samples > l) {
             return Err(Error::Model(pulsedb_model::Error::TooManySamples { limit }));
         }
@@ -47,7 +49,7 @@ impl SelectLimits {
 }
 
 /// Series read by one parallel task (sharing one frame cache).
-const PARALLEL_RUN: usize = 64;
+pub(super) const PARALLEL_RUN: usize = 64;
 
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
@@ -67,7 +69,10 @@ impl Inner {
         limits: &SelectLimits,
     ) -> Result<Vec<Series>> {
         self.check_open()?;
-        let refs = self.index.postings(matchers)?;
+        let mut refs = self.index.postings(matchers)?;
+        if let Some(shard) = limits.shard {
+            refs.retain(|&r| shard.holds(r));
+        }
         // Series are read in parallel, in runs that share a frame cache
         // (neighbouring series share compressed frames).
         let head: Vec<HeadRead<Sample>> = refs
@@ -136,7 +141,7 @@ impl Inner {
                 let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
                 let mut raw = Vec::new();
                 series.data.lock().read(mint, maxt.saturating_add(resolution - 1), &self.head.store, &mut raw)?;
-                Ok((Some(series.key.clone()), crate::rollup::compute(&raw, resolution)))
+                Ok((Some(series.key.clone()), pulsedb_model::summarize(&raw, resolution)))
             })
             .collect::<Result<_>>()?;
         let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
@@ -155,7 +160,7 @@ impl Inner {
                     raw.clear();
                     let until = maxt.saturating_add(resolution - 1);
                     block.read_series(sref, mint, until, &mut metas, &mut cache, &mut raw)?;
-                    o.extend(crate::rollup::compute(&raw, resolution));
+                    o.extend(pulsedb_model::summarize(&raw, resolution));
                 }
                 Ok::<_, Error>(())
             })?;
@@ -247,7 +252,7 @@ impl Inner {
 
     /// Labels of `refs[i]` where `wanted(i)`, from the head's key when
     /// known, else from the index in one batched read.
-    fn labels_for(
+    pub(super) fn labels_for(
         &self,
         refs: &[SeriesRef],
         head_keys: &[Option<Arc<[u8]>>],
