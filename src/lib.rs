@@ -138,6 +138,19 @@ impl Db {
         self.storage.flush()
     }
 
+    /// Writes every window of the head ending at or before `t` as a
+    /// block, passed by a newer sample or not (see
+    /// [`Storage::flush_ending_by`](pulsedb_storage::Storage::flush_ending_by)).
+    pub fn flush_ending_by(&self, t: i64) -> Result<usize> {
+        self.storage.flush_ending_by(t)
+    }
+
+    /// Merges blocks into longer spans as the background compaction does,
+    /// without applying retention; returns the merges done.
+    pub fn compact_blocks(&self) -> Result<usize> {
+        self.storage.compact_blocks()
+    }
+
     /// Runs compaction and retention now instead of waiting for the background thread.
     pub fn compact(&self) -> Result<()> {
         self.storage.compact()

@@ -3,9 +3,15 @@
 //! with a progress bar showing samples per second.
 //!
 //! It writes with `SyncMode::Never` and no background flushing (a bulk
-//! load that crashes is simply run again), then flushes and syncs
-//! everything before it reports success. A bad line stops the import with
-//! its line number; the samples before it stay imported.
+//! load that crashes is simply run again), then ends as a long-running
+//! server would have left the data: every window wholly in the past
+//! written as a block, blocks merged into the spans compaction reaches, the
+//! WAL emptied of what blocks hold. Only a window still open now (data
+//! reaching the present) stays in the WAL, where a server continues it.
+//! It never deletes: data older than the retention `pulsedb serve` would
+//! apply is kept, with a warning naming the flag that keeps it there. A
+//! bad line stops the import with its line number; the samples before it
+//! stay imported.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -17,6 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pulsedb::{Batch, Db, Options, SyncMode};
 use pulsedb_formats::line_protocol::{self, Precision};
 use pulsedb_formats::text_format::{self, Dialect};
+use pulsedb_formats::timefmt::rfc3339;
 use pulsedb_formats::{csv, IngestError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +53,11 @@ pub(crate) struct Args {
     /// Samples per appended batch.
     #[arg(long, default_value_t = 50_000)]
     batch_size: usize,
+    /// The retention the server will run with (as `pulsedb serve
+    /// --retention`): it sets the block spans compaction reaches, and
+    /// older data is reported. The import itself deletes nothing.
+    #[arg(long, default_value = "15d", value_parser = pulsedb_server::flags::duration)]
+    retention: Duration,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -60,6 +72,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let mut options = Options::default();
     options.sync = SyncMode::Never;
     options.background_maintenance = false;
+    options.retention = args.retention;
     let db = Db::open(&args.data_dir, options).with_context(|| format!("opening {}", args.data_dir.display()))?;
 
     let progress = ProgressBar::new(size);
@@ -111,7 +124,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     progress.finish();
     let metadata: Vec<_> = metadata.into_values().collect();
     db.record_metadata(&metadata).context("keeping the metrics' metadata")?;
-    db.flush().context("writing blocks")?;
+    let blocks = finish(&db, now)?;
+    let stats = db.stats().context("reading the database's statistics")?;
     db.close().context("closing the database")?;
     let described =
         if metadata.is_empty() { String::new() } else { format!(" and metadata of {} metrics", metadata.len()) };
@@ -121,7 +135,61 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         rate(imported, started.elapsed())
     );
+    println!("{blocks}");
+    if let Some(warning) = retention_warning(&stats, args.retention) {
+        eprintln!("{warning}");
+    }
     Ok(())
+}
+
+/// Writes every window that ended by `now` as a block and merges blocks as
+/// compaction would; says where the data is.
+fn finish(db: &Db, now: i64) -> anyhow::Result<String> {
+    let written = db.flush_ending_by(now).context("writing blocks")?;
+    let merges = db.compact_blocks().context("compacting blocks")?;
+    let stats = db.stats().context("reading the database's statistics")?;
+    let mut said = format!(
+        "{} samples in {} blocks ({written} written, {merges} merges)",
+        stats.block_samples, stats.blocks
+    );
+    if let Some(mint) = stats.head_mint {
+        said.push_str(&format!(
+            "; samples from {} on belong to the window still open now and stay in the WAL ({} bytes) for the server to continue",
+            rfc3339(mint),
+            stats.wal_bytes
+        ));
+    }
+    Ok(said)
+}
+
+/// A retention as the flag takes it: whole days, else hours.
+fn span(retention: Duration) -> String {
+    let secs = retention.as_secs();
+    if secs % 86_400 == 0 {
+        format!("{}d", secs / 86_400)
+    } else {
+        format!("{}h", secs.div_ceil(3_600))
+    }
+}
+
+/// A warning when data is older than `retention` before the newest sample:
+/// `pulsedb serve` with that retention would delete it at start.
+fn retention_warning(stats: &pulsedb::StorageStats, retention: Duration) -> Option<String> {
+    let (mint, maxt) = (stats.mint?, stats.maxt?);
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = maxt.saturating_sub(retention_ms);
+    (mint < cutoff).then(|| {
+        let days = (maxt - mint) / 86_400_000 + 1;
+        format!(
+            "warning: the data reaches back to {}, more than the retention ({}) before its newest sample ({}): \
+             `pulsedb serve` deletes the blocks older than {} when it starts. Start it with `--retention {days}d` \
+             (or more) to keep them.",
+            rfc3339(mint),
+            span(retention),
+            rfc3339(maxt),
+            rfc3339(cutoff)
+        )
+    })
 }
 
 fn rate(samples: u64, elapsed: Duration) -> String {

@@ -13,8 +13,11 @@ fn pulsedb(args: &[&str]) -> (bool, String, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
+/// Every series in `dir`, read without background work (which would apply retention).
 fn all_series(dir: &Path) -> Vec<(String, Vec<(i64, u64)>)> {
-    let db = Db::open(dir, Options::default()).unwrap();
+    let mut options = Options::default();
+    options.background_maintenance = false;
+    let db = Db::open(dir, options).unwrap();
     let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap();
     let series: Vec<Series> = db.select(&[all], i64::MIN, i64::MAX).unwrap();
     db.close().unwrap();
@@ -116,4 +119,70 @@ fn import_each_format_and_round_trip_exports() {
     assert!(!ok);
     assert!(stderr.contains("bad.prom:line 3:") && stderr.contains("2 samples before it were imported"), "{stderr}");
     assert_eq!(all_series(&dir)[0].1.len(), 2);
+}
+
+/// Opens `dir` without background work (which would apply retention) and reads its statistics.
+fn stats_of(dir: &Path) -> pulsedb::StorageStats {
+    let mut options = Options::default();
+    options.background_maintenance = false;
+    let db = Db::open(dir, options).unwrap();
+    let stats = db.stats().unwrap();
+    db.close().unwrap();
+    stats
+}
+
+#[test]
+fn an_import_ends_with_history_in_compacted_blocks_and_warns_of_retention() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 40 days at 5 min of two series, long before today: all history.
+    let mut text = String::new();
+    for i in 0..40 * 288i64 {
+        for host in ["a", "b"] {
+            text.push_str(&format!("load{{host=\"{host}\"}} {} {}\n", (i % 97) as f64 / 4.0, T0 + i * 300_000));
+        }
+    }
+    let file = tmp.path().join("history.prom");
+    std::fs::write(&file, text).unwrap();
+    let dir = tmp.path().join("db");
+    let (ok, stdout, stderr) = pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("imported 23040 samples"), "{stdout}");
+    assert!(!stdout.contains("stay in the WAL"), "{stdout}");
+    // Nothing left in the head or the WAL; blocks merged up to the 3 d span a 15 d retention allows.
+    let stats = stats_of(&dir);
+    assert_eq!(stats.block_samples, 23_040, "{stats:?}");
+    assert_eq!(stats.head_mint, None, "{stats:?}");
+    assert!(stats.blocks <= 15, "{} blocks: not compacted", stats.blocks);
+    assert!(stats.wal_bytes < 4096, "the WAL kept {} bytes of samples blocks hold", stats.wal_bytes);
+    // Older than the server's default retention: named, with the flag that keeps it.
+    assert!(stderr.contains("warning: the data reaches back to") && stderr.contains("--retention 40d"), "{stderr}");
+    assert_eq!(all_series(&dir).iter().map(|(_, s)| s.len()).sum::<usize>(), 23_040);
+    // A retention that covers it: no warning, and longer blocks.
+    let dir = tmp.path().join("db-long");
+    let (ok, _, stderr) =
+        pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap(), "--retention", "1y"]);
+    assert!(ok && !stderr.contains("warning"), "{stderr}");
+    assert!(stats_of(&dir).blocks < stats.blocks);
+}
+
+#[test]
+fn an_import_reaching_the_present_leaves_the_open_window_to_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = now - now % 60_000;
+    // The last 6 hours at 1 min, up to this minute.
+    let text: String = (0..360i64).map(|i| format!("up{{job=\"x\"}} 1 {}\n", now - (359 - i) * 60_000)).collect();
+    let file = tmp.path().join("recent.prom");
+    std::fs::write(&file, text).unwrap();
+    let dir = tmp.path().join("db");
+    let (ok, stdout, stderr) = pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("stay in the WAL"), "{stdout}");
+    let stats = stats_of(&dir);
+    // Windows that ended are blocks; the one still open holds the rest.
+    let window_start = now - now.rem_euclid(2 * 3_600_000);
+    let in_blocks = (0..360i64).filter(|i| now - (359 - i) * 60_000 < window_start).count() as u64;
+    assert_eq!(stats.block_samples, in_blocks, "{stats:?}");
+    assert_eq!(stats.head_mint, Some(window_start.max(now - 359 * 60_000)), "{stats:?}");
+    assert_eq!(all_series(&dir)[0].1.len(), 360);
 }

@@ -26,15 +26,28 @@ use super::Inner;
 use crate::block::{BlockWriter, Compaction};
 use crate::Result;
 
+/// Which head windows are ready to become blocks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ready {
+    /// Those the newest sample has passed by the out-of-order window (the
+    /// background flush: a late sample for them can still be taken).
+    PastOutOfOrder,
+    /// Those the newest sample has passed ([`crate::Storage::flush`]).
+    Passed,
+    /// Every one ending at or before this time, passed or not (the end of
+    /// an import: a window wholly in the past gets no more samples), in
+    /// windows as long as the compaction spans allow.
+    EndingBy(i64),
+}
+
 impl Inner {
-    /// Flushes every window ready for it, oldest first; returns how many
-    /// blocks were written. `force` flushes windows the newest sample has
-    /// passed without waiting out the out-of-order window.
-    pub(crate) fn flush(&self, force: bool) -> Result<usize> {
+    /// Flushes every window that is `ready`, oldest first; returns how
+    /// many blocks were written.
+    pub(crate) fn flush(&self, ready: Ready) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
         self.remove_orphans()?;
         let mut written = 0;
-        while let Some((start, end)) = self.next_flushable_window(force) {
+        while let Some((start, end)) = self.next_flushable_window(ready) {
             if self.flush_window(start, end)? {
                 written += 1;
             }
@@ -48,8 +61,8 @@ impl Inner {
         Ok(written)
     }
 
-    /// The oldest window of head data that is ready to become a block.
-    pub(crate) fn next_flushable_window(&self, force: bool) -> Option<(i64, i64)> {
+    /// The oldest window of head data, if it is `ready` to become a block.
+    pub(crate) fn next_flushable_window(&self, ready: Ready) -> Option<(i64, i64)> {
         let maxt = self.head.maxt();
         if maxt == i64::MIN {
             return None;
@@ -60,8 +73,22 @@ impl Inner {
         // has `min_valid` past it and must be written again.
         let start = head_mint.max(self.head.flushed_until()).div_euclid(span) * span;
         let end = start.checked_add(span)?;
-        let ready_at = if force { end } else { end.saturating_add(self.cfg.ooo_window) };
-        (maxt >= ready_at).then_some((start, end))
+        match ready {
+            Ready::PastOutOfOrder => (maxt >= end.saturating_add(self.cfg.ooo_window)).then_some((start, end)),
+            Ready::Passed => (maxt >= end).then_some((start, end)),
+            // Up to the end of the longest compaction span that is over by
+            // `t`: history is written in blocks compaction would have
+            // made, not thousands of 2 h blocks merged afterwards.
+            Ready::EndingBy(t) => self
+                .cfg
+                .compaction_spans
+                .iter()
+                .rev()
+                .filter_map(|&s| start.div_euclid(s).checked_add(1)?.checked_mul(s))
+                .chain([end])
+                .find(|&e| e <= t)
+                .map(|e| (start, e)),
+        }
     }
 
     /// Writes `[start, end)` as a block (or an older window, see below).

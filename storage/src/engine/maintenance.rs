@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::flush::Ready;
 use super::Inner;
 
 const TICK: Duration = Duration::from_secs(1);
@@ -67,8 +68,8 @@ fn run(inner: &Inner, signal: &Signal) {
 }
 
 fn step(inner: &Inner) -> crate::Result<()> {
-    if inner.next_flushable_window(false).is_some() {
-        inner.flush(false)?;
+    if inner.next_flushable_window(Ready::PastOutOfOrder).is_some() {
+        inner.flush(Ready::PastOutOfOrder)?;
     }
     while inner.compact_once()? {}
     inner.apply_retention()?;

@@ -38,6 +38,7 @@ use crate::head::Head;
 use crate::index::Index;
 use crate::options::{Options, Resolved};
 use crate::{Error, Result};
+use flush::Ready;
 use maintenance::Maintenance;
 
 use crate::Series;
@@ -219,7 +220,17 @@ impl Storage {
     /// Samples older than the newest flushed window are rejected afterwards.
     pub fn flush(&self) -> Result<usize> {
         self.inner.check_open()?;
-        self.inner.flush(true)
+        self.inner.flush(Ready::Passed)
+    }
+
+    /// Writes every window of the head that ends at or before `t` as a
+    /// block, whether or not a newer sample has passed it — what an import
+    /// does at its end with `t` = now, so that history lands in blocks, not
+    /// in the WAL. As after any flush, samples older than the last window
+    /// written are refused from then on. Returns the blocks written.
+    pub fn flush_ending_by(&self, t: i64) -> Result<usize> {
+        self.inner.check_open()?;
+        self.inner.flush(Ready::EndingBy(t))
     }
 
     /// Deletes the samples in `[mint, maxt]` of every series matching
@@ -247,10 +258,21 @@ impl Storage {
 
     /// Runs one round of compaction and retention now.
     pub fn compact(&self) -> Result<()> {
-        self.inner.check_open()?;
-        while self.inner.compact_once()? {}
+        self.compact_blocks()?;
         self.inner.apply_retention()?;
         Ok(())
+    }
+
+    /// Merges blocks into the longer spans the background compaction
+    /// reaches (2 h → 12 h → 3 d by default), without applying retention.
+    /// Returns the merges done.
+    pub fn compact_blocks(&self) -> Result<usize> {
+        self.inner.check_open()?;
+        let mut merges = 0;
+        while self.inner.compact_once()? {
+            merges += 1;
+        }
+        Ok(merges)
     }
 
     /// Stops background work and closes the WAL, fsyncing it.
@@ -359,8 +381,10 @@ impl Inner {
         let c = &self.counters;
         let maxt = self.head.maxt();
         let head_maxt = (maxt != i64::MIN).then_some(maxt);
-        let block_mint = blocks.iter().map(|b| b.meta().mint).min();
-        let block_maxt = blocks.iter().map(|b| b.meta().maxt).max();
+        // The samples' own bounds, not the windows the blocks span.
+        let filled = || blocks.iter().map(|b| &b.meta().stats).filter(|s| s.samples > 0);
+        let block_mint = filled().map(|s| s.data_mint).min();
+        let block_maxt = filled().map(|s| s.data_maxt).max();
         Ok(StorageStats {
             mint: [head_mint, block_mint].into_iter().flatten().min(),
             maxt: [head_maxt, block_maxt].into_iter().flatten().max(),

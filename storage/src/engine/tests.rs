@@ -231,7 +231,7 @@ fn flush_writes_older_samples_that_arrived_after_the_window_was_chosen() {
     let mut model = Model::new();
     let storage = open(dir.path());
     fill(&storage, &mut model, 1, 2 * HOUR, 5 * HOUR);
-    let (start, end) = storage.inner.next_flushable_window(true).unwrap();
+    let (start, end) = storage.inner.next_flushable_window(super::flush::Ready::Passed).unwrap();
     assert_eq!((start, end), (2 * HOUR, 4 * HOUR));
     // Arrives between choosing the window and raising min_valid.
     let mut batch = Batch::new();
