@@ -29,8 +29,8 @@ pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
     is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
-    Querier, RollupBucket, RollupFields, RollupSeries, Sample, SelectHints, Series, Shard, StoreError, METRIC_NAME,
-    STALE_NAN,
+    Querier, RollupBucket, RollupFields, RollupSeries, Sample, SelectHints, Series, SeriesHandle, SeriesRef, Shard,
+    StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
     function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions,
@@ -103,6 +103,15 @@ impl Db {
     /// Appends a batch atomically; returns once it is durable (see [`SyncMode`]).
     pub fn append(&self, batch: &Batch) -> Result<()> {
         self.storage.append(batch)
+    }
+
+    /// A handle for the series `labels`, to append by
+    /// ([`Batch::add_by_handle`]) without hashing and comparing its labels
+    /// each time; the series is created if new. See
+    /// [`Storage::resolve`](pulsedb_storage::Storage::resolve) for when a
+    /// handle goes stale (a typed error, never another series).
+    pub fn resolve(&self, labels: &Labels) -> Result<SeriesHandle> {
+        self.storage.resolve(labels)
     }
 
     /// A transaction of samples ([`Appender`]): appended samples become

@@ -1,12 +1,13 @@
 //! Ingest: head append through `Db::append` (WAL on) per sync mode, with
-//! batches of 10 000 samples over 10 000 series, and WAL replay speed.
+//! batches of 10 000 samples over 10 000 series, by label set and by
+//! series handle, and WAL replay speed.
 //!
 //! `cargo bench --bench ingest`
 
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pulsedb::{Batch, Db, Labels, Options, SyncMode};
+use pulsedb::{Batch, Db, Labels, Options, SeriesHandle, SyncMode};
 
 const SERIES: usize = 10_000;
 
@@ -34,6 +35,23 @@ fn batch(labels: &[Labels], t: i64) -> Batch {
     b
 }
 
+/// The same scrape as [`batch`], by series handle.
+fn batch_by_handle(handles: &[SeriesHandle], t: i64) -> Batch {
+    let mut b = Batch::new();
+    for (i, &h) in handles.iter().enumerate() {
+        b.push_by_handle(h, t, ((t / 1000) as f64 * 0.01 + i as f64).round());
+    }
+    b
+}
+
+/// A scrape of `labels` by label set or, with `handles`, by handle.
+fn scrape(labels: &[Labels], handles: Option<&[SeriesHandle]>, t: i64) -> Batch {
+    match handles {
+        Some(h) => batch_by_handle(h, t),
+        None => batch(labels, t),
+    }
+}
+
 fn options(sync: SyncMode) -> Options {
     let mut o = Options::default();
     o.sync = sync;
@@ -46,21 +64,25 @@ fn append(c: &mut Criterion) {
     let mut group = c.benchmark_group("head_append");
     group.throughput(Throughput::Elements(SERIES as u64));
     group.sample_size(20).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    for (name, sync) in [
-        ("always", SyncMode::Always),
-        ("interval_1s", SyncMode::Interval(Duration::from_secs(1))),
-        ("never", SyncMode::Never),
+    for (name, sync, by_handle) in [
+        ("always", SyncMode::Always, false),
+        ("interval_1s", SyncMode::Interval(Duration::from_secs(1)), false),
+        ("never", SyncMode::Never, false),
+        ("interval_1s_by_handle", SyncMode::Interval(Duration::from_secs(1)), true),
+        ("never_by_handle", SyncMode::Never, true),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::open(dir.path(), options(sync)).expect("open");
         let mut t = 1_700_000_000_000i64;
         db.append(&batch(&labels, t)).expect("append");
+        let handles: Vec<SeriesHandle> = labels.iter().map(|l| db.resolve(l).expect("resolve")).collect();
+        let handles = by_handle.then_some(handles.as_slice());
         // Batches are built outside the timed part: labels and values are the caller's cost.
         group.bench_function(BenchmarkId::new("10k_series_batch", name), |b| {
             b.iter_batched_ref(
                 || {
                     t += 1000;
-                    batch(&labels, t)
+                    scrape(&labels, handles, t)
                 },
                 |batch| db.append(batch).expect("append"),
                 criterion::BatchSize::LargeInput,
@@ -86,18 +108,29 @@ fn concurrent(c: &mut Criterion) {
     let mut group = c.benchmark_group("head_append_2_writers");
     group.throughput(Throughput::Elements(SERIES as u64 * 10));
     group.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
-    for (name, sync) in [("always", SyncMode::Always), ("interval_1s", SyncMode::Interval(Duration::from_secs(1)))] {
+    for (name, sync, by_handle) in [
+        ("always", SyncMode::Always, false),
+        ("interval_1s", SyncMode::Interval(Duration::from_secs(1)), false),
+        ("interval_1s_by_handle", SyncMode::Interval(Duration::from_secs(1)), true),
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::open(dir.path(), options(sync)).expect("open");
         let mut t = 1_700_000_000_000i64;
         db.append(&batch(&labels, t)).expect("append");
+        let handles: Vec<Vec<SeriesHandle>> =
+            halves.iter().map(|h| h.iter().map(|l| db.resolve(l).expect("resolve")).collect()).collect();
         // Each iteration: 10 scrapes of all 10 000 series, split between the threads.
         group.bench_function(BenchmarkId::new("10k_series_10_scrapes", name), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let scrapes: Vec<Vec<Batch>> =
-                        halves.iter().map(|h| (1..=10).map(|s| batch(h, t + s * 1000)).collect()).collect();
+                    let scrapes: Vec<Vec<Batch>> = halves
+                        .iter()
+                        .zip(&handles)
+                        .map(|(h, r)| {
+                            (1..=10).map(|s| scrape(h, by_handle.then_some(r.as_slice()), t + s * 1000)).collect()
+                        })
+                        .collect();
                     t += 10_000;
                     let started = Instant::now();
                     std::thread::scope(|scope| {

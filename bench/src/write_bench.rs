@@ -1,7 +1,9 @@
 //! Prometheus' own write benchmark, `promtool tsdb bench write`, next to
 //! the same load on pulsedb: the first 10,000 label sets of 20kseries.json,
 //! 3,000 scrapes of one sample each, as many writers as `--writers`,
-//! fsync once a second.
+//! fsync once a second. Like promtool's, each writer resolves its label
+//! sets once (creating the series, timed) and then appends by reference
+//! (`Db::resolve`, `Batch::push_by_handle`).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use pulsedb::{Batch, Db, SyncMode};
+use pulsedb::{Batch, Db, Error, Labels, SeriesHandle, SyncMode};
 
 use super::report::WriteBench;
 use super::{real, storage_options, Args, Ui};
@@ -54,14 +56,22 @@ pub(super) fn run(args: &Args, scratch: &Path, ui: &Ui) -> anyhow::Result<WriteB
             .map(|w| {
                 let (labels, db) = (labels.clone(), &db);
                 scope.spawn(move || -> anyhow::Result<()> {
-                    let mine: Vec<_> = labels.iter().skip(w).step_by(writers).collect();
-                    let mut batch = Batch::with_capacity(mine.len());
+                    let mine: Vec<&Labels> = labels.iter().skip(w).step_by(writers).collect();
+                    let resolve = || mine.iter().map(|l| db.resolve(l)).collect::<Result<Vec<SeriesHandle>, _>>();
+                    let mut handles = resolve()?;
+                    let mut batch = Batch::new();
                     for scrape in 0..SCRAPES as i64 {
-                        batch.clear();
-                        for (i, l) in mine.iter().enumerate() {
-                            batch.push((*l).clone(), scrape * 15_000, (scrape * (i as i64 % 7 + 1)) as f64);
+                        loop {
+                            batch.clear();
+                            for (i, &h) in handles.iter().enumerate() {
+                                batch.push_by_handle(h, scrape * 15_000, (scrape * (i as i64 % 7 + 1)) as f64);
+                            }
+                            match db.append(&batch) {
+                                // A series left the head between scrapes: resolve again, as a scraper would.
+                                Err(Error::StaleSeriesHandle { .. }) => handles = resolve()?,
+                                other => break other?,
+                            }
                         }
-                        db.append(&batch)?;
                     }
                     Ok(())
                 })

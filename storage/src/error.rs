@@ -35,6 +35,19 @@ pub enum Error {
     #[error("{file}: format version {version} is not supported (this build reads version {supported})")]
     UnsupportedVersion { file: PathBuf, version: u32, supported: u32 },
 
+    /// A series handle whose series is no longer in the head (it held no
+    /// recent samples and was dropped, or was never created): resolve its
+    /// labels again.
+    #[error(
+        "series ref {series} is not in the head: its series was dropped (no recent samples) or never \
+         created; resolve its labels again"
+    )]
+    StaleSeriesHandle { series: u64 },
+
+    /// A series handle another database issued.
+    #[error("series ref {series} was issued by another database (or an earlier open of this one)")]
+    ForeignSeriesHandle { series: u64 },
+
     /// A series whose labels break the rules (see `LabelLimits`).
     #[error("invalid series {series}: {reason}")]
     InvalidSeries { series: String, reason: String },

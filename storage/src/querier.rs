@@ -2,7 +2,8 @@
 //! [`Appender`] (transactions for in-process writers such as recording rules).
 
 use pulsedb_model::{
-    Appender, Batch, Labels, Matcher, Querier, RollupFields, RollupSeries, SelectHints, Series, StoreError,
+    Appender, Batch, Labels, Matcher, Querier, RollupFields, RollupSeries, SelectHints, Series, SeriesHandle,
+    StoreError,
 };
 
 use crate::Storage;
@@ -66,6 +67,15 @@ impl Storage {
 impl Appender for StorageAppender<'_> {
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), StoreError> {
         self.batch.push(labels.clone(), t, v);
+        Ok(())
+    }
+
+    fn resolve(&mut self, labels: &Labels) -> Result<SeriesHandle, StoreError> {
+        self.storage.resolve(labels).map_err(StoreError::new)
+    }
+
+    fn append_by_handle(&mut self, handle: SeriesHandle, t: i64, v: f64) -> Result<(), StoreError> {
+        self.batch.push_by_handle(handle, t, v);
         Ok(())
     }
 

@@ -60,6 +60,12 @@ impl pulsedb::Appender for Discard {
     fn append(&mut self, _: &pulsedb::Labels, _: i64, _: f64) -> Result<(), pulsedb::StoreError> {
         Ok(())
     }
+    fn resolve(&mut self, _: &pulsedb::Labels) -> Result<pulsedb::SeriesHandle, pulsedb::StoreError> {
+        Ok(pulsedb::SeriesHandle::new(0, pulsedb::SeriesRef(0)))
+    }
+    fn append_by_handle(&mut self, _: pulsedb::SeriesHandle, _: i64, _: f64) -> Result<(), pulsedb::StoreError> {
+        Ok(())
+    }
     fn pending(&self) -> usize {
         0
     }

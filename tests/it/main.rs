@@ -1,6 +1,7 @@
 //! pulsedb library scenarios, one per file, linked as one test binary so
 //! the suite links once (CI has 2 cores).
 
+mod append_by_handle;
 mod churn_storm;
 mod crash_kill9;
 mod db_basics;

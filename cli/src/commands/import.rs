@@ -148,10 +148,8 @@ fn finish(db: &Db, now: i64) -> anyhow::Result<String> {
     let written = db.flush_ending_by(now).context("writing blocks")?;
     let merges = db.compact_blocks().context("compacting blocks")?;
     let stats = db.stats().context("reading the database's statistics")?;
-    let mut said = format!(
-        "{} samples in {} blocks ({written} written, {merges} merges)",
-        stats.block_samples, stats.blocks
-    );
+    let mut said =
+        format!("{} samples in {} blocks ({written} written, {merges} merges)", stats.block_samples, stats.blocks);
     if let Some(mint) = stats.head_mint {
         said.push_str(&format!(
             "; samples from {} on belong to the window still open now and stay in the WAL ({} bytes) for the server to continue",
@@ -165,7 +163,7 @@ fn finish(db: &Db, now: i64) -> anyhow::Result<String> {
 /// A retention as the flag takes it: whole days, else hours.
 fn span(retention: Duration) -> String {
     let secs = retention.as_secs();
-    if secs % 86_400 == 0 {
+    if secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
     } else {
         format!("{}h", secs.div_ceil(3_600))

@@ -59,6 +59,9 @@ pub struct Storage {
 /// State shared with the background thread.
 #[derive(Debug)]
 pub(crate) struct Inner {
+    /// Tells this open storage from every other in the process: series
+    /// handles carry it, so one issued elsewhere is refused.
+    instance: u64,
     dir: PathBuf,
     options: Options,
     cfg: Resolved,
@@ -89,6 +92,12 @@ pub(crate) struct Inner {
     #[cfg(any(test, feature = "fault-injection"))]
     faults: Faults,
     _lock: DirLock,
+}
+
+/// A number no other storage opened in this process has.
+fn next_instance() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[derive(Debug)]
@@ -221,6 +230,20 @@ impl Storage {
     pub fn flush(&self) -> Result<usize> {
         self.inner.check_open()?;
         self.inner.flush(Ready::Passed)
+    }
+
+    /// A handle for the series `labels`, to append to it by
+    /// [`Batch::add_by_handle`](crate::Batch::add_by_handle) without its
+    /// labels: the series is created (durably, with no samples) if it is not
+    /// in the head. A handle goes stale when its series leaves the head (no
+    /// samples since the last flushed window, or retention): appends by it
+    /// then fail with [`Error::StaleSeriesHandle`] and the caller resolves
+    /// again. Handles of another storage fail with
+    /// [`Error::ForeignSeriesHandle`].
+    pub fn resolve(&self, labels: &crate::Labels) -> Result<pulsedb_model::SeriesHandle> {
+        self.inner.check_open()?;
+        let sref = self.inner.resolve(labels)?;
+        Ok(pulsedb_model::SeriesHandle::new(self.inner.instance, sref))
     }
 
     /// Writes every window of the head that ends at or before `t` as a

@@ -59,6 +59,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     );
     let startup_hold = parking_lot::Mutex::new(options.wal_hold_from.map(|segment| wal.hold(segment)));
     Ok(Inner {
+        instance: super::next_instance(),
         startup_hold,
         dir: dir.to_path_buf(),
         options,

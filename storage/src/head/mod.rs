@@ -25,7 +25,8 @@ pub(crate) use spill::ChunkStore;
 
 const SHARDS: usize = 64;
 
-type RefShard = RwLock<HashMap<SeriesRef, Arc<MemSeries>>>;
+/// Refs are assigned here, never chosen by a client: the fast hasher is safe.
+type RefShard = RwLock<HashMap<SeriesRef, Arc<MemSeries>, foldhash::fast::RandomState>>;
 type KeyShard = RwLock<HashTable<Arc<MemSeries>>>;
 
 /// The in-memory head.
@@ -57,7 +58,7 @@ impl Head {
     pub(crate) fn new(store: ChunkStore, flushed_until: i64) -> Self {
         Self {
             by_key: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
-            by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
             hasher: foldhash::quality::RandomState::default(),
             len: AtomicUsize::new(0),
             min_valid: AtomicI64::new(flushed_until),

@@ -1,0 +1,140 @@
+//! Appending by series handle: the same stored data as appending by
+//! labels (rows by handle and by labels mixed in one batch, repeated
+//! series, reopened from the WAL), and a handle that is stale or from
+//! another database refused whole with a typed error, never written to
+//! another series.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use pulsedb::{Appender, Batch, Db, Error, Labels, MatchOp, Matcher, Options, Series};
+
+const HOUR: i64 = 3_600_000;
+
+fn options() -> Options {
+    let mut o = Options::default();
+    o.background_maintenance = false;
+    o.retention = std::time::Duration::ZERO;
+    o.sync = pulsedb::SyncMode::Never;
+    o
+}
+
+fn series(i: usize) -> Labels {
+    Labels::metric("cpu", [("host", format!("h{i}")), ("core", (i % 3).to_string())])
+}
+
+fn everything(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
+    let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap();
+    let found: Vec<Series> = db.select(&[all], i64::MIN, i64::MAX).unwrap();
+    found
+        .into_iter()
+        .map(|s| (s.labels.to_string(), s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect()))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(24), ..ProptestConfig::default() })]
+
+    /// Batches of (series, time, value, by handle?) rows: one database
+    /// takes every row by labels, the other the chosen rows by handle.
+    #[test]
+    fn appending_by_handle_stores_what_appending_by_labels_stores(
+        batches in proptest::collection::vec(
+            proptest::collection::vec((0usize..6, 0i64..600, -1e6..1e6f64, any::<bool>()), 1..40),
+            1..8,
+        ),
+    ) {
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (Db::open(a_dir.path(), options()).unwrap(), Db::open(b_dir.path(), options()).unwrap());
+        for (k, rows) in batches.iter().enumerate() {
+            let base = k as i64 * 600_000;
+            let (mut by_labels, mut mixed) = (Batch::new(), Batch::new());
+            // Rows by labels come before rows by handle in a batch: order them so in both.
+            for &(s, t, v, _) in rows.iter().filter(|r| !r.3) {
+                by_labels.push(series(s), base + t * 1000, v);
+                mixed.push(series(s), base + t * 1000, v);
+            }
+            for &(s, t, v, _) in rows.iter().filter(|r| r.3) {
+                by_labels.push(series(s), base + t * 1000, v);
+                mixed.push_by_handle(b.resolve(&series(s)).unwrap(), base + t * 1000, v);
+            }
+            a.append(&by_labels).unwrap();
+            b.append(&mixed).unwrap();
+        }
+        prop_assert_eq!(everything(&a), everything(&b));
+        // Replayed from the WAL, the same again.
+        let before = everything(&b);
+        b.close().unwrap();
+        let b = Db::open(b_dir.path(), options()).unwrap();
+        prop_assert_eq!(everything(&b), before);
+    }
+}
+
+#[test]
+fn a_handle_from_another_database_is_refused_whole() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (Db::open(a_dir.path(), options()).unwrap(), Db::open(b_dir.path(), options()).unwrap());
+    // Both know a series under the same ref number.
+    let handle_a = a.resolve(&series(1)).unwrap();
+    let handle_b = b.resolve(&series(2)).unwrap();
+    assert_eq!(handle_a.series(), handle_b.series());
+    let mut batch = Batch::new();
+    batch.push(series(3), 1_000, 1.0).push_by_handle(handle_a, 1_000, 2.0);
+    let err = b.append(&batch).unwrap_err();
+    assert!(matches!(err, Error::ForeignSeriesHandle { .. }), "{err}");
+    assert!(everything(&b).is_empty(), "nothing of the refused batch is stored");
+    // The same database after a reopen is another database too.
+    b.close().unwrap();
+    let b = Db::open(b_dir.path(), options()).unwrap();
+    let mut batch = Batch::new();
+    batch.push_by_handle(handle_b, 1_000, 2.0);
+    assert!(matches!(b.append(&batch).unwrap_err(), Error::ForeignSeriesHandle { .. }));
+}
+
+#[test]
+fn a_handle_whose_series_left_the_head_is_stale_until_resolved_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    let quiet = db.resolve(&series(1)).unwrap();
+    let busy = db.resolve(&series(2)).unwrap();
+    let mut batch = Batch::new();
+    batch.push_by_handle(quiet, 1_000, 1.0).push_by_handle(busy, 1_000, 1.0);
+    db.append(&batch).unwrap();
+    // Only `busy` goes on; the flush of the first window leaves `quiet` with nothing in the head.
+    for t in [HOUR, 2 * HOUR, 3 * HOUR] {
+        db.append(Batch::new().push_by_handle(busy, t, 2.0)).unwrap();
+    }
+    db.flush().unwrap();
+    let err = db.append(Batch::new().push_by_handle(busy, 3 * HOUR + 1, 3.0).push_by_handle(quiet, 3 * HOUR, 3.0));
+    assert!(matches!(err, Err(Error::StaleSeriesHandle { .. })), "{err:?}");
+    // Resolved again: the same series (the index keeps its ref), appended to.
+    let again = db.resolve(&series(1)).unwrap();
+    assert_eq!(again.series(), quiet.series());
+    db.append(Batch::new().push_by_handle(again, 3 * HOUR, 3.0)).unwrap();
+    let stored = everything(&db);
+    let quiet_samples = &stored.iter().find(|(l, _)| l.contains("h1")).unwrap().1;
+    assert_eq!(quiet_samples.iter().map(|x| x.0).collect::<Vec<_>>(), vec![1_000, 3 * HOUR]);
+    assert_eq!(stored.iter().find(|(l, _)| l.contains("h2")).unwrap().1.len(), 4, "the refused batch wrote nothing");
+}
+
+#[test]
+fn a_resolved_series_is_durable_and_the_appender_appends_by_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    let mut app = db.appender();
+    let handle = app.resolve(&series(4)).unwrap();
+    app.append_by_handle(handle, 5_000, 1.5).unwrap();
+    app.append(&series(4), 6_000, 2.5).unwrap();
+    assert_eq!(app.pending(), 2);
+    app.commit().unwrap();
+    drop(app);
+    db.close().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    let stored = everything(&db);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].1, vec![(5_000, 1.5f64.to_bits()), (6_000, 2.5f64.to_bits())]);
+    // A series resolved but never appended to survives a reopen in the index.
+    db.resolve(&series(5)).unwrap();
+    db.close().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    assert!(db.label_values("host", &[]).unwrap().contains(&"h5".to_string()));
+}
