@@ -10,7 +10,7 @@ use super::IngestError;
 use crate::{Batch, Labels, MatchOp, Matcher, MetricMetadata, MetricType, Sample, Series};
 
 /// Snappy-decompresses `body`, refusing a declared size over `max_decompressed` bytes.
-fn unsnappy(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, IngestError> {
+pub(crate) fn unsnappy(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, IngestError> {
     let len = snap::raw::decompress_len(body).map_err(|e| IngestError::Body(format!("bad snappy body: {e}")))?;
     if len > max_decompressed {
         return Err(IngestError::Body(format!(

@@ -23,6 +23,7 @@ mod read;
 mod rules_api;
 mod rules_runner;
 mod self_monitor;
+mod series_cache;
 mod status;
 mod tls;
 mod ui;
@@ -161,6 +162,8 @@ pub(crate) struct AppState {
     dashboards: Vec<dashboards::LoadedDashboard>,
     /// The running destinations; taken out and stopped at shutdown.
     forwarding: parking_lot::Mutex<Option<pulsedb_remote::Forwarding>>,
+    /// Remote-write series seen before, by their labels' wire bytes.
+    series_cache: series_cache::SeriesCache,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -214,6 +217,7 @@ pub async fn serve(
         notifier: Arc::new(notifier::Notifier::new(config.alertmanager_urls.clone())),
         dashboards,
         forwarding: parking_lot::Mutex::new(None),
+        series_cache: series_cache::SeriesCache::default(),
         config,
         metrics: ServerMetrics::default(),
     });

@@ -57,6 +57,10 @@ pub(crate) struct ServerMetrics {
     query_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     pub(crate) remote_write_samples: AtomicU64,
     pub(crate) line_protocol_samples: AtomicU64,
+    /// Remote-write series appended by cached handle, and requests decoded
+    /// again because a cached handle had gone stale.
+    pub(crate) remote_write_cached_series: AtomicU64,
+    pub(crate) remote_write_stale_retries: AtomicU64,
     /// Requests refused as bad input, by any write endpoint.
     pub(crate) rejected_writes: AtomicU64,
     /// Requests whose handler panicked (answered 500).
@@ -121,6 +125,18 @@ impl ServerMetrics {
             "Samples accepted over remote-write.",
             "counter",
             self.remote_write_samples.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_remote_write_cached_series_total",
+            "Remote-write series appended by a cached handle, without building their labels.",
+            "counter",
+            self.remote_write_cached_series.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_remote_write_stale_retries_total",
+            "Remote-write requests decoded and appended again because a cached series had left the head.",
+            "counter",
+            self.remote_write_stale_retries.load(Ordering::Relaxed) as f64,
         );
         gauge(
             "pulsedb_line_protocol_samples_total",

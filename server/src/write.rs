@@ -17,7 +17,7 @@ use super::params::Params;
 use super::AppState;
 use crate::Batch;
 use pulsedb_formats::line_protocol::{self, Precision};
-use pulsedb_formats::remote;
+use pulsedb_formats::remote_wire::{self, CachedWrite};
 
 pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let result = async {
@@ -25,13 +25,15 @@ pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Re
         let limits = state.config.body_limits();
         let limit = limits.max_bytes;
         let body = read_limited(&parts.headers, body, limits).await?;
-        let request = remote::decode_write_request(&body, limit).map_err(|e| ApiError::bad_data(e.to_string()))?;
-        let samples = append(&state, request.batch).await?;
-        if !request.metadata.is_empty() {
+        let mut decoded = remote_wire::decode_write_cached(&body, limit, &state.series_cache)
+            .map_err(|e| ApiError::bad_data(e.to_string()))?;
+        let metadata = std::mem::take(&mut decoded.body.metadata);
+        let samples = append_remote_write(&state, decoded, body, limit).await?;
+        if !metadata.is_empty() {
             // Metadata comes with every request Prometheus sends; it rarely
             // changes, and the store writes its file at most once a second.
             let state = state.clone();
-            tokio::task::spawn_blocking(move || state.db.record_metadata(&request.metadata))
+            tokio::task::spawn_blocking(move || state.db.record_metadata(&metadata))
                 .await
                 .map_err(|e| ApiError::internal(format!("metadata task failed: {e}")))?
                 .map_err(|e| ApiError::from_storage(&e))?;
@@ -82,6 +84,45 @@ async fn append(state: &Arc<AppState>, batch: Batch) -> Result<u64, ApiError> {
         .await
         .map_err(|e| ApiError::internal(format!("append task failed: {e}")))?
         .map_err(|e| ApiError::from_storage(&e))?;
+    Ok(samples)
+}
+
+/// Appends a decoded remote-write request, then caches the series it
+/// created. A cached handle gone stale (its series left the head) refuses
+/// the whole batch: the body is decoded again without the cache and
+/// appended by labels, and what it names replaces the stale entries.
+async fn append_remote_write(
+    state: &Arc<AppState>,
+    decoded: CachedWrite,
+    body: axum::body::Bytes,
+    limit: usize,
+) -> Result<u64, ApiError> {
+    let samples = decoded.body.batch.len() as u64;
+    if samples == 0 {
+        return Ok(0);
+    }
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        let db = &state.db;
+        let cached = decoded.body.batch.rows_by_handle().len() as u64;
+        let decoded = match db.append(&decoded.body.batch) {
+            Err(pulsedb::Error::StaleSeriesHandle { .. }) => {
+                state.metrics.remote_write_stale_retries.fetch_add(1, Ordering::Relaxed);
+                let again = remote_wire::decode_write_cached(&body, limit, &remote_wire::NoCache)
+                    .map_err(|e| ApiError::bad_data(e.to_string()))?;
+                db.append(&again.body.batch).map_err(|e| ApiError::from_storage(&e))?;
+                again
+            }
+            other => {
+                other.map_err(|e| ApiError::from_storage(&e))?;
+                state.metrics.remote_write_cached_series.fetch_add(cached, Ordering::Relaxed);
+                decoded
+            }
+        };
+        state.series_cache.learn(db, &decoded.body.batch, decoded.misses).map_err(|e| ApiError::from_storage(&e))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("append task failed: {e}")))??;
     Ok(samples)
 }
 

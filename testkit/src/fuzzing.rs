@@ -118,10 +118,19 @@ pub fn rollup_blob(data: &[u8]) {
 /// The remote-write decoder. An odd first byte means "the rest is the
 /// protobuf itself" (the target snappy-compresses it), so the fuzzer reaches
 /// the protobuf decoder without having to learn snappy; an even one means
-/// "the rest is the HTTP body". A body that decodes re-encodes to the same batch.
+/// "the rest is the HTTP body". The in-place decoder (`remote_wire`, what the
+/// server runs) accepts exactly what the prost decoder accepts, with the same
+/// batch; a body that decodes re-encodes to the same batch.
 pub fn remote_write(data: &[u8]) {
     let Some(body) = snappy_body(data) else { return };
-    let Ok(batch) = pulsedb_formats::remote::decode_write(&body, 1 << 24) else { return };
+    let in_place =
+        pulsedb_formats::remote_wire::decode_write_cached(&body, 1 << 24, &pulsedb_formats::remote_wire::NoCache);
+    let decoded = pulsedb_formats::remote::decode_write_request(&body, 1 << 24);
+    assert_eq!(in_place.is_ok(), decoded.is_ok(), "the two remote-write decoders disagree");
+    let (Ok(in_place), Ok(decoded)) = (in_place, decoded) else { return };
+    assert_eq!(rows(&in_place.body.batch), rows(&decoded.batch));
+    assert_eq!(in_place.body.metadata, decoded.metadata);
+    let batch = decoded.batch;
     let again = pulsedb_formats::remote::decode_write(&pulsedb_formats::remote::encode_write(&batch), 1 << 24)
         .unwrap_or_else(|e| panic!("re-encoded batch does not decode: {e}"));
     assert_eq!(rows(&again), rows(&batch));

@@ -90,3 +90,60 @@ fn remote_write_round_trip_and_bad_input() {
     assert!(metrics.contains("pulsedb_rejected_write_requests_total 7\n"), "{metrics}");
     assert!(metrics.contains("pulsedb_http_requests_total{handler=\"/api/v1/write\",code=\"204\"} 1\n"), "{metrics}");
 }
+
+/// A metric of the server's own `/metrics` page.
+fn metric(server: &TestServer, name: &str) -> u64 {
+    let (_, metrics) = server.get("/metrics");
+    let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap().to_string();
+    line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64
+}
+
+/// Series seen before are appended by handle; one that left the head since
+/// (its handle stale) is still stored, and a request refused for one bad
+/// series stores nothing of the cached ones.
+#[test]
+fn series_seen_before_take_the_cached_path_and_survive_leaving_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path(), &[]);
+    let now = now_ms();
+    let old = now - 5 * 3_600_000;
+    let scrape = |t: i64, hosts: &[&str]| {
+        let rows: Vec<(&str, &str, i64, f64)> = hosts.iter().map(|h| ("cached", *h, t, 1.0)).collect();
+        let (code, body) = server.remote_write(&encode_write(&batch(&rows)));
+        assert_eq!(code, 204, "{body}");
+    };
+    // Seen twice: the second request's series all come from the cache.
+    scrape(old, &["a", "b"]);
+    scrape(old + 15_000, &["a", "b"]);
+    let mut mixed = batch(&[("cached", "a", old + 30_000, 2.0)]);
+    mixed.push(Labels::new([("__name__", "cached"), ("bad-label", "x")]), old + 30_000, 1.0);
+    let (code, body) = server.remote_write(&encode_write(&mixed));
+    assert_bad_data(code, &body, "invalid label name");
+    // `b` goes on at the present; the background flush writes the old
+    // window to a block and `a`, with nothing newer, leaves the head.
+    scrape(now, &["b"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while metric(&server, "pulsedb_head_series") > 1 {
+        assert!(std::time::Instant::now() < deadline, "the old window was never flushed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Its cached handle is stale now: the request is still stored, whole.
+    assert_eq!(metric(&server, "pulsedb_remote_write_cached_series_total"), 3, "a and b, then b");
+    scrape(now, &["a", "b"]);
+    assert_eq!(metric(&server, "pulsedb_remote_write_stale_retries_total"), 1);
+    scrape(now + 15_000, &["a", "b"]);
+    assert_eq!(metric(&server, "pulsedb_remote_write_cached_series_total"), 5);
+    let (_, json) = server.json(&format!(
+        "/api/v1/query?query={}&time={}",
+        enc("count_over_time(cached[6h])"),
+        (now + 15_000) as f64 / 1000.0
+    ));
+    let mut counts: Vec<(String, String)> = json["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["metric"]["host"].as_str().unwrap().to_string(), r["value"][1].as_str().unwrap().to_string()))
+        .collect();
+    counts.sort();
+    assert_eq!(counts, vec![("a".into(), "4".into()), ("b".into(), "4".into())], "{json}");
+}
