@@ -74,6 +74,11 @@ impl Server {
                 format!("--listen={listen}"),
                 // The long history is weeks old; keep it.
                 "--retention=3650d".into(),
+                // The fleet's time is simulated and ends now: pulsedb's own
+                // metrics, written at the wall clock, would move the head to
+                // now and let the flush close windows the writers are still
+                // filling. Neither peer scrapes itself here either.
+                "--self-monitor-interval=0".into(),
                 "--log-level=warn".into(),
             ],
             System::Prometheus => {
