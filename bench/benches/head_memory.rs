@@ -1,62 +1,95 @@
-//! Head memory per active series at steady state: the compression fleet at
-//! 1 s for 2 h 10 min (a full block window plus the out-of-order window, the
-//! most the head holds before a flush), then bytes per series as the head
-//! accounts them and as the process RSS grew. Not a timing bench.
+//! Head memory per active series, as the write-path issue measures it:
+//! `N` series with label sets shaped like Prometheus' 20kseries.json (its
+//! 20,000 real sets, each repeated with a `shard` label as many times as
+//! needed), one sample per second each for 10 minutes, appended by handle
+//! from two writers. Reports the growth of the process's anonymous RSS
+//! (`RssAnon` in /proc: heap and allocator included) per series, the head's
+//! own accounting, and the file-backed RSS (mapped chunk files) apart. Not
+//! a timing bench.
 //!
-//! `cargo bench --bench head_memory` (`-- --hosts N` to change the fleet size)
+//! `cargo bench -p pulsedb-bench --bench head_memory -- [--series N]` (default 100,000)
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use pulsedb::{Db, Options, SyncMode};
-use pulsedb_bench::workload::{CompressionFleet, FleetSpec};
+use pulsedb::{Batch, Db, Labels, Options, SeriesHandle, SyncMode};
 
-fn rss_bytes() -> u64 {
+/// A field of /proc/self/status in bytes.
+fn status_bytes(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
         })
         .map_or(0, |kb| kb * 1024)
 }
 
+/// `n` distinct label sets: 20kseries.json's, each repeated with a `shard` label.
+fn label_sets(n: usize) -> Vec<Labels> {
+    let base = pulsedb_bench::label_sets(20_000).expect("20kseries.json");
+    (0..n)
+        .map(|i| {
+            let l = &base[i % base.len()];
+            let shard = (i / base.len()).to_string();
+            Labels::new(l.iter().map(|x| (x.name.clone(), x.value.clone())).chain([("shard".to_string(), shard)]))
+        })
+        .collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let hosts = args
+    let series: usize = args
         .iter()
-        .position(|a| a == "--hosts")
+        .position(|a| a == "--series")
         .and_then(|i| args.get(i + 1))
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(100);
-    let spec = FleetSpec { hosts, interval_ms: 1000, duration_ms: 130 * 60_000, start_ms: 1_699_999_200_000, seed: 1 };
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut options = Options::default();
-    options.sync = SyncMode::Never;
+    options.sync = SyncMode::Interval(Duration::from_secs(1));
     options.background_maintenance = false;
     options.retention = Duration::ZERO;
     let db = Db::open(dir.path(), options).expect("open");
-    let fleet = CompressionFleet::new(spec);
-    // After the generator's own state (its label sets) exists.
-    let before = rss_bytes();
-    let series = fleet.series();
-    let mut samples = 0u64;
-    for batch in fleet {
-        samples += batch.len() as u64;
-        db.append(&batch).expect("append");
-    }
+    let labels = label_sets(series);
+    // After the generator's label sets exist: what grows from here is the database's.
+    let (anon_before, file_before) = (status_bytes("RssAnon:"), status_bytes("RssFile:"));
+    let started = Instant::now();
+    let handles: Vec<SeriesHandle> = labels.iter().map(|l| db.resolve(l).expect("resolve")).collect();
+    drop(labels);
+    let start_ms = 1_700_000_000_000i64;
+    let steps = 600i64;
+    std::thread::scope(|scope| {
+        for half in handles.chunks(series.div_ceil(2)) {
+            let db = &db;
+            scope.spawn(move || {
+                let mut batch = Batch::new();
+                for step in 0..steps {
+                    batch.clear();
+                    for (i, &h) in half.iter().enumerate() {
+                        batch.push_by_handle(h, start_ms + step * 1000, ((step * 7 + i as i64) % 100) as f64);
+                    }
+                    db.append(&batch).expect("append");
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
     let stats = db.stats().expect("stats");
-    let after = rss_bytes();
+    let (anon_after, file_after) = (status_bytes("RssAnon:"), status_bytes("RssFile:"));
+    let per = |bytes: u64| bytes / series as u64;
     println!(
-        "head: {series} series, {samples} samples ({} per series, 1 s for 2 h 10 min), {} head chunks",
-        samples / series as u64,
+        "{series} series x {steps} samples in {:.1} s; head: {} series, {} chunks",
+        elapsed.as_secs_f64(),
+        stats.head_series,
         stats.head_chunks
     );
     println!(
-        "head memory (accounted): {} bytes/series; RSS growth: {} bytes/series; closed chunks on disk: {} bytes/series",
-        stats.head_memory_bytes / series,
-        after.saturating_sub(before) / series as u64,
-        stats.head_chunk_disk_bytes / series as u64
+        "anonymous RSS growth: {} bytes/series; head accounts {} bytes/series; file-backed RSS growth {} bytes/series; closed chunks on disk {} bytes/series",
+        per(anon_after.saturating_sub(anon_before)),
+        per(stats.head_memory_bytes as u64),
+        per(file_after.saturating_sub(file_before)),
+        per(stats.head_chunk_disk_bytes)
     );
     db.close().expect("close");
 }

@@ -18,6 +18,8 @@ mod suite;
 pub mod workload;
 mod write_bench;
 
+pub use real::label_sets;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -23,7 +23,7 @@ pub(super) fn testdata() -> PathBuf {
 }
 
 /// The first `n` label sets of 20kseries.json.
-pub(super) fn label_sets(n: usize) -> anyhow::Result<Vec<Labels>> {
+pub fn label_sets(n: usize) -> anyhow::Result<Vec<Labels>> {
     let path = testdata().join("prometheus-labels/20kseries.json.gz");
     let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
