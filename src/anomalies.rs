@@ -66,14 +66,15 @@ impl Db {
         let mut seen: HashSet<Labels> = HashSet::new();
         for selector in &request.selectors {
             let matchers = parse_matchers(selector)?;
-            let expr = parse(selector)?;
+            // Written back from its parse: a comment or odd spacing cannot leak into the query.
+            let selector = parse(selector)?;
             // The peak since the previous step, so no sample's score is missed.
-            let query = format!("anomaly_max({expr}[{history_seconds}s], {})", step as f64 / 1000.0);
+            let query = format!("anomaly_max({selector}[{history_seconds}s], {})", step as f64 / 1000.0);
+            let expr = parse(&query)?;
             let count = self.storage.count_series(&matchers).map_err(|e| QueryError::Storage(StoreError::new(e)))?;
             let shards = count.div_ceil(SERIES_PER_SHARD).max(1) as u64;
             for index in 0..shards {
                 let shard = Sharded { db: self, shard: Shard { index, count: shards } };
-                let expr = parse(&query)?;
                 let start = request.at - request.window;
                 let Value::Matrix(series) = self.engine.range_expr(&shard, &expr, start, request.at, step)? else {
                     continue;

@@ -48,18 +48,18 @@ pub fn decode_write_request(body: &[u8], max_decompressed: usize) -> Result<Writ
         let labels = Labels::new(series.labels.into_iter().map(|l| (l.name, l.value)));
         batch.add(labels, series.samples.into_iter().map(|s| Sample::new(s.timestamp, s.value)));
     }
-    let metadata = request
-        .metadata
-        .into_iter()
-        .filter(|m| !m.metric_family_name.is_empty())
-        .map(|m| MetricMetadata {
-            metric: m.metric_family_name,
-            kind: MetricType::from_proto(m.r#type),
-            help: m.help,
-            unit: m.unit,
-        })
-        .collect();
+    let metadata = request.metadata.into_iter().filter_map(metadata_of).collect();
     Ok(WriteBody { batch, metadata })
+}
+
+/// A metadata record as the store keeps it; `None` without a family name.
+pub(crate) fn metadata_of(m: prompb::MetricMetadata) -> Option<MetricMetadata> {
+    (!m.metric_family_name.is_empty()).then(|| MetricMetadata {
+        metric: m.metric_family_name,
+        kind: MetricType::from_proto(m.r#type),
+        help: m.help,
+        unit: m.unit,
+    })
 }
 
 /// Encodes a batch as a snappy-compressed remote-write body (for clients, tests and load generators).

@@ -15,9 +15,9 @@
 use prost::Message as _;
 
 use super::prompb;
-use super::remote::{unsnappy, WriteBody};
+use super::remote::{metadata_of, unsnappy, WriteBody};
 use super::IngestError;
-use crate::{Labels, MetricMetadata, MetricType, Sample};
+use crate::{Labels, Sample};
 use pulsedb_model::SeriesHandle;
 
 /// Series the caller has seen before, by the exact bytes of their label
@@ -75,14 +75,7 @@ fn decode_request(raw: &[u8], cache: &dyn SeriesCache) -> Result<CachedWrite, St
             3 => {
                 let m = prompb::MetricMetadata::decode(r.message(wire, "WriteRequest.metadata")?)
                     .map_err(|e| e.to_string())?;
-                if !m.metric_family_name.is_empty() {
-                    out.body.metadata.push(MetricMetadata {
-                        metric: m.metric_family_name,
-                        kind: MetricType::from_proto(m.r#type),
-                        help: m.help,
-                        unit: m.unit,
-                    });
-                }
+                out.body.metadata.extend(metadata_of(m));
             }
             _ => r.skip(field, wire)?,
         }

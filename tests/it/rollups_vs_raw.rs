@@ -42,6 +42,18 @@ impl Querier for Counting<'_> {
     }
 }
 
+/// A database with [`load`]'s data, no background work, nothing expiring.
+fn loaded(seed: u64) -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = Options::default();
+    options.background_maintenance = false;
+    options.retention = Duration::ZERO;
+    options.sync = pulsedb::SyncMode::Never;
+    let db = Db::open(dir.path(), options).unwrap();
+    load(&db, seed);
+    (dir, db)
+}
+
 fn load(db: &Db, seed: u64) {
     let mut rng = Rng::new(seed);
     for s in 0..4u64 {
@@ -117,13 +129,7 @@ proptest! {
 
     #[test]
     fn rollup_plans_match_raw_plans(seed in any::<u64>()) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut options = Options::default();
-        options.background_maintenance = false;
-        options.retention = Duration::ZERO;
-        options.sync = pulsedb::SyncMode::Never;
-        let db = Db::open(dir.path(), options).unwrap();
-        load(&db, seed);
+        let (_dir, db) = loaded(seed);
         let querier = Counting { db: &db, rollup_reads: AtomicUsize::new(0) };
         let mut raw_options = EngineOptions::default();
         raw_options.use_rollups = false;
@@ -151,6 +157,22 @@ proptest! {
         }
         prop_assert!(querier.rollup_reads.load(Ordering::Relaxed) > 40, "the rollup plan was not used");
         prop_assert!(points > 500, "only {} points compared", points);
+    }
+
+    #[test]
+    fn window_means_from_rollups_match_raw(seed in any::<u64>(), cut in 0i64..3_600_000) {
+        let (_dir, db) = loaded(seed);
+        let all = [Matcher::new(pulsedb::MatchOp::RegexMatch, "__name__", ".+").unwrap()];
+        let mut points = 0;
+        for (mint, maxt) in [(0, 7 * HOUR), (HOUR + cut, 6 * HOUR - cut), (2 * HOUR, 2 * HOUR)] {
+            for res in [60_000, HOUR] {
+                points += compare_window_means(&db, &all, mint, maxt, res)?;
+            }
+        }
+        // Deleted samples are left out of the means too.
+        db.delete_series(&all, 2 * HOUR + cut, 3 * HOUR).unwrap();
+        points += compare_window_means(&db, &all, 0, 7 * HOUR, 60_000)?;
+        prop_assert!(points > 300, "only {} points compared", points);
     }
 }
 
@@ -182,30 +204,4 @@ fn compare_window_means(db: &Db, m: &[Matcher], mint: i64, maxt: i64, res: i64) 
         }
     }
     Ok(a.iter().map(|s| s.samples.len()).sum())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(12), ..ProptestConfig::default() })]
-
-    #[test]
-    fn window_means_from_rollups_match_raw(seed in any::<u64>(), cut in 0i64..3_600_000) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut options = Options::default();
-        options.background_maintenance = false;
-        options.retention = Duration::ZERO;
-        options.sync = pulsedb::SyncMode::Never;
-        let db = Db::open(dir.path(), options).unwrap();
-        load(&db, seed);
-        let all = [Matcher::new(pulsedb::MatchOp::RegexMatch, "__name__", ".+").unwrap()];
-        let mut points = 0;
-        for (mint, maxt) in [(0, 7 * HOUR), (HOUR + cut, 6 * HOUR - cut), (2 * HOUR, 2 * HOUR)] {
-            for res in [60_000, HOUR] {
-                points += compare_window_means(&db, &all, mint, maxt, res)?;
-            }
-        }
-        // Deleted samples are left out of the means too.
-        db.delete_series(&all, 2 * HOUR + cut, 3 * HOUR).unwrap();
-        points += compare_window_means(&db, &all, 0, 7 * HOUR, 60_000)?;
-        prop_assert!(points > 300, "only {} points compared", points);
-    }
 }

@@ -124,8 +124,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     progress.finish();
     let metadata: Vec<_> = metadata.into_values().collect();
     db.record_metadata(&metadata).context("keeping the metrics' metadata")?;
-    let blocks = finish(&db, now)?;
-    let stats = db.stats().context("reading the database's statistics")?;
+    let (blocks, stats) = finish(&db, now)?;
     db.close().context("closing the database")?;
     let described =
         if metadata.is_empty() { String::new() } else { format!(" and metadata of {} metrics", metadata.len()) };
@@ -143,8 +142,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Writes every window that ended by `now` as a block and merges blocks as
-/// compaction would; says where the data is.
-fn finish(db: &Db, now: i64) -> anyhow::Result<String> {
+/// compaction would; says where the data is, with the statistics it read.
+fn finish(db: &Db, now: i64) -> anyhow::Result<(String, pulsedb::StorageStats)> {
     let written = db.flush_ending_by(now).context("writing blocks")?;
     let merges = db.compact_blocks().context("compacting blocks")?;
     let stats = db.stats().context("reading the database's statistics")?;
@@ -157,7 +156,7 @@ fn finish(db: &Db, now: i64) -> anyhow::Result<String> {
             stats.wal_bytes
         ));
     }
-    Ok(said)
+    Ok((said, stats))
 }
 
 /// A retention as the flag takes it: whole days, else hours.
