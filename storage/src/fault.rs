@@ -20,6 +20,14 @@ pub enum Fault {
     BlockOpenFails,
     /// The next removal of a block directory fails.
     BlockRemoveFails,
+    /// The next head checkpoint aborts the process (as `kill -9`) halfway
+    /// through writing its temporary file.
+    CrashWritingCheckpoint,
+    /// The next head checkpoint aborts the process once its temporary file
+    /// is durable, before it is renamed into place.
+    CrashBeforeCheckpointRename,
+    /// The next head checkpoint aborts the process right after the rename.
+    CrashAfterCheckpointRename,
 }
 
 /// One-shot switches, one per [`Fault`].
@@ -28,6 +36,9 @@ pub(crate) struct Faults {
     block_write: AtomicBool,
     block_open: AtomicBool,
     block_remove: AtomicBool,
+    crash_writing_checkpoint: AtomicBool,
+    crash_before_checkpoint_rename: AtomicBool,
+    crash_after_checkpoint_rename: AtomicBool,
 }
 
 impl Faults {
@@ -36,6 +47,9 @@ impl Faults {
             Fault::BlockWriteNoSpace => &self.block_write,
             Fault::BlockOpenFails => &self.block_open,
             Fault::BlockRemoveFails => &self.block_remove,
+            Fault::CrashWritingCheckpoint => &self.crash_writing_checkpoint,
+            Fault::CrashBeforeCheckpointRename => &self.crash_before_checkpoint_rename,
+            Fault::CrashAfterCheckpointRename => &self.crash_after_checkpoint_rename,
         }
     }
 

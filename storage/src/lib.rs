@@ -28,7 +28,7 @@ mod tombstones;
 
 pub use check::{check, CheckReport};
 pub use chunk::Codec;
-pub use engine::{SnapshotStats, Storage, StorageStats, WalBatch, WalBatches, WalPosition, WalSeries};
+pub use engine::{CheckpointStats, SnapshotStats, Storage, StorageStats, WalBatch, WalBatches, WalPosition, WalSeries};
 pub use error::{Error, Result};
 #[cfg(any(test, feature = "fault-injection"))]
 #[doc(hidden)]

@@ -37,6 +37,11 @@ where
     let mut next = 1;
     for (i, &number) in numbers.iter().enumerate() {
         let is_last = i + 1 == numbers.len();
+        if number < options.replay_from {
+            // Checkpointed by the caller: not read at all.
+            next = number.saturating_add(1);
+            continue;
+        }
         let path = segment::path(dir, number);
         let file = if is_last { fs.open_read_write(&path) } else { fs.open_read(&path) }
             .context(|| format!("opening WAL segment {}", path.display()))?;

@@ -38,6 +38,11 @@ pub struct WalOptions {
     pub segment_size: u64,
     /// When frames are fsynced (default [`SyncMode::Always`]).
     pub sync: SyncMode,
+    /// Segments numbered below this are neither read nor replayed on open
+    /// (default 0: all are): a caller that keeps a checkpoint of everything
+    /// before a segment replays only from there. They stay on disk until
+    /// [`Wal::truncate_before`].
+    pub replay_from: u64,
 }
 
 impl WalOptions {
@@ -63,6 +68,13 @@ impl WalOptions {
         self
     }
 
+    /// Sets [`WalOptions::replay_from`].
+    #[must_use]
+    pub fn with_replay_from(mut self, segment: u64) -> Self {
+        self.replay_from = segment;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         match self.sync {
             SyncMode::Interval(every) if every.is_zero() => {
@@ -75,7 +87,7 @@ impl WalOptions {
 
 impl Default for WalOptions {
     fn default() -> Self {
-        Self { segment_size: Self::DEFAULT_SEGMENT_SIZE, sync: SyncMode::default() }
+        Self { segment_size: Self::DEFAULT_SEGMENT_SIZE, sync: SyncMode::default(), replay_from: 0 }
     }
 }
 

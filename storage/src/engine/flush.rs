@@ -183,19 +183,25 @@ impl Inner {
         Ok(any)
     }
 
-    /// Deletes the WAL segments whose samples are all in blocks. The index
-    /// is synced first, since it becomes the only record of their series.
+    /// Deletes the WAL segments whose samples are all in blocks or before
+    /// the last head checkpoint (which holds the rest of them), unless a
+    /// forwarder holds them. The index is synced first, since it becomes
+    /// the only record of their series.
     pub(super) fn truncate_wal(&self) -> Result<()> {
         // Not `min_valid`: that is past a window whose write failed.
         let flushed_until = self.head.flushed_until();
         let current = self.wal.current_segment();
+        let checkpointed = self.last_checkpoint.wal_segment.load(Ordering::Acquire);
         let first_kept = {
             let state = self.append.lock();
             let segments = self.wal.segments()?;
             segments
                 .iter()
                 .copied()
-                .find(|&seg| seg >= current || state.segment_maxt.get(&seg).is_some_and(|&t| t >= flushed_until))
+                .find(|&seg| {
+                    seg >= current
+                        || (seg >= checkpointed && state.segment_maxt.get(&seg).is_some_and(|&t| t >= flushed_until))
+                })
                 .unwrap_or(current)
         };
         if self.wal.segments()?.first().is_none_or(|&first| first >= first_kept) {

@@ -1,5 +1,6 @@
 //! The background thread: flushes windows once the out-of-order window has
-//! passed, then compacts and applies retention. It never holds the append
+//! passed, then compacts, applies retention and takes a head checkpoint
+//! when one is due. It never holds the append
 //! lock for longer than a few map updates, so writers are not blocked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,5 +74,8 @@ fn step(inner: &Inner) -> crate::Result<()> {
     }
     while inner.compact_once()? {}
     inner.apply_retention()?;
+    if inner.checkpoint_due() && inner.checkpoint()?.is_some() {
+        inner.truncate_wal()?;
+    }
     Ok(())
 }

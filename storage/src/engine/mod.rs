@@ -5,6 +5,9 @@
 //! `maintenance` (the background thread).
 
 mod append;
+mod checkpoint;
+pub use checkpoint::CheckpointStats;
+pub(crate) use checkpoint::CHECKPOINT_FILE;
 mod compact;
 mod flush;
 mod forward;
@@ -19,6 +22,8 @@ mod snapshot;
 
 pub(crate) use read::SelectLimits;
 pub use snapshot::SnapshotStats;
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod tests;
 
@@ -81,8 +86,9 @@ pub(crate) struct Inner {
     /// done; a flush takes it (write) after raising `min_valid` to wait for
     /// batches validated before the raise.
     apply_gate: RwLock<()>,
-    /// Serialises flush, compaction and retention.
+    /// Serialises flush, compaction, retention and checkpoints.
     maintenance: Mutex<()>,
+    last_checkpoint: checkpoint::LastCheckpoint,
     /// Blocks renamed into place but neither registered nor removed (both
     /// failed). Each is removed before the next block is written, since a
     /// retry would write a second block for the same window or parents.
@@ -310,7 +316,23 @@ impl Storage {
         let _maintenance = self.inner.maintenance.lock();
         self.inner.wal.sync()?;
         self.inner.index.flush()?;
+        // The shutdown snapshot: the next open replays no WAL at all.
+        if let Some(captured) = self.inner.capture_checkpoint()? {
+            self.inner.persist_checkpoint(captured)?;
+        }
         Ok(())
+    }
+
+    /// Writes a head checkpoint now, so that the next open replays only the
+    /// WAL written after it (the background thread takes one whenever the
+    /// WAL has grown by a segment and by the last checkpoint's size, and
+    /// `close` takes one). `None` when a head chunk is held in memory after
+    /// a failed write, which a checkpoint cannot reference.
+    pub fn checkpoint(&self) -> Result<Option<CheckpointStats>> {
+        self.inner.check_open()?;
+        let stats = self.inner.checkpoint()?;
+        self.inner.truncate_wal()?;
+        Ok(stats)
     }
 
     /// [`Storage::select`] within the limits of a query's hints.

@@ -1,19 +1,24 @@
 //! Opening a data directory: lock, label index, blocks (cleaning up what
-//! an interrupted flush, compaction or deletion left behind), then WAL
-//! replay into the head. Samples the blocks already hold are skipped.
+//! an interrupted flush, compaction or deletion left behind), the head
+//! checkpoint if there is one (its series, their open chunks, and their
+//! closed chunks from the head chunk files), then WAL replay into the head
+//! from the checkpoint's segment on. Samples the blocks already hold are
+//! skipped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use pulsedb_wal::{Wal, WalOptions};
 
-use super::{AppendState, Counters, Inner, BLOCKS_DIR, CHUNKS_HEAD_DIR, INDEX_DIR, WAL_DIR};
+use super::checkpoint::LastCheckpoint;
+use super::{AppendState, Counters, Inner, BLOCKS_DIR, CHECKPOINT_FILE, CHUNKS_HEAD_DIR, INDEX_DIR, WAL_DIR};
 use crate::block::{Block, TMP_PREFIX};
 use crate::error::IoContext;
 use crate::fs::{self, DirLock};
-use crate::head::{ChunkStore, Head};
+use crate::head::checkpoint::Checkpoint;
+use crate::head::{decode_chunk, push_recovered, ChunkStore, ClosedChunk, Head, SeriesData};
 use crate::index::Index;
 use crate::options::Options;
 use crate::record::{decode_batch, RefSample};
@@ -31,13 +36,29 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let blocks = load_blocks(&dir.join(BLOCKS_DIR))?;
     // Everything before the end of the newest block is in blocks.
     let flushed_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
-    let store = ChunkStore::open(&dir.join(CHUNKS_HEAD_DIR), cfg.block_span)?;
-    let head = Head::new(store, flushed_until);
+    let checkpoint = Checkpoint::read(&dir.join(CHECKPOINT_FILE))?;
+    let (head, restored) = match &checkpoint {
+        Some(c) => restore_checkpoint(dir, c, cfg.block_span, flushed_until)?,
+        None => (
+            Head::new(ChunkStore::open(&dir.join(CHUNKS_HEAD_DIR), cfg.block_span)?, flushed_until),
+            Restored::default(),
+        ),
+    };
+    let last_checkpoint = LastCheckpoint::default();
+    if let Some(c) = &checkpoint {
+        last_checkpoint.wal_segment.store(c.header.wal_segment, std::sync::atomic::Ordering::Relaxed);
+        last_checkpoint.bytes.store(c.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+    drop(checkpoint);
 
     let mut replay = Replay::new(&head, &index, flushed_until);
-    let wal_options = WalOptions::new().with_segment_size(options.wal_segment_size).with_sync(options.sync);
+    let wal_options = WalOptions::new()
+        .with_segment_size(options.wal_segment_size)
+        .with_sync(options.sync)
+        .with_replay_from(last_checkpoint.wal_segment.load(std::sync::atomic::Ordering::Relaxed));
     let wal = Wal::open(dir.join(WAL_DIR), wal_options, |pos, payload| replay.frame(pos.segment, payload))?;
     let Replay { max_ref, segment_maxt, new_series, .. } = replay;
+    let max_ref = max_ref.max(restored.max_ref);
     // Put back series RocksDB's unsynced log lost (after an OS crash), and
     // only those: most are there already.
     let refs: Vec<SeriesRef> = new_series.iter().map(|(r, _)| *r).collect();
@@ -72,6 +93,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         append: Mutex::new(AppendState { next_ref, segment_maxt, creation_rate, opened: std::time::Instant::now() }),
         apply_gate: RwLock::new(()),
         maintenance: Mutex::new(()),
+        last_checkpoint,
         orphans: Mutex::new(Vec::new()),
         closed: Default::default(),
         counters: Counters::default(),
@@ -79,6 +101,45 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         faults: Default::default(),
         _lock: lock,
     })
+}
+
+/// What restoring a checkpoint found besides the head.
+#[derive(Default)]
+struct Restored {
+    max_ref: u64,
+}
+
+/// The head as checkpoint `c` left it, with the closed chunks its chunk
+/// files hold, less everything before `flushed_until` (in blocks since).
+fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until: i64) -> Result<(Head, Restored)> {
+    let path = dir.join(CHECKPOINT_FILE);
+    let first_window = if flushed_until == i64::MIN { i64::MIN } else { flushed_until.div_euclid(block_span) };
+    let (store, found) = ChunkStore::recover(&dir.join(CHUNKS_HEAD_DIR), block_span, &c.header.lengths, first_window)?;
+    let mut closed: HashMap<SeriesRef, Vec<ClosedChunk>> = HashMap::new();
+    for (_, chunks) in &found {
+        for chunk in chunks {
+            push_recovered(closed.entry(chunk.meta.sref).or_default(), &chunk.meta, chunk.at);
+        }
+    }
+    let head = Head::new(store, flushed_until);
+    let mut restored = Restored::default();
+    c.for_each_series(|s| {
+        let open = decode_chunk(s.open, usize::from(s.open_count)).map_err(|kind| (0, kind.to_string()))?;
+        let series = head.get_or_insert(s.sref, s.key);
+        let mut data = SeriesData::restored(closed.remove(&s.sref).unwrap_or_default(), &open, s.ooo, s.newest);
+        if flushed_until != i64::MIN {
+            data.truncate_before(flushed_until);
+        }
+        series.restore(data);
+        restored.max_ref = restored.max_ref.max(s.sref.0);
+        Ok(())
+    })
+    .map_err(|(at, kind)| Error::corruption(&path, at, kind))?;
+    if c.header.maxt != i64::MIN {
+        head.observe(c.header.maxt);
+    }
+    tracing::info!(series = head.len(), wal_segment = c.header.wal_segment, "restored the head from its checkpoint");
+    Ok((head, restored))
 }
 
 /// Opens every block under `blocks_dir`, removing temporary directories of

@@ -4,13 +4,15 @@
 //! retention deleting them leaves the snapshot's links); the WAL is copied
 //! up to the position synced when the copy starts (its last segment is
 //! still being written, and may be rotated meanwhile);
+//! a fresh head checkpoint and the head chunk files come along, since the
+//! WAL before a checkpoint may already be deleted;
 //! the label index is a RocksDB checkpoint, taken after the WAL copy so it
 //! knows every series the copied WAL refers to. Flush, compaction and
 //! retention wait meanwhile, so the set of blocks and WAL segments holds still.
 
 use std::path::Path;
 
-use super::{Inner, Storage, BLOCKS_DIR, INDEX_DIR, WAL_DIR};
+use super::{Inner, Storage, BLOCKS_DIR, CHECKPOINT_FILE, CHUNKS_HEAD_DIR, INDEX_DIR, WAL_DIR};
 use crate::error::IoContext;
 use crate::{fs, Error, Result};
 
@@ -65,6 +67,10 @@ impl Inner {
         let wal_dest = dest.join(WAL_DIR);
         std::fs::create_dir_all(&wal_dest).context(|| format!("creating {}", wal_dest.display()))?;
         if !skip_head {
+            // The WAL before the last head checkpoint may be gone: a fresh
+            // checkpoint and the chunk files it points at carry the head up
+            // to the segment it starts, the WAL copy the rest.
+            self.copy_head_checkpoint(dest)?;
             // Everything written so far reaches the files (and the disk);
             // the copy ends exactly there, at a frame boundary, whatever
             // appends and segment rotations happen meanwhile.
@@ -89,12 +95,41 @@ impl Inner {
         // Deletions so far hold in the snapshot too.
         let tombstones = self.dir.join(crate::tombstones::TOMBSTONES_FILE);
         if tombstones.exists() {
-            let to = dest.join(crate::tombstones::TOMBSTONES_FILE);
-            std::fs::copy(&tombstones, &to).context(|| format!("copying {}", tombstones.display()))?;
-            let copy = std::fs::File::open(&to).context(|| format!("opening {}", to.display()))?;
-            fs::sync_file(&copy, &to)?;
+            copy_synced(&tombstones, &dest.join(crate::tombstones::TOMBSTONES_FILE))?;
         }
         fs::sync_dir(dest)?;
         Ok(stats)
     }
+
+    /// Takes a head checkpoint and copies it, with the head chunk files,
+    /// to `dest`. The caller holds the maintenance lock, so no flush
+    /// deletes a chunk file meanwhile; the files may grow after the
+    /// checkpoint, and opening the copy cuts them back to its lengths.
+    fn copy_head_checkpoint(&self, dest: &Path) -> Result<()> {
+        let captured = {
+            let _append = self.append.lock();
+            let _applied = self.apply_gate.write();
+            self.capture_checkpoint()?
+        };
+        let Some(captured) = captured else {
+            return Ok(());
+        };
+        self.persist_checkpoint(captured)?;
+        let chunks_from = self.dir.join(CHUNKS_HEAD_DIR);
+        let chunks_to = dest.join(CHUNKS_HEAD_DIR);
+        std::fs::create_dir_all(&chunks_to).context(|| format!("creating {}", chunks_to.display()))?;
+        for entry in std::fs::read_dir(&chunks_from).context(|| format!("listing {}", chunks_from.display()))? {
+            let entry = entry.context(|| format!("listing {}", chunks_from.display()))?;
+            copy_synced(&entry.path(), &chunks_to.join(entry.file_name()))?;
+        }
+        fs::sync_dir(&chunks_to)?;
+        copy_synced(&self.dir.join(CHECKPOINT_FILE), &dest.join(CHECKPOINT_FILE))
+    }
+}
+
+/// Copies `from` to `to` and fsyncs the copy.
+fn copy_synced(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to).context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    let copy = std::fs::File::open(to).context(|| format!("opening {}", to.display()))?;
+    fs::sync_file(&copy, to)
 }

@@ -8,6 +8,7 @@
 //! open to hash flooding by crafted label sets); the hash picks the shard
 //! and is reused inside it.
 
+pub(crate) mod checkpoint;
 mod series;
 mod spill;
 
@@ -20,7 +21,7 @@ use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use crate::SeriesRef;
-pub(crate) use series::{MemSeries, SeriesData};
+pub(crate) use series::{decode_chunk, push_recovered, ClosedChunk, MemSeries, SeriesData};
 pub(crate) use spill::ChunkStore;
 
 const SHARDS: usize = 64;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::spill::ChunkStore;
+use super::spill::{decode_record, encode_record, ChunkMeta, ChunkStore, RECORD_CRC_LEN, RECORD_HEADER_LEN};
 use crate::chunk::xor::{XorChunk, XorIter};
 use crate::{Result, Sample, SeriesRef};
 
@@ -34,20 +34,31 @@ pub(crate) struct ClosedChunk {
 }
 
 impl ClosedChunk {
-    fn close(chunk: &XorChunk, store: &ChunkStore) -> Self {
-        let mut bytes = chunk.bytes();
-        let len = bytes.len() as u16;
-        // Stored with a crc32 of the chunk bytes after them: the file is
-        // read back with plain reads, and a damaged chunk must be an error,
-        // not samples that are silently wrong or missing.
-        let crc = crc32fast::hash(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
-        Self {
+    fn close(sref: SeriesRef, chunk: &XorChunk, store: &ChunkStore) -> Self {
+        let bytes = chunk.bytes();
+        let meta = ChunkMeta {
+            sref,
             mint: chunk.mint(),
-            span: u32::try_from(chunk.maxt() - chunk.mint()).unwrap_or(u32::MAX),
+            maxt: chunk.maxt(),
             count: chunk.len() as u16,
-            len,
-            at: store.put(window(chunk.mint(), store.block_span), bytes),
+            len: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
+        };
+        // The record carries a crc32: the file is read back with plain
+        // reads, and a damaged chunk must be an error, not samples that are
+        // silently wrong or missing. It names its series and bounds so that
+        // a restart from a checkpoint can give each series its chunks back.
+        let at = store.put(window(chunk.mint(), store.block_span), encode_record(&meta, &bytes));
+        Self::from_meta(&meta, at)
+    }
+
+    /// The chunk a record at `at` describes.
+    pub(crate) fn from_meta(meta: &ChunkMeta, at: u64) -> Self {
+        Self {
+            mint: meta.mint,
+            span: u32::try_from(meta.maxt - meta.mint).unwrap_or(u32::MAX),
+            count: meta.count,
+            len: meta.len,
+            at,
         }
     }
 
@@ -64,19 +75,16 @@ impl ClosedChunk {
         out: &mut Vec<Sample>,
     ) -> Result<()> {
         let window = window(self.mint, store.block_span);
-        let len = usize::from(self.len);
-        let stored = store.bytes(window, self.at, len + CRC_LEN, buf)?;
+        let record_len = RECORD_HEADER_LEN + usize::from(self.len) + RECORD_CRC_LEN;
+        let stored = store.bytes(window, self.at, record_len, buf)?;
         let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at, kind);
-        let (bytes, crc) = stored.split_at(len.min(stored.len()));
-        if crc != crc32fast::hash(bytes).to_le_bytes() {
-            return Err(corrupt("head chunk checksum mismatch"));
+        let (meta, bytes) = decode_record(stored).map_err(corrupt)?;
+        if meta.mint != self.mint || meta.count != self.count {
+            return Err(corrupt("head chunk record is not the chunk the series expects"));
         }
         decode_range(bytes, usize::from(self.count), mint, maxt, out).map_err(corrupt)
     }
 }
-
-/// Bytes of the checksum stored after each closed head chunk.
-const CRC_LEN: usize = 4;
 
 /// Appends the samples of a Gorilla chunk within `[mint, maxt]` to `out`;
 /// `Err` when the chunk ends before its `count` samples or holds an
@@ -157,6 +165,13 @@ impl MemSeries {
         (t != i64::MIN).then_some(t)
     }
 
+    /// Puts back what a checkpoint held (see `SeriesData::restored`).
+    pub(crate) fn restore(&self, data: SeriesData) {
+        let mut locked = self.data.lock();
+        *locked = data;
+        self.newest.store(locked.newest, Ordering::Release);
+    }
+
     /// Appends under the series lock and publishes the new newest timestamp.
     pub(crate) fn append_all(&self, samples: &[Sample], store: &ChunkStore) {
         self.append_locked(&mut self.data.lock(), samples, store);
@@ -165,13 +180,31 @@ impl MemSeries {
     /// Appends to `data`, which must be this series' locked data.
     pub(crate) fn append_locked(&self, data: &mut SeriesData, samples: &[Sample], store: &ChunkStore) {
         for s in samples {
-            data.append(s.t, s.v, store);
+            data.append(self.sref, s.t, s.v, store);
         }
         self.newest.store(data.newest, Ordering::Release);
     }
 }
 
 impl SeriesData {
+    /// A series as a checkpoint left it: closed chunks found in the chunk
+    /// files, the open chunk's samples (encoded again), the out-of-order
+    /// buffer, and the newest timestamp ever accepted.
+    pub(crate) fn restored(closed: Vec<ClosedChunk>, open: &[Sample], ooo: Vec<Sample>, newest: i64) -> Self {
+        let mut chunk = XorChunk::new();
+        for s in open {
+            chunk.append(s.t, s.v);
+        }
+        Self { closed, open: chunk, ooo, newest }
+    }
+
+    /// What a checkpoint keeps of this series besides its closed chunks:
+    /// the open chunk (sample count and bytes), the out-of-order buffer and
+    /// the newest timestamp ever accepted.
+    pub(crate) fn checkpoint_parts(&self) -> (u16, Vec<u8>, &[Sample], i64) {
+        (self.open.len() as u16, self.open.bytes(), &self.ooo, self.newest)
+    }
+
     /// Oldest timestamp held, `None` when empty.
     pub(crate) fn mint(&self) -> Option<i64> {
         let chunk_min = self.closed.first().map(|c| c.mint).or((!self.open.is_empty()).then(|| self.open.mint()));
@@ -195,13 +228,13 @@ impl SeriesData {
     /// Appends one sample. In-order samples go to the open chunk; older ones
     /// (or a new value for an existing timestamp) go to the out-of-order
     /// buffer. The caller has checked the out-of-order window.
-    pub(crate) fn append(&mut self, t: i64, v: f64, store: &ChunkStore) {
+    pub(crate) fn append(&mut self, sref: SeriesRef, t: i64, v: f64, store: &ChunkStore) {
         let block_span = store.block_span;
         if self.newest == i64::MIN && self.is_empty() || t > self.newest {
             if !self.open.is_empty()
                 && (self.open.len() >= CHUNK_SAMPLES || window(t, block_span) != window(self.open.mint(), block_span))
             {
-                self.close_open(store);
+                self.close_open(sref, store);
             }
             self.open.append(t, v);
             self.newest = t;
@@ -214,22 +247,22 @@ impl SeriesData {
         if self.ooo.len() >= OOO_MERGE_AT {
             // Reading back spilled chunks can fail; then the buffer just
             // stays larger until the next try.
-            if let Err(e) = self.merge_ooo(store) {
+            if let Err(e) = self.merge_ooo(sref, store) {
                 tracing::warn!(error = %e, "could not merge out-of-order samples yet");
             }
         }
     }
 
-    fn close_open(&mut self, store: &ChunkStore) {
+    fn close_open(&mut self, sref: SeriesRef, store: &ChunkStore) {
         let open = std::mem::replace(&mut self.open, XorChunk::new());
         // Grow one at a time: a series holds tens of closed chunks for its
         // whole life in the head, and doubling would waste a third of them.
         self.closed.reserve_exact(1);
-        self.closed.push(ClosedChunk::close(&open, store));
+        self.closed.push(ClosedChunk::close(sref, &open, store));
     }
 
     /// Re-encodes the chunks the out-of-order buffer touches with its samples merged in.
-    fn merge_ooo(&mut self, store: &ChunkStore) -> Result<()> {
+    fn merge_ooo(&mut self, sref: SeriesRef, store: &ChunkStore) -> Result<()> {
         let Some(first) = self.ooo.first().map(|s| s.t) else {
             return Ok(());
         };
@@ -251,7 +284,7 @@ impl SeriesData {
                 && (self.open.len() >= CHUNK_SAMPLES
                     || window(s.t, store.block_span) != window(self.open.mint(), store.block_span))
             {
-                self.close_open(store);
+                self.close_open(sref, store);
             }
             self.open.append(s.t, s.v);
         }
@@ -303,6 +336,28 @@ impl SeriesData {
     pub(crate) fn chunk_count(&self) -> usize {
         self.closed.len() + usize::from(!self.open.is_empty())
     }
+}
+
+/// Adds a chunk found in the chunk files to a series' list, in file order.
+/// A re-encoding after out-of-order samples (`merge_ooo`) writes new
+/// records that start no later than the first chunk they replace, so a
+/// record drops every chunk before it that ends at or after its start.
+pub(crate) fn push_recovered(closed: &mut Vec<ClosedChunk>, meta: &ChunkMeta, at: u64) {
+    while closed.last().is_some_and(|c| c.maxt() >= meta.mint) {
+        closed.pop();
+    }
+    closed.push(ClosedChunk::from_meta(meta, at));
+}
+
+/// Decodes a chunk's `count` samples from `bytes` (an open chunk a
+/// checkpoint held); `Err` when they do not decode.
+pub(crate) fn decode_chunk(bytes: &[u8], count: usize) -> Result<Vec<Sample>, &'static str> {
+    let mut out = Vec::with_capacity(count);
+    decode_range(bytes, count, i64::MIN, i64::MAX, &mut out)?;
+    if out.len() != count {
+        return Err("open chunk holds fewer samples than its count");
+    }
+    Ok(out)
 }
 
 /// Index of the aligned block window holding `t`.
@@ -362,9 +417,9 @@ mod tests {
         {
             let mut d = s.data.lock();
             for t in [10, 20, 30, 15, 20, 5] {
-                d.append(t, t as f64 * 2.0, &store);
+                d.append(SeriesRef(1), t, t as f64 * 2.0, &store);
             }
-            d.append(20, 99.0, &store);
+            d.append(SeriesRef(1), 20, 99.0, &store);
         }
         let got: Vec<(i64, f64)> = read_all(&s, &store).into_iter().map(|(t, v)| (t, f64::from_bits(v))).collect();
         assert_eq!(got, vec![(5, 10.0), (10, 20.0), (15, 30.0), (20, 99.0), (30, 60.0)]);
@@ -375,7 +430,7 @@ mod tests {
         let (s, store) = (series(), store());
         let mut d = s.data.lock();
         for t in (SPAN - 5000..SPAN + 5000).step_by(1000) {
-            d.append(t, 1.0, &store);
+            d.append(SeriesRef(1), t, 1.0, &store);
         }
         assert_eq!(d.chunk_count(), 2);
         d.truncate_before(SPAN);
@@ -391,7 +446,7 @@ mod tests {
         let store = ChunkStore::open(&dir.path().join("chunks_head"), SPAN).unwrap();
         let s = series();
         for t in 0..1000i64 {
-            s.data.lock().append(t * 1000, (t % 97) as f64 / 10.0, &store);
+            s.data.lock().append(SeriesRef(1), t * 1000, (t % 97) as f64 / 10.0, &store);
         }
         let d = s.data.lock();
         assert_eq!(d.chunk_count(), 1000usize.div_ceil(CHUNK_SAMPLES));
@@ -418,7 +473,7 @@ mod tests {
             {
                 let mut d = s.data.lock();
                 for &(t, v) in &ops {
-                    d.append(t * 1000, f64::from(v), &store);
+                    d.append(SeriesRef(1), t * 1000, f64::from(v), &store);
                     model.insert(t * 1000, f64::from(v).to_bits());
                 }
             }

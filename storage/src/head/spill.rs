@@ -2,13 +2,20 @@
 //! the open chunk and a small reference per closed one, whatever the sample
 //! rate. One append-only file per block window under `chunks_head/`
 //! (`<window index>.chunks`: the header `"PBHC" | version u8 | 3 zero
-//! bytes`, then Gorilla chunk bytes, each followed by a crc32 of them, u32
-//! little-endian, back to back; `storage/docs/format/chunks.md`), read back
-//! with positioned reads; a mismatch is `Error::Corruption`. Not a durable format: the WAL is, so the
-//! files are deleted on open and rebuilt by replay, and deleted once their
-//! window is in a block. A chunk that cannot be written (a full disk, or a
-//! store without a directory) stays in the window's memory map instead,
-//! under the offset it would have had, so a chunk is always just an offset.
+//! bytes`, then self-describing records `series ref | mint | maxt | count |
+//! len | Gorilla chunk bytes | crc32`, back to back;
+//! `storage/docs/format/chunks.md`), read back with positioned reads; a
+//! mismatch is `Error::Corruption`.
+//!
+//! Durable up to what a head checkpoint (`engine/checkpoint.rs`) recorded:
+//! a checkpoint fsyncs the files and notes their lengths, and opening
+//! truncates each file to its noted length and scans it to give every
+//! series back its closed chunks. Without a checkpoint the files are
+//! deleted on open and rebuilt by WAL replay. A window's file is deleted
+//! once the window is in a block. A chunk that cannot be written (a full
+//! disk, or a store without a directory) stays in the window's memory map
+//! instead, under the offset it would have had, so a chunk is always just
+//! an offset; no checkpoint is taken while any chunk is kept that way.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -20,18 +27,20 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::IoContext;
-use crate::Result;
+use crate::{Error, Result, SeriesRef};
 
 /// Versions of the head chunk file layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum HeadChunksVersion {
-    /// Header, then `chunk bytes | crc32` records.
-    V1 = 1,
+    /// Header, then `series ref | mint | maxt | count | len | chunk bytes |
+    /// crc32` records. (Version 1, bare `chunk bytes | crc32`, was never
+    /// read back across a restart, so nothing opens it.)
+    V2 = 2,
 }
 
 impl HeadChunksVersion {
-    pub(crate) const CURRENT: Self = Self::V1;
+    pub(crate) const CURRENT: Self = Self::V2;
 }
 
 impl TryFrom<u8> for HeadChunksVersion {
@@ -39,19 +48,80 @@ impl TryFrom<u8> for HeadChunksVersion {
 
     fn try_from(v: u8) -> std::result::Result<Self, u8> {
         match v {
-            1 => Ok(Self::V1),
+            2 => Ok(Self::V2),
             other => Err(other),
         }
     }
 }
 
 pub(crate) const HEAD_CHUNKS_MAGIC: &[u8; 4] = b"PBHC";
-/// Magic, version, 3 zero bytes; the first chunk starts after it.
+/// Magic, version, 3 zero bytes; the first record starts after it.
 pub(crate) const HEAD_CHUNKS_HEADER_LEN: u64 = 8;
+/// `series ref u64 | mint i64 | maxt i64 | count u16 | len u16`, little-endian.
+pub(crate) const RECORD_HEADER_LEN: usize = 28;
+/// The crc32 after each record's chunk bytes, over the record header and bytes.
+pub(crate) const RECORD_CRC_LEN: usize = 4;
 
 fn header() -> [u8; HEAD_CHUNKS_HEADER_LEN as usize] {
     let [m0, m1, m2, m3] = *HEAD_CHUNKS_MAGIC;
     [m0, m1, m2, m3, HeadChunksVersion::CURRENT as u8, 0, 0, 0]
+}
+
+/// What a record says of its chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ChunkMeta {
+    pub(crate) sref: SeriesRef,
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+    pub(crate) count: u16,
+    pub(crate) len: u16,
+}
+
+impl ChunkMeta {
+    /// Bytes of the whole record.
+    pub(crate) fn record_len(&self) -> usize {
+        RECORD_HEADER_LEN + usize::from(self.len) + RECORD_CRC_LEN
+    }
+}
+
+/// The record for a chunk of `bytes` (`meta.len` must be their length).
+pub(crate) fn encode_record(meta: &ChunkMeta, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(meta.record_len());
+    out.extend_from_slice(&meta.sref.0.to_le_bytes());
+    out.extend_from_slice(&meta.mint.to_le_bytes());
+    out.extend_from_slice(&meta.maxt.to_le_bytes());
+    out.extend_from_slice(&meta.count.to_le_bytes());
+    out.extend_from_slice(&meta.len.to_le_bytes());
+    out.extend_from_slice(bytes);
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The meta and chunk bytes of the record at the start of `buf`, checked
+/// against its crc32; `Err` says what is wrong.
+pub(crate) fn decode_record(buf: &[u8]) -> std::result::Result<(ChunkMeta, &[u8]), &'static str> {
+    let head: &[u8; RECORD_HEADER_LEN] =
+        buf.get(..RECORD_HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or("head chunk record is cut short")?;
+    let u64_at = |i: usize| u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7].map(|k| head[i + k]));
+    let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
+    let meta = ChunkMeta {
+        sref: SeriesRef(u64_at(0)),
+        mint: u64_at(8) as i64,
+        maxt: u64_at(16) as i64,
+        count: u16_at(24),
+        len: u16_at(26),
+    };
+    let body_end = RECORD_HEADER_LEN + usize::from(meta.len);
+    let crc = buf.get(body_end..body_end + RECORD_CRC_LEN).ok_or("head chunk record is cut short")?;
+    let body = buf.get(..body_end).ok_or("head chunk record is cut short")?;
+    if crc != crc32fast::hash(body).to_le_bytes() {
+        return Err("head chunk checksum mismatch");
+    }
+    if meta.count == 0 || meta.maxt < meta.mint {
+        return Err("head chunk record with impossible bounds");
+    }
+    Ok((meta, body.get(RECORD_HEADER_LEN..).unwrap_or_default()))
 }
 
 /// One window's chunks: a file (when the store has a directory) and the
@@ -62,6 +132,14 @@ struct WindowFile {
     /// Offsets are handed out from here, on disk or not.
     len: AtomicU64,
     resident: Mutex<HashMap<u64, Box<[u8]>>>,
+}
+
+/// A chunk found in a window's file by [`ChunkStore::recover`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Recovered {
+    pub(crate) meta: ChunkMeta,
+    /// Offset of its record in the window's file.
+    pub(crate) at: u64,
 }
 
 /// The store of closed head chunks; shared by all series.
@@ -82,6 +160,53 @@ impl ChunkStore {
         }
         std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
         Ok(Self { dir: Some(dir.to_path_buf()), ..Self::in_memory(block_span) })
+    }
+
+    /// Uses `dir` as a checkpoint left it: the file of each window in
+    /// `lengths` from `first_window` on is cut to its noted length and
+    /// scanned; every other file is deleted (written after the checkpoint,
+    /// which replay writes again, or of a window already in a block).
+    /// Returns the store and, per window in order, the chunks found.
+    pub(crate) fn recover(
+        dir: &Path,
+        block_span: i64,
+        lengths: &BTreeMap<i64, u64>,
+        first_window: i64,
+    ) -> Result<(Self, Vec<(i64, Vec<Recovered>)>)> {
+        std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
+        let store = Self { dir: Some(dir.to_path_buf()), ..Self::in_memory(block_span) };
+        for entry in std::fs::read_dir(dir).context(|| format!("listing {}", dir.display()))? {
+            let entry = entry.context(|| format!("listing {}", dir.display()))?;
+            let window = entry.file_name().to_str().and_then(|n| n.strip_suffix(".chunks")?.parse::<i64>().ok());
+            if window.is_none_or(|w| w < first_window || !lengths.contains_key(&w)) {
+                let path = entry.path();
+                std::fs::remove_file(&path).context(|| format!("removing {}", path.display()))?;
+            }
+        }
+        let mut found = Vec::new();
+        for (&window, &len) in lengths.range(first_window..) {
+            let path = store.path(window);
+            let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| {
+                Error::corruption(&path, 0, format!("head chunk file the checkpoint needs cannot be opened: {e}"))
+            })?;
+            let on_disk = file.metadata().context(|| format!("reading {}", path.display()))?.len();
+            if on_disk < len {
+                return Err(Error::corruption(
+                    &path,
+                    on_disk,
+                    format!("head chunk file is shorter than the {len} bytes the checkpoint made durable"),
+                ));
+            }
+            if on_disk > len {
+                file.set_len(len).context(|| format!("truncating {} to {len} bytes", path.display()))?;
+            }
+            let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+            file.read_exact_at(&mut bytes, 0).context(|| format!("reading {}", path.display()))?;
+            found.push((window, scan(&bytes).map_err(|(at, kind)| Error::corruption(&path, at, kind))?));
+            let f = WindowFile { file: Some(file), len: AtomicU64::new(len), resident: Mutex::new(HashMap::new()) };
+            store.files.lock().insert(window, Arc::new(f));
+        }
+        Ok((store, found))
     }
 
     pub(crate) fn in_memory(block_span: i64) -> Self {
@@ -119,32 +244,34 @@ impl ChunkStore {
         }
     }
 
-    /// Stores a closed chunk of block window `window`; returns its offset.
-    pub(crate) fn put(&self, window: i64, bytes: Vec<u8>) -> u64 {
+    /// Stores a record (see [`encode_record`]) of block window `window`;
+    /// returns its offset.
+    pub(crate) fn put(&self, window: i64, record: Vec<u8>) -> u64 {
         let f = self.window(window);
-        let offset = f.len.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let offset = f.len.fetch_add(record.len() as u64, Ordering::Relaxed);
         if let Some(file) = &f.file {
-            match file.write_all_at(&bytes, offset) {
+            match file.write_all_at(&record, offset) {
                 Ok(()) => return offset,
                 Err(e) => self.warn(&e),
             }
         }
-        f.resident.lock().insert(offset, bytes.into_boxed_slice());
+        f.resident.lock().insert(offset, record.into_boxed_slice());
         offset
     }
 
-    /// The `len` bytes of the chunk at `offset` in `window`, read into `buf`.
+    /// The `len` bytes of the record at `offset` in `window`, read into `buf`.
     pub(crate) fn bytes<'a>(&self, window: i64, offset: u64, len: usize, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
-        let f = self.files.lock().get(&window).cloned().ok_or_else(|| {
-            crate::Error::corruption("chunks_head", offset, format!("no head chunks for window {window}"))
-        })?;
+        let f =
+            self.files.lock().get(&window).cloned().ok_or_else(|| {
+                Error::corruption("chunks_head", offset, format!("no head chunks for window {window}"))
+            })?;
         buf.clear();
         if let Some(bytes) = f.resident.lock().get(&offset) {
             buf.extend_from_slice(bytes);
             return Ok(buf);
         }
         let file = f.file.as_ref().ok_or_else(|| {
-            crate::Error::corruption("chunks_head", offset, format!("head chunk missing in window {window}"))
+            Error::corruption("chunks_head", offset, format!("head chunk missing in window {window}"))
         })?;
         buf.resize(len, 0);
         file.read_exact_at(buf, offset).context(|| format!("reading head chunk of window {window}"))?;
@@ -172,6 +299,37 @@ impl ChunkStore {
         }
     }
 
+    /// Each window's file length, for a checkpoint; `None` when a chunk is
+    /// only in memory (a failed write, or no directory), which a checkpoint
+    /// cannot reference. Writes in flight must be finished (the caller
+    /// holds the head still).
+    pub(crate) fn lengths(&self) -> Option<BTreeMap<i64, u64>> {
+        let files = self.files.lock();
+        let mut out = BTreeMap::new();
+        for (&window, f) in files.iter() {
+            if f.file.is_none() || !f.resident.lock().is_empty() {
+                return None;
+            }
+            out.insert(window, f.len.load(Ordering::Acquire));
+        }
+        Some(out)
+    }
+
+    /// fdatasyncs the files of `windows` still present (a flush may have
+    /// deleted some since their lengths were taken).
+    pub(crate) fn sync(&self, windows: impl IntoIterator<Item = i64>) -> Result<()> {
+        for window in windows {
+            let Some(f) = self.files.lock().get(&window).cloned() else { continue };
+            if let Some(file) = &f.file {
+                crate::fs::sync_file(file, &self.path(window))?;
+            }
+        }
+        if let Some(dir) = &self.dir {
+            crate::fs::sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
     fn resident_in(f: &WindowFile) -> u64 {
         f.resident.lock().values().map(|b| b.len() as u64).sum()
     }
@@ -188,23 +346,96 @@ impl ChunkStore {
     }
 }
 
+/// Every record of a whole file's `bytes`, in order; `Err((offset, what))`
+/// at the first bad one.
+fn scan(bytes: &[u8]) -> std::result::Result<Vec<Recovered>, (u64, String)> {
+    let head = bytes.get(..HEAD_CHUNKS_HEADER_LEN as usize).ok_or((0, "head chunk file has no header".to_string()))?;
+    if &head[..4] != HEAD_CHUNKS_MAGIC {
+        return Err((0, "not a head chunk file (bad magic)".into()));
+    }
+    HeadChunksVersion::try_from(head[4]).map_err(|v| (4, format!("unsupported head chunk file version {v}")))?;
+    let mut out = Vec::new();
+    let mut at = HEAD_CHUNKS_HEADER_LEN as usize;
+    while at < bytes.len() {
+        let (meta, _) = decode_record(&bytes[at..]).map_err(|kind| (at as u64, kind.to_string()))?;
+        out.push(Recovered { meta, at: at as u64 });
+        at += meta.record_len();
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn meta(sref: u64, mint: i64) -> ChunkMeta {
+        ChunkMeta { sref: SeriesRef(sref), mint, maxt: mint + 10, count: 2, len: 3 }
+    }
+
     #[test]
-    fn files_start_with_magic_and_version_and_chunks_follow() {
+    fn files_start_with_magic_and_version_and_records_follow() {
         let dir = tempfile::tempdir().unwrap();
         let store = ChunkStore::open(dir.path(), 7_200_000).unwrap();
-        let offset = store.put(3, vec![7, 8, 9]);
+        let record = encode_record(&meta(5, 100), &[7, 8, 9]);
+        let offset = store.put(3, record.clone());
         assert_eq!(offset, HEAD_CHUNKS_HEADER_LEN);
         let bytes = std::fs::read(store.path(3)).unwrap();
         assert_eq!(&bytes[..4], HEAD_CHUNKS_MAGIC);
         assert_eq!(HeadChunksVersion::try_from(bytes[4]), Ok(HeadChunksVersion::CURRENT));
-        assert_eq!(&bytes[8..], &[7, 8, 9]);
+        assert_eq!(&bytes[8..], &record[..]);
         let mut buf = Vec::new();
-        assert_eq!(store.bytes(3, offset, 3, &mut buf).unwrap(), &[7, 8, 9]);
-        assert_eq!(HeadChunksVersion::try_from(9), Err(9));
+        let read = store.bytes(3, offset, record.len(), &mut buf).unwrap();
+        assert_eq!(decode_record(read), Ok((meta(5, 100), &[7u8, 8, 9][..])));
+        assert_eq!(HeadChunksVersion::try_from(1), Err(1));
+    }
+
+    #[test]
+    fn damaged_records_are_refused() {
+        let mut record = encode_record(&meta(5, 100), &[7, 8, 9]);
+        assert!(decode_record(&record[..record.len() - 1]).is_err());
+        record[RECORD_HEADER_LEN] ^= 1;
+        assert_eq!(decode_record(&record), Err("head chunk checksum mismatch"));
+    }
+
+    #[test]
+    fn recover_cuts_files_to_the_checkpoint_and_drops_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(dir.path(), 1000).unwrap();
+        store.put(1, encode_record(&meta(1, 1000), &[1, 2, 3]));
+        store.put(2, encode_record(&meta(1, 2000), &[4, 5, 6]));
+        let lengths = store.lengths().unwrap();
+        store.sync(lengths.keys().copied()).unwrap();
+        // Written after the checkpoint: a record in window 2, and window 3.
+        store.put(2, encode_record(&meta(2, 2005), &[0, 0, 0]));
+        store.put(3, encode_record(&meta(1, 3000), &[9, 9, 9]));
+        drop(store);
+
+        let (store, found) = ChunkStore::recover(dir.path(), 1000, &lengths, 2).unwrap();
+        assert_eq!(found.len(), 1);
+        let (window, chunks) = &found[0];
+        assert_eq!((*window, chunks.len(), chunks[0].meta), (2, 1, meta(1, 2000)));
+        assert!(!store.path(1).exists() && !store.path(3).exists());
+        assert_eq!(std::fs::metadata(store.path(2)).unwrap().len(), lengths[&2]);
+        // Appends continue after the kept records.
+        assert_eq!(store.put(2, encode_record(&meta(3, 2001), &[1, 1, 1])), lengths[&2]);
+    }
+
+    #[test]
+    fn recover_reports_a_damaged_or_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(dir.path(), 1000).unwrap();
+        store.put(1, encode_record(&meta(1, 1000), &[1, 2, 3]));
+        let lengths = store.lengths().unwrap();
+        drop(store);
+        let path = dir.path().join("1.chunks");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[HEAD_CHUNKS_HEADER_LEN as usize + RECORD_HEADER_LEN] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = ChunkStore::recover(dir.path(), 1000, &lengths, 0).unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        let err = ChunkStore::recover(dir.path(), 1000, &lengths, 0).unwrap_err().to_string();
+        assert!(err.contains("cannot be opened"), "{err}");
     }
 }

@@ -1,0 +1,171 @@
+//! Head checkpoints: so that a restart replays only the WAL written since
+//! the last one, not the whole head's history. A checkpoint holds each
+//! head series' key, open chunk and out-of-order buffer, the lengths of the
+//! head chunk files (which hold the closed chunks, see `head/spill.rs`),
+//! and the WAL segment from which replay must start.
+//!
+//! ```text
+//! [maintenance lock]
+//!   [append lock, apply gate] chunk file lengths → WAL rotation (segment S)
+//!       → every series' open chunk and out-of-order buffer, encoded
+//!   → fsync chunk files → index fsync → write head.checkpoint.tmp, fsync
+//!   → rename to head.checkpoint, fsync directory
+//! → later: WAL segments before S may be deleted (`truncate_wal`)
+//! ```
+//! Appends wait only while the head is encoded. A crash anywhere before the
+//! rename leaves the previous checkpoint and every WAL segment since it;
+//! after it, the new one is complete and durable, and so is everything it
+//! points at. Taken by the background thread once the WAL written since the
+//! last one is larger than a segment and than the last checkpoint (so the
+//! extra writing stays within about the WAL's own), and on `close` (the
+//! shutdown snapshot: the next open then replays nothing).
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::Inner;
+use crate::fs;
+use crate::head::checkpoint::{CheckpointHeader, CheckpointSeries, CheckpointWriter};
+use crate::Result;
+
+/// The checkpoint's file name in the data directory.
+pub(crate) const CHECKPOINT_FILE: &str = "head.checkpoint";
+const CHECKPOINT_TMP: &str = "head.checkpoint.tmp";
+
+/// What the last checkpoint of this open storage was.
+#[derive(Debug, Default)]
+pub(crate) struct LastCheckpoint {
+    /// Replay starts at this WAL segment; earlier ones may be deleted.
+    /// 0 before any checkpoint (nothing may be deleted on its account).
+    pub(crate) wal_segment: std::sync::atomic::AtomicU64,
+    /// `WalStats::bytes_written` when it was taken.
+    pub(crate) wal_bytes_at: std::sync::atomic::AtomicU64,
+    /// Its size in bytes.
+    pub(crate) bytes: std::sync::atomic::AtomicU64,
+}
+
+/// A checkpoint encoded under the locks, not yet written.
+pub(crate) struct Captured {
+    header: CheckpointHeader,
+    file: Vec<u8>,
+    series: usize,
+    paused: std::time::Duration,
+}
+
+/// What a checkpoint wrote.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckpointStats {
+    /// Series in it.
+    pub series: usize,
+    /// Size of `head.checkpoint`.
+    pub bytes: u64,
+    /// WAL replay on the next open starts at this segment.
+    pub wal_segment: u64,
+    /// How long appends waited while the head was encoded.
+    pub paused_seconds: f64,
+}
+
+impl Inner {
+    /// Takes a checkpoint now; `None` when one cannot be taken (a head chunk
+    /// kept in memory after a failed write), which is logged.
+    pub(crate) fn checkpoint(&self) -> Result<Option<CheckpointStats>> {
+        let _maintenance = self.maintenance.lock();
+        let captured = {
+            let _append = self.append.lock();
+            let _applied = self.apply_gate.write();
+            self.capture_checkpoint()?
+        };
+        captured.map(|c| self.persist_checkpoint(c)).transpose()
+    }
+
+    /// Whether the WAL written since the last checkpoint warrants a new one.
+    pub(crate) fn checkpoint_due(&self) -> bool {
+        let last = &self.last_checkpoint;
+        let since = self.wal.stats().bytes_written.saturating_sub(last.wal_bytes_at.load(Ordering::Relaxed));
+        since >= self.options.wal_segment_size.max(last.bytes.load(Ordering::Relaxed))
+    }
+
+    /// Encodes the head as of a fresh WAL segment. The caller holds the
+    /// append lock and the apply gate (every frame written is applied, and
+    /// none is written meanwhile), and the maintenance lock (no flush
+    /// drops chunks meanwhile).
+    pub(crate) fn capture_checkpoint(&self) -> Result<Option<Captured>> {
+        let started = Instant::now();
+        let Some(lengths) = self.head.store.lengths() else {
+            tracing::warn!("head chunks are held in memory after a failed write; no checkpoint until they are flushed");
+            return Ok(None);
+        };
+        let wal_segment = self.wal.rotate()?;
+        let maxt = self.head.maxt();
+        let header = CheckpointHeader { wal_segment, flushed_until: self.head.flushed_until(), maxt, lengths };
+        let mut writer = CheckpointWriter::new(&header);
+        let series = self.head.all();
+        for s in &series {
+            let data = s.data.lock();
+            let (open_count, open, ooo, newest) = data.checkpoint_parts();
+            writer.series(&CheckpointSeries {
+                sref: s.sref,
+                newest,
+                key: &s.key,
+                open_count,
+                open: &open,
+                ooo: ooo.to_vec(),
+            });
+        }
+        let file = writer.finish();
+        Ok(Some(Captured { header, file, series: series.len(), paused: started.elapsed() }))
+    }
+
+    /// Makes a captured checkpoint durable and the current one.
+    pub(crate) fn persist_checkpoint(&self, c: Captured) -> Result<CheckpointStats> {
+        let started = Instant::now();
+        self.head.store.sync(c.header.lengths.keys().copied())?;
+        // Series the checkpoint holds are not looked up in the index on
+        // open, and their series records may go with the WAL segments.
+        self.index.sync()?;
+        let tmp = self.dir.join(CHECKPOINT_TMP);
+        let path = self.dir.join(CHECKPOINT_FILE);
+        #[cfg(any(test, feature = "fault-injection"))]
+        self.crash_point(crate::fault::Fault::CrashWritingCheckpoint, || {
+            let _ = std::fs::write(&tmp, &c.file[..c.file.len() / 2]);
+        });
+        fs::write_synced(&tmp, &c.file)?;
+        #[cfg(any(test, feature = "fault-injection"))]
+        self.crash_point(crate::fault::Fault::CrashBeforeCheckpointRename, || {});
+        fs::rename_durable(&tmp, &path)?;
+        #[cfg(any(test, feature = "fault-injection"))]
+        self.crash_point(crate::fault::Fault::CrashAfterCheckpointRename, || {});
+        let last = &self.last_checkpoint;
+        last.wal_segment.store(c.header.wal_segment, Ordering::Release);
+        last.wal_bytes_at.store(self.wal.stats().bytes_written, Ordering::Relaxed);
+        last.bytes.store(c.file.len() as u64, Ordering::Relaxed);
+        let stats = CheckpointStats {
+            series: c.series,
+            bytes: c.file.len() as u64,
+            wal_segment: c.header.wal_segment,
+            paused_seconds: c.paused.as_secs_f64(),
+        };
+        tracing::info!(
+            series = stats.series,
+            bytes = stats.bytes,
+            wal_segment = stats.wal_segment,
+            paused_ms = c.paused.as_millis() as u64,
+            written_ms = started.elapsed().as_millis() as u64,
+            "wrote head checkpoint"
+        );
+        Ok(stats)
+    }
+}
+
+#[cfg(any(test, feature = "fault-injection"))]
+impl Inner {
+    /// With `fault` armed: runs `before`, then dies as `kill -9` would (no
+    /// unwinding, no destructors), for the crash tests.
+    fn crash_point(&self, fault: crate::fault::Fault, before: impl FnOnce()) {
+        if self.faults.take(fault) {
+            before();
+            std::process::abort();
+        }
+    }
+}
