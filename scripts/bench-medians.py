@@ -29,11 +29,10 @@ def figures(system):
         if system.get("active_series"):
             out["peak RSS bytes per series"] = system["peak_rss_bytes"] / system["active_series"]
     for key, name in [("flush_seconds", "flush s"), ("compaction_seconds", "compaction s"),
-                      ("wal_replay_seconds", "WAL replay s")]:
+                      ("restart_crash_seconds", "restart after kill -9 s"),
+                      ("restart_graceful_seconds", "graceful restart s")]:
         if system.get(key) is not None:
             out[name] = system[key]
-    if system.get("wal_replay_seconds") and system.get("wal_replay_samples"):
-        out["WAL replay samples/s"] = system["wal_replay_samples"] / system["wal_replay_seconds"]
     for q in system.get("queries", []):
         out[f"{q['name']} p50 ms"] = q["p50_ms"]
         out[f"{q['name']} p99 ms"] = q["p99_ms"]

@@ -39,7 +39,7 @@ pub use pulsedb_query::{
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
-    Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches, WalPosition, WalSeries,
+    CheckpointStats, Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches, WalPosition, WalSeries,
     WAL_FSYNC_BUCKETS_SECONDS,
 };
 
@@ -207,6 +207,15 @@ impl Db {
     /// is. `skip_head` keeps only what is already in blocks.
     pub fn snapshot(&self, dest: impl AsRef<Path>, skip_head: bool) -> Result<SnapshotStats> {
         self.storage.snapshot(dest.as_ref(), skip_head)
+    }
+
+    /// Writes a head checkpoint now, so that the next open replays only the
+    /// write-ahead log written after it. The background thread takes one
+    /// whenever the log has grown enough, and [`Db::close`] takes one, so
+    /// calling this is only useful right before a planned hard stop.
+    /// `None` when a head chunk is held in memory after a failed write.
+    pub fn checkpoint(&self) -> Result<Option<CheckpointStats>> {
+        self.storage.checkpoint()
     }
 
     /// Counters and sizes, for monitoring.

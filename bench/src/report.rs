@@ -21,8 +21,10 @@ pub(super) struct SystemReport {
     pub(super) active_series: Option<u64>,
     pub(super) flush_seconds: Option<f64>,
     pub(super) compaction_seconds: Option<f64>,
-    pub(super) wal_replay_seconds: Option<f64>,
-    pub(super) wal_replay_samples: Option<u64>,
+    /// Open after the handle was dropped without close (as kill -9 leaves it).
+    pub(super) restart_crash_seconds: Option<f64>,
+    /// Open after a graceful close.
+    pub(super) restart_graceful_seconds: Option<f64>,
     pub(super) queries: Vec<Timing>,
     /// Queries whose answer differed from pulsedb embedded's: (query, first difference).
     pub(super) differences: Vec<(String, String)>,
@@ -105,7 +107,8 @@ impl Report {
             ("peak RSS bytes per active series".to_string(), all(&SystemReport::bytes_per_series), 0),
             ("flush s".to_string(), all(&|s| s.flush_seconds), 2),
             ("compaction s".to_string(), all(&|s| s.compaction_seconds), 2),
-            ("WAL replay s".to_string(), all(&|s| s.wal_replay_seconds), 2),
+            ("restart after kill -9 s".to_string(), all(&|s| s.restart_crash_seconds), 2),
+            ("graceful restart s".to_string(), all(&|s| s.restart_graceful_seconds), 2),
         ];
         let mut names: Vec<&str> = Vec::new();
         for s in &self.systems {

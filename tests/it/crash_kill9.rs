@@ -1,7 +1,7 @@
 //! Kill -9 crash test: a child process appends batches with
 //! `SyncMode::Always` from two threads and reports each acknowledgment on
-//! stdout; this process kills it at a random moment (flushes, compactions
-//! and WAL rotations are happening all the time), reopens the directory and
+//! stdout; this process kills it at a random moment (flushes, compactions,
+//! head checkpoints and WAL rotations are happening all the time), reopens the directory and
 //! checks that every acknowledged sample is there with its exact value, that
 //! a batch in flight at the kill is all there or not at all, and that
 //! nothing else is. The next iteration continues on the same directory.
@@ -60,6 +60,9 @@ fn crash_child() {
                     }
                     if thread == 1 && n % 151 == 0 {
                         db.compact().unwrap();
+                    }
+                    if thread == 1 && n % 41 == 0 {
+                        db.checkpoint().unwrap();
                     }
                 }
             });

@@ -81,11 +81,15 @@ fn same(a: &[(Labels, Vec<Sample>)], b: &[(Labels, Vec<Sample>)]) -> bool {
 }
 
 fn check(fixture: &str) {
+    check_with_blocks(fixture, 3);
+}
+
+fn check_with_blocks(fixture: &str, blocks: usize) {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(Path::new(fixture), dir.path());
     let db = Db::open(dir.path(), options()).unwrap();
     let stats = db.stats().unwrap();
-    assert_eq!(stats.blocks, 3, "the fixture has two compacted blocks and a plain one");
+    assert_eq!(stats.blocks, blocks, "blocks of {fixture}");
     assert!(stats.head_series > 0, "the fixture has samples only in its WAL");
     let mut want = expected();
     want.sort_by(|a, b| a.0.cmp(&b.0));
@@ -131,6 +135,46 @@ fn version_2_directory_opens_and_reads_back_exactly() {
 #[test]
 fn version_3_directory_opens_and_reads_back_exactly() {
     check("tests/fixtures/v3");
+}
+
+/// Head checkpoint version 1 with head chunk files version 2: hours 0-4
+/// in two compacted blocks; hours 4-5 only in the head, restored from
+/// `head.checkpoint` and the closed chunks in `chunks_head/` (the WAL
+/// before the checkpoint is deleted); the last half hour in the WAL after it.
+#[test]
+fn head_checkpoint_version_1_directory_opens_and_reads_back_exactly() {
+    let fixture = "tests/fixtures/head-checkpoint-v1";
+    assert!(Path::new(fixture).join("head.checkpoint").exists());
+    assert!(!Path::new(fixture).join("wal/00000001.wal").exists(), "the WAL before the checkpoint is gone");
+    check_with_blocks(fixture, 2);
+}
+
+#[test]
+#[ignore = "writes the checked-in head checkpoint fixture; run only for a new checkpoint or head chunk file version"]
+fn write_checkpoint_golden() {
+    let out = Path::new("tests/fixtures/head-checkpoint-v1");
+    assert!(!out.exists(), "{} exists: golden fixtures are never regenerated", out.display());
+    let db = Db::open(out, options()).unwrap();
+    let data = expected();
+    for n in 0..330usize {
+        let mut batch = Batch::new();
+        for (labels, samples) in &data {
+            batch.add(labels.clone(), [samples[n]]);
+        }
+        db.append(&batch).unwrap();
+        if n == 250 {
+            db.flush().unwrap();
+            db.compact().unwrap();
+        }
+        if n == 300 {
+            db.checkpoint().unwrap();
+        }
+    }
+    // As a crash leaves it: no shutdown snapshot, the tail only in the WAL.
+    drop(db);
+    for leftover in ["LOCK", "index/LOCK", "index/LOG"] {
+        let _ = std::fs::remove_file(out.join(leftover));
+    }
 }
 
 /// The block format version this build writes (see `storage/docs/format/block.md`).

@@ -3,6 +3,7 @@
 
 mod append_by_handle;
 mod churn_storm;
+mod crash_checkpoint;
 mod crash_kill9;
 mod db_basics;
 mod delete_series;

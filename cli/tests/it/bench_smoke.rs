@@ -44,7 +44,8 @@ fn bench_smoke_run_completes_with_plausible_figures() {
     // The label index dominates a tiny run; a real one is near 1 byte.
     assert!((0.2..64.0).contains(&bytes_per_sample), "bytes/sample {bytes_per_sample}");
     assert!(embedded["wal_bytes"].as_u64().unwrap() > 0);
-    assert!(embedded["wal_replay_seconds"].as_f64().unwrap() > 0.0);
+    assert!(embedded["restart_crash_seconds"].as_f64().unwrap() > 0.0);
+    assert!(embedded["restart_graceful_seconds"].as_f64().unwrap() > 0.0);
     assert!(embedded["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
 
     let suite = ["single-groupby-1-1-1", "single-groupby-5-1-12", "cpu-max-all-8", "double-groupby-1", "high-cpu-1"];

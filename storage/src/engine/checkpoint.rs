@@ -169,3 +169,16 @@ impl Inner {
         }
     }
 }
+
+/// Removes the temporary file of a checkpoint a crash interrupted.
+pub(crate) fn remove_leftover(dir: &std::path::Path) -> Result<()> {
+    let tmp = dir.join(CHECKPOINT_TMP);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {
+            tracing::warn!(path = %tmp.display(), "removed the leftover of an interrupted head checkpoint");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(crate::Error::io(format!("removing {}", tmp.display()), e)),
+    }
+}

@@ -36,6 +36,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let blocks = load_blocks(&dir.join(BLOCKS_DIR))?;
     // Everything before the end of the newest block is in blocks.
     let flushed_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
+    super::checkpoint::remove_leftover(dir)?;
     let checkpoint = Checkpoint::read(&dir.join(CHECKPOINT_FILE))?;
     let (head, restored) = match &checkpoint {
         Some(c) => restore_checkpoint(dir, c, cfg.block_span, flushed_until)?,
