@@ -39,8 +39,8 @@ pub use pulsedb_query::{
 };
 use pulsedb_storage::Storage;
 pub use pulsedb_storage::{
-    CheckpointStats, Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches, WalPosition, WalSeries,
-    WAL_FSYNC_BUCKETS_SECONDS,
+    CheckpointStats, Codec, Error, Options, Result, SnapshotStats, StorageStats, SyncMode, WalBatch, WalBatches,
+    WalPosition, WalSeries, WAL_FSYNC_BUCKETS_SECONDS,
 };
 
 /// An open pulsedb database. `Db` is `Send + Sync`: share it (by reference

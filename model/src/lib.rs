@@ -22,7 +22,7 @@ mod rollup;
 mod sample;
 
 pub use appender::Appender;
-pub use batch::{Batch, SeriesHandle};
+pub use batch::{Batch, Row, SeriesHandle};
 pub use error::{Error, StoreError};
 pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};

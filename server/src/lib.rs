@@ -164,6 +164,8 @@ pub(crate) struct AppState {
     forwarding: parking_lot::Mutex<Option<pulsedb_remote::Forwarding>>,
     /// Remote-write series seen before, by their labels' wire bytes.
     series_cache: series_cache::SeriesCache,
+    /// Line protocol series seen before, by their raw series section and field key.
+    line_cache: series_cache::SeriesCache,
 }
 
 /// The runtime `serve` needs: every thread (async workers and the blocking
@@ -218,6 +220,7 @@ pub async fn serve(
         dashboards,
         forwarding: parking_lot::Mutex::new(None),
         series_cache: series_cache::SeriesCache::default(),
+        line_cache: series_cache::SeriesCache::default(),
         config,
         metrics: ServerMetrics::default(),
     });

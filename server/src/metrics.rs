@@ -57,6 +57,8 @@ pub(crate) struct ServerMetrics {
     query_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     pub(crate) remote_write_samples: AtomicU64,
     pub(crate) line_protocol_samples: AtomicU64,
+    pub(crate) line_protocol_cached_series: AtomicU64,
+    pub(crate) line_protocol_stale_retries: AtomicU64,
     /// Remote-write series appended by cached handle, and requests decoded
     /// again because a cached handle had gone stale.
     pub(crate) remote_write_cached_series: AtomicU64,
@@ -143,6 +145,18 @@ impl ServerMetrics {
             "Samples accepted over InfluxDB line protocol.",
             "counter",
             self.line_protocol_samples.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_line_protocol_cached_series_total",
+            "Line protocol fields appended by a cached series handle, without building their labels.",
+            "counter",
+            self.line_protocol_cached_series.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            "pulsedb_line_protocol_stale_retries_total",
+            "Line protocol requests parsed and appended again because a cached series had left the head.",
+            "counter",
+            self.line_protocol_stale_retries.load(Ordering::Relaxed) as f64,
         );
         gauge(
             "pulsedb_rejected_write_requests_total",

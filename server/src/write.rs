@@ -4,7 +4,7 @@
 //! is one atomic batch, so a rejected request changes nothing. The answer
 //! (204) is sent only once the batch is durable under the sync mode.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use super::body::{decode_content, read_limited};
 use super::error::{ApiError, Dialect};
 use super::params::Params;
+use super::series_cache::SeriesCache;
 use super::AppState;
 use crate::Batch;
 use pulsedb_formats::line_protocol::{self, Precision};
-use pulsedb_formats::remote_wire::{self, CachedWrite};
+use pulsedb_formats::remote_wire::{self, CachedWrite, Miss};
 
 pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let result = async {
@@ -25,10 +26,17 @@ pub(crate) async fn remote_write(State(state): State<Arc<AppState>>, request: Re
         let limits = state.config.body_limits();
         let limit = limits.max_bytes;
         let body = read_limited(&parts.headers, body, limits).await?;
-        let mut decoded = remote_wire::decode_write_cached(&body, limit, &state.series_cache)
+        let decoded = remote_wire::decode_write_cached(&body, limit, &state.series_cache)
             .map_err(|e| ApiError::bad_data(e.to_string()))?;
-        let metadata = std::mem::take(&mut decoded.body.metadata);
-        let samples = append_remote_write(&state, decoded, body, limit).await?;
+        let CachedWrite { body: write, misses } = decoded;
+        let metadata = write.metadata;
+        let uncached = move || {
+            let again = remote_wire::decode_write_cached(&body, limit, &remote_wire::NoCache)
+                .map_err(|e| ApiError::bad_data(e.to_string()))?;
+            Ok(Decoded { batch: again.body.batch, misses: again.misses })
+        };
+        let decoded = Decoded { batch: write.batch, misses };
+        let samples = append_cached(&state, Protocol::RemoteWrite, decoded, uncached).await?;
         if !metadata.is_empty() {
             // Metadata comes with every request Prometheus sends; it rarely
             // changes, and the store writes its file at most once a second.
@@ -62,64 +70,90 @@ async fn influx(state: Arc<AppState>, request: Request, dialect: Dialect) -> Res
         let precision = Precision::parse(params.get("precision").unwrap_or("ns")).map_err(ApiError::bad_data)?;
         let body = read_limited(&parts.headers, body, limits).await?;
         let body = decode_content(&parts.headers, body, limit)?;
-        let batch = line_protocol::parse_bytes(&body, precision, super::now_ms())
+        let now = super::now_ms();
+        let lines = line_protocol::parse_bytes_cached(&body, precision, now, &state.line_cache)
             .map_err(|e| ApiError::bad_data(e.to_string()))?;
-        append(&state, batch).await
+        let uncached = move || {
+            let again = line_protocol::parse_bytes_cached(&body, precision, now, &line_protocol::NoLineCache)
+                .map_err(|e| ApiError::bad_data(e.to_string()))?;
+            Ok(Decoded { batch: again.batch, misses: again.misses })
+        };
+        append_cached(&state, Protocol::LineProtocol, Decoded { batch: lines.batch, misses: lines.misses }, uncached)
+            .await
     }
     .await
     .map_err(|e| e.in_dialect(dialect));
     finish(&state, result, |n| state.metrics.line_protocol_samples.fetch_add(n, Ordering::Relaxed))
 }
 
-/// Appends on a blocking thread (the append waits for its fsync); storage
-/// checks every limit, the future one (`--max-future`) included. Returns the
-/// samples written.
-async fn append(state: &Arc<AppState>, batch: Batch) -> Result<u64, ApiError> {
-    let samples = batch.len() as u64;
-    if samples == 0 {
-        return Ok(0);
-    }
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || state.db.append(&batch))
-        .await
-        .map_err(|e| ApiError::internal(format!("append task failed: {e}")))?
-        .map_err(|e| ApiError::from_storage(&e))?;
-    Ok(samples)
+/// A decoded request: rows by handle for series a cache knew, by labels
+/// for the others, and those to cache once appended.
+struct Decoded {
+    batch: Batch,
+    misses: Vec<Miss>,
 }
 
-/// Appends a decoded remote-write request, then caches the series it
-/// created. A cached handle gone stale (its series left the head) refuses
-/// the whole batch: the body is decoded again without the cache and
-/// appended by labels, and what it names replaces the stale entries.
-async fn append_remote_write(
+/// Which write path, for its cache and counters.
+#[derive(Clone, Copy)]
+enum Protocol {
+    RemoteWrite,
+    LineProtocol,
+}
+
+impl Protocol {
+    fn cache(self, state: &AppState) -> &SeriesCache {
+        match self {
+            Protocol::RemoteWrite => &state.series_cache,
+            Protocol::LineProtocol => &state.line_cache,
+        }
+    }
+
+    /// Series appended by handle, and requests decoded again for a stale handle.
+    fn counters(self, state: &AppState) -> (&AtomicU64, &AtomicU64) {
+        let m = &state.metrics;
+        match self {
+            Protocol::RemoteWrite => (&m.remote_write_cached_series, &m.remote_write_stale_retries),
+            Protocol::LineProtocol => (&m.line_protocol_cached_series, &m.line_protocol_stale_retries),
+        }
+    }
+}
+
+/// Appends a decoded request on a blocking thread (the append waits for
+/// its fsync; storage checks every limit, the future one (`--max-future`)
+/// included), then caches the series it created. A cached handle gone
+/// stale (its series left the head) refuses the whole batch: `uncached`
+/// decodes the body again without the cache, that is appended by labels,
+/// and what it names replaces the stale entries. Returns the samples
+/// written.
+async fn append_cached(
     state: &Arc<AppState>,
-    decoded: CachedWrite,
-    body: axum::body::Bytes,
-    limit: usize,
+    protocol: Protocol,
+    decoded: Decoded,
+    uncached: impl FnOnce() -> Result<Decoded, ApiError> + Send + 'static,
 ) -> Result<u64, ApiError> {
-    let samples = decoded.body.batch.len() as u64;
+    let samples = decoded.batch.len() as u64;
     if samples == 0 {
         return Ok(0);
     }
     let state = state.clone();
     tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
         let db = &state.db;
-        let cached = decoded.body.batch.rows_by_handle().len() as u64;
-        let decoded = match db.append(&decoded.body.batch) {
+        let (cached_series, stale_retries) = protocol.counters(&state);
+        let cached = decoded.batch.rows_by_handle().len() as u64;
+        let decoded = match db.append(&decoded.batch) {
             Err(pulsedb::Error::StaleSeriesHandle { .. }) => {
-                state.metrics.remote_write_stale_retries.fetch_add(1, Ordering::Relaxed);
-                let again = remote_wire::decode_write_cached(&body, limit, &remote_wire::NoCache)
-                    .map_err(|e| ApiError::bad_data(e.to_string()))?;
-                db.append(&again.body.batch).map_err(|e| ApiError::from_storage(&e))?;
+                stale_retries.fetch_add(1, Ordering::Relaxed);
+                let again = uncached()?;
+                db.append(&again.batch).map_err(|e| ApiError::from_storage(&e))?;
                 again
             }
             other => {
                 other.map_err(|e| ApiError::from_storage(&e))?;
-                state.metrics.remote_write_cached_series.fetch_add(cached, Ordering::Relaxed);
+                cached_series.fetch_add(cached, Ordering::Relaxed);
                 decoded
             }
         };
-        state.series_cache.learn(db, &decoded.body.batch, decoded.misses).map_err(|e| ApiError::from_storage(&e))
+        protocol.cache(&state).learn(db, &decoded.batch, decoded.misses).map_err(|e| ApiError::from_storage(&e))
     })
     .await
     .map_err(|e| ApiError::internal(format!("append task failed: {e}")))??;

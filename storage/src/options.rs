@@ -52,6 +52,12 @@ pub struct Options {
     /// Run flushing, compaction and retention in a background thread. When
     /// false they happen only through explicit calls (useful in tests).
     pub background_maintenance: bool,
+    /// Take head checkpoints in the background whenever the WAL has grown
+    /// by a segment and by the last checkpoint's size (default true), so a
+    /// restart after a crash replays only the WAL since then; independent
+    /// of `background_maintenance`. When false, only `close` and explicit
+    /// `checkpoint` calls take them.
+    pub background_checkpoints: bool,
     /// zstd level for block chunk frames (default 3).
     pub zstd_level: i32,
     /// Write 1 min and 1 h rollups into blocks (default true), so long
@@ -80,6 +86,7 @@ impl Default for Options {
             max_new_series_per_minute: None,
             max_future: None,
             background_maintenance: true,
+            background_checkpoints: true,
             zstd_level: 3,
             rollups: true,
             wal_hold_from: None,

@@ -124,6 +124,17 @@ impl TestServer {
         let (code, body) = self.get(path);
         (code, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
     }
+
+    /// The sum of every sample of the metric `name` (any labels; or a
+    /// prefix of a series, `name{label="v"`, for those that match it) on
+    /// the server's own `/metrics` page; 0 when it has none.
+    pub fn metric(&self, name: &str) -> f64 {
+        let (_, page) = self.get("/metrics");
+        page.lines()
+            .filter(|l| l.strip_prefix(name).is_some_and(|rest| name.contains('{') || rest.starts_with([' ', '{'])))
+            .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+            .sum()
+    }
 }
 
 fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, String) {

@@ -118,14 +118,6 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn metric(server: &TestServer, name: &str) -> f64 {
-    let (_, page) = server.get("/metrics");
-    page.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
-}
-
 #[test]
 fn an_outage_with_a_kill_in_it_loses_no_acknowledged_sample() {
     let tmp = tempfile::tempdir().unwrap();
@@ -166,7 +158,7 @@ fn an_outage_with_a_kill_in_it_loses_no_acknowledged_sample() {
         exported(&vm, "fwd_outage") == acked
     });
     assert_eq!(acked.values().map(BTreeMap::len).sum::<usize>(), 20 * 10 * 30);
-    assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0);
+    assert_eq!(server.metric("pulsedb_forward_samples_dropped_total"), 0.0);
     // `pulsedb inspect` shows the position, after a clean stop.
     server.stop_with("TERM");
     let out = Command::new(pulsedb_testkit::server::pulsedb_bin()).arg("inspect").arg(&data).output().unwrap();
@@ -202,7 +194,7 @@ fn receiver_errors_are_handled_as_the_spec_says() {
     step(Mode::Status(503, None), &mut acked, Duration::from_millis(800));
     step(Mode::Hang, &mut acked, Duration::from_millis(2500));
     wait_for("503 and hang retried and delivered", Duration::from_secs(30), || exported(&vm, "fwd_errors") == acked);
-    assert!(metric(&server, "pulsedb_forward_requests_total{destination=\"vm\",outcome=\"failed\"") >= 2.0);
+    assert!(server.metric("pulsedb_forward_requests_total{destination=\"vm\",outcome=\"failed\"") >= 2.0);
     // 429 with Retry-After: 2: nothing sent again before 2 s.
     let before = proxy.requests.load(std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
@@ -220,7 +212,7 @@ fn receiver_errors_are_handled_as_the_spec_says() {
     proxy.set(Mode::Status(400, None));
     write(&server, &mut refused, "fwd_errors_refused", 5, 10, t);
     wait_for("the 400 counted", Duration::from_secs(10), || {
-        metric(&server, "pulsedb_forward_samples_dropped_total{destination=\"vm\",reason=\"refused\"}") == 50.0
+        server.metric("pulsedb_forward_samples_dropped_total{destination=\"vm\",reason=\"refused\"}") == 50.0
     });
     proxy.set(Mode::Pass);
     t += 10_000;
@@ -268,8 +260,8 @@ fn several_shards_keep_each_series_in_order_for_a_strict_receiver() {
             serde_json::from_str(&ureq::get(&q).call().unwrap().into_string().unwrap()).unwrap();
         body["data"]["result"][0]["value"][1].as_str().and_then(|v| v.parse::<f64>().ok()) == Some(want)
     });
-    assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0, "nothing refused as out of order");
-    assert_eq!(metric(&server, "pulsedb_forward_shards{destination=\"prom\"}"), 4.0);
+    assert_eq!(server.metric("pulsedb_forward_samples_dropped_total"), 0.0, "nothing refused as out of order");
+    assert_eq!(server.metric("pulsedb_forward_shards{destination=\"prom\"}"), 4.0);
 }
 
 #[test]
@@ -316,12 +308,12 @@ fn a_sample_pulsedb_took_out_of_order_is_forwarded_and_a_strict_refusal_counted(
     let mut acked = Acked::new();
     write(&server, &mut acked, "fwd_ooo", 1, 1, now - 10_000);
     wait_for("the in-order sample forwarded", Duration::from_secs(30), || {
-        metric(&server, "pulsedb_forward_samples_sent_total") == 1.0
+        server.metric("pulsedb_forward_samples_sent_total") == 1.0
     });
     // Within pulsedb's out-of-order window, so pulsedb accepts it; Prometheus 2.42 refuses it.
     write(&server, &mut acked, "fwd_ooo", 1, 1, now - 60_000);
     wait_for("the refusal counted, not retried", Duration::from_secs(30), || {
-        metric(&server, "pulsedb_forward_samples_dropped_total{destination=") == 1.0
+        server.metric("pulsedb_forward_samples_dropped_total{destination=") == 1.0
     });
     let (_, status) = server.json("/api/v1/status/forwarding");
     let error = status["data"][0]["lastError"].as_str().unwrap();
@@ -329,7 +321,7 @@ fn a_sample_pulsedb_took_out_of_order_is_forwarded_and_a_strict_refusal_counted(
     // And forwarding goes on.
     write(&server, &mut acked, "fwd_ooo", 1, 1, now);
     wait_for("the next sample forwarded", Duration::from_secs(30), || {
-        metric(&server, "pulsedb_forward_samples_sent_total") == 2.0
+        server.metric("pulsedb_forward_samples_sent_total") == 2.0
     });
 }
 
@@ -369,9 +361,9 @@ fn over_tls_with_a_custom_ca_a_token_file_and_a_tenant_header() {
     let mut acked = Acked::new();
     write(&server, &mut acked, "fwd_tls", 10, 10, now_ms() / 1000 * 1000 - 60_000);
     wait_for("forwarded over TLS with the token", Duration::from_secs(30), || {
-        metric(&server, "pulsedb_forward_samples_sent_total") == 100.0
+        server.metric("pulsedb_forward_samples_sent_total") == 100.0
     });
-    assert_eq!(metric(&server, "pulsedb_forward_samples_dropped_total"), 0.0);
+    assert_eq!(server.metric("pulsedb_forward_samples_dropped_total"), 0.0);
 }
 
 #[test]
@@ -400,7 +392,7 @@ fn past_the_backlog_limit_the_oldest_is_skipped_and_counted() {
         t += 10_000;
     }
     wait_for("the backlog limit enforced", Duration::from_secs(40), || {
-        metric(&server, "pulsedb_forward_backlog_skipped_bytes_total") > 0.0
+        server.metric("pulsedb_forward_backlog_skipped_bytes_total") > 0.0
     });
     proxy.set(Mode::Pass);
     let mut last = Acked::new();
@@ -418,7 +410,7 @@ fn past_the_backlog_limit_the_oldest_is_skipped_and_counted() {
     assert!(arrived > 0 && arrived < written, "the oldest were skipped: {arrived} of {written} arrived");
     let oldest = acked.values().next().and_then(|s| s.keys().next()).copied().unwrap();
     assert!(got.values().all(|s| !s.contains_key(&oldest)), "the oldest batch was skipped");
-    let skipped = metric(&server, "pulsedb_forward_backlog_skipped_bytes_total");
+    let skipped = server.metric("pulsedb_forward_backlog_skipped_bytes_total");
     assert!(skipped > 0.0 && skipped < 305_000.0, "some, not all, of the WAL skipped: {skipped}");
 }
 
@@ -450,7 +442,7 @@ fn a_slow_receiver_gets_more_shards_and_shutdown_waits_only_its_timeout() {
         write(&server, &mut acked, "fwd_slow", 1200, 1, t);
         t += 1000;
         std::thread::sleep(Duration::from_millis(1000));
-        grew = metric(&server, "pulsedb_forward_shards{destination=\"slow\"}") >= 2.0;
+        grew = server.metric("pulsedb_forward_shards{destination=\"slow\"}") >= 2.0;
     }
     assert!(grew, "the shard count grew with the lag within 40 s: {}", server.json("/api/v1/status/forwarding").1);
     // The receiver hangs; a graceful stop waits its 2 s for forwarding, then exits.
@@ -485,16 +477,15 @@ fn after_a_kill_what_was_sent_since_the_last_saved_position_is_resent_and_counte
         std::thread::sleep(Duration::from_millis(100));
     }
     wait_for("everything sent before the kill", Duration::from_secs(30), || {
-        metric(&server, "pulsedb_forward_samples_sent_total") as usize
-            == acked.values().map(BTreeMap::len).sum::<usize>()
+        server.metric("pulsedb_forward_samples_sent_total") as usize == acked.values().map(BTreeMap::len).sum::<usize>()
     });
     server.stop_with("KILL");
     let server = TestServer::start(&data, &flags);
     wait_for("the re-sent batches counted", Duration::from_secs(30), || {
-        metric(&server, "pulsedb_forward_samples_resent_total") > 0.0
+        server.metric("pulsedb_forward_samples_resent_total") > 0.0
     });
-    let resent = metric(&server, "pulsedb_forward_samples_resent_total");
+    let resent = server.metric("pulsedb_forward_samples_resent_total");
     assert!(resent <= 10.0 * 20.0, "at most about a second's worth re-sent: {resent}");
-    assert_eq!(metric(&server, "pulsedb_forward_samples_sent_total"), resent, "only the re-sent batches went again");
+    assert_eq!(server.metric("pulsedb_forward_samples_sent_total"), resent, "only the re-sent batches went again");
     assert_eq!(exported(&vm, "fwd_resent"), acked, "duplicates change nothing at the receiver");
 }

@@ -107,3 +107,39 @@ fn line_protocol_endpoints() {
         assert!(text.contains(want), "{text} does not mention {want}");
     }
 }
+
+/// Series seen before are appended by handle (counted on `/metrics`); a
+/// body refused for one bad line stores nothing of its cached ones; one
+/// whose series left the head since (its handle stale) is still stored, whole.
+#[test]
+fn series_seen_before_take_the_cached_path_and_survive_leaving_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path(), &[]);
+    let now = now_ms();
+    let old = now - 5 * 3_600_000;
+    let write = |body: String| server.post("/write?precision=ms", "text/plain", body.as_bytes());
+    let lines = |t: i64, hosts: &[&str]| -> String {
+        hosts.iter().map(|h| format!("lpcache,host={h} v=1,w=2i {t}\n")).collect()
+    };
+    assert_eq!(write(lines(old, &["a", "b"])).0, 204);
+    assert_eq!(write(lines(old + 15_000, &["a", "b"])).0, 204);
+    assert_eq!(server.metric("pulsedb_line_protocol_cached_series_total"), 4.0, "two fields of a and b");
+    let (code, body) = write(format!("{}lpcache,host=a v=oops {}\n", lines(old + 30_000, &["a"]), old + 30_000));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("line 2"), "{body}");
+    // `b` goes on at the present; the background flush writes the old
+    // window to a block and `a`, with nothing newer, leaves the head.
+    assert_eq!(write(lines(now, &["b"])).0, 204);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.metric("pulsedb_head_series") > 2.0 {
+        assert!(std::time::Instant::now() < deadline, "the old window was never flushed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(write(lines(now + 1000, &["a", "b"])).0, 204);
+    assert_eq!(server.metric("pulsedb_line_protocol_stale_retries_total"), 1.0);
+    assert_eq!(write(lines(now + 15_000, &["a", "b"])).0, 204);
+    assert_eq!(server.metric("pulsedb_line_protocol_cached_series_total"), 4.0 + 2.0 + 4.0);
+    // a: twice in the old window, then twice at the present; b once more.
+    let got = values(&server, "count_over_time(lpcache_v[6h])", now + 15_000);
+    assert_eq!(got, vec![("host=a".to_string(), "4".to_string()), ("host=b".to_string(), "5".to_string())]);
+}

@@ -91,13 +91,6 @@ fn remote_write_round_trip_and_bad_input() {
     assert!(metrics.contains("pulsedb_http_requests_total{handler=\"/api/v1/write\",code=\"204\"} 1\n"), "{metrics}");
 }
 
-/// A metric of the server's own `/metrics` page.
-fn metric(server: &TestServer, name: &str) -> u64 {
-    let (_, metrics) = server.get("/metrics");
-    let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap().to_string();
-    line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64
-}
-
 /// Series seen before are appended by handle; one that left the head since
 /// (its handle stale) is still stored, and a request refused for one bad
 /// series stores nothing of the cached ones.
@@ -123,16 +116,16 @@ fn series_seen_before_take_the_cached_path_and_survive_leaving_the_head() {
     // window to a block and `a`, with nothing newer, leaves the head.
     scrape(now, &["b"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while metric(&server, "pulsedb_head_series") > 1 {
+    while server.metric("pulsedb_head_series") as u64 > 1 {
         assert!(std::time::Instant::now() < deadline, "the old window was never flushed");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // Its cached handle is stale now: the request is still stored, whole.
-    assert_eq!(metric(&server, "pulsedb_remote_write_cached_series_total"), 3, "a and b, then b");
+    assert_eq!(server.metric("pulsedb_remote_write_cached_series_total") as u64, 3, "a and b, then b");
     scrape(now, &["a", "b"]);
-    assert_eq!(metric(&server, "pulsedb_remote_write_stale_retries_total"), 1);
+    assert_eq!(server.metric("pulsedb_remote_write_stale_retries_total") as u64, 1);
     scrape(now + 15_000, &["a", "b"]);
-    assert_eq!(metric(&server, "pulsedb_remote_write_cached_series_total"), 5);
+    assert_eq!(server.metric("pulsedb_remote_write_cached_series_total") as u64, 5);
     let (_, json) = server.json(&format!(
         "/api/v1/query?query={}&time={}",
         enc("count_over_time(cached[6h])"),

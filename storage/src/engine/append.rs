@@ -14,87 +14,21 @@
 //! Nothing is applied before every check has passed, so a batch is atomic.
 //! The WAL fsync happens outside the append lock, so concurrent batches
 //! share one fsync. Series already in the head were validated when they
-//! were created, so only new ones are checked again.
+//! were created, so only new ones are checked again. Turning the batch
+//! into entries is `prepare.rs`.
 
-use std::borrow::Cow;
-use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use parking_lot::MutexGuard;
 
+use super::prepare::{Name, Prepared};
 use super::{AppendState, Inner};
 use crate::head::{MemSeries, SeriesData};
 use crate::record::BatchEncoder;
 use crate::series_key::SeriesKey;
 use crate::Labels;
 use crate::{Batch, Error, Result, Sample, SeriesRef};
-
-/// How a batch row names its series.
-enum Name<'a> {
-    Labels(&'a Labels),
-    /// By handle: the series' canonical key, from the head.
-    Handle(Arc<[u8]>),
-}
-
-/// One series of a batch, samples sorted with duplicates resolved.
-struct Entry<'a> {
-    name: Name<'a>,
-    /// Canonical key, as a range of `Prepared::keys`.
-    key: Range<usize>,
-    hash: u64,
-    samples: Cow<'a, [Sample]>,
-    series: Option<Arc<MemSeries>>,
-    sref: SeriesRef,
-    /// The series enters the head with this batch (needs a WAL series record).
-    entering: bool,
-    /// The series is new to the index too.
-    created: bool,
-}
-
-/// A batch turned into entries, one per distinct series.
-struct Prepared<'a> {
-    entries: Vec<Entry<'a>>,
-    /// Every entry's canonical key, back to back.
-    keys: Vec<u8>,
-}
-
-impl Prepared<'_> {
-    fn key(&self, e: &Entry<'_>) -> &[u8] {
-        self.keys.get(e.key.clone()).unwrap_or_default()
-    }
-}
-
-impl Entry<'_> {
-    /// The series as error messages name it.
-    fn describe(&self) -> String {
-        match &self.name {
-            Name::Labels(labels) => labels.to_string(),
-            Name::Handle(key) => {
-                Labels::from_key(key).map_or_else(|_| format!("series ref {}", self.sref.0), |l| l.to_string())
-            }
-        }
-    }
-
-    /// Sorts the samples by time, keeping the last value of a repeated timestamp.
-    fn sort_samples(&mut self) {
-        if self.samples.windows(2).all(|w| w[0].t < w[1].t) {
-            return;
-        }
-        let samples = self.samples.to_mut();
-        // Stable, so the last of equal timestamps stays last; keep it.
-        samples.sort_by_key(|s| s.t);
-        let mut deduped: Vec<Sample> = Vec::with_capacity(samples.len());
-        for s in samples.drain(..) {
-            match deduped.last_mut() {
-                Some(last) if last.t == s.t => *last = s,
-                _ => deduped.push(s),
-            }
-        }
-        *samples = deduped;
-    }
-}
 
 impl Inner {
     pub(crate) fn append(&self, batch: &Batch) -> Result<()> {
@@ -210,121 +144,6 @@ impl Inner {
         Ok(())
     }
 
-    /// Under the append lock: series not found before (another batch may
-    /// have created them since) or removed by a flush are looked up again;
-    /// a series named by handle that left the head is an error. Rows that
-    /// now turn out to name one series are merged.
-    fn resolve_again(&self, prepared: &mut Prepared<'_>) -> Result<()> {
-        let mut found = false;
-        for i in 0..prepared.entries.len() {
-            let e = &prepared.entries[i];
-            if e.series.as_ref().is_none_or(|s| s.removed()) {
-                if let Name::Handle(_) = e.name {
-                    return Err(Error::StaleSeriesHandle { series: e.sref.0 });
-                }
-                let series = self.head.get_by_key(e.hash, prepared.key(e));
-                found |= series.is_some();
-                prepared.entries[i].series = series;
-            }
-        }
-        // Rows by labels are merged by key already; only one found again
-        // here can meet a row by handle for its series.
-        if found && prepared.entries.iter().any(|e| matches!(e.name, Name::Handle(_))) {
-            merge_same_series(&mut prepared.entries);
-        }
-        Ok(())
-    }
-
-    /// Canonical keys, rows of the same series merged, samples sorted (the
-    /// last value kept for a repeated timestamp), series looked up in the
-    /// head, and labels of series not there validated.
-    fn prepare<'a>(&self, batch: &'a Batch, create_empty: bool) -> Result<Prepared<'a>> {
-        let mut entries: Vec<Entry<'a>> = Vec::with_capacity(batch.rows().len());
-        let mut keys = Vec::with_capacity(batch.rows().len() * 64);
-        // Entry index by key hash, to merge rows that name the same series.
-        let mut seen: HashTable<usize> = HashTable::with_capacity(batch.rows().len());
-        for (labels, samples) in batch.rows() {
-            if samples.is_empty() && !create_empty {
-                continue;
-            }
-            let start = keys.len();
-            labels.write_key(&mut keys);
-            let key = start..keys.len();
-            let hash = self.head.hash_key(keys.get(key.clone()).unwrap_or_default());
-            let duplicate = seen.find(hash, |&i| keys.get(entries[i].key.clone()) == keys.get(key.clone())).copied();
-            if let Some(i) = duplicate {
-                keys.truncate(start);
-                entries[i].samples.to_mut().extend_from_slice(samples);
-                continue;
-            }
-            let index = entries.len();
-            seen.insert_unique(hash, index, |&i| entries[i].hash);
-            entries.push(Entry {
-                name: Name::Labels(labels),
-                key,
-                hash,
-                samples: Cow::Borrowed(samples),
-                series: None,
-                sref: SeriesRef(0),
-                entering: false,
-                created: false,
-            });
-        }
-        for (handle, samples) in batch.rows_by_handle() {
-            if samples.is_empty() {
-                continue;
-            }
-            let sref = handle.series();
-            if handle.store() != self.instance {
-                return Err(Error::ForeignSeriesHandle { series: sref.0 });
-            }
-            let series =
-                self.head.get(sref).filter(|s| !s.removed()).ok_or(Error::StaleSeriesHandle { series: sref.0 })?;
-            entries.push(Entry {
-                name: Name::Handle(series.key.clone()),
-                key: 0..0,
-                hash: 0,
-                samples: Cow::Borrowed(samples),
-                series: Some(series),
-                sref,
-                entering: false,
-                created: false,
-            });
-        }
-        let mut prepared = Prepared { entries, keys };
-        let max_allowed = self.options.max_future.map(|d| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        });
-        for i in 0..prepared.entries.len() {
-            let e = &prepared.entries[i];
-            if let Name::Labels(labels) = e.name {
-                let series = self.head.get_by_key(e.hash, prepared.key(e));
-                if series.is_none() {
-                    labels
-                        .validate(&self.options.label_limits)
-                        .map_err(|reason| Error::InvalidSeries { series: labels.to_string(), reason })?;
-                }
-                prepared.entries[i].series = series;
-            }
-        }
-        // A row by labels and one by handle, or two by handle, may name the same series.
-        if batch.rows_by_handle().len() > 0 {
-            merge_same_series(&mut prepared.entries);
-        }
-        for e in &mut prepared.entries {
-            e.sort_samples();
-            if let (Some(max_allowed), Some(last)) = (max_allowed, e.samples.last()) {
-                if last.t > max_allowed {
-                    return Err(Error::TooFarInFuture { series: e.describe(), timestamp: last.t, max_allowed });
-                }
-            }
-        }
-        Ok(prepared)
-    }
-
     /// Under the append lock, with the batch's series locked: every sample
     /// must be at or after `min_valid` and within the out-of-order window of
     /// its series' newest sample.
@@ -396,35 +215,5 @@ impl Inner {
             Name::Labels(labels) => Some((e.sref, labels)),
             Name::Handle(_) => None,
         }))
-    }
-}
-
-/// Merges entries found to be one head series (a row by labels and one by
-/// handle, or rows resolved again under the lock) into the first of them,
-/// samples in row order; a series must appear once, or its lock would be
-/// taken twice.
-fn merge_same_series(entries: &mut Vec<Entry<'_>>) {
-    let refs = || entries.iter().filter_map(|e| e.series.as_ref().map(|s| s.sref));
-    // Handles resolved in order come in increasing ref order: nothing to merge.
-    if refs().zip(refs().skip(1)).all(|(a, b)| a < b) {
-        return;
-    }
-    let mut by_ref: Vec<(SeriesRef, usize)> =
-        entries.iter().enumerate().filter_map(|(i, e)| e.series.as_ref().map(|s| (s.sref, i))).collect();
-    // Stable: the first entry of a series stays first, the others follow in row order.
-    by_ref.sort_by_key(|&(sref, _)| sref);
-    let mut merged = vec![false; entries.len()];
-    for run in by_ref.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
-        let first = run[0].1;
-        for &(_, i) in &run[1..] {
-            let samples = std::mem::take(entries[i].samples.to_mut());
-            entries[first].samples.to_mut().extend(samples);
-            merged[i] = true;
-        }
-        entries[first].sort_samples();
-    }
-    if merged.contains(&true) {
-        let mut merged = merged.into_iter();
-        entries.retain(|_| !merged.next().unwrap_or(false));
     }
 }

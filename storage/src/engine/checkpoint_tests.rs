@@ -15,6 +15,8 @@ use crate::{Batch, Labels, Matcher, Sample};
 fn options() -> Options {
     Options {
         background_maintenance: false,
+        // Taken by the tests themselves, at known moments.
+        background_checkpoints: false,
         sync: crate::SyncMode::Never,
         block_span: Duration::from_secs(120),
         out_of_order_window: Duration::from_secs(30),

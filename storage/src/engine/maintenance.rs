@@ -1,6 +1,6 @@
 //! The background thread: flushes windows once the out-of-order window has
-//! passed, then compacts, applies retention and takes a head checkpoint
-//! when one is due. It never holds the append
+//! passed, then compacts and applies retention (`background_maintenance`),
+//! and takes a head checkpoint when one is due (`background_checkpoints`). It never holds the append
 //! lock for longer than a few map updates, so writers are not blocked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,12 +69,14 @@ fn run(inner: &Inner, signal: &Signal) {
 }
 
 fn step(inner: &Inner) -> crate::Result<()> {
-    if inner.next_flushable_window(Ready::PastOutOfOrder).is_some() {
-        inner.flush(Ready::PastOutOfOrder)?;
+    if inner.options.background_maintenance {
+        if inner.next_flushable_window(Ready::PastOutOfOrder).is_some() {
+            inner.flush(Ready::PastOutOfOrder)?;
+        }
+        while inner.compact_once()? {}
+        inner.apply_retention()?;
     }
-    while inner.compact_once()? {}
-    inner.apply_retention()?;
-    if inner.checkpoint_due() && inner.checkpoint()?.is_some() {
+    if inner.options.background_checkpoints && inner.checkpoint_due() && inner.checkpoint()?.is_some() {
         inner.truncate_wal()?;
     }
     Ok(())

@@ -6,6 +6,7 @@
 
 mod append;
 mod checkpoint;
+mod prepare;
 pub use checkpoint::CheckpointStats;
 pub(crate) use checkpoint::CHECKPOINT_FILE;
 mod compact;
@@ -168,7 +169,8 @@ impl Storage {
     /// lock, opens the label index and blocks, and replays the WAL into the head.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
         let inner = Arc::new(open::open(dir.as_ref(), options)?);
-        let maintenance = inner.options.background_maintenance.then(|| Maintenance::start(inner.clone()));
+        let background = inner.options.background_maintenance || inner.options.background_checkpoints;
+        let maintenance = background.then(|| Maintenance::start(inner.clone()));
         Ok(Self { inner, maintenance })
     }
 

@@ -117,10 +117,8 @@ fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until
     let first_window = if flushed_until == i64::MIN { i64::MIN } else { flushed_until.div_euclid(block_span) };
     let (store, found) = ChunkStore::recover(&dir.join(CHUNKS_HEAD_DIR), block_span, &c.header.lengths, first_window)?;
     let mut closed: HashMap<SeriesRef, Vec<ClosedChunk>> = HashMap::new();
-    for (_, chunks) in &found {
-        for chunk in chunks {
-            push_recovered(closed.entry(chunk.meta.sref).or_default(), &chunk.meta, chunk.at);
-        }
+    for chunk in &found {
+        push_recovered(closed.entry(chunk.meta.sref).or_default(), &chunk.meta, chunk.at);
     }
     let head = Head::new(store, flushed_until);
     let mut restored = Restored::default();

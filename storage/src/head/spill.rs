@@ -166,13 +166,14 @@ impl ChunkStore {
     /// `lengths` from `first_window` on is cut to its noted length and
     /// scanned; every other file is deleted (written after the checkpoint,
     /// which replay writes again, or of a window already in a block).
-    /// Returns the store and, per window in order, the chunks found.
+    /// Returns the store and the chunks found, window by window in order,
+    /// each window's in file order.
     pub(crate) fn recover(
         dir: &Path,
         block_span: i64,
         lengths: &BTreeMap<i64, u64>,
         first_window: i64,
-    ) -> Result<(Self, Vec<(i64, Vec<Recovered>)>)> {
+    ) -> Result<(Self, Vec<Recovered>)> {
         std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
         let store = Self { dir: Some(dir.to_path_buf()), ..Self::in_memory(block_span) };
         for entry in std::fs::read_dir(dir).context(|| format!("listing {}", dir.display()))? {
@@ -202,7 +203,7 @@ impl ChunkStore {
             }
             let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
             file.read_exact_at(&mut bytes, 0).context(|| format!("reading {}", path.display()))?;
-            found.push((window, scan(&bytes).map_err(|(at, kind)| Error::corruption(&path, at, kind))?));
+            found.extend(scan(&bytes).map_err(|(at, kind)| Error::corruption(&path, at, kind))?);
             let f = WindowFile { file: Some(file), len: AtomicU64::new(len), resident: Mutex::new(HashMap::new()) };
             store.files.lock().insert(window, Arc::new(f));
         }
@@ -413,8 +414,7 @@ mod tests {
 
         let (store, found) = ChunkStore::recover(dir.path(), 1000, &lengths, 2).unwrap();
         assert_eq!(found.len(), 1);
-        let (window, chunks) = &found[0];
-        assert_eq!((*window, chunks.len(), chunks[0].meta), (2, 1, meta(1, 2000)));
+        assert_eq!(found[0].meta, meta(1, 2000));
         assert!(!store.path(1).exists() && !store.path(3).exists());
         assert_eq!(std::fs::metadata(store.path(2)).unwrap().len(), lengths[&2]);
         // Appends continue after the kept records.

@@ -7,11 +7,18 @@
 //! and are skipped, as VictoriaMetrics does. A line without a timestamp
 //! takes the time the body was received. Any bad line rejects the whole
 //! body, and the error names the line and the reason.
+//!
+//! Parsing is `parse.rs`; a server passes a cache of the series it has seen
+//! (`parse_cached`), so that a known series is appended by handle without
+//! building its labels.
 
-use std::collections::HashSet;
+mod parse;
 
-use super::{sanitize_name, IngestError};
-use crate::{Batch, Labels, Sample, METRIC_NAME};
+pub use parse::{
+    parse, parse_bytes, parse_bytes_cached, parse_cached, parse_line, CachedLines, LineSeriesCache, NoLineCache,
+};
+
+use crate::{Labels, Sample, METRIC_NAME};
 
 /// Most tags one line may carry. Far above any label limit storage applies
 /// (30 by default); it keeps a hostile line from costing more than the
@@ -63,128 +70,6 @@ impl Precision {
     }
 }
 
-/// Parses a whole body; `now_ms` stamps lines without a timestamp. Work and
-/// memory are linear in the body: at most [`MAX_TAGS`] tags a line, and the
-/// series labels the fields expand into at most [`MAX_EXPANSION`] times the
-/// body's size.
-pub fn parse(body: &str, precision: Precision, now_ms: i64) -> Result<Batch, IngestError> {
-    let mut batch = Batch::new();
-    let budget = body.len().saturating_mul(MAX_EXPANSION).saturating_add(EXPANSION_FLOOR);
-    let mut expanded = 0usize;
-    for (index, line) in body.lines().enumerate() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        expanded += parse_line_counted(line, precision, now_ms, &mut batch, budget - expanded)
-            .map_err(|reason| IngestError::line(index + 1, reason))?;
-    }
-    Ok(batch)
-}
-
-/// Parses a body of bytes, naming the first line that is not UTF-8.
-pub fn parse_bytes(body: &[u8], precision: Precision, now_ms: i64) -> Result<Batch, IngestError> {
-    match std::str::from_utf8(body) {
-        Ok(text) => parse(text, precision, now_ms),
-        Err(e) => {
-            let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-            Err(IngestError::line(line, "not valid UTF-8"))
-        }
-    }
-}
-
-/// Parses one line (not blank, not a comment) into `batch`; the error is the reason alone.
-pub fn parse_line(line: &str, precision: Precision, now_ms: i64, batch: &mut Batch) -> Result<(), String> {
-    parse_line_counted(line, precision, now_ms, batch, usize::MAX).map(|_| ())
-}
-
-/// [`parse_line`], returning the bytes of label names and values it added,
-/// refusing the line before they pass `budget`.
-fn parse_line_counted(
-    line: &str,
-    precision: Precision,
-    now_ms: i64,
-    batch: &mut Batch,
-    budget: usize,
-) -> Result<usize, String> {
-    let mut cursor = Cursor { s: line, i: 0 };
-    let measurement = cursor.token(b", ");
-    if measurement.is_empty() {
-        return Err("missing measurement name".into());
-    }
-    let mut tags: Vec<(String, String)> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    while cursor.eat(b',') {
-        if tags.len() == MAX_TAGS {
-            return Err(format!("more than {MAX_TAGS} tags"));
-        }
-        let key = cursor.token(b"=, ");
-        if key.is_empty() {
-            return Err("empty tag key".into());
-        }
-        if !cursor.eat(b'=') {
-            return Err(format!("tag {key:?} has no '=value'"));
-        }
-        let value = cursor.token(b", ");
-        let name = sanitize_name(&key, false);
-        if name == METRIC_NAME {
-            return Err(format!("tag key {key:?} would overwrite the metric name"));
-        }
-        if !seen.insert(name.clone()) {
-            return Err(format!("duplicate tag {key:?} (after making it a valid label name: {name:?})"));
-        }
-        tags.push((name, value));
-    }
-    if !cursor.eat(b' ') {
-        return Err("missing fields: expected a space after the measurement and tags".into());
-    }
-    cursor.skip_spaces();
-    let mut fields: Vec<(String, Option<f64>)> = Vec::new();
-    loop {
-        let key = cursor.token(b"=, ");
-        if key.is_empty() {
-            return Err("empty field key".into());
-        }
-        if !cursor.eat(b'=') {
-            return Err(format!("field {key:?} has no '=value'"));
-        }
-        let value = cursor.field_value().map_err(|e| format!("field {key:?}: {e}"))?;
-        fields.push((key, value));
-        if !cursor.eat(b',') {
-            break;
-        }
-    }
-    cursor.skip_spaces();
-    let rest = cursor.rest().trim_end();
-    let t = if rest.is_empty() {
-        now_ms
-    } else {
-        let raw: i64 = rest.parse().map_err(|_| format!("invalid timestamp {rest:?}: expected an integer"))?;
-        precision
-            .to_millis(raw)
-            .ok_or_else(|| format!("timestamp {raw} is out of range for precision {precision:?}"))?
-    };
-    let prefix = sanitize_name(&measurement, true);
-    let tag_bytes: usize = tags.iter().map(|(n, v)| n.len() + v.len()).sum();
-    let mut added = 0;
-    for (field, value) in fields {
-        let Some(v) = value else { continue };
-        let metric = format!("{prefix}_{}", sanitize_name(&field, false));
-        added += METRIC_NAME.len() + metric.len() + tag_bytes;
-        if added > budget {
-            return Err(format!(
-                "the body expands to more than {MAX_EXPANSION} times its size in series labels (every field \
-                 carries every tag of its line): send fewer fields or tags per line"
-            ));
-        }
-        let labels = Labels::new(
-            std::iter::once((METRIC_NAME.to_string(), metric)).chain(tags.iter().map(|(n, v)| (n.clone(), v.clone()))),
-        );
-        batch.add(labels, [Sample::new(t, v)]);
-    }
-    Ok(added)
-}
-
 /// Appends `sample` of `labels` as one line, nanosecond timestamps. The
 /// metric name splits at its last `_` into measurement and field, so that
 /// importing the line again gives back the same metric name; a name
@@ -231,95 +116,6 @@ fn escape_into(out: &mut String, text: &str, special: &[u8]) {
             out.push('\\');
         }
         out.push(c);
-    }
-}
-
-struct Cursor<'a> {
-    s: &'a str,
-    i: usize,
-}
-
-impl Cursor<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.as_bytes().get(self.i).copied()
-    }
-
-    fn eat(&mut self, b: u8) -> bool {
-        if self.peek() == Some(b) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn skip_spaces(&mut self) {
-        while self.peek() == Some(b' ') {
-            self.i += 1;
-        }
-    }
-
-    fn rest(&self) -> &str {
-        self.s.get(self.i..).unwrap_or("")
-    }
-
-    /// Reads up to an unescaped byte of `stops`, resolving backslash
-    /// escapes of `,`, `=`, space and backslash; any other backslash is literal.
-    fn token(&mut self, stops: &[u8]) -> String {
-        let bytes = self.s.as_bytes();
-        let start = self.i;
-        let mut out = String::new();
-        let mut plain_from = start;
-        while let Some(&b) = bytes.get(self.i) {
-            if b == b'\\' && bytes.get(self.i + 1).is_some_and(|n| matches!(n, b',' | b'=' | b' ' | b'\\')) {
-                out.push_str(&self.s[plain_from..self.i]);
-                out.push(char::from(bytes[self.i + 1]));
-                self.i += 2;
-                plain_from = self.i;
-                continue;
-            }
-            if stops.contains(&b) {
-                break;
-            }
-            self.i += 1;
-        }
-        out.push_str(&self.s[plain_from..self.i]);
-        out
-    }
-
-    /// A field value: `Some(number)` or `None` for a string field.
-    fn field_value(&mut self) -> Result<Option<f64>, String> {
-        if self.eat(b'"') {
-            let bytes = self.s.as_bytes();
-            while let Some(&b) = bytes.get(self.i) {
-                self.i += if b == b'\\' { 2 } else { 1 };
-                if b == b'"' {
-                    return Ok(None);
-                }
-            }
-            return Err("string value is not closed with '\"'".into());
-        }
-        let raw = self.token(b", ");
-        if raw.is_empty() {
-            return Err("missing value".into());
-        }
-        let number = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-        let parsed = match raw.as_str() {
-            "t" | "T" | "true" | "True" | "TRUE" => Some(1.0),
-            "f" | "F" | "false" | "False" | "FALSE" => Some(0.0),
-            r if r.ends_with('i') => r[..r.len() - 1].parse::<i64>().ok().map(|v| v as f64),
-            r if r.ends_with('u') => r[..r.len() - 1].parse::<u64>().ok().map(|v| v as f64),
-            r if number(r) => r.parse::<f64>().ok(),
-            _ => None,
-        };
-        match parsed {
-            Some(v) if v.is_finite() => Ok(Some(v)),
-            // As InfluxDB's parser: a literal beyond f64's range is an error, not an infinity.
-            Some(_) => Err(format!("invalid value {raw:?}: out of range for a 64-bit float")),
-            None => Err(format!(
-                "invalid value {raw:?}: expected a float, an integer (1i), an unsigned (1u), a boolean or a \"string\""
-            )),
-        }
     }
 }
 
