@@ -7,8 +7,6 @@
 //! (`pulsedb anomalies`) are this.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 use pulsedb_model::{Querier, SelectHints, Series, Shard, StoreError};
 use pulsedb_query::{parse, parse_matchers, Error as QueryError, Value, ANOMALOUS};
@@ -60,8 +58,7 @@ impl Db {
     /// the one abnormal earliest first).
     ///
     /// Evaluated in shards of about [`SERIES_PER_SHARD`] series, so that a
-    /// selection of any size stays within one query's sample budget, as
-    /// many at once as there are cores.
+    /// selection of any size stays within one query's sample budget.
     pub fn anomalies(&self, request: &AnomalyRequest) -> Result<Vec<AnomalousSeries>, QueryError> {
         let step = (request.window / STEPS).max(1_000);
         let history_seconds = (request.history / 1000).max(1);
@@ -76,11 +73,10 @@ impl Db {
             let expr = parse(&query)?;
             let count = self.storage.count_series(&matchers).map_err(|e| QueryError::Storage(StoreError::new(e)))?;
             let shards = count.div_ceil(SERIES_PER_SHARD).max(1) as u64;
-            let start = request.at - request.window;
-            for result in
-                self.each_shard(shards, |shard| self.engine.range_expr(&shard, &expr, start, request.at, step))
-            {
-                let Value::Matrix(series) = result? else {
+            for index in 0..shards {
+                let shard = Sharded { db: self, shard: Shard { index, count: shards } };
+                let start = request.at - request.window;
+                let Value::Matrix(series) = self.engine.range_expr(&shard, &expr, start, request.at, step)? else {
                     continue;
                 };
                 for s in series {
@@ -100,40 +96,6 @@ impl Db {
         });
         found.truncate(request.limit);
         Ok(found)
-    }
-}
-
-impl Db {
-    /// `evaluate` on each of `shards` shards, on as many threads as the
-    /// machine has cores (each shard is independent), answers in shard
-    /// order; after an error no further shard is started.
-    fn each_shard<T: Send>(
-        &self,
-        shards: u64,
-        evaluate: impl Fn(Sharded<'_>) -> Result<T, QueryError> + Sync,
-    ) -> Vec<Result<T, QueryError>> {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(shards as usize).max(1);
-        let next = AtomicU64::new(0);
-        let answers: Vec<Mutex<Option<Result<T, QueryError>>>> = (0..shards).map(|_| Mutex::new(None)).collect();
-        let work = || loop {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = answers.get(index as usize) else { break };
-            let answer = evaluate(Sharded { db: self, shard: Shard { index, count: shards } });
-            if answer.is_err() {
-                next.store(shards, Ordering::Relaxed);
-            }
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
-        };
-        if workers == 1 {
-            work();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(work);
-                }
-            });
-        }
-        answers.into_iter().filter_map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner)).collect()
     }
 }
 

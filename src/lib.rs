@@ -29,7 +29,7 @@ pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
     is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
-    Querier, RollupBucket, RollupFields, RollupSeries, Sample, SelectHints, Series, SeriesHandle, SeriesRef, Shard,
+    Querier, RollupBucket, RollupFields, RollupSeries, Row, Sample, SelectHints, Series, SeriesHandle, SeriesRef, Shard,
     StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{

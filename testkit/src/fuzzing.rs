@@ -191,6 +191,45 @@ pub fn line_protocol(data: &[u8]) {
         b.rows().map(|(l, s)| (l.to_string(), s.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect()
     };
     assert_eq!(exact(&again), exact(&batch), "{text}");
+    line_protocol_cached(data, &batch);
+}
+
+/// The same body through a series cache learnt from parsing it once gives
+/// the same rows, in the same order, once handles are read as their labels.
+fn line_protocol_cached(data: &[u8], uncached: &pulsedb::Batch) {
+    use pulsedb::{Labels, Row, SeriesHandle, SeriesRef};
+    use pulsedb_formats::line_protocol::{parse_bytes_cached, LineSeriesCache, Precision};
+
+    struct Learnt(std::collections::HashMap<Vec<u8>, (SeriesHandle, usize)>, Vec<Labels>);
+    impl LineSeriesCache for Learnt {
+        fn get(&self, key: &[u8]) -> Option<(SeriesHandle, usize)> {
+            self.0.get(key).copied()
+        }
+    }
+    let mut cache = Learnt(Default::default(), Vec::new());
+    let first = parse_bytes_cached(data, Precision::Nanoseconds, 0, &cache).expect("parsed without a cache");
+    let rows: Vec<&Labels> = first.batch.rows().map(|(l, _)| l).collect();
+    for miss in &first.misses {
+        let labels = rows[miss.row];
+        let bytes = labels.iter().map(|l| l.name.len() + l.value.len()).sum();
+        cache.0.insert(miss.wire_labels.clone().expect("line keys"), (SeriesHandle::new(0, SeriesRef(cache.1.len() as u64)), bytes));
+        cache.1.push(labels.clone());
+    }
+    let second = parse_bytes_cached(data, Precision::Nanoseconds, 0, &cache).expect("parsed through the cache");
+    let expanded: Vec<(String, Vec<(i64, u64)>)> = second
+        .batch
+        .rows_in_order()
+        .map(|row| {
+            let (labels, samples) = match row {
+                Row::Labels(l, s) => (l, s),
+                Row::Handle(h, s) => (&cache.1[h.series().0 as usize], s),
+            };
+            (labels.to_string(), samples.iter().map(|x| (x.t, x.v.to_bits())).collect())
+        })
+        .collect();
+    let plain: Vec<(String, Vec<(i64, u64)>)> =
+        uncached.rows().map(|(l, s)| (l.to_string(), s.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect();
+    assert_eq!(expanded, plain);
 }
 
 /// The text exposition parser, both dialects, line by line: what parses
