@@ -212,7 +212,10 @@ fn line_protocol_cached(data: &[u8], uncached: &pulsedb::Batch) {
     for miss in &first.misses {
         let labels = rows[miss.row];
         let bytes = labels.iter().map(|l| l.name.len() + l.value.len()).sum();
-        cache.0.insert(miss.wire_labels.clone().expect("line keys"), (SeriesHandle::new(0, SeriesRef(cache.1.len() as u64)), bytes));
+        cache.0.insert(
+            miss.wire_labels.clone().expect("line keys"),
+            (SeriesHandle::new(0, SeriesRef(cache.1.len() as u64)), bytes),
+        );
         cache.1.push(labels.clone());
     }
     let second = parse_bytes_cached(data, Precision::Nanoseconds, 0, &cache).expect("parsed through the cache");
