@@ -7,12 +7,13 @@
 //! ```text
 //! [maintenance lock]
 //!   [append lock, apply gate] chunk file lengths → WAL rotation (segment S)
-//!       → every series' open chunk and out-of-order buffer, encoded
-//!   → fsync chunk files → index fsync → write head.checkpoint.tmp, fsync
+//!       → every series' open chunk and out-of-order buffer written to
+//!         head.checkpoint.tmp (page cache; nothing held in memory)
+//!   → fsync chunk files → index fsync → fsync head.checkpoint.tmp
 //!   → rename to head.checkpoint, fsync directory
 //! → later: WAL segments before S may be deleted (`truncate_wal`)
 //! ```
-//! Appends wait only while the head is encoded. A crash anywhere before the
+//! Appends wait only while the head is written out. A crash anywhere before the
 //! rename leaves the previous checkpoint and every WAL segment since it;
 //! after it, the new one is complete and durable, and so is everything it
 //! points at. Taken by the background thread once the WAL written since the
@@ -24,6 +25,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::Inner;
+use crate::error::IoContext;
 use crate::fs;
 use crate::head::checkpoint::{CheckpointHeader, CheckpointSeries, CheckpointWriter};
 use crate::Result;
@@ -44,10 +46,11 @@ pub(crate) struct LastCheckpoint {
     pub(crate) bytes: std::sync::atomic::AtomicU64,
 }
 
-/// A checkpoint encoded under the locks, not yet written.
+/// A checkpoint written to its temporary file under the locks, not yet
+/// durable.
 pub(crate) struct Captured {
     header: CheckpointHeader,
-    file: Vec<u8>,
+    bytes: u64,
     series: usize,
     paused: std::time::Duration,
 }
@@ -86,9 +89,10 @@ impl Inner {
         since >= self.options.wal_segment_size.max(last.bytes.load(Ordering::Relaxed))
     }
 
-    /// Encodes the head as of a fresh WAL segment. The caller holds the
-    /// append lock and the apply gate (every frame written is applied, and
-    /// none is written meanwhile), and the maintenance lock (no flush
+    /// Writes the head as of a fresh WAL segment to the temporary file
+    /// (the page cache: nothing of it is held in memory). The caller holds
+    /// the append lock and the apply gate (every frame written is applied,
+    /// and none is written meanwhile), and the maintenance lock (no flush
     /// drops chunks meanwhile).
     pub(crate) fn capture_checkpoint(&self) -> Result<Option<Captured>> {
         let started = Instant::now();
@@ -99,22 +103,25 @@ impl Inner {
         let wal_segment = self.wal.rotate()?;
         let maxt = self.head.maxt();
         let header = CheckpointHeader { wal_segment, flushed_until: self.head.flushed_until(), maxt, lengths };
-        let mut writer = CheckpointWriter::new(&header);
+        let tmp = self.dir.join(CHECKPOINT_TMP);
+        let writing = || format!("writing {}", tmp.display());
+        let file = std::fs::File::create(&tmp).context(writing)?;
         let series = self.head.all();
-        for s in &series {
+        let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut writer = CheckpointWriter::new(buffered, &header, series.len() as u64).context(writing)?;
+        for (i, s) in series.iter().enumerate() {
+            if i == series.len() / 2 {
+                self.crash_halfway(&mut writer);
+            }
             let data = s.data.lock();
             let (open_count, open, ooo, newest) = data.checkpoint_parts();
-            writer.series(&CheckpointSeries {
-                sref: s.sref,
-                newest,
-                key: &s.key,
-                open_count,
-                open: &open,
-                ooo: ooo.to_vec(),
-            });
+            let entry =
+                CheckpointSeries { sref: s.sref, newest, key: &s.key, open_count, open: &open, ooo: ooo.to_vec() };
+            writer.series(&entry).context(writing)?;
         }
-        let file = writer.finish();
-        Ok(Some(Captured { header, file, series: series.len(), paused: started.elapsed() }))
+        let (buffered, bytes) = writer.finish().context(writing)?;
+        buffered.into_inner().map_err(|e| e.into_error()).context(writing)?;
+        Ok(Some(Captured { header, bytes, series: series.len(), paused: started.elapsed() }))
     }
 
     /// Makes a captured checkpoint durable and the current one.
@@ -126,11 +133,8 @@ impl Inner {
         self.index.sync()?;
         let tmp = self.dir.join(CHECKPOINT_TMP);
         let path = self.dir.join(CHECKPOINT_FILE);
-        #[cfg(any(test, feature = "fault-injection"))]
-        self.crash_point(crate::fault::Fault::CrashWritingCheckpoint, || {
-            let _ = std::fs::write(&tmp, &c.file[..c.file.len() / 2]);
-        });
-        fs::write_synced(&tmp, &c.file)?;
+        let file = std::fs::File::open(&tmp).context(|| format!("opening {}", tmp.display()))?;
+        fs::sync_file(&file, &tmp)?;
         #[cfg(any(test, feature = "fault-injection"))]
         self.crash_point(crate::fault::Fault::CrashBeforeCheckpointRename, || {});
         fs::rename_durable(&tmp, &path)?;
@@ -139,10 +143,10 @@ impl Inner {
         let last = &self.last_checkpoint;
         last.wal_segment.store(c.header.wal_segment, Ordering::Release);
         last.wal_bytes_at.store(self.wal.stats().bytes_written, Ordering::Relaxed);
-        last.bytes.store(c.file.len() as u64, Ordering::Relaxed);
+        last.bytes.store(c.bytes, Ordering::Relaxed);
         let stats = CheckpointStats {
             series: c.series,
-            bytes: c.file.len() as u64,
+            bytes: c.bytes,
             wal_segment: c.header.wal_segment,
             paused_seconds: c.paused.as_secs_f64(),
         };
@@ -168,6 +172,20 @@ impl Inner {
             std::process::abort();
         }
     }
+
+    /// Halfway through writing a checkpoint: dies there with
+    /// `CrashWritingCheckpoint` armed, what was written so far on disk.
+    fn crash_halfway<W: std::io::Write>(&self, writer: &mut CheckpointWriter<W>) {
+        self.crash_point(crate::fault::Fault::CrashWritingCheckpoint, || {
+            let _ = writer.inner().flush();
+        });
+    }
+}
+
+#[cfg(not(any(test, feature = "fault-injection")))]
+impl Inner {
+    #[inline]
+    fn crash_halfway<W: std::io::Write>(&self, _: &mut CheckpointWriter<W>) {}
 }
 
 /// Removes the temporary file of a checkpoint a crash interrupted.

@@ -17,6 +17,7 @@
 //! checkpoint is `engine/checkpoint.rs`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use crate::{Error, Result, Sample, SeriesRef};
@@ -56,54 +57,66 @@ pub(crate) struct CheckpointSeries<'a> {
     pub(crate) ooo: Vec<Sample>,
 }
 
-/// Builds a checkpoint file in memory.
-pub(crate) struct CheckpointWriter {
-    buf: Vec<u8>,
-    count_at: usize,
-    series: u64,
+/// Writes a checkpoint file to `W` as it goes (nothing of it is held in
+/// memory), keeping its length and checksum.
+pub(crate) struct CheckpointWriter<W: Write> {
+    out: W,
+    crc: crc32fast::Hasher,
+    len: u64,
 }
 
-impl CheckpointWriter {
-    pub(crate) fn new(header: &CheckpointHeader) -> Self {
-        let mut buf = Vec::with_capacity(1 << 20);
-        buf.extend_from_slice(CHECKPOINT_MAGIC);
-        buf.extend_from_slice(&[CheckpointVersion::CURRENT as u8, 0, 0, 0]);
-        buf.extend_from_slice(&header.wal_segment.to_le_bytes());
-        buf.extend_from_slice(&header.flushed_until.to_le_bytes());
-        buf.extend_from_slice(&header.maxt.to_le_bytes());
-        buf.extend_from_slice(&(header.lengths.len() as u32).to_le_bytes());
+impl<W: Write> CheckpointWriter<W> {
+    /// Starts a checkpoint of `series` series.
+    pub(crate) fn new(out: W, header: &CheckpointHeader, series: u64) -> std::io::Result<Self> {
+        let mut w = Self { out, crc: crc32fast::Hasher::new(), len: 0 };
+        w.put(CHECKPOINT_MAGIC)?;
+        w.put(&[CheckpointVersion::CURRENT as u8, 0, 0, 0])?;
+        w.put(&header.wal_segment.to_le_bytes())?;
+        w.put(&header.flushed_until.to_le_bytes())?;
+        w.put(&header.maxt.to_le_bytes())?;
+        w.put(&(header.lengths.len() as u32).to_le_bytes())?;
         for (window, len) in &header.lengths {
-            buf.extend_from_slice(&window.to_le_bytes());
-            buf.extend_from_slice(&len.to_le_bytes());
+            w.put(&window.to_le_bytes())?;
+            w.put(&len.to_le_bytes())?;
         }
-        let count_at = buf.len();
-        buf.extend_from_slice(&0u64.to_le_bytes());
-        Self { buf, count_at, series: 0 }
+        w.put(&series.to_le_bytes())?;
+        Ok(w)
     }
 
-    pub(crate) fn series(&mut self, s: &CheckpointSeries<'_>) {
-        let b = &mut self.buf;
-        b.extend_from_slice(&s.sref.0.to_le_bytes());
-        b.extend_from_slice(&s.newest.to_le_bytes());
-        b.extend_from_slice(&(s.key.len() as u32).to_le_bytes());
-        b.extend_from_slice(s.key);
-        b.extend_from_slice(&s.open_count.to_le_bytes());
-        b.extend_from_slice(&(s.open.len() as u32).to_le_bytes());
-        b.extend_from_slice(s.open);
-        b.extend_from_slice(&(s.ooo.len() as u32).to_le_bytes());
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.crc.update(bytes);
+        self.len += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+
+    /// Writes one series; exactly as many as `new` announced must follow.
+    pub(crate) fn series(&mut self, s: &CheckpointSeries<'_>) -> std::io::Result<()> {
+        self.put(&s.sref.0.to_le_bytes())?;
+        self.put(&s.newest.to_le_bytes())?;
+        self.put(&(s.key.len() as u32).to_le_bytes())?;
+        self.put(s.key)?;
+        self.put(&s.open_count.to_le_bytes())?;
+        self.put(&(s.open.len() as u32).to_le_bytes())?;
+        self.put(s.open)?;
+        self.put(&(s.ooo.len() as u32).to_le_bytes())?;
         for sample in &s.ooo {
-            b.extend_from_slice(&sample.t.to_le_bytes());
-            b.extend_from_slice(&sample.v.to_bits().to_le_bytes());
+            self.put(&sample.t.to_le_bytes())?;
+            self.put(&sample.v.to_bits().to_le_bytes())?;
         }
-        self.series += 1;
+        Ok(())
     }
 
-    /// The file's bytes, checksum included.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
-        self.buf[self.count_at..self.count_at + 8].copy_from_slice(&self.series.to_le_bytes());
-        let crc = crc32fast::hash(&self.buf);
-        self.buf.extend_from_slice(&crc.to_le_bytes());
-        self.buf
+    /// Writes the checksum; returns the writer and the file's length.
+    pub(crate) fn finish(mut self) -> std::io::Result<(W, u64)> {
+        let crc = self.crc.clone().finalize();
+        self.put(&crc.to_le_bytes())?;
+        Ok((self.out, self.len))
+    }
+
+    /// The writer, for a test that stops halfway.
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub(crate) fn inner(&mut self) -> &mut W {
+        &mut self.out
     }
 }
 
@@ -240,7 +253,7 @@ mod tests {
     }
 
     fn sample_file() -> Vec<u8> {
-        let mut w = CheckpointWriter::new(&header());
+        let mut w = CheckpointWriter::new(Vec::new(), &header(), 2).unwrap();
         w.series(&CheckpointSeries {
             sref: SeriesRef(1),
             newest: 42,
@@ -248,7 +261,8 @@ mod tests {
             open_count: 2,
             open: &[1, 2, 3],
             ooo: vec![Sample::new(5, f64::NAN)],
-        });
+        })
+        .unwrap();
         w.series(&CheckpointSeries {
             sref: SeriesRef(9),
             newest: i64::MIN,
@@ -256,8 +270,11 @@ mod tests {
             open_count: 0,
             open: &[],
             ooo: vec![],
-        });
-        w.finish()
+        })
+        .unwrap();
+        let (file, len) = w.finish().unwrap();
+        assert_eq!(len, file.len() as u64);
+        file
     }
 
     #[test]
