@@ -65,7 +65,7 @@ pub struct CheckpointStats {
     pub bytes: u64,
     /// WAL replay on the next open starts at this segment.
     pub wal_segment: u64,
-    /// How long appends waited while the head was encoded.
+    /// How long appends waited while the head was written out.
     pub paused_seconds: f64,
 }
 
