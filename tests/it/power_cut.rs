@@ -1,9 +1,10 @@
 //! Power cuts, simulated with `pulsedb-powercut`: two writers append
-//! numbered batches (the crash workload: flushes, compactions, WAL
-//! rotations and truncations all the time) while the sim records every
+//! numbered batches (the crash workload: flushes, compactions, head
+//! checkpoints, WAL rotations and truncations all the time) while the sim records every
 //! durability point of the data directory; the power is cut right after a
-//! random one of them — in the write path, a flush, a compaction, the WAL
-//! truncation that follows a flush, or the recovery of the previous cut —
+//! random one of them — in the write path, a flush, a compaction, a head
+//! checkpoint, the WAL truncation that follows a flush or a checkpoint, or
+//! the recovery of the previous cut —
 //! and the directory a rebooted machine would find (unsynced bytes gone or
 //! torn, unsynced directory entries gone, the label index rolled back to
 //! its last sync) is opened as the next iteration's data directory.
@@ -112,6 +113,9 @@ fn write_until_cut(db: &Db, cut: &PowerCut, witness: Witness, first: u64) -> Ite
                     if writer == 1 && n % 151 == 0 {
                         db.compact().unwrap();
                     }
+                    if writer == 1 && n % 41 == 0 {
+                        db.checkpoint().unwrap();
+                    }
                 }
             });
         }
@@ -192,6 +196,7 @@ fn phase(cause: &str) -> &'static str {
         _ if cause.starts_with("fsync of directory") => "block or data directory",
         _ if wal => "WAL segment",
         _ if cause.contains("blocks") => "block file",
+        _ if cause.contains("chunks_head") || cause.contains("head.checkpoint") => "head checkpoint",
         _ => "other file",
     }
 }

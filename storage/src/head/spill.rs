@@ -200,6 +200,9 @@ impl ChunkStore {
             }
             if on_disk > len {
                 file.set_len(len).context(|| format!("truncating {} to {len} bytes", path.display()))?;
+                // Durable before records are appended again after `len`: a
+                // file is then only ever appended to between two syncs.
+                crate::fs::sync_file(&file, &path)?;
             }
             let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
             file.read_exact_at(&mut bytes, 0).context(|| format!("reading {}", path.display()))?;
