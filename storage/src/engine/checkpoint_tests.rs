@@ -191,3 +191,27 @@ fn a_damaged_checkpoint_is_an_error_naming_it() {
     let err = Storage::open(dir.path(), options()).unwrap_err().to_string();
     assert!(err.contains("head.checkpoint") && err.contains("checksum"), "{err}");
 }
+
+/// A window whose samples were all deleted is flushed without a block; its
+/// chunk file, which the last checkpoint lists, goes only once a checkpoint
+/// that does not list it is durable, so the next open still works.
+#[test]
+fn a_window_flushed_without_a_block_after_a_checkpoint_does_not_stop_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let labels = Labels::metric("m", [("s", "a")]);
+    let mut batch = Batch::new();
+    // Window 0 (a closed chunk in its file once window 1 starts), then window 1.
+    batch.add(labels.clone(), (0..200).map(|i| Sample::new(i * 1000, i as f64)));
+    storage.append(&batch).unwrap();
+    storage.checkpoint().unwrap().unwrap();
+    assert!(dir.path().join(CHUNKS_HEAD_DIR).join("0.chunks").exists());
+    storage.delete_series(&[Matcher::equal("__name__", "m")], 0, 119_999).unwrap();
+    assert_eq!(storage.flush().unwrap(), 0, "nothing left to write for window 0");
+    assert!(!dir.path().join(CHUNKS_HEAD_DIR).join("0.chunks").exists());
+    drop(storage);
+    let storage = Storage::open(dir.path(), options()).unwrap();
+    let got = &everything(&storage)[0].1;
+    assert_eq!(got.len(), 80);
+    assert_eq!(got[0].0, 120_000);
+}

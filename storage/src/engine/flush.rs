@@ -47,11 +47,17 @@ impl Inner {
         let _maintenance = self.maintenance.lock();
         self.remove_orphans()?;
         let mut written = 0;
-        while let Some((start, end)) = self.next_flushable_window(ready) {
-            if self.flush_window(start, end)? {
-                written += 1;
+        let flushed = (|| {
+            while let Some((start, end)) = self.next_flushable_window(ready) {
+                if self.flush_window(start, end)? {
+                    written += 1;
+                }
             }
-        }
+            Ok::<_, crate::Error>(())
+        })();
+        // Also after a failed window: those flushed before it are done.
+        self.delete_detached_chunk_files()?;
+        flushed?;
         if written > 0 {
             // Start a fresh segment so the older ones stop growing and can be
             // deleted once the windows they hold are flushed too.
@@ -59,6 +65,36 @@ impl Inner {
         }
         self.truncate_wal()?;
         Ok(written)
+    }
+
+    /// Deletes the head chunk files of windows flushed since the last call.
+    /// The current checkpoint may list them (and a restart would then need
+    /// them, if the window's block is later removed by retention or was
+    /// never written because deletions emptied it), so a new checkpoint,
+    /// which does not, is made durable first. The caller holds the
+    /// maintenance lock.
+    fn delete_detached_chunk_files(&self) -> Result<()> {
+        let doomed = std::mem::take(&mut *self.detached_chunk_files.lock());
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        if self.last_checkpoint.wal_segment.load(Ordering::Acquire) > 0 {
+            let captured = {
+                let _append = self.append.lock();
+                let _applied = self.apply_gate.write();
+                self.capture_checkpoint()
+            };
+            let persisted = captured.and_then(|c| c.map(|c| self.persist_checkpoint(c)).transpose());
+            if !matches!(persisted, Ok(Some(_))) {
+                // Kept for the next try; a restart meanwhile still finds them.
+                self.detached_chunk_files.lock().extend(doomed);
+                return persisted.map(|_| ());
+            }
+        }
+        for path in doomed {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
     }
 
     /// The oldest window of head data, if it is `ready` to become a block.
@@ -172,7 +208,8 @@ impl Inner {
                 emptied.push(s.clone());
             }
         }
-        self.head.store.drop_before(end.div_euclid(self.cfg.block_span));
+        let detached = self.head.store.detach_before(end.div_euclid(self.cfg.block_span));
+        self.detached_chunk_files.lock().extend(detached);
         let _append = self.append.lock();
         for s in emptied {
             // Re-check under the append lock: a batch may have added samples since.

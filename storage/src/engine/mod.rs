@@ -90,6 +90,9 @@ pub(crate) struct Inner {
     /// Serialises flush, compaction, retention and checkpoints.
     maintenance: Mutex<()>,
     last_checkpoint: checkpoint::LastCheckpoint,
+    /// Head chunk files of flushed windows, deleted once a checkpoint that
+    /// does not list them is durable (`flush.rs`).
+    detached_chunk_files: Mutex<Vec<PathBuf>>,
     /// Blocks renamed into place but neither registered nor removed (both
     /// failed). Each is removed before the next block is written, since a
     /// retry would write a second block for the same window or parents.

@@ -95,6 +95,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
         apply_gate: RwLock::new(()),
         maintenance: Mutex::new(()),
         last_checkpoint,
+        detached_chunk_files: Mutex::new(Vec::new()),
         orphans: Mutex::new(Vec::new()),
         closed: Default::default(),
         counters: Counters::default(),

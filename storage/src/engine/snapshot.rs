@@ -112,6 +112,16 @@ impl Inner {
             self.capture_checkpoint()?
         };
         let Some(captured) = captured else {
+            // Without a checkpoint the copy would need every WAL segment
+            // since the first sample in the head, and those before the last
+            // checkpoint may be gone.
+            if self.last_checkpoint.wal_segment.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                return Err(Error::InvalidOptions(
+                    "cannot snapshot the head: head chunks are held in memory after a failed write; \
+                     retry once a flush has written them, or snapshot with skip_head"
+                        .into(),
+                ));
+            }
             return Ok(());
         };
         self.persist_checkpoint(captured)?;

@@ -290,16 +290,17 @@ impl ChunkStore {
         }
     }
 
-    /// Deletes the files of every window before `window` (their chunks are in blocks).
-    pub(crate) fn drop_before(&self, window: i64) {
+    /// Forgets every window before `window` (their chunks are in blocks)
+    /// and returns their files, for the caller to delete once no durable
+    /// checkpoint lists them any more.
+    pub(crate) fn detach_before(&self, window: i64) -> Vec<PathBuf> {
         let mut files = self.files.lock();
         let keep = files.split_off(&window);
         let dropped = std::mem::replace(&mut *files, keep);
         drop(files);
-        if let Some(dir) = &self.dir {
-            for w in dropped.keys() {
-                let _ = std::fs::remove_file(dir.join(format!("{w}.chunks")));
-            }
+        match &self.dir {
+            Some(dir) => dropped.keys().map(|w| dir.join(format!("{w}.chunks"))).collect(),
+            None => Vec::new(),
         }
     }
 
