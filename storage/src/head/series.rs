@@ -55,7 +55,7 @@ impl ClosedChunk {
     pub(crate) fn from_meta(meta: &ChunkMeta, at: u64) -> Self {
         Self {
             mint: meta.mint,
-            span: u32::try_from(meta.maxt - meta.mint).unwrap_or(u32::MAX),
+            span: u32::try_from(meta.maxt.saturating_sub(meta.mint)).unwrap_or(u32::MAX),
             count: meta.count,
             len: meta.len,
             at,
