@@ -125,6 +125,15 @@ impl TestServer {
         (code, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
     }
 
+    /// Waits (up to 20 s, then panics saying `what`) until `metric(name)` is at most `at_most`.
+    pub fn wait_for_metric_at_most(&self, name: &str, at_most: f64, what: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.metric(name) > at_most {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// The sum of every sample of the metric `name` (any labels; or a
     /// prefix of a series, `name{label="v"`, for those that match it) on
     /// the server's own `/metrics` page; 0 when it has none.

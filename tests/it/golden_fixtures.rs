@@ -137,6 +137,24 @@ fn version_3_directory_opens_and_reads_back_exactly() {
     check("tests/fixtures/v3");
 }
 
+/// Appends `expected()` a minute at a time, flushing and compacting after
+/// minute 250 (hours 0-4 into blocks); `after(n)` runs after minute `n`.
+fn append_expected(db: &Db, mut after: impl FnMut(usize)) {
+    let data = expected();
+    for n in 0..330usize {
+        let mut batch = Batch::new();
+        for (labels, samples) in &data {
+            batch.add(labels.clone(), [samples[n]]);
+        }
+        db.append(&batch).unwrap();
+        if n == 250 {
+            db.flush().unwrap();
+            db.compact().unwrap();
+        }
+        after(n);
+    }
+}
+
 /// Head checkpoint version 1 with head chunk files version 2: hours 0-4
 /// in two compacted blocks; hours 4-5 only in the head, restored from
 /// `head.checkpoint` and the closed chunks in `chunks_head/` (the WAL
@@ -155,21 +173,11 @@ fn write_checkpoint_golden() {
     let out = Path::new("tests/fixtures/head-checkpoint-v1");
     assert!(!out.exists(), "{} exists: golden fixtures are never regenerated", out.display());
     let db = Db::open(out, options()).unwrap();
-    let data = expected();
-    for n in 0..330usize {
-        let mut batch = Batch::new();
-        for (labels, samples) in &data {
-            batch.add(labels.clone(), [samples[n]]);
-        }
-        db.append(&batch).unwrap();
-        if n == 250 {
-            db.flush().unwrap();
-            db.compact().unwrap();
-        }
+    append_expected(&db, |n| {
         if n == 300 {
             db.checkpoint().unwrap();
         }
-    }
+    });
     // As a crash leaves it: no shutdown snapshot, the tail only in the WAL.
     drop(db);
     for leftover in ["LOCK", "index/LOCK", "index/LOG"] {
@@ -187,20 +195,9 @@ fn write_golden() {
     let out = Path::new(&path);
     assert!(!out.exists(), "{path} exists: golden fixtures are never regenerated");
     let db = Db::open(out, options()).unwrap();
-    let data = expected();
     // 5.5 h of data: hours 0-4 in two compacted 2 h blocks, hour 4-5 in a
     // plain 1 h block, the last half hour only in the WAL.
-    for n in 0..330usize {
-        let mut batch = Batch::new();
-        for (labels, samples) in &data {
-            batch.add(labels.clone(), [samples[n]]);
-        }
-        db.append(&batch).unwrap();
-        if n == 250 {
-            db.flush().unwrap();
-            db.compact().unwrap();
-        }
-    }
+    append_expected(&db, |_| {});
     db.flush().unwrap();
     db.close().unwrap();
     let _ = std::fs::remove_dir_all(out.join("chunks_head")); // rebuilt from the WAL on open

@@ -130,11 +130,7 @@ fn series_seen_before_take_the_cached_path_and_survive_leaving_the_head() {
     // `b` goes on at the present; the background flush writes the old
     // window to a block and `a`, with nothing newer, leaves the head.
     assert_eq!(write(lines(now, &["b"])).0, 204);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.metric("pulsedb_head_series") > 2.0 {
-        assert!(std::time::Instant::now() < deadline, "the old window was never flushed");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    server.wait_for_metric_at_most("pulsedb_head_series", 2.0, "the old window was never flushed");
     assert_eq!(write(lines(now + 1000, &["a", "b"])).0, 204);
     assert_eq!(server.metric("pulsedb_line_protocol_stale_retries_total"), 1.0);
     assert_eq!(write(lines(now + 15_000, &["a", "b"])).0, 204);

@@ -115,11 +115,7 @@ fn series_seen_before_take_the_cached_path_and_survive_leaving_the_head() {
     // `b` goes on at the present; the background flush writes the old
     // window to a block and `a`, with nothing newer, leaves the head.
     scrape(now, &["b"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.metric("pulsedb_head_series") as u64 > 1 {
-        assert!(std::time::Instant::now() < deadline, "the old window was never flushed");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    server.wait_for_metric_at_most("pulsedb_head_series", 1.0, "the old window was never flushed");
     // Its cached handle is stale now: the request is still stored, whole.
     assert_eq!(server.metric("pulsedb_remote_write_cached_series_total") as u64, 3, "a and b, then b");
     scrape(now, &["a", "b"]);

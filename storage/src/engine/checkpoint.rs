@@ -46,6 +46,21 @@ pub(crate) struct LastCheckpoint {
     pub(crate) bytes: std::sync::atomic::AtomicU64,
 }
 
+impl LastCheckpoint {
+    /// As of the checkpoint an open found.
+    pub(crate) fn of(c: &crate::head::checkpoint::Checkpoint) -> Self {
+        let last = Self::default();
+        last.wal_segment.store(c.header.wal_segment, Ordering::Relaxed);
+        last.bytes.store(c.len(), Ordering::Relaxed);
+        last
+    }
+
+    /// The WAL segment replay starts at, before which segments may go (0: no checkpoint yet).
+    pub(crate) fn segment(&self) -> u64 {
+        self.wal_segment.load(Ordering::Acquire)
+    }
+}
+
 /// A checkpoint written to its temporary file under the locks, not yet
 /// durable.
 pub(crate) struct Captured {
@@ -74,6 +89,12 @@ impl Inner {
     /// kept in memory after a failed write), which is logged.
     pub(crate) fn checkpoint(&self) -> Result<Option<CheckpointStats>> {
         let _maintenance = self.maintenance.lock();
+        self.checkpoint_holding_maintenance()
+    }
+
+    /// [`Inner::checkpoint`] for a caller that holds the maintenance lock
+    /// (a flush, a snapshot).
+    pub(crate) fn checkpoint_holding_maintenance(&self) -> Result<Option<CheckpointStats>> {
         let captured = {
             let _append = self.append.lock();
             let _applied = self.apply_gate.write();

@@ -126,19 +126,24 @@ proptest! {
     }
 }
 
+/// Opens `dir` and appends one sample a second for `seconds` s to `m{s="a"}`, the value the second.
+fn open_with_one_series(dir: &Path, seconds: i64) -> Storage {
+    let storage = Storage::open(dir, options()).unwrap();
+    let mut batch = Batch::new();
+    batch.add(Labels::metric("m", [("s", "a")]), (0..seconds).map(|i| Sample::new(i * 1000, i as f64)));
+    storage.append(&batch).unwrap();
+    storage
+}
+
 #[test]
 fn close_then_open_replays_no_wal_and_later_appends_continue() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path(), options()).unwrap();
     let labels = Labels::metric("m", [("s", "a")]);
-    let mut batch = Batch::new();
-    batch.add(labels.clone(), (0..500).map(|i| Sample::new(i * 1000, i as f64)));
-    storage.append(&batch).unwrap();
-    storage.close().unwrap();
+    open_with_one_series(dir.path(), 500).close().unwrap();
 
     let storage = Storage::open(dir.path(), options()).unwrap();
     // Replay started at the segment the close opened: nothing before it was read.
-    let first_read = storage.inner.last_checkpoint.wal_segment.load(Ordering::Relaxed);
+    let first_read = storage.inner.last_checkpoint.segment();
     assert!(first_read > 1);
     let mut more = Batch::new();
     more.add(labels.clone(), (500..700).map(|i| Sample::new(i * 1000, i as f64)));
@@ -178,11 +183,7 @@ fn wal_before_the_checkpoint_is_deleted() {
 #[test]
 fn a_damaged_checkpoint_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path(), options()).unwrap();
-    let mut batch = Batch::new();
-    batch.add(Labels::metric("m", [("s", "a")]), (0..10).map(|i| Sample::new(i * 1000, 1.0)));
-    storage.append(&batch).unwrap();
-    storage.close().unwrap();
+    open_with_one_series(dir.path(), 10).close().unwrap();
     let path = dir.path().join(CHECKPOINT_FILE);
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
@@ -198,12 +199,8 @@ fn a_damaged_checkpoint_is_an_error_naming_it() {
 #[test]
 fn a_window_flushed_without_a_block_after_a_checkpoint_does_not_stop_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path(), options()).unwrap();
-    let labels = Labels::metric("m", [("s", "a")]);
-    let mut batch = Batch::new();
     // Window 0 (a closed chunk in its file once window 1 starts), then window 1.
-    batch.add(labels.clone(), (0..200).map(|i| Sample::new(i * 1000, i as f64)));
-    storage.append(&batch).unwrap();
+    let storage = open_with_one_series(dir.path(), 200);
     storage.checkpoint().unwrap().unwrap();
     assert!(dir.path().join(CHUNKS_HEAD_DIR).join("0.chunks").exists());
     storage.delete_series(&[Matcher::equal("__name__", "m")], 0, 119_999).unwrap();

@@ -78,13 +78,8 @@ impl Inner {
         if doomed.is_empty() {
             return Ok(());
         }
-        if self.last_checkpoint.wal_segment.load(Ordering::Acquire) > 0 {
-            let captured = {
-                let _append = self.append.lock();
-                let _applied = self.apply_gate.write();
-                self.capture_checkpoint()
-            };
-            let persisted = captured.and_then(|c| c.map(|c| self.persist_checkpoint(c)).transpose());
+        if self.last_checkpoint.segment() > 0 {
+            let persisted = self.checkpoint_holding_maintenance();
             if !matches!(persisted, Ok(Some(_))) {
                 // Kept for the next try; a restart meanwhile still finds them.
                 self.detached_chunk_files.lock().extend(doomed);
@@ -228,7 +223,7 @@ impl Inner {
         // Not `min_valid`: that is past a window whose write failed.
         let flushed_until = self.head.flushed_until();
         let current = self.wal.current_segment();
-        let checkpointed = self.last_checkpoint.wal_segment.load(Ordering::Acquire);
+        let checkpointed = self.last_checkpoint.segment();
         let first_kept = {
             let state = self.append.lock();
             let segments = self.wal.segments()?;

@@ -38,28 +38,21 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     let flushed_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
     super::checkpoint::remove_leftover(dir)?;
     let checkpoint = Checkpoint::read(&dir.join(CHECKPOINT_FILE))?;
-    let (head, restored) = match &checkpoint {
+    let (head, restored_max_ref) = match &checkpoint {
         Some(c) => restore_checkpoint(dir, c, cfg.block_span, flushed_until)?,
-        None => (
-            Head::new(ChunkStore::open(&dir.join(CHUNKS_HEAD_DIR), cfg.block_span)?, flushed_until),
-            Restored::default(),
-        ),
+        None => (Head::new(ChunkStore::open(&dir.join(CHUNKS_HEAD_DIR), cfg.block_span)?, flushed_until), 0),
     };
-    let last_checkpoint = LastCheckpoint::default();
-    if let Some(c) = &checkpoint {
-        last_checkpoint.wal_segment.store(c.header.wal_segment, std::sync::atomic::Ordering::Relaxed);
-        last_checkpoint.bytes.store(c.len(), std::sync::atomic::Ordering::Relaxed);
-    }
+    let last_checkpoint = checkpoint.as_ref().map_or_else(LastCheckpoint::default, LastCheckpoint::of);
     drop(checkpoint);
 
     let mut replay = Replay::new(&head, &index, flushed_until);
     let wal_options = WalOptions::new()
         .with_segment_size(options.wal_segment_size)
         .with_sync(options.sync)
-        .with_replay_from(last_checkpoint.wal_segment.load(std::sync::atomic::Ordering::Relaxed));
+        .with_replay_from(last_checkpoint.segment());
     let wal = Wal::open(dir.join(WAL_DIR), wal_options, |pos, payload| replay.frame(pos.segment, payload))?;
     let Replay { max_ref, segment_maxt, new_series, .. } = replay;
-    let max_ref = max_ref.max(restored.max_ref);
+    let max_ref = max_ref.max(restored_max_ref);
     // Put back series RocksDB's unsynced log lost (after an OS crash), and
     // only those: most are there already.
     let refs: Vec<SeriesRef> = new_series.iter().map(|(r, _)| *r).collect();
@@ -105,15 +98,10 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     })
 }
 
-/// What restoring a checkpoint found besides the head.
-#[derive(Default)]
-struct Restored {
-    max_ref: u64,
-}
-
 /// The head as checkpoint `c` left it, with the closed chunks its chunk
-/// files hold, less everything before `flushed_until` (in blocks since).
-fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until: i64) -> Result<(Head, Restored)> {
+/// files hold, less everything before `flushed_until` (in blocks since);
+/// and the largest series ref in it.
+fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until: i64) -> Result<(Head, u64)> {
     let path = dir.join(CHECKPOINT_FILE);
     let first_window = if flushed_until == i64::MIN { i64::MIN } else { flushed_until.div_euclid(block_span) };
     let (store, found) = ChunkStore::recover(&dir.join(CHUNKS_HEAD_DIR), block_span, &c.header.lengths, first_window)?;
@@ -122,7 +110,7 @@ fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until
         push_recovered(closed.entry(chunk.meta.sref).or_default(), &chunk.meta, chunk.at);
     }
     let head = Head::new(store, flushed_until);
-    let mut restored = Restored::default();
+    let mut max_ref = 0;
     c.for_each_series(|s| {
         let open = decode_chunk(s.open, usize::from(s.open_count)).map_err(|kind| (0, kind.to_string()))?;
         let series = head.get_or_insert(s.sref, s.key);
@@ -131,7 +119,7 @@ fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until
             data.truncate_before(flushed_until);
         }
         series.restore(data);
-        restored.max_ref = restored.max_ref.max(s.sref.0);
+        max_ref = max_ref.max(s.sref.0);
         Ok(())
     })
     .map_err(|(at, kind)| Error::corruption(&path, at, kind))?;
@@ -139,7 +127,7 @@ fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until
         head.observe(c.header.maxt);
     }
     tracing::info!(series = head.len(), wal_segment = c.header.wal_segment, "restored the head from its checkpoint");
-    Ok((head, restored))
+    Ok((head, max_ref))
 }
 
 /// Opens every block under `blocks_dir`, removing temporary directories of

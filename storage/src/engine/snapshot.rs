@@ -106,16 +106,11 @@ impl Inner {
     /// deletes a chunk file meanwhile; the files may grow after the
     /// checkpoint, and opening the copy cuts them back to its lengths.
     fn copy_head_checkpoint(&self, dest: &Path) -> Result<()> {
-        let captured = {
-            let _append = self.append.lock();
-            let _applied = self.apply_gate.write();
-            self.capture_checkpoint()?
-        };
-        let Some(captured) = captured else {
+        if self.checkpoint_holding_maintenance()?.is_none() {
             // Without a checkpoint the copy would need every WAL segment
             // since the first sample in the head, and those before the last
             // checkpoint may be gone.
-            if self.last_checkpoint.wal_segment.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            if self.last_checkpoint.segment() > 0 {
                 return Err(Error::InvalidOptions(
                     "cannot snapshot the head: head chunks are held in memory after a failed write; \
                      retry once a flush has written them, or snapshot with skip_head"
@@ -123,8 +118,7 @@ impl Inner {
                 ));
             }
             return Ok(());
-        };
-        self.persist_checkpoint(captured)?;
+        }
         let chunks_from = self.dir.join(CHUNKS_HEAD_DIR);
         let chunks_to = dest.join(CHUNKS_HEAD_DIR);
         std::fs::create_dir_all(&chunks_to).context(|| format!("creating {}", chunks_to.display()))?;
