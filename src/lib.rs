@@ -29,8 +29,8 @@ pub use anomalies::{AnomalousSeries, AnomalyRequest};
 
 pub use pulsedb_model::{
     is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
-    Querier, RollupBucket, RollupFields, RollupSeries, Row, Sample, SelectHints, Series, SeriesHandle, SeriesRef,
-    Shard, StoreError, METRIC_NAME, STALE_NAN,
+    Newest, Querier, RollupBucket, RollupFields, RollupSeries, Row, Sample, SelectHints, Series, SeriesHandle,
+    SeriesRef, Shard, StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
     function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions,

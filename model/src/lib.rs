@@ -27,6 +27,8 @@ pub use error::{Error, StoreError};
 pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use metadata::{MetricMetadata, MetricType};
-pub use querier::{Querier, SelectHints, Shard};
-pub use rollup::{summarize, window_means, RollupBucket, RollupFields, RollupSeries, RESOLUTIONS};
+pub use querier::{Newest, Querier, SelectHints, Shard};
+pub use rollup::{
+    push_bucket, summarize, summarize_into, window_means, RollupBucket, RollupFields, RollupSeries, RESOLUTIONS,
+};
 pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};

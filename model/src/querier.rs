@@ -28,10 +28,25 @@ pub struct SelectHints {
     /// When the caller gives up: a store stops reading and returns
     /// [`crate::Error::DeadlineExceeded`] past it.
     pub deadline: Option<std::time::Instant>,
+    /// Only each series' newest sample in `[mint, maxt]` is needed (an
+    /// instant selector or `last_over_time` evaluated at one time): a store
+    /// may return just that one, and may skip reading older data for it.
+    pub newest: Option<Newest>,
     /// Only one shard of the matching series. Not a hint: a caller that
     /// sets it relies on it (it splits a selection too large for one
     /// sample budget), so only a store that honours it may be given one.
     pub shard: Option<Shard>,
+}
+
+/// Which sample [`SelectHints::newest`] asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Newest {
+    /// The newest sample, staleness marker or not (an instant selector
+    /// returns nothing for a series whose newest sample is a marker).
+    Any,
+    /// The newest sample that is not a staleness marker (range selectors
+    /// leave markers out).
+    NotStale,
 }
 
 /// The series whose reference is `index` modulo `count`.

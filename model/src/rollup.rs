@@ -60,37 +60,80 @@ pub struct RollupSeries {
 /// Buckets of `samples` (time-ordered) at `resolution`, sums added in time
 /// order. Staleness markers are left out.
 pub fn summarize(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
-    let mut out: Vec<RollupBucket> = Vec::new();
+    let mut out = Vec::new();
+    summarize_into(&mut out, samples, resolution);
+    out
+}
+
+/// [`summarize`] continuing `out`: samples in the bucket `out` ends with
+/// (and later than its samples) are added to it.
+pub fn summarize_into(out: &mut Vec<RollupBucket>, samples: &[Sample], resolution: i64) {
     for &s in samples.iter().filter(|s| s.v.to_bits() != STALE_NAN) {
         let start = s.t.div_euclid(resolution) * resolution;
         match out.last_mut() {
-            Some(b) if b.start == start => {
-                b.count += 1;
-                b.sum += s.v;
-                if s.v < b.min || b.min.is_nan() {
-                    b.min = s.v;
-                }
-                if s.v > b.max || b.max.is_nan() {
-                    b.max = s.v;
-                }
-                if s.v < b.last.v {
-                    b.correction += b.last.v;
-                }
-                b.last = s;
-            }
-            _ => out.push(RollupBucket {
-                start,
-                count: 1,
-                sum: s.v,
-                min: s.v,
-                max: s.v,
-                first: s,
-                last: s,
-                correction: 0.0,
-            }),
+            Some(b) if b.start == start => b.add(s),
+            _ => out.push(RollupBucket::of(start, s)),
         }
     }
-    out
+}
+
+/// Appends `bucket`, or merges it into the last bucket of `out` when both
+/// have the same start (then `bucket`'s samples are the later ones).
+pub fn push_bucket(out: &mut Vec<RollupBucket>, bucket: RollupBucket) {
+    match out.last_mut() {
+        Some(b) if b.start == bucket.start => b.merge(&bucket),
+        _ => out.push(bucket),
+    }
+}
+
+impl RollupBucket {
+    /// The bucket starting at `start` holding only `s`.
+    pub fn of(start: i64, s: Sample) -> Self {
+        Self { start, count: 1, sum: s.v, min: s.v, max: s.v, first: s, last: s, correction: 0.0 }
+    }
+
+    /// Adds a sample later than every sample in the bucket.
+    pub fn add(&mut self, s: Sample) {
+        self.count += 1;
+        self.sum += s.v;
+        if s.v < self.min || self.min.is_nan() {
+            self.min = s.v;
+        }
+        if s.v > self.max || self.max.is_nan() {
+            self.max = s.v;
+        }
+        if s.v < self.last.v {
+            self.correction += self.last.v;
+        }
+        self.last = s;
+    }
+
+    /// Adds the summary of samples all later than this bucket's: the
+    /// result is the summary of both runs together (count, min, max,
+    /// first, last exactly; sum and correction add the same terms in
+    /// another order).
+    pub fn merge(&mut self, later: &RollupBucket) {
+        if later.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = RollupBucket { start: self.start, ..*later };
+            return;
+        }
+        self.count += later.count;
+        self.sum += later.sum;
+        if later.min < self.min || self.min.is_nan() {
+            self.min = later.min;
+        }
+        if later.max > self.max || self.max.is_nan() {
+            self.max = later.max;
+        }
+        self.correction += later.correction;
+        if later.first.v < self.last.v {
+            self.correction += self.last.v;
+        }
+        self.last = later.last;
+    }
 }
 
 /// The mean of each window `(end - resolution, end]` that holds a sample,
@@ -161,6 +204,58 @@ mod tests {
         // Gaps between buckets.
         assert_eq!(means(&[(30_000, 1.0), (600_000, 2.0)], 60_000), vec![(60_000, 1.0), (600_000, 2.0)]);
         assert!(means(&[], 60_000).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Summaries of consecutive runs merged are the summary of the
+        /// whole run: count, min, max, first and last exactly, sums and
+        /// corrections to rounding.
+        #[test]
+        fn merged_summaries_are_the_summary_of_the_whole(
+            values in proptest::collection::vec(proptest::prop_oneof![
+                8 => -1e6..1e6f64,
+                1 => proptest::strategy::Just(f64::NAN),
+                1 => proptest::strategy::Just(f64::from_bits(STALE_NAN)),
+                1 => proptest::strategy::Just(0.0f64),
+            ], 1..200),
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            let samples: Vec<Sample> = values.iter().enumerate().map(|(i, &v)| Sample::new(i as i64 * 7_000, v)).collect();
+            let res = 60_000;
+            let whole = summarize(&samples, res);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (samples.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(samples.len());
+            cuts.sort_unstable();
+            let mut merged = Vec::new();
+            for run in cuts.windows(2) {
+                for b in summarize(&samples[run[0]..run[1]], res) {
+                    push_bucket(&mut merged, b);
+                }
+            }
+            let mut continued = Vec::new();
+            for run in cuts.windows(2) {
+                summarize_into(&mut continued, &samples[run[0]..run[1]], res);
+            }
+            let bits = |bs: &[RollupBucket]| -> Vec<[u64; 9]> {
+                bs.iter().map(|b| [b.start as u64, b.count, b.sum.to_bits(), b.min.to_bits(), b.max.to_bits(),
+                    b.first.v.to_bits(), b.last.v.to_bits(), b.correction.to_bits(), b.last.t as u64]).collect()
+            };
+            proptest::prop_assert_eq!(bits(&continued), bits(&whole));
+            proptest::prop_assert_eq!(merged.len(), whole.len());
+            for (m, w) in merged.iter().zip(&whole) {
+                // Values are at most 1e6: another order of adding moves a
+                // sum by rounding errors of at most that size each.
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * 1e6 * w.count as f64;
+                proptest::prop_assert_eq!((m.start, m.count), (w.start, w.count));
+                proptest::prop_assert_eq!(m.min.to_bits(), w.min.to_bits());
+                proptest::prop_assert_eq!(m.max.to_bits(), w.max.to_bits());
+                proptest::prop_assert_eq!((m.first.t, m.first.v.to_bits()), (w.first.t, w.first.v.to_bits()));
+                proptest::prop_assert_eq!((m.last.t, m.last.v.to_bits()), (w.last.t, w.last.v.to_bits()));
+                proptest::prop_assert!(close(m.sum, w.sum) || (m.sum.is_nan() && w.sum.is_nan()), "{} vs {}", m.sum, w.sum);
+                proptest::prop_assert!(close(m.correction, w.correction) || (m.correction.is_nan() && w.correction.is_nan()));
+            }
+        }
     }
 
     proptest::proptest! {

@@ -37,7 +37,12 @@ impl Querier for Storage {
 }
 
 fn limits_of(hints: &SelectHints) -> crate::engine::SelectLimits {
-    crate::engine::SelectLimits { max_samples: hints.max_samples, deadline: hints.deadline, shard: hints.shard }
+    crate::engine::SelectLimits {
+        max_samples: hints.max_samples,
+        deadline: hints.deadline,
+        shard: hints.shard,
+        newest: hints.newest,
+    }
 }
 
 /// A storage error for the query engine: limits are the caller's, so they

@@ -10,6 +10,7 @@ mod delete_series;
 mod fuzz_corpora;
 mod golden_fixtures;
 mod model;
+mod newest_vs_raw;
 mod power_cut;
 mod promql_scripts;
 mod rollups_vs_raw;

@@ -43,7 +43,7 @@ impl Querier for Counting<'_> {
 }
 
 /// A database with [`load`]'s data, no background work, nothing expiring.
-fn loaded(seed: u64) -> (tempfile::TempDir, Db) {
+pub(crate) fn loaded(seed: u64) -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let mut options = Options::default();
     options.background_maintenance = false;

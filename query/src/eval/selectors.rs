@@ -3,7 +3,7 @@
 //! samples, staleness markers dropped) and subqueries (an inner range
 //! evaluation at its own aligned steps).
 
-use pulsedb_model::{is_stale_nan, Matcher, Sample, SelectHints};
+use pulsedb_model::{is_stale_nan, Matcher, Newest, Sample, SelectHints};
 
 use super::{EvalValue, Evaluator, MatrixValue, RawSeries, StepSeries};
 use crate::ast::{MatrixSelector, Subquery, VectorSelector};
@@ -21,10 +21,19 @@ pub(crate) fn matchers_of(v: &VectorSelector) -> Result<Vec<Matcher>> {
 }
 
 impl Evaluator<'_> {
-    /// `range` is the range selector's, 0 for an instant selector.
-    fn select(&mut self, v: &VectorSelector, mint: i64, maxt: i64, range: i64) -> Result<Vec<RawSeries>> {
+    /// `range` is the range selector's, 0 for an instant selector;
+    /// `newest`, when only each series' newest sample is used.
+    fn select(
+        &mut self,
+        v: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        range: i64,
+        newest: Option<Newest>,
+    ) -> Result<Vec<RawSeries>> {
         let matchers = matchers_of(v)?;
-        let hints = self.hints(mint, maxt, range);
+        let mut hints = self.hints(mint, maxt, range);
+        hints.newest = newest;
         let series = self.querier.select(&matchers, &hints).map_err(|e| self.store_error(e))?;
         let total: usize = series.iter().map(|s| s.samples.len()).sum();
         self.account(total)?;
@@ -57,7 +66,9 @@ impl Evaluator<'_> {
         let at = self.resolve_at(v.at);
         let lookback = self.lookback();
         let (first, last) = (self.ref_time(0, v.offset, at), self.ref_time(self.steps - 1, v.offset, at));
-        let raw = self.select(v, first - lookback, last, 0)?;
+        // One reference time (an instant query, or `@`): the newest sample is all it uses.
+        let newest = (first == last).then_some(Newest::Any);
+        let raw = self.select(v, first - lookback, last, 0, newest)?;
         let mut out = Vec::with_capacity(raw.len());
         for series in raw {
             self.check_time()?;
@@ -90,7 +101,8 @@ impl Evaluator<'_> {
         let at = self.resolve_at(v.at);
         let first = self.ref_time(0, v.offset, at);
         let last = self.ref_time(self.steps - 1, v.offset, at);
-        let mut raw = self.select(v, first - m.range, last, m.range)?;
+        let newest = (first == last && self.hint_func == Some("last_over_time")).then_some(Newest::NotStale);
+        let mut raw = self.select(v, first - m.range, last, m.range, newest)?;
         for s in &mut raw {
             s.samples.retain(|x| !is_stale_nan(x.v));
         }

@@ -126,6 +126,11 @@ impl Default for XorState {
 }
 
 impl XorState {
+    /// The bits of the last value encoded or decoded.
+    pub(crate) fn last_bits(&self) -> u64 {
+        self.prev
+    }
+
     #[inline]
     pub(crate) fn encode(&mut self, w: &mut BitWriter, index: usize, bits: u64) {
         if index == 0 {
@@ -246,6 +251,11 @@ impl XorChunk {
 
     pub(crate) fn maxt(&self) -> i64 {
         self.maxt
+    }
+
+    /// The value of the newest sample (0 for an empty chunk).
+    pub(crate) fn last_value(&self) -> f64 {
+        f64::from_bits(self.xor.last_bits())
     }
 
     /// A snapshot of the encoded bytes (zero-padded), readable with [`XorIter`].

@@ -89,12 +89,16 @@ impl Inner {
                 out.push((None, Vec::new()));
                 continue;
             };
-            raw.clear();
-            series.data.lock().read(from, maxt, &self.head.store, &mut raw)?;
+            let mut buckets = Vec::new();
             if deleted {
+                raw.clear();
+                series.data.lock().read(from, maxt, &self.head.store, &mut raw)?;
                 self.tombstones.filter(sref, &mut raw);
+                buckets = summarize(&raw, resolution);
+            } else {
+                series.data.lock().read_buckets(from, maxt, resolution, &self.head.store, &mut buckets)?;
             }
-            out.push((Some(series.key.clone()), summarize(&raw, resolution)));
+            out.push((Some(series.key.clone()), buckets));
         }
         let blocks = self.blocks();
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);

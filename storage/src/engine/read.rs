@@ -23,6 +23,7 @@ use crate::Matcher;
 use crate::{Error, Result, Sample, SeriesRef};
 use crate::{Labels, Series};
 use crate::{RollupBucket, RollupFields, RollupSeries};
+use pulsedb_model::{is_stale_nan, Newest};
 
 /// A series' key (when in the head) and what was read of it there.
 pub(super) type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
@@ -34,6 +35,8 @@ pub(crate) struct SelectLimits {
     pub(crate) deadline: Option<std::time::Instant>,
     /// Only these series (a caller's share of a large selection).
     pub(crate) shard: Option<pulsedb_model::Shard>,
+    /// Only each series' newest sample is wanted.
+    pub(crate) newest: Option<Newest>,
 }
 
 impl SelectLimits {
@@ -75,12 +78,22 @@ impl Inner {
         }
         // Series are read in parallel, in runs that share a frame cache
         // (neighbouring series share compressed frames).
+        // Deleted ranges are filtered after the merge: the newest sample
+        // read might be a deleted one.
+        let newest = limits.newest.filter(|_| self.tombstones.is_empty());
         let head: Vec<HeadRead<Sample>> = refs
             .par_iter()
             .map(|&sref| {
                 let mut out = Vec::new();
                 let Some(series) = self.head.get(sref) else { return Ok((None, out)) };
-                series.data.lock().read(mint, maxt, &self.head.store, &mut out)?;
+                let data = series.data.lock();
+                match newest {
+                    Some(which) => {
+                        let fresh = which == Newest::NotStale;
+                        out.extend(data.newest_sample(mint, maxt, fresh, &self.head.store)?);
+                    }
+                    None => data.read(mint, maxt, &self.head.store, &mut out)?,
+                }
                 Ok((Some(series.key.clone()), out))
             })
             .collect::<Result<_>>()?;
@@ -89,17 +102,30 @@ impl Inner {
         limits.check(head_count)?;
         let blocks = self.blocks();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
+        // For the newest sample only, blocks matter only after the head's.
+        let from: Vec<i64> = head_samples
+            .iter()
+            .map(|h| h.last().filter(|_| newest.is_some()).map_or(mint, |s| s.t.saturating_add(1).max(mint)))
+            .collect();
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(|(out, refs)| {
+            let runs = samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN));
+            runs.zip(from.par_chunks(PARALLEL_RUN)).try_for_each(|((out, refs), from)| {
                 let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
-                for (o, &sref) in out.iter_mut().zip(refs) {
-                    block.read_series(sref, mint, maxt, &mut metas, &mut cache, o)?;
+                for ((o, &sref), &from) in out.iter_mut().zip(refs).zip(from) {
+                    if block.overlaps(from, maxt) {
+                        block.read_series(sref, from, maxt, &mut metas, &mut cache, o)?;
+                    }
                 }
                 Ok::<_, Error>(())
             })?;
             limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
         }
-        samples.par_iter_mut().zip(head_samples).for_each(|(merged, head)| merge_head(merged, head));
+        samples.par_iter_mut().zip(head_samples).for_each(|(merged, head)| {
+            merge_head(merged, head);
+            if let Some(which) = newest {
+                keep_newest(merged, which);
+            }
+        });
         if !self.tombstones.is_empty() {
             for (s, &sref) in samples.iter_mut().zip(&refs) {
                 self.tombstones.filter(sref, s);
@@ -139,9 +165,10 @@ impl Inner {
             .par_iter()
             .map(|&sref| {
                 let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
-                let mut raw = Vec::new();
-                series.data.lock().read(mint, maxt.saturating_add(resolution - 1), &self.head.store, &mut raw)?;
-                Ok((Some(series.key.clone()), pulsedb_model::summarize(&raw, resolution)))
+                let mut buckets = Vec::new();
+                let until = maxt.saturating_add(resolution - 1);
+                series.data.lock().read_buckets(mint, until, resolution, &self.head.store, &mut buckets)?;
+                Ok((Some(series.key.clone()), buckets))
             })
             .collect::<Result<_>>()?;
         let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
@@ -303,6 +330,18 @@ fn merge_head(merged: &mut Vec<Sample>, head: Vec<Sample>) {
             }
         }
         *merged = out;
+    }
+}
+
+/// Leaves only the newest sample of `samples` (time-ordered) that `which` accepts.
+fn keep_newest(samples: &mut Vec<Sample>, which: Newest) {
+    let newest = samples.iter().rposition(|s| which == Newest::Any || !is_stale_nan(s.v));
+    match newest {
+        Some(i) => {
+            samples.swap(0, i);
+            samples.truncate(1);
+        }
+        None => samples.clear(),
     }
 }
 

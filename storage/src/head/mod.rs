@@ -11,6 +11,7 @@
 pub(crate) mod checkpoint;
 mod series;
 mod spill;
+mod summary;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;

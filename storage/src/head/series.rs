@@ -13,15 +13,18 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::spill::{decode_record, encode_record, ChunkMeta, ChunkStore, RECORD_CRC_LEN, RECORD_HEADER_LEN};
+use super::summary::{must_cut, ChunkSummary};
 use crate::chunk::xor::{XorChunk, XorIter};
 use crate::{Result, Sample, SeriesRef};
+use pulsedb_model::{push_bucket, summarize_into, RollupBucket};
 
 /// Samples per head chunk before it is closed.
 pub(crate) const CHUNK_SAMPLES: usize = 240;
 /// Out-of-order samples buffered before they are merged into the chunks.
 const OOO_MERGE_AT: usize = 32;
 
-/// A closed, immutable head chunk: 24 bytes in memory, its bytes in the store.
+/// A closed, immutable head chunk: 80 bytes in memory (its bounds, where
+/// its bytes are in the store, and their summary), its bytes in the store.
 #[derive(Debug)]
 pub(crate) struct ClosedChunk {
     mint: i64,
@@ -31,6 +34,9 @@ pub(crate) struct ClosedChunk {
     len: u16,
     /// Where the store put the bytes in the chunk's window.
     at: u64,
+    /// `None` for a chunk holding a staleness marker, and until first
+    /// needed for a chunk a restart found in the chunk files.
+    summary: Option<ChunkSummary>,
 }
 
 impl ClosedChunk {
@@ -48,7 +54,13 @@ impl ClosedChunk {
         // silently wrong or missing. It names its series and bounds so that
         // a restart from a checkpoint can give each series its chunks back.
         let at = store.put(window(chunk.mint(), store.block_span), encode_record(&meta, &bytes));
-        Self::from_meta(&meta, at)
+        // Decoding a chunk once as it closes is cheap next to appending its
+        // samples, and saves decoding it on every rollup read.
+        let mut samples = Vec::with_capacity(chunk.len());
+        let summary = decode_range(&bytes, chunk.len(), i64::MIN, i64::MAX, &mut samples)
+            .ok()
+            .and_then(|()| ChunkSummary::of(&samples));
+        Self { summary, ..Self::from_meta(&meta, at) }
     }
 
     /// The chunk a record at `at` describes.
@@ -59,6 +71,7 @@ impl ClosedChunk {
             count: meta.count,
             len: meta.len,
             at,
+            summary: None,
         }
     }
 
@@ -231,8 +244,7 @@ impl SeriesData {
     pub(crate) fn append(&mut self, sref: SeriesRef, t: i64, v: f64, store: &ChunkStore) {
         let block_span = store.block_span;
         if self.newest == i64::MIN && self.is_empty() || t > self.newest {
-            if !self.open.is_empty()
-                && (self.open.len() >= CHUNK_SAMPLES || window(t, block_span) != window(self.open.mint(), block_span))
+            if !self.open.is_empty() && (self.open.len() >= CHUNK_SAMPLES || must_cut(self.open.mint(), t, block_span))
             {
                 self.close_open(sref, store);
             }
@@ -281,8 +293,7 @@ impl SeriesData {
         self.open = XorChunk::new();
         for s in merged {
             if !self.open.is_empty()
-                && (self.open.len() >= CHUNK_SAMPLES
-                    || window(s.t, store.block_span) != window(self.open.mint(), store.block_span))
+                && (self.open.len() >= CHUNK_SAMPLES || must_cut(self.open.mint(), s.t, store.block_span))
             {
                 self.close_open(sref, store);
             }
@@ -311,6 +322,89 @@ impl SeriesData {
             out.extend(merged);
         }
         Ok(())
+    }
+
+    /// Rollup buckets of `resolution` over the samples in `[mint, maxt]`,
+    /// continuing `out` ([`pulsedb_model::summarize_into`]'s result, up to
+    /// the order sums are added in). A closed chunk inside the range and
+    /// inside one bucket adds its summary; the others are decoded.
+    pub(crate) fn read_buckets(
+        &mut self,
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+        store: &ChunkStore,
+        out: &mut Vec<RollupBucket>,
+    ) -> Result<()> {
+        let mut raw = Vec::new();
+        if self.ooo.iter().any(|s| s.t >= mint && s.t <= maxt) {
+            // Overrides of chunk samples: the summaries are not the series'.
+            self.read(mint, maxt, store, &mut raw)?;
+            summarize_into(out, &raw, resolution);
+            return Ok(());
+        }
+        let bucket = |t: i64| t.div_euclid(resolution);
+        let mut buf = Vec::new();
+        for chunk in self.closed.iter_mut().filter(|c| c.maxt() >= mint && c.mint <= maxt) {
+            raw.clear();
+            let whole = chunk.mint >= mint && chunk.maxt() <= maxt && bucket(chunk.mint) == bucket(chunk.maxt());
+            if whole && chunk.summary.is_none() {
+                // A chunk a restart found: summarized on first use.
+                chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut raw)?;
+                chunk.summary = ChunkSummary::of(&raw);
+            }
+            match chunk.summary.filter(|_| whole) {
+                Some(summary) => {
+                    let start = bucket(chunk.mint) * resolution;
+                    push_bucket(out, summary.bucket(start, chunk.mint, chunk.maxt(), chunk.count));
+                }
+                None => {
+                    if raw.is_empty() {
+                        chunk.decode_into(mint, maxt, store, &mut buf, &mut raw)?;
+                    }
+                    summarize_into(out, &raw, resolution);
+                }
+            }
+        }
+        if !self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt {
+            raw.clear();
+            decode_open(&self.open, mint, maxt, &mut raw)?;
+            summarize_into(out, &raw, resolution);
+        }
+        Ok(())
+    }
+
+    /// The newest sample in `[mint, maxt]` (with `fresh`, the newest that
+    /// is not a staleness marker), decoding nothing when it is the last of
+    /// a chunk: what an instant selector and `last_over_time` need.
+    pub(crate) fn newest_sample(
+        &self,
+        mint: i64,
+        maxt: i64,
+        fresh: bool,
+        store: &ChunkStore,
+    ) -> Result<Option<Sample>> {
+        let usable = |s: &Sample| s.t >= mint && s.t <= maxt && !(fresh && pulsedb_model::is_stale_nan(s.v));
+        if self.ooo.is_empty() {
+            if !self.open.is_empty() && self.open.maxt() <= maxt {
+                let last = Sample::new(self.open.maxt(), self.open.last_value());
+                if usable(&last) {
+                    return Ok(Some(last));
+                }
+            }
+            if self.open.is_empty() || self.open.mint() > maxt {
+                let newest_closed = self.closed.iter().rev().find(|c| c.mint <= maxt);
+                if let Some((chunk, summary)) = newest_closed.and_then(|c| Some((c, c.summary?))) {
+                    let last = Sample::new(chunk.maxt(), summary.last());
+                    if chunk.maxt() <= maxt && usable(&last) {
+                        return Ok(Some(last));
+                    }
+                }
+            }
+        }
+        let mut all = Vec::new();
+        self.read(mint, maxt, store, &mut all)?;
+        Ok(all.into_iter().rev().find(usable))
     }
 
     /// Drops every sample before `t` (already written to a block). Chunks
@@ -452,11 +546,86 @@ mod tests {
         assert_eq!(d.chunk_count(), 1000usize.div_ceil(CHUNK_SAMPLES));
         assert!(store.disk_bytes() > 0);
         assert!(d.heap_bytes() < 1500, "{} bytes resident", d.heap_bytes());
-        assert_eq!(std::mem::size_of::<ClosedChunk>(), 24);
+        assert_eq!(std::mem::size_of::<ClosedChunk>(), 80);
         let mut out = Vec::new();
         d.read(100_000, 900_000, &store, &mut out).unwrap();
         assert_eq!(out.len(), 801);
         assert_eq!(out[0], Sample::new(100_000, 0.3));
+    }
+
+    /// Random appends (in and out of order, NaN, staleness markers, values
+    /// that drop like counter resets) with chunks cut often.
+    fn value_strategy() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => (0u32..1000).prop_map(f64::from),
+            1 => Just(f64::NAN),
+            1 => Just(f64::from_bits(pulsedb_model::STALE_NAN)),
+            2 => -1e3..1e3f64,
+        ]
+    }
+
+    fn filled(ops: &[(i64, f64)], store: &ChunkStore, recovered: bool) -> MemSeries {
+        let s = series();
+        {
+            let mut d = s.data.lock();
+            for &(t, v) in ops {
+                d.append(SeriesRef(1), t * 7_000, v, store);
+            }
+            if recovered {
+                d.closed.iter_mut().for_each(|c| c.summary = None);
+            }
+        }
+        s
+    }
+
+    proptest! {
+        /// Buckets from chunk summaries are the buckets of the raw samples.
+        #[test]
+        fn buckets_from_summaries_match_raw(
+            ops in proptest::collection::vec((0i64..3000, value_strategy()), 1..800),
+            range in (0i64..3000, 0i64..3000),
+            resolution in prop_oneof![Just(60_000i64), Just(3_600_000), Just(7_000)],
+            recovered in any::<bool>(),
+        ) {
+            let store = ChunkStore::in_memory(7_200_000);
+            let s = filled(&ops, &store, recovered);
+            let (mint, maxt) = (range.0.min(range.1) * 7_000, range.0.max(range.1) * 7_000 + 3_000);
+            let mut raw = Vec::new();
+            s.data.lock().read(mint, maxt, &store, &mut raw).unwrap();
+            let want = pulsedb_model::summarize(&raw, resolution);
+            for _ in 0..2 {
+                let mut got = Vec::new();
+                s.data.lock().read_buckets(mint, maxt, resolution, &store, &mut got).unwrap();
+                prop_assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(&want) {
+                    let exact = |b: &RollupBucket| (b.start, b.count, b.min.to_bits(), b.max.to_bits(), b.first.t,
+                        b.first.v.to_bits(), b.last.t, b.last.v.to_bits());
+                    prop_assert_eq!(exact(g), exact(w));
+                    // Values are at most 1e3: adding in another order moves sums by rounding only.
+                    let close = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a - b).abs() <= 1e-12 * 1e3 * w.count as f64;
+                    prop_assert!(close(g.sum, w.sum), "{} vs {}", g.sum, w.sum);
+                    prop_assert!(close(g.correction, w.correction), "{} vs {}", g.correction, w.correction);
+                }
+            }
+        }
+
+        /// The newest sample without decoding is the newest sample read.
+        #[test]
+        fn newest_sample_matches_raw(
+            ops in proptest::collection::vec((0i64..3000, value_strategy()), 1..800),
+            range in (0i64..3000, 0i64..3000),
+            fresh in any::<bool>(),
+            recovered in any::<bool>(),
+        ) {
+            let store = ChunkStore::in_memory(7_200_000);
+            let s = filled(&ops, &store, recovered);
+            let (mint, maxt) = (range.0.min(range.1) * 7_000, range.0.max(range.1) * 7_000);
+            let mut raw = Vec::new();
+            s.data.lock().read(mint, maxt, &store, &mut raw).unwrap();
+            let want = raw.into_iter().rev().find(|x| !(fresh && pulsedb_model::is_stale_nan(x.v)));
+            let got = s.data.lock().newest_sample(mint, maxt, fresh, &store).unwrap();
+            prop_assert_eq!(got.map(|x| (x.t, x.v.to_bits())), want.map(|x| (x.t, x.v.to_bits())));
+        }
     }
 
     proptest! {

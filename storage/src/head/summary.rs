@@ -1,0 +1,106 @@
+//! Summaries of closed head chunks, so that rollup reads (aligned
+//! `*_over_time`, `rate`, `increase` windows) and newest-sample reads of
+//! fresh data need not decode every chunk.
+//!
+//! A closed chunk keeps what a rollup bucket needs of its samples (sum,
+//! min, max, first and last value, counter-reset correction); a bucket
+//! that holds whole chunks is their summaries merged, and only the chunks
+//! that straddle a bucket's edge or the read's bounds are decoded. Head
+//! chunks are cut at whole hours, so the 1 h buckets of fresh data are
+//! made of summaries alone.
+
+use pulsedb_model::{is_stale_nan, RollupBucket};
+
+use crate::Sample;
+
+/// Head chunks never span an hour boundary: 1 h rollup buckets are whole chunks.
+pub(crate) const CUT_EVERY: i64 = 3_600_000;
+
+/// What a closed chunk's samples add up to, for a chunk without staleness
+/// markers (rollup buckets leave markers out; a chunk holding one is read
+/// by decoding). Its first sample is at the chunk's `mint`, its last at `maxt`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ChunkSummary {
+    sum: f64,
+    min: f64,
+    max: f64,
+    first: f64,
+    last: f64,
+    /// Sum of the values before each drop (Prometheus' counter-reset correction).
+    correction: f64,
+}
+
+impl ChunkSummary {
+    /// The summary of a chunk's samples (time-ordered, at least one), `None`
+    /// when one of them is a staleness marker.
+    pub(crate) fn of(samples: &[Sample]) -> Option<Self> {
+        let (first, rest) = samples.split_first()?;
+        if samples.iter().any(|s| is_stale_nan(s.v)) {
+            return None;
+        }
+        let mut bucket = RollupBucket::of(0, *first);
+        for &s in rest {
+            bucket.add(s);
+        }
+        Some(Self {
+            sum: bucket.sum,
+            min: bucket.min,
+            max: bucket.max,
+            first: bucket.first.v,
+            last: bucket.last.v,
+            correction: bucket.correction,
+        })
+    }
+
+    /// The rollup bucket starting at `start` holding exactly this chunk,
+    /// which has `count` samples from `mint` to `maxt`.
+    pub(crate) fn bucket(&self, start: i64, mint: i64, maxt: i64, count: u16) -> RollupBucket {
+        RollupBucket {
+            start,
+            count: u64::from(count),
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            first: Sample::new(mint, self.first),
+            last: Sample::new(maxt, self.last),
+            correction: self.correction,
+        }
+    }
+
+    /// The chunk's newest value (at its `maxt`).
+    pub(crate) fn last(&self) -> f64 {
+        self.last
+    }
+}
+
+/// Whether a chunk whose first sample is at `first` must be closed before
+/// a sample at `t`: chunks hold neither two block windows nor two hours.
+#[inline]
+pub(crate) fn must_cut(first: i64, t: i64, block_span: i64) -> bool {
+    t.div_euclid(block_span) != first.div_euclid(block_span) || t.div_euclid(CUT_EVERY) != first.div_euclid(CUT_EVERY)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn stale_markers_leave_a_chunk_unsummarized() {
+        let stale = f64::from_bits(pulsedb_model::STALE_NAN);
+        assert!(ChunkSummary::of(&[Sample::new(1, 1.0), Sample::new(2, stale)]).is_none());
+        assert!(ChunkSummary::of(&[]).is_none());
+        let s = ChunkSummary::of(&[Sample::new(1, 5.0), Sample::new(2, 1.0), Sample::new(3, f64::NAN)]).unwrap();
+        let b = s.bucket(0, 1, 3, 3);
+        assert_eq!((b.count, b.min, b.max, b.first.v, b.correction), (3, 1.0, 5.0, 5.0, 5.0));
+        assert!(b.sum.is_nan() && b.last.v.is_nan() && b.last.t == 3);
+    }
+
+    #[test]
+    fn cuts_at_hours_and_windows() {
+        assert!(!must_cut(0, 3_599_999, 7_200_000));
+        assert!(must_cut(0, 3_600_000, 7_200_000));
+        assert!(must_cut(0, 600_000, 600_000));
+        assert!(must_cut(-1, 0, 7_200_000));
+    }
+}
