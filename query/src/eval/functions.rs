@@ -3,8 +3,6 @@
 //! of an instant vector, and a window function slid over every series of a
 //! range vector (in parallel, after the rollup planner had its chance).
 
-use rayon::prelude::*;
-
 use pulsedb_model::Labels;
 
 use super::labels::drop_metric_name;
@@ -85,51 +83,46 @@ impl Evaluator<'_> {
         let m = self.eval_matrix(&c.args[matrix_arg])?;
         // Series are independent: evaluate them in parallel.
         let this = &*self;
-        let out: Vec<StepSeries> = m
-            .series
-            .par_iter()
-            .map(|s| -> Result<StepSeries> {
-                this.check_time()?;
-                let labels = if f.keeps_name { s.labels.clone() } else { drop_metric_name(&s.labels) };
-                let mut points = Vec::new();
-                // Prefix count of value drops, so windows without a counter
-                // reset skip the correction scan.
-                let drops: Vec<u32> = if f.counts_resets {
-                    std::iter::once(0)
-                        .chain(s.samples.windows(2).scan(0u32, |n, p| {
-                            *n += u32::from(p[1].v < p[0].v);
-                            Some(*n)
-                        }))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                for i in 0..this.steps {
-                    let step_time = this.ts(i);
-                    let (lo, hi) = m.window(step_time);
-                    let (a, b) = window_bounds(&s.samples, lo, hi);
-                    let samples = s.samples.get(a..b).unwrap_or_default();
-                    if samples.is_empty() {
-                        continue;
-                    }
-                    let mut params = [f64::NAN; MAX_SCALAR_PARAMS];
-                    for (slot, values) in params.iter_mut().zip(&scalars) {
-                        *slot = values.get(i).copied().unwrap_or(f64::NAN);
-                    }
-                    if let Some(check) = f.check_params {
-                        check(&params).map_err(Error::Execution)?;
-                    }
-                    let resets = f
-                        .counts_resets
-                        .then(|| drops.get(b.saturating_sub(1)).zip(drops.get(a)).map_or(1, |(x, y)| x - y));
-                    let window = Window { samples, start: lo, end: hi, step_time, params, resets };
-                    if let Some(v) = (f.value)(&window) {
-                        points.push((i, v));
-                    }
+        let out: Vec<StepSeries> = super::map_series(&m.series, |s| -> Result<StepSeries> {
+            this.check_time()?;
+            let labels = if f.keeps_name { s.labels.clone() } else { drop_metric_name(&s.labels) };
+            let mut points = Vec::new();
+            // Prefix count of value drops, so windows without a counter
+            // reset skip the correction scan.
+            let drops: Vec<u32> = if f.counts_resets {
+                std::iter::once(0)
+                    .chain(s.samples.windows(2).scan(0u32, |n, p| {
+                        *n += u32::from(p[1].v < p[0].v);
+                        Some(*n)
+                    }))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for i in 0..this.steps {
+                let step_time = this.ts(i);
+                let (lo, hi) = m.window(step_time);
+                let (a, b) = window_bounds(&s.samples, lo, hi);
+                let samples = s.samples.get(a..b).unwrap_or_default();
+                if samples.is_empty() {
+                    continue;
                 }
-                Ok(StepSeries { labels, points })
-            })
-            .collect::<Result<_>>()?;
+                let mut params = [f64::NAN; MAX_SCALAR_PARAMS];
+                for (slot, values) in params.iter_mut().zip(&scalars) {
+                    *slot = values.get(i).copied().unwrap_or(f64::NAN);
+                }
+                if let Some(check) = f.check_params {
+                    check(&params).map_err(Error::Execution)?;
+                }
+                let resets =
+                    f.counts_resets.then(|| drops.get(b.saturating_sub(1)).zip(drops.get(a)).map_or(1, |(x, y)| x - y));
+                let window = Window { samples, start: lo, end: hi, step_time, params, resets };
+                if let Some(v) = (f.value)(&window) {
+                    points.push((i, v));
+                }
+            }
+            Ok(StepSeries { labels, points })
+        })?;
         self.account(out.iter().map(|s| s.points.len()).sum())?;
         Ok(EvalValue::Vector(super::assemble(out)?))
     }

@@ -193,6 +193,20 @@ impl MatrixValue {
     }
 }
 
+/// Fewer series than this are evaluated on the calling thread: handing a
+/// few to the pool's threads (a wake-up and a wait) costs more than the work.
+const PARALLEL_FROM: usize = 64;
+
+/// `f` of every series, in order; on the pool's threads when there are many.
+pub(crate) fn map_series<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync + Send) -> Result<Vec<R>> {
+    use rayon::prelude::*;
+    if items.len() < PARALLEL_FROM {
+        items.iter().map(f).collect()
+    } else {
+        items.par_iter().map(f).collect()
+    }
+}
+
 /// The samples of `samples` within `[lo, hi]`.
 pub(crate) fn window_of(samples: &[Sample], lo: i64, hi: i64) -> &[Sample] {
     let (a, b) = window_bounds(samples, lo, hi);

@@ -8,7 +8,6 @@
 //! at `end`. Anything else is evaluated from raw samples.
 
 use pulsedb_model::{RollupFields, RESOLUTIONS};
-use rayon::prelude::*;
 
 use super::labels::drop_metric_name;
 use super::selectors::matchers_of;
@@ -47,38 +46,35 @@ impl Evaluator<'_> {
         };
         self.account(series.iter().map(|s| s.buckets.len()).sum())?;
         let this = &*self;
-        let out: Vec<StepSeries> = series
-            .par_iter()
-            .map(|s| -> Result<StepSeries> {
-                this.check_time()?;
-                let labels = if keeps_name { s.labels.clone() } else { drop_metric_name(&s.labels) };
-                let mut points = Vec::new();
-                // Window ends only move forward, so the bucket cursors do too.
-                let (mut lo, mut hi) = (0usize, 0usize);
-                for i in 0..this.steps {
-                    let end = at.unwrap_or_else(|| this.ts(i)) - v.offset;
-                    while lo < s.buckets.len() && s.buckets[lo].start < end - m.range {
-                        lo += 1;
-                    }
-                    hi = hi.max(lo);
-                    while hi < s.buckets.len() && s.buckets[hi].start < end {
-                        hi += 1;
-                    }
-                    let whole = s.buckets.get(lo..hi).unwrap_or_default();
-                    // The sample exactly at the window's end opens the next bucket.
-                    let edge = s.buckets.get(hi).filter(|b| b.start == end && b.first.t == end).map(|b| b.first);
-                    let count: u64 = whole.iter().map(|b| b.count).sum::<u64>() + u64::from(edge.is_some());
-                    if count == 0 {
-                        continue;
-                    }
-                    let window = Buckets { whole, edge, start: end - m.range, end, count };
-                    if let Some(v) = (plan.value)(&window) {
-                        points.push((i, v));
-                    }
+        let out: Vec<StepSeries> = super::map_series(&series, |s| -> Result<StepSeries> {
+            this.check_time()?;
+            let labels = if keeps_name { s.labels.clone() } else { drop_metric_name(&s.labels) };
+            let mut points = Vec::new();
+            // Window ends only move forward, so the bucket cursors do too.
+            let (mut lo, mut hi) = (0usize, 0usize);
+            for i in 0..this.steps {
+                let end = at.unwrap_or_else(|| this.ts(i)) - v.offset;
+                while lo < s.buckets.len() && s.buckets[lo].start < end - m.range {
+                    lo += 1;
                 }
-                Ok(StepSeries { labels, points })
-            })
-            .collect::<Result<_>>()?;
+                hi = hi.max(lo);
+                while hi < s.buckets.len() && s.buckets[hi].start < end {
+                    hi += 1;
+                }
+                let whole = s.buckets.get(lo..hi).unwrap_or_default();
+                // The sample exactly at the window's end opens the next bucket.
+                let edge = s.buckets.get(hi).filter(|b| b.start == end && b.first.t == end).map(|b| b.first);
+                let count: u64 = whole.iter().map(|b| b.count).sum::<u64>() + u64::from(edge.is_some());
+                if count == 0 {
+                    continue;
+                }
+                let window = Buckets { whole, edge, start: end - m.range, end, count };
+                if let Some(v) = (plan.value)(&window) {
+                    points.push((i, v));
+                }
+            }
+            Ok(StepSeries { labels, points })
+        })?;
         Ok(Some(EvalValue::Vector(super::assemble(out)?)))
     }
 }

@@ -54,6 +54,11 @@ impl SelectLimits {
 /// Series read by one parallel task (sharing one frame cache).
 pub(super) const PARALLEL_RUN: usize = 64;
 
+/// Fewer series than this are read on the calling thread: handing a few
+/// series to the pool's threads (a wake-up and a wait each time) costs more
+/// than reading them, and small selections are most of a dashboard's.
+pub(super) const PARALLEL_FROM: usize = 2 * PARALLEL_RUN;
+
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         let mut out = self.select_limited(matchers, mint, maxt, &SelectLimits::default())?;
@@ -81,22 +86,25 @@ impl Inner {
         // Deleted ranges are filtered after the merge: the newest sample
         // read might be a deleted one.
         let newest = limits.newest.filter(|_| self.tombstones.is_empty());
-        let head: Vec<HeadRead<Sample>> = refs
-            .par_iter()
-            .map(|&sref| {
-                let mut out = Vec::new();
-                let Some(series) = self.head.get(sref) else { return Ok((None, out)) };
-                let data = series.data.lock();
-                match newest {
-                    Some(which) => {
-                        let fresh = which == Newest::NotStale;
-                        out.extend(data.newest_sample(mint, maxt, fresh, &self.head.store)?);
-                    }
-                    None => data.read(mint, maxt, &self.head.store, &mut out)?,
+        let parallel = refs.len() >= PARALLEL_FROM;
+        let read_head = |&sref: &SeriesRef| -> Result<HeadRead<Sample>> {
+            let mut out = Vec::new();
+            let Some(series) = self.head.get(sref) else { return Ok((None, out)) };
+            let data = series.data.lock();
+            match newest {
+                Some(which) => {
+                    let fresh = which == Newest::NotStale;
+                    out.extend(data.newest_sample(mint, maxt, fresh, &self.head.store)?);
                 }
-                Ok((Some(series.key.clone()), out))
-            })
-            .collect::<Result<_>>()?;
+                None => data.read(mint, maxt, &self.head.store, &mut out)?,
+            }
+            Ok((Some(series.key.clone()), out))
+        };
+        let head: Vec<HeadRead<Sample>> = if parallel {
+            refs.par_iter().map(read_head).collect::<Result<_>>()?
+        } else {
+            refs.iter().map(read_head).collect::<Result<_>>()?
+        };
         let (head_keys, head_samples): (Vec<_>, Vec<_>) = head.into_iter().unzip();
         let head_count: usize = head_samples.iter().map(Vec::len).sum();
         limits.check(head_count)?;
@@ -108,8 +116,7 @@ impl Inner {
             .map(|h| h.last().filter(|_| newest.is_some()).map_or(mint, |s| s.t.saturating_add(1).max(mint)))
             .collect();
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            let runs = samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN));
-            runs.zip(from.par_chunks(PARALLEL_RUN)).try_for_each(|((out, refs), from)| {
+            let read_run = |((out, refs), from): ((&mut [Vec<Sample>], &[SeriesRef]), &[i64])| {
                 let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
                 for ((o, &sref), &from) in out.iter_mut().zip(refs).zip(from) {
                     if block.overlaps(from, maxt) {
@@ -117,15 +124,26 @@ impl Inner {
                     }
                 }
                 Ok::<_, Error>(())
-            })?;
+            };
+            if parallel {
+                let runs = samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN));
+                runs.zip(from.par_chunks(PARALLEL_RUN)).try_for_each(read_run)?;
+            } else {
+                read_run(((&mut samples, &refs), &from))?;
+            }
             limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
         }
-        samples.par_iter_mut().zip(head_samples).for_each(|(merged, head)| {
+        let merge = |(merged, head): (&mut Vec<Sample>, Vec<Sample>)| {
             merge_head(merged, head);
             if let Some(which) = newest {
                 keep_newest(merged, which);
             }
-        });
+        };
+        if parallel {
+            samples.par_iter_mut().zip(head_samples).for_each(merge);
+        } else {
+            samples.iter_mut().zip(head_samples).for_each(merge);
+        }
         if !self.tombstones.is_empty() {
             for (s, &sref) in samples.iter_mut().zip(&refs) {
                 self.tombstones.filter(sref, s);
@@ -160,23 +178,25 @@ impl Inner {
         if refs.iter().any(|&r| self.tombstones.overlaps(r, mint, until)) {
             return Ok(None);
         }
-        // The head first, then the block list, as in `select`; series in parallel.
-        let head: Vec<HeadRead<RollupBucket>> = refs
-            .par_iter()
-            .map(|&sref| {
-                let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
-                let mut buckets = Vec::new();
-                let until = maxt.saturating_add(resolution - 1);
-                series.data.lock().read_buckets(mint, until, resolution, &self.head.store, &mut buckets)?;
-                Ok((Some(series.key.clone()), buckets))
-            })
-            .collect::<Result<_>>()?;
+        // The head first, then the block list, as in `select`; many series in parallel.
+        let parallel = refs.len() >= PARALLEL_FROM;
+        let read_head = |&sref: &SeriesRef| -> Result<HeadRead<RollupBucket>> {
+            let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
+            let mut buckets = Vec::new();
+            series.data.lock().read_buckets(mint, until, resolution, &self.head.store, &mut buckets)?;
+            Ok((Some(series.key.clone()), buckets))
+        };
+        let head: Vec<HeadRead<RollupBucket>> = if parallel {
+            refs.par_iter().map(read_head).collect::<Result<_>>()?
+        } else {
+            refs.iter().map(read_head).collect::<Result<_>>()?
+        };
         let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
         let blocks = self.blocks();
         let mut buckets: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            buckets.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(|(out, refs)| {
+            let read_run = |(out, refs): (&mut [Vec<RollupBucket>], &[SeriesRef])| {
                 let (mut cache, mut metas, mut raw) = (FrameCache::default(), Vec::new(), Vec::new());
                 for (o, &sref) in out.iter_mut().zip(refs) {
                     if block.has_rollups(resolution)
@@ -185,12 +205,16 @@ impl Inner {
                         continue;
                     }
                     raw.clear();
-                    let until = maxt.saturating_add(resolution - 1);
                     block.read_series(sref, mint, until, &mut metas, &mut cache, &mut raw)?;
                     o.extend(pulsedb_model::summarize(&raw, resolution));
                 }
                 Ok::<_, Error>(())
-            })?;
+            };
+            if parallel {
+                buckets.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(read_run)?;
+            } else {
+                read_run((&mut buckets, &refs))?;
+            }
         }
         for (merged, head) in buckets.iter_mut().zip(head_buckets) {
             merged.extend(head.into_iter().filter(|b| b.start >= covered_until && b.start <= maxt));
