@@ -13,7 +13,7 @@ pulsedb="${PULSEDB_BIN:-$target/release/pulsedb}"
 command -v victoria-metrics >/dev/null || { echo "victoria-metrics is missing: scripts/setup-deps.sh" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$work"; }
 trap cleanup EXIT
 python3 - "$work/series.lp" <<'PY'
 import sys, time
@@ -34,7 +34,9 @@ for port in 19431 19432; do
 done
 curl -sf http://127.0.0.1:19432/internal/force_flush >/dev/null; sleep 2
 for q in 'count(node_cpu_value{pod=~"api-00001.*"})' 'count(node_cpu_value{pod=~"api-00001-.|api-00002-."})' \
-         'count(node_cpu_value{pod=~".*-00001-.*"})'; do
+         'count(node_cpu_value{pod=~".*-00001-.*"})' 'count(node_cpu_value{pod=~"api-00001.+"})' \
+         'count(node_cpu_value{pod=~"api-00001-1|api-00002-2|api-00003-3|api-00004-4|api-00005-5|api-00006-6|api-00007-7|api-00008-8|api-00009-9|api-00010-0"})' \
+         'count(node_cpu_value)'; do
   for name_port in pulsedb:19431 victoriametrics:19432; do
     port=${name_port#*:}
     times=$(for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_total}\n' -G "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=$q"; done | sort -n)

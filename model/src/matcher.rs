@@ -39,6 +39,9 @@ pub struct Matcher {
     /// For a regex, the literal text every match starts with (`api-0` of
     /// `api-0.*`), so an index can seek to it instead of trying every value.
     prefix: Option<String>,
+    /// For a regex that is a plain string test (`.+`, `api.*`, `.*err.*`),
+    /// that test: `matches` runs it instead of the regex.
+    shortcut: Option<Shortcut>,
 }
 
 impl Matcher {
@@ -54,11 +57,11 @@ impl Matcher {
             }
             _ => (None, None),
         };
-        let prefix = match op {
-            MatchOp::RegexMatch | MatchOp::RegexNoMatch => literal_prefix(&value),
-            _ => None,
+        let (prefix, shortcut) = match op {
+            MatchOp::RegexMatch | MatchOp::RegexNoMatch => (literal_prefix(&value), Shortcut::of(&value)),
+            _ => (None, None),
         };
-        Ok(Self { name, op, value, regex, alternatives, prefix })
+        Ok(Self { name, op, value, regex, alternatives, prefix, shortcut })
     }
 
     /// `name="value"`.
@@ -70,6 +73,7 @@ impl Matcher {
             regex: None,
             alternatives: None,
             prefix: None,
+            shortcut: None,
         }
     }
 
@@ -90,8 +94,15 @@ impl Matcher {
         match self.op {
             MatchOp::Equal => self.value == value,
             MatchOp::NotEqual => self.value != value,
-            MatchOp::RegexMatch => self.regex.as_ref().is_some_and(|r| r.is_match(value)),
-            MatchOp::RegexNoMatch => !self.regex.as_ref().is_some_and(|r| r.is_match(value)),
+            MatchOp::RegexMatch => self.regex_matches(value),
+            MatchOp::RegexNoMatch => !self.regex_matches(value),
+        }
+    }
+
+    fn regex_matches(&self, value: &str) -> bool {
+        match &self.shortcut {
+            Some(shortcut) => shortcut.matches(value),
+            None => self.regex.as_ref().is_some_and(|r| r.is_match(value)),
         }
     }
 
@@ -189,6 +200,72 @@ fn literal_prefix(pattern: &str) -> Option<String> {
     Some(prefix)
 }
 
+/// A regex that is a plain string test. Regexes are compiled with `(?s)`,
+/// so `.` is any character and `.*` any text.
+#[derive(Clone, Debug, PartialEq)]
+enum Shortcut {
+    /// `lit`, `lit.*` or `lit.+`: starts with `lit`, then exactly nothing,
+    /// anything, or at least one character.
+    Starts(String, Rest),
+    /// `.*lit` or `.+lit`: ends with `lit`, after anything or at least one character.
+    Ends(String, Rest),
+    /// `.*lit.*`: contains `lit` (`.*` alone and `.*.*` contain "").
+    Contains(String),
+}
+
+/// What may follow (or precede) a literal.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rest {
+    Nothing,
+    Anything,
+    Something,
+}
+
+impl Shortcut {
+    fn of(pattern: &str) -> Option<Self> {
+        let wildcard = |s: &str| match s {
+            ".*" => Some(Rest::Anything),
+            ".+" => Some(Rest::Something),
+            _ => None,
+        };
+        let (lead, rest) = match pattern.get(..2).and_then(wildcard) {
+            Some(w) => (w, &pattern[2..]),
+            None => (Rest::Nothing, pattern),
+        };
+        let (trail, middle) = match rest.len().checked_sub(2).and_then(|i| Some((rest.get(i..).and_then(wildcard)?, i)))
+        {
+            Some((w, i)) => (w, &rest[..i]),
+            None => (Rest::Nothing, rest),
+        };
+        // The middle must be one literal: a dangling `\` (the trailing
+        // `.` escaped) or any metacharacter makes it none.
+        let mut literal = literal_alternatives(middle)?;
+        if literal.len() != 1 {
+            return None;
+        }
+        let literal = literal.pop()?;
+        match (lead, trail) {
+            (Rest::Nothing, trail) => Some(Self::Starts(literal, trail)),
+            (lead, Rest::Nothing) => Some(Self::Ends(literal, lead)),
+            (Rest::Anything, Rest::Anything) => Some(Self::Contains(literal)),
+            _ => None,
+        }
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        let fits = |rest: &str, what: Rest| match what {
+            Rest::Nothing => rest.is_empty(),
+            Rest::Anything => true,
+            Rest::Something => !rest.is_empty(),
+        };
+        match self {
+            Self::Starts(literal, trail) => value.strip_prefix(literal.as_str()).is_some_and(|r| fits(r, *trail)),
+            Self::Ends(literal, lead) => value.strip_suffix(literal.as_str()).is_some_and(|r| fits(r, *lead)),
+            Self::Contains(literal) => value.contains(literal.as_str()),
+        }
+    }
+}
+
 /// `a|b\.c|d` → `["a", "b.c", "d"]` when the pattern is nothing but escaped
 /// or plain literal characters separated by `|`.
 fn literal_alternatives(pattern: &str) -> Option<Vec<String>> {
@@ -278,6 +355,41 @@ mod tests {
         assert_eq!(m.exact_values().unwrap(), vec!["10.0.0.1".to_string(), "host-2".to_string()]);
         assert!(Matcher::new(MatchOp::RegexMatch, "i", r"10\.0\..*").unwrap().exact_values().is_none());
         assert!(Matcher::new(MatchOp::RegexMatch, "i", r"\d+").unwrap().exact_values().is_none());
+    }
+
+    #[test]
+    fn plain_string_regexes_take_a_shortcut() {
+        let shape = |p: &str| Shortcut::of(p);
+        assert_eq!(shape(".+"), Some(Shortcut::Ends(String::new(), Rest::Something)));
+        assert_eq!(shape(".*"), Some(Shortcut::Ends(String::new(), Rest::Anything)));
+        assert_eq!(shape("api-.*"), Some(Shortcut::Starts("api-".into(), Rest::Anything)));
+        assert_eq!(shape(".*-00001-.*"), Some(Shortcut::Contains("-00001-".into())));
+        assert_eq!(shape(r".+\.local"), Some(Shortcut::Ends(".local".into(), Rest::Something)));
+        assert_eq!(shape(r"a\.*"), None, "an escaped dot then a star is not a wildcard");
+        assert_eq!(shape(r"a\\.*"), Some(Shortcut::Starts("a\\".into(), Rest::Anything)));
+        assert_eq!(shape("a|b.*"), None);
+        assert_eq!(shape(".+x.+"), None);
+        assert_eq!(shape("(?i)a.*"), None);
+    }
+
+    proptest::proptest! {
+        /// A shortcut answers exactly what the regex answers.
+        #[test]
+        fn shortcuts_agree_with_the_regex(
+            lead in proptest::sample::select(vec!["", ".*", ".+", "."]),
+            literal in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "-", "\\.", "\\\\", "é", "\n", "*", "\\*"]), 0..4),
+            trail in proptest::sample::select(vec!["", ".*", ".+", "*", "\\"]),
+            value in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "-", ".", "\\", "é", "\n", "*"]), 0..7),
+        ) {
+            let pattern = format!("{lead}{}{trail}", literal.concat());
+            let value = value.concat();
+            let Ok(regex) = regex::Regex::new(&format!("^(?s:{pattern})$")) else { return Ok(()) };
+            if let Some(shortcut) = Shortcut::of(&pattern) {
+                proptest::prop_assert_eq!(shortcut.matches(&value), regex.is_match(&value), "{:?} on {:?}", pattern, value);
+            }
+            let m = Matcher::new(MatchOp::RegexMatch, "l", &pattern).unwrap();
+            proptest::prop_assert_eq!(m.matches(&value), regex.is_match(&value), "{:?} on {:?}", pattern, value);
+        }
     }
 
     #[test]

@@ -81,9 +81,10 @@ impl Evaluator<'_> {
             return Err(Error::Execution(format!("{} takes too many scalar arguments", c.func.name)));
         }
         let m = self.eval_matrix(&c.args[matrix_arg])?;
-        // Series are independent: evaluate them in parallel.
+        // Series are independent: evaluate them in parallel when it pays.
         let this = &*self;
-        let out: Vec<StepSeries> = super::map_series(&m.series, |s| -> Result<StepSeries> {
+        let work = m.series.iter().map(|s| s.samples.len() + this.steps).sum();
+        let out: Vec<StepSeries> = super::map_series(&m.series, work, |s| -> Result<StepSeries> {
             this.check_time()?;
             let labels = if f.keeps_name { s.labels.clone() } else { drop_metric_name(&s.labels) };
             let mut points = Vec::new();

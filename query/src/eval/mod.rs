@@ -193,14 +193,18 @@ impl MatrixValue {
     }
 }
 
-/// Fewer series than this are evaluated on the calling thread: handing a
-/// few to the pool's threads (a wake-up and a wait) costs more than the work.
-const PARALLEL_FROM: usize = 64;
-
-/// `f` of every series, in order; on the pool's threads when there are many.
-pub(crate) fn map_series<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync + Send) -> Result<Vec<R>> {
+/// `f` of every series, in order; on the pool's threads when there is
+/// enough work (`work`: the samples or buckets `f` goes through in all)
+/// to pay for handing it over (a wake-up and a wait, more than a few
+/// thousand samples take).
+pub(crate) fn map_series<T: Sync, R: Send>(
+    items: &[T],
+    work: usize,
+    f: impl Fn(&T) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
     use rayon::prelude::*;
-    if items.len() < PARALLEL_FROM {
+    const PARALLEL_WORK: usize = 20_000;
+    if items.len() < 2 || work < PARALLEL_WORK {
         items.iter().map(f).collect()
     } else {
         items.par_iter().map(f).collect()

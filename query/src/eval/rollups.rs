@@ -44,9 +44,11 @@ impl Evaluator<'_> {
         else {
             return Ok(None);
         };
-        self.account(series.iter().map(|s| s.buckets.len()).sum())?;
+        let buckets: usize = series.iter().map(|s| s.buckets.len()).sum();
+        self.account(buckets)?;
         let this = &*self;
-        let out: Vec<StepSeries> = super::map_series(&series, |s| -> Result<StepSeries> {
+        let work = buckets + series.len() * self.steps;
+        let out: Vec<StepSeries> = super::map_series(&series, work, |s| -> Result<StepSeries> {
             this.check_time()?;
             let labels = if keeps_name { s.labels.clone() } else { drop_metric_name(&s.labels) };
             let mut points = Vec::new();

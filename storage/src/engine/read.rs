@@ -25,6 +25,9 @@ use crate::{Labels, Series};
 use crate::{RollupBucket, RollupFields, RollupSeries};
 use pulsedb_model::{is_stale_nan, Newest};
 
+/// What a run of series read from blocks goes into, and their refs.
+type SeriesRun<'a> = (&'a mut [Vec<Sample>], &'a [SeriesRef]);
+
 /// A series' key (when in the head) and what was read of it there.
 pub(super) type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
 
@@ -54,10 +57,19 @@ impl SelectLimits {
 /// Series read by one parallel task (sharing one frame cache).
 pub(super) const PARALLEL_RUN: usize = 64;
 
-/// Fewer series than this are read on the calling thread: handing a few
-/// series to the pool's threads (a wake-up and a wait each time) costs more
-/// than reading them, and small selections are most of a dashboard's.
-pub(super) const PARALLEL_FROM: usize = 2 * PARALLEL_RUN;
+/// Whether reading `series` series over `[mint, maxt]` is worth the
+/// pool's threads. Handing work to them costs a wake-up and a wait each
+/// time (futex and `sched_yield` in the profiles of small suite queries),
+/// more than reading a few series over a short span; a long span is worth
+/// it even for a few (5 series over 12 h of 1 s samples read twice as
+/// fast on 2 cores). Without sample counts before reading, the span
+/// stands in for each series' samples.
+fn worth_parallel(series: usize, mint: i64, maxt: i64, newest_only: bool) -> bool {
+    const SERIES: usize = 2 * PARALLEL_RUN;
+    const SERIES_MINUTES: i64 = 2_000;
+    let minutes = maxt.saturating_sub(mint) / 60_000;
+    series >= SERIES || (series >= 2 && !newest_only && (series as i64).saturating_mul(minutes) >= SERIES_MINUTES)
+}
 
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
@@ -86,7 +98,7 @@ impl Inner {
         // Deleted ranges are filtered after the merge: the newest sample
         // read might be a deleted one.
         let newest = limits.newest.filter(|_| self.tombstones.is_empty());
-        let parallel = refs.len() >= PARALLEL_FROM;
+        let parallel = worth_parallel(refs.len(), mint, maxt, newest.is_some());
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<Sample>> {
             let mut out = Vec::new();
             let Some(series) = self.head.get(sref) else { return Ok((None, out)) };
@@ -116,7 +128,7 @@ impl Inner {
             .map(|h| h.last().filter(|_| newest.is_some()).map_or(mint, |s| s.t.saturating_add(1).max(mint)))
             .collect();
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            let read_run = |((out, refs), from): ((&mut [Vec<Sample>], &[SeriesRef]), &[i64])| {
+            let read_run = |((out, refs), from): (SeriesRun<'_>, &[i64])| {
                 let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
                 for ((o, &sref), &from) in out.iter_mut().zip(refs).zip(from) {
                     if block.overlaps(from, maxt) {
@@ -179,7 +191,7 @@ impl Inner {
             return Ok(None);
         }
         // The head first, then the block list, as in `select`; many series in parallel.
-        let parallel = refs.len() >= PARALLEL_FROM;
+        let parallel = worth_parallel(refs.len(), mint, until, false);
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<RollupBucket>> {
             let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
             let mut buckets = Vec::new();

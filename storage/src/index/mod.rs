@@ -5,6 +5,7 @@
 
 mod keys;
 mod postings;
+mod values;
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,7 @@ impl TryFrom<u32> for IndexVersion {
 pub(crate) struct Index {
     db: DB,
     path: PathBuf,
+    values: values::ValuesCache,
 }
 
 impl std::fmt::Debug for Index {
@@ -68,7 +70,7 @@ impl Index {
         opts.set_write_buffer_size(INDEX_WRITE_BUFFER_BYTES);
         opts.set_max_write_buffer_number(2);
         let db = DB::open(&opts, path).map_err(|e| Error::index(format!("opening {}", path.display()), e))?;
-        let index = Self { db, path: path.to_path_buf() };
+        let index = Self { db, path: path.to_path_buf(), values: Default::default() };
         index.check_version()?;
         Ok(index)
     }
@@ -78,7 +80,7 @@ impl Index {
         let opts = rocksdb::Options::default();
         let db = DB::open_for_read_only(&opts, path, false)
             .map_err(|e| Error::index(format!("opening {} read-only", path.display()), e))?;
-        Ok(Self { db, path: path.to_path_buf() })
+        Ok(Self { db, path: path.to_path_buf(), values: Default::default() })
     }
 
     fn err(&self, what: &str) -> impl FnOnce(rocksdb::Error) -> Error + '_ {
@@ -141,7 +143,9 @@ impl Index {
     pub(crate) fn insert<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
         let mut batch = WriteBatch::default();
         let mut n = 0;
+        let mut inserted = Vec::new();
         for (sref, labels) in series {
+            inserted.push(labels);
             let key = labels.to_key();
             batch.put(keys::series_by_key(&key), keys::ref_bytes(sref));
             batch.put(keys::series_by_ref(sref), &key);
@@ -153,20 +157,27 @@ impl Index {
         if n == 0 {
             return Ok(());
         }
-        self.db.write(batch).map_err(self.err("inserting series"))
+        self.db.write(batch).map_err(self.err("inserting series"))?;
+        let labels = inserted.iter().flat_map(|l| l.iter().map(|label| (label.name.as_str(), label.value.as_str())));
+        self.values.inserted(labels);
+        Ok(())
     }
 
     /// Forgets series entirely (retention); idempotent.
     pub(crate) fn delete<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
         let mut batch = WriteBatch::default();
+        let mut names = std::collections::BTreeSet::new();
         for (sref, labels) in series {
             batch.delete(keys::series_by_key(&labels.to_key()));
             batch.delete(keys::series_by_ref(sref));
             for label in labels.iter() {
                 batch.delete(keys::posting(&label.name, &label.value, sref));
+                names.insert(label.name.as_str());
             }
         }
-        self.db.write(batch).map_err(self.err("deleting series"))
+        self.db.write(batch).map_err(self.err("deleting series"))?;
+        self.values.deleted(names);
+        Ok(())
     }
 
     /// Makes every write so far durable (RocksDB's own log, fsynced).
@@ -234,12 +245,34 @@ impl Index {
 
     /// All values of label `name`, sorted.
     pub(crate) fn label_values(&self, name: &str) -> Result<Vec<String>> {
-        self.label_values_starting(name, "")
+        Ok(self.all_values(name)?.iter().cloned().collect())
     }
 
-    /// The values of label `name` that start with `start`, sorted: a seek to
-    /// the first, then one step per value (what a regex with a literal prefix needs).
+    /// Every value of `name`, from the cache or listed into it.
+    fn all_values(&self, name: &str) -> Result<values::Values> {
+        if let Some(values) = self.values.get(name) {
+            return Ok(values);
+        }
+        let changes = self.values.changes();
+        let listed = self.scan_values_starting(name, "")?;
+        Ok(self.values.store(name, listed.into_iter().collect(), changes))
+    }
+
+    /// The values of label `name` that start with `start`, sorted (what a
+    /// regex with a literal prefix needs): from the cache when `name` is
+    /// in it, else a seek in the index to the first and one step per value.
     pub(crate) fn label_values_starting(&self, name: &str, start: &str) -> Result<Vec<String>> {
+        match self.values.get(name) {
+            Some(values) => Ok(values
+                .range::<str, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+                .take_while(|v| v.starts_with(start))
+                .cloned()
+                .collect()),
+            None => self.scan_values_starting(name, start),
+        }
+    }
+
+    fn scan_values_starting(&self, name: &str, start: &str) -> Result<Vec<String>> {
         let prefix = keys::name_prefix(name);
         let mut out = Vec::new();
         let mut iter = self.db.raw_iterator();
@@ -280,7 +313,7 @@ impl Index {
                 // Series with a value this matcher rejects are excluded.
                 let rejected: Vec<String> = match (m.op(), m.value()) {
                     (crate::MatchOp::NotEqual, v) => vec![v.to_string()],
-                    _ => self.label_values(m.name())?.into_iter().filter(|v| !m.matches(v)).collect(),
+                    _ => self.all_values(m.name())?.iter().filter(|v| !m.matches(v)).cloned().collect(),
                 };
                 exclude.push(self.union(m.name(), &rejected)?);
             } else {
@@ -289,7 +322,7 @@ impl Index {
                     (None, Some(start)) => {
                         self.label_values_starting(m.name(), start)?.into_iter().filter(|v| m.matches(v)).collect()
                     }
-                    (None, None) => self.label_values(m.name())?.into_iter().filter(|v| m.matches(v)).collect(),
+                    (None, None) => self.all_values(m.name())?.iter().filter(|v| m.matches(v)).cloned().collect(),
                 };
                 if values.is_empty() {
                     return Ok(Vec::new());
@@ -453,6 +486,48 @@ mod tests {
                 .map(|(r, _)| r.0)
                 .collect();
             proptest::prop_assert_eq!(got, want);
+        }
+
+        /// Regex matchers (with and without a literal prefix, negated)
+        /// select what a plain scan selects while series come and go: the
+        /// label values a first query lists are kept and must follow
+        /// later inserts and deletes.
+        #[test]
+        fn regex_postings_follow_inserts_and_deletes(
+            values in proptest::collection::vec((0u8..12, 0u8..3), 2..120),
+            deleted in proptest::collection::vec(proptest::bool::ANY, 120),
+            pattern in proptest::sample::select(vec![".*1.*", "1.*", ".+", ".*", "x-1|x-2", ".*-1", "x-(1|2)0?"]),
+            negated in proptest::bool::ANY,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let index = Index::open(&dir.path().join("index")).unwrap();
+            let series: Vec<(SeriesRef, Labels)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, (a, b))| (SeriesRef(i as u64 + 1), Labels::new([("a", format!("x-{a}")), ("b", b.to_string())])))
+                .collect();
+            let op = if negated { MatchOp::RegexNoMatch } else { MatchOp::RegexMatch };
+            let matcher = Matcher::new(op, "a", pattern).unwrap();
+            let check = |live: &[&(SeriesRef, Labels)]| -> Result<(), proptest::test_runner::TestCaseError> {
+                let got: Vec<u64> = index.postings(std::slice::from_ref(&matcher)).unwrap().iter().map(|r| r.0).collect();
+                let want: Vec<u64> =
+                    live.iter().filter(|(_, l)| matcher.matches(l.get("a").unwrap_or(""))).map(|(r, _)| r.0).collect();
+                proptest::prop_assert_eq!(got, want);
+                let listed = index.label_values("a").unwrap();
+                let mut present: Vec<String> = live.iter().filter_map(|(_, l)| l.get("a").map(str::to_string)).collect();
+                present.sort();
+                present.dedup();
+                proptest::prop_assert_eq!(listed, present);
+                Ok(())
+            };
+            let half = series.len() / 2;
+            index.insert(series[..half].iter().map(|(r, l)| (*r, l))).unwrap();
+            check(&series[..half].iter().collect::<Vec<_>>())?;
+            index.insert(series[half..].iter().map(|(r, l)| (*r, l))).unwrap();
+            check(&series.iter().collect::<Vec<_>>())?;
+            let (gone, kept): (Vec<_>, Vec<_>) = series.iter().zip(&deleted).partition(|(_, &d)| d);
+            index.delete(gone.iter().map(|((r, l), _)| (*r, l))).unwrap();
+            check(&kept.into_iter().map(|(s, _)| s).collect::<Vec<_>>())?;
         }
     }
 }
