@@ -7,6 +7,8 @@
 //!   1 000 series in blocks (1 min cadence), < 100 ms and >= 20x faster than
 //!   the same query forced onto raw samples.
 //!
+//! - the suite's shapes on fresh data, all in the head (`head/`).
+//!
 //! `cargo bench --bench query`
 
 use std::time::Duration;
@@ -36,6 +38,14 @@ fn raw_engine() -> Engine {
 
 /// `series` gauges random-walking at `interval` for `duration`, flushed and compacted.
 fn fleet(dir: &std::path::Path, name: &str, series: usize, interval: i64, duration: i64, counter: bool) -> Db {
+    let db = fleet_in_head(dir, name, series, interval, duration, counter);
+    db.flush().expect("flush");
+    db.compact().expect("compact");
+    db
+}
+
+/// [`fleet`]'s data left in the head, as fresh data is.
+fn fleet_in_head(dir: &std::path::Path, name: &str, series: usize, interval: i64, duration: i64, counter: bool) -> Db {
     let db = Db::open(dir, options()).expect("open");
     let labels: Vec<Labels> = (0..series).map(|h| Labels::metric(name, [("host", format!("host-{h}"))])).collect();
     let mut state: Vec<i64> = vec![5000; series];
@@ -63,8 +73,6 @@ fn fleet(dir: &std::path::Path, name: &str, series: usize, interval: i64, durati
         db.append(&batch).expect("append");
         s += n;
     }
-    db.flush().expect("flush");
-    db.compact().expect("compact");
     db
 }
 
@@ -108,5 +116,31 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The suite's query shapes (`pulsedb bench`) on fresh data: 100 counters
+/// at 1 s for 2 h, all of it in the head. `cargo bench --bench query -- head/`
+fn head(c: &mut Criterion) {
+    let mut group = c.benchmark_group("head");
+    group.sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fleet_in_head(dir.path(), "cpu_seconds_total", 100, 1000, 2 * HOUR, true);
+    let end = START + 2 * HOUR - 60_000;
+    let five = r#"max by (host) (rate(cpu_seconds_total{host=~"host-[0-4]"}[1m]))"#;
+    group.bench_function("rate_1m_step_1m_2h_5_series", |b| {
+        b.iter(|| db.query_range(five, START + 60_000, end, 60_000).expect("query"))
+    });
+    let hourly = "avg by (host) (rate(cpu_seconds_total[1h]))";
+    group.bench_function("rate_1h_step_1h_2h_100_series", |b| {
+        b.iter(|| db.query_range(hourly, START + HOUR, START + 2 * HOUR, HOUR).expect("query"))
+    });
+    let top = "topk(5, max by (host) (rate(cpu_seconds_total[1m])))";
+    group.bench_function("topk_rate_1m_step_1m_5m_100_series", |b| {
+        b.iter(|| db.query_range(top, end - 5 * 60_000, end, 60_000).expect("query"))
+    });
+    group.bench_function("last_over_time_10m_100_series", |b| {
+        b.iter(|| db.query("last_over_time(cpu_seconds_total[10m])", end).expect("query"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, head, bench);
 criterion_main!(benches);

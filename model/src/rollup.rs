@@ -68,11 +68,17 @@ pub fn summarize(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
 /// [`summarize`] continuing `out`: samples in the bucket `out` ends with
 /// (and later than its samples) are added to it.
 pub fn summarize_into(out: &mut Vec<RollupBucket>, samples: &[Sample], resolution: i64) {
+    // The open bucket's end: samples before it (and not before its start,
+    // as time-ordered samples never are) join it without a division.
+    let mut end = out.last().map_or(i64::MIN, |b| b.start.saturating_add(resolution));
     for &s in samples.iter().filter(|s| s.v.to_bits() != STALE_NAN) {
-        let start = s.t.div_euclid(resolution) * resolution;
         match out.last_mut() {
-            Some(b) if b.start == start => b.add(s),
-            _ => out.push(RollupBucket::of(start, s)),
+            Some(b) if s.t < end && s.t >= b.start => b.add(s),
+            _ => {
+                let start = s.t.div_euclid(resolution) * resolution;
+                end = start.saturating_add(resolution);
+                out.push(RollupBucket::of(start, s));
+            }
         }
     }
 }

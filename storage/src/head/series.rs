@@ -375,8 +375,9 @@ impl SeriesData {
     }
 
     /// The newest sample in `[mint, maxt]` (with `fresh`, the newest that
-    /// is not a staleness marker), decoding nothing when it is the last of
-    /// a chunk: what an instant selector and `last_over_time` need.
+    /// is not a staleness marker), what an instant selector and
+    /// `last_over_time` need: chunks are visited newest first, and a chunk
+    /// that ends within the range gives its last value without decoding.
     pub(crate) fn newest_sample(
         &self,
         mint: i64,
@@ -385,26 +386,38 @@ impl SeriesData {
         store: &ChunkStore,
     ) -> Result<Option<Sample>> {
         let usable = |s: &Sample| s.t >= mint && s.t <= maxt && !(fresh && pulsedb_model::is_stale_nan(s.v));
-        if self.ooo.is_empty() {
-            if !self.open.is_empty() && self.open.maxt() <= maxt {
-                let last = Sample::new(self.open.maxt(), self.open.last_value());
-                if usable(&last) {
-                    return Ok(Some(last));
-                }
+        let mut decoded = Vec::new();
+        if !self.ooo.is_empty() {
+            // Overrides of chunk samples: only a merged read is right.
+            self.read(mint, maxt, store, &mut decoded)?;
+            return Ok(decoded.into_iter().rev().find(usable));
+        }
+        if !self.open.is_empty() && self.open.mint() <= maxt {
+            let last = Sample::new(self.open.maxt(), self.open.last_value());
+            if usable(&last) {
+                return Ok(Some(last));
             }
-            if self.open.is_empty() || self.open.mint() > maxt {
-                let newest_closed = self.closed.iter().rev().find(|c| c.mint <= maxt);
-                if let Some((chunk, summary)) = newest_closed.and_then(|c| Some((c, c.summary?))) {
-                    let last = Sample::new(chunk.maxt(), summary.last());
-                    if chunk.maxt() <= maxt && usable(&last) {
-                        return Ok(Some(last));
-                    }
-                }
+            decode_open(&self.open, mint, maxt, &mut decoded)?;
+            if let Some(s) = decoded.iter().rev().find(|s| usable(s)) {
+                return Ok(Some(*s));
             }
         }
-        let mut all = Vec::new();
-        self.read(mint, maxt, store, &mut all)?;
-        Ok(all.into_iter().rev().find(usable))
+        let mut buf = Vec::new();
+        for chunk in self.closed.iter().rev().filter(|c| c.mint <= maxt) {
+            if chunk.maxt() < mint {
+                break;
+            }
+            // A summarized chunk holds no staleness marker: its last sample is usable.
+            if let Some(summary) = chunk.summary.filter(|_| chunk.maxt() <= maxt) {
+                return Ok(Some(Sample::new(chunk.maxt(), summary.last())));
+            }
+            decoded.clear();
+            chunk.decode_into(mint, maxt, store, &mut buf, &mut decoded)?;
+            if let Some(s) = decoded.iter().rev().find(|s| usable(s)) {
+                return Ok(Some(*s));
+            }
+        }
+        Ok(None)
     }
 
     /// Drops every sample before `t` (already written to a block). Chunks
