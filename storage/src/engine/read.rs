@@ -66,7 +66,7 @@ pub(super) const PARALLEL_RUN: usize = 64;
 /// stands in for each series' samples.
 fn worth_parallel(series: usize, mint: i64, maxt: i64, newest_only: bool) -> bool {
     const SERIES: usize = 2 * PARALLEL_RUN;
-    const SERIES_MINUTES: i64 = 2_000;
+    const SERIES_MINUTES: i64 = 500;
     let minutes = maxt.saturating_sub(mint) / 60_000;
     series >= SERIES || (series >= 2 && !newest_only && (series as i64).saturating_mul(minutes) >= SERIES_MINUTES)
 }
