@@ -202,15 +202,17 @@ fn literal_prefix(pattern: &str) -> Option<String> {
 
 /// A regex that is a plain string test. Regexes are compiled with `(?s)`,
 /// so `.` is any character and `.*` any text.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 enum Shortcut {
     /// `lit`, `lit.*` or `lit.+`: starts with `lit`, then exactly nothing,
     /// anything, or at least one character.
     Starts(String, Rest),
     /// `.*lit` or `.+lit`: ends with `lit`, after anything or at least one character.
     Ends(String, Rest),
-    /// `.*lit.*`: contains `lit` (`.*` alone and `.*.*` contain "").
-    Contains(String),
+    /// `.*lit.*`: contains `lit` (`.*` alone and `.*.*` contain ""),
+    /// searched with a precompiled SIMD finder (`str::contains` spent
+    /// most of a 20,000-value scan in `memcmp`).
+    Contains(Box<memchr::memmem::Finder<'static>>),
 }
 
 /// What may follow (or precede) a literal.
@@ -219,6 +221,17 @@ enum Rest {
     Nothing,
     Anything,
     Something,
+}
+
+#[cfg(test)]
+impl PartialEq for Shortcut {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Starts(a, x), Self::Starts(b, y)) | (Self::Ends(a, x), Self::Ends(b, y)) => a == b && x == y,
+            (Self::Contains(a), Self::Contains(b)) => a.needle() == b.needle(),
+            _ => false,
+        }
+    }
 }
 
 impl Shortcut {
@@ -247,7 +260,9 @@ impl Shortcut {
         match (lead, trail) {
             (Rest::Nothing, trail) => Some(Self::Starts(literal, trail)),
             (lead, Rest::Nothing) => Some(Self::Ends(literal, lead)),
-            (Rest::Anything, Rest::Anything) => Some(Self::Contains(literal)),
+            (Rest::Anything, Rest::Anything) => {
+                Some(Self::Contains(Box::new(memchr::memmem::Finder::new(literal.as_bytes()).into_owned())))
+            }
             _ => None,
         }
     }
@@ -261,7 +276,7 @@ impl Shortcut {
         match self {
             Self::Starts(literal, trail) => value.strip_prefix(literal.as_str()).is_some_and(|r| fits(r, *trail)),
             Self::Ends(literal, lead) => value.strip_suffix(literal.as_str()).is_some_and(|r| fits(r, *lead)),
-            Self::Contains(literal) => value.contains(literal.as_str()),
+            Self::Contains(finder) => finder.find(value.as_bytes()).is_some(),
         }
     }
 }
@@ -363,7 +378,7 @@ mod tests {
         assert_eq!(shape(".+"), Some(Shortcut::Ends(String::new(), Rest::Something)));
         assert_eq!(shape(".*"), Some(Shortcut::Ends(String::new(), Rest::Anything)));
         assert_eq!(shape("api-.*"), Some(Shortcut::Starts("api-".into(), Rest::Anything)));
-        assert_eq!(shape(".*-00001-.*"), Some(Shortcut::Contains("-00001-".into())));
+        assert!(matches!(shape(".*-00001-.*"), Some(Shortcut::Contains(f)) if f.needle() == b"-00001-"));
         assert_eq!(shape(r".+\.local"), Some(Shortcut::Ends(".local".into(), Rest::Something)));
         assert_eq!(shape(r"a\.*"), None, "an escaped dot then a star is not a wildcard");
         assert_eq!(shape(r"a\\.*"), Some(Shortcut::Starts("a\\".into(), Rest::Anything)));

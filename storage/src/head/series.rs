@@ -244,7 +244,8 @@ impl SeriesData {
     pub(crate) fn append(&mut self, sref: SeriesRef, t: i64, v: f64, store: &ChunkStore) {
         let block_span = store.block_span;
         if self.newest == i64::MIN && self.is_empty() || t > self.newest {
-            if !self.open.is_empty() && (self.open.len() >= CHUNK_SAMPLES || must_cut(self.open.mint(), t, block_span))
+            if !self.open.is_empty()
+                && (self.open.len() >= CHUNK_SAMPLES || must_cut(self.open.len(), self.open.mint(), t, block_span))
             {
                 self.close_open(sref, store);
             }
@@ -293,7 +294,8 @@ impl SeriesData {
         self.open = XorChunk::new();
         for s in merged {
             if !self.open.is_empty()
-                && (self.open.len() >= CHUNK_SAMPLES || must_cut(self.open.mint(), s.t, store.block_span))
+                && (self.open.len() >= CHUNK_SAMPLES
+                    || must_cut(self.open.len(), self.open.mint(), s.t, store.block_span))
             {
                 self.close_open(sref, store);
             }

@@ -5,9 +5,9 @@
 //! A closed chunk keeps what a rollup bucket needs of its samples (sum,
 //! min, max, first and last value, counter-reset correction); a bucket
 //! that holds whole chunks is their summaries merged, and only the chunks
-//! that straddle a bucket's edge or the read's bounds are decoded. Head
-//! chunks are cut at whole hours, so the 1 h buckets of fresh data are
-//! made of summaries alone.
+//! that straddle a bucket's edge or the read's bounds are decoded. Dense
+//! head chunks are cut at whole hours, so the 1 h buckets of fresh data
+//! are made of summaries alone.
 
 use pulsedb_model::{is_stale_nan, RollupBucket};
 
@@ -73,11 +73,19 @@ impl ChunkSummary {
     }
 }
 
-/// Whether a chunk whose first sample is at `first` must be closed before
-/// a sample at `t`: chunks hold neither two block windows nor two hours.
+/// Chunks are cut at an hour only once they hold this many samples: a
+/// series sampled every minute or slower would otherwise pay a chunk's
+/// header and 80 bytes of memory per hour for buckets that decode in
+/// microseconds anyway.
+const HOUR_CUT_FROM: usize = 120;
+
+/// Whether a chunk of `len` samples, the first at `first`, must be closed
+/// before a sample at `t`: chunks never hold two block windows, nor two
+/// hours once they are dense enough for summaries to pay.
 #[inline]
-pub(crate) fn must_cut(first: i64, t: i64, block_span: i64) -> bool {
-    t.div_euclid(block_span) != first.div_euclid(block_span) || t.div_euclid(CUT_EVERY) != first.div_euclid(CUT_EVERY)
+pub(crate) fn must_cut(len: usize, first: i64, t: i64, block_span: i64) -> bool {
+    t.div_euclid(block_span) != first.div_euclid(block_span)
+        || (len >= HOUR_CUT_FROM && t.div_euclid(CUT_EVERY) != first.div_euclid(CUT_EVERY))
 }
 
 #[cfg(test)]
@@ -98,9 +106,10 @@ mod tests {
 
     #[test]
     fn cuts_at_hours_and_windows() {
-        assert!(!must_cut(0, 3_599_999, 7_200_000));
-        assert!(must_cut(0, 3_600_000, 7_200_000));
-        assert!(must_cut(0, 600_000, 600_000));
-        assert!(must_cut(-1, 0, 7_200_000));
+        assert!(!must_cut(200, 0, 3_599_999, 7_200_000));
+        assert!(must_cut(200, 0, 3_600_000, 7_200_000));
+        assert!(!must_cut(60, 0, 3_600_000, 7_200_000), "a sparse chunk goes on past the hour");
+        assert!(must_cut(1, 0, 600_000, 600_000), "never past a block window");
+        assert!(must_cut(1, -1, 0, 7_200_000));
     }
 }
