@@ -245,11 +245,11 @@ impl Index {
 
     /// All values of label `name`, sorted.
     pub(crate) fn label_values(&self, name: &str) -> Result<Vec<String>> {
-        Ok(self.all_values(name)?.iter().cloned().collect())
+        Ok(self.all_values(name)?.0.iter().cloned().collect())
     }
 
-    /// Every value of `name`, from the cache or listed into it.
-    fn all_values(&self, name: &str) -> Result<values::Values> {
+    /// Every value of `name` and their version, from the cache or listed into it.
+    fn all_values(&self, name: &str) -> Result<(values::Values, u64)> {
         if let Some(values) = self.values.get(name) {
             return Ok(values);
         }
@@ -258,12 +258,26 @@ impl Index {
         Ok(self.values.store(name, listed.into_iter().collect(), changes))
     }
 
+    /// The values of `m`'s label that `m` matches (`matching`) or rejects,
+    /// kept for the next time while the label's values stay the same.
+    fn values_where(&self, m: &Matcher, matching: bool) -> Result<std::sync::Arc<Vec<String>>> {
+        let (values, version) = self.all_values(m.name())?;
+        let key = format!("{m} {matching}");
+        if let Some(kept) = self.values.matching(&key, version) {
+            return Ok(kept);
+        }
+        let found: std::sync::Arc<Vec<String>> =
+            std::sync::Arc::new(values.iter().filter(|v| m.matches(v) == matching).cloned().collect());
+        self.values.keep_matching(key, version, found.clone());
+        Ok(found)
+    }
+
     /// The values of label `name` that start with `start`, sorted (what a
     /// regex with a literal prefix needs): from the cache when `name` is
     /// in it, else a seek in the index to the first and one step per value.
     pub(crate) fn label_values_starting(&self, name: &str, start: &str) -> Result<Vec<String>> {
         match self.values.get(name) {
-            Some(values) => Ok(values
+            Some((values, _)) => Ok(values
                 .range::<str, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
                 .take_while(|v| v.starts_with(start))
                 .cloned()
@@ -313,7 +327,7 @@ impl Index {
                 // Series with a value this matcher rejects are excluded.
                 let rejected: Vec<String> = match (m.op(), m.value()) {
                     (crate::MatchOp::NotEqual, v) => vec![v.to_string()],
-                    _ => self.all_values(m.name())?.iter().filter(|v| !m.matches(v)).cloned().collect(),
+                    _ => self.values_where(m, false)?.to_vec(),
                 };
                 exclude.push(self.union(m.name(), &rejected)?);
             } else {
@@ -322,7 +336,7 @@ impl Index {
                     (None, Some(start)) => {
                         self.label_values_starting(m.name(), start)?.into_iter().filter(|v| m.matches(v)).collect()
                     }
-                    (None, None) => self.all_values(m.name())?.iter().filter(|v| m.matches(v)).cloned().collect(),
+                    (None, None) => self.values_where(m, true)?.to_vec(),
                 };
                 if values.is_empty() {
                     return Ok(Vec::new());
