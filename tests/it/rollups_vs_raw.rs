@@ -205,3 +205,28 @@ fn compare_window_means(db: &Db, m: &[Matcher], mint: i64, maxt: i64, res: i64) 
     }
     Ok(a.iter().map(|s| s.samples.len()).sum())
 }
+
+/// A query answered from summaries counts, against the sample limit, the
+/// raw samples its buckets stand for: it may not read more through
+/// rollups than it could raw.
+#[test]
+fn summaries_count_the_samples_they_stand_for() {
+    let (_dir, db) = loaded(7);
+    let querier = Counting { db: &db, rollup_reads: AtomicUsize::new(0) };
+    let q = pulsedb::parse_query("count_over_time({__name__=~\".+\"}[1h])").unwrap();
+    let Value::Matrix(counts) = Engine::default().range_expr(&querier, &q, 2 * HOUR, 7 * HOUR, HOUR).unwrap() else {
+        panic!("not a matrix")
+    };
+    assert!(querier.rollup_reads.load(Ordering::Relaxed) > 0, "the rollup plan was not used");
+    let samples: f64 = counts.iter().flat_map(|s| &s.points).map(|p| p.v).sum();
+    assert!(samples > 1_000.0, "only {samples} samples");
+    let mut options = EngineOptions::default();
+    options.max_samples = (samples / 2.0) as usize;
+    let limited = Engine::new(options).range_expr(&querier, &q, 2 * HOUR, 7 * HOUR, HOUR);
+    assert!(
+        matches!(limited, Err(pulsedb::QueryError::TooManySamples { .. })),
+        "{} buckets' worth of samples passed a limit of {}: {limited:?}",
+        samples,
+        samples / 2.0
+    );
+}

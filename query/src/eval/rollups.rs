@@ -50,7 +50,10 @@ impl Evaluator<'_> {
             return Ok(None);
         };
         let buckets: usize = series.iter().map(|s| s.buckets.len()).sum();
-        self.account(buckets)?;
+        // The sample limit counts the raw samples the buckets stand for:
+        // a query may not read more through summaries than it could raw.
+        let raw: u64 = series.iter().flat_map(|s| &s.buckets).map(|b| b.count).sum();
+        self.account(usize::try_from(raw).unwrap_or(usize::MAX))?;
         let this = &*self;
         let work = buckets + series.len() * self.steps;
         let out: Vec<StepSeries> = super::map_series(&series, work, |s| -> Result<StepSeries> {
