@@ -181,8 +181,8 @@ fn literal_prefix(pattern: &str) -> Option<String> {
     while let Some(c) = chars.next() {
         let literal = match c {
             '\\' => match chars.next() {
-                Some(e) if !e.is_ascii_alphanumeric() => e,
-                _ => break, // \d, \w, \b, \Q … are not one literal
+                Some(e) if escapes_literal(e) => e,
+                _ => break, // \d, \w, \b, \Q, \< … are not one literal
             },
             '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '^' | '$' | '|' => break,
             c => c,
@@ -281,6 +281,13 @@ impl Shortcut {
     }
 }
 
+/// Whether `\c` is the literal character `c` to the regex crate: not for
+/// letters and digits (classes, assertions, escapes like `\n`), nor `<`
+/// and `>`, which are word-boundary assertions there.
+fn escapes_literal(c: char) -> bool {
+    !c.is_ascii_alphanumeric() && c != '<' && c != '>'
+}
+
 /// `a|b\.c|d` → `["a", "b.c", "d"]` when the pattern is nothing but escaped
 /// or plain literal characters separated by `|`.
 fn literal_alternatives(pattern: &str) -> Option<Vec<String>> {
@@ -292,8 +299,8 @@ fn literal_alternatives(pattern: &str) -> Option<Vec<String>> {
             '|' => out.push(std::mem::take(&mut current)),
             '\\' => {
                 let escaped = chars.next()?;
-                if escaped.is_ascii_alphanumeric() {
-                    return None; // \d, \w, \b ... are classes, not literals
+                if !escapes_literal(escaped) {
+                    return None; // \d, \w, \b, \< ... are classes or assertions, not literals
                 }
                 current.push(escaped);
             }
@@ -392,7 +399,7 @@ mod tests {
         #[test]
         fn shortcuts_agree_with_the_regex(
             lead in proptest::sample::select(vec!["", ".*", ".+", "."]),
-            literal in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "-", "\\.", "\\\\", "é", "\n", "*", "\\*"]), 0..4),
+            literal in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "-", "\\.", "\\\\", "é", "\n", "*", "\\*", "\\<", "\\>", "<"]), 0..4),
             trail in proptest::sample::select(vec!["", ".*", ".+", "*", "\\"]),
             value in proptest::collection::vec(proptest::sample::select(vec!["a", "b", "-", ".", "\\", "é", "\n", "*"]), 0..7),
         ) {

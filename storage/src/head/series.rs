@@ -56,10 +56,8 @@ impl ClosedChunk {
         let at = store.put(window(chunk.mint(), store.block_span), encode_record(&meta, &bytes));
         // Decoding a chunk once as it closes is cheap next to appending its
         // samples, and saves decoding it on every rollup read.
-        let mut samples = Vec::with_capacity(chunk.len());
-        let summary = decode_range(&bytes, chunk.len(), i64::MIN, i64::MAX, &mut samples)
-            .ok()
-            .and_then(|()| ChunkSummary::of(&samples));
+        let mut samples = XorIter::new(&bytes, chunk.len());
+        let summary = ChunkSummary::of(samples.by_ref()).filter(|_| !samples.is_corrupt());
         Self { summary, ..Self::from_meta(&meta, at) }
     }
 
@@ -353,7 +351,7 @@ impl SeriesData {
             if whole && chunk.summary.is_none() {
                 // A chunk a restart found: summarized on first use.
                 chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut raw)?;
-                chunk.summary = ChunkSummary::of(&raw);
+                chunk.summary = ChunkSummary::of(raw.iter().copied());
             }
             match chunk.summary.filter(|_| whole) {
                 Some(summary) => {

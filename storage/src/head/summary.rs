@@ -33,13 +33,14 @@ pub(crate) struct ChunkSummary {
 impl ChunkSummary {
     /// The summary of a chunk's samples (time-ordered, at least one), `None`
     /// when one of them is a staleness marker.
-    pub(crate) fn of(samples: &[Sample]) -> Option<Self> {
-        let (first, rest) = samples.split_first()?;
-        if samples.iter().any(|s| is_stale_nan(s.v)) {
-            return None;
-        }
-        let mut bucket = RollupBucket::of(0, *first);
-        for &s in rest {
+    pub(crate) fn of(samples: impl IntoIterator<Item = Sample>) -> Option<Self> {
+        let mut samples = samples.into_iter();
+        let first = samples.next().filter(|s| !is_stale_nan(s.v))?;
+        let mut bucket = RollupBucket::of(0, first);
+        for s in samples {
+            if is_stale_nan(s.v) {
+                return None;
+            }
             bucket.add(s);
         }
         Some(Self {
@@ -73,19 +74,22 @@ impl ChunkSummary {
     }
 }
 
-/// Chunks are cut at an hour only once they hold this many samples: a
-/// series sampled every minute or slower would otherwise pay a chunk's
-/// header and 80 bytes of memory per hour for buckets that decode in
-/// microseconds anyway.
-const HOUR_CUT_FROM: usize = 120;
+/// Chunks are cut at an hour only when their series is dense, at least
+/// this many samples an hour: a series sampled every minute or slower
+/// would otherwise pay a chunk's header and 80 bytes of memory per hour for
+/// buckets that decode in microseconds anyway.
+const HOUR_CUT_FROM: i64 = 120;
 
 /// Whether a chunk of `len` samples, the first at `first`, must be closed
 /// before a sample at `t`: chunks never hold two block windows, nor two
-/// hours once they are dense enough for summaries to pay.
+/// hours when their series is dense enough for summaries to pay.
 #[inline]
 pub(crate) fn must_cut(len: usize, first: i64, t: i64, block_span: i64) -> bool {
-    t.div_euclid(block_span) != first.div_euclid(block_span)
-        || (len >= HOUR_CUT_FROM && t.div_euclid(CUT_EVERY) != first.div_euclid(CUT_EVERY))
+    if t.div_euclid(block_span) != first.div_euclid(block_span) {
+        return true;
+    }
+    let dense = (len as i64).saturating_mul(CUT_EVERY) >= HOUR_CUT_FROM.saturating_mul(t.saturating_sub(first));
+    dense && t.div_euclid(CUT_EVERY) != first.div_euclid(CUT_EVERY)
 }
 
 #[cfg(test)]
@@ -96,9 +100,9 @@ mod tests {
     #[test]
     fn stale_markers_leave_a_chunk_unsummarized() {
         let stale = f64::from_bits(pulsedb_model::STALE_NAN);
-        assert!(ChunkSummary::of(&[Sample::new(1, 1.0), Sample::new(2, stale)]).is_none());
-        assert!(ChunkSummary::of(&[]).is_none());
-        let s = ChunkSummary::of(&[Sample::new(1, 5.0), Sample::new(2, 1.0), Sample::new(3, f64::NAN)]).unwrap();
+        assert!(ChunkSummary::of([Sample::new(1, 1.0), Sample::new(2, stale)]).is_none());
+        assert!(ChunkSummary::of([]).is_none());
+        let s = ChunkSummary::of([Sample::new(1, 5.0), Sample::new(2, 1.0), Sample::new(3, f64::NAN)]).unwrap();
         let b = s.bucket(0, 1, 3, 3);
         assert_eq!((b.count, b.min, b.max, b.first.v, b.correction), (3, 1.0, 5.0, 5.0, 5.0));
         assert!(b.sum.is_nan() && b.last.v.is_nan() && b.last.t == 3);
@@ -108,6 +112,7 @@ mod tests {
     fn cuts_at_hours_and_windows() {
         assert!(!must_cut(200, 0, 3_599_999, 7_200_000));
         assert!(must_cut(200, 0, 3_600_000, 7_200_000));
+        assert!(must_cut(10, 3_590_000, 3_600_000, 7_200_000), "a dense chunk just begun is cut too");
         assert!(!must_cut(60, 0, 3_600_000, 7_200_000), "a sparse chunk goes on past the hour");
         assert!(must_cut(1, 0, 600_000, 600_000), "never past a block window");
         assert!(must_cut(1, -1, 0, 7_200_000));

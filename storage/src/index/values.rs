@@ -102,6 +102,10 @@ impl ValuesCache {
         for name in names {
             cached.remove(name);
         }
+        // Versions come from one counter and the index serialises its
+        // writes, so a relisted name cannot take an old version; dropping
+        // every kept match as well keeps that true without relying on it.
+        self.matches.write().clear();
     }
 }
 
