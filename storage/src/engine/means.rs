@@ -89,15 +89,16 @@ impl Inner {
                 out.push((None, Vec::new()));
                 continue;
             };
-            let mut buckets = Vec::new();
-            if deleted {
+            let buckets = if deleted {
                 raw.clear();
                 series.data.lock().read(from, maxt, &self.head.store, &mut raw)?;
                 self.tombstones.filter(sref, &mut raw);
-                buckets = summarize(&raw, resolution);
+                summarize(&raw, resolution)
             } else {
+                let mut buckets = Vec::new();
                 series.data.lock().read_buckets(from, maxt, resolution, &self.head.store, &mut buckets)?;
-            }
+                buckets
+            };
             out.push((Some(series.key.clone()), buckets));
         }
         let blocks = self.blocks();

@@ -71,6 +71,19 @@ fn worth_parallel(series: usize, mint: i64, maxt: i64, newest_only: bool) -> boo
     series >= SERIES || (series >= 2 && !newest_only && (series as i64).saturating_mul(minutes) >= SERIES_MINUTES)
 }
 
+/// `f` of every series ref, in order; on the pool's threads when `parallel`.
+fn map_refs<R: Send>(
+    parallel: bool,
+    refs: &[SeriesRef],
+    f: impl Fn(&SeriesRef) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
+    if parallel {
+        refs.par_iter().map(f).collect()
+    } else {
+        refs.iter().map(f).collect()
+    }
+}
+
 impl Inner {
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         let mut out = self.select_limited(matchers, mint, maxt, &SelectLimits::default())?;
@@ -95,10 +108,10 @@ impl Inner {
         }
         // Series are read in parallel, in runs that share a frame cache
         // (neighbouring series share compressed frames).
-        // Deleted ranges are filtered after the merge: the newest sample
-        // read might be a deleted one.
-        // Read once: a delete landing between two reads of it would filter
-        // the one newest sample read and leave the series empty.
+        // With deleted ranges, every sample is read (the newest might be a
+        // deleted one) and filtered after the merge. Looked at once: a
+        // delete landing between two looks would filter away the one
+        // newest sample read and leave the series empty.
         let deletions = !self.tombstones.is_empty();
         let newest = limits.newest.filter(|_| !deletions);
         let parallel = worth_parallel(refs.len(), mint, maxt, newest.is_some());
@@ -115,11 +128,7 @@ impl Inner {
             }
             Ok((Some(series.key.clone()), out))
         };
-        let head: Vec<HeadRead<Sample>> = if parallel {
-            refs.par_iter().map(read_head).collect::<Result<_>>()?
-        } else {
-            refs.iter().map(read_head).collect::<Result<_>>()?
-        };
+        let head = map_refs(parallel, &refs, read_head)?;
         let (head_keys, head_samples): (Vec<_>, Vec<_>) = head.into_iter().unzip();
         let head_count: usize = head_samples.iter().map(Vec::len).sum();
         limits.check(head_count)?;
@@ -205,11 +214,7 @@ impl Inner {
             series.data.lock().read_buckets(mint, until, resolution, &self.head.store, &mut buckets)?;
             Ok((Some(series.key.clone()), buckets))
         };
-        let head: Vec<HeadRead<RollupBucket>> = if parallel {
-            refs.par_iter().map(read_head).collect::<Result<_>>()?
-        } else {
-            refs.iter().map(read_head).collect::<Result<_>>()?
-        };
+        let head = map_refs(parallel, &refs, read_head)?;
         let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
         let blocks = self.blocks();
         let mut buckets: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];

@@ -8,6 +8,7 @@ mod postings;
 mod values;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rocksdb::{WriteBatch, DB};
 
@@ -142,7 +143,6 @@ impl Index {
     /// Stores new series (ref, labels); idempotent.
     pub(crate) fn insert<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
         let mut batch = WriteBatch::default();
-        let mut n = 0;
         let mut inserted = Vec::new();
         for (sref, labels) in series {
             inserted.push(labels);
@@ -152,9 +152,8 @@ impl Index {
             for label in labels.iter() {
                 batch.put(keys::posting(&label.name, &label.value, sref), []);
             }
-            n += 1;
         }
-        if n == 0 {
+        if inserted.is_empty() {
             return Ok(());
         }
         self.db.write(batch).map_err(self.err("inserting series"))?;
@@ -260,14 +259,13 @@ impl Index {
 
     /// The values of `m`'s label that `m` matches (`matching`) or rejects,
     /// kept for the next time while the label's values stay the same.
-    fn values_where(&self, m: &Matcher, matching: bool) -> Result<std::sync::Arc<Vec<String>>> {
+    fn values_where(&self, m: &Matcher, matching: bool) -> Result<Arc<Vec<String>>> {
         let (values, version) = self.all_values(m.name())?;
         let key = format!("{m} {matching}");
         if let Some(kept) = self.values.matching(&key, version) {
             return Ok(kept);
         }
-        let found: std::sync::Arc<Vec<String>> =
-            std::sync::Arc::new(values.iter().filter(|v| m.matches(v) == matching).cloned().collect());
+        let found: Arc<Vec<String>> = Arc::new(values.iter().filter(|v| m.matches(v) == matching).cloned().collect());
         self.values.keep_matching(key, version, found.clone());
         Ok(found)
     }
@@ -325,18 +323,18 @@ impl Index {
         for m in matchers {
             if m.matches("") {
                 // Series with a value this matcher rejects are excluded.
-                let rejected: Vec<String> = match (m.op(), m.value()) {
-                    (crate::MatchOp::NotEqual, v) => vec![v.to_string()],
-                    _ => self.values_where(m, false)?.to_vec(),
+                let rejected: Arc<Vec<String>> = match (m.op(), m.value()) {
+                    (crate::MatchOp::NotEqual, v) => Arc::new(vec![v.to_string()]),
+                    _ => self.values_where(m, false)?,
                 };
                 exclude.push(self.union(m.name(), &rejected)?);
             } else {
-                let values: Vec<String> = match (m.exact_values(), m.literal_prefix()) {
-                    (Some(values), _) => values.into_iter().filter(|v| m.matches(v)).collect(),
-                    (None, Some(start)) => {
-                        self.label_values_starting(m.name(), start)?.into_iter().filter(|v| m.matches(v)).collect()
-                    }
-                    (None, None) => self.values_where(m, true)?.to_vec(),
+                let values: Arc<Vec<String>> = match (m.exact_values(), m.literal_prefix()) {
+                    (Some(values), _) => Arc::new(values.into_iter().filter(|v| m.matches(v)).collect()),
+                    (None, Some(start)) => Arc::new(
+                        self.label_values_starting(m.name(), start)?.into_iter().filter(|v| m.matches(v)).collect(),
+                    ),
+                    (None, None) => self.values_where(m, true)?,
                 };
                 if values.is_empty() {
                     return Ok(Vec::new());
