@@ -77,7 +77,7 @@ fn fleet(quick: bool) {
 }
 
 fn nab() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/nab");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/nab");
     let series = load_nab(&root).expect("load NAB");
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), options()).expect("open");
@@ -115,7 +115,7 @@ fn main() {
 /// Per-series codec efficiency on NAB, without block overheads.
 #[allow(dead_code)]
 fn nab_per_series() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/nab");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/nab");
     for s in load_nab(&root).expect("load NAB") {
         let mut bytes = 0;
         let mut codecs = Vec::new();

@@ -60,11 +60,19 @@ pub struct Options {
     pub background_checkpoints: bool,
     /// zstd level for block chunk frames (default 3).
     pub zstd_level: i32,
-    /// Write 1 min and 1 h rollups into blocks (default true), so long
-    /// `*_over_time`, `rate` and `increase` queries read summaries instead of
-    /// samples. Costs about 15 % more space at 1 s cadence; queries work
-    /// without them (from samples).
+    /// Write rollups into blocks (default true), so long `*_over_time`,
+    /// `rate` and `increase` queries read summaries instead of samples;
+    /// queries work without them (from samples). Every block gets 1 h
+    /// rollups (under 1 % of the space at 1 s cadence); 1 min rollups, about
+    /// 15 % at 1 s cadence, only compacted blocks within
+    /// [`minute_rollups_for`](Self::minute_rollups_for).
     pub rollups: bool,
+    /// How far back from the newest sample stored a compacted block gets
+    /// 1 min rollups (default 7 days): they serve dashboards of recent days
+    /// at minute steps; older data is asked for at coarser steps, which 1 h
+    /// rollups serve. Blocks cut from the head get none (the head's chunk
+    /// summaries serve the newest hours, and the first compaction adds them).
+    pub minute_rollups_for: Duration,
     /// Keep WAL segments from this one on until
     /// [`Storage::release_startup_wal_hold`](crate::Storage::release_startup_wal_hold):
     /// a forwarder's saved position, so nothing it has not sent is truncated
@@ -89,6 +97,7 @@ impl Default for Options {
             background_checkpoints: true,
             zstd_level: 3,
             rollups: true,
+            minute_rollups_for: Duration::from_secs(7 * 24 * 3600),
             wal_hold_from: None,
         }
     }
@@ -101,6 +110,7 @@ pub(crate) struct Resolved {
     pub(crate) ooo_window: i64,
     pub(crate) compaction_spans: Vec<i64>,
     pub(crate) retention: i64,
+    pub(crate) minute_rollups_for: i64,
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -155,7 +165,13 @@ impl Options {
         if !(1..=22).contains(&self.zstd_level) {
             return Err(Error::InvalidOptions(format!("zstd_level {} is outside 1..=22", self.zstd_level)));
         }
-        Ok(Resolved { block_span, ooo_window, compaction_spans: spans, retention })
+        Ok(Resolved {
+            block_span,
+            ooo_window,
+            compaction_spans: spans,
+            retention,
+            minute_rollups_for: millis(self.minute_rollups_for),
+        })
     }
 }
 

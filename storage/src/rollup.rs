@@ -12,6 +12,17 @@ use crate::chunk::sealed;
 use crate::codec::{put_uvarint, ByteReader, DecodeError};
 use crate::{RollupBucket, RollupFields, Sample};
 
+/// Whether a block gets rollups at `resolution`: 1 h rollups always (a
+/// fraction of a percent of the samples' space); 1 min rollups (about 15 %
+/// at 1 s cadence) only in compacted blocks (`level` ≥ 2) whose window ends
+/// (`window_maxt`) within `minute_span` of the newest sample stored. Blocks
+/// cut from the head skip them because the head's chunk summaries serve
+/// the newest hours and the block is compacted (and given them) soon; old
+/// data is asked for at coarse steps, which 1 h rollups serve.
+pub(crate) fn kept_in_block(resolution: i64, level: u32, window_maxt: i64, newest: i64, minute_span: i64) -> bool {
+    resolution >= 3_600_000 || (level >= 2 && window_maxt >= newest.saturating_sub(minute_span))
+}
+
 /// Buckets of `samples` (time-ordered) at `resolution`, for storing.
 ///
 /// Sums (`sum`, `correction`) are rounded to 15 significant digits: float

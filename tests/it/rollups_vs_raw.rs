@@ -49,8 +49,14 @@ pub(crate) fn loaded(seed: u64) -> (tempfile::TempDir, Db) {
     options.background_maintenance = false;
     options.retention = Duration::ZERO;
     options.sync = pulsedb::SyncMode::Never;
+    // 1 h blocks, compacted into 4 h: compacted blocks hold 1 min and
+    // 1 h rollups, blocks cut from the head 1 h rollups only.
+    options.block_span = Duration::from_secs(3600);
+    options.compaction_spans = vec![Duration::from_secs(3600), Duration::from_secs(4 * 3600)];
     let db = Db::open(dir.path(), options).unwrap();
     load(&db, seed);
+    let levels: Vec<u32> = pulsedb_storage::inspect(dir.path()).unwrap().blocks.iter().map(|b| b.level).collect();
+    assert!(levels.contains(&1) && levels.contains(&2), "block levels {levels:?}");
     (dir, db)
 }
 
@@ -93,8 +99,10 @@ fn load(db: &Db, seed: u64) {
         );
         db.append(&batch).unwrap();
     }
-    // Two finished windows become blocks; the rest stays in the head.
+    // Finished windows become blocks, the older ones compacted; the rest
+    // stays in the head.
     db.flush().unwrap();
+    db.compact().unwrap();
 }
 
 fn close(a: f64, b: f64, exact: bool) -> bool {

@@ -108,9 +108,9 @@ impl BlockWriter {
         self.finish_series(sref, &metas, &refs)
     }
 
-    /// Writes no rollups (`Options::rollups` off).
-    pub(crate) fn disable_rollups(&mut self) {
-        self.resolutions.clear();
+    /// Writes rollups only at the resolutions `keep` accepts.
+    pub(crate) fn retain_resolutions(&mut self, keep: impl Fn(i64) -> bool) {
+        self.resolutions.retain(|&r| keep(r));
     }
 
     /// The resolutions this block keeps rollups at.

@@ -60,9 +60,10 @@ impl Inner {
             Compaction { level, parents: parent_ids.clone() },
             self.options.zstd_level,
         )?;
-        if !self.options.rollups {
-            writer.disable_rollups();
-        }
+        let newest = self.newest_stored(&self.blocks());
+        let span = self.cfg.minute_rollups_for;
+        let rollups = self.options.rollups;
+        writer.retain_resolutions(|r| rollups && rollup::kept_in_block(r, level, maxt, newest, span));
         if let Err(e) = copy_series(parents, &mut writer, &self.tombstones, (mint, maxt)) {
             writer.abort();
             return Err(e);
@@ -149,4 +150,67 @@ fn merged_rollups(
         out.push((res, buckets));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Batch, Labels, Options, Sample, Storage};
+
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 3_600_000;
+
+    /// One series at 2 s for 10 h (30 samples a minute, enough for 1 min
+    /// rollups), 2 h blocks compacted into 8 h.
+    fn storage(dir: &std::path::Path, minute_rollups_for: Duration) -> Storage {
+        let options = Options {
+            background_maintenance: false,
+            sync: crate::SyncMode::Never,
+            compaction_spans: vec![Duration::from_secs(2 * 3600), Duration::from_secs(8 * 3600)],
+            minute_rollups_for,
+            ..Options::default()
+        };
+        let storage = Storage::open(dir, options).unwrap();
+        let samples: Vec<Sample> = (0..10 * HOUR).step_by(2000).map(|t| Sample::new(t, (t % 7) as f64)).collect();
+        let mut batch = Batch::new();
+        batch.add(Labels::metric("m", [("a", "b")]), samples);
+        storage.append(&batch).unwrap();
+        storage.flush().unwrap();
+        storage
+    }
+
+    /// For each block: (level, has 1 min rollups, has 1 h rollups).
+    fn rollups_kept(storage: &Storage) -> Vec<(u32, bool, bool)> {
+        let kept = |block: &Block, res: i64| {
+            let sref = block.series_refs().next().unwrap();
+            let mut cache = FrameCache::default();
+            block
+                .read_rollups(sref, res, i64::MIN, i64::MAX, crate::RollupFields::ALL, &mut cache, &mut Vec::new())
+                .unwrap()
+        };
+        storage.inner.blocks().iter().map(|b| (b.meta().compaction.level, kept(b, MIN), kept(b, HOUR))).collect()
+    }
+
+    #[test]
+    fn blocks_from_the_head_keep_hours_and_compaction_adds_recent_minutes() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = storage(dir.path(), Duration::from_secs(7 * 24 * 3600));
+        let flushed = rollups_kept(&storage);
+        assert!(flushed.len() >= 4, "{flushed:?}");
+        assert!(flushed.iter().all(|&k| k == (1, false, true)), "{flushed:?}");
+        storage.compact().unwrap();
+        assert_eq!(rollups_kept(&storage)[0], (2, true, true));
+    }
+
+    #[test]
+    fn compaction_of_data_older_than_the_minute_span_keeps_only_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        // The merged window ends at 8 h, the newest sample is near 10 h.
+        let storage = storage(dir.path(), Duration::from_secs(3600));
+        storage.compact().unwrap();
+        assert_eq!(rollups_kept(&storage)[0], (2, false, true));
+    }
 }

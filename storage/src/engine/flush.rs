@@ -158,9 +158,10 @@ impl Inner {
             Compaction { level: 1, parents: vec![] },
             self.options.zstd_level,
         )?;
-        if !self.options.rollups {
-            writer.disable_rollups();
-        }
+        let rollups = self.options.rollups;
+        writer.retain_resolutions(|r| {
+            rollups && crate::rollup::kept_in_block(r, 1, end - 1, self.head.maxt(), self.cfg.minute_rollups_for)
+        });
         let mut samples = Vec::new();
         let mut any = false;
         for s in &series {

@@ -4,13 +4,21 @@
 //! forever under churn.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use super::Inner;
+use crate::block::Block;
 use crate::series_key::SeriesKey;
 use crate::Labels;
 use crate::{fs, Result, SeriesRef};
 
 impl Inner {
+    /// The newest sample's time in `blocks` and the head (`i64::MIN` when
+    /// there is none): what retention and the 1 min rollups measure from.
+    pub(crate) fn newest_stored(&self, blocks: &[Arc<Block>]) -> i64 {
+        blocks.iter().map(|b| b.meta().stats.data_maxt).max().unwrap_or(i64::MIN).max(self.head.maxt())
+    }
+
     /// Returns how many blocks were deleted.
     pub(crate) fn apply_retention(&self) -> Result<usize> {
         if self.cfg.retention <= 0 {
@@ -18,7 +26,7 @@ impl Inner {
         }
         let _maintenance = self.maintenance.lock();
         let blocks = self.blocks();
-        let newest = blocks.iter().map(|b| b.meta().stats.data_maxt).max().unwrap_or(i64::MIN).max(self.head.maxt());
+        let newest = self.newest_stored(&blocks);
         if newest == i64::MIN {
             return Ok(0);
         }
