@@ -147,8 +147,16 @@ fn push_value(out: &mut String, v: f64) {
 }
 
 fn push_str(out: &mut String, s: &str) {
-    // serde_json's escaping, so the bytes match the tree-built response.
-    out.push_str(&Json::String(s.to_string()).to_string());
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // serde_json's escaping, so the bytes match the tree-built response.
+        out.push_str(&Json::String(s.to_string()).to_string());
+    } else {
+        // Nothing to escape (the common case: label names and values), so
+        // no allocation: this ran two per label, 13 % of a 1,600-series answer.
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
 }
 
 fn push_labels(out: &mut String, labels: &Labels) {

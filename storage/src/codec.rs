@@ -146,6 +146,13 @@ impl<'a> ByteReader<'a> {
         Ok(u32::from_le_bytes(buf))
     }
 
+    pub(crate) fn u64_le(&mut self, what: &'static str) -> Result<u64, DecodeError> {
+        let bytes = self.take(8, what)?;
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(buf))
+    }
+
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         let rest = self.data.get(self.pos..).unwrap_or_default();
         self.pos = self.data.len();

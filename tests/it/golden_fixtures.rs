@@ -1,10 +1,11 @@
-//! Golden fixtures: `tests/fixtures/v1/`, `v2/` and `v3/` are data
-//! directories written by block format versions 1, 2 (adds rollups) and 3
-//! (the version in the `index`/`chunks` headers, head chunk file headers),
-//! each with a WAL, a label index, compacted and plain blocks. They are
-//! checked in and never regenerated; every later version must open them and
-//! read exactly these samples, and answer rollup-planned queries as from raw
-//! samples.
+//! Golden fixtures: `tests/fixtures/v1/` to `v4/` are data directories
+//! written by block format versions 1, 2 (adds rollups), 3 (the version in
+//! the `index`/`chunks` headers, head chunk file headers) and 4 (each
+//! series' newest samples in its index entry), each with a WAL, a label
+//! index, compacted and plain blocks. They are checked in and never
+//! regenerated; every later version must open them and read exactly these
+//! samples, and answer rollup-planned and newest-sample queries as from
+//! raw samples.
 //!
 //! Each was written once by the ignored test `write_golden` below
 //! (`cargo test -p pulsedb --test it golden_fixtures::write_golden -- --ignored`), which
@@ -12,6 +13,8 @@
 #![allow(clippy::unwrap_used)]
 
 use pulsedb_testkit::data_dir::copy_dir;
+
+use super::newest_vs_raw::AllSamples;
 
 use std::path::Path;
 use std::time::Duration;
@@ -116,6 +119,17 @@ fn check_with_blocks(fixture: &str, blocks: usize) {
             }
         }
     }
+    // Newest-sample reads (instant selectors, `last_over_time`) answer as
+    // full reads, in blocks, at their edges and in the head.
+    let engine = pulsedb::Engine::default();
+    for t in [0, 3_599_999, 3_600_000, 7_000_000, 4 * 3_600_000 + 60_000, 5 * 3_600_000, 6 * 3_600_000] {
+        for q in ["{host=\"golden-1\"}", "last_over_time({host=\"golden-1\"}[1h])", "stale_gauge offset 1m"] {
+            let expr = pulsedb::parse_query(q).unwrap();
+            let a = engine.instant_expr(&db, &expr, t).unwrap();
+            let b = engine.instant_expr(&AllSamples(&db), &expr, t).unwrap();
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{q} at {t} in {fixture}");
+        }
+    }
     // It keeps working as a live directory: flush the rest and read again.
     db.flush().unwrap();
     db.compact().unwrap();
@@ -135,6 +149,11 @@ fn version_2_directory_opens_and_reads_back_exactly() {
 #[test]
 fn version_3_directory_opens_and_reads_back_exactly() {
     check("tests/fixtures/v3");
+}
+
+#[test]
+fn version_4_directory_opens_and_reads_back_exactly() {
+    check("tests/fixtures/v4");
 }
 
 /// Appends `expected()` a minute at a time, flushing and compacting after
@@ -186,7 +205,7 @@ fn write_checkpoint_golden() {
 }
 
 /// The block format version this build writes (see `storage/docs/format/block.md`).
-const CURRENT_VERSION: u32 = 3;
+const CURRENT_VERSION: u32 = 4;
 
 #[test]
 #[ignore = "writes the checked-in fixture; run only to create a new format version's fixture"]

@@ -14,7 +14,7 @@ use super::rollups_vs_raw::loaded;
 const HOUR: i64 = 3_600_000;
 
 /// Delegates to the database with the newest-sample hint taken away.
-struct AllSamples<'a>(&'a Db);
+pub(crate) struct AllSamples<'a>(pub(crate) &'a Db);
 
 impl Querier for AllSamples<'_> {
     fn select(&self, m: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {

@@ -11,9 +11,12 @@
 //! ```
 #![deny(clippy::indexing_slicing)]
 
+use pulsedb_model::{is_stale_nan, Newest};
+
 use super::meta::BlockVersion;
 use crate::chunk::Codec;
 use crate::codec::{put_uvarint, put_varint, ByteReader, DecodeError};
+use crate::Sample;
 
 pub(crate) const CHUNKS_FILE: &str = "chunks";
 pub(crate) const INDEX_FILE: &str = "index";
@@ -126,6 +129,32 @@ pub(crate) struct RollupRef {
     pub(crate) len: u32,
 }
 
+/// A series' newest samples in a block (format 4): the newest one, and the
+/// newest that is not a staleness marker, so newest-sample reads need no
+/// chunk. `last.t` is the last chunk's `maxt`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct EntryNewest {
+    pub(crate) last: Sample,
+    pub(crate) fresh: Option<Sample>,
+}
+
+impl EntryNewest {
+    /// From time-ordered samples; `None` when there are none.
+    pub(crate) fn of(samples: &[Sample]) -> Option<Self> {
+        let last = *samples.last()?;
+        let fresh = samples.iter().rev().find(|s| !is_stale_nan(s.v)).copied();
+        Some(Self { last, fresh })
+    }
+
+    /// Its newest sample that `which` accepts.
+    pub(crate) fn get(&self, which: Newest) -> Option<Sample> {
+        match which {
+            Newest::Any => Some(self.last),
+            Newest::NotStale => self.fresh,
+        }
+    }
+}
+
 /// Series entry: `count uvarint` then per chunk
 /// `mint varint (first absolute, then delta from previous maxt) | maxt-mint uvarint |
 ///  samples uvarint | codec u8 | frame (first absolute uvarint, then delta uvarint) |
@@ -133,7 +162,16 @@ pub(crate) struct RollupRef {
 ///
 /// Format 2 appends the rollups: `n uvarint` then per resolution
 /// `resolution uvarint (ms) | frame uvarint | offset uvarint | len uvarint`.
-pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], rollups: &[RollupRef], out: &mut Vec<u8>) {
+///
+/// Format 4 appends the newest samples: `last value u64 | fresh u8` (0: no
+/// sample that is not a staleness marker; 1: the newest such follows as
+/// `last t - t uvarint | value u64`; 2: it is the last sample).
+pub(crate) fn encode_series_entry(
+    chunks: &[ChunkMeta],
+    rollups: &[RollupRef],
+    newest: &EntryNewest,
+    out: &mut Vec<u8>,
+) {
     put_uvarint(out, chunks.len() as u64);
     let (mut prev_maxt, mut prev_frame) = (0i64, 0u64);
     for c in chunks {
@@ -154,14 +192,34 @@ pub(crate) fn encode_series_entry(chunks: &[ChunkMeta], rollups: &[RollupRef], o
         put_uvarint(out, u64::from(r.offset));
         put_uvarint(out, u64::from(r.len));
     }
+    out.extend_from_slice(&newest.last.v.to_bits().to_le_bytes());
+    match newest.fresh {
+        None => out.push(0),
+        Some(f) if f.t == newest.last.t => out.push(2),
+        Some(f) => {
+            out.push(1);
+            put_uvarint(out, newest.last.t.wrapping_sub(f.t) as u64);
+            out.extend_from_slice(&f.v.to_bits().to_le_bytes());
+        }
+    }
 }
 
-/// Decodes a series entry; `rollups` (format 2 blocks only) receives the
-/// rollup section.
+/// What a series entry holds besides its chunk list, by block version.
+#[derive(Debug, Default)]
+pub(crate) struct EntryExtras {
+    /// Format 2+: where its rollup blobs are.
+    pub(crate) rollups: Vec<RollupRef>,
+    /// Format 4+: its newest samples.
+    pub(crate) newest: Option<EntryNewest>,
+}
+
+/// Decodes a series entry of a block of `version`; `extras`, when given,
+/// receives what the version holds besides the chunk list.
 pub(crate) fn decode_series_entry(
     bytes: &[u8],
+    version: BlockVersion,
     out: &mut Vec<ChunkMeta>,
-    rollups: Option<&mut Vec<RollupRef>>,
+    extras: Option<&mut EntryExtras>,
 ) -> Result<(), DecodeError> {
     let mut r = ByteReader::new(bytes);
     let count = r.len("chunk count", r.remaining())?;
@@ -184,16 +242,36 @@ pub(crate) fn decode_series_entry(
         prev_maxt = maxt;
         prev_frame = frame;
     }
-    if let Some(rollups) = rollups {
-        rollups.clear();
-        let n = r.len("rollup count", 8)?;
-        for _ in 0..n {
-            let resolution = i64::try_from(r.uvarint("rollup resolution")?).unwrap_or(i64::MAX);
-            let frame = r.uvarint("rollup frame")?;
-            let offset = u32::try_from(r.uvarint("rollup offset")?).unwrap_or(u32::MAX);
-            let len = u32::try_from(r.uvarint("rollup length")?).unwrap_or(u32::MAX);
-            rollups.push(RollupRef { resolution, frame, offset, len });
-        }
+    let Some(extras) = extras else { return Ok(()) };
+    extras.rollups.clear();
+    extras.newest = None;
+    if !version.has_rollups() {
+        return Ok(());
+    }
+    let n = r.len("rollup count", 8)?;
+    for _ in 0..n {
+        let resolution = i64::try_from(r.uvarint("rollup resolution")?).unwrap_or(i64::MAX);
+        let frame = r.uvarint("rollup frame")?;
+        let offset = u32::try_from(r.uvarint("rollup offset")?).unwrap_or(u32::MAX);
+        let len = u32::try_from(r.uvarint("rollup length")?).unwrap_or(u32::MAX);
+        extras.rollups.push(RollupRef { resolution, frame, offset, len });
+    }
+    if version.has_newest() {
+        let Some(last_chunk) = out.last() else {
+            return Err(DecodeError { what: "series entry", offset: r.position(), reason: "no chunks" });
+        };
+        let last = Sample { t: last_chunk.maxt, v: f64::from_bits(r.u64_le("newest value")?) };
+        let at = r.position();
+        let fresh = match r.u8("newest fresh flag")? {
+            0 => None,
+            1 => {
+                let t = last.t.wrapping_sub(r.uvarint("newest fresh time")? as i64);
+                Some(Sample { t, v: f64::from_bits(r.u64_le("newest fresh value")?) })
+            }
+            2 => Some(last),
+            _ => return Err(DecodeError { what: "newest fresh flag", offset: at, reason: "unknown flag" }),
+        };
+        extras.newest = Some(EntryNewest { last, fresh });
     }
     Ok(())
 }
@@ -221,7 +299,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn series_entries_round_trip(raw in proptest::collection::vec((any::<i64>(), any::<u32>(), any::<u64>(), any::<u32>(), any::<u32>(), 0u8..3), 0..20)) {
+        fn series_entries_round_trip(
+            // At least one chunk: the writer writes no series without samples.
+            raw in proptest::collection::vec((any::<i64>(), any::<u32>(), any::<u64>(), any::<u32>(), any::<u32>(), 0u8..3), 1..20),
+            (last, value, fresh, back) in (any::<u64>(), any::<u64>(), 0u8..3, 1i64..),
+        ) {
             let chunks: Vec<ChunkMeta> = raw
                 .iter()
                 .map(|&(mint, span, frame, offset, len, codec)| ChunkMeta {
@@ -236,16 +318,31 @@ mod tests {
                 .collect();
             let mut bytes = Vec::new();
             let rollups = vec![RollupRef { resolution: 60_000, frame: 8, offset: 3, len: 99 }];
-            encode_series_entry(&chunks, &rollups, &mut bytes);
-            let (mut out, mut got) = (Vec::new(), Vec::new());
-            decode_series_entry(&bytes, &mut out, Some(&mut got)).unwrap();
-            prop_assert_eq!(out, chunks);
-            prop_assert_eq!(got, rollups);
+            let last_t = chunks.last().map_or(0, |c| c.maxt);
+            let fresh = match fresh {
+                0 => None,
+                1 => Some(Sample { t: last_t, v: f64::from_bits(last) }),
+                _ => Some(Sample { t: last_t.wrapping_sub(back), v: f64::from_bits(value) }),
+            };
+            let newest = EntryNewest { last: Sample { t: last_t, v: f64::from_bits(last) }, fresh };
+            encode_series_entry(&chunks, &rollups, &newest, &mut bytes);
+            let (mut out, mut extras) = (Vec::new(), EntryExtras::default());
+            decode_series_entry(&bytes, BlockVersion::V4, &mut out, Some(&mut extras)).unwrap();
+            prop_assert_eq!(&out, &chunks);
+            prop_assert_eq!(&extras.rollups, &rollups);
+            let got = extras.newest.unwrap();
+            prop_assert_eq!((got.last.t, got.last.v.to_bits()), (newest.last.t, newest.last.v.to_bits()));
+            prop_assert_eq!(got.fresh.map(|s| (s.t, s.v.to_bits())), newest.fresh.map(|s| (s.t, s.v.to_bits())));
+            // Older versions stop before the parts they do not have.
+            decode_series_entry(&bytes, BlockVersion::V3, &mut out, Some(&mut extras)).unwrap();
+            prop_assert!(extras.newest.is_none());
         }
 
         #[test]
         fn garbage_entries_and_frames_never_panic(data in proptest::collection::vec(any::<u8>(), 0..128), at in 0usize..140) {
-            let _ = decode_series_entry(&data, &mut Vec::new(), Some(&mut Vec::new()));
+            for version in [BlockVersion::V1, BlockVersion::V2, BlockVersion::V4] {
+                let _ = decode_series_entry(&data, version, &mut Vec::new(), Some(&mut EntryExtras::default()));
+            }
             let _ = read_frame(&data, at);
         }
     }

@@ -24,14 +24,21 @@ pub(crate) enum BlockVersion {
     /// V2's layout, with the block version in the `index` and `chunks`
     /// file headers too (V1 and V2 wrote 1 there).
     V3 = 3,
+    /// V3 with each series' newest sample in its index entry, so the newest
+    /// sample is read without decompressing a frame.
+    V4 = 4,
 }
 
 impl BlockVersion {
     /// The version this build writes.
-    pub(crate) const CURRENT: Self = Self::V3;
+    pub(crate) const CURRENT: Self = Self::V4;
 
     pub(crate) fn has_rollups(self) -> bool {
         self >= Self::V2
+    }
+
+    pub(crate) fn has_newest(self) -> bool {
+        self >= Self::V4
     }
 
     /// The version byte of the `index` and `chunks` file headers.
@@ -39,6 +46,7 @@ impl BlockVersion {
         match self {
             Self::V1 | Self::V2 => 1,
             Self::V3 => 3,
+            Self::V4 => 4,
         }
     }
 }
@@ -52,6 +60,7 @@ impl TryFrom<u64> for BlockVersion {
             1 => Ok(Self::V1),
             2 => Ok(Self::V2),
             3 => Ok(Self::V3),
+            4 => Ok(Self::V4),
             other => Err(other),
         }
     }

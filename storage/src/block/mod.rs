@@ -8,7 +8,7 @@ mod meta;
 mod reader;
 mod writer;
 
-pub(crate) use format::ChunkMeta;
+pub(crate) use format::{ChunkMeta, EntryNewest};
 pub(crate) use meta::{BlockMeta, Compaction};
 pub(crate) use reader::{Block, FrameCache};
 pub(crate) use writer::{BlockWriter, MAX_CHUNK_SAMPLES, TMP_PREFIX};
@@ -50,7 +50,8 @@ mod tests {
                 correction: 0.0,
             })
             .collect();
-        w.add_sealed_chunks(SeriesRef(1), [(chunk, &bytes[..])], &[(60_000, buckets)]).unwrap();
+        let newest = EntryNewest { last: one, fresh: Some(one) };
+        w.add_sealed_chunks(SeriesRef(1), [(chunk, &bytes[..])], &[(60_000, buckets)], &newest).unwrap();
         let (path, _) = w.finish().unwrap();
         let block = Block::open(&path).unwrap();
         assert!(block.has_rollups(60_000));
@@ -134,11 +135,11 @@ mod tests {
         let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction::default(), 3).unwrap();
         w.add_series(SeriesRef(1), &samples(100, 0, |i| i as f64)).unwrap();
         let (path, meta) = w.finish().unwrap();
-        assert_eq!(meta.version(), meta::BlockVersion::V3);
+        assert_eq!(meta.version(), meta::BlockVersion::CURRENT);
         for (file, magic) in [("chunks", b"PBCH"), ("index", b"PBIX")] {
             let bytes = std::fs::read(path.join(file)).unwrap();
             assert_eq!(&bytes[..4], magic);
-            assert_eq!(bytes[4], 3, "{file} header version");
+            assert_eq!(bytes[4], meta::BlockVersion::CURRENT as u8, "{file} header version");
         }
         let chunks = path.join("chunks");
         let mut bytes = std::fs::read(&chunks).unwrap();
@@ -147,7 +148,7 @@ mod tests {
         match Block::open(&path) {
             Err(crate::Error::Corruption { file, kind, offset: 0 }) => {
                 assert!(file.ends_with("chunks"));
-                assert!(kind.contains("meta.json says block version 3"), "{kind}");
+                assert!(kind.contains(&format!("meta.json says block version {}", meta.format_version)), "{kind}");
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::format::{self, ChunkMeta, FrameKind, RollupRef};
+use super::format::{self, ChunkMeta, EntryExtras, EntryNewest, FrameKind};
 use super::meta::BlockMeta;
 use crate::chunk::sealed;
 use crate::codec::DecodeError;
@@ -165,9 +165,9 @@ impl Block {
         cache: &mut FrameCache,
         out: &mut Vec<RollupBucket>,
     ) -> Result<bool> {
-        let (mut metas, mut refs) = (Vec::new(), Vec::new());
-        self.entry(sref, &mut metas, Some(&mut refs))?;
-        let Some(r) = refs.iter().find(|r| r.resolution == resolution) else {
+        let (mut metas, mut extras) = (Vec::new(), EntryExtras::default());
+        self.entry(sref, &mut metas, Some(&mut extras))?;
+        let Some(r) = extras.rollups.iter().find(|r| r.resolution == resolution) else {
             // A series the block lacks has nothing to compute either.
             return Ok(metas.is_empty());
         };
@@ -183,9 +183,20 @@ impl Block {
         Ok(true)
     }
 
-    fn entry(&self, sref: SeriesRef, out: &mut Vec<ChunkMeta>, rollups: Option<&mut Vec<RollupRef>>) -> Result<()> {
+    /// `sref`'s newest samples without reading a chunk: `Ok(None)` when the
+    /// block does not hold the series or predates format 4 (then read its
+    /// chunks).
+    pub(crate) fn newest(&self, sref: SeriesRef, metas: &mut Vec<ChunkMeta>) -> Result<Option<EntryNewest>> {
+        if !self.meta.version().has_newest() {
+            return Ok(None);
+        }
+        let mut extras = EntryExtras::default();
+        self.entry(sref, metas, Some(&mut extras))?;
+        Ok(extras.newest)
+    }
+
+    fn entry(&self, sref: SeriesRef, out: &mut Vec<ChunkMeta>, extras: Option<&mut EntryExtras>) -> Result<()> {
         out.clear();
-        let rollups = rollups.filter(|_| self.meta.version().has_rollups());
         let (mut lo, mut hi) = (0usize, self.series_count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -196,7 +207,7 @@ impl Block {
                     .filter(|&o| o >= format::FILE_HEADER_LEN && o < self.table_offset)
                     .and_then(|o| self.index.get(o..self.table_offset))
                     .ok_or_else(|| self.index_error(offset as usize, "series entry offset out of range"))?;
-                return format::decode_series_entry(bytes, out, rollups)
+                return format::decode_series_entry(bytes, self.meta.version(), out, extras)
                     .map_err(|e| self.decode_error(offset as usize, e));
             }
             if r < sref.0 {

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::format::{self, ChunkMeta, RollupRef};
+use super::format::{self, ChunkMeta, EntryNewest, RollupRef};
 use super::meta::{new_ulid, BlockMeta, BlockStats, BlockVersion, Compaction};
 use crate::chunk::{sealed, Codec};
 use crate::error::IoContext;
@@ -91,9 +91,9 @@ impl BlockWriter {
 
     /// Adds a series' samples (time-ordered, unique timestamps, within the window).
     pub(crate) fn add_series(&mut self, sref: SeriesRef, samples: &[Sample]) -> Result<()> {
-        if samples.is_empty() {
+        let Some(newest) = EntryNewest::of(samples) else {
             return Ok(());
-        }
+        };
         let pieces = samples.len().div_ceil(MAX_CHUNK_SAMPLES);
         let per_piece = samples.len().div_ceil(pieces);
         let mut metas = Vec::with_capacity(pieces);
@@ -105,7 +105,7 @@ impl BlockWriter {
         let rollups: Vec<(i64, Vec<RollupBucket>)> =
             self.resolutions.clone().into_iter().map(|r| (r, rollup::compute_for_storage(samples, r))).collect();
         let refs = self.put_rollups(&rollups)?;
-        self.finish_series(sref, &metas, &refs)
+        self.finish_series(sref, &metas, &refs, &newest)
     }
 
     /// Writes rollups only at the resolutions `keep` accepts.
@@ -144,12 +144,13 @@ impl BlockWriter {
     }
 
     /// Adds a series as already-sealed chunks (compaction copies them as
-    /// they are) with its rollups.
+    /// they are) with its rollups and newest samples.
     pub(crate) fn add_sealed_chunks<'a>(
         &mut self,
         sref: SeriesRef,
         chunks: impl IntoIterator<Item = (ChunkMeta, &'a [u8])>,
         rollups: &[(i64, Vec<RollupBucket>)],
+        newest: &EntryNewest,
     ) -> Result<()> {
         let mut metas = Vec::new();
         for (meta, bytes) in chunks {
@@ -159,7 +160,7 @@ impl BlockWriter {
             return Ok(());
         }
         let refs = self.put_rollups(rollups)?;
-        self.finish_series(sref, &metas, &refs)
+        self.finish_series(sref, &metas, &refs, newest)
     }
 
     fn put_chunk(&mut self, bytes: &[u8], mint: i64, maxt: i64, samples: u32, codec: Codec) -> Result<ChunkMeta> {
@@ -185,11 +186,17 @@ impl BlockWriter {
         Ok(meta)
     }
 
-    fn finish_series(&mut self, sref: SeriesRef, metas: &[ChunkMeta], rollups: &[RollupRef]) -> Result<()> {
+    fn finish_series(
+        &mut self,
+        sref: SeriesRef,
+        metas: &[ChunkMeta],
+        rollups: &[RollupRef],
+        newest: &EntryNewest,
+    ) -> Result<()> {
         debug_assert!(self.last_ref.is_none_or(|last| last < sref), "series must come in ref order");
         self.last_ref = Some(sref);
         self.table.push((sref.0, self.index.len() as u64));
-        format::encode_series_entry(metas, rollups, &mut self.index);
+        format::encode_series_entry(metas, rollups, newest, &mut self.index);
         self.meta.stats.series += 1;
         Ok(())
     }

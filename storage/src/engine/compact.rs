@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::Inner;
-use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, FrameCache, MAX_CHUNK_SAMPLES};
+use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, EntryNewest, FrameCache, MAX_CHUNK_SAMPLES};
 use crate::chunk::sealed;
 use crate::rollup;
 use crate::tombstones::Tombstones;
@@ -120,10 +120,32 @@ fn copy_series(
             }
         } else {
             let rollups = merged_rollups(parents, &mut caches, sref, writer.resolutions())?;
-            writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())), &rollups)?;
+            let Some(newest) = newest_of(&chunks, sref, &mut samples)? else { continue };
+            writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())), &rollups, &newest)?;
         }
     }
     Ok(())
+}
+
+/// The newest samples of `chunks` (sealed, time-ordered), decoded from the
+/// last chunk back until one that is not a staleness marker turns up.
+fn newest_of(
+    chunks: &[(ChunkMeta, Vec<u8>)],
+    sref: SeriesRef,
+    samples: &mut Vec<crate::Sample>,
+) -> Result<Option<EntryNewest>> {
+    let mut last = None;
+    for (meta, bytes) in chunks.iter().rev() {
+        samples.clear();
+        sealed::decode(bytes, samples)
+            .map_err(|e| crate::Error::corruption("compaction input", meta.frame, format!("series {}: {e}", sref.0)))?;
+        let Some(found) = EntryNewest::of(samples) else { continue };
+        let last = *last.get_or_insert(found.last);
+        if found.fresh.is_some() {
+            return Ok(Some(EntryNewest { last, fresh: found.fresh }));
+        }
+    }
+    Ok(last.map(|last| EntryNewest { last, fresh: None }))
 }
 
 /// `sref`'s rollups over all `parents` (disjoint windows, in time order):

@@ -16,6 +16,7 @@ pub use forward::{WalBatch, WalBatches, WalPosition, WalSeries};
 mod limits;
 mod maintenance;
 mod means;
+mod newest;
 mod open;
 mod read;
 mod retention;

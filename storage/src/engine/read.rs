@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::newest::{keep_newest, newest_from_blocks};
 use super::Inner;
 use crate::block::FrameCache;
 use crate::series_key::SeriesKey;
@@ -23,10 +24,10 @@ use crate::Matcher;
 use crate::{Error, Result, Sample, SeriesRef};
 use crate::{Labels, Series};
 use crate::{RollupBucket, RollupFields, RollupSeries};
-use pulsedb_model::{is_stale_nan, Newest};
+use pulsedb_model::Newest;
 
 /// What a run of series read from blocks goes into, and their refs.
-type SeriesRun<'a> = (&'a mut [Vec<Sample>], &'a [SeriesRef]);
+pub(super) type SeriesRun<'a> = (&'a mut [Vec<Sample>], &'a [SeriesRef]);
 
 /// A series' key (when in the head) and what was read of it there.
 pub(super) type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
@@ -134,32 +135,37 @@ impl Inner {
         limits.check(head_count)?;
         let blocks = self.blocks();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
-        // For the newest sample only, blocks matter only after the head's.
-        // (A head staleness marker after that sample, over a block value at
-        // the same time, would be missed: it cannot happen, as a flush raises
-        // the head's lower bound before it writes a block, so head and block
-        // never hold different samples for one time.)
-        let from: Vec<i64> = head_samples
-            .iter()
-            .map(|h| h.last().filter(|_| newest.is_some()).map_or(mint, |s| s.t.saturating_add(1).max(mint)))
-            .collect();
-        for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            let read_run = |((out, refs), from): (SeriesRun<'_>, &[i64])| {
-                let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
-                for ((o, &sref), &from) in out.iter_mut().zip(refs).zip(from) {
-                    if block.overlaps(from, maxt) {
-                        block.read_series(sref, from, maxt, &mut metas, &mut cache, o)?;
-                    }
-                }
-                Ok::<_, Error>(())
-            };
-            if parallel {
-                let runs = samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN));
-                runs.zip(from.par_chunks(PARALLEL_RUN)).try_for_each(read_run)?;
-            } else {
-                read_run(((&mut samples, &refs), &from))?;
+        match newest {
+            Some(which) => {
+                // Blocks matter only after the head's newest sample. (A head
+                // staleness marker after it, over a block value at the same
+                // time, would be missed: it cannot happen, as a flush raises
+                // the head's lower bound before it writes a block, so head
+                // and block never hold different samples for one time.)
+                let from: Vec<i64> =
+                    head_samples.iter().map(|h| h.last().map_or(mint, |s| s.t.saturating_add(1).max(mint))).collect();
+                newest_from_blocks(&blocks, &refs, &from, maxt, which, parallel, &mut samples)?;
             }
-            limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
+            None => {
+                for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+                    let read_run = |(out, refs): SeriesRun<'_>| {
+                        let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
+                        for (o, &sref) in out.iter_mut().zip(refs) {
+                            block.read_series(sref, mint, maxt, &mut metas, &mut cache, o)?;
+                        }
+                        Ok::<_, Error>(())
+                    };
+                    if parallel {
+                        samples
+                            .par_chunks_mut(PARALLEL_RUN)
+                            .zip(refs.par_chunks(PARALLEL_RUN))
+                            .try_for_each(read_run)?;
+                    } else {
+                        read_run((&mut samples, &refs))?;
+                    }
+                    limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
+                }
+            }
         }
         let merge = |(merged, head): (&mut Vec<Sample>, Vec<Sample>)| {
             merge_head(merged, head);
@@ -378,18 +384,6 @@ fn merge_head(merged: &mut Vec<Sample>, head: Vec<Sample>) {
             }
         }
         *merged = out;
-    }
-}
-
-/// Leaves only the newest sample of `samples` (time-ordered) that `which` accepts.
-fn keep_newest(samples: &mut Vec<Sample>, which: Newest) {
-    let newest = samples.iter().rposition(|s| which == Newest::Any || !is_stale_nan(s.v));
-    match newest {
-        Some(i) => {
-            samples.swap(0, i);
-            samples.truncate(1);
-        }
-        None => samples.clear(),
     }
 }
 

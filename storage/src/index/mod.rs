@@ -3,6 +3,7 @@
 //! them label names and values. It is the durable home of series identity;
 //! the WAL only has to carry series that are still in the head.
 
+mod key_cache;
 mod keys;
 mod postings;
 mod values;
@@ -46,6 +47,7 @@ pub(crate) struct Index {
     db: DB,
     path: PathBuf,
     values: values::ValuesCache,
+    keys: key_cache::KeyCache,
 }
 
 impl std::fmt::Debug for Index {
@@ -71,7 +73,7 @@ impl Index {
         opts.set_write_buffer_size(INDEX_WRITE_BUFFER_BYTES);
         opts.set_max_write_buffer_number(2);
         let db = DB::open(&opts, path).map_err(|e| Error::index(format!("opening {}", path.display()), e))?;
-        let index = Self { db, path: path.to_path_buf(), values: Default::default() };
+        let index = Self { db, path: path.to_path_buf(), values: Default::default(), keys: Default::default() };
         index.check_version()?;
         Ok(index)
     }
@@ -81,7 +83,7 @@ impl Index {
         let opts = rocksdb::Options::default();
         let db = DB::open_for_read_only(&opts, path, false)
             .map_err(|e| Error::index(format!("opening {} read-only", path.display()), e))?;
-        Ok(Self { db, path: path.to_path_buf(), values: Default::default() })
+        Ok(Self { db, path: path.to_path_buf(), values: Default::default(), keys: Default::default() })
     }
 
     fn err(&self, what: &str) -> impl FnOnce(rocksdb::Error) -> Error + '_ {
@@ -120,12 +122,23 @@ impl Index {
     }
 
     /// Canonical label keys of `refs`, `None` for unknown refs.
-    pub(crate) fn labels_keys(&self, refs: &[SeriesRef]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.db
-            .multi_get(refs.iter().map(|&r| keys::series_by_ref(r)))
-            .into_iter()
-            .map(|r| r.map_err(self.err("reading series labels")))
-            .collect()
+    pub(crate) fn labels_keys(&self, refs: &[SeriesRef]) -> Result<Vec<Option<Arc<[u8]>>>> {
+        let mut out = vec![None; refs.len()];
+        let missing = self.keys.get_many(refs, &mut out);
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let read = self.db.multi_get(missing.iter().map(|&i| keys::series_by_ref(refs[i])));
+        let mut found = Vec::new();
+        for (&i, key) in missing.iter().zip(read) {
+            if let Some(key) = key.map_err(self.err("reading series labels"))? {
+                let key: Arc<[u8]> = key.into();
+                found.push((refs[i], key.clone()));
+                out[i] = Some(key);
+            }
+        }
+        self.keys.insert(found);
+        Ok(out)
     }
 
     /// The largest ref ever stored (0 when empty).
@@ -166,7 +179,9 @@ impl Index {
     pub(crate) fn delete<'a>(&self, series: impl IntoIterator<Item = (SeriesRef, &'a Labels)>) -> Result<()> {
         let mut batch = WriteBatch::default();
         let mut names = std::collections::BTreeSet::new();
+        let mut refs = Vec::new();
         for (sref, labels) in series {
+            refs.push(sref);
             batch.delete(keys::series_by_key(&labels.to_key()));
             batch.delete(keys::series_by_ref(sref));
             for label in labels.iter() {
@@ -175,6 +190,7 @@ impl Index {
             }
         }
         self.db.write(batch).map_err(self.err("deleting series"))?;
+        self.keys.remove(refs);
         self.values.deleted(names);
         Ok(())
     }
@@ -453,9 +469,12 @@ mod tests {
     fn delete_removes_postings() {
         let (_dir, index) = fixture();
         let labels = Labels::new([("__name__", "up"), ("job", "api"), ("instance", "10.0.0.0"), ("zone", "a")]);
+        // Read once, so the key cache holds it.
+        assert_eq!(index.labels_keys(&[SeriesRef(1)]).unwrap()[0].as_deref(), Some(&labels.to_key()[..]));
         index.delete([(SeriesRef(1), &labels)]).unwrap();
         assert_eq!(select(&index, &[(MatchOp::Equal, "instance", "10.0.0.0")]), Vec::<u64>::new());
         assert_eq!(index.lookup(&labels.to_key()).unwrap(), None);
+        assert_eq!(index.labels_keys(&[SeriesRef(1)]).unwrap()[0], None);
     }
 
     proptest::proptest! {
