@@ -108,6 +108,19 @@ fn check_block(block: &Block, index: Option<&Index>, report: &mut CheckReport) {
         }
         report.chunks += metas.len() as u64;
         block_samples += samples.len() as u64;
+        let bits = |s: crate::Sample| (s.t, s.v.to_bits());
+        let bits = |n: Option<crate::block::EntryNewest>| n.map(|n| (bits(n.last), n.fresh.map(bits)));
+        match block.newest(sref, &mut metas) {
+            Ok(Some(entry)) if bits(Some(entry)) != bits(crate::block::EntryNewest::of(&samples)) => {
+                report.problems.push(format!(
+                    "series {} in block {}: the index entry's newest samples differ from its chunks' ({entry:?})",
+                    sref.0,
+                    block.dir().display()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => report.problems.push(format!("series {} in block {}: {e}", sref.0, block.dir().display())),
+        }
         for resolution in RESOLUTIONS.into_iter().filter(|&r| block.has_rollups(r)) {
             rollups.clear();
             match block.read_rollups(sref, resolution, i64::MIN, i64::MAX, RollupFields::ALL, &mut cache, &mut rollups)

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! chunks: "PBCH" | version u8 | 3 zero bytes | frame*     (version: the block's, 1 before block version 3)
+//! rollups: "PBRU" | version u8 | 3 zero bytes | frame*    (block version 4 on; rollup blobs)
 //! frame:  kind u8 (0 raw, 1 zstd) | stored_len u32 | raw_len u32 | crc32(stored) u32 | stored bytes
 //! index:  "PBIX" | version u8 | 3 zero bytes | series entry* | table | footer
 //! table:  (ref u64 | entry offset u64) per series, sorted by ref
@@ -19,9 +20,12 @@ use crate::codec::{put_uvarint, put_varint, ByteReader, DecodeError};
 use crate::Sample;
 
 pub(crate) const CHUNKS_FILE: &str = "chunks";
+/// Rollup blobs' frames (format 4; before, they share `chunks`).
+pub(crate) const ROLLUPS_FILE: &str = "rollups";
 pub(crate) const INDEX_FILE: &str = "index";
 pub(crate) const CHUNKS_MAGIC: &[u8; 4] = b"PBCH";
 pub(crate) const INDEX_MAGIC: &[u8; 4] = b"PBIX";
+pub(crate) const ROLLUPS_MAGIC: &[u8; 4] = b"PBRU";
 pub(crate) const FILE_HEADER_LEN: usize = 8;
 pub(crate) const FOOTER_LEN: usize = 24;
 pub(crate) const TABLE_ENTRY_LEN: usize = 16;
@@ -256,7 +260,7 @@ pub(crate) fn decode_series_entry(
         let len = u32::try_from(r.uvarint("rollup length")?).unwrap_or(u32::MAX);
         extras.rollups.push(RollupRef { resolution, frame, offset, len });
     }
-    if version.has_newest() {
+    if version.has_newest_and_rollups_file() {
         let Some(last_chunk) = out.last() else {
             return Err(DecodeError { what: "series entry", offset: r.position(), reason: "no chunks" });
         };

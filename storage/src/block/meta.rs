@@ -25,7 +25,8 @@ pub(crate) enum BlockVersion {
     /// file headers too (V1 and V2 wrote 1 there).
     V3 = 3,
     /// V3 with each series' newest sample in its index entry, so the newest
-    /// sample is read without decompressing a frame.
+    /// sample is read without decompressing a frame, and rollup blobs in a
+    /// `rollups` file of their own, so reading them decompresses no chunk.
     V4 = 4,
 }
 
@@ -37,7 +38,9 @@ impl BlockVersion {
         self >= Self::V2
     }
 
-    pub(crate) fn has_newest(self) -> bool {
+    /// Whether series entries end with their newest samples and rollup
+    /// blobs are in the `rollups` file (not in `chunks`).
+    pub(crate) fn has_newest_and_rollups_file(self) -> bool {
         self >= Self::V4
     }
 

@@ -4,6 +4,7 @@
 //! holds the byte layout, `meta` the JSON metadata and lineage.
 
 mod format;
+mod frames;
 mod meta;
 mod reader;
 mod writer;
@@ -95,6 +96,48 @@ mod tests {
         out.clear();
         block.read_series(SeriesRef(4), i64::MIN, i64::MAX, &mut metas, &mut cache, &mut out).unwrap();
         assert!(out.is_empty());
+    }
+
+    /// Rollup blobs live in `rollups` (format 4): reading them decompresses
+    /// no chunk frame, and damage there names that file.
+    #[test]
+    fn rollups_are_read_from_their_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction::default(), 3).unwrap();
+        let raw = samples(7200, 0, |i| i as f64);
+        w.add_series(SeriesRef(1), &raw).unwrap();
+        let (path, _) = w.finish().unwrap();
+        let read = |path: &std::path::Path| {
+            let block = Block::open(path).unwrap();
+            let mut cache = FrameCache::default();
+            let mut out = Vec::new();
+            let kept = block.read_rollups(
+                SeriesRef(1),
+                3_600_000,
+                0,
+                i64::MAX,
+                crate::RollupFields::ALL,
+                &mut cache,
+                &mut out,
+            );
+            (kept, out, cache.frame)
+        };
+        let (kept, buckets, cached) = read(&path);
+        assert!(kept.unwrap());
+        assert_eq!(buckets, pulsedb_model::summarize(&raw, 3_600_000));
+        assert_eq!(cached.map(|(file, _)| file), Some(reader::FrameFile::Rollups));
+        let rollups = path.join("rollups");
+        let mut bytes = std::fs::read(&rollups).unwrap();
+        let at = bytes.len() - 3;
+        bytes[at] ^= 0x10;
+        std::fs::write(&rollups, &bytes).unwrap();
+        match read(&path).0 {
+            Err(crate::Error::Corruption { file, kind, .. }) => {
+                assert!(file.ends_with("rollups"), "{}", file.display());
+                assert!(kind.contains("checksum"), "{kind}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

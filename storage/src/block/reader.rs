@@ -22,6 +22,8 @@ pub(crate) struct Block {
     meta: BlockMeta,
     index: Mmap,
     chunks: Mmap,
+    /// Format 4: the rollup blobs' frames (before, they are in `chunks`).
+    rollups: Option<Mmap>,
     table_offset: usize,
     series_count: usize,
 }
@@ -30,12 +32,28 @@ pub(crate) struct Block {
 /// are decompressed once. One cache serves one block.
 #[derive(Default)]
 pub(crate) struct FrameCache {
-    /// Offset of the frame cached (checksum verified).
-    frame: Option<u64>,
+    /// File and offset of the frame cached (checksum verified).
+    pub(super) frame: Option<(FrameFile, u64)>,
     /// Its decompressed bytes, or for an uncompressed frame the range of
     /// the mapped file holding them.
     raw: Vec<u8>,
     stored: Option<(usize, usize)>,
+}
+
+/// The files of a block that hold frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FrameFile {
+    Chunks,
+    Rollups,
+}
+
+impl FrameFile {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Chunks => format::CHUNKS_FILE,
+            Self::Rollups => format::ROLLUPS_FILE,
+        }
+    }
 }
 
 thread_local! {
@@ -64,6 +82,15 @@ impl Block {
             .map_err(|e| Error::corruption(&chunks_path, 0, e))?;
         format::check_header(&index, format::INDEX_MAGIC, meta.version())
             .map_err(|e| Error::corruption(&index_path, 0, e))?;
+        let rollups = if meta.version().has_newest_and_rollups_file() {
+            let path = dir.join(format::ROLLUPS_FILE);
+            let rollups = fs::map_sealed(&path)?;
+            format::check_header(&rollups, format::ROLLUPS_MAGIC, meta.version())
+                .map_err(|e| Error::corruption(&path, 0, e))?;
+            Some(rollups)
+        } else {
+            None
+        };
 
         let len = index.len();
         let corrupt = |offset: usize, kind: &str| Error::corruption(&index_path, offset as u64, kind);
@@ -101,6 +128,7 @@ impl Block {
             meta,
             index,
             chunks,
+            rollups,
             table_offset: table_offset as usize,
             series_count: series_count as usize,
         })
@@ -116,7 +144,7 @@ impl Block {
 
     /// Bytes of the block's files.
     pub(crate) fn size_on_disk(&self) -> u64 {
-        (self.index.len() + self.chunks.len()) as u64
+        (self.index.len() + self.chunks.len() + self.rollups.as_ref().map_or(0, |r| r.len())) as u64
     }
 
     /// Whether the block's window overlaps `[mint, maxt]`.
@@ -171,10 +199,11 @@ impl Block {
             // A series the block lacks has nothing to compute either.
             return Ok(metas.is_empty());
         };
-        let bytes = self.frame_bytes(r.frame, r.offset, r.len, cache)?;
+        let file = if self.rollups.is_some() { FrameFile::Rollups } else { FrameFile::Chunks };
+        let bytes = self.frame_bytes(file, r.frame, r.offset, r.len, cache)?;
         let start = out.len();
         rollup::decode(bytes, fields, out)
-            .map_err(|e| self.chunks_error(r.frame, format!("rollups of series {}: {e}", sref.0)))?;
+            .map_err(|e| self.file_error(file, r.frame, format!("rollups of series {}: {e}", sref.0)))?;
         // Buckets are time-ordered: cut the ends outside [mint, maxt] in place.
         let tail = out.get(start..).unwrap_or_default();
         let (a, b) = (tail.partition_point(|x| x.start < mint), tail.partition_point(|x| x.start <= maxt));
@@ -187,7 +216,7 @@ impl Block {
     /// block does not hold the series or predates format 4 (then read its
     /// chunks).
     pub(crate) fn newest(&self, sref: SeriesRef, metas: &mut Vec<ChunkMeta>) -> Result<Option<EntryNewest>> {
-        if !self.meta.version().has_newest() {
+        if !self.meta.version().has_newest_and_rollups_file() {
             return Ok(None);
         }
         let mut extras = EntryExtras::default();
@@ -228,37 +257,48 @@ impl Block {
     }
 
     fn chunks_error(&self, offset: u64, kind: impl Into<String>) -> Error {
-        Error::corruption(self.dir.join(format::CHUNKS_FILE), offset, kind)
+        self.file_error(FrameFile::Chunks, offset, kind)
+    }
+
+    fn file_error(&self, file: FrameFile, offset: u64, kind: impl Into<String>) -> Error {
+        Error::corruption(self.dir.join(file.name()), offset, kind)
     }
 
     /// The bytes of one sealed chunk.
     pub(crate) fn chunk_bytes<'a>(&'a self, chunk: &ChunkMeta, cache: &'a mut FrameCache) -> Result<&'a [u8]> {
-        self.frame_bytes(chunk.frame, chunk.offset, chunk.len, cache)
+        self.frame_bytes(FrameFile::Chunks, chunk.frame, chunk.offset, chunk.len, cache)
     }
 
-    /// `len` bytes at `offset` in the raw bytes of the frame at `frame_offset`.
+    /// `len` bytes at `offset` in the raw bytes of the frame at
+    /// `frame_offset` in `file`.
     fn frame_bytes<'a>(
         &'a self,
+        file: FrameFile,
         frame_offset: u64,
         offset: u32,
         len: u32,
         cache: &'a mut FrameCache,
     ) -> Result<&'a [u8]> {
-        if cache.frame != Some(frame_offset) {
+        let mapped: &[u8] = match (file, &self.rollups) {
+            (FrameFile::Rollups, Some(rollups)) => rollups,
+            _ => &self.chunks,
+        };
+        if cache.frame != Some((file, frame_offset)) {
             // Verified and decompressed once per frame, however many chunks it holds.
             cache.frame = None;
             let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
-            let frame = format::read_frame(&self.chunks, frame_at)
-                .map_err(|e| self.chunks_error(frame_offset, format!("{e}")))?;
+            let frame = format::read_frame(mapped, frame_at)
+                .map_err(|e| self.file_error(file, frame_offset, format!("{e}")))?;
             match frame.kind {
                 FrameKind::Raw => {
-                    let begin = frame.stored.as_ptr() as usize - self.chunks.as_ptr() as usize;
+                    let begin = frame.stored.as_ptr() as usize - mapped.as_ptr() as usize;
                     cache.stored = Some((begin, begin + frame.stored.len()));
                 }
                 FrameKind::Zstd => {
                     cache.stored = None;
-                    let fail =
-                        |e: std::io::Error| self.chunks_error(frame_offset, format!("frame does not decompress: {e}"));
+                    let fail = |e: std::io::Error| {
+                        self.file_error(file, frame_offset, format!("frame does not decompress: {e}"))
+                    };
                     cache.raw.clear();
                     cache.raw.reserve(frame.raw_len);
                     DECOMPRESSOR
@@ -274,19 +314,19 @@ impl Block {
                         })
                         .map_err(fail)?;
                     if cache.raw.len() != frame.raw_len {
-                        return Err(self.chunks_error(frame_offset, "frame decompresses to the wrong size"));
+                        return Err(self.file_error(file, frame_offset, "frame decompresses to the wrong size"));
                     }
                 }
             }
-            cache.frame = Some(frame_offset);
+            cache.frame = Some((file, frame_offset));
         }
         let raw: &[u8] = match cache.stored {
-            Some((a, b)) => self.chunks.get(a..b).unwrap_or_default(),
+            Some((a, b)) => mapped.get(a..b).unwrap_or_default(),
             None => &cache.raw,
         };
         let start = offset as usize;
         raw.get(start..start + len as usize)
-            .ok_or_else(|| self.chunks_error(frame_offset, "chunk lies outside its frame"))
+            .ok_or_else(|| self.file_error(file, frame_offset, "chunk or rollup blob lies outside its frame"))
     }
 
     /// Appends the samples of `sref` within `[mint, maxt]` to `out`.

@@ -4,11 +4,10 @@
 //! exists whole or not at all.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::format::{self, ChunkMeta, EntryNewest, RollupRef};
+use super::frames::FrameWriter;
 use super::meta::{new_ulid, BlockMeta, BlockStats, BlockVersion, Compaction};
 use crate::chunk::{sealed, Codec};
 use crate::error::IoContext;
@@ -31,12 +30,10 @@ pub(crate) struct BlockWriter {
     blocks_dir: PathBuf,
     tmp_dir: PathBuf,
     meta: BlockMeta,
-    zstd_level: i32,
-    chunks: BufWriter<File>,
-    /// Bytes written to the chunks file so far; the open frame starts here.
-    chunks_len: u64,
-    frame: Vec<u8>,
-    frame_out: Vec<u8>,
+    chunks: FrameWriter,
+    /// Rollup blobs, in a file of their own so that reading them
+    /// decompresses no chunk (format 4).
+    rollups: FrameWriter,
     index: Vec<u8>,
     table: Vec<(u64, u64)>,
     codecs: BTreeMap<Codec, u64>,
@@ -58,11 +55,11 @@ impl BlockWriter {
         let ulid = new_ulid();
         let tmp_dir = blocks_dir.join(format!("{TMP_PREFIX}{ulid}"));
         std::fs::create_dir_all(&tmp_dir).context(|| format!("creating {}", tmp_dir.display()))?;
-        let path = tmp_dir.join(format::CHUNKS_FILE);
-        let mut chunks =
-            BufWriter::with_capacity(1 << 20, File::create(&path).context(|| format!("creating {}", path.display()))?);
-        let header = format::file_header(format::CHUNKS_MAGIC, BlockVersion::CURRENT);
-        chunks.write_all(&header).context(|| format!("writing {}", path.display()))?;
+        let version = BlockVersion::CURRENT;
+        let chunks =
+            FrameWriter::create(&tmp_dir.join(format::CHUNKS_FILE), format::CHUNKS_MAGIC, version, zstd_level)?;
+        let rollups =
+            FrameWriter::create(&tmp_dir.join(format::ROLLUPS_FILE), format::ROLLUPS_MAGIC, version, zstd_level)?;
         let mut index = Vec::with_capacity(1 << 16);
         index.extend_from_slice(&format::file_header(format::INDEX_MAGIC, BlockVersion::CURRENT));
         Ok(Self {
@@ -76,11 +73,8 @@ impl BlockWriter {
                 stats: BlockStats { data_mint: i64::MAX, data_maxt: i64::MIN, ..BlockStats::default() },
                 compaction,
             },
-            zstd_level,
             chunks,
-            chunks_len: header.len() as u64,
-            frame: Vec::with_capacity(format::FRAME_TARGET * 2),
-            frame_out: Vec::new(),
+            rollups,
             index,
             table: Vec::new(),
             codecs: BTreeMap::new(),
@@ -133,12 +127,8 @@ impl BlockWriter {
             }
             let blob = rollup::encode(buckets);
             self.meta.stats.rollup_bytes += blob.len() as u64;
-            let (frame, offset) = (self.chunks_len, self.frame.len() as u32);
-            self.frame.extend_from_slice(&blob);
+            let (frame, offset) = self.rollups.put(&blob)?;
             refs.push(RollupRef { resolution: *resolution, frame, offset, len: blob.len() as u32 });
-            if self.frame.len() >= format::FRAME_TARGET {
-                self.flush_frame()?;
-            }
         }
         Ok(refs)
     }
@@ -164,25 +154,14 @@ impl BlockWriter {
     }
 
     fn put_chunk(&mut self, bytes: &[u8], mint: i64, maxt: i64, samples: u32, codec: Codec) -> Result<ChunkMeta> {
-        let meta = ChunkMeta {
-            mint,
-            maxt,
-            samples,
-            codec,
-            frame: self.chunks_len,
-            offset: self.frame.len() as u32,
-            len: bytes.len() as u32,
-        };
-        self.frame.extend_from_slice(bytes);
+        let (frame, offset) = self.chunks.put(bytes)?;
+        let meta = ChunkMeta { mint, maxt, samples, codec, frame, offset, len: bytes.len() as u32 };
         *self.codecs.entry(codec).or_default() += 1;
         let stats = &mut self.meta.stats;
         stats.chunks += 1;
         stats.samples += u64::from(samples);
         stats.data_mint = stats.data_mint.min(mint);
         stats.data_maxt = stats.data_maxt.max(maxt);
-        if self.frame.len() >= format::FRAME_TARGET {
-            self.flush_frame()?;
-        }
         Ok(meta)
     }
 
@@ -198,18 +177,6 @@ impl BlockWriter {
         self.table.push((sref.0, self.index.len() as u64));
         format::encode_series_entry(metas, rollups, newest, &mut self.index);
         self.meta.stats.series += 1;
-        Ok(())
-    }
-
-    fn flush_frame(&mut self) -> Result<()> {
-        if self.frame.is_empty() {
-            return Ok(());
-        }
-        self.frame_out.clear();
-        format::encode_frame(&self.frame, self.zstd_level, &mut self.frame_out);
-        self.chunks.write_all(&self.frame_out).context(|| format!("writing chunks in {}", self.tmp_dir.display()))?;
-        self.chunks_len += self.frame_out.len() as u64;
-        self.frame.clear();
         Ok(())
     }
 
@@ -233,14 +200,8 @@ impl BlockWriter {
     }
 
     fn seal(mut self) -> Result<(PathBuf, BlockMeta)> {
-        self.flush_frame()?;
-        let chunks_path = self.tmp_dir.join(format::CHUNKS_FILE);
-        let file = self
-            .chunks
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .context(|| format!("writing {}", chunks_path.display()))?;
-        fs::sync_file(&file, &chunks_path)?;
+        self.chunks.finish()?;
+        self.rollups.finish()?;
 
         let table_offset = self.index.len() as u64;
         for &(sref, offset) in &self.table {
