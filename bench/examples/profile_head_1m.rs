@@ -1,0 +1,43 @@
+//! Loops `max by (host) (rate(x{host=~"host-[0-4]"}[1m]))` over 2 h at 1 min
+//! on 100 counters at 1 s held in the head, for `perf record` (a
+//! development aid for the `query` bench's `head/` group):
+//! `cargo run --release -p pulsedb-bench --example profile_head_1m -- [seconds]`.
+use std::time::{Duration, Instant};
+
+use pulsedb::{Batch, Db, Labels, Options};
+
+fn main() {
+    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = Options::default();
+    o.background_maintenance = false;
+    o.retention = Duration::ZERO;
+    o.sync = pulsedb::SyncMode::Never;
+    let db = Db::open(dir.path(), o).expect("open");
+    let start = 1_698_796_800_000i64;
+    let labels: Vec<Labels> =
+        (0..100).map(|h| Labels::metric("cpu_seconds_total", [("host", format!("host-{h}"))])).collect();
+    let mut value = vec![5000i64; labels.len()];
+    for chunk in 0..72i64 {
+        let mut batch = Batch::new();
+        for (i, l) in labels.iter().enumerate() {
+            let samples: Vec<pulsedb::Sample> = (chunk * 100..chunk * 100 + 100)
+                .map(|s| {
+                    value[i] += (s * 7919 + i as i64 * 104_729) % 200;
+                    pulsedb::Sample::new(start + s * 1000, value[i] as f64 / 100.0)
+                })
+                .collect();
+            batch.add(l.clone(), samples);
+        }
+        db.append(&batch).expect("append");
+    }
+    let q = r#"max by (host) (rate(cpu_seconds_total{host=~"host-[0-4]"}[1m]))"#;
+    let end = start + 2 * 3_600_000 - 60_000;
+    let began = Instant::now();
+    let mut runs = 0u32;
+    while began.elapsed() < Duration::from_secs(seconds) {
+        db.query_range(q, start + 60_000, end, 60_000).expect("query");
+        runs += 1;
+    }
+    println!("{runs} runs, {:?} each", began.elapsed() / runs);
+}
