@@ -29,6 +29,7 @@ pub use matcher::{MatchOp, Matcher};
 pub use metadata::{MetricMetadata, MetricType};
 pub use querier::{Newest, Querier, SelectHints, Shard};
 pub use rollup::{
-    push_bucket, summarize, summarize_into, window_means, RollupBucket, RollupFields, RollupSeries, RESOLUTIONS,
+    push_bucket, summarize, summarize_into, window_means, RollupBucket, RollupFields, RollupSeries, Summarizer,
+    RESOLUTIONS,
 };
 pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};

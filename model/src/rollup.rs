@@ -68,16 +68,38 @@ pub fn summarize(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
 /// [`summarize`] continuing `out`: samples in the bucket `out` ends with
 /// (and later than its samples) are added to it.
 pub fn summarize_into(out: &mut Vec<RollupBucket>, samples: &[Sample], resolution: i64) {
-    // The open bucket's end: samples before it (and not before its start,
-    // as time-ordered samples never are) join it without a division.
-    let mut end = out.last().map_or(i64::MIN, |b| b.start.saturating_add(resolution));
-    for &s in samples.iter().filter(|s| s.v.to_bits() != STALE_NAN) {
-        match out.last_mut() {
-            Some(b) if s.t < end && s.t >= b.start => b.add(s),
-            _ => {
-                let start = s.t.div_euclid(resolution) * resolution;
-                end = start.saturating_add(resolution);
-                out.push(RollupBucket::of(start, s));
+    Summarizer::new(out, resolution).extend(samples.iter().copied());
+}
+
+/// [`summarize_into`] as a sink: samples (time-ordered, later than those
+/// `out` summarizes) extended into it go into buckets as they come, so a
+/// decoder can summarize without collecting its samples first.
+#[derive(Debug)]
+pub struct Summarizer<'a> {
+    out: &'a mut Vec<RollupBucket>,
+    resolution: i64,
+    /// The open bucket's end: samples before it (and not before its start,
+    /// as time-ordered samples never are) join it without a division.
+    end: i64,
+}
+
+impl<'a> Summarizer<'a> {
+    pub fn new(out: &'a mut Vec<RollupBucket>, resolution: i64) -> Self {
+        let end = out.last().map_or(i64::MIN, |b| b.start.saturating_add(resolution));
+        Self { out, resolution, end }
+    }
+}
+
+impl Extend<Sample> for Summarizer<'_> {
+    fn extend<I: IntoIterator<Item = Sample>>(&mut self, samples: I) {
+        for s in samples.into_iter().filter(|s| s.v.to_bits() != STALE_NAN) {
+            match self.out.last_mut() {
+                Some(b) if s.t < self.end && s.t >= b.start => b.add(s),
+                _ => {
+                    let start = s.t.div_euclid(self.resolution) * self.resolution;
+                    self.end = start.saturating_add(self.resolution);
+                    self.out.push(RollupBucket::of(start, s));
+                }
             }
         }
     }

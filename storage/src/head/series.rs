@@ -16,7 +16,7 @@ use super::spill::{decode_record, encode_record, ChunkMeta, ChunkStore, RECORD_C
 use super::summary::{must_cut, ChunkSummary};
 use crate::chunk::xor::{XorChunk, XorIter};
 use crate::{Result, Sample, SeriesRef};
-use pulsedb_model::{push_bucket, summarize_into, RollupBucket};
+use pulsedb_model::{push_bucket, summarize_into, RollupBucket, Summarizer};
 
 /// Samples per head chunk before it is closed.
 pub(crate) const CHUNK_SAMPLES: usize = 240;
@@ -83,7 +83,7 @@ impl ClosedChunk {
         maxt: i64,
         store: &ChunkStore,
         buf: &mut Vec<u8>,
-        out: &mut Vec<Sample>,
+        out: &mut impl Extend<Sample>,
     ) -> Result<()> {
         let window = window(self.mint, store.block_span);
         let record_len = RECORD_HEADER_LEN + usize::from(self.len) + RECORD_CRC_LEN;
@@ -97,14 +97,20 @@ impl ClosedChunk {
     }
 }
 
-/// Appends the samples of a Gorilla chunk within `[mint, maxt]` to `out`;
+/// Appends the samples of a Gorilla chunk within `[mint, maxt]` to `out`
+/// (a vector, or a `Summarizer` that buckets them as they are decoded);
 /// `Err` when the chunk ends before its `count` samples or holds an
 /// impossible code (samples already appended stay).
-fn decode_range(bytes: &[u8], count: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) -> Result<(), &'static str> {
+fn decode_range(
+    bytes: &[u8],
+    count: usize,
+    mint: i64,
+    maxt: i64,
+    out: &mut impl Extend<Sample>,
+) -> Result<(), &'static str> {
     let mut iter = XorIter::new(bytes, count);
     if let Some(first) = iter.seek(mint).filter(|s| s.t <= maxt) {
-        out.push(first);
-        out.extend(iter.by_ref().take_while(|s| s.t <= maxt));
+        out.extend(std::iter::once(first).chain(iter.by_ref().take_while(|s| s.t <= maxt)));
     }
     if iter.is_corrupt() {
         return Err("head chunk does not decode");
@@ -113,7 +119,7 @@ fn decode_range(bytes: &[u8], count: usize, mint: i64, maxt: i64, out: &mut Vec<
 }
 
 /// `decode_range` of the open chunk, which lives in memory.
-fn decode_open(chunk: &XorChunk, mint: i64, maxt: i64, out: &mut Vec<Sample>) -> Result<()> {
+fn decode_open(chunk: &XorChunk, mint: i64, maxt: i64, out: &mut impl Extend<Sample>) -> Result<()> {
     decode_range(&chunk.bytes(), chunk.len(), mint, maxt, out)
         .map_err(|kind| crate::Error::corruption("head (open chunk in memory)", 0, kind))
 }
@@ -358,18 +364,14 @@ impl SeriesData {
                     let start = bucket(chunk.mint) * resolution;
                     push_bucket(out, summary.bucket(start, chunk.mint, chunk.maxt(), chunk.count));
                 }
-                None => {
-                    if raw.is_empty() {
-                        chunk.decode_into(mint, maxt, store, &mut buf, &mut raw)?;
-                    }
-                    summarize_into(out, &raw, resolution);
+                None if raw.is_empty() => {
+                    chunk.decode_into(mint, maxt, store, &mut buf, &mut Summarizer::new(out, resolution))?;
                 }
+                None => summarize_into(out, &raw, resolution),
             }
         }
         if !self.open.is_empty() && self.open.maxt() >= mint && self.open.mint() <= maxt {
-            raw.clear();
-            decode_open(&self.open, mint, maxt, &mut raw)?;
-            summarize_into(out, &raw, resolution);
+            decode_open(&self.open, mint, maxt, &mut Summarizer::new(out, resolution))?;
         }
         Ok(())
     }
