@@ -98,28 +98,38 @@ impl Inner {
         if maxt == i64::MIN {
             return None;
         }
-        let head_mint = self.head.all().iter().filter_map(|s| s.data.lock().mint()).min()?;
         let span = self.cfg.block_span;
+        let ready_window = |start: i64| -> Option<(i64, i64)> {
+            let end = start.checked_add(span)?;
+            match ready {
+                Ready::PastOutOfOrder => (maxt >= end.saturating_add(self.cfg.ooo_window)).then_some((start, end)),
+                Ready::Passed => (maxt >= end).then_some((start, end)),
+                // Up to the end of the longest compaction span that is over by
+                // `t`: history is written in blocks compaction would have
+                // made, not thousands of 2 h blocks merged afterwards.
+                Ready::EndingBy(t) => self
+                    .cfg
+                    .compaction_spans
+                    .iter()
+                    .rev()
+                    .filter_map(|&s| start.div_euclid(s).checked_add(1)?.checked_mul(s))
+                    .chain([end])
+                    .find(|&e| e <= t)
+                    .map(|e| (start, e)),
+            }
+        };
+        // Head data is at or after both bounds, so no window before theirs
+        // holds any, and a later window is ready only after it: while it is
+        // not, the visit of every series below (each second, a million
+        // series' locks) is skipped.
+        let earliest = self.head.mint_floor().max(self.head.flushed_until());
+        if earliest != i64::MAX && ready_window(earliest.div_euclid(span) * span).is_none() {
+            return None;
+        }
+        let head_mint = self.head.all().iter().filter_map(|s| s.data.lock().mint()).min()?;
         // From `flushed_until`, not `min_valid`: a window whose write failed
         // has `min_valid` past it and must be written again.
-        let start = head_mint.max(self.head.flushed_until()).div_euclid(span) * span;
-        let end = start.checked_add(span)?;
-        match ready {
-            Ready::PastOutOfOrder => (maxt >= end.saturating_add(self.cfg.ooo_window)).then_some((start, end)),
-            Ready::Passed => (maxt >= end).then_some((start, end)),
-            // Up to the end of the longest compaction span that is over by
-            // `t`: history is written in blocks compaction would have
-            // made, not thousands of 2 h blocks merged afterwards.
-            Ready::EndingBy(t) => self
-                .cfg
-                .compaction_spans
-                .iter()
-                .rev()
-                .filter_map(|&s| start.div_euclid(s).checked_add(1)?.checked_mul(s))
-                .chain([end])
-                .find(|&e| e <= t)
-                .map(|e| (start, e)),
-        }
+        ready_window(head_mint.max(self.head.flushed_until()).div_euclid(span) * span)
     }
 
     /// Writes `[start, end)` as a block (or an older window, see below).

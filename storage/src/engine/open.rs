@@ -60,8 +60,14 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     index.insert(new_series.iter().zip(known).filter(|(_, k)| k.is_none()).map(|((r, l), _)| (*r, l)))?;
     // Series whose samples were all already in blocks need not stay in the head.
     for series in head.all() {
-        if series.data.lock().is_empty() {
-            head.remove(&series);
+        let data = series.data.lock();
+        match data.mint() {
+            Some(t) => head.observe_mint(t),
+            None if data.is_empty() => {
+                drop(data);
+                head.remove(&series);
+            }
+            None => {}
         }
     }
     let next_ref = index.max_ref()?.max(max_ref) + 1;

@@ -515,3 +515,28 @@ fn samples_too_far_in_the_future_are_refused() {
     let storage = open(&dir.path().join("unlimited"));
     storage.append(Batch::new().push(host(0), now + 365 * 24 * HOUR, 1.0)).unwrap();
 }
+
+/// The oldest flushable window is found from the head's bounds without
+/// visiting every series while none can be ready, and the same after a
+/// reopen restores the head (from its checkpoint) as before it.
+#[test]
+fn the_oldest_flushable_window_is_found_before_and_after_a_reopen() {
+    use super::flush::Ready::PastOutOfOrder;
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::new();
+    let storage = open(dir.path());
+    // The newest sample is 5 min past 2 h: inside the 10 min out-of-order window.
+    fill(&storage, &mut model, 3, 30 * MIN, 2 * HOUR + 6 * MIN);
+    assert_eq!(storage.inner.next_flushable_window(PastOutOfOrder), None);
+    fill(&storage, &mut model, 3, 2 * HOUR + 6 * MIN, 2 * HOUR + 16 * MIN);
+    assert_eq!(storage.inner.next_flushable_window(PastOutOfOrder), Some((0, 2 * HOUR)));
+    storage.close().unwrap();
+    let storage = open(dir.path());
+    assert_eq!(storage.inner.next_flushable_window(PastOutOfOrder), Some((0, 2 * HOUR)));
+    storage.inner.flush(PastOutOfOrder).unwrap();
+    assert_eq!(storage.inner.next_flushable_window(PastOutOfOrder), None);
+    // The next window is ready once the newest sample is 10 min past its end.
+    fill(&storage, &mut model, 1, 2 * HOUR + 16 * MIN, 4 * HOUR + 11 * MIN);
+    assert_eq!(storage.inner.next_flushable_window(PastOutOfOrder), Some((2 * HOUR, 4 * HOUR)));
+    assert_all_there(&storage, &model);
+}

@@ -51,6 +51,10 @@ pub(crate) struct Head {
     flushed_until: AtomicI64,
     /// Newest timestamp appended to any series.
     maxt: AtomicI64,
+    /// At or before every sample the head has held (`i64::MAX` before the
+    /// first): appends lower it, nothing raises it. With `flushed_until` it
+    /// bounds the oldest window with head data without visiting every series.
+    mint_floor: AtomicI64,
     /// Closed chunks of every series, by block window.
     pub(crate) store: ChunkStore,
 }
@@ -66,6 +70,7 @@ impl Head {
             min_valid: AtomicI64::new(flushed_until),
             flushed_until: AtomicI64::new(flushed_until),
             maxt: AtomicI64::new(i64::MIN),
+            mint_floor: AtomicI64::new(i64::MAX),
             store,
         }
     }
@@ -159,6 +164,15 @@ impl Head {
 
     pub(crate) fn observe(&self, t: i64) {
         self.maxt.fetch_max(t, Ordering::AcqRel);
+    }
+
+    pub(crate) fn mint_floor(&self) -> i64 {
+        self.mint_floor.load(Ordering::Acquire)
+    }
+
+    /// Records that a sample at `t` entered the head.
+    pub(crate) fn observe_mint(&self, t: i64) {
+        self.mint_floor.fetch_min(t, Ordering::AcqRel);
     }
 
     /// Bytes held by series and their samples in memory: each series'
