@@ -45,6 +45,11 @@ for q in 'count(node_cpu_value{pod=~"api-00001.*"})' 'count(node_cpu_value{pod=~
   for name_port in pulsedb:19431 victoriametrics:19432; do
     port=${name_port#*:}
     times=$(for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_total}\n' -G "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=$q"; done | sort -n)
-    echo "$q  ${name_port%%:*}  median $(echo "$times" | sed -n 3p) s"
+    # The answer too: a server that refuses (VictoriaMetrics' series limits) is fast.
+    answer=$(curl -s -G "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=$q" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+print(a["data"]["result"][0]["value"][1] if a.get("status") == "success" and a["data"]["result"] else a.get("error", "empty"))')
+    echo "$q  ${name_port%%:*}  median $(echo "$times" | sed -n 3p) s  answer $answer"
   done
 done
