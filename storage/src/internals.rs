@@ -88,8 +88,9 @@ pub fn rollup_encode(samples: &[Sample], resolution: i64) -> Vec<u8> {
 }
 
 /// Opens the block in `dir` and reads, as queries and `check` do, every
-/// series' samples (whole and a middle slice of the window) and rollups
-/// (fuzzing damaged blocks); the samples read, or the first error.
+/// series' samples (whole and a middle slice of the window), rollups and
+/// newest samples (fuzzing damaged blocks); the samples read, or the
+/// first error.
 pub fn block_read_all(dir: &std::path::Path) -> Result<u64, String> {
     use crate::block::{Block, FrameCache};
     let block = Block::open(dir).map_err(|e| e.to_string())?;
@@ -107,6 +108,9 @@ pub fn block_read_all(dir: &std::path::Path) -> Result<u64, String> {
                     first_error.get_or_insert(e.to_string());
                 }
             }
+        }
+        if let Err(e) = block.newest(sref, &mut metas) {
+            first_error.get_or_insert(e.to_string());
         }
         for resolution in crate::RESOLUTIONS.into_iter().filter(|&r| block.has_rollups(r)) {
             rollups.clear();

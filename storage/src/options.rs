@@ -67,10 +67,11 @@ pub struct Options {
     /// 15 % at 1 s cadence, only compacted blocks within
     /// [`minute_rollups_for`](Self::minute_rollups_for).
     pub rollups: bool,
-    /// How far back from the newest sample stored a compacted block gets
+    /// How far back from the newest sample stored compacted blocks keep
     /// 1 min rollups (default 7 days): they serve dashboards of recent days
     /// at minute steps; older data is asked for at coarser steps, which 1 h
-    /// rollups serve. Blocks cut from the head get none (the head's chunk
+    /// rollups serve, and compaction rewrites a block without them once its
+    /// window is older. Blocks cut from the head get none (the head's chunk
     /// summaries serve the newest hours, and the first compaction adds them).
     pub minute_rollups_for: Duration,
     /// Keep WAL segments from this one on until

@@ -2,21 +2,26 @@
 //! valid inputs of every decoder, built with the real encoders, plus the
 //! query corpus of the PromQL differential test.
 //!
-//! `cargo run --example fuzz_seeds` (already run; the seeds are checked in).
+//! `cargo run -p pulsedb-testkit --example fuzz_seeds` (already run; the seeds are checked in).
 
 use std::path::Path;
 
 use pulsedb::{Labels, Sample};
 use pulsedb_storage::internals;
 
+/// The repository's root (this example lives in `testkit/`).
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
 fn write(target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = root().join("fuzz/corpus").join(target);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join(name), bytes)
 }
 
 fn main() -> std::io::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let queries = std::fs::read_to_string(root.join("tests/promql-diff/queries.txt"))?;
     for (i, q) in queries.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).enumerate() {
         write("query_parser", &format!("q{i:03}"), q.as_bytes())?;
@@ -96,19 +101,22 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 
-/// `block_read` inputs: flags, u16 lengths of `meta.json` and `index`, then
-/// the three files (see `pulsedb_testkit::fuzzing::block_read`).
+/// `block_read` inputs: flags, u16 lengths of `meta.json`, `index` and
+/// `chunks`, then the four files, `rollups` empty for blocks before format
+/// 4 (see `pulsedb_testkit::fuzzing::block_read`).
 fn pack_block(flags: u8, dir: &Path) -> std::io::Result<Vec<u8>> {
     let meta = std::fs::read(dir.join("meta.json"))?;
     let index = std::fs::read(dir.join("index"))?;
     let chunks = std::fs::read(dir.join("chunks"))?;
+    let rollups = std::fs::read(dir.join("rollups")).unwrap_or_default();
     let len = |b: &[u8]| u16::try_from(b.len()).map_err(std::io::Error::other);
     let mut out = vec![flags];
-    out.extend_from_slice(&len(&meta)?.to_le_bytes());
-    out.extend_from_slice(&len(&index)?.to_le_bytes());
-    out.extend_from_slice(&meta);
-    out.extend_from_slice(&index);
-    out.extend_from_slice(&chunks);
+    for part in [&meta, &index, &chunks] {
+        out.extend_from_slice(&len(part)?.to_le_bytes());
+    }
+    for part in [meta, index, chunks, rollups] {
+        out.extend_from_slice(&part);
+    }
     Ok(out)
 }
 
@@ -152,8 +160,8 @@ fn block_seeds(root: &Path) -> std::io::Result<()> {
     db.close().map_err(std::io::Error::other)?;
     let written = block_dirs(&tmp.path().join("blocks"))?;
     let block = written.first().ok_or_else(|| std::io::Error::other("no block written"))?;
-    write("block_read", "v2_block", &pack_block(0, block)?)?;
-    write("block_read", "v2_block_fix_checksums", &pack_block(3, block)?)?;
+    write("block_read", "v4_block", &pack_block(0, block)?)?;
+    write("block_read", "v4_block_fix_checksums", &pack_block(3, block)?)?;
     let fixture = block_dirs(&root.join("tests/fixtures/v1/blocks"))?;
     let v1 = fixture.first().ok_or_else(|| std::io::Error::other("no v1 fixture block"))?;
     write("block_read", "v1_block_fix_checksums", &pack_block(3, v1)?)?;

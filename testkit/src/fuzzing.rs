@@ -387,12 +387,13 @@ pub fn wal_replay_frames(data: &[u8]) -> Option<Result<usize, String>> {
 }
 
 /// Opening and reading a damaged block directory. Layout: a flags byte,
-/// the `meta.json` length (u16 LE), the `index` length (u16 LE), then
-/// `meta.json`, `index` and `chunks` bytes (the last taking the rest).
-/// Flag bit 0 recomputes the index checksum and bit 1 every chunk frame's
-/// checksum, so mutations reach the decoders behind them. Every series is
-/// read whole and in part, with its rollups: `Ok` or a typed error, never
-/// a panic.
+/// the `meta.json`, `index` and `chunks` lengths (u16 LE each), then
+/// `meta.json`, `index`, `chunks` and `rollups` bytes (the last taking the
+/// rest; no `rollups` file when empty, as blocks before format 4 have
+/// none). Flag bit 0 recomputes the index checksum and bit 1 every frame's
+/// checksum in `chunks` and `rollups`, so mutations reach the decoders
+/// behind them. Every series is read whole and in part, with its rollups
+/// and newest samples: `Ok` or a typed error, never a panic.
 pub fn block_read(data: &[u8]) {
     let _ = block_read_samples(data);
 }
@@ -401,19 +402,23 @@ pub fn block_read(data: &[u8]) {
 /// when the scratch directory cannot be written).
 pub fn block_read_samples(data: &[u8]) -> Option<Result<u64, String>> {
     let (&flags, rest) = data.split_first()?;
-    let [meta, index, chunks] = split_parts(rest, 3)[..] else { return None };
+    let [meta, index, chunks, rollups] = split_parts(rest, 4)[..] else { return None };
     let mut index = index.to_vec();
-    let mut chunks = chunks.to_vec();
+    let (mut chunks, mut rollups) = (chunks.to_vec(), rollups.to_vec());
     if flags & 1 != 0 {
         fix_index_checksum(&mut index);
     }
     if flags & 2 != 0 {
         fix_frame_checksums(&mut chunks);
+        fix_frame_checksums(&mut rollups);
     }
     let scratch = Scratch::new("block")?;
     let dir = &scratch.0;
     for (name, bytes) in [("meta.json", meta), ("index", &index[..]), ("chunks", &chunks[..])] {
         std::fs::write(dir.join(name), bytes).ok()?;
+    }
+    if !rollups.is_empty() {
+        std::fs::write(dir.join("rollups"), &rollups).ok()?;
     }
     Some(internals::block_read_all(dir))
 }
@@ -428,7 +433,7 @@ fn fix_index_checksum(index: &mut [u8]) {
     }
 }
 
-/// Walks the chunk frames after the 8-byte header (`kind u8 | stored_len
+/// Walks the frames (of `chunks` or `rollups`) after the 8-byte header (`kind u8 | stored_len
 /// u32 | raw_len u32 | crc32(stored) u32 | stored`) and rewrites each crc.
 fn fix_frame_checksums(chunks: &mut [u8]) {
     let mut at = 8usize;

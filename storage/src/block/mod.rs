@@ -120,12 +120,13 @@ mod tests {
                 &mut cache,
                 &mut out,
             );
-            (kept, out, cache.frame)
+            (kept, out, cache)
         };
-        let (kept, buckets, cached) = read(&path);
+        let (kept, buckets, mut cached) = read(&path);
         assert!(kept.unwrap());
         assert_eq!(buckets, pulsedb_model::summarize(&raw, 3_600_000));
-        assert_eq!(cached.map(|(file, _)| file), Some(reader::FrameFile::Rollups));
+        assert!(cached.slot(reader::FrameFile::Rollups).frame.is_some());
+        assert!(cached.slot(reader::FrameFile::Chunks).frame.is_none(), "no chunk frame read");
         let rollups = path.join("rollups");
         let mut bytes = std::fs::read(&rollups).unwrap();
         let at = bytes.len() - 3;

@@ -26,18 +26,37 @@ pub(crate) struct Block {
     rollups: Option<Mmap>,
     table_offset: usize,
     series_count: usize,
+    /// Whether any series keeps 1 min rollups, once looked up.
+    minute_rollups: std::sync::OnceLock<bool>,
 }
 
-/// The most recently decompressed frame, so consecutive chunks of one frame
-/// are decompressed once. One cache serves one block.
+/// The most recently decompressed frame of each of a block's frame files,
+/// so consecutive chunks (or rollup blobs) of one frame are decompressed
+/// once, also when reads alternate between chunks and rollups. One cache
+/// serves one block: frame offsets repeat across blocks.
 #[derive(Default)]
 pub(crate) struct FrameCache {
-    /// File and offset of the frame cached (checksum verified).
-    pub(super) frame: Option<(FrameFile, u64)>,
+    chunks: CachedFrame,
+    rollups: CachedFrame,
+}
+
+#[derive(Default)]
+pub(super) struct CachedFrame {
+    /// Offset of the frame cached (checksum verified).
+    pub(super) frame: Option<u64>,
     /// Its decompressed bytes, or for an uncompressed frame the range of
     /// the mapped file holding them.
     raw: Vec<u8>,
     stored: Option<(usize, usize)>,
+}
+
+impl FrameCache {
+    pub(super) fn slot(&mut self, file: FrameFile) -> &mut CachedFrame {
+        match file {
+            FrameFile::Chunks => &mut self.chunks,
+            FrameFile::Rollups => &mut self.rollups,
+        }
+    }
 }
 
 /// The files of a block that hold frames.
@@ -65,7 +84,7 @@ thread_local! {
 
 impl std::fmt::Debug for FrameCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FrameCache").field("frame", &self.frame).finish()
+        f.debug_struct("FrameCache").field("chunks", &self.chunks.frame).field("rollups", &self.rollups.frame).finish()
     }
 }
 
@@ -131,6 +150,7 @@ impl Block {
             rollups,
             table_offset: table_offset as usize,
             series_count: series_count as usize,
+            minute_rollups: std::sync::OnceLock::new(),
         })
     }
 
@@ -172,10 +192,33 @@ impl Block {
         self.entry(sref, out, None)
     }
 
-    /// Whether the block holds rollups at `resolution` (format 2+ blocks
-    /// whose window the resolution divides).
+    /// Whether the block may hold rollups at `resolution` (format 2+ blocks
+    /// whose window the resolution divides; blocks cut from the head keep
+    /// no 1 min rollups, and `read_rollups` says so per series).
     pub(crate) fn has_rollups(&self, resolution: i64) -> bool {
         self.meta.version().has_rollups() && (self.meta.maxt - self.meta.mint + 1) % resolution == 0
+    }
+
+    /// Whether any series of the block keeps 1 min rollups (series entries
+    /// read until one does, once per open block), so that compaction
+    /// rewrites an old block without them only once.
+    pub(crate) fn keeps_minute_rollups(&self) -> Result<bool> {
+        const MINUTE: i64 = 60_000;
+        if let Some(&kept) = self.minute_rollups.get() {
+            return Ok(kept);
+        }
+        let mut kept = false;
+        if self.has_rollups(MINUTE) {
+            let (mut metas, mut extras) = (Vec::new(), EntryExtras::default());
+            for sref in self.series_refs() {
+                self.entry(sref, &mut metas, Some(&mut extras))?;
+                if extras.rollups.iter().any(|r| r.resolution == MINUTE) {
+                    kept = true;
+                    break;
+                }
+            }
+        }
+        Ok(*self.minute_rollups.get_or_init(|| kept))
     }
 
     /// Appends `sref`'s rollup buckets at `resolution` starting within
@@ -283,7 +326,8 @@ impl Block {
             (FrameFile::Rollups, Some(rollups)) => rollups,
             _ => &self.chunks,
         };
-        if cache.frame != Some((file, frame_offset)) {
+        let cache = cache.slot(file);
+        if cache.frame != Some(frame_offset) {
             // Verified and decompressed once per frame, however many chunks it holds.
             cache.frame = None;
             let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
@@ -318,7 +362,7 @@ impl Block {
                     }
                 }
             }
-            cache.frame = Some((file, frame_offset));
+            cache.frame = Some(frame_offset);
         }
         let raw: &[u8] = match cache.stored {
             Some((a, b)) => mapped.get(a..b).unwrap_or_default(),

@@ -47,6 +47,25 @@ impl Inner {
                 }
             }
         }
+        self.expire_minute_rollups(&blocks)
+    }
+
+    /// Rewrites (as a compaction of one parent) the first block that still
+    /// keeps 1 min rollups though its window ended more than
+    /// `minute_rollups_for` before the newest sample; returns whether it
+    /// did. Blocks are compacted soon after their window ends, inside the
+    /// span, so without this they would keep them until retention.
+    fn expire_minute_rollups(&self, blocks: &[Arc<Block>]) -> Result<bool> {
+        if !self.options.rollups {
+            return Ok(false);
+        }
+        let expired_before = self.newest_stored(blocks).saturating_sub(self.cfg.minute_rollups_for);
+        for block in blocks.iter().filter(|b| b.meta().maxt < expired_before) {
+            if block.keeps_minute_rollups()? {
+                self.merge(std::slice::from_ref(block), block.meta().mint, block.meta().maxt)?;
+                return Ok(true);
+            }
+        }
         Ok(false)
     }
 
@@ -225,6 +244,26 @@ mod tests {
         assert!(flushed.iter().all(|&k| k == (1, false, true)), "{flushed:?}");
         storage.compact().unwrap();
         assert_eq!(rollups_kept(&storage)[0], (2, true, true));
+    }
+
+    #[test]
+    fn minute_rollups_expire_from_blocks_that_grow_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = storage(dir.path(), Duration::from_secs(7 * 24 * 3600));
+        storage.compact().unwrap();
+        assert_eq!(rollups_kept(&storage)[0], (2, true, true));
+        let before = storage.select(&[crate::Matcher::equal("a", "b")], i64::MIN, i64::MAX).unwrap();
+        // Eight days later the 8 h block is past the span: rewritten with 1 h rollups only.
+        let mut batch = Batch::new();
+        batch.push(Labels::metric("m", [("a", "c")]), 8 * 24 * HOUR, 1.0);
+        storage.append(&batch).unwrap();
+        storage.compact().unwrap();
+        assert_eq!(rollups_kept(&storage)[0], (3, false, true));
+        assert_eq!(storage.select(&[crate::Matcher::equal("a", "b")], i64::MIN, i64::MAX).unwrap(), before);
+        // Once: the rewritten block is not rewritten again.
+        let blocks = storage.inner.blocks();
+        storage.compact().unwrap();
+        assert!(Arc::ptr_eq(&blocks[0], &storage.inner.blocks()[0]));
     }
 
     #[test]

@@ -168,9 +168,13 @@ impl Inner {
             Compaction { level: 1, parents: vec![] },
             self.options.zstd_level,
         )?;
+        // A window longer than a block span (an import's, `Ready::EndingBy`)
+        // is written as compaction would have made it, and never compacted
+        // again: its rollups are a compacted block's.
+        let level = if end - start > span { 2 } else { 1 };
         let rollups = self.options.rollups;
         writer.retain_resolutions(|r| {
-            rollups && crate::rollup::kept_in_block(r, 1, end - 1, self.head.maxt(), self.cfg.minute_rollups_for)
+            rollups && crate::rollup::kept_in_block(r, level, end - 1, self.head.maxt(), self.cfg.minute_rollups_for)
         });
         let mut samples = Vec::new();
         let mut any = false;

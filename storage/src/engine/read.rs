@@ -145,6 +145,7 @@ impl Inner {
                 let from: Vec<i64> =
                     head_samples.iter().map(|h| h.last().map_or(mint, |s| s.t.saturating_add(1).max(mint))).collect();
                 newest_from_blocks(&blocks, &refs, &from, maxt, which, parallel, &mut samples)?;
+                limits.check(head_count + samples.len())?;
             }
             None => {
                 for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
@@ -296,9 +297,10 @@ impl Inner {
     /// One series' samples in `[mint, maxt]`, deleted ranges left out.
     fn read_one(&self, sref: SeriesRef, mint: i64, maxt: i64) -> Result<Vec<Sample>> {
         let mut out = Vec::new();
-        let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
+        let mut metas = Vec::new();
         for block in self.blocks().iter().filter(|b| b.overlaps(mint, maxt)) {
-            block.read_series(sref, mint, maxt, &mut metas, &mut cache, &mut out)?;
+            // A cache per block: frame offsets repeat across blocks.
+            block.read_series(sref, mint, maxt, &mut metas, &mut FrameCache::default(), &mut out)?;
         }
         if let Some(series) = self.head.get(sref) {
             let mut head = Vec::new();

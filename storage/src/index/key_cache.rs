@@ -5,8 +5,11 @@
 //! of a `last_over_time` over 1,600 block-only series), a map lookup tens
 //! of nanoseconds.
 //!
-//! A ref's labels never change and refs are never reused, so an entry goes
+//! A ref's labels never change while the process runs, so an entry goes
 //! stale only when its series is forgotten (retention), which removes it.
+//! (A read racing that removal may put the dead ref back; it is never
+//! asked for again, as the series is in no posting list. A restart may
+//! give a forgotten ref to a new series, but starts with an empty cache.)
 //! Bounded by bytes with two generations: lookups promote from the older
 //! one, and when the newer holds half the budget the older is dropped whole
 //! (an LRU approximation at O(1) per operation).
