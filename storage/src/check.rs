@@ -145,7 +145,7 @@ fn check_block(block: &Block, index: Option<&Index>, report: &mut CheckReport) {
         ));
     }
     if let Some(index) = index {
-        match index.labels_keys(&refs) {
+        match index.labels_keys_uncached(&refs) {
             Ok(keys) => {
                 let missing: Vec<u64> = refs.iter().zip(&keys).filter(|(_, k)| k.is_none()).map(|(r, _)| r.0).collect();
                 if let Some(first) = missing.first() {

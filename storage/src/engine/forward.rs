@@ -143,7 +143,7 @@ impl WalBatches {
             self.samples_buf.iter().map(|s| s.sref).filter(|r| !self.labels.contains_key(r)).collect();
         missing.dedup();
         if !missing.is_empty() {
-            for (sref, key) in missing.iter().zip(self.inner.index.labels_keys(&missing)?) {
+            for (sref, key) in missing.iter().zip(self.inner.index.labels_keys_uncached(&missing)?) {
                 if let Some(key) = key {
                     let labels = Labels::from_key(&key).map_err(|e| corrupt(e.offset, e.to_string()))?;
                     self.labels.insert(*sref, labels);

@@ -56,7 +56,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
     // Put back series RocksDB's unsynced log lost (after an OS crash), and
     // only those: most are there already.
     let refs: Vec<SeriesRef> = new_series.iter().map(|(r, _)| *r).collect();
-    let known = index.labels_keys(&refs)?;
+    let known = index.labels_keys_uncached(&refs)?;
     index.insert(new_series.iter().zip(known).filter(|(_, k)| k.is_none()).map(|((r, l), _)| (*r, l)))?;
     // Series whose samples were all already in blocks need not stay in the head.
     for series in head.all() {
@@ -243,13 +243,14 @@ impl<'a> Replay<'a> {
                 None => {
                     // The series record was in a segment already truncated;
                     // the index has had it durably since then.
-                    let key = self.index.labels_keys(&[sref])?.into_iter().next().flatten().ok_or_else(|| {
-                        Error::corruption(
-                            format!("wal segment {segment}"),
-                            0,
-                            format!("sample for unknown series ref {}", sref.0),
-                        )
-                    })?;
+                    let key =
+                        self.index.labels_keys_uncached(&[sref])?.into_iter().next().flatten().ok_or_else(|| {
+                            Error::corruption(
+                                format!("wal segment {segment}"),
+                                0,
+                                format!("sample for unknown series ref {}", sref.0),
+                            )
+                        })?;
                     self.head.get_or_insert(sref, &key)
                 }
             };

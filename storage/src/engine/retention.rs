@@ -70,7 +70,7 @@ impl Inner {
                 gone.push(sref);
             }
         }
-        let keys = self.index.labels_keys(&gone)?;
+        let keys = self.index.labels_keys_uncached(&gone)?;
         let doomed: Vec<(SeriesRef, Labels)> =
             gone.into_iter().zip(keys).filter_map(|(r, k)| Some((r, Labels::from_key(&k?).ok()?))).collect();
         {

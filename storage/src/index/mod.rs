@@ -121,7 +121,19 @@ impl Index {
         }
     }
 
-    /// Canonical label keys of `refs`, `None` for unknown refs.
+    /// Canonical label keys of `refs`, `None` for unknown refs, from
+    /// RocksDB only: for one-off readers (recovery, retention, forwarding,
+    /// `check`), whose series would only push queries' out of the cache.
+    pub(crate) fn labels_keys_uncached(&self, refs: &[SeriesRef]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.db
+            .multi_get(refs.iter().map(|&r| keys::series_by_ref(r)))
+            .into_iter()
+            .map(|r| r.map_err(self.err("reading series labels")))
+            .collect()
+    }
+
+    /// Canonical label keys of `refs`, `None` for unknown refs, kept in
+    /// memory for the next query.
     pub(crate) fn labels_keys(&self, refs: &[SeriesRef]) -> Result<Vec<Option<Arc<[u8]>>>> {
         let mut out = vec![None; refs.len()];
         let missing = self.keys.get_many(refs, &mut out);
