@@ -176,9 +176,11 @@ impl Server {
     /// Stops the server and returns the bytes its data takes on disk and the
     /// samples they hold, once the system has written what it buffers:
     /// Prometheus persists its head through a snapshot taken before it
-    /// stops (a block, as compaction would write it); VictoriaMetrics and
-    /// pulsedb write their buffers when stopped. `written` is what was sent,
-    /// for a system that does not count samples on disk (VictoriaMetrics).
+    /// stops (a block, as compaction would write it); VictoriaMetrics writes
+    /// its buffers when stopped; pulsedb keeps its head in a checkpoint, so
+    /// its windows are written as blocks afterwards ([`flush_stopped_pulsedb`]).
+    /// `written` is what was sent, for a system that does not count samples
+    /// on disk (VictoriaMetrics).
     pub(super) fn stop_and_measure(self, written: u64) -> anyhow::Result<(u64, u64)> {
         let (system, data_dir) = (self.system, self.data_dir.clone());
         let snapshot = match system {
@@ -202,6 +204,7 @@ impl Server {
                 Ok((bytes, written))
             }
             _ => {
+                flush_stopped_pulsedb(&data_dir)?;
                 let inspection = pulsedb_storage::inspect(&data_dir)?;
                 Ok((inspection.block_bytes() + inspection.index_bytes, inspection.block_samples()))
             }
@@ -243,4 +246,23 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Writes a stopped pulsedb server's head windows as blocks, as its own
+/// flush would once newer samples passed them (a marker sample a block
+/// span after the data), so that the whole fleet is measured rather than
+/// whatever part of it the time of day had put in a flushed window.
+fn flush_stopped_pulsedb(dir: &Path) -> anyhow::Result<()> {
+    let mut options = pulsedb::Options::default();
+    options.background_maintenance = false;
+    let span = i64::try_from(options.block_span.as_millis())?;
+    let db = pulsedb::Db::open(dir, options).with_context(|| format!("opening {}", dir.display()))?;
+    if let Some(maxt) = db.stats()?.head_maxt {
+        let mut marker = pulsedb::Batch::new();
+        marker.push(pulsedb::Labels::metric("bench_marker", [("phase", "measure")]), maxt + span, 1.0);
+        db.append(&marker)?;
+        db.flush()?;
+    }
+    db.close()?;
+    Ok(())
 }
