@@ -5,21 +5,15 @@
 //! series at 1 min.
 //! `cargo run --release -p pulsedb-bench --example anomaly_speed [PART]`,
 //! PART one of `one`, `range`, `anomalies` to time only that (for `perf`).
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use pulsedb::{AnomalyRequest, Batch, Db, Labels, Options, Sample};
+use pulsedb::{AnomalyRequest, Batch, Db, Labels, Sample};
 
 const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 
 fn open() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut o = Options::default();
-    o.background_maintenance = false;
-    o.retention = Duration::ZERO;
-    o.sync = pulsedb::SyncMode::Never;
-    let db = Db::open(dir.path(), o).expect("open");
-    (dir, db)
+    pulsedb_bench::scratch_db()
 }
 
 /// A daily rhythm with noise, per series a different phase.

@@ -4,16 +4,11 @@
 //! `cargo run --release -p pulsedb-bench --example profile_head_1m -- [seconds]`.
 use std::time::{Duration, Instant};
 
-use pulsedb::{Batch, Db, Labels, Options};
+use pulsedb::{Batch, Labels};
 
 fn main() {
     let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut o = Options::default();
-    o.background_maintenance = false;
-    o.retention = Duration::ZERO;
-    o.sync = pulsedb::SyncMode::Never;
-    let db = Db::open(dir.path(), o).expect("open");
+    let (_dir, db) = pulsedb_bench::scratch_db();
     let start = 1_698_796_800_000i64;
     let labels: Vec<Labels> =
         (0..100).map(|h| Labels::metric("cpu_seconds_total", [("host", format!("host-{h}"))])).collect();

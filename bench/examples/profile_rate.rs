@@ -1,17 +1,12 @@
 //! Times `sum by (host) (rate(cpu_seconds_total[5m]))` over 1 h at 15 s on
 //! 1 000 counters at 1 s held in the head (a development aid for the
 //! `query` bench): `cargo run --release --example profile_rate`.
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use pulsedb::{Batch, Db, Labels, Options};
+use pulsedb::{Batch, Labels};
 
 fn main() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut o = Options::default();
-    o.background_maintenance = false;
-    o.retention = Duration::ZERO;
-    o.sync = pulsedb::SyncMode::Never;
-    let db = Db::open(dir.path(), o).expect("open");
+    let (_dir, db) = pulsedb_bench::scratch_db();
     let start = 1_698_796_800_000i64;
     let labels: Vec<Labels> =
         (0..1000).map(|h| Labels::metric("cpu_seconds_total", [("host", format!("host-{h}"))])).collect();

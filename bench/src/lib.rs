@@ -20,6 +20,18 @@ mod write_bench;
 
 pub use real::label_sets;
 
+/// A database in a temporary directory for development examples and
+/// timings: no background work, nothing expiring, no fsync.
+pub fn scratch_db() -> (tempfile::TempDir, pulsedb::Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = pulsedb::Options::default();
+    o.background_maintenance = false;
+    o.retention = std::time::Duration::ZERO;
+    o.sync = pulsedb::SyncMode::Never;
+    let db = pulsedb::Db::open(dir.path(), o).expect("open");
+    (dir, db)
+}
+
 use std::path::PathBuf;
 use std::time::Duration;
 

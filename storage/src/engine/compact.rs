@@ -139,16 +139,48 @@ fn copy_series(
             }
         } else {
             let rollups = merged_rollups(parents, &mut caches, sref, writer.resolutions())?;
-            let Some(newest) = newest_of(&chunks, sref, &mut samples)? else { continue };
+            let Some(newest) = newest_of(parents, &chunks, sref, &mut samples)? else { continue };
             writer.add_sealed_chunks(sref, chunks.iter().map(|(m, b)| (*m, b.as_slice())), &rollups, &newest)?;
         }
     }
     Ok(())
 }
 
-/// The newest samples of `chunks` (sealed, time-ordered), decoded from the
-/// last chunk back until one that is not a staleness marker turns up.
+/// `sref`'s newest samples over `parents` (time-ordered, disjoint
+/// windows): from their format 4 index entries, newest parent first; when
+/// a parent predates format 4, decoded from `chunks` (the series' sealed
+/// chunks over all parents, in time order) from the last back until a
+/// sample that is not a staleness marker turns up.
 fn newest_of(
+    parents: &[Arc<Block>],
+    chunks: &[(ChunkMeta, Vec<u8>)],
+    sref: SeriesRef,
+    samples: &mut Vec<crate::Sample>,
+) -> Result<Option<EntryNewest>> {
+    let mut last = None;
+    let mut metas = Vec::new();
+    for block in parents.iter().rev() {
+        if !block.meta().version().has_newest_and_rollups_file() {
+            return decode_newest(chunks, sref, samples);
+        }
+        // None: the parent does not hold the series.
+        if let Some(found) = block.newest(sref, &mut metas)?.and_then(|entry| with_fresh(&mut last, entry)) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(last.map(|last| EntryNewest { last, fresh: None }))
+}
+
+/// `found` (from a run older than those seen, whose newest sample is
+/// `last` once set) as the answer, if it has a sample that is not a
+/// staleness marker.
+fn with_fresh(last: &mut Option<crate::Sample>, found: EntryNewest) -> Option<EntryNewest> {
+    let last = *last.get_or_insert(found.last);
+    found.fresh.map(|fresh| EntryNewest { last, fresh: Some(fresh) })
+}
+
+/// [`newest_of`] by decoding `chunks` from the last one back.
+fn decode_newest(
     chunks: &[(ChunkMeta, Vec<u8>)],
     sref: SeriesRef,
     samples: &mut Vec<crate::Sample>,
@@ -158,10 +190,8 @@ fn newest_of(
         samples.clear();
         sealed::decode(bytes, samples)
             .map_err(|e| crate::Error::corruption("compaction input", meta.frame, format!("series {}: {e}", sref.0)))?;
-        let Some(found) = EntryNewest::of(samples) else { continue };
-        let last = *last.get_or_insert(found.last);
-        if found.fresh.is_some() {
-            return Ok(Some(EntryNewest { last, fresh: found.fresh }));
+        if let Some(found) = EntryNewest::of(samples).and_then(|run| with_fresh(&mut last, run)) {
+            return Ok(Some(found));
         }
     }
     Ok(last.map(|last| EntryNewest { last, fresh: None }))

@@ -140,10 +140,10 @@ impl Index {
         if missing.is_empty() {
             return Ok(out);
         }
-        let read = self.db.multi_get(missing.iter().map(|&i| keys::series_by_ref(refs[i])));
+        let missing_refs: Vec<SeriesRef> = missing.iter().map(|&i| refs[i]).collect();
         let mut found = Vec::new();
-        for (&i, key) in missing.iter().zip(read) {
-            if let Some(key) = key.map_err(self.err("reading series labels"))? {
+        for (&i, key) in missing.iter().zip(self.labels_keys_uncached(&missing_refs)?) {
+            if let Some(key) = key {
                 let key: Arc<[u8]> = key.into();
                 found.push((refs[i], key.clone()));
                 out[i] = Some(key);
