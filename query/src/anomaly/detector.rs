@@ -2,7 +2,7 @@
 
 use pulsedb_model::Sample;
 
-use super::record::RecordScore;
+use super::record::{RecordScore, SeasonalError};
 
 /// A score at or above this counts as anomalous (the anomalies API and
 /// the documentation's alert examples use it): the threshold NAB's
@@ -55,7 +55,7 @@ impl Detector {
             }
             self.level = v;
             self.seen = 1;
-            return (self.record.step(v, None), None);
+            return (self.record.step(v, None, None), None);
         }
         let seasonal = seasonal_prediction(samples, i, t);
         let expected = self.expectation(seasonal);
@@ -63,8 +63,10 @@ impl Detector {
             return (0.0, Some(expected));
         }
         let error = (v - expected.0).abs();
+        let trusted = self.trusts_seasonal();
         self.learn(v, error, seasonal);
-        (self.record.step(v, Some(error)), Some(expected))
+        let seasonal = seasonal.map(|p| SeasonalError { error: (v - p).abs(), trusted });
+        (self.record.step(v, Some(error), seasonal), Some(expected))
     }
 
     /// Moves both predictors' recent errors, the error scale and the level on.
@@ -86,6 +88,12 @@ impl Detector {
 }
 
 impl Detector {
+    /// Whether a seasonal prediction, where one exists, is the one to go
+    /// by: it has erred less lately than the level.
+    fn trusts_seasonal(&self) -> bool {
+        self.seasonal_error < self.level_error
+    }
+
     /// The prediction for the next sample (the predictor that has erred
     /// less lately: the seasonal one when it exists and has, else the
     /// level) and the scale of its errors, floored so that a constant
@@ -93,7 +101,7 @@ impl Detector {
     /// level is no surprise.
     fn expectation(&self, seasonal: Option<f64>) -> (f64, f64) {
         let prediction = match seasonal {
-            Some(p) if self.seasonal_error < self.level_error => p,
+            Some(p) if self.trusts_seasonal() => p,
             _ => self.level,
         };
         let floor = 1e-3 * self.level.abs().max(1e-9);
@@ -289,6 +297,49 @@ mod tests {
             assert!(lo.is_finite() && hi.is_finite() && lo <= v && v <= hi, "{lo} {hi}");
             assert!(f.is_finite() && scale.is_finite() && (f - v).abs() < 1e-9, "{f}");
         }
+    }
+
+    /// A workday rhythm (high from 8:00 to 18:00) with noise, 5 min
+    /// samples, `days` long; `change` rewrites the samples of day 8.
+    fn workdays(days: usize, change: impl Fn(usize, f64) -> f64) -> Vec<Sample> {
+        let per_day = 288;
+        let mut rng = 7u64;
+        let values = (0..per_day * days).map(|i| {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((rng >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 4.0;
+            let busy = (96..216).contains(&(i % per_day));
+            let v = if busy { 80.0 } else { 20.0 } + noise;
+            if i / per_day == 8 {
+                change(i % per_day, v)
+            } else {
+                v
+            }
+        });
+        series(values)
+    }
+
+    /// The highest score during normal days 3 to 7, and during day 8 up to
+    /// the end of its first two busy hours.
+    fn normal_and_changed(s: &[Sample]) -> (f64, f64) {
+        let mut d = Detector::new();
+        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(s, i).0).collect();
+        let max = |r: std::ops::Range<usize>| scores[r].iter().copied().fold(0.0, f64::max);
+        (max(288 * 3..288 * 8), max(288 * 8..288 * 8 + 120))
+    }
+
+    #[test]
+    fn a_daily_rhythm_that_goes_flat_or_loses_its_peak_is_flagged() {
+        // Values stay within the usual range, at the wrong time of day:
+        // only the seasonal prediction's error tells.
+        let flat = workdays(10, |_, v| 50.0 + (v - v.round()));
+        let no_peak = workdays(10, |_, v| if v > 50.0 { v - 30.0 } else { v });
+        for (name, s) in [("flat", flat), ("no peak", no_peak)] {
+            let (normal, changed) = normal_and_changed(&s);
+            assert!(changed >= ANOMALOUS, "{name}: the change scored {changed}");
+            assert!(normal < ANOMALOUS, "{name}: normal days scored {normal}");
+        }
+        let (normal, unchanged) = normal_and_changed(&workdays(10, |_, v| v));
+        assert!(normal.max(unchanged) < ANOMALOUS, "the rhythm itself scored {normal} {unchanged}");
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! The anomaly score: how improbable it is that the series just set a
-//! record. Four "tracks" follow moving means — of the value over 1, 4 and
-//! 16 samples (records both ways) and of the prediction error over 6
-//! (upward records only) — each remembering the highest and lowest mean
-//! it has seen since the detector started. Among `n` exchangeable moving
+//! record. Five "tracks" follow moving means — of the value over 1, 4 and
+//! 16 samples (records both ways), of the prediction error over 6, and of
+//! the seasonal prediction's own error over 6 (upward records only) — each
+//! remembering the highest and lowest mean it has seen since it started.
+//! The seasonal track starts only once a seasonal prediction exists and
+//! counts only while that prediction is the one trusted: the errors of the
+//! first days, predicted by the level alone, would otherwise set a record
+//! no later error beats, and a daily rhythm that goes flat or loses its
+//! peak (values within the usual range, at the wrong time) would never
+//! score. Among `n` exchangeable moving
 //! means a new record has probability about `1/n`; one that beats the old
 //! extreme by a share `x` of the track's range is rarer, about
 //! `e^(−GAIN·x)/n`. The score is the largest `−log10` of that probability
@@ -22,6 +28,10 @@ const ERROR_WIDTH: usize = 6;
 /// Moving means a track needs before a record counts (the first few
 /// records of any series are certain, not news).
 const WARM_UP: u64 = 24;
+/// The same for the seasonal error's track, which starts two days into a
+/// stream and must learn how well a seasonal prediction does before its
+/// records mean anything (a day of 5 min samples).
+const SEASONAL_WARM_UP: u64 = 288;
 /// How fast improbability grows with the margin of a record, in e-folds
 /// per whole range of the track.
 const GAIN: f64 = 20.0;
@@ -36,6 +46,7 @@ const QUIET_SAMPLES: usize = 150;
 struct Track {
     width: usize,
     two_sided: bool,
+    warm_up: u64,
     /// The last `width` inputs, a ring: `next` is the oldest once full.
     window: [f64; MAX_WIDTH],
     next: usize,
@@ -53,11 +64,12 @@ const ROUNDING: f64 = 1e-12;
 const MAX_WIDTH: usize = 16;
 
 impl Track {
-    fn new(width: usize, two_sided: bool) -> Self {
+    fn new(width: usize, two_sided: bool, warm_up: u64) -> Self {
         debug_assert!((1..=MAX_WIDTH).contains(&width));
         Self {
             width: width.clamp(1, MAX_WIDTH),
             two_sided,
+            warm_up,
             window: [0.0; MAX_WIDTH],
             next: 0,
             filled: 0,
@@ -87,7 +99,7 @@ impl Track {
         let mean = self.sum / self.width as f64;
         self.means += 1;
         let mut improbability = 0.0;
-        if self.means > WARM_UP {
+        if self.means > self.warm_up {
             let mut excess = mean - self.hi;
             if self.two_sided {
                 excess = excess.max(self.lo - mean);
@@ -105,12 +117,21 @@ impl Track {
     }
 }
 
+/// How far a value was from its seasonal prediction, and whether that
+/// prediction was the one the detector went by.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SeasonalError {
+    pub(super) error: f64,
+    pub(super) trusted: bool,
+}
+
 /// The records of one series' values and prediction errors, and the
 /// scores of its last [`QUIET_SAMPLES`] samples.
 #[derive(Debug)]
 pub(super) struct RecordScore {
     values: [Track; 3],
     error: Track,
+    seasonal_error: Track,
     samples: u64,
     /// (sample number, score), decreasing scores: the front is the
     /// highest score of the quiet period (a monotone queue, O(1) a sample).
@@ -120,19 +141,27 @@ pub(super) struct RecordScore {
 impl RecordScore {
     pub(super) fn new() -> Self {
         Self {
-            values: VALUE_WIDTHS.map(|w| Track::new(w, true)),
-            error: Track::new(ERROR_WIDTH, false),
+            values: VALUE_WIDTHS.map(|w| Track::new(w, true, WARM_UP)),
+            error: Track::new(ERROR_WIDTH, false, WARM_UP),
+            seasonal_error: Track::new(ERROR_WIDTH, false, SEASONAL_WARM_UP),
             samples: 0,
             recent: VecDeque::new(),
         }
     }
 
     /// The score of the next value, given its prediction error (`None`
-    /// for the first value, which has no prediction).
-    pub(super) fn step(&mut self, value: f64, error: Option<f64>) -> f64 {
+    /// for the first value, which has no prediction) and the seasonal
+    /// prediction's error when one exists.
+    pub(super) fn step(&mut self, value: f64, error: Option<f64>, seasonal: Option<SeasonalError>) -> f64 {
         let mut improbability = self.values.iter_mut().map(|t| t.step(value)).fold(0.0, f64::max);
         if let Some(e) = error {
             improbability = improbability.max(self.error.step(e));
+        }
+        if let Some(SeasonalError { error, trusted }) = seasonal {
+            let record = self.seasonal_error.step(error);
+            if trusted {
+                improbability = improbability.max(record);
+            }
         }
         let score = (improbability / LOG10_FOR_FULL_SCORE).min(1.0);
         let k = self.samples;
@@ -161,19 +190,19 @@ mod tests {
     fn a_record_scores_by_its_margin_and_only_once() {
         let mut r = RecordScore::new();
         // 100 values cycling in [0, 10): no record after the first cycle.
-        let mut scores: Vec<f64> = (0..100).map(|i| r.step((i % 10) as f64, Some(1.0))).collect();
+        let mut scores: Vec<f64> = (0..100).map(|i| r.step((i % 10) as f64, Some(1.0), None)).collect();
         assert!(scores[30..].iter().all(|&s| s == 0.0), "{scores:?}");
         // A value far above everything: a full score, once.
-        scores.push(r.step(100.0, Some(1.0)));
-        scores.push(r.step(100.0, Some(1.0)));
+        scores.push(r.step(100.0, Some(1.0), None));
+        scores.push(r.step(100.0, Some(1.0), None));
         assert_eq!(scores[100], 1.0);
         assert_eq!(scores[101], 0.0, "the same record is not news twice");
         // Barely above the old maximum (9): about 1/n, a low score.
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step((i % 10) as f64, Some(1.0));
+            r.step((i % 10) as f64, Some(1.0), None);
         }
-        let barely = r.step(9.09, Some(1.0));
+        let barely = r.step(9.09, Some(1.0), None);
         assert!(barely > 0.0 && barely < 0.42, "{barely}");
     }
 
@@ -181,13 +210,13 @@ mod tests {
     fn the_quiet_period_ends() {
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step((i % 10) as f64, None);
+            r.step((i % 10) as f64, None, None);
         }
-        assert_eq!(r.step(50.0, None), 1.0);
+        assert_eq!(r.step(50.0, None, None), 1.0);
         for _ in 0..QUIET_SAMPLES {
-            assert_eq!(r.step(5.0, None), 0.0);
+            assert_eq!(r.step(5.0, None, None), 0.0);
         }
         // A record again, after the quiet period: reported.
-        assert!(r.step(1000.0, None) > 0.0);
+        assert!(r.step(1000.0, None, None) > 0.0);
     }
 }
