@@ -2,7 +2,7 @@
 //! series with a daily rhythm (lag-1-day autocorrelation at least 0.3, at
 //! least 5 days long). At every stored timestamp T with a sample at T + 1 h
 //! and at T + 1 h − 1 day, four forecasts made with data up to T are
-//! compared with the value at T + 1 h: pulsedb's `forecast(x[7d], 3600)`,
+//! compared with the value at T + 1 h: pulsedb's `forecast(x[28d], 3600)`,
 //! the same time yesterday, `predict_linear(x[1h], 3600)`, and the level of
 //! `holt_winters(x[1d], 0.3, 0.3)` taken as flat. Each mean absolute error
 //! is divided by the same-time-yesterday one (MASE; lower is better).
@@ -19,7 +19,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// The forecasters, by name and query (`None`: same time yesterday).
 const FORECASTERS: [(&str, Option<&str>); 4] = [
-    ("pulsedb forecast", Some("forecast(nab_value[7d], 3600)")),
+    ("pulsedb forecast", Some("forecast(nab_value[28d], 3600)")),
     ("same time yesterday", None),
     ("predict_linear 1h", Some("predict_linear(nab_value[1h], 3600)")),
     ("holt_winters 1d", Some("holt_winters(nab_value[1d], 0.3, 0.3)")),

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use pulsedb::Sample;
 
 use super::data::{open_with, read_csv, values_at, window_time};
-use super::scorer::{score_corpus, CorpusScore, ScoredFile, PROFILES};
+use super::scorer::{normalized, score_at, score_corpus, CorpusScore, ScoredFile, PROFILES, STANDARD};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -23,7 +23,7 @@ pub struct NabArgs {
     #[arg(long, default_value = "testdata/nab")]
     pub data: PathBuf,
     /// The anomaly query; it selects `nab_value`, the one series of each file.
-    #[arg(long, default_value = "anomaly_score(nab_value[7d])")]
+    #[arg(long, default_value = "anomaly_score(nab_value[28d])")]
     pub query: String,
     /// Print each file's score too.
     #[arg(long)]
@@ -98,6 +98,18 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         );
         out.push(s);
     }
+    let fixed = score_at(&files, &STANDARD, pulsedb::ANOMALOUS);
+    println!(
+        "standard at the shipped threshold pulsedb::ANOMALOUS ({}): score {:.1}, detected {}/{} windows, {} false positives",
+        pulsedb::ANOMALOUS,
+        fixed.normalized,
+        fixed.true_positives,
+        fixed.windows,
+        fixed.false_positives
+    );
+    if let Some(crossed) = cross_category(&names, &files) {
+        println!("standard with each category scored at the threshold the others chose: score {crossed:.1}");
+    }
     if args.per_file {
         for (name, file) in names.iter().zip(&files) {
             let s = score_corpus(std::slice::from_ref(file), &PROFILES[0]);
@@ -105,4 +117,25 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         }
     }
     Ok(out)
+}
+
+/// The standard score with each category's files scored at the threshold
+/// chosen on all the other categories' files: what a threshold learnt on
+/// one kind of data does on another. `None` with fewer than two categories.
+fn cross_category(names: &[String], files: &[ScoredFile]) -> Option<f64> {
+    let category = |name: &str| name.split('/').next().unwrap_or_default().to_owned();
+    let categories: std::collections::BTreeSet<String> = names.iter().map(|n| category(n)).collect();
+    if categories.len() < 2 {
+        return None;
+    }
+    let (mut raw, mut windows) = (0.0, 0);
+    for c in &categories {
+        let (inside, outside): (Vec<_>, Vec<_>) = names.iter().zip(files).partition(|(name, _)| &category(name) == c);
+        let owned = |v: Vec<(&String, &ScoredFile)>| v.into_iter().map(|(_, f)| f.clone()).collect::<Vec<_>>();
+        let chosen = score_corpus(&owned(outside), &STANDARD).threshold;
+        let scored = score_at(&owned(inside), &STANDARD, chosen);
+        raw += scored.raw;
+        windows += scored.windows;
+    }
+    Some(normalized(raw, windows, &STANDARD))
 }

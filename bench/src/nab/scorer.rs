@@ -161,16 +161,56 @@ pub fn score_corpus(files: &[ScoredFile], profile: &Profile) -> CorpusScore {
             best = (threshold, total, tp, fp);
         }
     }
-    let perfect = profile.tp_weight * windows as f64;
-    let normalized = if perfect > null { 100.0 * (best.1 - null) / (perfect - null) } else { 0.0 };
     CorpusScore {
         profile: profile.name,
         threshold: best.0,
         raw: best.1,
-        normalized,
+        normalized: normalized(best.1, windows, profile),
         true_positives: best.2,
         false_positives: best.3,
         windows,
+    }
+}
+
+/// Scores `files` under `profile` at a threshold chosen elsewhere (the
+/// shipped constant, or the one another category chose).
+pub fn score_at(files: &[ScoredFile], profile: &Profile, threshold: f64) -> CorpusScore {
+    let mut windows = 0;
+    let mut window_worth = Vec::new();
+    let (mut fp_total, mut fp) = (0.0, 0);
+    for file in files {
+        window_worth.extend(std::iter::repeat_n(-profile.fn_weight, file.windows.len()));
+        for p in sweep(file, profile, windows).into_iter().filter(|p| p.score >= threshold) {
+            match p.window {
+                Some(w) => window_worth[w] = window_worth[w].max(p.worth),
+                None => {
+                    fp_total += p.worth;
+                    fp += 1;
+                }
+            }
+        }
+        windows += file.windows.len();
+    }
+    let raw = window_worth.iter().sum::<f64>() + fp_total;
+    CorpusScore {
+        profile: profile.name,
+        threshold,
+        raw,
+        normalized: normalized(raw, windows, profile),
+        true_positives: window_worth.iter().filter(|&&w| w != -profile.fn_weight).count(),
+        false_positives: fp,
+        windows,
+    }
+}
+
+/// A raw total on NAB's scale: the null detector 0, a perfect one 100.
+pub fn normalized(raw: f64, windows: usize, profile: &Profile) -> f64 {
+    let null = -profile.fn_weight * windows as f64;
+    let perfect = profile.tp_weight * windows as f64;
+    if perfect > null {
+        100.0 * (raw - null) / (perfect - null)
+    } else {
+        0.0
     }
 }
 
@@ -248,6 +288,23 @@ mod tests {
         s[3] = 1.0;
         let score = score_corpus(&[file(s, &[(40, 49)])], &STANDARD);
         assert_eq!((score.normalized, score.false_positives), (0.0, 0));
+    }
+
+    #[test]
+    fn a_fixed_threshold_scores_what_the_chosen_one_would_at_the_same_value() {
+        let mut scores = vec![0.0; 100];
+        scores[30] = 0.5; // a false positive
+        scores[45] = 0.9; // a detection in the middle of the window
+        scores[80] = 0.3; // a false positive below the threshold
+        let f = file(scores, &[(40, 49)]);
+        let best = score_corpus(std::slice::from_ref(&f), &STANDARD);
+        let fixed = score_at(std::slice::from_ref(&f), &STANDARD, best.threshold);
+        assert_eq!((fixed.raw, fixed.true_positives, fixed.false_positives), (best.raw, 1, 0));
+        let lower = score_at(std::slice::from_ref(&f), &STANDARD, 0.5);
+        assert_eq!((lower.true_positives, lower.false_positives), (1, 1));
+        assert!((lower.raw - (best.raw - 0.11)).abs() < 1e-12);
+        let none = score_at(&[f], &STANDARD, 0.95);
+        assert_eq!((none.normalized, none.true_positives), (0.0, 0));
     }
 
     #[test]

@@ -22,6 +22,10 @@ fn nab_scores_two_files_through_the_engine() {
         let score: f64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
         assert!((0.0..=100.0).contains(&score), "{line}");
     }
+    // The shipped threshold's score is printed too; one category here, so
+    // no cross-category line.
+    assert!(stdout.contains("standard at the shipped threshold pulsedb::ANOMALOUS (0.42)"), "{stdout}");
+    assert!(!stdout.contains("the others chose"), "{stdout}");
     // ec2_cpu_utilization_825cc2's one window is found (97.2 at the last full run).
     let file = stdout.lines().find(|l| l.contains("825cc2")).unwrap();
     let score: f64 = file.split_whitespace().nth(1).unwrap().parse().unwrap();

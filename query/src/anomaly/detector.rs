@@ -3,6 +3,7 @@
 use pulsedb_model::Sample;
 
 use super::record::{RecordScore, SeasonalError};
+use super::season::{Season, SEASONS};
 
 /// A score at or above this counts as anomalous (the anomalies API and
 /// the documentation's alert examples use it): the threshold NAB's
@@ -16,17 +17,16 @@ const LEVEL_RATE: f64 = 0.2;
 const SCALE_RATE: f64 = 0.01;
 /// Samples whose distance from their norm shifts a forecast.
 const DEVIATION_SAMPLES: usize = 3;
-/// Earlier days the seasonal predictor looks at.
-const SEASON_DAYS: i64 = 7;
 
 /// Streaming state over one series' window.
 #[derive(Debug)]
 pub(crate) struct Detector {
     seen: usize,
     level: f64,
-    /// Mean absolute error of each predictor (level, seasonal).
+    /// Mean absolute error of each predictor: the level, and each
+    /// [`Season`]'s norm (infinite until it has predicted).
     level_error: f64,
-    seasonal_error: f64,
+    season_errors: [f64; SEASONS],
     /// Robust scale of the chosen predictor's error (for bands).
     scale: f64,
     record: RecordScore,
@@ -38,7 +38,7 @@ impl Detector {
             seen: 0,
             level: 0.0,
             level_error: 0.0,
-            seasonal_error: f64::INFINITY,
+            season_errors: [f64::INFINITY; SEASONS],
             scale: 0.0,
             record: RecordScore::new(),
         }
@@ -55,30 +55,33 @@ impl Detector {
             }
             self.level = v;
             self.seen = 1;
-            return (self.record.step(v, None, None), None);
+            return (self.record.step(v, None, &[None; SEASONS]), None);
         }
-        let seasonal = seasonal_prediction(samples, i, t);
+        let norms = Season::ALL.map(|season| season.prediction(samples, i, t));
+        let seasonal = self.best_norm(&norms);
         let expected = self.expectation(seasonal);
         if !v.is_finite() {
             return (0.0, Some(expected));
         }
         let error = (v - expected.0).abs();
-        let trusted = self.trusts_seasonal();
-        self.learn(v, error, seasonal);
-        let seasonal = seasonal.map(|p| SeasonalError { error: (v - p).abs(), trusted });
-        (self.record.step(v, Some(error), seasonal), Some(expected))
+        // Each season's error; the one gone by (if it beat the level) counts.
+        let gone_by = seasonal.filter(|b| b.error < self.level_error).map(|b| b.season);
+        let seasons = Season::ALL.map(|season| {
+            norms[season.index()].map(|p| SeasonalError { error: (v - p).abs(), trusted: gone_by == Some(season) })
+        });
+        self.learn(v, error, &norms);
+        (self.record.step(v, Some(error), &seasons), Some(expected))
     }
 
-    /// Moves both predictors' recent errors, the error scale and the level on.
-    fn learn(&mut self, v: f64, error: f64, seasonal: Option<f64>) {
+    /// Moves every predictor's recent error, the error scale and the level on.
+    fn learn(&mut self, v: f64, error: f64, norms: &[Option<f64>; SEASONS]) {
         self.level_error += SCALE_RATE * ((v - self.level).abs() - self.level_error);
-        if let Some(p) = seasonal {
-            let e = (v - p).abs();
-            self.seasonal_error = if self.seasonal_error.is_finite() {
-                self.seasonal_error + SCALE_RATE * (e - self.seasonal_error)
-            } else {
-                e
-            };
+        for (season_error, norm) in self.season_errors.iter_mut().zip(norms) {
+            if let Some(p) = norm {
+                let e = (v - p).abs();
+                *season_error =
+                    if season_error.is_finite() { *season_error + SCALE_RATE * (e - *season_error) } else { e };
+            }
         }
         self.scale +=
             if self.seen < 10 { (error - self.scale) / self.seen as f64 } else { SCALE_RATE * (error - self.scale) };
@@ -88,20 +91,26 @@ impl Detector {
 }
 
 impl Detector {
-    /// Whether a seasonal prediction, where one exists, is the one to go
-    /// by: it has erred less lately than the level.
-    fn trusts_seasonal(&self) -> bool {
-        self.seasonal_error < self.level_error
+    /// Among the seasons with a norm here, the one that has erred less
+    /// lately (the daily one on a tie).
+    fn best_norm(&self, norms: &[Option<f64>; SEASONS]) -> Option<BestNorm> {
+        Season::ALL
+            .into_iter()
+            .filter_map(|season| {
+                let norm = norms[season.index()]?;
+                Some(BestNorm { season, norm, error: self.season_errors[season.index()] })
+            })
+            .reduce(|best, other| if other.error < best.error { other } else { best })
     }
 
     /// The prediction for the next sample (the predictor that has erred
-    /// less lately: the seasonal one when it exists and has, else the
-    /// level) and the scale of its errors, floored so that a constant
+    /// less lately: the best seasonal norm when one exists and has, else
+    /// the level) and the scale of its errors, floored so that a constant
     /// series never divides by zero and a change of a tiny fraction of the
     /// level is no surprise.
-    fn expectation(&self, seasonal: Option<f64>) -> (f64, f64) {
+    fn expectation(&self, seasonal: Option<BestNorm>) -> (f64, f64) {
         let prediction = match seasonal {
-            Some(p) if self.trusts_seasonal() => p,
+            Some(best) if best.error < self.level_error => best.norm,
             _ => self.level,
         };
         let floor = 1e-3 * self.level.abs().max(1e-9);
@@ -112,13 +121,16 @@ impl Detector {
     /// been fed `samples[..i]`): prediction and error scale.
     #[cfg(test)]
     pub(crate) fn expect(&self, samples: &[Sample], i: usize) -> Option<(f64, f64)> {
-        (self.seen > 0).then(|| self.expectation(seasonal_prediction(samples, i, samples[i].t)))
+        let norms = Season::ALL.map(|season| season.prediction(samples, i, samples[i].t));
+        (self.seen > 0).then(|| self.expectation(self.best_norm(&norms)))
     }
 
     /// A forecast of the value `horizon` ms after the last of `samples`
-    /// (all fed): the median of the same time on earlier days, shifted by
-    /// how far the series now is from its own norm (fading over a day), or
-    /// the level without two days of history; with the error scale.
+    /// (all fed): the norm of the season that has erred less lately (the
+    /// median of the same time on earlier days or weeks), shifted by how
+    /// far the series now is from that norm (fading over a day), blended
+    /// with the level; the level alone without a seasonal norm; with the
+    /// error scale.
     pub(crate) fn forecast(&self, samples: &[Sample], horizon: i64) -> Option<(f64, f64)> {
         let last = samples.last()?;
         if self.seen == 0 {
@@ -127,77 +139,47 @@ impl Detector {
         let (_, scale) = self.expectation(None);
         let n = samples.len();
         let spacing = if n > 1 { (last.t - samples[n - 2].t).max(1) } else { return Some((self.level, scale)) };
+        // The season that has erred less lately, among those with a norm then.
+        let season = Season::ALL
+            .into_iter()
+            .filter(|s| self.season_errors[s.index()].is_finite())
+            .filter_map(|s| Some((s, s.norm_at(samples, n, last.t + horizon, last.t, spacing)?)))
+            .min_by(|a, b| self.season_errors[a.0.index()].total_cmp(&self.season_errors[b.0.index()]));
+        // The level forecast: the level, caught up with the latest samples.
+        let level = self.level;
+        let Some((season, then)) = season else { return Some((level, scale)) };
         // How far the last few samples are from their norm, on average.
         let recent = n.saturating_sub(DEVIATION_SAMPLES)..n;
         let deviations: Vec<f64> = recent
-            .filter_map(|k| Some(samples[k].v - seasonal_at(samples, k, samples[k].t, samples[k].t, spacing)?))
+            .filter_map(|k| Some(samples[k].v - season.norm_at(samples, k, samples[k].t, samples[k].t, spacing)?))
             .filter(|d| d.is_finite())
             .collect();
-        let then_norm = seasonal_at(samples, n, last.t + horizon, last.t, spacing);
-        // The level forecast: the level, caught up with the latest samples.
-        let level = self.level;
-        let value = match then_norm {
-            Some(then) if !deviations.is_empty() && self.seasonal_error.is_finite() => {
-                let deviation = deviations.iter().sum::<f64>() / deviations.len() as f64;
-                let seasonal = then + deviation * (-(horizon as f64) / DAY_MS as f64).exp();
-                // Each forecaster weighted by the inverse square of its recent error.
-                let (ws, wl) =
-                    (1.0 / self.seasonal_error.max(1e-12).powi(2), 1.0 / self.level_error.max(1e-12).powi(2));
-                (ws * seasonal + wl * level) / (ws + wl)
-            }
-            _ => level,
-        };
+        if deviations.is_empty() {
+            return Some((level, scale));
+        }
+        let deviation = deviations.iter().sum::<f64>() / deviations.len() as f64;
+        let seasonal = then + deviation * (-(horizon as f64) / DAY_MS as f64).exp();
+        // Each forecaster weighted by the inverse square of its recent error.
+        let (ws, wl) =
+            (1.0 / self.season_errors[season.index()].max(1e-12).powi(2), 1.0 / self.level_error.max(1e-12).powi(2));
+        let value = (ws * seasonal + wl * level) / (ws + wl);
         Some((value, scale))
     }
+}
+
+/// The seasonal norm the detector would go by, if it beats the level.
+#[derive(Clone, Copy, Debug)]
+struct BestNorm {
+    season: Season,
+    norm: f64,
+    /// Its season's recent mean absolute error.
+    error: f64,
 }
 
 impl Default for Detector {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The median of the values at the same time of day on up to
-/// [`SEASON_DAYS`] earlier days within the window, if at least two exist.
-fn seasonal_prediction(samples: &[Sample], i: usize, t: i64) -> Option<f64> {
-    let spacing = if i > 0 { (t - samples[i - 1].t).max(1) } else { return None };
-    seasonal_at(samples, i, t, t, spacing)
-}
-
-/// The median of the values of `samples[..i]` within `spacing` of `t`
-/// minus whole days (the nearest [`SEASON_DAYS`] days that are not after
-/// `now`), if at least two exist.
-fn seasonal_at(samples: &[Sample], i: usize, t: i64, now: i64, spacing: i64) -> Option<f64> {
-    let mut values = [0.0; SEASON_DAYS as usize];
-    let mut n = 0;
-    let ahead_days = if t > now { (t - now + DAY_MS - 1) / DAY_MS } else { 0 };
-    for day in 1..=SEASON_DAYS + ahead_days {
-        let target = t - day * DAY_MS;
-        if target > now {
-            continue;
-        }
-        if samples.first().is_none_or(|s| s.t > target) || n == values.len() {
-            break;
-        }
-        let j = samples[..i].partition_point(|s| s.t < target);
-        let nearest = [j.checked_sub(1), Some(j)]
-            .into_iter()
-            .flatten()
-            .filter(|&k| k < i)
-            .min_by_key(|&k| (samples[k].t - target).abs());
-        if let Some(k) = nearest.filter(|&k| (samples[k].t - target).abs() <= spacing) {
-            if samples[k].v.is_finite() {
-                values[n] = samples[k].v;
-                n += 1;
-            }
-        }
-    }
-    if n < 2 {
-        return None;
-    }
-    let values = &mut values[..n];
-    values.sort_by(f64::total_cmp);
-    Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
 }
 
 #[cfg(test)]
@@ -340,6 +322,55 @@ mod tests {
         }
         let (normal, unchanged) = normal_and_changed(&workdays(10, |_, v| v));
         assert!(normal.max(unchanged) < ANOMALOUS, "the rhythm itself scored {normal} {unchanged}");
+    }
+
+    /// Five weeks at 15 min of office traffic: busy from 8:00 to 18:00 on
+    /// weekdays, quiet on weekends (day 0 is a Monday); `change` rewrites
+    /// the samples of day 30 (a Wednesday).
+    fn office_weeks(change: impl Fn(f64) -> f64) -> Vec<Sample> {
+        let per_day = 96;
+        let mut rng = 11u64;
+        let values = (0..per_day * 35).map(|i| {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((rng >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 4.0;
+            let (day, slot) = (i / per_day, i % per_day);
+            let busy = day % 7 < 5 && (32..72).contains(&slot);
+            let v = if busy { 80.0 } else { 20.0 } + noise;
+            if day == 30 {
+                change(v)
+            } else {
+                v
+            }
+        });
+        (0..).zip(values).map(|(i, v)| Sample::new(i * 900_000, v)).collect()
+    }
+
+    #[test]
+    fn a_weekly_rhythm_is_learnt() {
+        let s = office_weeks(|v| v);
+        // Saturday of week 4 (day 26), 9:00: forecast 10:00 from the samples up to 9:00.
+        let nine = 26 * 96 + 36;
+        let (f, _) = forecast_last(&s[..=nine], 3_600_000).unwrap();
+        assert!((f - 20.0).abs() < 5.0, "Saturday forecast {f}: a weekday's, not last Saturday's");
+        // Its band at 10:00 holds the quiet value, and is narrow.
+        let (lo, hi) = band_last(&s[..=nine + 4], 3.0).unwrap();
+        assert!(lo <= 20.0 && 20.0 <= hi && hi - lo < 20.0, "band {lo}..{hi}");
+        // Weekends are no anomaly once a week is known.
+        let mut d = Detector::new();
+        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(&s, i).0).collect();
+        let late = scores[96 * 14..].iter().copied().fold(0.0, f64::max);
+        assert!(late < ANOMALOUS, "the weekly rhythm scored {late}");
+    }
+
+    #[test]
+    fn a_workday_without_its_busy_hours_is_flagged_once_weeks_are_learnt() {
+        // Quiet all Wednesday, as on a weekend: normal for the time of day
+        // on two of the last seven days, not for a Wednesday.
+        let s = office_weeks(|v| if v > 50.0 { v - 60.0 } else { v });
+        let mut d = Detector::new();
+        let scores: Vec<f64> = (0..s.len()).map(|i| d.step(&s, i).0).collect();
+        let wednesday = scores[96 * 30..96 * 31].iter().copied().fold(0.0, f64::max);
+        assert!(wednesday >= ANOMALOUS, "a quiet Wednesday scored {wednesday}");
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! (causal, and the same for an instant query and any range query).
 //!
 //! The detector ([`Detector`]) predicts each sample from the series'
-//! recent level and, once it has a day or a week of history, from the same
-//! time on earlier days (the median of what those days said, so one bad
-//! day does not move it), keeping whichever predictor has erred less
-//! lately; its error scale draws the expected band and the forecast's.
+//! recent level and, once it has two days or a week of history, from the
+//! same time on earlier days or weeks ([`season`]: the median of what
+//! those said, so one bad day does not move it), keeping whichever
+//! predictor has erred less lately; its error scale draws the expected band and the forecast's.
 //! The score ([`record`]) is how improbable it is that the value, or the
 //! prediction error, just set a record for the window — by how far — so
 //! it needs no per-series scale and one threshold ([`ANOMALOUS`]) serves
@@ -16,6 +16,7 @@
 
 mod detector;
 mod record;
+mod season;
 mod stream;
 
 pub use detector::ANOMALOUS;

@@ -1,12 +1,12 @@
 //! The anomaly score: how improbable it is that the series just set a
-//! record. Five "tracks" follow moving means — of the value over 1, 4 and
-//! 16 samples (records both ways), of the prediction error over 6, and of
-//! the seasonal prediction's own error over 6 (upward records only) — each
+//! record. "Tracks" follow moving means — of the value over 1, 4 and 16
+//! samples (records both ways), of the prediction error over 6, and of
+//! each season's norm's own error over 6 (upward records only) — each
 //! remembering the highest and lowest mean it has seen since it started.
-//! The seasonal track starts only once a seasonal prediction exists and
-//! counts only while that prediction is the one trusted: the errors of the
-//! first days, predicted by the level alone, would otherwise set a record
-//! no later error beats, and a daily rhythm that goes flat or loses its
+//! A season's track starts only once its norm exists and counts only while
+//! that norm is the prediction gone by: the errors of earlier days,
+//! predicted by the level or by a worse season, would otherwise set a
+//! record no later error beats, and a rhythm that goes flat or loses its
 //! peak (values within the usual range, at the wrong time) would never
 //! score. Among `n` exchangeable moving
 //! means a new record has probability about `1/n`; one that beats the old
@@ -20,6 +20,8 @@
 
 use std::collections::VecDeque;
 
+use super::season::SEASONS;
+
 /// Widths (samples) of the value's moving means: a spike, a short run, a
 /// sustained shift.
 const VALUE_WIDTHS: [usize; 3] = [1, 4, 16];
@@ -28,9 +30,9 @@ const ERROR_WIDTH: usize = 6;
 /// Moving means a track needs before a record counts (the first few
 /// records of any series are certain, not news).
 const WARM_UP: u64 = 24;
-/// The same for the seasonal error's track, which starts two days into a
-/// stream and must learn how well a seasonal prediction does before its
-/// records mean anything (a day of 5 min samples).
+/// The same for a season's error track, which starts once its norm exists
+/// (two days or a week into a stream) and must learn how well that norm
+/// does before its records mean anything (a day of 5 min samples).
 const SEASONAL_WARM_UP: u64 = 288;
 /// How fast improbability grows with the margin of a record, in e-folds
 /// per whole range of the track.
@@ -117,8 +119,8 @@ impl Track {
     }
 }
 
-/// How far a value was from its seasonal prediction, and whether that
-/// prediction was the one the detector went by.
+/// How far a value was from one season's norm, and whether that norm was
+/// the prediction the detector went by.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SeasonalError {
     pub(super) error: f64,
@@ -131,7 +133,8 @@ pub(super) struct SeasonalError {
 pub(super) struct RecordScore {
     values: [Track; 3],
     error: Track,
-    seasonal_error: Track,
+    /// One per [`Season`](super::season::Season), in its order.
+    season_errors: [Track; SEASONS],
     samples: u64,
     /// (sample number, score), decreasing scores: the front is the
     /// highest score of the quiet period (a monotone queue, O(1) a sample).
@@ -143,24 +146,26 @@ impl RecordScore {
         Self {
             values: VALUE_WIDTHS.map(|w| Track::new(w, true, WARM_UP)),
             error: Track::new(ERROR_WIDTH, false, WARM_UP),
-            seasonal_error: Track::new(ERROR_WIDTH, false, SEASONAL_WARM_UP),
+            season_errors: std::array::from_fn(|_| Track::new(ERROR_WIDTH, false, SEASONAL_WARM_UP)),
             samples: 0,
             recent: VecDeque::new(),
         }
     }
 
     /// The score of the next value, given its prediction error (`None`
-    /// for the first value, which has no prediction) and the seasonal
-    /// prediction's error when one exists.
-    pub(super) fn step(&mut self, value: f64, error: Option<f64>, seasonal: Option<SeasonalError>) -> f64 {
+    /// for the first value, which has no prediction) and each season's
+    /// norm's error where it exists.
+    pub(super) fn step(&mut self, value: f64, error: Option<f64>, seasons: &[Option<SeasonalError>; SEASONS]) -> f64 {
         let mut improbability = self.values.iter_mut().map(|t| t.step(value)).fold(0.0, f64::max);
         if let Some(e) = error {
             improbability = improbability.max(self.error.step(e));
         }
-        if let Some(SeasonalError { error, trusted }) = seasonal {
-            let record = self.seasonal_error.step(error);
-            if trusted {
-                improbability = improbability.max(record);
+        for (track, season) in self.season_errors.iter_mut().zip(seasons) {
+            if let Some(SeasonalError { error, trusted }) = *season {
+                let record = track.step(error);
+                if trusted {
+                    improbability = improbability.max(record);
+                }
             }
         }
         let score = (improbability / LOG10_FOR_FULL_SCORE).min(1.0);
@@ -186,23 +191,25 @@ impl RecordScore {
 mod tests {
     use super::*;
 
+    const NONE: [Option<SeasonalError>; SEASONS] = [None; SEASONS];
+
     #[test]
     fn a_record_scores_by_its_margin_and_only_once() {
         let mut r = RecordScore::new();
         // 100 values cycling in [0, 10): no record after the first cycle.
-        let mut scores: Vec<f64> = (0..100).map(|i| r.step((i % 10) as f64, Some(1.0), None)).collect();
+        let mut scores: Vec<f64> = (0..100).map(|i| r.step((i % 10) as f64, Some(1.0), &NONE)).collect();
         assert!(scores[30..].iter().all(|&s| s == 0.0), "{scores:?}");
         // A value far above everything: a full score, once.
-        scores.push(r.step(100.0, Some(1.0), None));
-        scores.push(r.step(100.0, Some(1.0), None));
+        scores.push(r.step(100.0, Some(1.0), &NONE));
+        scores.push(r.step(100.0, Some(1.0), &NONE));
         assert_eq!(scores[100], 1.0);
         assert_eq!(scores[101], 0.0, "the same record is not news twice");
         // Barely above the old maximum (9): about 1/n, a low score.
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step((i % 10) as f64, Some(1.0), None);
+            r.step((i % 10) as f64, Some(1.0), &NONE);
         }
-        let barely = r.step(9.09, Some(1.0), None);
+        let barely = r.step(9.09, Some(1.0), &NONE);
         assert!(barely > 0.0 && barely < 0.42, "{barely}");
     }
 
@@ -210,13 +217,13 @@ mod tests {
     fn the_quiet_period_ends() {
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step((i % 10) as f64, None, None);
+            r.step((i % 10) as f64, None, &NONE);
         }
-        assert_eq!(r.step(50.0, None, None), 1.0);
+        assert_eq!(r.step(50.0, None, &NONE), 1.0);
         for _ in 0..QUIET_SAMPLES {
-            assert_eq!(r.step(5.0, None, None), 0.0);
+            assert_eq!(r.step(5.0, None, &NONE), 0.0);
         }
         // A record again, after the quiet period: reported.
-        assert!(r.step(1000.0, None, None) > 0.0);
+        assert!(r.step(1000.0, None, &NONE) > 0.0);
     }
 }
