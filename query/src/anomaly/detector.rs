@@ -13,6 +13,12 @@ pub const ANOMALOUS: f64 = 0.42;
 const DAY_MS: i64 = 86_400_000;
 /// How quickly the level follows the series.
 const LEVEL_RATE: f64 = 0.2;
+/// How quickly the trend follows the level's changes.
+const TREND_RATE: f64 = 0.005;
+/// In a forecast, the share of the trend each further sample keeps: a ramp
+/// is extrapolated, but no further than about 1 / (1 − this) samples (a
+/// series that rose for an hour rarely rises for a day).
+const TREND_DAMPING: f64 = 0.9;
 /// How quickly the error scale and predictor errors adapt.
 const SCALE_RATE: f64 = 0.01;
 /// Samples whose distance from their norm shifts a forecast.
@@ -23,6 +29,8 @@ const DEVIATION_SAMPLES: usize = 3;
 pub(crate) struct Detector {
     seen: usize,
     level: f64,
+    /// The level's change per sample, averaged (for forecasts).
+    trend: f64,
     /// Mean absolute error of each predictor: the level, and each
     /// [`Season`]'s norm (infinite until it has predicted).
     level_error: f64,
@@ -37,6 +45,7 @@ impl Detector {
         Self {
             seen: 0,
             level: 0.0,
+            trend: 0.0,
             level_error: 0.0,
             season_errors: [f64::INFINITY; SEASONS],
             scale: 0.0,
@@ -75,7 +84,7 @@ impl Detector {
 
     /// Moves every predictor's recent error, the error scale and the level on.
     fn learn(&mut self, v: f64, error: f64, norms: &[Option<f64>; SEASONS]) {
-        self.level_error += SCALE_RATE * ((v - self.level).abs() - self.level_error);
+        self.level_error += SCALE_RATE * ((v - self.next_level()).abs() - self.level_error);
         for (season_error, norm) in self.season_errors.iter_mut().zip(norms) {
             if let Some(p) = norm {
                 let e = (v - p).abs();
@@ -85,12 +94,29 @@ impl Detector {
         }
         self.scale +=
             if self.seen < 10 { (error - self.scale) / self.seen as f64 } else { SCALE_RATE * (error - self.scale) };
+        let before = self.level;
         self.level += LEVEL_RATE * (v - self.level);
+        self.trend += TREND_RATE * (self.level - before - self.trend);
         self.seen += 1;
     }
 }
 
 impl Detector {
+    /// The level as a one-step prediction: without the trend, which on
+    /// real series (NAB's) costs more in noise than it gains on ramps.
+    fn next_level(&self) -> f64 {
+        self.level
+    }
+
+    /// The level `steps` samples on: where the series is now (the level
+    /// trails a ramp by `(1 − rate) / rate` samples' worth of trend), then
+    /// the trend, damped at each further sample.
+    fn level_in(&self, steps: f64) -> f64 {
+        let d = TREND_DAMPING;
+        let lag = (1.0 - LEVEL_RATE) / LEVEL_RATE;
+        self.level + self.trend * (lag + d * (1.0 - d.powf(steps.max(0.0))) / (1.0 - d))
+    }
+
     /// Among the seasons with a norm here, the one that has erred less
     /// lately (the daily one on a tie).
     fn best_norm(&self, norms: &[Option<f64>; SEASONS]) -> Option<BestNorm> {
@@ -111,7 +137,7 @@ impl Detector {
     fn expectation(&self, seasonal: Option<BestNorm>) -> (f64, f64) {
         let prediction = match seasonal {
             Some(best) if best.error < self.level_error => best.norm,
-            _ => self.level,
+            _ => self.next_level(),
         };
         let floor = 1e-3 * self.level.abs().max(1e-9);
         (prediction, self.scale.max(floor))
@@ -129,8 +155,8 @@ impl Detector {
     /// (all fed): the norm of the season that has erred less lately (the
     /// median of the same time on earlier days or weeks), shifted by how
     /// far the series now is from that norm (fading over a day), blended
-    /// with the level; the level alone without a seasonal norm; with the
-    /// error scale.
+    /// with the level carried on by its damped trend; that level alone
+    /// without a seasonal norm; with the error scale.
     pub(crate) fn forecast(&self, samples: &[Sample], horizon: i64) -> Option<(f64, f64)> {
         let last = samples.last()?;
         if self.seen == 0 {
@@ -145,8 +171,9 @@ impl Detector {
             .filter(|s| self.season_errors[s.index()].is_finite())
             .filter_map(|s| Some((s, s.norm_at(samples, n, last.t + horizon, last.t, spacing)?)))
             .min_by(|a, b| self.season_errors[a.0.index()].total_cmp(&self.season_errors[b.0.index()]));
-        // The level forecast: the level, caught up with the latest samples.
-        let level = self.level;
+        // The level forecast: the level and its damped trend, as many
+        // samples on as the horizon spans.
+        let level = self.level_in(horizon as f64 / spacing as f64);
         let Some((season, then)) = season else { return Some((level, scale)) };
         // How far the last few samples are from their norm, on average.
         let recent = n.saturating_sub(DEVIATION_SAMPLES)..n;
@@ -268,6 +295,20 @@ mod tests {
         let (f, _) = forecast_last(&s, 3_600_000).unwrap();
         let truth = wave(per_day * 8 - 1 + 12);
         assert!((f - truth).abs() < 2.0, "forecast {f}, truth {truth}");
+    }
+
+    #[test]
+    fn a_ramp_is_followed_and_extrapolated() {
+        // A disk filling at one unit per 5 min, for three days.
+        let s = series((0..864).map(|i| 1000.0 + i as f64));
+        let last = s.last().unwrap().v;
+        let (lo, hi) = band_last(&s, 3.0).unwrap();
+        assert!(lo <= last && last <= hi, "band {lo}..{hi} for {last}");
+        // An hour ahead (12 samples): above the last value, by a damped
+        // share of the 12 the ramp will add (the level alone trails the
+        // ramp by 4 samples' worth: a forecast of it would be below).
+        let (f, _) = forecast_last(&s, 3_600_000).unwrap();
+        assert!(f > last + 5.0 && f <= last + 12.0, "forecast {f} after {last}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (causal, and the same for an instant query and any range query).
 //!
 //! The detector ([`Detector`]) predicts each sample from the series'
-//! recent level and, once it has two days or a week of history, from the
+//! recent level (and forecasts with its trend) and, once it has two days or a week of history, from the
 //! same time on earlier days or weeks ([`season`]: the median of what
 //! those said, so one bad day does not move it), keeping whichever
 //! predictor has erred less lately; its error scale draws the expected band and the forecast's.
