@@ -12,7 +12,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pulsedb_model::{summarize, window_means};
+use pulsedb_model::{summarize, summarize_into, window_means};
 use rayon::prelude::*;
 
 use super::read::{HeadRead, SelectLimits, PARALLEL_RUN};
@@ -103,7 +103,11 @@ impl Inner {
         }
         let blocks = self.blocks();
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
-        let mut merged: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
+        // Every series' buckets, reserved once: growing them block by block
+        // moved each series' buckets again at every doubling.
+        let most =
+            usize::try_from((maxt.saturating_sub(from)) / resolution).unwrap_or(0).saturating_add(2).min(1 << 16);
+        let mut merged: Vec<Vec<RollupBucket>> = (0..refs.len()).map(|_| Vec::with_capacity(most)).collect();
         for block in blocks.iter().filter(|b| b.overlaps(from, maxt)) {
             // A frame cache belongs to one block.
             let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
@@ -121,7 +125,7 @@ impl Inner {
                 if deleted {
                     self.tombstones.filter(sref, &mut raw);
                 }
-                merged.extend(summarize(&raw, resolution));
+                summarize_into(merged, &raw, resolution);
             }
         }
         for ((_, head), mut merged) in out.iter_mut().zip(merged) {
