@@ -4,6 +4,7 @@
 //! timestamp, and scores the corpus with NAB's rules.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -31,6 +32,10 @@ pub struct NabArgs {
     /// Only the files whose name contains this (a smoke run).
     #[arg(long)]
     pub only: Option<String>,
+    /// Also write every score to this CSV (`file,timestamp_ms,value,score`),
+    /// to see where a detector fires.
+    #[arg(long)]
+    pub scores_out: Option<PathBuf>,
     /// Instead of anomaly scores: the accuracy of 1 h-ahead forecasts on
     /// the series with a daily rhythm, against three baselines (MASE).
     #[arg(long)]
@@ -68,6 +73,15 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
     let started = Instant::now();
     let mut files = Vec::new();
     let mut names = Vec::new();
+    let mut scores_csv = match &args.scores_out {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            writeln!(out, "file,timestamp_ms,value,score")?;
+            Some(out)
+        }
+        None => None,
+    };
     for (name, windows) in &labels {
         let path = args.data.join(name);
         if !path.exists() || args.only.as_ref().is_some_and(|only| !name.contains(only.as_str())) {
@@ -78,8 +92,16 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         let scores = score_file(&dir, &samples, &args.query).with_context(|| format!("scoring {name}"))?;
         let windows =
             windows.iter().map(|[a, b]| Ok((window_time(a)?, window_time(b)?))).collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(out) = scores_csv.as_mut() {
+            for (s, score) in samples.iter().zip(&scores) {
+                writeln!(out, "{name},{},{},{score}", s.t, s.v)?;
+            }
+        }
         files.push(ScoredFile { timestamps: samples.iter().map(|s| s.t).collect(), scores, windows });
         names.push(name.clone());
+    }
+    if let Some(mut out) = scores_csv {
+        out.flush()?;
     }
     anyhow::ensure!(!files.is_empty(), "no NAB files found under {}", args.data.display());
     let points: usize = files.iter().map(|f| f.timestamps.len()).sum();
