@@ -32,7 +32,8 @@ pub struct NabArgs {
     /// Only the files whose name contains this (a smoke run).
     #[arg(long)]
     pub only: Option<String>,
-    /// Also write every score to this CSV (`file,timestamp_ms,value,score`),
+    /// Also write the query's answer at every point to this CSV
+    /// (`file,timestamp_ms,value,score`; empty where it answers nothing),
     /// to see where a detector fires.
     #[arg(long)]
     pub scores_out: Option<PathBuf>,
@@ -42,15 +43,18 @@ pub struct NabArgs {
     pub forecast: bool,
 }
 
-/// Scores of one file's stored timestamps from `query` over its own data directory.
-fn score_file(dir: &Path, samples: &[Sample], query: &str) -> anyhow::Result<Vec<f64>> {
+/// What `query` answers at each of one file's stored timestamps, over the
+/// file's own data directory (`None` where it answers nothing).
+fn answers_for_file(dir: &Path, samples: &[Sample], query: &str) -> anyhow::Result<Vec<Option<f64>>> {
     let db = open_with(dir, samples)?;
-    let scores = values_at(&db, samples, query)?
-        .into_iter()
-        .map(|v| v.filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(0.0, 1.0)))
-        .collect();
+    let answers = values_at(&db, samples, query)?;
     db.close()?;
-    Ok(scores)
+    Ok(answers)
+}
+
+/// An answer as NAB scores it: in [0, 1], nothing (or NaN) as 0.
+fn as_score(answer: Option<f64>) -> f64 {
+    answer.filter(|v| v.is_finite()).map_or(0.0, |v| v.clamp(0.0, 1.0))
 }
 
 /// Runs the benchmark; prints one line per profile (and per file).
@@ -89,14 +93,18 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         }
         let samples = read_csv(&path)?;
         let dir = scratch.path().join(files.len().to_string());
-        let scores = score_file(&dir, &samples, &args.query).with_context(|| format!("scoring {name}"))?;
+        let answers = answers_for_file(&dir, &samples, &args.query).with_context(|| format!("scoring {name}"))?;
         let windows =
             windows.iter().map(|[a, b]| Ok((window_time(a)?, window_time(b)?))).collect::<anyhow::Result<Vec<_>>>()?;
         if let Some(out) = scores_csv.as_mut() {
-            for (s, score) in samples.iter().zip(&scores) {
-                writeln!(out, "{name},{},{},{score}", s.t, s.v)?;
+            // The query's own answer, not the score made of it: a NaN or an
+            // answer outside [0, 1] shows here.
+            for (s, answer) in samples.iter().zip(&answers) {
+                let answer = answer.map(|a| a.to_string()).unwrap_or_default();
+                writeln!(out, "{name},{},{},{answer}", s.t, s.v)?;
             }
         }
+        let scores = answers.into_iter().map(as_score).collect();
         files.push(ScoredFile { timestamps: samples.iter().map(|s| s.t).collect(), scores, windows });
         names.push(name.clone());
     }

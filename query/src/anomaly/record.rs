@@ -32,7 +32,9 @@ const ERROR_WIDTH: usize = 6;
 const WARM_UP: u64 = 24;
 /// The same for a season's error track, which starts once its norm exists
 /// (two days or a week into a stream) and must learn how well that norm
-/// does before its records mean anything (a day of 5 min samples).
+/// does before its records mean anything. Counted in moving means, not
+/// time: a day of 5 min samples, 4.8 h of the minute means long ranges
+/// learn from.
 const SEASONAL_WARM_UP: u64 = 288;
 /// How fast improbability grows with the margin of a record, in e-folds
 /// per whole range of the track.

@@ -1,6 +1,7 @@
 //! Seasonal norms: what a series usually does at this time of day, or of
 //! the week — the median of its values at the same time on earlier days
-//! (or weeks) of its window. A median, so one bad day does not move it.
+//! (or weeks) of its window. A median, so one bad day does not move it
+//! once there are three or more.
 //! The detector keeps one running error per season and goes by the season
 //! that has erred less lately, so a series with a weekend (orders, office
 //! traffic) is predicted from last week once its window holds one, and a
@@ -37,8 +38,9 @@ impl Season {
     }
 
     /// How many earlier cycles the norm looks at, and how many it needs.
-    /// A week's norm makes do with last week alone: two weeks of history
-    /// would keep it out of every window shorter than three weeks.
+    /// A week's norm makes do with last week alone: needing two would keep
+    /// it out of every window shorter than four weeks (a stream holds half
+    /// its range to all of it).
     fn cycles(self) -> (usize, usize) {
         match self {
             Season::Daily => (7, 2),
@@ -62,12 +64,16 @@ impl Season {
         let period = self.period();
         let mut values = [0.0; MOST];
         let mut n = 0;
-        let ahead = if t > now { (t - now + period - 1) / period } else { 0 };
-        for cycle in 1..=most as i64 + ahead {
+        // The first cycle back from `t` that is not after `now`: a far
+        // horizon starts there instead of stepping over every cycle between.
+        let (first, last) = if t > now {
+            let first = (t - now + period - 1) / period;
+            (first, first + most as i64)
+        } else {
+            (1, most as i64)
+        };
+        for cycle in first..=last {
             let target = t - cycle * period;
-            if target > now {
-                continue;
-            }
             if samples.first().is_none_or(|s| s.t > target) || n == most {
                 break;
             }
@@ -89,7 +95,8 @@ impl Season {
         }
         let values = &mut values[..n];
         values.sort_by(f64::total_cmp);
-        Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
+        // Halves first: the sum of two huge values would overflow.
+        Some(if n % 2 == 1 { values[n / 2] } else { values[n / 2 - 1] / 2.0 + values[n / 2] / 2.0 })
     }
 }
 
@@ -119,11 +126,15 @@ mod tests {
 
     #[test]
     fn a_norm_ahead_of_now_uses_only_cycles_up_to_now() {
-        let s = hourly(15, |h| (h % 168) as f64);
-        let last = s.len() - 1;
-        let now = s[last].t;
-        // Two days ahead: the same time one week before that, not after now.
+        let s = hourly(15, |h| h as f64);
+        let last = (s.len() - 1) as f64;
+        let now = s[s.len() - 1].t;
+        // Two days ahead: 5 and 12 days before now (the hours 120 and 288
+        // before the last), not 2 days after it; the median of the two.
         let then = now + 2 * DAY_MS;
-        assert_eq!(Season::Weekly.norm_at(&s, s.len(), then, now, 3_600_000), Some(((last as i64 + 48) % 168) as f64));
+        assert_eq!(Season::Weekly.norm_at(&s, s.len(), then, now, 3_600_000), Some(last - 204.0));
+        // Far ahead, the same rule: the nearest cycles not after now.
+        let far = now + 7 * DAY_MS * 1_000_000 + 2 * DAY_MS;
+        assert_eq!(Season::Weekly.norm_at(&s, s.len(), far, now, 3_600_000), Some(last - 204.0));
     }
 }
