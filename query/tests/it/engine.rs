@@ -84,46 +84,72 @@ fn functions_refused_on_purpose_say_why() {
     assert!(err.contains("unknown function with name \"no_such_function\""), "{err}");
 }
 
-/// A noisy daily rhythm with a level shift, at 5 min.
-fn anomaly_series() -> Vec<(i64, f64)> {
+/// A noisy daily rhythm with a quieter weekend and a level shift, at 5 min,
+/// `n` samples (a week is 2,016).
+fn anomaly_series(n: i64) -> Vec<(i64, f64)> {
     let mut rng = 7u64;
-    (0..2_000i64)
+    (0..n)
         .map(|i| {
             rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let noise = (rng >> 40) as f64 / (1u64 << 24) as f64;
-            let daily = (2.0 * std::f64::consts::PI * (i % 288) as f64 / 288.0).sin() * 10.0;
+            let weekday = (i / 288) % 7 < 5;
+            let daily =
+                (2.0 * std::f64::consts::PI * (i % 288) as f64 / 288.0).sin() * if weekday { 10.0 } else { 3.0 };
             let shift = if i > 1_500 { 25.0 } else { 0.0 };
             (i * 300_000, 50.0 + daily + noise + shift)
         })
         .collect()
 }
 
-#[test]
-fn anomaly_scores_are_causal_and_the_same_however_asked() {
-    let data = anomaly_series();
+/// Deleting every sample after T changes nothing at or before T, and an
+/// instant query at T equals the range query's point at T, whatever the
+/// range query's start; returns the range query's points.
+fn assert_causal_and_the_same_however_asked(data: &[(i64, f64)], q: &str, steps: (i64, i64), cuts: &[i64]) -> Vec<f64> {
     let labels = Labels::metric("load", [("host", "a")]);
     let full = MemQuerier::default().with(labels.clone(), data.iter().copied());
     let engine = Engine::default();
-    let q = "anomaly_score(load[2d])";
-    let (start, end, step) = (900 * 300_000, 1_900 * 300_000, 300_000);
+    let step = 300_000;
+    let (start, end) = (steps.0 * step, steps.1 * step);
     let Value::Matrix(m) = engine.range(&full, q, start, end, step).unwrap() else { panic!("not a matrix") };
     let points = &m[0].points;
-    assert!(points.iter().all(|p| (0.0..=1.0).contains(&p.v)), "scores outside [0, 1]");
-    assert!(points.iter().any(|p| p.v >= pulsedb_query::ANOMALOUS), "the level shift was not flagged");
-    for cut in [1_000i64, 1_501, 1_700] {
-        let t = cut * 300_000;
-        // Deleting every sample after T changes nothing at or before T.
+    for &cut in cuts {
+        let t = cut * step;
         let truncated = MemQuerier::default().with(labels.clone(), data.iter().copied().filter(|&(ts, _)| ts <= t));
         let Value::Matrix(cut_m) = engine.range(&truncated, q, start, t, step).unwrap() else { panic!() };
         let before: Vec<_> = points.iter().filter(|p| p.t <= t).map(|p| (p.t, p.v.to_bits())).collect();
         let after_cut: Vec<_> = cut_m[0].points.iter().map(|p| (p.t, p.v.to_bits())).collect();
-        assert_eq!(before, after_cut, "cut at {t}");
-        // An instant query at T equals the range query's point at T, whatever its start.
+        assert_eq!(before, after_cut, "{q}: cut at {t}");
         let Value::Vector(v) = engine.instant(&full, q, t).unwrap() else { panic!() };
         let at_t = points.iter().find(|p| p.t == t).unwrap().v;
-        assert_eq!(v[0].v.to_bits(), at_t.to_bits());
+        assert_eq!(v[0].v.to_bits(), at_t.to_bits(), "{q}: instant at {t}");
         let Value::Matrix(late) = engine.range(&full, q, t - 3 * step, t, step).unwrap() else { panic!() };
-        assert_eq!(late[0].points.last().unwrap().v.to_bits(), at_t.to_bits());
+        assert_eq!(late[0].points.last().unwrap().v.to_bits(), at_t.to_bits(), "{q}: late start at {t}");
+    }
+    points.iter().map(|p| p.v).collect()
+}
+
+#[test]
+fn anomaly_scores_are_causal_and_the_same_however_asked() {
+    let data = anomaly_series(2_000);
+    let scores = assert_causal_and_the_same_however_asked(
+        &data,
+        "anomaly_score(load[2d])",
+        (900, 1_900),
+        &[1_000, 1_501, 1_700],
+    );
+    assert!(scores.iter().all(|v| (0.0..=1.0).contains(v)), "scores outside [0, 1]");
+    assert!(scores.iter().any(|&v| v >= pulsedb_query::ANOMALOUS), "the level shift was not flagged");
+}
+
+#[test]
+fn weekly_norms_and_trends_stay_causal() {
+    // Three weeks: with a range of 14 days, streams hold 7 to 14 days, so
+    // the weekly norm predicts and forecasts carry a trend.
+    let data = anomaly_series(3 * 2_016);
+    let cuts = [4_100, 5_000, 6_000];
+    for q in ["forecast(load[14d], 7200)", "anomaly_upper(load[14d], 3)", "anomaly_score(load[14d])"] {
+        let values = assert_causal_and_the_same_however_asked(&data, q, (4_032, 6_040), &cuts);
+        assert!(values.iter().all(|v| v.is_finite()), "{q}: not finite");
     }
 }
 
