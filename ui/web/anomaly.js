@@ -19,7 +19,7 @@ export function rangeOf(q, history, step) {
 export function render(root, params) {
   const form = el('div', 'form');
   const input = Object.assign(document.createElement('input'), { type: 'text', id: 'anomaly-expr', value: params.get('q') || '', placeholder: 'one series, e.g. node_cpu_busy{host="web-1"}' });
-  const historyIn = Object.assign(document.createElement('input'), { type: 'text', id: 'anomaly-history', value: params.get('history') || '1d', size: 5, title: 'What the model learns from, before each point' });
+  const historyIn = Object.assign(document.createElement('input'), { type: 'text', id: 'anomaly-history', value: params.get('history') || '7d', size: 5, title: 'What the model learns from, before each point: 7d learns a daily rhythm, 28d a weekly one too' });
   const widthIn = Object.assign(document.createElement('input'), { type: 'number', id: 'anomaly-width', value: params.get('width') || '3', step: '0.5', min: '0.5', title: 'Band width in error scales' });
   const go = button('Show', 'Draw the series, its expected band, anomalies and forecast', () => show());
   form.append(input, label('history', historyIn), label('band width', widthIn), go);
