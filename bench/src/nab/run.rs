@@ -160,10 +160,12 @@ fn cross_category(names: &[String], files: &[ScoredFile]) -> Option<f64> {
     }
     let (mut raw, mut windows) = (0.0, 0);
     for c in &categories {
-        let (inside, outside): (Vec<_>, Vec<_>) = names.iter().zip(files).partition(|(name, _)| &category(name) == c);
-        let owned = |v: Vec<(&String, &ScoredFile)>| v.into_iter().map(|(_, f)| f.clone()).collect::<Vec<_>>();
-        let chosen = score_corpus(&owned(outside), &STANDARD).threshold;
-        let scored = score_at(&owned(inside), &STANDARD, chosen);
+        let of = |inside: bool| -> Vec<&ScoredFile> {
+            names.iter().zip(files).filter(|(name, _)| (&category(name) == c) == inside).map(|(_, f)| f).collect()
+        };
+        let (inside, outside) = (of(true), of(false));
+        let chosen = score_corpus(&outside, &STANDARD).threshold;
+        let scored = score_at(&inside, &STANDARD, chosen);
         raw += scored.raw;
         windows += scored.windows;
     }

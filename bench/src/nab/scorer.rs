@@ -8,6 +8,8 @@
 //! scores are normalised so that a detector that never fires scores 0 and
 //! one that fires at the start of every window scores 100.
 
+use std::borrow::Borrow;
+
 /// A cost profile: the weights of true positives, false positives and
 /// missed windows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,10 +125,10 @@ pub struct CorpusScore {
 
 /// Scores `files` under `profile`, choosing the threshold that maximises
 /// the corpus' total (one threshold for all files, as NAB optimises it).
-pub fn score_corpus(files: &[ScoredFile], profile: &Profile) -> CorpusScore {
+pub fn score_corpus<F: Borrow<ScoredFile>>(files: &[F], profile: &Profile) -> CorpusScore {
     let mut points = Vec::new();
     let mut windows = 0;
-    for file in files {
+    for file in files.iter().map(Borrow::borrow) {
         points.extend(sweep(file, profile, windows));
         windows += file.windows.len();
     }
@@ -174,11 +176,11 @@ pub fn score_corpus(files: &[ScoredFile], profile: &Profile) -> CorpusScore {
 
 /// Scores `files` under `profile` at a threshold chosen elsewhere (the
 /// shipped constant, or the one another category chose).
-pub fn score_at(files: &[ScoredFile], profile: &Profile, threshold: f64) -> CorpusScore {
+pub fn score_at<F: Borrow<ScoredFile>>(files: &[F], profile: &Profile, threshold: f64) -> CorpusScore {
     let mut windows = 0;
     let mut window_worth = Vec::new();
     let (mut fp_total, mut fp) = (0.0, 0);
-    for file in files {
+    for file in files.iter().map(Borrow::borrow) {
         window_worth.extend(std::iter::repeat_n(-profile.fn_weight, file.windows.len()));
         for p in sweep(file, profile, windows).into_iter().filter(|p| p.score >= threshold) {
             match p.window {
