@@ -151,7 +151,8 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
 
 /// The standard score with each category's files scored at the threshold
 /// chosen on all the other categories' files: what a threshold learnt on
-/// one kind of data does on another. `None` with fewer than two categories.
+/// one kind of data does on another. `None` with fewer than two categories
+/// or no labelled window to score that way.
 fn cross_category(names: &[String], files: &[ScoredFile]) -> Option<f64> {
     let category = |name: &str| name.split('/').next().unwrap_or_default().to_owned();
     let categories: std::collections::BTreeSet<String> = names.iter().map(|n| category(n)).collect();
@@ -164,10 +165,44 @@ fn cross_category(names: &[String], files: &[ScoredFile]) -> Option<f64> {
             names.iter().zip(files).filter(|(name, _)| (&category(name) == c) == inside).map(|(_, f)| f).collect()
         };
         let (inside, outside) = (of(true), of(false));
+        // Files without a labelled window choose no threshold worth the name
+        // (never firing is best for them): such a side is left out.
+        if outside.iter().all(|f| f.windows.is_empty()) {
+            continue;
+        }
         let chosen = score_corpus(&outside, &STANDARD).threshold;
         let scored = score_at(&inside, &STANDARD, chosen);
         raw += scored.raw;
         windows += scored.windows;
     }
-    Some(normalized(raw, windows, &STANDARD))
+    (windows > 0).then(|| normalized(raw, windows, &STANDARD))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(scores: &[f64], window: Option<(usize, usize)>) -> ScoredFile {
+        let timestamps: Vec<i64> = (0..scores.len() as i64).map(|i| i * 1000).collect();
+        let windows = window.map(|(a, b)| (timestamps[a], timestamps[b])).into_iter().collect();
+        ScoredFile { timestamps, scores: scores.to_vec(), windows }
+    }
+
+    #[test]
+    fn each_category_is_scored_at_the_threshold_the_others_chose() {
+        let mut hit = vec![0.0; 100];
+        hit[45] = 0.9;
+        let names = ["a/1.csv", "b/1.csv"].map(String::from);
+        // Each category's one window is found at the other's threshold (0.9).
+        let both = [file(&hit, Some((40, 49))), file(&hit, Some((40, 49)))];
+        let score = cross_category(&names, &both).unwrap();
+        assert!((score - normalized(score_at(&both, &STANDARD, 0.9).raw, 2, &STANDARD)).abs() < 1e-9);
+        assert!(score > 90.0, "{score}");
+        // A category without windows chooses no threshold for the other, and
+        // with no window left to score there is no figure.
+        let quiet = [file(&hit, Some((40, 49))), file(&[0.0; 100], None)];
+        assert_eq!(cross_category(&names, &quiet), None);
+        // One category: nothing to cross.
+        assert_eq!(cross_category(&["a/1.csv".to_owned()], &both[..1]), None);
+    }
 }
