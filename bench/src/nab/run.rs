@@ -180,6 +180,7 @@ fn cross_category(names: &[String], files: &[ScoredFile]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn file(scores: &[f64], window: Option<(usize, usize)>) -> ScoredFile {
