@@ -80,7 +80,11 @@ impl Detector {
         // Each season's error; the one gone by (if it beat the level) counts.
         let gone_by = seasonal.filter(|b| b.error < self.level_error).map(|b| b.season);
         let seasons = Season::ALL.map(|season| {
-            norms[season.index()].map(|p| SeasonalError { error: (v - p).abs(), trusted: gone_by == Some(season) })
+            norms[season.index()].map(|p| SeasonalError {
+                error: (v - p).abs(),
+                trusted: gone_by == Some(season),
+                at: t,
+            })
         });
         self.learn(v, error, &norms);
         (self.record.step(v, Some(error), &seasons), Some(expected))

@@ -233,6 +233,33 @@ fn a_workday_without_its_busy_hours_is_flagged_once_weeks_are_learnt() {
 }
 
 #[test]
+fn a_flat_day_is_flagged_whatever_the_spacing() {
+    // Hourly samples: the seasonal track's warm-up is a day of time, not a
+    // count of samples (288 hourly samples would be 12 days).
+    let mut rng = 5u64;
+    let hourly: Vec<Sample> = (0..24 * 10)
+        .map(|h| {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((rng >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 4.0;
+            let v = if h / 24 == 8 {
+                50.0
+            } else if (8..18).contains(&(h % 24)) {
+                80.0
+            } else {
+                20.0
+            };
+            Sample::new(h as i64 * 3_600_000, v + noise)
+        })
+        .collect();
+    let mut d = Detector::new();
+    let scores: Vec<f64> = (0..hourly.len()).map(|i| d.step(&hourly, i).0).collect();
+    let flat = scores[24 * 8..24 * 9].iter().copied().fold(0.0, f64::max);
+    let normal = scores[24 * 4..24 * 8].iter().copied().fold(0.0, f64::max);
+    assert!(flat >= ANOMALOUS, "the flat day scored {flat}");
+    assert!(normal < ANOMALOUS, "normal days scored {normal}");
+}
+
+#[test]
 fn daily_seasonality_is_not_an_anomaly() {
     // 10 days at 5 min of a daily sine: after the first days, the
     // seasonal predictor explains it.

@@ -30,12 +30,12 @@ const ERROR_WIDTH: usize = 6;
 /// Moving means a track needs before a record counts (the first few
 /// records of any series are certain, not news).
 const WARM_UP: u64 = 24;
-/// The same for a season's error track, which starts once its norm exists
-/// (two days or a week into a stream) and must learn how well that norm
-/// does before its records mean anything. Counted in moving means, not
-/// time: a day of 5 min samples, 4.8 h of the minute means long ranges
-/// learn from.
-const SEASONAL_WARM_UP: u64 = 288;
+/// How long (ms) a season's error track learns before its records count:
+/// it starts once its norm exists (two days or a week into a stream) and
+/// must see a whole day of how well that norm does first. In time, not
+/// samples, so it means the same for 5 min samples, minute means and
+/// hour means.
+const SEASONAL_WARM_UP_MS: i64 = 86_400_000;
 /// How fast improbability grows with the margin of a record, in e-folds
 /// per whole range of the track.
 const GAIN: f64 = 20.0;
@@ -127,6 +127,8 @@ impl Track {
 pub(super) struct SeasonalError {
     pub(super) error: f64,
     pub(super) trusted: bool,
+    /// The sample's time.
+    pub(super) at: i64,
 }
 
 /// The records of one series' values and prediction errors, and the
@@ -137,6 +139,8 @@ pub(super) struct RecordScore {
     error: Track,
     /// One per [`Season`](super::season::Season), in its order.
     season_errors: [Track; SEASONS],
+    /// When each season's track took its first error.
+    season_started: [Option<i64>; SEASONS],
     samples: u64,
     /// (sample number, score), decreasing scores: the front is the
     /// highest score of the quiet period (a monotone queue, O(1) a sample).
@@ -148,7 +152,8 @@ impl RecordScore {
         Self {
             values: VALUE_WIDTHS.map(|w| Track::new(w, true, WARM_UP)),
             error: Track::new(ERROR_WIDTH, false, WARM_UP),
-            season_errors: std::array::from_fn(|_| Track::new(ERROR_WIDTH, false, SEASONAL_WARM_UP)),
+            season_errors: std::array::from_fn(|_| Track::new(ERROR_WIDTH, false, WARM_UP)),
+            season_started: [None; SEASONS],
             samples: 0,
             recent: VecDeque::new(),
         }
@@ -162,10 +167,11 @@ impl RecordScore {
         if let Some(e) = error {
             improbability = improbability.max(self.error.step(e));
         }
-        for (track, season) in self.season_errors.iter_mut().zip(seasons) {
-            if let Some(SeasonalError { error, trusted }) = *season {
+        for ((track, started), season) in self.season_errors.iter_mut().zip(&mut self.season_started).zip(seasons) {
+            if let Some(SeasonalError { error, trusted, at }) = *season {
                 let record = track.step(error);
-                if trusted {
+                let since = *started.get_or_insert(at);
+                if trusted && at.saturating_sub(since) >= SEASONAL_WARM_UP_MS {
                     improbability = improbability.max(record);
                 }
             }
