@@ -3,7 +3,7 @@
 use pulsedb_model::Sample;
 
 use super::record::{RecordScore, SeasonalError};
-use super::season::{Season, SEASONS};
+use super::season::{Season, DAY_MS, SEASONS};
 
 /// A score at or above this counts as anomalous (the anomalies API and
 /// the documentation's alert examples use it): the threshold NAB's
@@ -13,7 +13,6 @@ use super::season::{Season, SEASONS};
 /// windows with fewer false positives (BENCHMARKS.md has both).
 pub const ANOMALOUS: f64 = 0.42;
 
-const DAY_MS: i64 = 86_400_000;
 /// How quickly the level follows the series.
 const LEVEL_RATE: f64 = 0.2;
 /// How quickly the trend follows the level's changes.
@@ -33,7 +32,9 @@ const DEVIATION_SAMPLES: usize = 3;
 pub(crate) struct Detector {
     seen: usize,
     level: f64,
-    /// The level's change per sample, averaged (for forecasts).
+    /// The level's change per sample, averaged. Forecasts only: in the
+    /// one-step prediction it cost more in noise on real series (NAB's)
+    /// than it gained on ramps.
     trend: f64,
     /// Mean absolute error of each predictor: the level, and each
     /// [`Season`]'s norm (infinite until it has predicted).
@@ -92,7 +93,7 @@ impl Detector {
 
     /// Moves every predictor's recent error, the error scale and the level on.
     fn learn(&mut self, v: f64, error: f64, norms: &[Option<f64>; SEASONS]) {
-        self.level_error += SCALE_RATE * ((v - self.next_level()).abs() - self.level_error);
+        self.level_error += SCALE_RATE * ((v - self.level).abs() - self.level_error);
         let level_error = self.level_error;
         for (season_error, norm) in self.season_errors.iter_mut().zip(norms) {
             if let Some(p) = norm {
@@ -117,12 +118,6 @@ impl Detector {
 }
 
 impl Detector {
-    /// The level as a one-step prediction: without the trend, which on
-    /// real series (NAB's) costs more in noise than it gains on ramps.
-    fn next_level(&self) -> f64 {
-        self.level
-    }
-
     /// The level `horizon` ms on, for samples `spacing` ms apart: where the
     /// series is now (the level trails a ramp by `(1 − rate) / rate`
     /// samples' worth of trend), then the trend, fading with time
@@ -160,7 +155,7 @@ impl Detector {
     fn expectation(&self, seasonal: Option<BestNorm>) -> (f64, f64) {
         let prediction = match seasonal {
             Some(best) if best.error < self.level_error => best.norm,
-            _ => self.next_level(),
+            _ => self.level,
         };
         let floor = 1e-3 * self.level.abs().max(1e-9);
         (prediction, self.scale.max(floor))
@@ -188,15 +183,13 @@ impl Detector {
         let (_, scale) = self.expectation(None);
         let n = samples.len();
         let spacing = if n > 1 { (last.t - samples[n - 2].t).max(1) } else { return Some((self.level, scale)) };
-        // The season that has erred less lately, among those with a norm then.
-        let season = Season::ALL
-            .into_iter()
-            .filter(|s| self.season_errors[s.index()].is_finite())
-            .filter_map(|s| Some((s, s.norm_at(samples, n, last.t + horizon, last.t, spacing)?)))
-            .min_by(|a, b| self.season_errors[a.0.index()].total_cmp(&self.season_errors[b.0.index()]));
+        // The season that has erred less lately, among those with a norm
+        // then and a prediction made already.
+        let norms = Season::ALL.map(|s| s.norm_at(samples, n, last.t + horizon, last.t, spacing));
+        let best = self.best_norm(&norms).filter(|b| b.error.is_finite());
         // The level forecast: the level carried on by its fading trend.
         let level = self.level_in(horizon as f64, spacing as f64);
-        let Some((season, then)) = season else { return Some((level, scale)) };
+        let Some(BestNorm { season, norm: then, error: es }) = best else { return Some((level, scale)) };
         // How far the last few samples are from their norm, on average.
         let recent = n.saturating_sub(DEVIATION_SAMPLES)..n;
         let deviations: Vec<f64> = recent
@@ -211,7 +204,7 @@ impl Detector {
         // Each forecaster weighted by the inverse square of its recent
         // error, as the level's share (half when both are exact), so that
         // no weight or weighted value can overflow.
-        let (es, el) = (self.season_errors[season.index()], self.level_error);
+        let el = self.level_error;
         let level_share = if es == 0.0 && el == 0.0 { 0.5 } else { es * es / (es * es + el * el) };
         let level_share = if level_share.is_finite() { level_share } else { 0.0 };
         let value = seasonal + level_share * (level - seasonal);

@@ -20,7 +20,7 @@
 
 use std::collections::VecDeque;
 
-use super::season::SEASONS;
+use super::season::{DAY_MS, SEASONS};
 
 /// Widths (samples) of the value's moving means: a spike, a short run, a
 /// sustained shift.
@@ -35,7 +35,7 @@ const WARM_UP: u64 = 24;
 /// must see a whole day of how well that norm does first. In time, not
 /// samples, so it means the same for 5 min samples, minute means and
 /// hour means.
-const SEASONAL_WARM_UP_MS: i64 = 86_400_000;
+const SEASONAL_WARM_UP_MS: i64 = DAY_MS;
 /// How fast improbability grows with the margin of a record, in e-folds
 /// per whole range of the track.
 const GAIN: f64 = 20.0;
@@ -50,7 +50,6 @@ const QUIET_SAMPLES: usize = 150;
 struct Track {
     width: usize,
     two_sided: bool,
-    warm_up: u64,
     /// The last `width` inputs, a ring: `next` is the oldest once full.
     window: [f64; MAX_WIDTH],
     next: usize,
@@ -68,12 +67,11 @@ const ROUNDING: f64 = 1e-12;
 const MAX_WIDTH: usize = 16;
 
 impl Track {
-    fn new(width: usize, two_sided: bool, warm_up: u64) -> Self {
+    fn new(width: usize, two_sided: bool) -> Self {
         debug_assert!((1..=MAX_WIDTH).contains(&width));
         Self {
             width: width.clamp(1, MAX_WIDTH),
             two_sided,
-            warm_up,
             window: [0.0; MAX_WIDTH],
             next: 0,
             filled: 0,
@@ -103,7 +101,7 @@ impl Track {
         let mean = self.sum / self.width as f64;
         self.means += 1;
         let mut improbability = 0.0;
-        if self.means > self.warm_up {
+        if self.means > WARM_UP {
             let mut excess = mean - self.hi;
             if self.two_sided {
                 excess = excess.max(self.lo - mean);
@@ -150,9 +148,9 @@ pub(super) struct RecordScore {
 impl RecordScore {
     pub(super) fn new() -> Self {
         Self {
-            values: VALUE_WIDTHS.map(|w| Track::new(w, true, WARM_UP)),
-            error: Track::new(ERROR_WIDTH, false, WARM_UP),
-            season_errors: std::array::from_fn(|_| Track::new(ERROR_WIDTH, false, WARM_UP)),
+            values: VALUE_WIDTHS.map(|w| Track::new(w, true)),
+            error: Track::new(ERROR_WIDTH, false),
+            season_errors: std::array::from_fn(|_| Track::new(ERROR_WIDTH, false)),
             season_started: [None; SEASONS],
             samples: 0,
             recent: VecDeque::new(),

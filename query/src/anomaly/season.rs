@@ -9,7 +9,8 @@
 
 use pulsedb_model::Sample;
 
-const DAY_MS: i64 = 86_400_000;
+/// A day, in ms.
+pub(super) const DAY_MS: i64 = 86_400_000;
 
 /// How many seasons there are.
 pub(super) const SEASONS: usize = Season::ALL.len();
