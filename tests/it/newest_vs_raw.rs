@@ -82,3 +82,21 @@ proptest! {
         prop_assert!(compared > 200, "only {} samples compared", compared);
     }
 }
+
+/// The newest-sample reads count, against the sample limit, the samples
+/// they read: one per series, not the series once for the head and again
+/// for the blocks.
+#[test]
+fn newest_reads_count_one_sample_per_series() {
+    let (_dir, db) = loaded(3);
+    let all = [Matcher::new(pulsedb::MatchOp::RegexMatch, "__name__", ".+").unwrap()];
+    let mut hints = SelectHints::range(0, 7 * HOUR);
+    hints.newest = Some(pulsedb::Newest::Any);
+    let series = Querier::select(&db, &all, &hints).unwrap();
+    let read: usize = series.iter().map(|s| s.samples.len()).sum();
+    assert_eq!(read, series.len(), "one sample per series");
+    assert!(read > 1, "{read} series");
+    hints.max_samples = Some(read);
+    let limited = Querier::select(&db, &all, &hints);
+    assert!(limited.is_ok(), "{read} newest samples failed a limit of as many: {limited:?}");
+}

@@ -120,7 +120,8 @@ impl Inner {
 
         let batch_maxt = entries.iter().filter_map(|e| e.samples.last()).map(|s| s.t).max().unwrap_or(i64::MIN);
         self.head.observe(batch_maxt);
-        let batch_mint = entries.iter().filter_map(|e| e.samples.iter().map(|s| s.t).min()).min();
+        // Each entry's samples are sorted (prepare.rs), as `batch_maxt` relies on too.
+        let batch_mint = entries.iter().filter_map(|e| e.samples.first()).map(|s| s.t).min();
         self.head.observe_mint(batch_mint.unwrap_or(i64::MAX));
         let seg = state.segment_maxt.entry(pos.segment).or_insert(i64::MIN);
         *seg = (*seg).max(batch_maxt);

@@ -145,7 +145,7 @@ impl Inner {
                 let from: Vec<i64> =
                     head_samples.iter().map(|h| h.last().map_or(mint, |s| s.t.saturating_add(1).max(mint))).collect();
                 newest_from_blocks(&blocks, &refs, &from, maxt, which, parallel, &mut samples)?;
-                limits.check(head_count + samples.len())?;
+                limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
             }
             None => {
                 for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {

@@ -43,8 +43,12 @@ struct Generations {
 
 impl Generations {
     fn insert(&mut self, sref: SeriesRef, key: Arc<[u8]>) {
-        self.current_bytes += key.len() + ENTRY_OVERHEAD;
-        self.current.insert(sref, key);
+        let len = key.len();
+        // Two queries missing the same ref both insert it: a replaced entry
+        // adds no bytes.
+        if self.current.insert(sref, key).is_none() {
+            self.current_bytes += len + ENTRY_OVERHEAD;
+        }
         if self.current_bytes >= BUDGET_BYTES / 2 {
             self.previous = std::mem::take(&mut self.current);
             self.current_bytes = 0;
