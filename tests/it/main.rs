@@ -9,6 +9,7 @@ mod db_basics;
 mod delete_series;
 mod fuzz_corpora;
 mod golden_fixtures;
+mod golden_markers;
 mod model;
 mod newest_vs_raw;
 mod power_cut;
