@@ -18,6 +18,7 @@ mod suite;
 pub mod workload;
 mod write_bench;
 
+pub use process::cpu_seconds;
 pub use real::label_sets;
 
 /// A database in a temporary directory for development examples and

@@ -1,7 +1,7 @@
 //! This process's resource use, from /proc: CPU seconds and peak RSS.
 
 /// User + system CPU seconds this process has used so far (all threads).
-pub(super) fn cpu_seconds() -> f64 {
+pub fn cpu_seconds() -> f64 {
     cpu_seconds_in("/proc/self/stat")
 }
 

@@ -16,6 +16,7 @@ mod batch;
 mod error;
 mod labels;
 mod matcher;
+mod means;
 mod metadata;
 mod querier;
 mod rollup;
@@ -26,10 +27,10 @@ pub use batch::{Batch, Row, SeriesHandle};
 pub use error::{Error, StoreError};
 pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
+pub use means::{window_means, window_means_of_samples, WindowMeans};
 pub use metadata::{MetricMetadata, MetricType};
 pub use querier::{Newest, Querier, SelectHints, Shard};
 pub use rollup::{
-    push_bucket, summarize, summarize_into, window_means, RollupBucket, RollupFields, RollupSeries, Summarizer,
-    RESOLUTIONS,
+    push_bucket, summarize, summarize_into, RollupBucket, RollupFields, RollupSeries, Summarizer, RESOLUTIONS,
 };
 pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};

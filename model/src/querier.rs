@@ -2,7 +2,7 @@
 //! query crate knows of storage, so a query can run against anything that
 //! returns series (storage, an in-memory fixture, a remote store).
 
-use crate::{summarize, window_means, Matcher, RollupFields, RollupSeries, Series, StoreError};
+use crate::{window_means_of_samples, Matcher, RollupFields, RollupSeries, Series, StoreError};
 
 /// What the query engine knows about a selection beyond its matchers, so a
 /// store can pick a cheaper source (summaries instead of raw samples, fewer
@@ -113,7 +113,7 @@ pub trait Querier: Send + Sync {
     /// Per series matching `matchers`, the mean of its samples in each
     /// window `(end - resolution, end]` with `end` a multiple of
     /// `resolution` in `[hints.mint, hints.maxt]` that holds a sample, as
-    /// a sample at `end` ([`crate::window_means`]): long histories at a
+    /// a sample at `end` ([`crate::WindowMeans`]): long histories at a
     /// bounded number of points. `hints.max_samples` counts the raw samples
     /// the means stand for. A store with rollups answers from them; this
     /// default reads the raw samples.
@@ -126,7 +126,7 @@ pub trait Querier: Send + Sync {
         let raw = SelectHints { mint: hints.mint.saturating_sub(resolution - 1), ..hints.clone() };
         let mut out = self.select(matchers, &raw)?;
         for series in &mut out {
-            let means = window_means(&summarize(&series.samples, resolution), resolution);
+            let means = window_means_of_samples(&series.samples, resolution);
             series.samples = means.into_iter().filter(|s| s.t >= hints.mint && s.t <= hints.maxt).collect();
         }
         out.retain(|s| !s.samples.is_empty());

@@ -164,75 +164,9 @@ impl RollupBucket {
     }
 }
 
-/// The mean of each window `(end - resolution, end]` that holds a sample,
-/// as a sample at `end`, from buckets `[start, start + resolution)` (which
-/// need `count`, `sum` and `first`).
-///
-/// Windows closed on the right, as range selectors are: a sample at a
-/// whole minute belongs to the minute that ends with it, so a series
-/// sampled every 5 minutes at whole minutes comes out unchanged, and the
-/// mean at `end` uses no sample after `end`.
-pub fn window_means(buckets: &[RollupBucket], resolution: i64) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(buckets.len() + 1);
-    // What the previous bucket leaves for the window ending at its end:
-    // (that end, count, sum).
-    let mut carried: Option<(i64, u64, f64)> = None;
-    for b in buckets {
-        let at_start = b.first.t == b.start && b.count > 0;
-        let (mut count, mut sum) = match carried.take() {
-            Some((end, count, sum)) if end == b.start => (count, sum),
-            Some((end, count, sum)) => {
-                push_mean(&mut out, end, count, sum);
-                (0, 0.0)
-            }
-            None => (0, 0.0),
-        };
-        if at_start {
-            count += 1;
-            sum += b.first.v;
-        }
-        push_mean(&mut out, b.start, count, sum);
-        let rest = if at_start { (b.count - 1, b.sum - b.first.v) } else { (b.count, b.sum) };
-        carried = Some((b.start + resolution, rest.0, rest.1));
-    }
-    if let Some((end, count, sum)) = carried {
-        push_mean(&mut out, end, count, sum);
-    }
-    out
-}
-
-fn push_mean(out: &mut Vec<Sample>, end: i64, count: u64, sum: f64) {
-    if count > 0 {
-        out.push(Sample::new(end, sum / count as f64));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn means(samples: &[(i64, f64)], resolution: i64) -> Vec<(i64, f64)> {
-        let samples: Vec<Sample> = samples.iter().map(|&(t, v)| Sample::new(t, v)).collect();
-        window_means(&summarize(&samples, resolution), resolution).iter().map(|s| (s.t, s.v)).collect()
-    }
-
-    #[test]
-    fn sparse_aligned_samples_come_out_unchanged() {
-        let every_5_min: Vec<(i64, f64)> = (0..20).map(|i| (i * 300_000, (i * i) as f64)).collect();
-        assert_eq!(means(&every_5_min, 60_000), every_5_min);
-    }
-
-    #[test]
-    fn windows_are_closed_on_the_right() {
-        // (0, 60 s] holds 20, 40 and 60 s; (60 s, 120 s] holds 90 s.
-        let got = means(&[(0, 1.0), (20_000, 2.0), (40_000, 3.0), (60_000, 4.0), (90_000, 10.0)], 60_000);
-        assert_eq!(got, vec![(0, 1.0), (60_000, 3.0), (120_000, 10.0)]);
-        // Only a sample at a bucket's start: a window of its own.
-        assert_eq!(means(&[(120_000, 7.0)], 60_000), vec![(120_000, 7.0)]);
-        // Gaps between buckets.
-        assert_eq!(means(&[(30_000, 1.0), (600_000, 2.0)], 60_000), vec![(60_000, 1.0), (600_000, 2.0)]);
-        assert!(means(&[], 60_000).is_empty());
-    }
 
     proptest::proptest! {
         /// Summaries of consecutive runs merged are the summary of the
@@ -282,34 +216,6 @@ mod tests {
                 proptest::prop_assert_eq!((m.last.t, m.last.v.to_bits()), (w.last.t, w.last.v.to_bits()));
                 proptest::prop_assert!(close(m.sum, w.sum) || (m.sum.is_nan() && w.sum.is_nan()), "{} vs {}", m.sum, w.sum);
                 proptest::prop_assert!(close(m.correction, w.correction) || (m.correction.is_nan() && w.correction.is_nan()));
-            }
-        }
-    }
-
-    proptest::proptest! {
-        /// Every window's mean is the mean of the samples in it.
-        #[test]
-        fn means_are_the_means_of_their_windows(
-            gaps in proptest::collection::vec(1i64..200_000, 1..300),
-            values in proptest::collection::vec(-1e6..1e6f64, 1..300),
-        ) {
-            let mut t = -5_000_000;
-            let samples: Vec<Sample> = gaps.iter().zip(values.iter().cycle()).map(|(&g, &v)| { t += g; Sample::new(t, v) }).collect();
-            let res = 60_000;
-            let got = window_means(&summarize(&samples, res), res);
-            let mut want: Vec<(i64, f64, u64)> = Vec::new();
-            for s in &samples {
-                let end = (s.t + res - 1).div_euclid(res) * res;
-                match want.last_mut() {
-                    Some(w) if w.0 == end => { w.1 += s.v; w.2 += 1; }
-                    _ => want.push((end, s.v, 1)),
-                }
-            }
-            proptest::prop_assert_eq!(got.len(), want.len());
-            for (g, w) in got.iter().zip(&want) {
-                proptest::prop_assert_eq!(g.t, w.0);
-                let mean = w.1 / w.2 as f64;
-                proptest::prop_assert!((g.v - mean).abs() <= 1e-6 * (1.0 + mean.abs()), "{} vs {}", g.v, mean);
             }
         }
     }

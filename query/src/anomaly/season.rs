@@ -52,6 +52,11 @@ impl Season {
     /// The norm for `samples[i]` (at `t`), from the samples before it.
     pub(super) fn prediction(self, samples: &[Sample], i: usize, t: i64) -> Option<f64> {
         let spacing = if i > 0 { (t - samples[i - 1].t).max(1) } else { return None };
+        // No cycle back yet (a stream's first day or week): said before
+        // the norm's search starts, as it is asked at every sample.
+        if samples[0].t > t.saturating_sub(self.period()) {
+            return None;
+        }
         self.norm_at(samples, i, t, t, spacing)
     }
 

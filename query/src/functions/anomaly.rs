@@ -26,7 +26,7 @@
 //! once a minute is unchanged by minute means; a point appears once its
 //! minute has ended, so the answers stay causal.
 
-use pulsedb_model::{summarize, window_means};
+use pulsedb_model::window_means_of_samples;
 use rayon::prelude::*;
 
 use super::{Function, Impl};
@@ -101,7 +101,7 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
             let mut m = ev.eval_matrix(other)?;
             if let Some(resolution) = means_resolution(m.range) {
                 for s in &mut m.series {
-                    s.samples = window_means(&summarize(&s.samples, resolution), resolution);
+                    s.samples = window_means_of_samples(&s.samples, resolution);
                 }
             }
             m

@@ -205,7 +205,7 @@ fn long_histories_are_learnt_from_minute_means_causally() {
     assert!(points.iter().any(|p| p.v >= pulsedb_query::ANOMALOUS), "the level shift was not flagged");
     // The model saw the minute means: the same answers from a series that holds only them.
     let samples: Vec<pulsedb_model::Sample> = data.iter().map(|&(t, v)| pulsedb_model::Sample::new(t, v)).collect();
-    let means = pulsedb_model::window_means(&pulsedb_model::summarize(&samples, 60_000), 60_000);
+    let means = pulsedb_model::window_means_of_samples(&samples, 60_000);
     let means = MemQuerier::default().with(labels.clone(), means.iter().map(|s| (s.t, s.v)));
     let Value::Matrix(of_means) = engine.range(&means, q, start, end, step).unwrap() else { panic!() };
     assert_eq!(&of_means[0].points, points);

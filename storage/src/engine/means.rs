@@ -1,24 +1,36 @@
 //! Window means for long histories (what the anomaly functions learn from
 //! when their range is long): per series, the mean of each
-//! `(end - resolution, end]` window ([`pulsedb_model::window_means`]), from
+//! `(end - resolution, end]` window ([`pulsedb_model::WindowMeans`]), from
 //! the blocks' rollups where they keep them and from raw samples elsewhere
 //! (the head, series with too few samples per bucket, deleted ranges).
 //!
-//! Series are read in runs of [`PARALLEL_RUN`], each run's buckets turned
-//! into means before the next, so memory holds the means — a day of 1 s
+//! Series are read in runs of [`PARALLEL_RUN`], each run's samples and
+//! buckets taken into means as they are read, so memory holds the means — a day of 1 s
 //! samples is 1,440 points at 1 min — never a long raw history. Within a
 //! run the head is read before the block list is taken, as in `select`, so
 //! a concurrent flush cannot hide a sample.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use pulsedb_model::{summarize, summarize_into, window_means};
+use pulsedb_model::WindowMeans;
 use rayon::prelude::*;
 
-use super::read::{HeadRead, SelectLimits, PARALLEL_RUN};
+use super::read::{SelectLimits, PARALLEL_RUN};
 use super::Inner;
 use crate::block::FrameCache;
 use crate::{Matcher, Result, RollupBucket, RollupFields, Sample, Series, SeriesRef};
+
+/// A series' head key (when it is in the head) and its means.
+type KeyedMeans = (Option<Arc<[u8]>>, WindowMeans);
+
+/// What a series' head gives its means: buckets from the chunks'
+/// summaries, or raw samples where buckets cannot serve (deleted ranges, a
+/// bucket led by a NaN).
+enum HeadMeans {
+    Buckets(Vec<RollupBucket>),
+    Samples(Vec<Sample>),
+}
 
 /// What a window mean needs of a bucket.
 const FIELDS: RollupFields = RollupFields::COUNT.with(RollupFields::SUM).with(RollupFields::FIRST);
@@ -50,13 +62,17 @@ impl Inner {
             .par_chunks(PARALLEL_RUN)
             .zip(deleted.par_chunks(PARALLEL_RUN))
             .map(|(refs, deleted)| {
-                let buckets = self.run_buckets(refs, deleted, from, maxt, resolution, rollups_usable)?;
-                let (keys, buckets): (Vec<_>, Vec<_>) = buckets.into_iter().unzip();
-                let raw: usize = buckets.iter().flatten().map(|b| b.count as usize).sum();
+                let means = self.run_means(refs, deleted, from, maxt, resolution, rollups_usable)?;
+                let raw = means.iter().map(|(_, m)| m.samples() as usize).sum::<usize>();
                 limits.check(counted.fetch_add(raw, Ordering::Relaxed) + raw)?;
-                let means: Vec<Vec<Sample>> = buckets
-                    .iter()
-                    .map(|b| window_means(b, resolution).into_iter().filter(|s| s.t >= mint && s.t <= maxt).collect())
+                let (keys, means): (Vec<_>, Vec<_>) = means.into_iter().unzip();
+                let means: Vec<Vec<Sample>> = means
+                    .into_iter()
+                    .map(|m| {
+                        let mut means = m.finish();
+                        means.retain(|s| s.t >= mint && s.t <= maxt);
+                        means
+                    })
                     .collect();
                 let labels = self.labels_for(refs, &keys, |i| !means[i].is_empty())?;
                 Ok(labels
@@ -70,10 +86,13 @@ impl Inner {
         Ok(runs.into_iter().flatten().collect())
     }
 
-    /// Each of `refs`' buckets starting within `[from, maxt]` (the last may
-    /// hold samples after `maxt`: only its first sample is used), with the
-    /// series' head key when it is in the head.
-    fn run_buckets(
+    /// Each of `refs`' window means from its buckets starting within
+    /// `[from, maxt]` (the last may hold samples after `maxt`: only its
+    /// first sample is used), with the series' head key when it is in the
+    /// head. Blocks' raw samples go into the means directly: summarizing
+    /// them into buckets first (80 bytes each, in vectors grown block by
+    /// block) was a third of /api/v1/anomalies.
+    fn run_means(
         &self,
         refs: &[SeriesRef],
         deleted: &[bool],
@@ -81,39 +100,45 @@ impl Inner {
         maxt: i64,
         resolution: i64,
         rollups_usable: bool,
-    ) -> Result<Vec<HeadRead<RollupBucket>>> {
+    ) -> Result<Vec<KeyedMeans>> {
         let mut raw = Vec::new();
         let mut out = Vec::with_capacity(refs.len());
         for (&sref, &deleted) in refs.iter().zip(deleted) {
             let Some(series) = self.head.get(sref) else {
-                out.push((None, Vec::new()));
+                out.push((None, HeadMeans::Buckets(Vec::new())));
                 continue;
             };
-            let buckets = if deleted {
-                raw.clear();
-                series.data.lock().read(from, maxt, &self.head.store, &mut raw)?;
-                self.tombstones.filter(sref, &mut raw);
-                summarize(&raw, resolution)
+            let mut data = series.data.lock();
+            let mut buckets = Vec::new();
+            if !deleted {
+                data.read_buckets(from, maxt, resolution, &self.head.store, &mut buckets)?;
+            }
+            let head = if !deleted && buckets.iter().all(WindowMeans::takes_exactly) {
+                HeadMeans::Buckets(buckets)
             } else {
-                let mut buckets = Vec::new();
-                series.data.lock().read_buckets(from, maxt, resolution, &self.head.store, &mut buckets)?;
-                buckets
+                let mut samples = Vec::new();
+                data.read(from, maxt, &self.head.store, &mut samples)?;
+                self.tombstones.filter(sref, &mut samples);
+                HeadMeans::Samples(samples)
             };
-            out.push((Some(series.key.clone()), buckets));
+            out.push((Some(series.key.clone()), head));
         }
         let blocks = self.blocks();
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
-        let mut merged: Vec<Vec<RollupBucket>> = vec![Vec::new(); refs.len()];
+        let mut means: Vec<WindowMeans> = refs.iter().map(|_| WindowMeans::new(resolution)).collect();
+        let mut rollups = Vec::new();
         for block in blocks.iter().filter(|b| b.overlaps(from, maxt)) {
             // A frame cache belongs to one block.
             let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
-            for ((&sref, &deleted), merged) in refs.iter().zip(deleted).zip(merged.iter_mut()) {
-                if rollups_usable
-                    && !deleted
-                    && block.has_rollups(resolution)
-                    && block.read_rollups(sref, resolution, from, maxt, FIELDS, &mut cache, merged)?
-                {
-                    continue;
+            for ((&sref, &deleted), means) in refs.iter().zip(deleted).zip(means.iter_mut()) {
+                if rollups_usable && !deleted && block.has_rollups(resolution) {
+                    rollups.clear();
+                    if block.read_rollups(sref, resolution, from, maxt, FIELDS, &mut cache, &mut rollups)?
+                        && rollups.iter().all(WindowMeans::takes_exactly)
+                    {
+                        rollups.iter().for_each(|b| means.add_bucket(b));
+                        continue;
+                    }
                 }
                 raw.clear();
                 let until = maxt.saturating_add(resolution - 1);
@@ -121,15 +146,24 @@ impl Inner {
                 if deleted {
                     self.tombstones.filter(sref, &mut raw);
                 }
-                // Into the series' buckets directly: a vector per block,
-                // extended into a growing one, was 6 % of /api/v1/anomalies.
-                summarize_into(merged, &raw, resolution);
+                raw.iter().for_each(|&s| means.add_sample(s));
             }
         }
-        for ((_, head), mut merged) in out.iter_mut().zip(merged) {
-            merged.extend(head.drain(..).filter(|b| b.start >= covered_until));
-            *head = merged;
-        }
+        let out = out
+            .into_iter()
+            .zip(means)
+            .map(|((key, head), mut means)| {
+                match head {
+                    HeadMeans::Buckets(b) => {
+                        b.iter().filter(|b| b.start >= covered_until).for_each(|b| means.add_bucket(b))
+                    }
+                    HeadMeans::Samples(s) => {
+                        s.iter().filter(|s| s.t >= covered_until).for_each(|&s| means.add_sample(s))
+                    }
+                }
+                (key, means)
+            })
+            .collect();
         Ok(out)
     }
 }
