@@ -36,6 +36,11 @@ pub struct SelectHints {
     /// sets it relies on it (it splits a selection too large for one
     /// sample budget), so only a store that honours it may be given one.
     pub shard: Option<Shard>,
+    /// Only these label names are used (an aggregation by them, or by
+    /// nothing, straight over the selector): a store may leave the other
+    /// labels out of each series. Still one series per matching series, in
+    /// the same order.
+    pub only_labels: Option<Vec<String>>,
 }
 
 /// Which sample [`SelectHints::newest`] asks for.

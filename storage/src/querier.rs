@@ -42,6 +42,7 @@ fn limits_of(hints: &SelectHints) -> crate::engine::SelectLimits {
         deadline: hints.deadline,
         shard: hints.shard,
         newest: hints.newest,
+        only_labels: hints.only_labels.clone(),
     }
 }
 

@@ -12,6 +12,7 @@ mod golden_fixtures;
 mod golden_markers;
 mod model;
 mod newest_vs_raw;
+mod only_labels;
 mod power_cut;
 mod promql_scripts;
 mod rollups_vs_raw;

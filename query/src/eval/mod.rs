@@ -246,12 +246,26 @@ pub(crate) struct Evaluator<'a> {
     samples: usize,
     /// The function whose arguments are being evaluated, for [`pulsedb_model::SelectHints`].
     hint_func: Option<&'static str>,
+    /// The labels an aggregation over a selector keeps, for
+    /// [`pulsedb_model::SelectHints::only_labels`].
+    hint_only_labels: Option<Vec<String>>,
 }
 
 impl<'a> Evaluator<'a> {
     fn new(querier: &'a dyn Querier, options: &'a EngineOptions, start: i64, end: i64, step: i64) -> Self {
         let steps = ((end - start) / step) as usize + 1;
-        Self { querier, options, start, end, step, steps, started: Instant::now(), samples: 0, hint_func: None }
+        Self {
+            querier,
+            options,
+            start,
+            end,
+            step,
+            steps,
+            started: Instant::now(),
+            samples: 0,
+            hint_func: None,
+            hint_only_labels: None,
+        }
     }
 
     /// Time of step `i`.

@@ -46,6 +46,7 @@ impl Evaluator<'_> {
     fn hints(&self, mint: i64, maxt: i64, range: i64) -> SelectHints {
         let mut hints = SelectHints::range(mint, maxt).with_step(self.step).with_range(range);
         hints.func = self.hint_func;
+        hints.only_labels = self.hint_only_labels.clone();
         hints.max_samples = Some(self.options.max_samples.saturating_sub(self.samples));
         hints.deadline = self.started.checked_add(self.options.timeout);
         hints

@@ -74,7 +74,7 @@ impl Inner {
                         means
                     })
                     .collect();
-                let labels = self.labels_for(refs, &keys, |i| !means[i].is_empty())?;
+                let labels = self.labels_for(refs, &keys, limits.only_labels.as_deref(), |i| !means[i].is_empty())?;
                 Ok(labels
                     .into_iter()
                     .zip(means)

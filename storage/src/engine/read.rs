@@ -41,6 +41,8 @@ pub(crate) struct SelectLimits {
     pub(crate) shard: Option<pulsedb_model::Shard>,
     /// Only each series' newest sample is wanted.
     pub(crate) newest: Option<Newest>,
+    /// Only these labels are wanted ([`pulsedb_model::SelectHints::only_labels`]).
+    pub(crate) only_labels: Option<Vec<String>>,
 }
 
 impl SelectLimits {
@@ -116,18 +118,22 @@ impl Inner {
         let deletions = !self.tombstones.is_empty();
         let newest = limits.newest.filter(|_| !deletions);
         let parallel = worth_parallel(refs.len(), mint, maxt, newest.is_some());
+        // A selection that keeps no label needs no key.
+        let keys_needed = limits.only_labels.as_ref().is_none_or(|names| !names.is_empty());
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<Sample>> {
             let mut out = Vec::new();
-            let Some(series) = self.head.get(sref) else { return Ok((None, out)) };
-            let data = series.data.lock();
-            match newest {
-                Some(which) => {
-                    let fresh = which == Newest::NotStale;
-                    out.extend(data.newest_sample(mint, maxt, fresh, &self.head.store)?);
+            let key = self.head.with(sref, |series| -> Result<_> {
+                let data = series.data.lock();
+                match newest {
+                    Some(which) => {
+                        let fresh = which == Newest::NotStale;
+                        out.extend(data.newest_sample(mint, maxt, fresh, &self.head.store)?);
+                    }
+                    None => data.read(mint, maxt, &self.head.store, &mut out)?,
                 }
-                None => data.read(mint, maxt, &self.head.store, &mut out)?,
-            }
-            Ok((Some(series.key.clone()), out))
+                Ok(keys_needed.then(|| series.key.clone()))
+            });
+            Ok((key.transpose()?.flatten(), out))
         };
         let head = map_refs(parallel, &refs, read_head)?;
         let (head_keys, head_samples): (Vec<_>, Vec<_>) = head.into_iter().unzip();
@@ -184,7 +190,7 @@ impl Inner {
                 self.tombstones.filter(sref, s);
             }
         }
-        let labels = self.labels_for(&refs, &head_keys, |i| !samples[i].is_empty())?;
+        let labels = self.labels_for(&refs, &head_keys, limits.only_labels.as_deref(), |i| !samples[i].is_empty())?;
         let out: Vec<Series> = labels
             .into_iter()
             .zip(samples)
@@ -250,7 +256,7 @@ impl Inner {
         for (merged, head) in buckets.iter_mut().zip(head_buckets) {
             merged.extend(head.into_iter().filter(|b| b.start >= covered_until && b.start <= maxt));
         }
-        let labels = self.labels_for(&refs, &head_keys, |i| !buckets[i].is_empty())?;
+        let labels = self.labels_for(&refs, &head_keys, None, |i| !buckets[i].is_empty())?;
         let out: Vec<RollupSeries> = labels
             .into_iter()
             .zip(buckets)
@@ -288,7 +294,7 @@ impl Inner {
                 present[i] = !self.read_one(sref, mint, maxt)?.is_empty();
             }
         }
-        let labels = self.labels_for(&refs, &head_keys, |i| present[i])?;
+        let labels = self.labels_for(&refs, &head_keys, None, |i| present[i])?;
         let mut out: Vec<Labels> = labels.into_iter().flatten().collect();
         out.sort();
         Ok(out)
@@ -325,7 +331,7 @@ impl Inner {
         let refs = self.index.postings(matchers)?;
         let keys = vec![None; refs.len()];
         let values: BTreeSet<String> = self
-            .labels_for(&refs, &keys, |_| true)?
+            .labels_for(&refs, &keys, Some(&[name.to_string()]), |_| true)?
             .into_iter()
             .flatten()
             .filter_map(|l| l.get(name).map(str::to_string))
@@ -335,35 +341,48 @@ impl Inner {
 
     /// Labels of `refs[i]` where `wanted(i)`, from the head's key when
     /// known, else from the index in one batched read.
+    /// The labels of `refs` that are `wanted` (from the head's keys where
+    /// given, else from the index), only the names in `only` when given.
     pub(super) fn labels_for(
         &self,
         refs: &[SeriesRef],
         head_keys: &[Option<Arc<[u8]>>],
+        only: Option<&[String]>,
         wanted: impl Fn(usize) -> bool,
     ) -> Result<Vec<Option<Labels>>> {
         let mut out: Vec<Option<Labels>> = vec![None; refs.len()];
+        if only.is_some_and(<[String]>::is_empty) {
+            // No label kept: nothing to decode, nor to look up.
+            for (i, labels) in out.iter_mut().enumerate() {
+                *labels = wanted(i).then(Labels::default);
+            }
+            return Ok(out);
+        }
         let mut missing = Vec::new();
         for (i, key) in head_keys.iter().enumerate() {
             if !wanted(i) {
                 continue;
             }
             match key {
-                Some(key) => out[i] = Some(self.decode_labels(key)?),
+                Some(key) => out[i] = Some(self.decode_labels(key, only)?),
                 None => missing.push(i),
             }
         }
         let missing_refs: Vec<SeriesRef> = missing.iter().map(|&i| refs[i]).collect();
         for (i, key) in missing.into_iter().zip(self.index.labels_keys(&missing_refs)?) {
             if let Some(key) = key {
-                out[i] = Some(self.decode_labels(&key)?);
+                out[i] = Some(self.decode_labels(&key, only)?);
             }
         }
         Ok(out)
     }
 
-    fn decode_labels(&self, key: &[u8]) -> Result<Labels> {
-        Labels::from_key(key)
-            .map_err(|e| Error::corruption(self.dir.join(super::INDEX_DIR), e.offset as u64, e.to_string()))
+    fn decode_labels(&self, key: &[u8], only: Option<&[String]>) -> Result<Labels> {
+        match only {
+            None => Labels::from_key(key),
+            Some(names) => Labels::from_key_only(key, names),
+        }
+        .map_err(|e| Error::corruption(self.dir.join(super::INDEX_DIR), e.offset as u64, e.to_string()))
     }
 }
 
@@ -371,6 +390,10 @@ impl Inner {
 /// flushed while we read), sorts and keeps the head's value per timestamp.
 fn merge_head(merged: &mut Vec<Sample>, head: Vec<Sample>) {
     if head.is_empty() {
+        return;
+    }
+    if merged.is_empty() {
+        *merged = head;
         return;
     }
     let overlap = merged.last().is_some_and(|last| head.first().is_some_and(|first| first.t <= last.t));

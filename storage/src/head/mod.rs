@@ -97,6 +97,14 @@ impl Head {
         self.ref_shard(sref).read().get(&sref).cloned()
     }
 
+    /// `f` of the series under `sref`, under its shard's read lock: no
+    /// reference count taken and dropped (for reads of many series, where
+    /// those two atomic writes cost as much as the read). `f` must not
+    /// take a shard lock.
+    pub(crate) fn with<R>(&self, sref: SeriesRef, f: impl FnOnce(&MemSeries) -> R) -> Option<R> {
+        self.ref_shard(sref).read().get(&sref).map(|s| f(s))
+    }
+
     /// Adds a series, or returns the one already there under that ref.
     pub(crate) fn get_or_insert(&self, sref: SeriesRef, key: &[u8]) -> Arc<MemSeries> {
         if let Some(existing) = self.get(sref) {
