@@ -71,8 +71,12 @@ impl Evaluator<'_> {
         let newest = (first == last).then_some(Newest::Any);
         let raw = self.select(v, first - lookback, last, 0, newest)?;
         let mut out = Vec::with_capacity(raw.len());
-        for series in raw {
-            self.check_time()?;
+        for (n, series) in raw.into_iter().enumerate() {
+            // The clock every 1,024 series: read per series, it was 6 % of
+            // `count(m)` over a million.
+            if n % 1024 == 0 {
+                self.check_time()?;
+            }
             let mut points = Vec::new();
             let mut pos = 0usize;
             for i in 0..self.steps {

@@ -1,6 +1,6 @@
 //! The head: every series that received samples not yet written to a
-//! block, in sharded `parking_lot`-locked maps (by canonical labels key and
-//! by ref), each series with its own lock. Appends are validated and applied
+//! block, in sharded `parking_lot`-locked maps (by canonical labels key, and
+//! by ref in pages: `by_ref.rs`), each series with its own lock. Appends are validated and applied
 //! by the engine (`engine/append.rs`); this module owns the maps and the
 //! head-wide bounds.
 //!
@@ -8,12 +8,12 @@
 //! open to hash flooding by crafted label sets); the hash picks the shard
 //! and is reused inside it.
 
+mod by_ref;
 pub(crate) mod checkpoint;
 mod series;
 mod spill;
 mod summary;
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,15 +27,13 @@ pub(crate) use spill::ChunkStore;
 
 const SHARDS: usize = 64;
 
-/// Refs are assigned here, never chosen by a client: the fast hasher is safe.
-type RefShard = RwLock<HashMap<SeriesRef, Arc<MemSeries>, foldhash::fast::RandomState>>;
 type KeyShard = RwLock<HashTable<Arc<MemSeries>>>;
 
 /// The in-memory head.
 #[derive(Debug)]
 pub(crate) struct Head {
     by_key: Box<[KeyShard]>,
-    by_ref: Box<[RefShard]>,
+    by_ref: by_ref::RefTable,
     hasher: foldhash::quality::RandomState,
     len: AtomicUsize,
     /// Appends before this are rejected. A flush raises it to a window's
@@ -64,7 +62,7 @@ impl Head {
     pub(crate) fn new(store: ChunkStore, flushed_until: i64) -> Self {
         Self {
             by_key: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
-            by_ref: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_ref: by_ref::RefTable::new(),
             hasher: foldhash::quality::RandomState::default(),
             len: AtomicUsize::new(0),
             min_valid: AtomicI64::new(flushed_until),
@@ -84,17 +82,13 @@ impl Head {
         &self.by_key[(hash >> 58) as usize % SHARDS]
     }
 
-    fn ref_shard(&self, sref: SeriesRef) -> &RefShard {
-        &self.by_ref[(sref.0 as usize) % SHARDS]
-    }
-
     /// Looks a series up by canonical key; `hash` is `hash_key(key)`.
     pub(crate) fn get_by_key(&self, hash: u64, key: &[u8]) -> Option<Arc<MemSeries>> {
         self.key_shard(hash).read().find(hash, |s| &*s.key == key).cloned()
     }
 
     pub(crate) fn get(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
-        self.ref_shard(sref).read().get(&sref).cloned()
+        self.by_ref.with(sref, Arc::clone)
     }
 
     /// `f` of the series under `sref`, under its shard's read lock: no
@@ -102,7 +96,7 @@ impl Head {
     /// those two atomic writes cost as much as the read). `f` must not
     /// take a shard lock.
     pub(crate) fn with<R>(&self, sref: SeriesRef, f: impl FnOnce(&MemSeries) -> R) -> Option<R> {
-        self.ref_shard(sref).read().get(&sref).map(|s| f(s))
+        self.by_ref.with(sref, |s| f(s))
     }
 
     /// Adds a series, or returns the one already there under that ref.
@@ -111,21 +105,23 @@ impl Head {
             return existing;
         }
         let hash = self.hash_key(key);
-        let series = Arc::new(MemSeries::new(sref, Arc::from(key), hash));
-        let mut by_ref = self.ref_shard(sref).write();
-        if let Some(existing) = by_ref.get(&sref) {
-            return existing.clone();
+        // Into the key map under the ref map's lock, as lookups by key
+        // expect every series found by ref to be there too.
+        let (series, inserted) = self.by_ref.get_or_insert(sref, || {
+            let series = Arc::new(MemSeries::new(sref, Arc::from(key), hash));
+            self.key_shard(hash).write().insert_unique(hash, series.clone(), |s| s.hash);
+            series
+        });
+        if inserted {
+            self.len.fetch_add(1, Ordering::Relaxed);
         }
-        by_ref.insert(sref, series.clone());
-        self.key_shard(hash).write().insert_unique(hash, series.clone(), |s| s.hash);
-        self.len.fetch_add(1, Ordering::Relaxed);
         series
     }
 
     /// Removes a series that has no samples left.
     pub(crate) fn remove(&self, series: &MemSeries) {
         series.mark_removed();
-        if self.ref_shard(series.sref).write().remove(&series.sref).is_some() {
+        if self.by_ref.remove(series.sref) {
             let mut shard = self.key_shard(series.hash).write();
             if let Ok(entry) = shard.find_entry(series.hash, |s| s.sref == series.sref) {
                 entry.remove();
@@ -137,9 +133,7 @@ impl Head {
     /// Every series, ordered by ref.
     pub(crate) fn all(&self) -> Vec<Arc<MemSeries>> {
         let mut out: Vec<Arc<MemSeries>> = Vec::with_capacity(self.len());
-        for shard in self.by_ref.iter() {
-            out.extend(shard.read().values().cloned());
-        }
+        self.by_ref.all(&mut out);
         out.sort_unstable_by_key(|s| s.sref);
         out
     }

@@ -6,6 +6,7 @@
 mod key_cache;
 mod keys;
 mod postings;
+mod postings_cache;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,9 @@ pub(crate) struct Index {
     path: PathBuf,
     values: values::ValuesCache,
     keys: key_cache::KeyCache,
+    /// None when another process may write the index (read-only opens):
+    /// its writes would not bump this one's change count.
+    postings_cache: Option<postings_cache::PostingsCache>,
 }
 
 impl std::fmt::Debug for Index {
@@ -82,7 +86,13 @@ impl Index {
         opts.set_write_buffer_size(INDEX_WRITE_BUFFER_BYTES);
         opts.set_max_write_buffer_number(2);
         let db = DB::open(&opts, path).map_err(|e| Error::index(format!("opening {}", path.display()), e))?;
-        let index = Self { db, path: path.to_path_buf(), values: Default::default(), keys: Default::default() };
+        let index = Self {
+            db,
+            path: path.to_path_buf(),
+            values: Default::default(),
+            keys: Default::default(),
+            postings_cache: Some(Default::default()),
+        };
         index.check_version()?;
         Ok(index)
     }
@@ -92,7 +102,13 @@ impl Index {
         let opts = quiet_options();
         let db = DB::open_for_read_only(&opts, path, false)
             .map_err(|e| Error::index(format!("opening {} read-only", path.display()), e))?;
-        Ok(Self { db, path: path.to_path_buf(), values: Default::default(), keys: Default::default() })
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+            values: Default::default(),
+            keys: Default::default(),
+            postings_cache: None,
+        })
     }
 
     fn err(&self, what: &str) -> impl FnOnce(rocksdb::Error) -> Error + '_ {
@@ -354,7 +370,22 @@ impl Index {
     /// Prometheus semantics: a matcher that matches the empty string also
     /// selects series without the label. Only matchers that do not match
     /// the empty string narrow the search; without any, all series are read.
+    /// Recent sets are kept while no series is inserted or deleted
+    /// (`postings_cache.rs`).
     pub(crate) fn postings(&self, matchers: &[Matcher]) -> Result<Vec<SeriesRef>> {
+        let Some(cache) = &self.postings_cache else { return self.postings_uncached(matchers) };
+        // Read before the postings: a write after it makes what they read stale.
+        let changes = self.values.changes();
+        let key = postings_cache::key_of(matchers);
+        if let Some(refs) = cache.get(&key, changes) {
+            return Ok(refs.to_vec());
+        }
+        let refs = self.postings_uncached(matchers)?;
+        cache.keep(key, changes, Arc::new(refs.clone()));
+        Ok(refs)
+    }
+
+    fn postings_uncached(&self, matchers: &[Matcher]) -> Result<Vec<SeriesRef>> {
         let mut include: Vec<Box<dyn Postings + '_>> = Vec::new();
         let mut exclude: Vec<Box<dyn Postings + '_>> = Vec::new();
         for m in matchers {
@@ -510,6 +541,20 @@ mod tests {
         assert_eq!(select(&index, &[(MatchOp::Equal, "instance", "10.0.0.0")]), Vec::<u64>::new());
         assert_eq!(index.lookup(&labels.to_key()).unwrap(), None);
         assert_eq!(index.labels_keys(&[SeriesRef(1)]).unwrap()[0], None);
+    }
+
+    #[test]
+    fn kept_series_sets_follow_inserts_and_deletes() {
+        let (_dir, index) = fixture();
+        let up = [(MatchOp::Equal, "__name__", "up"), (MatchOp::Equal, "job", "api")];
+        let first = select(&index, &up);
+        assert_eq!(first.len(), 20);
+        assert_eq!(select(&index, &up), first, "the kept set");
+        let new = Labels::new([("__name__", "up"), ("job", "api"), ("instance", "new")]);
+        index.insert([(SeriesRef(41), &new)]).unwrap();
+        assert_eq!(select(&index, &up).last(), Some(&41), "an inserted series is in the next answer");
+        index.delete([(SeriesRef(41), &new)]).unwrap();
+        assert_eq!(select(&index, &up), first, "a deleted one is gone from it");
     }
 
     proptest::proptest! {
