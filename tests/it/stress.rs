@@ -233,3 +233,49 @@ fn writers_queries_flushes_compaction_and_retention_at_once() {
     assert_eq!(after, before, "a reopen changes nothing");
     db.close().unwrap();
 }
+
+/// Appends that create series while reads select them never deadlock. An
+/// append holds the data locks of its batch's known series while it adds
+/// the new ones to the head's ref table; a read that held a ref-table lock
+/// while it waited for a series' data lock deadlocked with it (each batch
+/// here touches the series the previous one created, on the same page of
+/// refs as the one it creates).
+#[test]
+fn appends_creating_series_and_reads_never_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), options(false)).unwrap());
+    let running = Arc::new(AtomicBool::new(true));
+    let (done, finished) = std::sync::mpsc::channel();
+    let mut threads = Vec::new();
+    for writer in 0..2u64 {
+        let (db, running, done) = (db.clone(), running.clone(), done.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0u64;
+            while running.load(Ordering::Relaxed) {
+                let mut batch = Batch::new();
+                for k in [n.saturating_sub(1), n] {
+                    let labels = Labels::metric("m", [("w", writer.to_string()), ("n", k.to_string())]);
+                    batch.add(labels, [pulsedb::Sample::new(BASE_T + n as i64, 1.0)]);
+                }
+                db.append(&batch).unwrap();
+                n += 1;
+            }
+            done.send(()).unwrap();
+        }));
+    }
+    for _ in 0..2 {
+        let (db, running, done) = (db.clone(), running.clone(), done.clone());
+        threads.push(std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                db.query("count(m)", BASE_T + 60_000).unwrap();
+            }
+            done.send(()).unwrap();
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    running.store(false, Ordering::Relaxed);
+    for _ in 0..threads.len() {
+        finished.recv_timeout(Duration::from_secs(60)).expect("a writer or reader is stuck: deadlock");
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+}

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use super::newest::{keep_newest, newest_from_blocks};
 use super::Inner;
 use crate::block::FrameCache;
+use crate::head::{MemSeries, SeriesData};
 use crate::series_key::SeriesKey;
 use crate::Matcher;
 use crate::{Error, Result, Sample, SeriesRef};
@@ -122,8 +123,7 @@ impl Inner {
         let keys_needed = limits.only_labels.as_ref().is_none_or(|names| !names.is_empty());
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<Sample>> {
             let mut out = Vec::new();
-            let key = self.head.with(sref, |series| -> Result<_> {
-                let data = series.data.lock();
+            let mut read = |series: &MemSeries, data: &SeriesData| -> Result<Option<Arc<[u8]>>> {
                 match newest {
                     Some(which) => {
                         let fresh = which == Newest::NotStale;
@@ -132,8 +132,21 @@ impl Inner {
                     None => data.read(mint, maxt, &self.head.store, &mut out)?,
                 }
                 Ok(keys_needed.then(|| series.key.clone()))
-            });
-            Ok((key.transpose()?.flatten(), out))
+            };
+            let key = match self.head.with(sref, |series| series.data.try_lock().map(|data| read(series, &data))) {
+                None => None,
+                Some(Some(key)) => key?,
+                // An append holds the series: wait for it outside the head's
+                // shard lock (see `Head::with`).
+                Some(None) => match self.head.get(sref) {
+                    Some(series) => {
+                        let data = series.data.lock();
+                        read(&series, &data)?
+                    }
+                    None => None,
+                },
+            };
+            Ok((key, out))
         };
         let head = map_refs(parallel, &refs, read_head)?;
         let (head_keys, head_samples): (Vec<_>, Vec<_>) = head.into_iter().unzip();
