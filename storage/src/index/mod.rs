@@ -381,7 +381,7 @@ impl Index {
             return Ok(refs.to_vec());
         }
         let refs = self.postings_uncached(matchers)?;
-        cache.keep(key, changes, Arc::new(refs.clone()));
+        cache.keep(key, changes, self.values.changes(), Arc::new(refs.clone()));
         Ok(refs)
     }
 

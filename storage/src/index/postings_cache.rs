@@ -13,10 +13,15 @@ use parking_lot::Mutex;
 
 use crate::{Matcher, SeriesRef};
 
-/// Most refs kept over all sets (8 bytes each: 32 MiB).
-const MOST_REFS: usize = 4 << 20;
+/// Most bytes kept over all sets: their refs (8 bytes each) and keys.
+const MOST_BYTES: usize = 32 << 20;
 /// Most sets kept.
 const MOST_SETS: usize = 256;
+
+/// A matcher set: each matcher's name, operator and value, sorted. Kept
+/// as the parts themselves, not joined into one string, so that no value
+/// (label values may hold any byte) can make two sets look alike.
+pub(super) type Key = Vec<(String, u8, String)>;
 
 #[derive(Debug)]
 struct Kept {
@@ -25,10 +30,20 @@ struct Kept {
     last_used: u64,
 }
 
+impl Kept {
+    fn bytes(&self, key: &Key) -> usize {
+        key_bytes(key) + self.refs.len() * std::mem::size_of::<SeriesRef>()
+    }
+}
+
+fn key_bytes(key: &Key) -> usize {
+    key.iter().map(|(n, _, v)| n.len() + v.len() + std::mem::size_of::<(String, u8, String)>()).sum()
+}
+
 #[derive(Debug, Default)]
 struct Sets {
-    by_key: HashMap<String, Kept>,
-    refs: usize,
+    by_key: HashMap<Key, Kept>,
+    bytes: usize,
     uses: u64,
 }
 
@@ -37,17 +52,16 @@ pub(super) struct PostingsCache {
     sets: Mutex<Sets>,
 }
 
-/// The same text for the same matchers in any order.
-pub(super) fn key_of(matchers: &[Matcher]) -> String {
-    let mut parts: Vec<String> =
-        matchers.iter().map(|m| format!("{}\u{0}{:?}\u{0}{}", m.name(), m.op(), m.value())).collect();
-    parts.sort_unstable();
-    parts.join("\u{1}")
+/// The same key for the same matchers in any order.
+pub(super) fn key_of(matchers: &[Matcher]) -> Key {
+    let mut key: Key = matchers.iter().map(|m| (m.name().to_string(), m.op() as u8, m.value().to_string())).collect();
+    key.sort_unstable();
+    key
 }
 
 impl PostingsCache {
     /// The set kept under `key` if the index is still at `changes`.
-    pub(super) fn get(&self, key: &str, changes: u64) -> Option<Arc<Vec<SeriesRef>>> {
+    pub(super) fn get(&self, key: &Key, changes: u64) -> Option<Arc<Vec<SeriesRef>>> {
         let mut sets = self.sets.lock();
         sets.uses += 1;
         let uses = sets.uses;
@@ -57,37 +71,41 @@ impl PostingsCache {
     }
 
     /// Keeps `refs`, read at `changes`, under `key`, making room by
-    /// dropping stale sets and then the least recently used.
-    pub(super) fn keep(&self, key: String, changes: u64, refs: Arc<Vec<SeriesRef>>) {
-        if refs.len() > MOST_REFS {
+    /// dropping stale sets and then the least recently used. `current` is
+    /// the index's change count now: a set read before a write is not kept
+    /// (nor does it push out a newer one).
+    pub(super) fn keep(&self, key: Key, changes: u64, current: u64, refs: Arc<Vec<SeriesRef>>) {
+        let kept = Kept { changes, refs, last_used: 0 };
+        let bytes = kept.bytes(&key);
+        if changes != current || bytes > MOST_BYTES {
             return;
         }
         let mut sets = self.sets.lock();
         let sets = &mut *sets;
         if let Some(old) = sets.by_key.remove(&key) {
-            sets.refs -= old.refs.len();
+            sets.bytes -= old.bytes(&key);
         }
-        if sets.refs + refs.len() > MOST_REFS || sets.by_key.len() >= MOST_SETS {
+        if sets.bytes + bytes > MOST_BYTES || sets.by_key.len() >= MOST_SETS {
             let mut dropped = 0;
-            sets.by_key.retain(|_, k| {
+            sets.by_key.retain(|key, k| {
                 let keep = k.changes == changes;
-                dropped += if keep { 0 } else { k.refs.len() };
+                dropped += if keep { 0 } else { k.bytes(key) };
                 keep
             });
-            sets.refs -= dropped;
+            sets.bytes -= dropped;
         }
-        while sets.refs + refs.len() > MOST_REFS || sets.by_key.len() >= MOST_SETS {
+        while sets.bytes + bytes > MOST_BYTES || sets.by_key.len() >= MOST_SETS {
             let Some(oldest) = sets.by_key.iter().min_by_key(|(_, k)| k.last_used).map(|(key, _)| key.clone()) else {
                 break;
             };
             if let Some(k) = sets.by_key.remove(&oldest) {
-                sets.refs -= k.refs.len();
+                sets.bytes -= k.bytes(&oldest);
             }
         }
         sets.uses += 1;
-        sets.refs += refs.len();
+        sets.bytes += bytes;
         let last_used = sets.uses;
-        sets.by_key.insert(key, Kept { changes, refs, last_used });
+        sets.by_key.insert(key, Kept { last_used, ..kept });
     }
 }
 
@@ -106,24 +124,44 @@ mod tests {
         let m = [Matcher::equal("__name__", "up"), Matcher::equal("job", "a")];
         let key = key_of(&m);
         assert_eq!(key, key_of(&[m[1].clone(), m[0].clone()]), "order does not matter");
-        cache.keep(key.clone(), 7, refs(3));
+        cache.keep(key.clone(), 7, 7, refs(3));
         assert_eq!(cache.get(&key, 7).unwrap().len(), 3);
         assert!(cache.get(&key, 8).is_none(), "a series was inserted or deleted since");
         assert!(cache.get(&key_of(&m[..1]), 7).is_none());
+        // Read before a write: not kept.
+        cache.keep(key_of(&m[..1]), 7, 8, refs(1));
+        assert!(cache.get(&key_of(&m[..1]), 7).is_none());
+    }
+
+    #[test]
+    fn values_with_any_bytes_never_share_a_key() {
+        // Joined into one text, these two sets would read alike.
+        let one = [Matcher::equal("a", "1\u{1}c\u{0}Equal\u{0}2")];
+        let two = [Matcher::equal("a", "1"), Matcher::equal("c", "2")];
+        assert_ne!(key_of(&one), key_of(&two));
+        let cache = PostingsCache::default();
+        cache.keep(key_of(&one), 1, 1, refs(0));
+        assert!(cache.get(&key_of(&two), 1).is_none());
     }
 
     #[test]
     fn the_least_recently_used_sets_make_room() {
         let cache = PostingsCache::default();
-        let half = (MOST_REFS / 2) as u64;
-        cache.keep("a".into(), 1, refs(half));
-        cache.keep("b".into(), 1, refs(half));
-        cache.get("a", 1).unwrap();
-        cache.keep("c".into(), 1, refs(half));
-        assert!(cache.get("b", 1).is_none(), "b was the least recently used");
-        assert!(cache.get("a", 1).is_some() && cache.get("c", 1).is_some());
-        cache.keep("too big".into(), 1, refs(MOST_REFS as u64 + 1));
-        assert!(cache.get("too big", 1).is_none());
-        assert!(cache.sets.lock().refs <= MOST_REFS);
+        // Two fit with their keys, three do not.
+        let half = (MOST_BYTES / 16) as u64 - 16;
+        let key = |k: &str| key_of(&[Matcher::equal("k", k)]);
+        cache.keep(key("a"), 1, 1, refs(half));
+        cache.keep(key("b"), 1, 1, refs(half));
+        cache.get(&key("a"), 1).unwrap();
+        cache.keep(key("c"), 1, 1, refs(half));
+        assert!(cache.get(&key("b"), 1).is_none(), "b was the least recently used");
+        assert!(cache.get(&key("a"), 1).is_some() && cache.get(&key("c"), 1).is_some());
+        cache.keep(key("too big"), 1, 1, refs(MOST_BYTES as u64 / 8 + 1));
+        assert!(cache.get(&key("too big"), 1).is_none());
+        assert!(cache.sets.lock().bytes <= MOST_BYTES);
+        // A long key counts too.
+        let long = key_of(&[Matcher::equal("k", "x".repeat(MOST_BYTES))]);
+        cache.keep(long.clone(), 1, 1, refs(0));
+        assert!(cache.get(&long, 1).is_none());
     }
 }
