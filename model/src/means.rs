@@ -77,9 +77,10 @@ impl WindowMeans {
         if count == 0 {
             return;
         }
-        self.samples += count;
+        // Saturating: a bucket's count comes from disk.
+        self.samples = self.samples.saturating_add(count);
         if end == self.end {
-            self.count += count;
+            self.count = self.count.saturating_add(count);
             self.sum += sum;
         } else {
             self.close();

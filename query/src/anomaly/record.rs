@@ -243,6 +243,76 @@ mod tests {
         assert!(barely > 0.0 && barely < 0.42, "{barely}");
     }
 
+    /// The track as it was before it kept sums (a mean per step, its
+    /// extremes as means), to hold the faster one to the same answers.
+    struct MeanTrack {
+        width: usize,
+        two_sided: bool,
+        window: VecDeque<f64>,
+        sum: f64,
+        hi: f64,
+        lo: f64,
+        means: u64,
+    }
+
+    impl MeanTrack {
+        fn step(&mut self, x: f64) -> f64 {
+            self.sum += x;
+            self.window.push_back(x);
+            if self.window.len() > self.width {
+                self.sum -= self.window.pop_front().unwrap_or(0.0);
+            } else if self.window.len() < self.width {
+                return 0.0;
+            }
+            let mean = self.sum / self.width as f64;
+            self.means += 1;
+            let mut improbability = 0.0;
+            if self.means > WARM_UP {
+                let mut excess = mean - self.hi;
+                if self.two_sided {
+                    excess = excess.max(self.lo - mean);
+                }
+                if excess > ROUNDING * self.hi.abs().max(self.lo.abs()) {
+                    let range = (self.hi - self.lo).max(1e-9);
+                    improbability = (self.means as f64).log10() + GAIN * (excess / range) / std::f64::consts::LN_10;
+                }
+            }
+            self.hi = self.hi.max(mean);
+            self.lo = self.lo.min(mean);
+            improbability
+        }
+    }
+
+    proptest::proptest! {
+        /// Keeping extreme sums instead of means changes no answer, to the
+        /// bit, whatever the inputs (NaN, infinities, signed zeros, huge
+        /// and tiny values, runs of equal ones).
+        #[test]
+        fn sums_answer_as_means_did(
+            values in proptest::collection::vec(proptest::prop_oneof![
+                4 => -1e3..1e3f64,
+                2 => proptest::num::f64::ANY,
+                1 => proptest::strategy::Just(0.0f64),
+                1 => proptest::strategy::Just(-0.0f64),
+                1 => proptest::strategy::Just(f64::INFINITY),
+                1 => proptest::strategy::Just(f64::NEG_INFINITY),
+                1 => proptest::strategy::Just(f64::NAN),
+                1 => proptest::strategy::Just(5.0f64),
+            ], 1..200),
+            width in proptest::sample::select(vec![1usize, 4, 6, 16]),
+            two_sided in proptest::bool::ANY,
+        ) {
+            let mut new = Track::new(width, two_sided);
+            let mut old = MeanTrack {
+                width, two_sided, window: VecDeque::new(), sum: 0.0, hi: f64::NEG_INFINITY, lo: f64::INFINITY, means: 0,
+            };
+            for (i, &x) in values.iter().enumerate() {
+                let (a, b) = (new.step(x), old.step(x));
+                proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "step {} of {:?}", i, values);
+            }
+        }
+    }
+
     #[test]
     fn counts_have_their_exact_log10() {
         for n in [1u64, 2, 10, 1_000, 32_767, 32_768, 1 << 40] {

@@ -26,7 +26,7 @@ type KeyedMeans = (Option<Arc<[u8]>>, WindowMeans);
 
 /// What a series' head gives its means: buckets from the chunks'
 /// summaries, or raw samples where buckets cannot serve (deleted ranges, a
-/// bucket led by a NaN).
+/// bucket led by a NaN, buckets that may straddle the blocks' end).
 enum HeadMeans {
     Buckets(Vec<RollupBucket>),
     Samples(Vec<Sample>),
@@ -103,6 +103,10 @@ impl Inner {
     ) -> Result<Vec<KeyedMeans>> {
         let mut raw = Vec::new();
         let mut out = Vec::with_capacity(refs.len());
+        // Blocks end on multiples of the block span: where the resolution
+        // does not divide it, a head bucket can straddle the blocks' end and
+        // is left out whole with the head samples after it, so read raw.
+        let head_buckets_fit = self.cfg.block_span % resolution == 0;
         for (&sref, &deleted) in refs.iter().zip(deleted) {
             let Some(series) = self.head.get(sref) else {
                 out.push((None, HeadMeans::Buckets(Vec::new())));
@@ -110,10 +114,11 @@ impl Inner {
             };
             let mut data = series.data.lock();
             let mut buckets = Vec::new();
-            if !deleted {
+            let by_buckets = !deleted && head_buckets_fit;
+            if by_buckets {
                 data.read_buckets(from, maxt, resolution, &self.head.store, &mut buckets)?;
             }
-            let head = if !deleted && buckets.iter().all(WindowMeans::takes_exactly) {
+            let head = if by_buckets && buckets.iter().all(WindowMeans::takes_exactly) {
                 HeadMeans::Buckets(buckets)
             } else {
                 let mut samples = Vec::new();
