@@ -63,8 +63,11 @@ impl Inner {
             .zip(deleted.par_chunks(PARALLEL_RUN))
             .map(|(refs, deleted)| {
                 let means = self.run_means(refs, deleted, from, maxt, resolution, rollups_usable)?;
-                let raw = means.iter().map(|(_, m)| m.samples() as usize).sum::<usize>();
-                limits.check(counted.fetch_add(raw, Ordering::Relaxed) + raw)?;
+                // Saturating: bucket counts come from disk.
+                let raw = means
+                    .iter()
+                    .fold(0usize, |n, (_, m)| n.saturating_add(m.samples().try_into().unwrap_or(usize::MAX)));
+                limits.check(counted.fetch_add(raw, Ordering::Relaxed).saturating_add(raw))?;
                 let (keys, means): (Vec<_>, Vec<_>) = means.into_iter().unzip();
                 let means: Vec<Vec<Sample>> = means
                     .into_iter()
@@ -103,10 +106,13 @@ impl Inner {
     ) -> Result<Vec<KeyedMeans>> {
         let mut raw = Vec::new();
         let mut out = Vec::with_capacity(refs.len());
-        // Blocks end on multiples of the block span: where the resolution
-        // does not divide it, a head bucket can straddle the blocks' end and
-        // is left out whole with the head samples after it, so read raw.
-        let head_buckets_fit = self.cfg.block_span % resolution == 0;
+        // Blocks end on multiples of the block span (of today's, or of the
+        // one they were written with): where the resolution does not divide
+        // where they end, a head bucket can straddle the blocks' end and is
+        // left out whole with the head samples after it, so read raw. A
+        // flush meanwhile writes blocks that end on today's span.
+        let head_buckets_fit = self.cfg.block_span % resolution == 0
+            && self.blocks().iter().all(|b| b.meta().maxt.saturating_add(1).rem_euclid(resolution) == 0);
         for (&sref, &deleted) in refs.iter().zip(deleted) {
             let Some(series) = self.head.get(sref) else {
                 out.push((None, HeadMeans::Buckets(Vec::new())));
