@@ -240,3 +240,37 @@ fn summaries_count_the_samples_they_stand_for() {
         samples / 2.0
     );
 }
+
+/// Blocks written with a 30 min block span, then the database reopened
+/// with 1 h blocks: the old blocks start and end inside 1 h buckets. The
+/// rollup plan and the window means must still answer what raw samples
+/// give (they decline, or read the head raw, where a bucket would come in
+/// two parts).
+#[test]
+fn a_block_span_changed_between_opens_changes_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = |span_minutes: u64| {
+        let mut options = Options::default();
+        options.background_maintenance = false;
+        options.retention = Duration::ZERO;
+        options.sync = pulsedb::SyncMode::Never;
+        options.block_span = Duration::from_secs(span_minutes * 60);
+        options.compaction_spans = vec![options.block_span];
+        options
+    };
+    let db = Db::open(dir.path(), options(30)).unwrap();
+    load(&db, 11);
+    db.close().unwrap();
+    let db = Db::open(dir.path(), options(60)).unwrap();
+    let mut raw_options = EngineOptions::default();
+    raw_options.use_rollups = false;
+    let (raw, rolled) = (Engine::new(raw_options), Engine::default());
+    for q in ["count_over_time(temperature[1h])", "sum_over_time(temperature[1h])", "increase(requests_total[1h])"] {
+        let expr = pulsedb::parse_query(q).unwrap();
+        let a = rolled.range_expr(&db, &expr, HOUR, 7 * HOUR, HOUR).unwrap();
+        let b = raw.range_expr(&db, &expr, HOUR, 7 * HOUR, HOUR).unwrap();
+        compare(q, &a, &b, q.starts_with("count")).unwrap();
+    }
+    let all = [Matcher::new(pulsedb::MatchOp::RegexMatch, "__name__", ".+").unwrap()];
+    assert!(compare_window_means(&db, &all, 0, 7 * HOUR, HOUR).unwrap() > 10);
+}

@@ -226,6 +226,13 @@ impl Inner {
         if !crate::RESOLUTIONS.contains(&resolution) || self.cfg.block_span % resolution != 0 {
             return Ok(None);
         }
+        // Blocks written with another block span before a reopen may start
+        // or end inside a bucket, which would then come in two parts: the
+        // raw plan answers. (A flush meanwhile writes blocks of today's span.)
+        let aligned = |t: i64| t.rem_euclid(resolution) == 0;
+        if !self.blocks().iter().all(|b| aligned(b.meta().mint) && aligned(b.meta().maxt.saturating_add(1))) {
+            return Ok(None);
+        }
         let refs = self.index.postings(matchers)?;
         // Buckets cannot leave deleted samples out: the raw plan answers.
         let until = maxt.saturating_add(resolution - 1);
