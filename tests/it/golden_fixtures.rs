@@ -14,7 +14,7 @@
 
 use pulsedb_testkit::data_dir::copy_dir;
 
-use super::newest_vs_raw::AllSamples;
+use super::newest_vs_raw::assert_newest_reads_match_full_reads;
 
 use std::path::Path;
 use std::time::Duration;
@@ -131,15 +131,9 @@ fn check_with_blocks(fixture: &str, blocks: usize) {
 /// Newest-sample reads (instant selectors, `last_over_time`) answer as
 /// full reads, in blocks, at their edges and in the head.
 fn newest_reads_match_full_reads(db: &Db, fixture: &str) {
-    let engine = pulsedb::Engine::default();
-    for t in [0, 3_599_999, 3_600_000, 7_000_000, 4 * 3_600_000 + 60_000, 5 * 3_600_000, 6 * 3_600_000] {
-        for q in ["{host=\"golden-1\"}", "last_over_time({host=\"golden-1\"}[1h])", "stale_gauge offset 1m"] {
-            let expr = pulsedb::parse_query(q).unwrap();
-            let a = engine.instant_expr(db, &expr, t).unwrap();
-            let b = engine.instant_expr(&AllSamples(db), &expr, t).unwrap();
-            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{q} at {t} in {fixture}");
-        }
-    }
+    let times = [0, 3_599_999, 3_600_000, 7_000_000, 4 * 3_600_000 + 60_000, 5 * 3_600_000, 6 * 3_600_000];
+    let queries = ["{host=\"golden-1\"}", "last_over_time({host=\"golden-1\"}[1h])", "stale_gauge offset 1m"];
+    assert_newest_reads_match_full_reads(db, &times, &queries, fixture);
 }
 
 #[test]

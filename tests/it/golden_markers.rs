@@ -14,7 +14,7 @@ use std::time::Duration;
 use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample};
 use pulsedb_testkit::data_dir::copy_dir;
 
-use super::newest_vs_raw::AllSamples;
+use super::newest_vs_raw::assert_newest_reads_match_full_reads;
 
 const FIXTURE: &str = "tests/fixtures/v4-markers";
 const MIN: i64 = 60_000;
@@ -64,17 +64,10 @@ fn bits(data: &[(Labels, Vec<Sample>)]) -> Vec<(Labels, Vec<(i64, u64)>)> {
 /// Instant selectors and `last_over_time` over the markers answer as full
 /// reads do, in the blocks, at their edges and in the head.
 fn newest_reads_match_full_reads(db: &Db, when: &str) {
-    let engine = pulsedb::Engine::default();
-    for t in [30 * MIN, 59 * MIN, 60 * MIN - 1, 60 * MIN, 90 * MIN, 119 * MIN, 120 * MIN, 125 * MIN, 160 * MIN] {
-        for q in
-            ["ends_stale", "only_stale", "last_over_time({host=\"golden-m\"}[1h])", "{host=\"golden-m\"} offset 1m"]
-        {
-            let expr = pulsedb::parse_query(q).unwrap();
-            let a = engine.instant_expr(db, &expr, t).unwrap();
-            let b = engine.instant_expr(&AllSamples(db), &expr, t).unwrap();
-            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{q} at {t}, {when}");
-        }
-    }
+    let times = [30 * MIN, 59 * MIN, 60 * MIN - 1, 60 * MIN, 90 * MIN, 119 * MIN, 120 * MIN, 125 * MIN, 160 * MIN];
+    let queries =
+        ["ends_stale", "only_stale", "last_over_time({host=\"golden-m\"}[1h])", "{host=\"golden-m\"} offset 1m"];
+    assert_newest_reads_match_full_reads(db, &times, &queries, when);
 }
 
 #[test]

@@ -24,6 +24,20 @@ impl Querier for AllSamples<'_> {
     }
 }
 
+/// Each query at each time answers through the newest-sample reads exactly
+/// as through full reads (`context` names the data in a failure).
+pub(crate) fn assert_newest_reads_match_full_reads(db: &Db, times: &[i64], queries: &[&str], context: &str) {
+    let engine = Engine::default();
+    for &t in times {
+        for q in queries {
+            let expr = pulsedb::parse_query(q).unwrap();
+            let a = engine.instant_expr(db, &expr, t).unwrap();
+            let b = engine.instant_expr(&AllSamples(db), &expr, t).unwrap();
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{q} at {t}, {context}");
+        }
+    }
+}
+
 /// Answers of every query at every time through both queriers, bit for bit.
 fn compare_all(db: &Db, times: &[i64]) -> Result<usize, TestCaseError> {
     let engine = Engine::default();

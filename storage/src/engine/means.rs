@@ -21,6 +21,14 @@ use super::Inner;
 use crate::block::FrameCache;
 use crate::{Matcher, Result, RollupBucket, RollupFields, Sample, Series, SeriesRef};
 
+/// Which summaries a selection's means may be read from (decided once per
+/// selection): the blocks' rollups, the head's buckets.
+#[derive(Clone, Copy)]
+struct Summaries {
+    rollups: bool,
+    head_buckets: bool,
+}
+
 /// A series' head key (when it is in the head) and its means.
 type KeyedMeans = (Option<Arc<[u8]>>, WindowMeans);
 
@@ -55,6 +63,13 @@ impl Inner {
             refs.retain(|&r| shard.holds(r));
         }
         let rollups_usable = crate::RESOLUTIONS.contains(&resolution) && self.cfg.block_span % resolution == 0;
+        // Blocks end on multiples of the block span (of today's, or of the
+        // one they were written with): where the resolution does not divide
+        // where they end, a head bucket can straddle the blocks' end and is
+        // left out whole with the head samples after it, so read raw. A
+        // flush meanwhile writes blocks that end on today's span.
+        let head_buckets_fit = self.cfg.block_span % resolution == 0
+            && self.blocks().iter().all(|b| b.meta().maxt.saturating_add(1).rem_euclid(resolution) == 0);
         // Buckets cannot leave deleted samples out: those series read raw.
         let deleted: Vec<bool> = refs.iter().map(|&r| self.tombstones.overlaps(r, from, maxt)).collect();
         let counted = AtomicUsize::new(0);
@@ -62,7 +77,14 @@ impl Inner {
             .par_chunks(PARALLEL_RUN)
             .zip(deleted.par_chunks(PARALLEL_RUN))
             .map(|(refs, deleted)| {
-                let means = self.run_means(refs, deleted, from, maxt, resolution, rollups_usable)?;
+                let means = self.run_means(
+                    refs,
+                    deleted,
+                    from,
+                    maxt,
+                    resolution,
+                    Summaries { rollups: rollups_usable, head_buckets: head_buckets_fit },
+                )?;
                 // Saturating: bucket counts come from disk.
                 let raw = means
                     .iter()
@@ -102,17 +124,10 @@ impl Inner {
         from: i64,
         maxt: i64,
         resolution: i64,
-        rollups_usable: bool,
+        summaries: Summaries,
     ) -> Result<Vec<KeyedMeans>> {
         let mut raw = Vec::new();
         let mut out = Vec::with_capacity(refs.len());
-        // Blocks end on multiples of the block span (of today's, or of the
-        // one they were written with): where the resolution does not divide
-        // where they end, a head bucket can straddle the blocks' end and is
-        // left out whole with the head samples after it, so read raw. A
-        // flush meanwhile writes blocks that end on today's span.
-        let head_buckets_fit = self.cfg.block_span % resolution == 0
-            && self.blocks().iter().all(|b| b.meta().maxt.saturating_add(1).rem_euclid(resolution) == 0);
         for (&sref, &deleted) in refs.iter().zip(deleted) {
             let Some(series) = self.head.get(sref) else {
                 out.push((None, HeadMeans::Buckets(Vec::new())));
@@ -120,7 +135,7 @@ impl Inner {
             };
             let mut data = series.data.lock();
             let mut buckets = Vec::new();
-            let by_buckets = !deleted && head_buckets_fit;
+            let by_buckets = !deleted && summaries.head_buckets;
             if by_buckets {
                 data.read_buckets(from, maxt, resolution, &self.head.store, &mut buckets)?;
             }
@@ -142,7 +157,7 @@ impl Inner {
             // A frame cache belongs to one block.
             let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
             for ((&sref, &deleted), means) in refs.iter().zip(deleted).zip(means.iter_mut()) {
-                if rollups_usable && !deleted && block.has_rollups(resolution) {
+                if summaries.rollups && !deleted && block.has_rollups(resolution) {
                     rollups.clear();
                     if block.read_rollups(sref, resolution, from, maxt, FIELDS, &mut cache, &mut rollups)?
                         && rollups.iter().all(WindowMeans::takes_exactly)
