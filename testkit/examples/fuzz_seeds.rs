@@ -36,6 +36,14 @@ fn main() -> std::io::Result<()> {
         ("counter", (0..300).map(|i| Sample::new(i * 15_000, (i * i) as f64)).collect()),
         ("floats", (0..200).map(|i| Sample::new(i * 997, (i as f64).sin())).collect()),
         (
+            // Whole minutes at irregular gaps, readings in steps of 0.002:
+            // scaled timestamps and mantissas (block version 5).
+            "scaled",
+            (0..300i64)
+                .map(|i| Sample::new(i * 300_000 + (i * i % 7) * 60_000, ((i * 37) % 500 * 2) as f64 / 1000.0))
+                .collect(),
+        ),
+        (
             "special",
             vec![
                 Sample::new(-5, f64::NAN),
@@ -103,7 +111,8 @@ fn main() -> std::io::Result<()> {
 
 /// `block_read` inputs: flags, u16 lengths of `meta.json`, `index` and
 /// `chunks`, then the four files, `rollups` empty for blocks before format
-/// 4 (see `pulsedb_testkit::fuzzing::block_read`).
+/// 4 (see `pulsedb_testkit::fuzzing::block_read`). The `v4_block` seeds were
+/// written by format 4 and are kept as they are.
 fn pack_block(flags: u8, dir: &Path) -> std::io::Result<Vec<u8>> {
     let meta = std::fs::read(dir.join("meta.json"))?;
     let index = std::fs::read(dir.join("index"))?;
@@ -160,8 +169,8 @@ fn block_seeds(root: &Path) -> std::io::Result<()> {
     db.close().map_err(std::io::Error::other)?;
     let written = block_dirs(&tmp.path().join("blocks"))?;
     let block = written.first().ok_or_else(|| std::io::Error::other("no block written"))?;
-    write("block_read", "v4_block", &pack_block(0, block)?)?;
-    write("block_read", "v4_block_fix_checksums", &pack_block(3, block)?)?;
+    write("block_read", "v5_block", &pack_block(0, block)?)?;
+    write("block_read", "v5_block_fix_checksums", &pack_block(3, block)?)?;
     let fixture = block_dirs(&root.join("tests/fixtures/v1/blocks"))?;
     let v1 = fixture.first().ok_or_else(|| std::io::Error::other("no v1 fixture block"))?;
     write("block_read", "v1_block_fix_checksums", &pack_block(3, v1)?)?;

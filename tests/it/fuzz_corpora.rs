@@ -32,7 +32,7 @@ fn every_corpus_input_passes_its_target() {
 #[test]
 fn directory_target_seeds_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    for seed in ["v4_block", "v4_block_fix_checksums", "v1_block_fix_checksums"] {
+    for seed in ["v5_block", "v5_block_fix_checksums", "v4_block", "v4_block_fix_checksums", "v1_block_fix_checksums"] {
         let bytes = std::fs::read(root.join("block_read").join(seed)).unwrap();
         let read = pulsedb_testkit::fuzzing::block_read_samples(&bytes).unwrap();
         assert!(matches!(read, Ok(n) if n > 0), "{seed}: {read:?}");

@@ -1,7 +1,9 @@
-//! Golden fixtures: `tests/fixtures/v1/` to `v4/` are data directories
+//! Golden fixtures: `tests/fixtures/v1/` to `v5/` are data directories
 //! written by block format versions 1, 2 (adds rollups), 3 (the version in
-//! the `index`/`chunks` headers, head chunk file headers) and 4 (each
-//! series' newest samples in its index entry), each with a WAL, a label
+//! the `index`/`chunks` headers, head chunk file headers), 4 (each
+//! series' newest samples in its index entry) and 5 (scaled timestamps and
+//! mantissas in sealed chunks; `golden_scaled.rs` holds data that uses
+//! them), each with a WAL, a label
 //! index, compacted and plain blocks. They are checked in and never
 //! regenerated; every later version must open them and read exactly these
 //! samples, and answer rollup-planned and newest-sample queries as from
@@ -156,6 +158,11 @@ fn version_4_directory_opens_and_reads_back_exactly() {
     check("tests/fixtures/v4");
 }
 
+#[test]
+fn version_5_directory_opens_and_reads_back_exactly() {
+    check("tests/fixtures/v5");
+}
+
 /// Appends `expected()` a minute at a time, flushing and compacting after
 /// minute 250 (hours 0-4 into blocks); `after(n)` runs after minute `n`.
 fn append_expected(db: &Db, mut after: impl FnMut(usize)) {
@@ -205,7 +212,7 @@ fn write_checkpoint_golden() {
 }
 
 /// The block format version this build writes (see `storage/docs/format/block.md`).
-const CURRENT_VERSION: u32 = 4;
+const CURRENT_VERSION: u32 = 5;
 
 #[test]
 #[ignore = "writes the checked-in fixture; run only to create a new format version's fixture"]

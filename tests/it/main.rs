@@ -10,6 +10,7 @@ mod delete_series;
 mod fuzz_corpora;
 mod golden_fixtures;
 mod golden_markers;
+mod golden_scaled;
 mod model;
 mod newest_vs_raw;
 mod only_labels;

@@ -28,11 +28,14 @@ pub(crate) enum BlockVersion {
     /// sample is read without decompressing a frame, and rollup blobs in a
     /// `rollups` file of their own, so reading them decompresses no chunk.
     V4 = 4,
+    /// V4 whose sealed chunks may hold timestamps and decimal mantissas
+    /// divided by their common divisor (timestamp forms 1-2, codecs 3-4).
+    V5 = 5,
 }
 
 impl BlockVersion {
     /// The version this build writes.
-    pub(crate) const CURRENT: Self = Self::V4;
+    pub(crate) const CURRENT: Self = Self::V5;
 
     pub(crate) fn has_rollups(self) -> bool {
         self >= Self::V2
@@ -50,6 +53,7 @@ impl BlockVersion {
             Self::V1 | Self::V2 => 1,
             Self::V3 => 3,
             Self::V4 => 4,
+            Self::V5 => 5,
         }
     }
 }
@@ -64,6 +68,7 @@ impl TryFrom<u64> for BlockVersion {
             2 => Ok(Self::V2),
             3 => Ok(Self::V3),
             4 => Ok(Self::V4),
+            5 => Ok(Self::V5),
             other => Err(other),
         }
     }

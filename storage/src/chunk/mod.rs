@@ -10,7 +10,8 @@ pub(crate) mod packed;
 pub(crate) mod sealed;
 pub(crate) mod xor;
 
-/// Value codec of a sealed chunk, stored as its first byte.
+/// Value codec of a sealed chunk, stored in the low four bits of its first
+/// byte (and as a whole byte in block index entries and rollup columns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Codec {
@@ -20,16 +21,24 @@ pub enum Codec {
     DecimalDelta = 1,
     /// Values `m / 10^k`, mantissas delta-of-delta-coded and bit-packed.
     DecimalDod = 2,
+    /// As `DecimalDelta`, the deltas divided by their greatest common
+    /// divisor (readings in steps of 0.002, of 5, …), block version 5 on.
+    DecimalDeltaScaled = 3,
+    /// As `DecimalDod`, the dods divided by their greatest common divisor.
+    DecimalDodScaled = 4,
 }
 
 impl Codec {
-    pub const ALL: [Codec; 3] = [Codec::Xor, Codec::DecimalDelta, Codec::DecimalDod];
+    pub const ALL: [Codec; 5] =
+        [Codec::Xor, Codec::DecimalDelta, Codec::DecimalDod, Codec::DecimalDeltaScaled, Codec::DecimalDodScaled];
 
     pub fn name(self) -> &'static str {
         match self {
             Codec::Xor => "xor",
             Codec::DecimalDelta => "decimal-delta",
             Codec::DecimalDod => "decimal-dod",
+            Codec::DecimalDeltaScaled => "decimal-delta-scaled",
+            Codec::DecimalDodScaled => "decimal-dod-scaled",
         }
     }
 }
@@ -42,6 +51,8 @@ impl TryFrom<u8> for Codec {
             0 => Ok(Codec::Xor),
             1 => Ok(Codec::DecimalDelta),
             2 => Ok(Codec::DecimalDod),
+            3 => Ok(Codec::DecimalDeltaScaled),
+            4 => Ok(Codec::DecimalDodScaled),
             other => Err(other),
         }
     }

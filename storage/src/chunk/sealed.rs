@@ -1,23 +1,34 @@
 //! Sealed chunks: the form a run of samples takes inside a block. Each chunk
-//! is re-encoded with whichever value codec is smallest for it, timestamps
-//! always as bit-packed delta-of-deltas. Pure codec, no I/O.
+//! is re-encoded with whichever value codec is smallest for it, and its
+//! timestamps in whichever of three forms is smallest. Pure codec, no I/O.
 //!
 //! ```text
-//! codec u8 | count uvarint | t0 varint | delta0 uvarint (count >= 2)
-//!          | ts_len uvarint | ts bits: packed dods (count - 2)
+//! head u8 (value codec in bits 0-3, timestamp form in bits 4-5) | count uvarint
+//!          | timestamps, by form:
+//!   0 dods          t0 varint | delta0 uvarint (count >= 2) | bits_len uvarint | packed dods (count - 2)
+//!   1 scaled dods   t0 varint | g uvarint | delta0 uvarint (count >= 2) | bits_len uvarint
+//!                   | packed dods / g (count - 2)
+//!   2 scaled deltas t0 varint | g uvarint | bits_len uvarint | packed deltas / g (count - 1)
 //!          | values (to the end of the chunk), by codec:
-//!   0 Xor           Gorilla XOR bits of every value
-//!   1 DecimalDelta  k i8 | m0 varint | bits_len uvarint | packed deltas of m (count - 1) | patches
-//!   2 DecimalDod    k i8 | m0 varint | d0 varint (count >= 2) | bits_len uvarint
-//!                   | packed dods of m (count - 2) | patches
+//!   0 Xor                 Gorilla XOR bits of every value
+//!   1 DecimalDelta        k i8 | m0 varint | bits_len uvarint | packed deltas of m (count - 1) | patches
+//!   2 DecimalDod          k i8 | m0 varint | d0 varint (count >= 2) | bits_len uvarint
+//!                         | packed dods of m (count - 2) | patches
+//!   3 DecimalDeltaScaled  k i8 | m0 varint | g uvarint | bits_len uvarint | packed deltas / g | patches
+//!   4 DecimalDodScaled    k i8 | m0 varint | d0 varint (count >= 2) | g uvarint | bits_len uvarint
+//!                         | packed dods / g | patches
 //! patches := 0 u8                                            no patches
 //!          | 1 u8 | n uvarint | (index delta uvarint | bit-pattern difference varint){n}
 //!          | 2 u8 | bits_len uvarint | packed differences, one per value (0 = exact)
 //! ```
 //! A decimal value is `m / 10^k`; a patched one is the f64 whose bit pattern
 //! is that of `m / 10^k` plus the difference (`decimal.rs`). "packed" is
-//! `packed.rs`. All differences use wrapping arithmetic, so any strictly
-//! increasing timestamps and any f64 round-trip.
+//! `packed.rs`. `g` is the greatest common divisor of what follows it (at
+//! least 2; in form 2, 1 when there is none): timestamps in whole seconds or minutes at irregular spacing,
+//! and readings in steps (0.002 kW, 5 units), pack their quotients in far
+//! fewer bits. Forms 1-2 and codecs 3-4 appear from block version 5 on. All
+//! differences use wrapping arithmetic, so any strictly increasing
+//! timestamps and any f64 round-trip.
 
 use super::bstream::{BitReader, BitWriter};
 use super::packed::{packed_bits, read_packed, write_packed};
@@ -37,15 +48,84 @@ const PATCHES_DENSE: u8 = 2;
 pub(crate) fn encode(samples: &[Sample]) -> (Vec<u8>, Codec) {
     debug_assert!(!samples.is_empty() && samples.len() <= MAX_SAMPLES);
     let mut out = Vec::with_capacity(samples.len() + 32);
-    out.push(0); // codec, patched below
+    out.push(0); // head, set below
     put_uvarint(&mut out, samples.len() as u64);
-    encode_timestamps(samples, &mut out);
+    let form = encode_chunk_timestamps(samples, &mut out);
 
     let values: Vec<f64> = samples.iter().map(|s| s.v).collect();
     let (codec, body) = encode_values(&values);
-    out[0] = codec as u8;
+    out[0] = codec as u8 | (form as u8) << FORM_SHIFT;
     out.extend_from_slice(&body);
     (out, codec)
+}
+
+/// Bits 4-5 of a sealed chunk's head byte: how its timestamps are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum TimestampForm {
+    Dods = 0,
+    ScaledDods = 1,
+    ScaledDeltas = 2,
+}
+
+const FORM_SHIFT: u8 = 4;
+const CODEC_MASK: u8 = 0x0f;
+
+/// The greatest common divisor of the magnitudes of `values` (0 when all
+/// are 0): what every one of them is a multiple of.
+fn common_divisor(values: &[i64]) -> u64 {
+    let gcd = |mut a: u64, mut b: u64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    values.iter().fold(0, |g, v| if g == 1 { 1 } else { gcd(g, v.unsigned_abs()) })
+}
+
+/// `values`, or their quotients by their common divisor `g` (at least 2)
+/// when those pack in fewer bits (what `g` itself costs included); with
+/// the packed size in bits.
+fn maybe_scaled(values: Vec<i64>) -> (Option<i64>, Vec<i64>, usize) {
+    let bits = packed_bits(&values);
+    // An `i64` divisor, so each quotient times `g` is its value again.
+    if let Some(g) = i64::try_from(common_divisor(&values)).ok().filter(|&g| g >= 2) {
+        let quotients: Vec<i64> = values.iter().map(|v| v / g).collect();
+        let scaled_bits = packed_bits(&quotients);
+        if scaled_bits + 16 < bits {
+            return (Some(g), quotients, scaled_bits);
+        }
+    }
+    (None, values, bits)
+}
+
+/// The timestamps of a sealed chunk in the smallest form; returns the form.
+/// Deltas beat dods where spacing is irregular (a dod then carries two
+/// deltas' jitter).
+fn encode_chunk_timestamps(samples: &[Sample], out: &mut Vec<u8>) -> TimestampForm {
+    let deltas: Vec<i64> = samples.windows(2).map(|w| w[1].t.wrapping_sub(w[0].t)).collect();
+    let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    let (g, dods, dod_bits) = maybe_scaled(dods);
+    let mut best = match g {
+        Some(g) => (TimestampForm::ScaledDods, dod_bits, g, dods),
+        None => (TimestampForm::Dods, dod_bits, 1, dods),
+    };
+    let g = i64::try_from(common_divisor(&deltas)).unwrap_or(1).max(1);
+    let quotients: Vec<i64> = deltas.iter().map(|d| d / g).collect();
+    let bits = packed_bits(&quotients);
+    if bits + 16 < best.1 {
+        best = (TimestampForm::ScaledDeltas, bits, g, quotients);
+    }
+    let (form, _, g, packed) = best;
+    put_varint(out, samples[0].t);
+    if form != TimestampForm::Dods {
+        put_uvarint(out, g as u64);
+    }
+    if form != TimestampForm::ScaledDeltas && samples.len() >= 2 {
+        put_uvarint(out, deltas[0] as u64);
+    }
+    put_packed(&packed, out);
+    form
 }
 
 /// The values part alone, with the smallest codec (rollup columns use it).
@@ -63,13 +143,17 @@ pub(crate) fn encode_values(values: &[f64]) -> (Codec, Vec<u8>) {
 /// Decodes a values part written by [`encode_values`] (all of `bytes`)
 /// into the values of `samples`.
 pub(crate) fn decode_values(codec: Codec, bytes: &[u8], samples: &mut [Sample]) -> Result<(), DecodeError> {
-    let mut r = ByteReader::new(bytes);
+    decode_values_from(&mut ByteReader::new(bytes), codec, samples)
+}
+
+fn decode_values_from(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) -> Result<(), DecodeError> {
     match codec {
-        Codec::Xor => decode_xor(&mut r, samples),
-        Codec::DecimalDelta | Codec::DecimalDod => decode_decimal(&mut r, codec, samples),
+        Codec::Xor => decode_xor(r, samples),
+        _ => decode_decimal(r, codec, samples),
     }
 }
 
+/// Timestamps in form 0 (rollup blobs' bucket starts use it too).
 pub(crate) fn encode_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
     let mut prev_t = samples[0].t;
     put_varint(out, prev_t);
@@ -128,18 +212,35 @@ fn encode_decimal(k: i8, values: &[f64]) -> (Codec, Vec<u8>) {
     }
     let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     let dods: Vec<i64> = m.windows(3).map(|w| w[2].wrapping_sub(w[1]).wrapping_sub(w[1].wrapping_sub(w[0]))).collect();
+    let (delta_scale, deltas, delta_bits) = maybe_scaled(deltas);
+    let (dod_scale, dods, dod_bits) = maybe_scaled(dods);
     let mut out = vec![k as u8];
     put_varint(&mut out, m[0]);
-    let codec = if m.len() >= 2 && packed_bits(&dods) + 64 < packed_bits(&deltas) {
+    let codec = if m.len() >= 2 && dod_bits + 64 < delta_bits {
         put_varint(&mut out, m[1].wrapping_sub(m[0]));
-        put_packed(&dods, &mut out);
-        Codec::DecimalDod
+        put_scale_and_packed(dod_scale, &dods, &mut out);
+        if dod_scale.is_some() {
+            Codec::DecimalDodScaled
+        } else {
+            Codec::DecimalDod
+        }
     } else {
-        put_packed(&deltas, &mut out);
-        Codec::DecimalDelta
+        put_scale_and_packed(delta_scale, &deltas, &mut out);
+        if delta_scale.is_some() {
+            Codec::DecimalDeltaScaled
+        } else {
+            Codec::DecimalDelta
+        }
     };
     put_patches(&patches, values.len(), &mut out);
     (codec, out)
+}
+
+fn put_scale_and_packed(scale: Option<i64>, values: &[i64], out: &mut Vec<u8>) {
+    if let Some(g) = scale {
+        put_uvarint(out, g as u64);
+    }
+    put_packed(values, out);
 }
 
 /// A sparse list when patches are few, a packed difference per value when many.
@@ -174,22 +275,26 @@ fn put_patches(patches: &[(usize, i64)], count: usize, out: &mut Vec<u8>) {
 /// Decodes a sealed chunk, appending its samples to `out`.
 pub(crate) fn decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, DecodeError> {
     let mut r = ByteReader::new(bytes);
-    let codec = Codec::try_from(r.u8("chunk codec")?).map_err(|_| DecodeError {
+    let head = r.u8("chunk codec")?;
+    let codec = Codec::try_from(head & CODEC_MASK).map_err(|_| DecodeError {
         what: "chunk codec",
         offset: 0,
         reason: "unknown codec",
     })?;
+    let form = match head >> FORM_SHIFT {
+        0 => TimestampForm::Dods,
+        1 => TimestampForm::ScaledDods,
+        2 => TimestampForm::ScaledDeltas,
+        _ => return Err(DecodeError { what: "timestamp form", offset: 0, reason: "unknown timestamp form" }),
+    };
     let count = r.len("sample count", MAX_SAMPLES)?;
     if count == 0 {
         return Err(DecodeError { what: "sample count", offset: 1, reason: "empty chunk" });
     }
     let start = out.len();
-    let result = decode_timestamps(&mut r, count, out).and_then(|()| {
+    let result = decode_chunk_timestamps(&mut r, form, count, out).and_then(|()| {
         let samples = out.get_mut(start..).unwrap_or_default();
-        match codec {
-            Codec::Xor => decode_xor(&mut r, samples),
-            Codec::DecimalDelta | Codec::DecimalDod => decode_decimal(&mut r, codec, samples),
-        }
+        decode_values_from(&mut r, codec, samples)
     });
     if result.is_err() {
         out.truncate(start);
@@ -217,12 +322,16 @@ fn decode_decimal(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) 
         return Err(DecodeError { what: "decimal exponent", offset: k_at, reason: "too large" });
     }
     let mut m = r.varint("first mantissa")?;
-    let dod = codec == Codec::DecimalDod;
+    let dod = matches!(codec, Codec::DecimalDod | Codec::DecimalDodScaled);
     let mut delta = if dod && count >= 2 { r.varint("first delta")? } else { 0 };
+    let scale = match codec {
+        Codec::DecimalDeltaScaled | Codec::DecimalDodScaled => read_scale(r, "mantissa scale")?,
+        _ => 1,
+    };
     let packed_len = if dod { count.saturating_sub(2) } else { count - 1 };
     let mut residuals = Vec::with_capacity(packed_len);
     read_packed_section(r, packed_len, &mut residuals, "packed mantissas")?;
-    let mut residuals = residuals.into_iter();
+    let mut residuals = residuals.into_iter().map(|q| q.wrapping_mul(scale));
     for (i, s) in samples.iter_mut().enumerate() {
         if i > 0 {
             if !dod {
@@ -281,6 +390,44 @@ fn read_packed_section(
     read_packed(&mut BitReader::new(bits), n, out).ok_or(DecodeError { what, offset: at, reason: "end early" })
 }
 
+/// A common divisor `g`: at least 1 and an `i64`.
+fn read_scale(r: &mut ByteReader<'_>, what: &'static str) -> Result<i64, DecodeError> {
+    let at = r.position();
+    let g = r.uvarint(what)?;
+    i64::try_from(g).ok().filter(|&g| g >= 1).ok_or(DecodeError { what, offset: at, reason: "zero or too large" })
+}
+
+fn decode_chunk_timestamps(
+    r: &mut ByteReader<'_>,
+    form: TimestampForm,
+    count: usize,
+    out: &mut Vec<Sample>,
+) -> Result<(), DecodeError> {
+    if form == TimestampForm::Dods {
+        return decode_timestamps(r, count, out);
+    }
+    let mut t = r.varint("first timestamp")?;
+    let scale = read_scale(r, "timestamp scale")?;
+    out.reserve(count);
+    out.push(Sample { t, v: 0.0 });
+    let mut delta = if form == TimestampForm::ScaledDods && count >= 2 { r.uvarint("first delta")? as i64 } else { 0 };
+    if form == TimestampForm::ScaledDods && count >= 2 {
+        t = t.wrapping_add(delta);
+        out.push(Sample { t, v: 0.0 });
+    }
+    let packed_len = if form == TimestampForm::ScaledDods { count.saturating_sub(2) } else { count - 1 };
+    let mut quotients = Vec::with_capacity(packed_len);
+    read_packed_section(r, packed_len, &mut quotients, "timestamp bits")?;
+    for q in quotients {
+        let step = q.wrapping_mul(scale);
+        delta = if form == TimestampForm::ScaledDods { delta.wrapping_add(step) } else { step };
+        t = t.wrapping_add(delta);
+        out.push(Sample { t, v: 0.0 });
+    }
+    Ok(())
+}
+
+/// Timestamps in form 0 (rollup blobs' bucket starts use it too).
 pub(crate) fn decode_timestamps(
     r: &mut ByteReader<'_>,
     count: usize,
@@ -404,16 +551,103 @@ mod tests {
         }
     }
 
+    /// Irregular spacing in whole minutes, as traffic sensors report.
+    fn irregular_minutes(n: usize) -> Vec<i64> {
+        let gaps = [5, 5, 4, 6, 5, 9, 5, 10, 5, 15, 5, 5, 6, 20, 5, 4];
+        (0..n)
+            .scan(1_441_000_000_000i64, |t, i| {
+                *t += gaps[(i * 7 + i / 3) % gaps.len()] * 60_000;
+                Some(*t)
+            })
+            .collect()
+    }
+
+    fn codec_and_form(bytes: &[u8]) -> (Codec, u8) {
+        (Codec::try_from(bytes[0] & CODEC_MASK).unwrap(), bytes[0] >> FORM_SHIFT)
+    }
+
+    #[test]
+    fn irregular_whole_minutes_pack_their_quotients() {
+        let samples: Vec<Sample> = irregular_minutes(2000).into_iter().map(|t| Sample { t, v: 60.0 }).collect();
+        round_trip(&samples);
+        let (bytes, _) = encode(&samples);
+        assert_eq!(codec_and_form(&bytes).1, TimestampForm::ScaledDeltas as u8);
+        // Gaps of 4-20 minutes: a few bits each, where milliseconds took about twenty.
+        assert!(bytes.len() < 2000 * 5 / 8 + 40, "{} bytes", bytes.len());
+        // The same gaps with a millisecond of jitter: no common divisor, deltas unscaled.
+        let jittered: Vec<Sample> =
+            samples.iter().enumerate().map(|(i, s)| Sample { t: s.t + (i % 2) as i64, ..*s }).collect();
+        round_trip(&jittered);
+    }
+
+    #[test]
+    fn regular_spacing_with_minute_gaps_scales_its_dods() {
+        // Every 5 minutes, with a whole number of intervals missing now and then.
+        let mut t = 1_400_000_000_000i64;
+        let samples: Vec<Sample> = (0..3000)
+            .map(|i| {
+                t += if i % 97 == 0 { 3 } else { 1 } * 300_000 + if i % 500 == 0 { 3_600_000 } else { 0 };
+                Sample { t, v: 1.0 }
+            })
+            .collect();
+        round_trip(&samples);
+        let (bytes, _) = encode(&samples);
+        assert_ne!(codec_and_form(&bytes).1, TimestampForm::Dods as u8);
+    }
+
+    #[test]
+    fn readings_in_steps_pack_their_quotients() {
+        // A power meter's random walk in steps of 0.002 kW.
+        let power: Vec<f64> = (0..2000u64)
+            .scan(500i64, |m, i| {
+                *m = (*m + (i.wrapping_mul(2_654_435_761) % 41) as i64 - 20).max(0);
+                Some((*m * 2) as f64 / 1000.0)
+            })
+            .collect();
+        let (codec, len) = round_trip(&at_seconds(&power));
+        assert_eq!(codec, Codec::DecimalDeltaScaled);
+        // One reading in three a thousandth off the steps: no common divisor.
+        let unscaled: Vec<f64> =
+            power.iter().enumerate().map(|(i, v)| v + u8::from(i % 3 == 0) as f64 / 1000.0).collect();
+        let (codec, unscaled_len) = round_trip(&at_seconds(&unscaled));
+        assert!(matches!(codec, Codec::DecimalDelta | Codec::DecimalDod), "{codec:?}");
+        assert!(len + 2000 / 8 <= unscaled_len + 16, "a bit less per value: {len} vs {unscaled_len}");
+        // A counter in steps of 250 with a varying rate: dods scaled.
+        let counter: Vec<f64> = (0..2000i64).map(|i| (i * i / 7 * 250) as f64).collect();
+        assert_eq!(round_trip(&at_seconds(&counter)).0, Codec::DecimalDodScaled);
+    }
+
+    #[test]
+    fn unknown_timestamp_forms_and_zero_scales_are_errors() {
+        let samples: Vec<Sample> = irregular_minutes(100).into_iter().map(|t| Sample { t, v: 2.5 }).collect();
+        let (bytes, _) = encode(&samples);
+        let mut bad = bytes.clone();
+        bad[0] |= 3 << FORM_SHIFT;
+        assert_eq!(decode(&bad, &mut Vec::new()).unwrap_err().reason, "unknown timestamp form");
+        // The scale follows the count (1 byte here) and t0 (6 bytes); a
+        // first byte 0 makes it 0.
+        let mut zero = bytes.clone();
+        let scale_at = 1 + 1 + 6;
+        assert_eq!(zero[scale_at - 1] & 0x80, 0, "t0 ends before the scale");
+        zero[scale_at] = 0;
+        let err = decode(&zero, &mut Vec::new()).unwrap_err();
+        assert_eq!((err.what, err.reason), ("timestamp scale", "zero or too large"));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], &mut Vec::new()).is_err(), "cut at {cut}");
+        }
+    }
+
     fn samples() -> impl Strategy<Value = Vec<Sample>> {
         let value = prop_oneof![
             any::<u64>().prop_map(f64::from_bits),
             (-100_000i64..100_000).prop_map(|m| m as f64 / 100.0),
             (-100_000i64..100_000).prop_map(|m| m as f64 / 1000.0 * 3.0),
             (0i64..1_000_000).prop_map(|m| m as f64),
+            (-50_000i64..50_000).prop_map(|m| (m * 2) as f64 / 1000.0),
             Just(f64::NAN),
             Just(-0.0),
         ];
-        let step = prop_oneof![Just(1000i64), 1i64..5000, 1i64..i64::MAX / 1024];
+        let step = prop_oneof![Just(1000i64), 1i64..5000, (1i64..30).prop_map(|m| m * 60_000), 1i64..i64::MAX / 1024];
         (any::<i64>(), proptest::collection::vec((step, value), 1..400)).prop_map(|(start, rows)| {
             let mut t = start;
             let mut out = Vec::new();
@@ -449,6 +683,28 @@ mod tests {
 
         #[test]
         fn counters_round_trip(samples in counter_samples()) {
+            round_trip(&samples);
+        }
+
+        /// Whole steps of time and value: the scaled forms and codecs, and
+        /// their edges (huge divisors, wrapping differences).
+        #[test]
+        fn stepped_chunks_round_trip(
+            start in any::<i64>(),
+            time_step in prop_oneof![Just(60_000i64), 1i64..1_000_000, Just(1i64 << 40)],
+            value_step in prop_oneof![Just(2i64), 1i64..1000, Just(1i64 << 50)],
+            rows in proptest::collection::vec((1i64..20, -30i64..30), 1..300),
+        ) {
+            let (mut t, mut m) = (start, 0i64);
+            let mut samples = Vec::new();
+            for (gap, change) in rows {
+                samples.push(Sample { t, v: m as f64 / 1000.0 });
+                m = m.wrapping_add(change.wrapping_mul(value_step));
+                match t.checked_add(gap.saturating_mul(time_step)) {
+                    Some(next) => t = next,
+                    None => break,
+                }
+            }
             round_trip(&samples);
         }
 
