@@ -1,7 +1,8 @@
 //! Loops `max by (host) (rate(x{host=~"host-[0-4]"}[1m]))` over 2 h at 1 min
 //! on 100 counters at 1 s held in the head, for `perf record` (a
 //! development aid for the `query` bench's `head/` group):
-//! `cargo run --release -p pulsedb-bench --example profile_head_1m -- [seconds]`.
+//! `cargo run --release -p pulsedb-bench --example profile_head_1m -- [seconds] [blocks]`
+//! (`blocks`: the same data flushed to blocks first).
 use std::time::{Duration, Instant};
 
 use pulsedb::{Batch, Labels};
@@ -25,6 +26,15 @@ fn main() {
             batch.add(l.clone(), samples);
         }
         db.append(&batch).expect("append");
+    }
+    if std::env::args().nth(2).as_deref() == Some("blocks") {
+        // A sample a block span on moves the head past the data, which a
+        // flush then writes as blocks (2 h, no 1 min rollups, as the head cuts them).
+        let mut marker = Batch::new();
+        marker.push(Labels::metric("marker", [("host", "none")]), start + 4 * 3_600_000, 1.0);
+        db.append(&marker).expect("append");
+        db.flush().expect("flush");
+        println!("blocks: {}", db.stats().expect("stats").blocks);
     }
     let q = r#"max by (host) (rate(cpu_seconds_total{host=~"host-[0-4]"}[1m]))"#;
     let end = start + 2 * 3_600_000 - 60_000;
