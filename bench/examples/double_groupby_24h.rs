@@ -86,7 +86,12 @@ fn main() {
             })
             .collect();
         times.sort();
-        println!("{what}: median {:.2?} (min {:.2?}, max {:.2?}) of {runs} runs", times[runs / 2], times[0], times[runs - 1]);
+        println!(
+            "{what}: median {:.2?} (min {:.2?}, max {:.2?}) of {runs} runs",
+            times[runs / 2],
+            times[0],
+            times[runs - 1]
+        );
     };
     time("double-groupby-1, newest hours in the head");
     // Past the data, so a flush writes the head's windows too.

@@ -87,6 +87,23 @@ pub fn rollup_encode(samples: &[Sample], resolution: i64) -> Vec<u8> {
     crate::rollup::encode(&crate::rollup::compute_for_storage(samples, resolution))
 }
 
+/// The value codec and timestamp form (`storage/docs/format/chunks.md`) of
+/// every sealed chunk of the block in `dir`, series by series (format tests).
+pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u8)>, String> {
+    use crate::block::{Block, FrameCache};
+    let block = Block::open(dir).map_err(|e| e.to_string())?;
+    let (mut metas, mut cache, mut out) = (Vec::new(), FrameCache::default(), Vec::new());
+    for sref in block.series_refs().collect::<Vec<_>>() {
+        block.chunk_metas(sref, &mut metas).map_err(|e| e.to_string())?;
+        for meta in &metas {
+            let bytes = block.chunk_bytes(meta, &mut cache).map_err(|e| e.to_string())?;
+            let (codec, form) = crate::chunk::sealed::head_parts(bytes).map_err(|e| e.to_string())?;
+            out.push((codec.name(), form));
+        }
+    }
+    Ok(out)
+}
+
 /// Opens the block in `dir` and reads, as queries and `check` do, every
 /// series' samples (whole and a middle slice of the window), rollups and
 /// newest samples (fuzzing damaged blocks); the samples read, or the

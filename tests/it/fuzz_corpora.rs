@@ -37,6 +37,14 @@ fn directory_target_seeds_are_valid() {
         let read = pulsedb_testkit::fuzzing::block_read_samples(&bytes).unwrap();
         assert!(matches!(read, Ok(n) if n > 0), "{seed}: {read:?}");
     }
+    // Each sealed chunk seed decodes (the target skips inputs that do not,
+    // so a seed that stopped decoding would test nothing).
+    for seed in ["counter", "floats", "gauge", "scaled", "special"] {
+        let bytes = std::fs::read(root.join("sealed_chunk").join(seed)).unwrap();
+        let mut samples = Vec::new();
+        pulsedb_storage::internals::sealed_decode(&bytes, &mut samples).unwrap_or_else(|e| panic!("{seed}: {e}"));
+        assert!(!samples.is_empty(), "{seed}");
+    }
     for (seed, frames) in [("three_segments", 12), ("torn_tail", 11), ("headers_added", 12), ("one_segment", 4)] {
         let bytes = std::fs::read(root.join("wal_replay").join(seed)).unwrap();
         assert_eq!(pulsedb_testkit::fuzzing::wal_replay_frames(&bytes), Some(Ok(frames)), "{seed}");

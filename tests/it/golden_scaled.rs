@@ -1,11 +1,13 @@
 //! Golden fixture `tests/fixtures/v5-scaled/`: block format 5's scaled
 //! sealed chunks in checked-in bytes. The main fixtures' regular data
 //! never needs them; this one holds data that does: timestamps at
-//! irregular whole minutes (scaled deltas), every 5 minutes with missing
-//! intervals (scaled dods), readings in steps of 0.002 (scaled mantissa
-//! deltas) and a counter in steps of 250 at a varying rate (scaled
-//! mantissa dods). Written once by the ignored `write_scaled_golden`
-//! below, checked in, never regenerated.
+//! irregular whole minutes and every 5 minutes with missing intervals
+//! (scaled deltas), a reporter backing off a minute or two more each time
+//! (scaled dods), readings in steps of 0.002 (scaled mantissa deltas) and
+//! a counter in steps of 250 at a varying rate (scaled mantissa dods); the
+//! test checks that each form and codec is in the checked-in bytes.
+//! Written once by the ignored `write_scaled_golden` below, checked in,
+//! never regenerated.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -73,7 +75,17 @@ fn expected() -> Vec<(Labels, Vec<Sample>)> {
         .map(|(i, m)| Sample::new(i as i64 * MIN, (m * 2) as f64 / 1000.0))
         .collect();
     let counter = (0..END / MIN).map(|i| Sample::new(i * MIN, ((i * i / 7) * 250) as f64)).collect();
+    // Gaps growing by one or two minutes, back to one minute every 40 samples.
+    let backing_off = (0..)
+        .scan((0, 0), |(t, gap), i: i64| {
+            *gap = if i % 40 == 0 { MIN } else { *gap + (1 + i % 2) * MIN };
+            *t += *gap;
+            Some(Sample::new(*t, (i % 40) as f64))
+        })
+        .take_while(|s| s.t < END)
+        .collect();
     vec![
+        (labels("backing_off"), backing_off),
         (labels("power_kw"), power),
         (labels("speed_irregular"), speed),
         (labels("up_every_5m"), five_min),
@@ -96,10 +108,12 @@ fn bits(data: &[(Labels, Vec<Sample>)]) -> Vec<(Labels, Vec<(i64, u64)>)> {
     data.iter().map(|(l, s)| (l.clone(), s.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect()
 }
 
-/// The codecs the fixture's blocks name in their `meta.json`.
-fn codecs(dir: &Path) -> Vec<String> {
-    let info = pulsedb_storage::inspect(dir).unwrap();
-    let mut all: Vec<String> = info.blocks.iter().flat_map(|b| b.codecs.keys().cloned()).collect();
+/// The value codecs and timestamp forms of every chunk in the blocks of `dir`.
+fn formats(dir: &Path) -> Vec<(&'static str, u8)> {
+    let mut all = Vec::new();
+    for block in std::fs::read_dir(dir.join("blocks")).unwrap() {
+        all.extend(pulsedb_storage::internals::block_chunk_formats(&block.unwrap().path()).unwrap());
+    }
     all.sort();
     all.dedup();
     all
@@ -109,15 +123,18 @@ fn codecs(dir: &Path) -> Vec<String> {
 fn version_5_scaled_chunks_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(Path::new(FIXTURE), dir.path());
-    let names = codecs(dir.path());
+    let found = formats(dir.path());
     for codec in ["decimal-delta-scaled", "decimal-dod-scaled"] {
-        assert!(names.iter().any(|n| n == codec), "the fixture holds {codec}: {names:?}");
+        assert!(found.iter().any(|&(c, _)| c == codec), "the fixture holds {codec}: {found:?}");
+    }
+    for form in [1, 2] {
+        assert!(found.iter().any(|&(_, f)| f == form), "the fixture holds timestamp form {form}: {found:?}");
     }
     let db = Db::open(dir.path(), options()).unwrap();
     assert_eq!(db.stats().unwrap().blocks, 2, "days 0-1 compacted, day 2 a block of its own");
     let want = bits(&expected());
     assert_eq!(read_all(&db), want);
-    // Compaction re-encodes what it merges: the same samples again.
+    // And once the WAL's tail is flushed and compacted with them.
     db.flush().unwrap();
     db.compact().unwrap();
     assert_eq!(read_all(&db), want);

@@ -305,7 +305,7 @@ mod tests {
         #[test]
         fn series_entries_round_trip(
             // At least one chunk: the writer writes no series without samples.
-            raw in proptest::collection::vec((any::<i64>(), any::<u32>(), any::<u64>(), any::<u32>(), any::<u32>(), 0u8..3), 1..20),
+            raw in proptest::collection::vec((any::<i64>(), any::<u32>(), any::<u64>(), any::<u32>(), any::<u32>(), 0u8..5), 1..20),
             (last, value, fresh, back) in (any::<u64>(), any::<u64>(), 0u8..3, 1i64..),
         ) {
             let chunks: Vec<ChunkMeta> = raw

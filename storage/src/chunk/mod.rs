@@ -14,6 +14,7 @@ pub(crate) mod xor;
 /// byte (and as a whole byte in block index entries and rollup columns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum Codec {
     /// Gorilla XOR of the raw float bits.
     Xor = 0,

@@ -59,6 +59,28 @@ pub(crate) fn encode(samples: &[Sample]) -> (Vec<u8>, Codec) {
     (out, codec)
 }
 
+/// The value codec and timestamp form a chunk's head byte names.
+fn read_head(bytes: &[u8]) -> Result<(Codec, TimestampForm), DecodeError> {
+    let head = ByteReader::new(bytes).u8("chunk codec")?;
+    let codec = Codec::try_from(head & CODEC_MASK).map_err(|_| DecodeError {
+        what: "chunk codec",
+        offset: 0,
+        reason: "unknown codec",
+    })?;
+    let form = match head >> FORM_SHIFT {
+        0 => TimestampForm::Dods,
+        1 => TimestampForm::ScaledDods,
+        2 => TimestampForm::ScaledDeltas,
+        _ => return Err(DecodeError { what: "timestamp form", offset: 0, reason: "unknown timestamp form" }),
+    };
+    Ok((codec, form))
+}
+
+/// The value codec and timestamp form (0-2) of a sealed chunk.
+pub(crate) fn head_parts(bytes: &[u8]) -> Result<(Codec, u8), DecodeError> {
+    read_head(bytes).map(|(codec, form)| (codec, form as u8))
+}
+
 /// Bits 4-5 of a sealed chunk's head byte: how its timestamps are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -83,8 +105,13 @@ fn common_divisor(values: &[i64]) -> u64 {
     values.iter().fold(0, |g, v| if g == 1 { 1 } else { gcd(g, v.unsigned_abs()) })
 }
 
+/// Bytes of `v` as a uvarint.
+fn uvarint_len(v: u64) -> usize {
+    (64 - v.leading_zeros()).max(1).div_ceil(7) as usize
+}
+
 /// `values`, or their quotients by their common divisor `g` (at least 2)
-/// when those pack in fewer bits (what `g` itself costs included); with
+/// when those pack in fewer bits, what writing `g` costs included; with
 /// the packed size in bits.
 fn maybe_scaled(values: Vec<i64>) -> (Option<i64>, Vec<i64>, usize) {
     let bits = packed_bits(&values);
@@ -92,7 +119,7 @@ fn maybe_scaled(values: Vec<i64>) -> (Option<i64>, Vec<i64>, usize) {
     if let Some(g) = i64::try_from(common_divisor(&values)).ok().filter(|&g| g >= 2) {
         let quotients: Vec<i64> = values.iter().map(|v| v / g).collect();
         let scaled_bits = packed_bits(&quotients);
-        if scaled_bits + 16 < bits {
+        if scaled_bits + 8 * uvarint_len(g as u64) < bits {
             return (Some(g), quotients, scaled_bits);
         }
     }
@@ -105,15 +132,18 @@ fn maybe_scaled(values: Vec<i64>) -> (Option<i64>, Vec<i64>, usize) {
 fn encode_chunk_timestamps(samples: &[Sample], out: &mut Vec<u8>) -> TimestampForm {
     let deltas: Vec<i64> = samples.windows(2).map(|w| w[1].t.wrapping_sub(w[0].t)).collect();
     let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    // What each form writes besides the packed bits (t0 and the packed
+    // length aside, which all write): dod forms `delta0`, scaled ones `g`.
+    let delta0_bits = deltas.first().map_or(0, |&d| 8 * uvarint_len(d as u64));
     let (g, dods, dod_bits) = maybe_scaled(dods);
     let mut best = match g {
-        Some(g) => (TimestampForm::ScaledDods, dod_bits, g, dods),
-        None => (TimestampForm::Dods, dod_bits, 1, dods),
+        Some(g) => (TimestampForm::ScaledDods, dod_bits + delta0_bits + 8 * uvarint_len(g as u64), g, dods),
+        None => (TimestampForm::Dods, dod_bits + delta0_bits, 1, dods),
     };
     let g = i64::try_from(common_divisor(&deltas)).unwrap_or(1).max(1);
     let quotients: Vec<i64> = deltas.iter().map(|d| d / g).collect();
-    let bits = packed_bits(&quotients);
-    if bits + 16 < best.1 {
+    let bits = packed_bits(&quotients) + 8 * uvarint_len(g as u64);
+    if bits < best.1 {
         best = (TimestampForm::ScaledDeltas, bits, g, quotients);
     }
     let (form, _, g, packed) = best;
@@ -274,19 +304,9 @@ fn put_patches(patches: &[(usize, i64)], count: usize, out: &mut Vec<u8>) {
 
 /// Decodes a sealed chunk, appending its samples to `out`.
 pub(crate) fn decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, DecodeError> {
+    let (codec, form) = read_head(bytes)?;
     let mut r = ByteReader::new(bytes);
-    let head = r.u8("chunk codec")?;
-    let codec = Codec::try_from(head & CODEC_MASK).map_err(|_| DecodeError {
-        what: "chunk codec",
-        offset: 0,
-        reason: "unknown codec",
-    })?;
-    let form = match head >> FORM_SHIFT {
-        0 => TimestampForm::Dods,
-        1 => TimestampForm::ScaledDods,
-        2 => TimestampForm::ScaledDeltas,
-        _ => return Err(DecodeError { what: "timestamp form", offset: 0, reason: "unknown timestamp form" }),
-    };
+    r.u8("chunk codec")?;
     let count = r.len("sample count", MAX_SAMPLES)?;
     if count == 0 {
         return Err(DecodeError { what: "sample count", offset: 1, reason: "empty chunk" });
@@ -581,18 +601,27 @@ mod tests {
     }
 
     #[test]
-    fn regular_spacing_with_minute_gaps_scales_its_dods() {
-        // Every 5 minutes, with a whole number of intervals missing now and then.
-        let mut t = 1_400_000_000_000i64;
-        let samples: Vec<Sample> = (0..3000)
-            .map(|i| {
-                t += if i % 97 == 0 { 3 } else { 1 } * 300_000 + if i % 500 == 0 { 3_600_000 } else { 0 };
-                Sample { t, v: 1.0 }
+    fn each_timestamp_form_wins_where_it_should() {
+        let form = |ts: &[i64]| {
+            let samples: Vec<Sample> = ts.iter().map(|&t| Sample { t, v: 1.0 }).collect();
+            round_trip(&samples);
+            codec_and_form(&encode(&samples).0).1
+        };
+        // Regular: nothing to divide.
+        let regular: Vec<i64> = (0..3000).map(|i| 1_400_000_000_000 + i * 15_000).collect();
+        assert_eq!(form(&regular), TimestampForm::Dods as u8);
+        // A reporter backing off, each gap one or two whole minutes longer
+        // than the last: the gaps spread wide, their changes in steps of a minute.
+        let backing_off: Vec<i64> = (0..300i64)
+            .scan((1_400_000_000_000i64, 60_000i64), |(t, gap), i| {
+                *gap += (1 + i % 2) * 60_000;
+                *t += *gap;
+                Some(*t)
             })
             .collect();
-        round_trip(&samples);
-        let (bytes, _) = encode(&samples);
-        assert_ne!(codec_and_form(&bytes).1, TimestampForm::Dods as u8);
+        assert_eq!(form(&backing_off), TimestampForm::ScaledDods as u8);
+        // Gaps of 4 to 20 minutes in no order: the gaps themselves.
+        assert_eq!(form(&irregular_minutes(3000)), TimestampForm::ScaledDeltas as u8);
     }
 
     #[test]
