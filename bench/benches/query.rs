@@ -100,6 +100,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sum_by_host_rate_5m_1h_15s_1000_series", |b| {
         b.iter(|| db.query_range(q, start, end, 15_000).expect("query"))
     });
+    // Windows 20 times longer than the step: each sample is in 20 windows.
+    group.bench_function("max_over_time_5m_1h_15s_1000_series", |b| {
+        b.iter(|| db.query_range("max_over_time(cpu_seconds_total[5m])", start, end, 15_000).expect("query"))
+    });
     drop(db);
 
     // 1 000 gauges at 1 min for 30 days.

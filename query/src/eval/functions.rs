@@ -9,6 +9,7 @@ use super::labels::drop_metric_name;
 use super::{window_bounds, EvalValue, Evaluator, StepSeries};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
+use crate::functions::sliding::SlidingExtreme;
 use crate::functions::{Impl, Window, WindowFn, MAX_SCALAR_PARAMS};
 use crate::value::ValueType;
 
@@ -100,12 +101,18 @@ impl Evaluator<'_> {
             } else {
                 Vec::new()
             };
+            // One step (an instant query) has one window: the plain fold.
+            let mut sliding = f.extreme.filter(|_| this.steps > 1).map(|e| SlidingExtreme::new(e, &s.samples));
             for i in 0..this.steps {
                 let step_time = this.ts(i);
                 let (lo, hi) = m.window(step_time);
                 let (a, b) = window_bounds(&s.samples, lo, hi);
                 let samples = s.samples.get(a..b).unwrap_or_default();
                 if samples.is_empty() {
+                    continue;
+                }
+                if let Some(sliding) = &mut sliding {
+                    points.extend(sliding.window(a, b).map(|v| (i, v)));
                     continue;
                 }
                 let mut params = [f64::NAN; MAX_SCALAR_PARAMS];

@@ -12,6 +12,7 @@ mod histogram;
 mod labels;
 mod math;
 mod over_time;
+pub(crate) mod sliding;
 mod smoothing;
 mod sorting;
 pub(crate) mod stats;
@@ -64,13 +65,16 @@ pub(crate) struct WindowFn {
     /// Checks the scalar arguments at a step where some series has samples
     /// (Prometheus checks them only there); the error fails the query.
     pub(crate) check_params: Option<ParamCheck>,
+    /// The value is this extreme of the window's samples, which a range
+    /// query computes over its moving windows without rescanning them.
+    pub(crate) extreme: Option<sliding::Extreme>,
 }
 
 impl WindowFn {
     /// A window function that drops the name, counts no resets and takes
     /// any scalar arguments.
     pub(crate) const fn plain(value: fn(&Window<'_>) -> Option<f64>) -> Self {
-        Self { value, keeps_name: false, counts_resets: false, check_params: None }
+        Self { value, keeps_name: false, counts_resets: false, check_params: None, extreme: None }
     }
 }
 

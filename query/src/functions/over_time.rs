@@ -4,6 +4,7 @@
 
 use pulsedb_model::RollupFields;
 
+use super::sliding::Extreme;
 use super::stats::{avg, quantile, sum, variance};
 use super::types::absent_labels;
 use super::{Buckets, Function, Impl, Window, WindowFn};
@@ -16,6 +17,11 @@ const fn window(value: fn(&Window<'_>) -> Option<f64>) -> Impl {
     Impl::Window(WindowFn::plain(value))
 }
 
+/// `value` of one window, also computed over moving windows (`sliding.rs`).
+const fn extreme(value: fn(&Window<'_>) -> Option<f64>, extreme: Extreme) -> Impl {
+    Impl::Window(WindowFn { extreme: Some(extreme), ..WindowFn::plain(value) })
+}
+
 pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("avg_over_time", &[Matrix], Vector, window(|w| Some(avg(w.samples.iter().map(|s| s.v)))))
         .rollup(RollupFields::SUM, |b| Some(b.mean())),
@@ -23,9 +29,9 @@ pub(super) static FUNCTIONS: &[Function] = &[
         .rollup(RollupFields::SUM, |b| Some(b.sum())),
     Function::new("count_over_time", &[Matrix], Vector, window(|w| Some(w.samples.len() as f64)))
         .rollup(RollupFields::COUNT, |b| Some(b.count as f64)),
-    Function::new("min_over_time", &[Matrix], Vector, window(min))
+    Function::new("min_over_time", &[Matrix], Vector, extreme(min, Extreme::Min))
         .rollup(RollupFields::MIN, |b| Some(b.fold(|v, acc| v < acc, |x| x.min))),
-    Function::new("max_over_time", &[Matrix], Vector, window(max))
+    Function::new("max_over_time", &[Matrix], Vector, extreme(max, Extreme::Max))
         .rollup(RollupFields::MAX, |b| Some(b.fold(|v, acc| v > acc, |x| x.max))),
     Function::new(
         "last_over_time",

@@ -5,4 +5,5 @@ mod engine;
 mod limits;
 mod ordering;
 mod scripts;
+mod sliding;
 mod support;
