@@ -2,12 +2,16 @@
 //! `N` series with label sets shaped like Prometheus' 20kseries.json (its
 //! 20,000 real sets, each repeated with a `shard` label as many times as
 //! needed), one sample per second each for 10 minutes, appended by handle
-//! from two writers. Reports the growth of the process's anonymous RSS
+//! from two writers, each second's samples in batches of `B` series (as
+//! remote-write requests bring them; 0: each writer's whole half in one
+//! batch, whose transient vectors then count as hundreds of bytes per
+//! series at 1 M). Reports the growth of the process's anonymous RSS
 //! (`RssAnon` in /proc: heap and allocator included) per series, the head's
 //! own accounting, and the file-backed RSS (mapped chunk files) apart. Not
 //! a timing bench.
 //!
-//! `cargo bench -p pulsedb-bench --bench head_memory -- [--series N]` (default 100,000)
+//! `cargo bench -p pulsedb-bench --bench head_memory -- [--series N] [--batch B]`
+//! (defaults 100,000 and 10,000)
 
 use std::time::{Duration, Instant};
 
@@ -43,12 +47,18 @@ fn label_sets(n: usize) -> Vec<Labels> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let series: usize = args
-        .iter()
-        .position(|a| a == "--series")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
+    let flag = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    let series = flag("--series", 100_000);
+    let batch_rows = match flag("--batch", 10_000) {
+        0 => series,
+        rows => rows,
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let mut options = Options::default();
     options.sync = SyncMode::Interval(Duration::from_secs(1));
@@ -68,11 +78,14 @@ fn main() {
             scope.spawn(move || {
                 let mut batch = Batch::new();
                 for step in 0..steps {
-                    batch.clear();
-                    for (i, &h) in half.iter().enumerate() {
-                        batch.push_by_handle(h, start_ms + step * 1000, ((step * 7 + i as i64) % 100) as f64);
+                    for (part, handles) in half.chunks(batch_rows).enumerate() {
+                        batch.clear();
+                        for (j, &h) in handles.iter().enumerate() {
+                            let i = (part * batch_rows + j) as i64;
+                            batch.push_by_handle(h, start_ms + step * 1000, ((step * 7 + i) % 100) as f64);
+                        }
+                        db.append(&batch).expect("append");
                     }
-                    db.append(&batch).expect("append");
                 }
             });
         }
@@ -82,8 +95,9 @@ fn main() {
     let (anon_after, file_after) = (status_bytes("RssAnon:"), status_bytes("RssFile:"));
     let per = |bytes: u64| bytes / series as u64;
     println!(
-        "{series} series x {steps} samples in {:.1} s; head: {} series, {} chunks",
+        "{series} series x {steps} samples in {:.1} s, batches of {} series; head: {} series, {} chunks",
         elapsed.as_secs_f64(),
+        batch_rows.min(series.div_ceil(2)),
         stats.head_series,
         stats.head_chunks
     );

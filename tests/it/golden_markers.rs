@@ -11,9 +11,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample};
+use pulsedb::{Batch, Db, Labels, Options, Sample};
 use pulsedb_testkit::data_dir::copy_dir;
 
+use super::fixture_reads::{host_bits, to_bits};
 use super::newest_vs_raw::assert_newest_reads_match_full_reads;
 
 const FIXTURE: &str = "tests/fixtures/v4-markers";
@@ -46,21 +47,6 @@ fn expected() -> Vec<(Labels, Vec<Sample>)> {
     ]
 }
 
-fn read_all(db: &Db) -> Vec<(Labels, Vec<Sample>)> {
-    let mut all: Vec<_> = db
-        .select(&[Matcher::equal("host", "golden-m")], i64::MIN, i64::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.labels, s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect::<Vec<_>>()))
-        .collect();
-    all.sort();
-    all.into_iter().map(|(l, s)| (l, s.into_iter().map(|(t, v)| Sample::new(t, f64::from_bits(v))).collect())).collect()
-}
-
-fn bits(data: &[(Labels, Vec<Sample>)]) -> Vec<(Labels, Vec<(i64, u64)>)> {
-    data.iter().map(|(l, s)| (l.clone(), s.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect()
-}
-
 /// Instant selectors and `last_over_time` over the markers answer as full
 /// reads do, in the blocks, at their edges and in the head.
 fn newest_reads_match_full_reads(db: &Db, when: &str) {
@@ -76,14 +62,14 @@ fn version_4_blocks_ending_on_staleness_markers_read_back_exactly() {
     copy_dir(Path::new(FIXTURE), dir.path());
     let db = Db::open(dir.path(), options()).unwrap();
     assert_eq!(db.stats().unwrap().blocks, 2, "hours 0 and 1 in blocks of their own");
-    let want = bits(&expected());
-    assert_eq!(bits(&read_all(&db)), want);
+    let want = to_bits(&expected());
+    assert_eq!(host_bits(&db, "golden-m"), want);
     newest_reads_match_full_reads(&db, "as written");
     // Compaction merges the two blocks, carrying each series' newest
     // samples (flags 1 and 0) from its parents' entries.
     db.flush().unwrap();
     db.compact().unwrap();
-    assert_eq!(bits(&read_all(&db)), want);
+    assert_eq!(host_bits(&db, "golden-m"), want);
     newest_reads_match_full_reads(&db, "after compaction");
 }
 

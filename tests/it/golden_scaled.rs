@@ -13,8 +13,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use pulsedb::{Batch, Db, Labels, Matcher, Options, Sample};
+use pulsedb::{Batch, Db, Labels, Options, Sample};
 use pulsedb_testkit::data_dir::copy_dir;
+
+use super::fixture_reads::{host_bits, to_bits};
 
 const FIXTURE: &str = "tests/fixtures/v5-scaled";
 const MIN: i64 = 60_000;
@@ -93,21 +95,6 @@ fn expected() -> Vec<(Labels, Vec<Sample>)> {
     ]
 }
 
-fn read_all(db: &Db) -> Vec<(Labels, Vec<(i64, u64)>)> {
-    let mut all: Vec<_> = db
-        .select(&[Matcher::equal("host", "golden-s")], i64::MIN, i64::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.labels, s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect::<Vec<_>>()))
-        .collect();
-    all.sort();
-    all
-}
-
-fn bits(data: &[(Labels, Vec<Sample>)]) -> Vec<(Labels, Vec<(i64, u64)>)> {
-    data.iter().map(|(l, s)| (l.clone(), s.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect()
-}
-
 /// The value codecs and timestamp forms of every chunk in the blocks of `dir`.
 fn formats(dir: &Path) -> Vec<(&'static str, u8)> {
     let mut all = Vec::new();
@@ -132,12 +119,12 @@ fn version_5_scaled_chunks_read_back_exactly() {
     }
     let db = Db::open(dir.path(), options()).unwrap();
     assert_eq!(db.stats().unwrap().blocks, 2, "days 0-1 compacted, day 2 a block of its own");
-    let want = bits(&expected());
-    assert_eq!(read_all(&db), want);
+    let want = to_bits(&expected());
+    assert_eq!(host_bits(&db, "golden-s"), want);
     // And once the WAL's tail is flushed and compacted with them.
     db.flush().unwrap();
     db.compact().unwrap();
-    assert_eq!(read_all(&db), want);
+    assert_eq!(host_bits(&db, "golden-s"), want);
 }
 
 #[test]

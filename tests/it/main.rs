@@ -7,6 +7,7 @@ mod crash_checkpoint;
 mod crash_kill9;
 mod db_basics;
 mod delete_series;
+mod fixture_reads;
 mod fuzz_corpora;
 mod golden_fixtures;
 mod golden_markers;

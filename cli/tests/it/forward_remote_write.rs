@@ -481,8 +481,11 @@ fn after_a_kill_what_was_sent_since_the_last_saved_position_is_resent_and_counte
     });
     server.stop_with("KILL");
     let server = TestServer::start(&data, &flags);
-    wait_for("the re-sent batches counted", Duration::from_secs(30), || {
-        server.metric("pulsedb_forward_samples_resent_total") > 0.0
+    // Re-sent samples are counted as they are read back from the WAL, sent
+    // ones once the receiver acknowledges them: wait for both.
+    wait_for("the re-sent batches counted and acknowledged", Duration::from_secs(30), || {
+        let resent = server.metric("pulsedb_forward_samples_resent_total");
+        resent > 0.0 && server.metric("pulsedb_forward_samples_sent_total") >= resent
     });
     let resent = server.metric("pulsedb_forward_samples_resent_total");
     assert!(resent <= 10.0 * 20.0, "at most about a second's worth re-sent: {resent}");

@@ -212,7 +212,7 @@ pub(crate) struct XorChunk {
     bits: BitWriter,
     count: u32,
     mint: i64,
-    maxt: i64,
+    /// Also the newest timestamp (`maxt`).
     dod: DodState,
     xor: XorState,
 }
@@ -226,14 +226,13 @@ impl XorChunk {
     /// chunk is empty (the head guarantees it).
     #[inline]
     pub(crate) fn append(&mut self, t: i64, v: f64) {
-        debug_assert!(self.count == 0 || t > self.maxt, "xor chunk append out of order");
+        debug_assert!(self.count == 0 || t > self.maxt(), "xor chunk append out of order");
         let index = self.count as usize;
         self.dod.encode(&mut self.bits, index, t);
         self.xor.encode(&mut self.bits, index, v.to_bits());
         if self.count == 0 {
             self.mint = t;
         }
-        self.maxt = t;
         self.count += 1;
     }
 
@@ -250,7 +249,7 @@ impl XorChunk {
     }
 
     pub(crate) fn maxt(&self) -> i64 {
-        self.maxt
+        self.dod.prev_t
     }
 
     /// The value of the newest sample (0 for an empty chunk).

@@ -216,7 +216,7 @@ impl Inner {
         }
         self.index.insert(prepared.entries.iter().filter(|e| e.created).filter_map(|e| match e.name {
             Name::Labels(labels) => Some((e.sref, labels)),
-            Name::Handle(_) => None,
+            Name::Handle => None,
         }))
     }
 }

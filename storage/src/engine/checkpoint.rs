@@ -130,14 +130,17 @@ impl Inner {
         let series = self.head.all();
         let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut writer = CheckpointWriter::new(buffered, &header, series.len() as u64).context(writing)?;
+        let mut key = Vec::new();
         for (i, s) in series.iter().enumerate() {
             if i == series.len() / 2 {
                 self.crash_halfway(&mut writer);
             }
+            key.clear();
+            s.key.write_to(&mut key);
             let data = s.data.lock();
             let (open_count, open, ooo, newest) = data.checkpoint_parts();
             let entry =
-                CheckpointSeries { sref: s.sref, newest, key: &s.key, open_count, open: &open, ooo: ooo.to_vec() };
+                CheckpointSeries { sref: s.sref, newest, key: &key, open_count, open: &open, ooo: ooo.to_vec() };
             writer.series(&entry).context(writing)?;
         }
         let (buffered, bytes) = writer.finish().context(writing)?;

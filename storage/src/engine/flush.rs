@@ -218,15 +218,20 @@ impl Inner {
                 emptied.push(s.clone());
             }
         }
+        drop(series);
         let detached = self.head.store.detach_before(end.div_euclid(self.cfg.block_span));
         self.detached_chunk_files.lock().extend(detached);
-        let _append = self.append.lock();
+        let append = self.append.lock();
         for s in emptied {
             // Re-check under the append lock: a batch may have added samples since.
             if s.data.lock().is_empty() {
                 self.head.remove(&s);
             }
         }
+        drop(append);
+        // Removed series are dropped by now, unless a reader still holds one
+        // (its labels go at the next flush).
+        self.head.forget_removed_keys();
         Ok(any)
     }
 

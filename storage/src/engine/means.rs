@@ -147,7 +147,7 @@ impl Inner {
                 self.tombstones.filter(sref, &mut samples);
                 HeadMeans::Samples(samples)
             };
-            out.push((Some(series.key.clone()), head));
+            out.push((Some(series.key.to_arc()), head));
         }
         let blocks = self.blocks();
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);

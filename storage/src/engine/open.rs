@@ -70,6 +70,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Inner> {
             None => {}
         }
     }
+    head.forget_removed_keys();
     let next_ref = index.max_ref()?.max(max_ref) + 1;
     let creation_rate = options.max_new_series_per_minute.map(super::limits::CreationRate::new);
     tracing::info!(

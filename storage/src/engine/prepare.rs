@@ -21,8 +21,8 @@ use pulsedb_model::{Row, SeriesHandle};
 /// How a batch row names its series.
 pub(super) enum Name<'a> {
     Labels(&'a Labels),
-    /// By handle: the series' canonical key, from the head.
-    Handle(Arc<[u8]>),
+    /// By handle (the entry's series holds its key).
+    Handle,
 }
 
 /// One series of a batch, samples sorted with duplicates resolved.
@@ -84,9 +84,11 @@ impl Entry<'_> {
     pub(super) fn describe(&self) -> String {
         match &self.name {
             Name::Labels(labels) => labels.to_string(),
-            Name::Handle(key) => {
-                Labels::from_key(key).map_or_else(|_| format!("series ref {}", self.sref.0), |l| l.to_string())
-            }
+            Name::Handle => self
+                .series
+                .as_ref()
+                .and_then(|s| Labels::from_key(&s.key.to_vec()).ok())
+                .map_or_else(|| format!("series ref {}", self.sref.0), |l| l.to_string()),
         }
     }
 
@@ -119,7 +121,7 @@ impl Inner {
         for i in 0..prepared.entries.len() {
             let e = &prepared.entries[i];
             if e.series.as_ref().is_none_or(|s| s.removed()) {
-                if let Name::Handle(_) = e.name {
+                if let Name::Handle = e.name {
                     return Err(Error::StaleSeriesHandle { series: e.sref.0 });
                 }
                 let series = self.head.get_by_key(e.hash, prepared.key(e));
@@ -129,7 +131,7 @@ impl Inner {
         }
         // Rows by labels are merged by key already; only one found again
         // here can meet a row by handle for its series.
-        if found && prepared.entries.iter().any(|e| matches!(e.name, Name::Handle(_))) {
+        if found && prepared.entries.iter().any(|e| matches!(e.name, Name::Handle)) {
             merge_same_series(&mut prepared.entries);
         }
         Ok(())
@@ -249,7 +251,7 @@ impl Inner {
         let series = self.head.get(sref).filter(|s| !s.removed()).ok_or(Error::StaleSeriesHandle { series: sref.0 })?;
         let (key, hash) = if by_key {
             let start = rows.keys.len();
-            rows.keys.extend_from_slice(&series.key);
+            series.key.write_to(&mut rows.keys);
             let key = start..rows.keys.len();
             if let Some(i) = rows.find(series.hash, key.clone()) {
                 rows.keys.truncate(start);
@@ -262,7 +264,7 @@ impl Inner {
         };
         rows.push(
             Entry {
-                name: Name::Handle(series.key.clone()),
+                name: Name::Handle,
                 key,
                 hash,
                 samples: Cow::Borrowed(samples),

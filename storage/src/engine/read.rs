@@ -131,7 +131,7 @@ impl Inner {
                     }
                     None => data.read(mint, maxt, &self.head.store, &mut out)?,
                 }
-                Ok(keys_needed.then(|| series.key.clone()))
+                Ok(keys_needed.then(|| series.key.to_arc()))
             };
             let key = match self.head.with(sref, |series| series.data.try_lock().map(|data| read(series, &data))) {
                 None => None,
@@ -245,7 +245,7 @@ impl Inner {
             let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
             let mut buckets = Vec::new();
             series.data.lock().read_buckets(mint, until, resolution, &self.head.store, &mut buckets)?;
-            Ok((Some(series.key.clone()), buckets))
+            Ok((Some(series.key.to_arc()), buckets))
         };
         let head = map_refs(parallel, &refs, read_head)?;
         let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
@@ -296,7 +296,7 @@ impl Inner {
         for (i, &sref) in refs.iter().enumerate() {
             if let Some(series) = self.head.get(sref) {
                 present[i] = series.data.lock().overlaps(mint, maxt);
-                head_keys[i] = Some(series.key.clone());
+                head_keys[i] = Some(series.key.to_arc());
             }
         }
         let mut metas = Vec::new();

@@ -540,3 +540,39 @@ fn the_oldest_flushable_window_is_found_before_and_after_a_reopen() {
     assert_eq!(storage.inner.next_flushable_window(PastOutOfOrder), Some((2 * HOUR, 4 * HOUR)));
     assert_all_there(&storage, &model);
 }
+
+/// Series that leave the head take their label pairs out of the head's key
+/// pool (churning pods must not pile up label values); series still there
+/// keep theirs and are found by their labels as before.
+#[test]
+fn label_pairs_leave_the_head_with_their_last_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(dir.path());
+    let pod = |p: usize| Labels::metric("m", [("host", "h0".to_string()), ("pod", format!("pod-{p}"))]);
+    let mut batch = Batch::new();
+    for p in 0..10 {
+        batch.push(pod(p), HOUR, 1.0);
+    }
+    storage.append(&batch).unwrap();
+    // `__name__="m"`, `host="h0"` and ten pods.
+    assert_eq!(storage.inner.head.key_pairs(), 12);
+
+    // The old pods' hour goes to a block; two pods live on in the next window.
+    let mut batch = Batch::new();
+    for p in [3, 10] {
+        batch.push(pod(p), 4 * HOUR, 2.0);
+    }
+    storage.append(&batch).unwrap();
+    storage.flush().unwrap();
+    assert_eq!(storage.stats().unwrap().head_series, 2);
+    assert_eq!(storage.inner.head.key_pairs(), 4, "only pod-3, pod-10 and the shared labels stay");
+
+    let mut batch = Batch::new();
+    batch.push(pod(3), 4 * HOUR + MIN, 3.0);
+    storage.append(&batch).unwrap();
+    assert_eq!(storage.stats().unwrap().head_series, 2, "pod-3's new sample went to its series");
+    let got = storage.select(&[Matcher::equal("pod", "pod-3")], i64::MIN, i64::MAX).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].labels, pod(3));
+    assert_eq!(got[0].samples.iter().map(|s| s.v).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+}

@@ -101,7 +101,7 @@ mod tests {
     use super::*;
 
     fn series(sref: u64) -> Arc<MemSeries> {
-        Arc::new(MemSeries::new(SeriesRef(sref), Arc::from(&b"k"[..]), sref))
+        Arc::new(MemSeries::new(SeriesRef(sref), super::super::key_pool::KeyPool::new().intern(b"k"), sref))
     }
 
     #[test]

@@ -10,6 +10,8 @@
 
 mod by_ref;
 pub(crate) mod checkpoint;
+mod key_pool;
+mod out_of_order;
 mod series;
 mod spill;
 mod summary;
@@ -34,6 +36,8 @@ type KeyShard = RwLock<HashTable<Arc<MemSeries>>>;
 pub(crate) struct Head {
     by_key: Box<[KeyShard]>,
     by_ref: by_ref::RefTable,
+    /// The label pairs the series' keys are made of.
+    keys: key_pool::KeyPool,
     hasher: foldhash::quality::RandomState,
     len: AtomicUsize,
     /// Appends before this are rejected. A flush raises it to a window's
@@ -63,6 +67,7 @@ impl Head {
         Self {
             by_key: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
             by_ref: by_ref::RefTable::new(),
+            keys: key_pool::KeyPool::new(),
             hasher: foldhash::quality::RandomState::default(),
             len: AtomicUsize::new(0),
             min_valid: AtomicI64::new(flushed_until),
@@ -84,7 +89,7 @@ impl Head {
 
     /// Looks a series up by canonical key; `hash` is `hash_key(key)`.
     pub(crate) fn get_by_key(&self, hash: u64, key: &[u8]) -> Option<Arc<MemSeries>> {
-        self.key_shard(hash).read().find(hash, |s| &*s.key == key).cloned()
+        self.key_shard(hash).read().find(hash, |s| s.key.is(key)).cloned()
     }
 
     pub(crate) fn get(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
@@ -111,7 +116,7 @@ impl Head {
         // Into the key map under the ref map's lock, as lookups by key
         // expect every series found by ref to be there too.
         let (series, inserted) = self.by_ref.get_or_insert(sref, || {
-            let series = Arc::new(MemSeries::new(sref, Arc::from(key), hash));
+            let series = Arc::new(MemSeries::new(sref, self.keys.intern(key), hash));
             self.key_shard(hash).write().insert_unique(hash, series.clone(), |s| s.hash);
             series
         });
@@ -131,6 +136,18 @@ impl Head {
             }
             self.len.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// Lets go of the label pairs of series removed so far (call after
+    /// removing a batch of series; it visits every pair).
+    pub(crate) fn forget_removed_keys(&self) {
+        self.keys.sweep();
+    }
+
+    /// Distinct label pairs the head's keys hold.
+    #[cfg(test)]
+    pub(crate) fn key_pairs(&self) -> usize {
+        self.keys.pairs()
     }
 
     /// Every series, ordered by ref.
@@ -181,12 +198,13 @@ impl Head {
     }
 
     /// Bytes held by series and their samples in memory: each series'
-    /// struct, key and heap, its two map entries (estimated), and closed
-    /// chunks the store keeps in memory.
+    /// struct, key and heap, its two map entries (estimated), the label
+    /// pairs of their keys, and closed chunks the store keeps in memory.
     pub(crate) fn memory(&self) -> usize {
         let per_entry = 2 * (std::mem::size_of::<Arc<MemSeries>>() + 16) + std::mem::size_of::<MemSeries>();
-        let series: usize = self.all().iter().map(|s| per_entry + s.key.len() + s.data.lock().heap_bytes()).sum();
-        series + self.store.resident_bytes() as usize
+        let series: usize =
+            self.all().iter().map(|s| per_entry + s.key.heap_bytes() + s.data.lock().heap_bytes()).sum();
+        series + self.keys.heap_bytes() + self.store.resident_bytes() as usize
     }
 }
 

@@ -8,10 +8,11 @@
 //! chunks); a sample in `ooo` overrides a chunk sample with the same timestamp.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::key_pool::PooledKey;
+use super::out_of_order::OutOfOrder;
 use super::spill::{decode_record, encode_record, ChunkMeta, ChunkStore, RECORD_CRC_LEN, RECORD_HEADER_LEN};
 use super::summary::{must_cut, ChunkSummary};
 use crate::chunk::xor::{XorChunk, XorIter};
@@ -23,7 +24,7 @@ pub(crate) const CHUNK_SAMPLES: usize = 240;
 /// Out-of-order samples buffered before they are merged into the chunks.
 const OOO_MERGE_AT: usize = 32;
 
-/// A closed, immutable head chunk: 80 bytes in memory (its bounds, where
+/// A closed, immutable head chunk: 72 bytes in memory (its bounds, where
 /// its bytes are in the store, and their summary), its bytes in the store.
 #[derive(Debug)]
 pub(crate) struct ClosedChunk {
@@ -32,12 +33,19 @@ pub(crate) struct ClosedChunk {
     span: u32,
     count: u16,
     len: u16,
-    /// Where the store put the bytes in the chunk's window.
-    at: u64,
-    /// `None` for a chunk holding a staleness marker, and until first
-    /// needed for a chunk a restart found in the chunk files.
-    summary: Option<ChunkSummary>,
+    /// Where the store put the bytes in the chunk's window, and in the top
+    /// bit ([`SUMMARIZED`]) whether `summary` holds one: an `Option` would
+    /// cost 8 bytes more per chunk, tens of chunks per series.
+    at_summarized: u64,
+    /// Only when [`SUMMARIZED`] is set: none for a chunk holding a staleness
+    /// marker, and until first needed for a chunk a restart found in the
+    /// chunk files.
+    summary: ChunkSummary,
 }
+
+/// The bit of `ClosedChunk::at_summarized` saying the chunk has a summary
+/// (file offsets never reach it).
+const SUMMARIZED: u64 = 1 << 63;
 
 impl ClosedChunk {
     fn close(sref: SeriesRef, chunk: &XorChunk, store: &ChunkStore) -> Self {
@@ -58,7 +66,9 @@ impl ClosedChunk {
         // samples, and saves decoding it on every rollup read.
         let mut samples = XorIter::new(&bytes, chunk.len());
         let summary = ChunkSummary::of(samples.by_ref()).filter(|_| !samples.is_corrupt());
-        Self { summary, ..Self::from_meta(&meta, at) }
+        let mut chunk = Self::from_meta(&meta, at);
+        chunk.set_summary(summary);
+        chunk
     }
 
     /// The chunk a record at `at` describes.
@@ -68,9 +78,22 @@ impl ClosedChunk {
             span: u32::try_from(meta.maxt.saturating_sub(meta.mint)).unwrap_or(u32::MAX),
             count: meta.count,
             len: meta.len,
-            at,
-            summary: None,
+            at_summarized: at & !SUMMARIZED,
+            summary: ChunkSummary::NONE,
         }
+    }
+
+    fn at(&self) -> u64 {
+        self.at_summarized & !SUMMARIZED
+    }
+
+    fn summary(&self) -> Option<ChunkSummary> {
+        (self.at_summarized & SUMMARIZED != 0).then_some(self.summary)
+    }
+
+    fn set_summary(&mut self, summary: Option<ChunkSummary>) {
+        self.summary = summary.unwrap_or(ChunkSummary::NONE);
+        self.at_summarized = self.at() | if summary.is_some() { SUMMARIZED } else { 0 };
     }
 
     fn maxt(&self) -> i64 {
@@ -87,8 +110,8 @@ impl ClosedChunk {
     ) -> Result<()> {
         let window = window(self.mint, store.block_span);
         let record_len = RECORD_HEADER_LEN + usize::from(self.len) + RECORD_CRC_LEN;
-        let stored = store.bytes(window, self.at, record_len, buf)?;
-        let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at, kind);
+        let stored = store.bytes(window, self.at(), record_len, buf)?;
+        let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at(), kind);
         let (meta, bytes) = decode_record(stored).map_err(corrupt)?;
         if meta.mint != self.mint || meta.count != self.count {
             return Err(corrupt("head chunk record is not the chunk the series expects"));
@@ -129,8 +152,7 @@ fn decode_open(chunk: &XorChunk, mint: i64, maxt: i64, out: &mut impl Extend<Sam
 pub(crate) struct SeriesData {
     closed: Vec<ClosedChunk>,
     open: XorChunk,
-    /// Sorted by timestamp, unique timestamps.
-    ooo: Vec<Sample>,
+    ooo: OutOfOrder,
     /// Newest timestamp ever accepted; `i64::MIN` before the first sample.
     newest: i64,
 }
@@ -139,8 +161,8 @@ pub(crate) struct SeriesData {
 #[derive(Debug)]
 pub(crate) struct MemSeries {
     pub(crate) sref: SeriesRef,
-    /// Canonical labels key (see `Labels::to_key`).
-    pub(crate) key: Arc<[u8]>,
+    /// Canonical labels key (see `Labels::to_key`), of pooled label pairs.
+    pub(crate) key: PooledKey,
     /// `Head::hash_key(key)`.
     pub(crate) hash: u64,
     pub(crate) data: Mutex<SeriesData>,
@@ -152,7 +174,7 @@ pub(crate) struct MemSeries {
 }
 
 impl MemSeries {
-    pub(crate) fn new(sref: SeriesRef, key: Arc<[u8]>, hash: u64) -> Self {
+    pub(crate) fn new(sref: SeriesRef, key: PooledKey, hash: u64) -> Self {
         Self {
             sref,
             key,
@@ -161,7 +183,7 @@ impl MemSeries {
             data: Mutex::new(SeriesData {
                 closed: Vec::new(),
                 open: XorChunk::new(),
-                ooo: Vec::new(),
+                ooo: OutOfOrder::default(),
                 newest: i64::MIN,
             }),
             removed: AtomicBool::new(false),
@@ -212,7 +234,7 @@ impl SeriesData {
         for s in open {
             chunk.append(s.t, s.v);
         }
-        Self { closed, open: chunk, ooo, newest }
+        Self { closed, open: chunk, ooo: OutOfOrder::from(ooo), newest }
     }
 
     /// What a checkpoint keeps of this series besides its closed chunks:
@@ -257,10 +279,7 @@ impl SeriesData {
             self.newest = t;
             return;
         }
-        match self.ooo.binary_search_by_key(&t, |s| s.t) {
-            Ok(i) => self.ooo[i].v = v,
-            Err(i) => self.ooo.insert(i, Sample { t, v }),
-        }
+        self.ooo.put(Sample { t, v });
         if self.ooo.len() >= OOO_MERGE_AT {
             // Reading back spilled chunks can fail; then the buffer just
             // stays larger until the next try.
@@ -294,7 +313,7 @@ impl SeriesData {
         }
         // Only once everything decoded: an error leaves the series as it was.
         self.closed.truncate(keep);
-        let merged = merge_overriding(&chunk_samples, &std::mem::take(&mut self.ooo));
+        let merged = merge_overriding(&chunk_samples, &self.ooo.take());
         self.open = XorChunk::new();
         for s in merged {
             if !self.open.is_empty()
@@ -354,12 +373,12 @@ impl SeriesData {
         for chunk in self.closed.iter_mut().filter(|c| c.maxt() >= mint && c.mint <= maxt) {
             raw.clear();
             let whole = chunk.mint >= mint && chunk.maxt() <= maxt && bucket(chunk.mint) == bucket(chunk.maxt());
-            if whole && chunk.summary.is_none() {
+            if whole && chunk.summary().is_none() {
                 // A chunk a restart found: summarized on first use.
                 chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut raw)?;
-                chunk.summary = ChunkSummary::of(raw.iter().copied());
+                chunk.set_summary(ChunkSummary::of(raw.iter().copied()));
             }
-            match chunk.summary.filter(|_| whole) {
+            match chunk.summary().filter(|_| whole) {
                 Some(summary) => {
                     let start = bucket(chunk.mint) * resolution;
                     push_bucket(out, summary.bucket(start, chunk.mint, chunk.maxt(), chunk.count));
@@ -410,7 +429,7 @@ impl SeriesData {
                 break;
             }
             // A summarized chunk holds no staleness marker: its last sample is usable.
-            if let Some(summary) = chunk.summary.filter(|_| chunk.maxt() <= maxt) {
+            if let Some(summary) = chunk.summary().filter(|_| chunk.maxt() <= maxt) {
                 return Ok(Some(Sample::new(chunk.maxt(), summary.last())));
             }
             decoded.clear();
@@ -430,15 +449,13 @@ impl SeriesData {
         if !self.open.is_empty() && self.open.maxt() < t {
             self.open = XorChunk::new();
         }
-        self.ooo.retain(|s| s.t >= t);
+        self.ooo.keep_from(t);
     }
 
     /// Heap bytes held by this series' samples, beyond the struct itself
     /// (closed chunks' bytes are the store's).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.closed.capacity() * std::mem::size_of::<ClosedChunk>()
-            + self.open.allocated()
-            + self.ooo.capacity() * std::mem::size_of::<Sample>()
+        self.closed.capacity() * std::mem::size_of::<ClosedChunk>() + self.open.allocated() + self.ooo.heap_bytes()
     }
 
     /// Number of chunks (closed plus open).
@@ -507,7 +524,7 @@ mod tests {
     const SPAN: i64 = 7_200_000;
 
     fn series() -> MemSeries {
-        MemSeries::new(SeriesRef(1), Arc::from(&b"k"[..]), 0)
+        MemSeries::new(SeriesRef(1), super::super::key_pool::KeyPool::new().intern(b"k"), 0)
     }
 
     fn store() -> ChunkStore {
@@ -561,7 +578,7 @@ mod tests {
         assert_eq!(d.chunk_count(), 1000usize.div_ceil(CHUNK_SAMPLES));
         assert!(store.disk_bytes() > 0);
         assert!(d.heap_bytes() < 1500, "{} bytes resident", d.heap_bytes());
-        assert_eq!(std::mem::size_of::<ClosedChunk>(), 80);
+        assert_eq!(std::mem::size_of::<ClosedChunk>(), 72);
         let mut out = Vec::new();
         d.read(100_000, 900_000, &store, &mut out).unwrap();
         assert_eq!(out.len(), 801);
@@ -587,7 +604,7 @@ mod tests {
                 d.append(SeriesRef(1), t * 7_000, v, store);
             }
             if recovered {
-                d.closed.iter_mut().for_each(|c| c.summary = None);
+                d.closed.iter_mut().for_each(|c| c.set_summary(None));
             }
         }
         s

@@ -31,6 +31,9 @@ pub(crate) struct ChunkSummary {
 }
 
 impl ChunkSummary {
+    /// A placeholder where a chunk has no summary (never read as one).
+    pub(crate) const NONE: Self = Self { sum: 0.0, min: 0.0, max: 0.0, first: 0.0, last: 0.0, correction: 0.0 };
+
     /// The summary of a chunk's samples (time-ordered, at least one), `None`
     /// when one of them is a staleness marker.
     pub(crate) fn of(samples: impl IntoIterator<Item = Sample>) -> Option<Self> {
