@@ -98,6 +98,32 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    /// One frame cache may serve several blocks: frame offsets repeat
+    /// across blocks (each block's first frame is at the same offset), and
+    /// a cache that knew only offsets handed one block's bytes to another.
+    #[test]
+    fn one_frame_cache_serves_several_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |start: i64, value: fn(usize) -> f64| {
+            let end = start + 7_199_999;
+            let mut w =
+                BlockWriter::create(dir.path(), start, end, Compaction { level: 1, parents: vec![] }, 3).unwrap();
+            let series = samples(3600, start, value);
+            w.add_series(SeriesRef(1), &series).unwrap();
+            (Block::open(&w.finish().unwrap().0).unwrap(), series)
+        };
+        let (a, want_a) = write(0, |i| i as f64);
+        let (b, want_b) = write(7_200_000, |i| (i * 3) as f64 + 0.5);
+        let (mut metas, mut cache) = (Vec::new(), FrameCache::default());
+        for _ in 0..2 {
+            for (block, want) in [(&a, &want_a), (&b, &want_b)] {
+                let mut out = Vec::new();
+                block.read_series(SeriesRef(1), i64::MIN, i64::MAX, &mut metas, &mut cache, &mut out).unwrap();
+                assert_eq!(&out, want);
+            }
+        }
+    }
+
     /// Rollup blobs live in `rollups` (format 4): reading them decompresses
     /// no chunk frame, and damage there names that file.
     #[test]

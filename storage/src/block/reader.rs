@@ -18,6 +18,9 @@ use crate::{RollupBucket, RollupFields};
 /// An open, immutable block.
 #[derive(Debug)]
 pub(crate) struct Block {
+    /// Unique among the blocks this process opened: what a [`FrameCache`]
+    /// tells blocks apart by (frame offsets repeat across blocks).
+    id: u64,
     dir: PathBuf,
     meta: BlockMeta,
     index: Mmap,
@@ -32,8 +35,9 @@ pub(crate) struct Block {
 
 /// The most recently decompressed frame of each of a block's frame files,
 /// so consecutive chunks (or rollup blobs) of one frame are decompressed
-/// once, also when reads alternate between chunks and rollups. One cache
-/// serves one block: frame offsets repeat across blocks.
+/// once, also when reads alternate between chunks and rollups. A frame is
+/// known by its block and offset, so one cache may serve any blocks (one
+/// per block keeps a frame for each when reads go back and forth).
 #[derive(Default)]
 pub(crate) struct FrameCache {
     chunks: CachedFrame,
@@ -42,8 +46,8 @@ pub(crate) struct FrameCache {
 
 #[derive(Default)]
 pub(super) struct CachedFrame {
-    /// Offset of the frame cached (checksum verified).
-    pub(super) frame: Option<u64>,
+    /// The block (its `id`) and offset of the frame cached (checksum verified).
+    pub(super) frame: Option<(u64, u64)>,
     /// Its decompressed bytes, or for an uncompressed frame the range of
     /// the mapped file holding them.
     raw: Vec<u8>,
@@ -142,7 +146,9 @@ impl Block {
         if series_count != meta.stats.series {
             return Err(corrupt(len - format::FOOTER_LEN, "series count differs from meta.json"));
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Self {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dir: dir.to_path_buf(),
             meta,
             index,
@@ -327,7 +333,7 @@ impl Block {
             _ => &self.chunks,
         };
         let cache = cache.slot(file);
-        if cache.frame != Some(frame_offset) {
+        if cache.frame != Some((self.id, frame_offset)) {
             // Verified and decompressed once per frame, however many chunks it holds.
             cache.frame = None;
             let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
@@ -362,7 +368,7 @@ impl Block {
                     }
                 }
             }
-            cache.frame = Some(frame_offset);
+            cache.frame = Some((self.id, frame_offset));
         }
         let raw: &[u8] = match cache.stored {
             Some((a, b)) => mapped.get(a..b).unwrap_or_default(),
