@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use super::read::{SelectLimits, PARALLEL_RUN};
 use super::Inner;
 use crate::block::FrameCache;
+use crate::head::MemSeries;
 use crate::{Matcher, Result, RollupBucket, RollupFields, Sample, Series, SeriesRef};
 
 /// Which summaries a selection's means may be read from (decided once per
@@ -29,8 +30,8 @@ struct Summaries {
     head_buckets: bool,
 }
 
-/// A series' head key (when it is in the head) and its means.
-type KeyedMeans = (Option<Arc<[u8]>>, WindowMeans);
+/// A series (when it is in the head: its labels come from its key) and its means.
+type KeyedMeans = (Option<Arc<MemSeries>>, WindowMeans);
 
 /// What a series' head gives its means: buckets from the chunks'
 /// summaries, or raw samples where buckets cannot serve (deleted ranges, a
@@ -147,7 +148,7 @@ impl Inner {
                 self.tombstones.filter(sref, &mut samples);
                 HeadMeans::Samples(samples)
             };
-            out.push((Some(series.key.to_arc()), head));
+            out.push((Some(series.clone()), head));
         }
         let blocks = self.blocks();
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);

@@ -30,8 +30,9 @@ use pulsedb_model::Newest;
 /// What a run of series read from blocks goes into, and their refs.
 pub(super) type SeriesRun<'a> = (&'a mut [Vec<Sample>], &'a [SeriesRef]);
 
-/// A series' key (when in the head) and what was read of it there.
-pub(super) type HeadRead<T> = (Option<Arc<[u8]>>, Vec<T>);
+/// A series (when in the head: its labels are decoded from its key) and
+/// what was read of it there.
+pub(super) type HeadRead<T> = (Option<Arc<MemSeries>>, Vec<T>);
 
 /// Bounds on the work of one selection (from the query engine's hints).
 #[derive(Debug, Default)]
@@ -123,7 +124,7 @@ impl Inner {
         let keys_needed = limits.only_labels.as_ref().is_none_or(|names| !names.is_empty());
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<Sample>> {
             let mut out = Vec::new();
-            let mut read = |series: &MemSeries, data: &SeriesData| -> Result<Option<Arc<[u8]>>> {
+            let mut read = |series: &Arc<MemSeries>, data: &SeriesData| -> Result<Option<Arc<MemSeries>>> {
                 match newest {
                     Some(which) => {
                         let fresh = which == Newest::NotStale;
@@ -131,7 +132,7 @@ impl Inner {
                     }
                     None => data.read(mint, maxt, &self.head.store, &mut out)?,
                 }
-                Ok(keys_needed.then(|| series.key.to_arc()))
+                Ok(keys_needed.then(|| Arc::clone(series)))
             };
             let key = match self.head.with(sref, |series| series.data.try_lock().map(|data| read(series, &data))) {
                 None => None,
@@ -245,7 +246,7 @@ impl Inner {
             let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
             let mut buckets = Vec::new();
             series.data.lock().read_buckets(mint, until, resolution, &self.head.store, &mut buckets)?;
-            Ok((Some(series.key.to_arc()), buckets))
+            Ok((Some(series), buckets))
         };
         let head = map_refs(parallel, &refs, read_head)?;
         let (head_keys, head_buckets): (Vec<_>, Vec<_>) = head.into_iter().unzip();
@@ -292,11 +293,11 @@ impl Inner {
         self.check_open()?;
         let refs = self.index.postings(matchers)?;
         let mut present = vec![false; refs.len()];
-        let mut head_keys: Vec<Option<Arc<[u8]>>> = vec![None; refs.len()];
+        let mut head_keys: Vec<Option<Arc<MemSeries>>> = vec![None; refs.len()];
         for (i, &sref) in refs.iter().enumerate() {
             if let Some(series) = self.head.get(sref) {
                 present[i] = series.data.lock().overlaps(mint, maxt);
-                head_keys[i] = Some(series.key.to_arc());
+                head_keys[i] = Some(series);
             }
         }
         let mut metas = Vec::new();
@@ -366,7 +367,7 @@ impl Inner {
     pub(super) fn labels_for(
         &self,
         refs: &[SeriesRef],
-        head_keys: &[Option<Arc<[u8]>>],
+        head_keys: &[Option<Arc<MemSeries>>],
         only: Option<&[String]>,
         wanted: impl Fn(usize) -> bool,
     ) -> Result<Vec<Option<Labels>>> {
@@ -378,13 +379,17 @@ impl Inner {
             }
             return Ok(out);
         }
-        let mut missing = Vec::new();
-        for (i, key) in head_keys.iter().enumerate() {
+        let (mut missing, mut key) = (Vec::new(), Vec::new());
+        for (i, series) in head_keys.iter().enumerate() {
             if !wanted(i) {
                 continue;
             }
-            match key {
-                Some(key) => out[i] = Some(self.decode_labels(key, only)?),
+            match series {
+                Some(series) => {
+                    key.clear();
+                    series.key.write_to(&mut key);
+                    out[i] = Some(self.decode_labels(&key, only)?);
+                }
                 None => missing.push(i),
             }
         }

@@ -60,11 +60,6 @@ impl PooledKey {
         out
     }
 
-    /// The key's bytes, shared (readers hand keys on to label decoding).
-    pub(crate) fn to_arc(&self) -> Arc<[u8]> {
-        Arc::from(self.to_vec())
-    }
-
     /// Heap bytes this key holds itself; its pairs are the pool's.
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of_val(&*self.0)
@@ -216,7 +211,6 @@ mod tests {
             let pooled: Vec<PooledKey> = keys.iter().map(|k| pool.intern(k)).collect();
             for (k, p) in keys.iter().zip(&pooled) {
                 prop_assert_eq!(&p.to_vec(), k);
-                prop_assert_eq!(&*p.to_arc(), &k[..]);
                 prop_assert_eq!(p.len(), k.len());
                 for other_key in &keys {
                     prop_assert_eq!(p.is(other_key), other_key == k);

@@ -97,14 +97,15 @@ impl Head {
     }
 
     /// `f` of the series under `sref`, under its shard's read lock: no
-    /// reference count taken and dropped (for reads of many series, where
-    /// those two atomic writes cost as much as the read). `f` must not
+    /// reference count taken and dropped unless `f` clones the `Arc` (for
+    /// reads of many series, where those two atomic writes cost as much as
+    /// the read). `f` must not
     /// take a shard lock, nor wait for a series' data lock: an append holds
     /// data locks while it takes a shard's write lock for a new series, so
     /// waiting here would deadlock with it (try the lock; if it is held,
     /// [`Head::get`] the series and wait outside).
-    pub(crate) fn with<R>(&self, sref: SeriesRef, f: impl FnOnce(&MemSeries) -> R) -> Option<R> {
-        self.by_ref.with(sref, |s| f(s))
+    pub(crate) fn with<R>(&self, sref: SeriesRef, f: impl FnOnce(&Arc<MemSeries>) -> R) -> Option<R> {
+        self.by_ref.with(sref, f)
     }
 
     /// Adds a series, or returns the one already there under that ref.
