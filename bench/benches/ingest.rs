@@ -1,6 +1,8 @@
 //! Ingest: head append through `Db::append` (WAL on) per sync mode, with
 //! batches of 10 000 samples over 10 000 series, by label set and by
-//! series handle, and WAL replay speed.
+//! series handle; resolving label sets to handles (series created, and
+//! found again); a remote-write body decoded with and without the
+//! server's series cache; and WAL replay speed.
 //!
 //! `cargo bench --bench ingest`
 
@@ -179,5 +181,88 @@ fn replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, concurrent, replay);
+/// `Db::resolve` of 10,000 of 20kseries.json's label sets: each one new
+/// (a WAL series record, the label index, the head's pooled key), and
+/// each one found again (hash and key comparison against pooled pairs).
+fn resolve(c: &mut Criterion) {
+    let labels = pulsedb_bench::label_sets(SERIES).expect("20kseries.json");
+    let mut group = c.benchmark_group("resolve");
+    group.throughput(Throughput::Elements(SERIES as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
+    group.bench_function("new_series_10k_20kseries", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
+                let started = Instant::now();
+                for l in &labels {
+                    db.resolve(l).expect("resolve");
+                }
+                total += started.elapsed();
+                db.close().expect("close");
+            }
+            total
+        })
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
+    for l in &labels {
+        db.resolve(l).expect("resolve");
+    }
+    group.bench_function("known_series_10k_20kseries", |b| {
+        b.iter(|| {
+            for l in &labels {
+                db.resolve(l).expect("resolve");
+            }
+        })
+    });
+    group.finish();
+}
+
+/// The server's cache reduced to its job (label fields' bytes → handle),
+/// hashed with the same seeded foldhash.
+struct WireCache(std::collections::HashMap<Vec<u8>, SeriesHandle, foldhash::quality::RandomState>);
+
+impl pulsedb_formats::remote_wire::SeriesCache for WireCache {
+    fn get(&self, wire_labels: &[u8]) -> Option<SeriesHandle> {
+        self.0.get(wire_labels).copied()
+    }
+}
+
+/// One remote-write body of 10,000 series (20kseries.json's label sets, one
+/// sample each) decoded: every series unknown (labels built), then every
+/// series known to the cache (rows by handle, no labels built).
+fn remote_write_decode(c: &mut Criterion) {
+    let labels = pulsedb_bench::label_sets(SERIES).expect("20kseries.json");
+    let mut batch = Batch::with_capacity(SERIES);
+    for (i, l) in labels.iter().enumerate() {
+        batch.push(l.clone(), 1_700_000_000_000, i as f64);
+    }
+    let body = pulsedb_formats::remote::encode_write(&batch);
+    let limit = 64 << 20;
+    let decode = |cache: &dyn pulsedb_formats::remote_wire::SeriesCache| {
+        pulsedb_formats::remote_wire::decode_write_cached(&body, limit, cache).expect("decodes")
+    };
+    // Learn each series' handle as the server does, from a first decode's misses.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), options(SyncMode::Never)).expect("open");
+    let first = decode(&pulsedb_formats::remote_wire::NoCache);
+    let mut cache = WireCache(std::collections::HashMap::default());
+    for miss in &first.misses {
+        let (row_labels, _) = first.body.batch.rows().nth(miss.row).expect("a missed row");
+        if let Some(wire) = &miss.wire_labels {
+            cache.0.insert(wire.clone(), db.resolve(row_labels).expect("resolve"));
+        }
+    }
+    assert_eq!(cache.0.len(), SERIES, "every series cached");
+    let mut group = c.benchmark_group("remote_write_decode");
+    group.throughput(Throughput::Elements(SERIES as u64));
+    group.sample_size(20);
+    group.bench_function("10k_series_unknown", |b| b.iter(|| decode(&pulsedb_formats::remote_wire::NoCache)));
+    group.bench_function("10k_series_cached", |b| b.iter(|| decode(&cache)));
+    group.finish();
+}
+
+criterion_group!(benches, append, concurrent, resolve, remote_write_decode, replay);
 criterion_main!(benches);
