@@ -158,12 +158,21 @@ impl Inner {
                 continue;
             };
             if first.t < min_valid {
-                return Err(Error::OutOfBounds { series: e.describe(), timestamp: first.t, min_valid });
+                return Err(Error::OutOfBounds {
+                    series: e.describe(series.as_deref()),
+                    timestamp: first.t,
+                    min_valid,
+                });
             }
             if let Some(newest) = series.as_ref().and_then(|s| s.newest()) {
                 let min_allowed = newest.saturating_sub(ooo);
                 if first.t < min_allowed {
-                    return Err(Error::OutOfOrder { series: e.describe(), timestamp: first.t, newest, min_allowed });
+                    return Err(Error::OutOfOrder {
+                        series: e.describe(series.as_deref()),
+                        timestamp: first.t,
+                        newest,
+                        min_allowed,
+                    });
                 }
             }
         }
@@ -183,7 +192,8 @@ impl Inner {
         let now = state.opened.elapsed().as_secs();
         if let (Some(rate), Some(&first)) = (state.creation_rate.as_mut(), entering.first()) {
             if let Err(created) = rate.check(now, entering.len()) {
-                let series = prepared.entries[first].describe();
+                // Entering series are never rows by handle.
+                let series = prepared.entries[first].describe(None);
                 return Err(Error::SeriesRateLimit { series, created, limit: rate.limit() });
             }
         }
@@ -191,7 +201,7 @@ impl Inner {
             let active = self.head.len();
             if let Some(&first) = entering.first() {
                 if active + entering.len() > limit {
-                    let series = prepared.entries[first].describe();
+                    let series = prepared.entries[first].describe(None);
                     return Err(Error::SeriesLimit { series, active, limit });
                 }
             }

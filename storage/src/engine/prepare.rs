@@ -80,13 +80,12 @@ impl<'a> RowsIn<'a> {
 }
 
 impl Entry<'_> {
-    /// The series as error messages name it.
-    pub(super) fn describe(&self) -> String {
+    /// The series as error messages name it; `series` is the head series
+    /// of a row by handle (the entry's own, or where the append moved it).
+    pub(super) fn describe(&self, series: Option<&MemSeries>) -> String {
         match &self.name {
             Name::Labels(labels) => labels.to_string(),
-            Name::Handle => self
-                .series
-                .as_ref()
+            Name::Handle => series
                 .and_then(|s| Labels::from_key(&s.key.to_vec()).ok())
                 .map_or_else(|| format!("series ref {}", self.sref.0), |l| l.to_string()),
         }
@@ -194,7 +193,11 @@ impl Inner {
             e.sort_samples();
             if let (Some(max_allowed), Some(last)) = (max_allowed, e.samples.last()) {
                 if last.t > max_allowed {
-                    return Err(Error::TooFarInFuture { series: e.describe(), timestamp: last.t, max_allowed });
+                    return Err(Error::TooFarInFuture {
+                        series: e.describe(e.series.as_deref()),
+                        timestamp: last.t,
+                        max_allowed,
+                    });
                 }
             }
         }

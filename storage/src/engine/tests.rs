@@ -576,3 +576,21 @@ fn label_pairs_leave_the_head_with_their_last_series() {
     assert_eq!(got[0].labels, pod(3));
     assert_eq!(got[0].samples.iter().map(|s| s.v).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
 }
+
+/// A refused row by handle names its series by labels, as a row by labels
+/// does (the append moves the head series out of its entry before the
+/// checks that refuse it, so the name must come from where it went).
+#[test]
+fn a_refused_row_by_handle_names_its_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(dir.path());
+    let handle = storage.resolve(&host(1)).unwrap();
+    let mut batch = Batch::new();
+    batch.push_by_handle(handle, 10 * HOUR, 1.0);
+    storage.append(&batch).unwrap();
+    let mut old = Batch::new();
+    old.push_by_handle(handle, HOUR, 2.0);
+    let err = storage.append(&old).unwrap_err();
+    assert!(matches!(err, Error::OutOfOrder { .. }), "{err:?}");
+    assert!(err.to_string().contains(&host(1).to_string()), "{err}");
+}

@@ -114,8 +114,12 @@ impl KeyPool {
     pub(crate) fn sweep(&self) {
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
+            let before = shard.len();
             shard.retain(|p| Arc::strong_count(p) > 1);
-            shard.shrink_to_fit(|p| self.hasher.hash_one(&***p));
+            // Rehashing is worth it only where pairs went (after churn).
+            if shard.len() < before {
+                shard.shrink_to_fit(|p| self.hasher.hash_one(&***p));
+            }
         }
     }
 
