@@ -10,6 +10,7 @@ mod delete_series;
 mod fixture_reads;
 mod fuzz_corpora;
 mod golden_fixtures;
+mod golden_head_chunks;
 mod golden_markers;
 mod golden_scaled;
 mod model;

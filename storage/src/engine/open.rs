@@ -114,7 +114,7 @@ fn restore_checkpoint(dir: &Path, c: &Checkpoint, block_span: i64, flushed_until
     let (store, found) = ChunkStore::recover(&dir.join(CHUNKS_HEAD_DIR), block_span, &c.header.lengths, first_window)?;
     let mut closed: HashMap<SeriesRef, Vec<ClosedChunk>> = HashMap::new();
     for chunk in &found {
-        push_recovered(closed.entry(chunk.meta.sref).or_default(), &chunk.meta, chunk.at);
+        push_recovered(closed.entry(chunk.meta.sref).or_default(), &chunk.meta, chunk.at, chunk.minutes);
     }
     let head = Head::new(store, flushed_until);
     let mut max_ref = 0;

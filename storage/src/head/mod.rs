@@ -11,6 +11,7 @@
 mod by_ref;
 pub(crate) mod checkpoint;
 mod key_pool;
+mod minutes;
 mod out_of_order;
 mod series;
 mod spill;

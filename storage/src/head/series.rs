@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use parking_lot::Mutex;
 
 use super::key_pool::PooledKey;
+use super::minutes::{self, minutes_carried, MINUTE};
 use super::out_of_order::OutOfOrder;
-use super::spill::{decode_record, encode_record, ChunkMeta, ChunkStore, RECORD_CRC_LEN, RECORD_HEADER_LEN};
+use super::spill::{decode_record, ChunkMeta, ChunkStore, Record};
 use super::summary::{must_cut, ChunkSummary};
 use crate::chunk::xor::{XorChunk, XorIter};
 use crate::{Result, Sample, SeriesRef};
@@ -33,19 +34,23 @@ pub(crate) struct ClosedChunk {
     span: u32,
     count: u16,
     len: u16,
-    /// Where the store put the bytes in the chunk's window, and in the top
-    /// bit ([`SUMMARIZED`]) whether `summary` holds one: an `Option` would
-    /// cost 8 bytes more per chunk, tens of chunks per series.
-    at_summarized: u64,
+    /// Where the store put the record in the chunk's window, and in the top
+    /// bits whether `summary` holds one ([`SUMMARIZED`]) and whether the
+    /// record carries minute summaries ([`MINUTES`]): an `Option` and a
+    /// `bool` would cost 8 bytes more per chunk, tens of chunks per series.
+    at_flags: u64,
     /// Only when [`SUMMARIZED`] is set: none for a chunk holding a staleness
     /// marker, and until first needed for a chunk a restart found in the
     /// chunk files.
     summary: ChunkSummary,
 }
 
-/// The bit of `ClosedChunk::at_summarized` saying the chunk has a summary
-/// (file offsets never reach it).
+/// The bit of `ClosedChunk::at_flags` saying the chunk has a summary (file
+/// offsets never reach it).
 const SUMMARIZED: u64 = 1 << 63;
+/// The bit of `ClosedChunk::at_flags` saying its record carries minute
+/// summaries (`minutes.rs`).
+const MINUTES: u64 = 1 << 62;
 
 impl ClosedChunk {
     fn close(sref: SeriesRef, chunk: &XorChunk, store: &ChunkStore) -> Self {
@@ -57,47 +62,72 @@ impl ClosedChunk {
             count: chunk.len() as u16,
             len: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
         };
+        // Decoding a chunk once as it closes is cheap next to appending its
+        // samples, and saves decoding it on every rollup read.
+        let mut iter = XorIter::new(&bytes, chunk.len());
+        let samples: Vec<Sample> = iter.by_ref().collect();
+        let decodes = !iter.is_corrupt();
+        let mut minutes = Vec::new();
+        let carried = minutes_carried(meta.mint, meta.maxt, meta.count);
+        if decodes && carried > 0 {
+            minutes::encode(&samples, meta.mint, carried, &mut minutes);
+        }
         // The record carries a crc32: the file is read back with plain
         // reads, and a damaged chunk must be an error, not samples that are
         // silently wrong or missing. It names its series and bounds so that
         // a restart from a checkpoint can give each series its chunks back.
-        let at = store.put(window(chunk.mint(), store.block_span), encode_record(&meta, &bytes));
-        // Decoding a chunk once as it closes is cheap next to appending its
-        // samples, and saves decoding it on every rollup read.
-        let mut samples = XorIter::new(&bytes, chunk.len());
-        let summary = ChunkSummary::of(samples.by_ref()).filter(|_| !samples.is_corrupt());
-        let mut chunk = Self::from_meta(&meta, at);
-        chunk.set_summary(summary);
+        let (at, with_minutes) = store.put(window(chunk.mint(), store.block_span), &meta, &bytes, &minutes);
+        let mut chunk = Self::from_meta(&meta, at, with_minutes);
+        chunk.set_summary(ChunkSummary::of(samples).filter(|_| decodes));
         chunk
     }
 
-    /// The chunk a record at `at` describes.
-    pub(crate) fn from_meta(meta: &ChunkMeta, at: u64) -> Self {
+    /// The chunk a record at `at` describes, `with_minutes` summaries in it or not.
+    pub(crate) fn from_meta(meta: &ChunkMeta, at: u64, with_minutes: bool) -> Self {
         Self {
             mint: meta.mint,
             span: u32::try_from(meta.maxt.saturating_sub(meta.mint)).unwrap_or(u32::MAX),
             count: meta.count,
             len: meta.len,
-            at_summarized: at & !SUMMARIZED,
+            at_flags: (at & !(SUMMARIZED | MINUTES)) | if with_minutes { MINUTES } else { 0 },
             summary: ChunkSummary::NONE,
         }
     }
 
     fn at(&self) -> u64 {
-        self.at_summarized & !SUMMARIZED
+        self.at_flags & !(SUMMARIZED | MINUTES)
+    }
+
+    fn has_minutes(&self) -> bool {
+        self.at_flags & MINUTES != 0
     }
 
     fn summary(&self) -> Option<ChunkSummary> {
-        (self.at_summarized & SUMMARIZED != 0).then_some(self.summary)
+        (self.at_flags & SUMMARIZED != 0).then_some(self.summary)
     }
 
     fn set_summary(&mut self, summary: Option<ChunkSummary>) {
         self.summary = summary.unwrap_or(ChunkSummary::NONE);
-        self.at_summarized = self.at() | if summary.is_some() { SUMMARIZED } else { 0 };
+        self.at_flags = (self.at_flags & !SUMMARIZED) | if summary.is_some() { SUMMARIZED } else { 0 };
     }
 
     fn maxt(&self) -> i64 {
         self.mint + i64::from(self.span)
+    }
+
+    /// Reads the chunk's record from the store into `buf` and checks that
+    /// it is this chunk's; `Err` names the file and offset.
+    fn record<'a>(&self, store: &ChunkStore, buf: &'a mut Vec<u8>) -> Result<Record<'a>> {
+        let window = window(self.mint, store.block_span);
+        let meta =
+            ChunkMeta { sref: SeriesRef(0), mint: self.mint, maxt: self.maxt(), count: self.count, len: self.len };
+        let stored = store.bytes(window, self.at(), meta.record_len(self.has_minutes()), buf)?;
+        let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at(), kind);
+        let record = decode_record(stored, self.has_minutes()).map_err(corrupt)?;
+        if record.meta.mint != self.mint || record.meta.maxt != self.maxt() || record.meta.count != self.count {
+            return Err(corrupt("head chunk record is not the chunk the series expects"));
+        }
+        Ok(record)
     }
 
     fn decode_into(
@@ -108,15 +138,23 @@ impl ClosedChunk {
         buf: &mut Vec<u8>,
         out: &mut impl Extend<Sample>,
     ) -> Result<()> {
-        let window = window(self.mint, store.block_span);
-        let record_len = RECORD_HEADER_LEN + usize::from(self.len) + RECORD_CRC_LEN;
-        let stored = store.bytes(window, self.at(), record_len, buf)?;
-        let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at(), kind);
-        let (meta, bytes) = decode_record(stored).map_err(corrupt)?;
-        if meta.mint != self.mint || meta.count != self.count {
-            return Err(corrupt("head chunk record is not the chunk the series expects"));
-        }
-        decode_range(bytes, usize::from(self.count), mint, maxt, out).map_err(corrupt)
+        let record = self.record(store, buf)?;
+        decode_range(record.chunk, usize::from(self.count), mint, maxt, out)
+            .map_err(|kind| crate::Error::corruption(store.path(window(self.mint, store.block_span)), self.at(), kind))
+    }
+
+    /// Adds the chunk's minute summaries to `out` as buckets of
+    /// `resolution` (a multiple of a minute); the chunk must carry them.
+    fn minutes_into(
+        &self,
+        resolution: i64,
+        store: &ChunkStore,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<RollupBucket>,
+    ) -> Result<()> {
+        let record = self.record(store, buf)?;
+        minutes::push_buckets(record.minutes, self.mint, resolution, out)
+            .map_err(|kind| crate::Error::corruption(store.path(window(self.mint, store.block_span)), self.at(), kind))
     }
 }
 
@@ -352,7 +390,8 @@ impl SeriesData {
     /// Rollup buckets of `resolution` over the samples in `[mint, maxt]`,
     /// continuing `out` ([`pulsedb_model::summarize_into`]'s result, up to
     /// the order sums are added in). A closed chunk inside the range and
-    /// inside one bucket adds its summary; the others are decoded.
+    /// inside one bucket adds its summary, one inside the range that
+    /// carries minute summaries adds those; the others are decoded.
     pub(crate) fn read_buckets(
         &mut self,
         mint: i64,
@@ -372,7 +411,8 @@ impl SeriesData {
         let mut buf = Vec::new();
         for chunk in self.closed.iter_mut().filter(|c| c.maxt() >= mint && c.mint <= maxt) {
             raw.clear();
-            let whole = chunk.mint >= mint && chunk.maxt() <= maxt && bucket(chunk.mint) == bucket(chunk.maxt());
+            let in_range = chunk.mint >= mint && chunk.maxt() <= maxt;
+            let whole = in_range && bucket(chunk.mint) == bucket(chunk.maxt());
             if whole && chunk.summary().is_none() {
                 // A chunk a restart found: summarized on first use.
                 chunk.decode_into(i64::MIN, i64::MAX, store, &mut buf, &mut raw)?;
@@ -382,6 +422,9 @@ impl SeriesData {
                 Some(summary) => {
                     let start = bucket(chunk.mint) * resolution;
                     push_bucket(out, summary.bucket(start, chunk.mint, chunk.maxt(), chunk.count));
+                }
+                None if in_range && chunk.has_minutes() && resolution.rem_euclid(MINUTE) == 0 => {
+                    chunk.minutes_into(resolution, store, &mut buf, out)?;
                 }
                 None if raw.is_empty() => {
                     chunk.decode_into(mint, maxt, store, &mut buf, &mut Summarizer::new(out, resolution))?;
@@ -468,11 +511,11 @@ impl SeriesData {
 /// A re-encoding after out-of-order samples (`merge_ooo`) writes new
 /// records that start no later than the first chunk they replace, so a
 /// record drops every chunk before it that ends at or after its start.
-pub(crate) fn push_recovered(closed: &mut Vec<ClosedChunk>, meta: &ChunkMeta, at: u64) {
+pub(crate) fn push_recovered(closed: &mut Vec<ClosedChunk>, meta: &ChunkMeta, at: u64, with_minutes: bool) {
     while closed.last().is_some_and(|c| c.maxt() >= meta.mint) {
         closed.pop();
     }
-    closed.push(ClosedChunk::from_meta(meta, at));
+    closed.push(ClosedChunk::from_meta(meta, at, with_minutes));
 }
 
 /// Decodes a chunk's `count` samples from `bytes` (an open chunk a
@@ -585,6 +628,20 @@ mod tests {
         assert_eq!(out[0], Sample::new(100_000, 0.3));
     }
 
+    #[test]
+    fn chunks_of_one_sample_a_second_carry_minute_summaries() {
+        let store = store();
+        for (interval, carried) in [(1_000, true), (2_000, true), (15_000, false)] {
+            let s = series();
+            let mut d = s.data.lock();
+            for i in 0..1000 {
+                d.append(SeriesRef(1), 3_600_000 + i * interval, i as f64, &store);
+            }
+            assert!(d.closed.len() >= 2);
+            assert!(d.closed.iter().all(|c| c.has_minutes() == carried), "every {interval} ms");
+        }
+    }
+
     /// Random appends (in and out of order, NaN, staleness markers, values
     /// that drop like counter resets) with chunks cut often.
     fn value_strategy() -> impl Strategy<Value = f64> {
@@ -610,6 +667,46 @@ mod tests {
         s
     }
 
+    /// Buckets read from `s` in `[mint, maxt]` are those of its raw samples
+    /// (twice: a first read may summarize chunks a restart found).
+    fn buckets_match_raw(
+        s: &MemSeries,
+        store: &ChunkStore,
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+    ) -> Result<(), TestCaseError> {
+        let mut raw = Vec::new();
+        s.data.lock().read(mint, maxt, store, &mut raw).unwrap();
+        let want = pulsedb_model::summarize(&raw, resolution);
+        for _ in 0..2 {
+            let mut got = Vec::new();
+            s.data.lock().read_buckets(mint, maxt, resolution, store, &mut got).unwrap();
+            prop_assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                let exact = |b: &RollupBucket| {
+                    (
+                        b.start,
+                        b.count,
+                        b.min.to_bits(),
+                        b.max.to_bits(),
+                        b.first.t,
+                        b.first.v.to_bits(),
+                        b.last.t,
+                        b.last.v.to_bits(),
+                    )
+                };
+                prop_assert_eq!(exact(g), exact(w));
+                // Values are at most 1e3: adding in another order moves sums by rounding only.
+                let close =
+                    |a: f64, b: f64| a.to_bits() == b.to_bits() || (a - b).abs() <= 1e-12 * 1e3 * w.count as f64;
+                prop_assert!(close(g.sum, w.sum), "{} vs {}", g.sum, w.sum);
+                prop_assert!(close(g.correction, w.correction), "{} vs {}", g.correction, w.correction);
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         /// Buckets from chunk summaries are the buckets of the raw samples.
         #[test]
@@ -622,23 +719,36 @@ mod tests {
             let store = ChunkStore::in_memory(7_200_000);
             let s = filled(&ops, &store, recovered);
             let (mint, maxt) = (range.0.min(range.1) * 7_000, range.0.max(range.1) * 7_000 + 3_000);
-            let mut raw = Vec::new();
-            s.data.lock().read(mint, maxt, &store, &mut raw).unwrap();
-            let want = pulsedb_model::summarize(&raw, resolution);
-            for _ in 0..2 {
-                let mut got = Vec::new();
-                s.data.lock().read_buckets(mint, maxt, resolution, &store, &mut got).unwrap();
-                prop_assert_eq!(got.len(), want.len());
-                for (g, w) in got.iter().zip(&want) {
-                    let exact = |b: &RollupBucket| (b.start, b.count, b.min.to_bits(), b.max.to_bits(), b.first.t,
-                        b.first.v.to_bits(), b.last.t, b.last.v.to_bits());
-                    prop_assert_eq!(exact(g), exact(w));
-                    // Values are at most 1e3: adding in another order moves sums by rounding only.
-                    let close = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a - b).abs() <= 1e-12 * 1e3 * w.count as f64;
-                    prop_assert!(close(g.sum, w.sum), "{} vs {}", g.sum, w.sum);
-                    prop_assert!(close(g.correction, w.correction), "{} vs {}", g.correction, w.correction);
+            buckets_match_raw(&s, &store, mint, maxt, resolution)?;
+        }
+
+        /// Dense chunks (about one sample a second, gaps now and then) answer
+        /// from their minute summaries what their raw samples' buckets are.
+        #[test]
+        fn buckets_from_minute_summaries_match_raw(
+            steps in proptest::collection::vec((prop_oneof![200 => Just(1_000i64), 10 => 1i64..2_000, 1 => 1i64..300_000], value_strategy()), 1..2000),
+            range in (0i64..2_000_000, 0i64..2_000_000),
+            resolution in prop_oneof![Just(60_000i64), Just(120_000), Just(3_600_000), Just(7_000)],
+            on_disk in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = if on_disk {
+                ChunkStore::open(&dir.path().join("chunks_head"), 7_200_000).unwrap()
+            } else {
+                ChunkStore::in_memory(7_200_000)
+            };
+            let s = series();
+            {
+                let mut d = s.data.lock();
+                let mut t = 0;
+                for &(dt, v) in &steps {
+                    t += dt;
+                    d.append(SeriesRef(1), t, v, &store);
                 }
             }
+            let (mint, maxt) = (range.0.min(range.1), range.0.max(range.1));
+            buckets_match_raw(&s, &store, mint, maxt, resolution)?;
+            buckets_match_raw(&s, &store, i64::MIN, i64::MAX, resolution)?;
         }
 
         /// The newest sample without decoding is the newest sample read.

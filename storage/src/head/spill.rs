@@ -3,7 +3,8 @@
 //! rate. One append-only file per block window under `chunks_head/`
 //! (`<window index>.chunks`: the header `"PBHC" | version u8 | 3 zero
 //! bytes`, then self-describing records `series ref | mint | maxt | count |
-//! len | Gorilla chunk bytes | crc32`, back to back;
+//! len | Gorilla chunk bytes | minute summaries | crc32`, back to back, the
+//! summaries only in dense chunks (`minutes.rs`);
 //! `storage/docs/format/chunks.md`), read back with positioned reads; a
 //! mismatch is `Error::Corruption`.
 //!
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::minutes::{self, minutes_carried};
 use crate::error::IoContext;
 use crate::{Error, Result, SeriesRef};
 
@@ -37,10 +39,13 @@ pub(crate) enum HeadChunksVersion {
     /// crc32` records. (Version 1, bare `chunk bytes | crc32`, was never
     /// read back across a restart, so nothing opens it.)
     V2 = 2,
+    /// As version 2, with minute summaries between the chunk bytes and the
+    /// crc32 in records of dense chunks ([`minutes_carried`]).
+    V3 = 3,
 }
 
 impl HeadChunksVersion {
-    pub(crate) const CURRENT: Self = Self::V2;
+    pub(crate) const CURRENT: Self = Self::V3;
 }
 
 impl TryFrom<u8> for HeadChunksVersion {
@@ -49,6 +54,7 @@ impl TryFrom<u8> for HeadChunksVersion {
     fn try_from(v: u8) -> std::result::Result<Self, u8> {
         match v {
             2 => Ok(Self::V2),
+            3 => Ok(Self::V3),
             other => Err(other),
         }
     }
@@ -78,41 +84,58 @@ pub(crate) struct ChunkMeta {
 }
 
 impl ChunkMeta {
-    /// Bytes of the whole record.
-    pub(crate) fn record_len(&self) -> usize {
-        RECORD_HEADER_LEN + usize::from(self.len) + RECORD_CRC_LEN
+    /// Whether a record of `version` for this chunk carries minute summaries.
+    pub(crate) fn carries_minutes(&self, version: HeadChunksVersion) -> bool {
+        version != HeadChunksVersion::V2 && minutes_carried(self.mint, self.maxt, self.count) > 0
+    }
+
+    /// Bytes of the minute summaries in the record, `with_minutes` or not.
+    fn minutes_len(&self, with_minutes: bool) -> usize {
+        if with_minutes {
+            minutes_carried(self.mint, self.maxt, self.count) * minutes::ENTRY_LEN
+        } else {
+            0
+        }
+    }
+
+    /// Bytes of the whole record, `with_minutes` summaries or not.
+    pub(crate) fn record_len(&self, with_minutes: bool) -> usize {
+        RECORD_HEADER_LEN + usize::from(self.len) + self.minutes_len(with_minutes) + RECORD_CRC_LEN
     }
 }
 
-/// The record for a chunk of `bytes` (`meta.len` must be their length).
-pub(crate) fn encode_record(meta: &ChunkMeta, bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(meta.record_len());
+/// The record for a chunk of `bytes` (`meta.len` must be their length) and
+/// its minute summaries (empty, or as many as [`minutes_carried`] says).
+fn encode_record(meta: &ChunkMeta, bytes: &[u8], minutes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(meta.record_len(!minutes.is_empty()));
     out.extend_from_slice(&meta.sref.0.to_le_bytes());
     out.extend_from_slice(&meta.mint.to_le_bytes());
     out.extend_from_slice(&meta.maxt.to_le_bytes());
     out.extend_from_slice(&meta.count.to_le_bytes());
     out.extend_from_slice(&meta.len.to_le_bytes());
     out.extend_from_slice(bytes);
+    out.extend_from_slice(minutes);
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
 }
 
-/// The meta and chunk bytes of the record at the start of `buf`, checked
-/// against its crc32; `Err` says what is wrong.
-pub(crate) fn decode_record(buf: &[u8]) -> std::result::Result<(ChunkMeta, &[u8]), &'static str> {
-    let head: &[u8; RECORD_HEADER_LEN] =
-        buf.get(..RECORD_HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or("head chunk record is cut short")?;
-    let u64_at = |i: usize| u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7].map(|k| head[i + k]));
-    let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
-    let meta = ChunkMeta {
-        sref: SeriesRef(u64_at(0)),
-        mint: u64_at(8) as i64,
-        maxt: u64_at(16) as i64,
-        count: u16_at(24),
-        len: u16_at(26),
-    };
-    let body_end = RECORD_HEADER_LEN + usize::from(meta.len);
+/// What a record holds: its meta, chunk bytes and minute summaries (empty
+/// where it carries none).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Record<'a> {
+    pub(crate) meta: ChunkMeta,
+    pub(crate) chunk: &'a [u8],
+    pub(crate) minutes: &'a [u8],
+}
+
+/// The record at the start of `buf`, carrying minute summaries or not as
+/// its file's version and its bounds say, checked against its crc32; `Err`
+/// says what is wrong.
+pub(crate) fn decode_record(buf: &[u8], with_minutes: bool) -> std::result::Result<Record<'_>, &'static str> {
+    let meta = read_meta(buf)?;
+    let chunk_end = RECORD_HEADER_LEN + usize::from(meta.len);
+    let body_end = chunk_end + meta.minutes_len(with_minutes);
     let crc = buf.get(body_end..body_end + RECORD_CRC_LEN).ok_or("head chunk record is cut short")?;
     let body = buf.get(..body_end).ok_or("head chunk record is cut short")?;
     if crc != crc32fast::hash(body).to_le_bytes() {
@@ -121,7 +144,26 @@ pub(crate) fn decode_record(buf: &[u8]) -> std::result::Result<(ChunkMeta, &[u8]
     if meta.count == 0 || meta.maxt < meta.mint {
         return Err("head chunk record with impossible bounds");
     }
-    Ok((meta, body.get(RECORD_HEADER_LEN..).unwrap_or_default()))
+    Ok(Record {
+        meta,
+        chunk: body.get(RECORD_HEADER_LEN..chunk_end).unwrap_or_default(),
+        minutes: body.get(chunk_end..).unwrap_or_default(),
+    })
+}
+
+/// The meta in the header of the record at the start of `buf`, unchecked.
+fn read_meta(buf: &[u8]) -> std::result::Result<ChunkMeta, &'static str> {
+    let head: &[u8; RECORD_HEADER_LEN] =
+        buf.get(..RECORD_HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or("head chunk record is cut short")?;
+    let u64_at = |i: usize| u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7].map(|k| head[i + k]));
+    let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
+    Ok(ChunkMeta {
+        sref: SeriesRef(u64_at(0)),
+        mint: u64_at(8) as i64,
+        maxt: u64_at(16) as i64,
+        count: u16_at(24),
+        len: u16_at(26),
+    })
 }
 
 /// One window's chunks: a file (when the store has a directory) and the
@@ -129,6 +171,9 @@ pub(crate) fn decode_record(buf: &[u8]) -> std::result::Result<(ChunkMeta, &[u8]
 #[derive(Debug)]
 struct WindowFile {
     file: Option<File>,
+    /// What its records look like: a file recovered from an older version
+    /// is appended to in that version.
+    version: HeadChunksVersion,
     /// Offsets are handed out from here, on disk or not.
     len: AtomicU64,
     resident: Mutex<HashMap<u64, Box<[u8]>>>,
@@ -140,6 +185,8 @@ pub(crate) struct Recovered {
     pub(crate) meta: ChunkMeta,
     /// Offset of its record in the window's file.
     pub(crate) at: u64,
+    /// Whether the record carries minute summaries.
+    pub(crate) minutes: bool,
 }
 
 /// The store of closed head chunks; shared by all series.
@@ -206,8 +253,14 @@ impl ChunkStore {
             }
             let mut bytes = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
             file.read_exact_at(&mut bytes, 0).context(|| format!("reading {}", path.display()))?;
-            found.extend(scan(&bytes).map_err(|(at, kind)| Error::corruption(&path, at, kind))?);
-            let f = WindowFile { file: Some(file), len: AtomicU64::new(len), resident: Mutex::new(HashMap::new()) };
+            let (version, records) = scan(&bytes).map_err(|(at, kind)| Error::corruption(&path, at, kind))?;
+            found.extend(records);
+            let f = WindowFile {
+                file: Some(file),
+                version,
+                len: AtomicU64::new(len),
+                resident: Mutex::new(HashMap::new()),
+            };
             store.files.lock().insert(window, Arc::new(f));
         }
         Ok((store, found))
@@ -237,7 +290,8 @@ impl ChunkStore {
         // Offsets start past the header in memory too, so an offset means
         // the same wherever its chunk lives.
         let len = AtomicU64::new(HEAD_CHUNKS_HEADER_LEN);
-        let f = Arc::new(WindowFile { file, len, resident: Mutex::new(HashMap::new()) });
+        let version = HeadChunksVersion::CURRENT;
+        let f = Arc::new(WindowFile { file, version, len, resident: Mutex::new(HashMap::new()) });
         files.insert(window, f.clone());
         f
     }
@@ -248,19 +302,22 @@ impl ChunkStore {
         }
     }
 
-    /// Stores a record (see [`encode_record`]) of block window `window`;
-    /// returns its offset.
-    pub(crate) fn put(&self, window: i64, record: Vec<u8>) -> u64 {
+    /// Stores the record of a chunk of block window `window` with its
+    /// minute summaries (see [`encode_record`]) where the window's file
+    /// version has them; returns its offset and whether they were stored.
+    pub(crate) fn put(&self, window: i64, meta: &ChunkMeta, bytes: &[u8], minutes: &[u8]) -> (u64, bool) {
         let f = self.window(window);
+        let with_minutes = !minutes.is_empty() && f.version != HeadChunksVersion::V2;
+        let record = encode_record(meta, bytes, if with_minutes { minutes } else { &[] });
         let offset = f.len.fetch_add(record.len() as u64, Ordering::Relaxed);
         if let Some(file) = &f.file {
             match file.write_all_at(&record, offset) {
-                Ok(()) => return offset,
+                Ok(()) => return (offset, with_minutes),
                 Err(e) => self.warn(&e),
             }
         }
         f.resident.lock().insert(offset, record.into_boxed_slice());
-        offset
+        (offset, with_minutes)
     }
 
     /// The `len` bytes of the record at `offset` in `window`, read into `buf`.
@@ -351,22 +408,27 @@ impl ChunkStore {
     }
 }
 
-/// Every record of a whole file's `bytes`, in order; `Err((offset, what))`
-/// at the first bad one.
-fn scan(bytes: &[u8]) -> std::result::Result<Vec<Recovered>, (u64, String)> {
+/// The version and every record of a whole file's `bytes`, in order;
+/// `Err((offset, what))` at the first bad one.
+fn scan(bytes: &[u8]) -> std::result::Result<(HeadChunksVersion, Vec<Recovered>), (u64, String)> {
     let head = bytes.get(..HEAD_CHUNKS_HEADER_LEN as usize).ok_or((0, "head chunk file has no header".to_string()))?;
     if &head[..4] != HEAD_CHUNKS_MAGIC {
         return Err((0, "not a head chunk file (bad magic)".into()));
     }
-    HeadChunksVersion::try_from(head[4]).map_err(|v| (4, format!("unsupported head chunk file version {v}")))?;
+    let version =
+        HeadChunksVersion::try_from(head[4]).map_err(|v| (4, format!("unsupported head chunk file version {v}")))?;
     let mut out = Vec::new();
     let mut at = HEAD_CHUNKS_HEADER_LEN as usize;
     while at < bytes.len() {
-        let (meta, _) = decode_record(&bytes[at..]).map_err(|kind| (at as u64, kind.to_string()))?;
-        out.push(Recovered { meta, at: at as u64 });
-        at += meta.record_len();
+        let rest = &bytes[at..];
+        let bad = |kind: &str| (at as u64, kind.to_string());
+        // The record's header says whether minute summaries follow its chunk.
+        let minutes = read_meta(rest).map_err(bad)?.carries_minutes(version);
+        let meta = decode_record(rest, minutes).map_err(bad)?.meta;
+        out.push(Recovered { meta, at: at as u64, minutes });
+        at += meta.record_len(minutes);
     }
-    Ok(out)
+    Ok((version, out))
 }
 
 #[cfg(test)]
@@ -378,12 +440,21 @@ mod tests {
         ChunkMeta { sref: SeriesRef(sref), mint, maxt: mint + 10, count: 2, len: 3 }
     }
 
+    /// Puts a chunk without minute summaries; returns its offset.
+    fn put(store: &ChunkStore, window: i64, meta: &ChunkMeta, bytes: &[u8]) -> u64 {
+        store.put(window, meta, bytes, &[]).0
+    }
+
+    fn bare(meta: ChunkMeta, chunk: &[u8]) -> Record<'_> {
+        Record { meta, chunk, minutes: &[] }
+    }
+
     #[test]
     fn files_start_with_magic_and_version_and_records_follow() {
         let dir = tempfile::tempdir().unwrap();
         let store = ChunkStore::open(dir.path(), 7_200_000).unwrap();
-        let record = encode_record(&meta(5, 100), &[7, 8, 9]);
-        let offset = store.put(3, record.clone());
+        let record = encode_record(&meta(5, 100), &[7, 8, 9], &[]);
+        let offset = put(&store, 3, &meta(5, 100), &[7, 8, 9]);
         assert_eq!(offset, HEAD_CHUNKS_HEADER_LEN);
         let bytes = std::fs::read(store.path(3)).unwrap();
         assert_eq!(&bytes[..4], HEAD_CHUNKS_MAGIC);
@@ -391,29 +462,29 @@ mod tests {
         assert_eq!(&bytes[8..], &record[..]);
         let mut buf = Vec::new();
         let read = store.bytes(3, offset, record.len(), &mut buf).unwrap();
-        assert_eq!(decode_record(read), Ok((meta(5, 100), &[7u8, 8, 9][..])));
+        assert_eq!(decode_record(read, false), Ok(bare(meta(5, 100), &[7, 8, 9])));
         assert_eq!(HeadChunksVersion::try_from(1), Err(1));
     }
 
     #[test]
     fn damaged_records_are_refused() {
-        let mut record = encode_record(&meta(5, 100), &[7, 8, 9]);
-        assert!(decode_record(&record[..record.len() - 1]).is_err());
+        let mut record = encode_record(&meta(5, 100), &[7, 8, 9], &[]);
+        assert!(decode_record(&record[..record.len() - 1], false).is_err());
         record[RECORD_HEADER_LEN] ^= 1;
-        assert_eq!(decode_record(&record), Err("head chunk checksum mismatch"));
+        assert_eq!(decode_record(&record, false), Err("head chunk checksum mismatch"));
     }
 
     #[test]
     fn recover_cuts_files_to_the_checkpoint_and_drops_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let store = ChunkStore::open(dir.path(), 1000).unwrap();
-        store.put(1, encode_record(&meta(1, 1000), &[1, 2, 3]));
-        store.put(2, encode_record(&meta(1, 2000), &[4, 5, 6]));
+        put(&store, 1, &meta(1, 1000), &[1, 2, 3]);
+        put(&store, 2, &meta(1, 2000), &[4, 5, 6]);
         let lengths = store.lengths().unwrap();
         store.sync(lengths.keys().copied()).unwrap();
         // Written after the checkpoint: a record in window 2, and window 3.
-        store.put(2, encode_record(&meta(2, 2005), &[0, 0, 0]));
-        store.put(3, encode_record(&meta(1, 3000), &[9, 9, 9]));
+        put(&store, 2, &meta(2, 2005), &[0, 0, 0]);
+        put(&store, 3, &meta(1, 3000), &[9, 9, 9]);
         drop(store);
 
         let (store, found) = ChunkStore::recover(dir.path(), 1000, &lengths, 2).unwrap();
@@ -422,14 +493,14 @@ mod tests {
         assert!(!store.path(1).exists() && !store.path(3).exists());
         assert_eq!(std::fs::metadata(store.path(2)).unwrap().len(), lengths[&2]);
         // Appends continue after the kept records.
-        assert_eq!(store.put(2, encode_record(&meta(3, 2001), &[1, 1, 1])), lengths[&2]);
+        assert_eq!(put(&store, 2, &meta(3, 2001), &[1, 1, 1]), lengths[&2]);
     }
 
     #[test]
     fn recover_reports_a_damaged_or_missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = ChunkStore::open(dir.path(), 1000).unwrap();
-        store.put(1, encode_record(&meta(1, 1000), &[1, 2, 3]));
+        put(&store, 1, &meta(1, 1000), &[1, 2, 3]);
         let lengths = store.lengths().unwrap();
         drop(store);
         let path = dir.path().join("1.chunks");
@@ -441,5 +512,51 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         let err = ChunkStore::recover(dir.path(), 1000, &lengths, 0).unwrap_err().to_string();
         assert!(err.contains("cannot be opened"), "{err}");
+    }
+
+    /// 240 samples at 1 s: four minutes, dense enough for minute summaries.
+    fn dense(sref: u64) -> ChunkMeta {
+        ChunkMeta { sref: SeriesRef(sref), mint: 0, maxt: 239_000, count: 240, len: 3 }
+    }
+
+    #[test]
+    fn dense_records_carry_minute_summaries_through_a_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(dir.path(), 1_000_000).unwrap();
+        let minutes: Vec<u8> = (0..4 * minutes::ENTRY_LEN).map(|i| i as u8).collect();
+        let (at, with_minutes) = store.put(0, &dense(1), &[1, 2, 3], &minutes);
+        assert!(with_minutes);
+        let (next, _) = store.put(0, &meta(2, 10), &[4, 5, 6], &[]);
+        assert_eq!(next, at + dense(1).record_len(true) as u64);
+        let lengths = store.lengths().unwrap();
+        store.sync(lengths.keys().copied()).unwrap();
+        drop(store);
+
+        let (store, found) = ChunkStore::recover(dir.path(), 1_000_000, &lengths, 0).unwrap();
+        assert_eq!(found.iter().map(|r| (r.at, r.minutes)).collect::<Vec<_>>(), [(at, true), (next, false)]);
+        let mut buf = Vec::new();
+        let read = store.bytes(0, at, dense(1).record_len(true), &mut buf).unwrap();
+        assert_eq!(decode_record(read, true), Ok(Record { meta: dense(1), chunk: &[1, 2, 3], minutes: &minutes }));
+        // Read as if it carried none, the summaries fail the checksum.
+        assert!(decode_record(read, false).is_err());
+    }
+
+    #[test]
+    fn a_version_2_file_is_read_and_appended_to_without_minute_summaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = vec![b'P', b'B', b'H', b'C', 2, 0, 0, 0];
+        file.extend(encode_record(&dense(1), &[1, 2, 3], &[]));
+        std::fs::write(dir.path().join("0.chunks"), &file).unwrap();
+        let lengths = BTreeMap::from([(0, file.len() as u64)]);
+        let (store, found) = ChunkStore::recover(dir.path(), 1_000_000, &lengths, 0).unwrap();
+        assert_eq!(found.iter().map(|r| (r.at, r.minutes)).collect::<Vec<_>>(), [(HEAD_CHUNKS_HEADER_LEN, false)]);
+        let minutes = vec![0; 4 * minutes::ENTRY_LEN];
+        let (at, with_minutes) = store.put(0, &dense(2), &[4, 5, 6], &minutes);
+        assert!(!with_minutes, "a version 2 file holds no minute summaries");
+        let lengths = store.lengths().unwrap();
+        store.sync(lengths.keys().copied()).unwrap();
+        drop(store);
+        let (_, found) = ChunkStore::recover(dir.path(), 1_000_000, &lengths, 0).unwrap();
+        assert_eq!(found.iter().map(|r| (r.at, r.minutes)).collect::<Vec<_>>()[1], (at, false));
     }
 }
