@@ -19,6 +19,7 @@ mod matcher;
 mod means;
 mod metadata;
 mod querier;
+mod regex_cache;
 mod rollup;
 mod sample;
 

@@ -51,7 +51,7 @@ impl Matcher {
         let value = value.into();
         let (regex, alternatives) = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => {
-                let regex = Regex::new(&format!("^(?s:{value})$"))
+                let regex = crate::regex_cache::compiled(&format!("^(?s:{value})$"))
                     .map_err(|e| Error::InvalidMatcher(format!("{name}{}{value:?}: {e}", op.as_str())))?;
                 (Some(regex), literal_alternatives(&value))
             }
