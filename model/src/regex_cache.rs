@@ -8,31 +8,57 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use regex::Regex;
 
-/// Patterns kept at most; past it the cache starts over, so a client that
-/// sends ever new patterns holds a bounded amount of memory.
+/// Patterns kept at most; past it the cache starts over.
 const CAPACITY: usize = 1024;
 
-fn cache() -> &'static Mutex<HashMap<String, Regex>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// Longer patterns are compiled for each use and not kept: with the count
+/// above, this bounds what the cache can hold whatever clients send (a
+/// long pattern can compile to megabytes), and dashboards' patterns are
+/// far shorter.
+const MAX_CACHED_PATTERN: usize = 4096;
+
+/// Regexes by pattern, at most `capacity` of them.
+struct RegexCache {
+    capacity: usize,
+    map: Mutex<HashMap<String, Regex>>,
 }
 
-/// `Regex::new(pattern)`, compiled once per pattern while it stays cached.
-/// Errors are not cached.
+impl RegexCache {
+    fn new(capacity: usize) -> Self {
+        Self { capacity, map: Mutex::new(HashMap::new()) }
+    }
+
+    fn compiled(&self, pattern: &str) -> Result<Regex, regex::Error> {
+        if pattern.len() > MAX_CACHED_PATTERN {
+            return Regex::new(pattern);
+        }
+        // A poisoned lock only means another thread panicked mid-insert:
+        // the map itself is still sound.
+        if let Some(regex) = self.map.lock().unwrap_or_else(PoisonError::into_inner).get(pattern) {
+            return Ok(regex.clone());
+        }
+        // Compiled outside the lock: other queries need not wait for it.
+        let regex = Regex::new(pattern)?;
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let dropped = (map.len() >= self.capacity).then(|| std::mem::take(&mut *map));
+        map.insert(pattern.to_owned(), regex.clone());
+        drop(map);
+        // Freed after the lock is released, not while queries wait on it.
+        drop(dropped);
+        Ok(regex)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// `Regex::new(pattern)`, compiled once per pattern while it stays cached
+/// (process-wide). Errors are not cached.
 pub(crate) fn compiled(pattern: &str) -> Result<Regex, regex::Error> {
-    // A poisoned lock only means another thread panicked mid-insert: the
-    // map itself is still sound.
-    if let Some(regex) = cache().lock().unwrap_or_else(PoisonError::into_inner).get(pattern) {
-        return Ok(regex.clone());
-    }
-    // Compiled outside the lock: other queries need not wait for it.
-    let regex = Regex::new(pattern)?;
-    let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
-    if cache.len() >= CAPACITY {
-        cache.clear();
-    }
-    cache.insert(pattern.to_owned(), regex.clone());
-    Ok(regex)
+    static CACHE: OnceLock<RegexCache> = OnceLock::new();
+    CACHE.get_or_init(|| RegexCache::new(CAPACITY)).compiled(pattern)
 }
 
 #[cfg(test)]
@@ -40,19 +66,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pattern_compiles_once_and_errors_are_errors() {
-        let a = compiled("^(?s:cache-test-a|b)$").expect("valid");
-        let b = compiled("^(?s:cache-test-a|b)$").expect("valid");
-        assert_eq!(a.as_str(), b.as_str());
+    fn a_pattern_is_compiled_once_and_errors_are_not_kept() {
+        let cache = RegexCache::new(8);
+        let a = cache.compiled("^(?s:a|b)$").expect("valid");
         assert!(a.is_match("b") && !a.is_match("c"));
-        assert!(compiled("^(?s:cache-test-()$").is_err());
+        cache.compiled("^(?s:a|b)$").expect("valid");
+        assert_eq!(cache.len(), 1);
+        assert!(cache.compiled("^(?s:()$").is_err());
+        assert_eq!(cache.len(), 1);
+        let long = format!("^{}$", "x".repeat(MAX_CACHED_PATTERN));
+        assert!(cache.compiled(&long).expect("valid").is_match(&"x".repeat(MAX_CACHED_PATTERN)));
+        assert_eq!(cache.len(), 1, "long patterns are not kept");
     }
 
     #[test]
     fn the_cache_stays_bounded() {
-        for i in 0..CAPACITY + 10 {
-            compiled(&format!("^bound-{i}$")).expect("valid");
-            assert!(cache().lock().unwrap_or_else(PoisonError::into_inner).len() <= CAPACITY);
+        let cache = RegexCache::new(16);
+        for i in 0..100 {
+            cache.compiled(&format!("^bound-{i}$")).expect("valid");
+            assert!(cache.len() <= 16);
         }
+        assert!(compiled("^(?s:shared)$").expect("valid").is_match("shared"));
     }
 }

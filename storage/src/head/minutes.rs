@@ -12,16 +12,18 @@
 
 use pulsedb_model::{push_bucket, RollupBucket, Sample, Summarizer};
 
-/// The span of one summary.
+/// The span of one summary. Part of the file format, as are the two
+/// constants below: a record's length is inferred from them, so changing
+/// one needs a new head chunk file version.
 pub(crate) const MINUTE: i64 = 60_000;
 
 /// A chunk carries minute summaries when it averages at least this many
-/// samples per minute it touches (every 2 s or denser).
+/// samples per minute it touches (every 2 s or denser). Format constant.
 pub(crate) const MIN_SAMPLES_PER_MINUTE: i64 = 30;
 
 /// `count u16 | first offset u16 | last offset u16 | first | last | sum |
 /// min | max | correction` (f64 bits), little-endian; offsets in ms from
-/// the minute's start.
+/// the minute's start. Format constant.
 pub(crate) const ENTRY_LEN: usize = 54;
 
 /// The number of minute summaries a chunk with these bounds and sample
@@ -87,15 +89,17 @@ pub(crate) fn push_buckets(
         if first_offset > last_offset || last_offset >= MINUTE || (count == 1) != (first_offset == last_offset) {
             return Err("head chunk minute summary with impossible times");
         }
+        let out_of_range = "head chunk minute summary out of the time range";
         let start = first_minute
             .checked_add(i as i64)
             .and_then(|m| m.checked_mul(MINUTE))
             .filter(|s| s.checked_add(MINUTE).is_some())
-            .ok_or("head chunk minute summary out of the time range")?;
+            .ok_or(out_of_range)?;
+        let bucket_start = start.div_euclid(resolution).checked_mul(resolution).ok_or(out_of_range)?;
         push_bucket(
             out,
             RollupBucket {
-                start: start.div_euclid(resolution) * resolution,
+                start: bucket_start,
                 count: u64::from(count),
                 sum: f64_at(22),
                 min: f64_at(30),
@@ -124,6 +128,9 @@ mod tests {
         assert_eq!(minutes_carried(0, 59_000, 60), 0);
         // 15 s samples: 4 a minute, decoded instead.
         assert_eq!(minutes_carried(0, 239 * 15_000, 240), 0);
+        // At the density threshold exactly, and just under it.
+        assert_eq!(minutes_carried(0, 119_999, 60), 2);
+        assert_eq!(minutes_carried(0, 119_999, 59), 0);
         // Bounds a damaged record might hold never overflow.
         assert_eq!(minutes_carried(i64::MIN, i64::MAX, u16::MAX), 0);
         assert_eq!(minutes_carried(i64::MAX, i64::MIN, u16::MAX), 0);
@@ -179,8 +186,12 @@ mod tests {
 
         /// Damaged summaries are an error or buckets, never a panic.
         #[test]
-        fn any_bytes_are_read_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..300), mint in any::<i64>()) {
-            let _ = push_buckets(&bytes, mint.clamp(-1 << 60, 1 << 60), MINUTE, &mut Vec::new());
+        fn any_bytes_are_read_without_panicking(
+            bytes in prop::collection::vec(any::<u8>(), 0..300),
+            mint in any::<i64>(),
+            resolution in prop_oneof![Just(MINUTE), Just(3_600_000i64)],
+        ) {
+            let _ = push_buckets(&bytes, mint, resolution, &mut Vec::new());
         }
     }
 

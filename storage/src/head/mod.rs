@@ -10,6 +10,7 @@
 
 mod by_ref;
 pub(crate) mod checkpoint;
+mod closed_chunk;
 mod key_pool;
 mod minutes;
 mod out_of_order;
@@ -25,7 +26,8 @@ use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use crate::SeriesRef;
-pub(crate) use series::{decode_chunk, push_recovered, ClosedChunk, MemSeries, SeriesData};
+pub(crate) use closed_chunk::{decode_chunk, push_recovered, ClosedChunk};
+pub(crate) use series::{MemSeries, SeriesData};
 pub(crate) use spill::ChunkStore;
 
 const SHARDS: usize = 64;

@@ -65,7 +65,7 @@ pub(crate) const HEAD_CHUNKS_MAGIC: &[u8; 4] = b"PBHC";
 pub(crate) const HEAD_CHUNKS_HEADER_LEN: u64 = 8;
 /// `series ref u64 | mint i64 | maxt i64 | count u16 | len u16`, little-endian.
 pub(crate) const RECORD_HEADER_LEN: usize = 28;
-/// The crc32 after each record's chunk bytes, over the record header and bytes.
+/// The crc32 ending each record, over the header, chunk bytes and minute summaries.
 pub(crate) const RECORD_CRC_LEN: usize = 4;
 
 fn header() -> [u8; HEAD_CHUNKS_HEADER_LEN as usize] {
@@ -304,11 +304,28 @@ impl ChunkStore {
 
     /// Stores the record of a chunk of block window `window` with its
     /// minute summaries (see [`encode_record`]) where the window's file
-    /// version has them; returns its offset and whether they were stored.
+    /// version and the chunk's bounds say a record carries them; returns
+    /// its offset and whether they were stored.
+    ///
+    /// This alone decides, from the header as a scan does, so a record's
+    /// length always reads back as written: `minutes` of another length
+    /// than the header implies (none, for a chunk that did not decode as it
+    /// closed) are stored as bytes that read as corrupt, like a bad chunk.
     pub(crate) fn put(&self, window: i64, meta: &ChunkMeta, bytes: &[u8], minutes: &[u8]) -> (u64, bool) {
         let f = self.window(window);
-        let with_minutes = !minutes.is_empty() && f.version != HeadChunksVersion::V2;
-        let record = encode_record(meta, bytes, if with_minutes { minutes } else { &[] });
+        let with_minutes = meta.carries_minutes(f.version);
+        let expected = meta.minutes_len(with_minutes);
+        debug_assert!(minutes.is_empty() || minutes.len() == meta.minutes_len(true), "{} bytes", minutes.len());
+        let unreadable;
+        let minutes = match (with_minutes, minutes.len() == expected) {
+            (false, _) => &[][..],
+            (true, true) => minutes,
+            (true, false) => {
+                unreadable = vec![0xff; expected];
+                &unreadable[..]
+            }
+        };
+        let record = encode_record(meta, bytes, minutes);
         let offset = f.len.fetch_add(record.len() as u64, Ordering::Relaxed);
         if let Some(file) = &f.file {
             match file.write_all_at(&record, offset) {
@@ -539,6 +556,26 @@ mod tests {
         assert_eq!(decode_record(read, true), Ok(Record { meta: dense(1), chunk: &[1, 2, 3], minutes: &minutes }));
         // Read as if it carried none, the summaries fail the checksum.
         assert!(decode_record(read, false).is_err());
+    }
+
+    #[test]
+    fn a_dense_chunk_without_summaries_keeps_the_file_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(dir.path(), 1_000_000).unwrap();
+        // As `close` passes a chunk that did not decode: no summaries.
+        let (at, with_minutes) = store.put(0, &dense(1), &[1, 2, 3], &[]);
+        assert!(with_minutes, "the header says the record carries them");
+        let (next, _) = store.put(0, &meta(2, 10), &[4, 5, 6], &[]);
+        let lengths = store.lengths().unwrap();
+        store.sync(lengths.keys().copied()).unwrap();
+        drop(store);
+        let (store, found) = ChunkStore::recover(dir.path(), 1_000_000, &lengths, 0).unwrap();
+        assert_eq!(found.iter().map(|r| (r.at, r.minutes)).collect::<Vec<_>>(), [(at, true), (next, false)]);
+        let mut buf = Vec::new();
+        let read = store.bytes(0, at, dense(1).record_len(true), &mut buf).unwrap();
+        let record = decode_record(read, true).unwrap();
+        let err = minutes::push_buckets(record.minutes, 0, minutes::MINUTE, &mut Vec::new()).unwrap_err();
+        assert!(err.contains("impossible"), "{err}");
     }
 
     #[test]
