@@ -67,7 +67,17 @@ impl Sink for RemoteWrite {
                 Ok(_) => {}
                 Err(ureq::Error::Status(code, r)) => {
                     let text = r.into_string().unwrap_or_default();
-                    anyhow::bail!("{} answered {code}: {}", self.url, text.trim())
+                    // The fleet covers the hours before now: a server whose
+                    // newest sample is already now (its own metrics) has
+                    // closed the older hours before the writers get there.
+                    let hint = if text.contains("out of bounds") {
+                        "\nThe fleet's samples reach back --duration before now; this server already writes \
+                         newer ones (pulsedb serve's own metrics, by default) and has closed those hours. \
+                         Start it on an empty directory with --self-monitor-interval=0, or use --compare."
+                    } else {
+                        ""
+                    };
+                    anyhow::bail!("{} answered {code}: {}{hint}", self.url, text.trim())
                 }
                 Err(e) => return Err(e).with_context(|| format!("writing to {}", self.url)),
             }
