@@ -32,6 +32,11 @@ pub fn series_labels(writer: usize, j: usize) -> Labels {
     Labels::metric(METRIC, [("writer", writer.to_string()), ("series", j.to_string())])
 }
 
+/// The first series of each writer get a sample every second (every step
+/// and the seconds between): dense head chunks, whose records carry minute
+/// summaries, are written, checkpointed and recovered too.
+pub const DENSE_SERIES: usize = 2;
+
 /// Batch `n` of `writer`: in-order samples, some out of order within the
 /// window (now and then overwriting an earlier one).
 pub fn batch_contents(writer: usize, n: u64) -> Vec<(usize, Sample)> {
@@ -39,7 +44,9 @@ pub fn batch_contents(writer: usize, n: u64) -> Vec<(usize, Sample)> {
     let t = BASE_T + n as i64 * STEP_MS;
     let mut out = Vec::new();
     for j in 0..SERIES_PER_WRITER {
-        if rng.chance(70) {
+        if j < DENSE_SERIES {
+            out.extend((0..STEP_MS).step_by(1000).map(|dt| (j, Sample::new(t + dt, rng.value()))));
+        } else if rng.chance(70) {
             out.push((j, Sample::new(t, rng.value())));
         }
         if rng.chance(15) {
