@@ -48,22 +48,28 @@ impl ClosedChunk {
             len: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
         };
         // Decoding a chunk once as it closes is cheap next to appending its
-        // samples, and saves decoding it on every rollup read.
+        // samples, and saves decoding it on every rollup read. Only a dense
+        // chunk's samples are collected, for its minute summaries.
         let mut iter = XorIter::new(&bytes, chunk.len());
-        let samples: Vec<Sample> = iter.by_ref().collect();
-        let decodes = !iter.is_corrupt();
-        let mut minutes = Vec::new();
         let carried = minutes_carried(meta.mint, meta.maxt, meta.count);
-        if decodes && carried > 0 {
-            minutes::encode(&samples, meta.mint, carried, &mut minutes);
-        }
+        let mut minutes = Vec::new();
+        let summary = if carried > 0 {
+            let samples: Vec<Sample> = iter.by_ref().collect();
+            if !iter.is_corrupt() {
+                minutes::encode(&samples, meta.mint, carried, &mut minutes);
+            }
+            ChunkSummary::of(samples)
+        } else {
+            ChunkSummary::of(iter.by_ref())
+        };
+        let summary = summary.filter(|_| !iter.is_corrupt());
         // The record carries a crc32: the file is read back with plain
         // reads, and a damaged chunk must be an error, not samples that are
         // silently wrong or missing. It names its series and bounds so that
         // a restart from a checkpoint can give each series its chunks back.
         let (at, with_minutes) = store.put(window(chunk.mint(), store.block_span), &meta, &bytes, &minutes);
         let mut chunk = Self::from_meta(&meta, at, with_minutes);
-        chunk.set_summary(ChunkSummary::of(samples).filter(|_| decodes));
+        chunk.set_summary(summary);
         chunk
     }
 
@@ -108,7 +114,7 @@ impl ClosedChunk {
         let meta =
             ChunkMeta { sref: SeriesRef(0), mint: self.mint, maxt: self.maxt(), count: self.count, len: self.len };
         let stored = store.bytes(window, self.at(), meta.record_len(self.has_minutes()), buf)?;
-        let corrupt = |kind: &str| crate::Error::corruption(store.path(window), self.at(), kind);
+        let corrupt = |kind: &str| self.corruption(store, kind);
         let record = decode_record(stored, self.has_minutes()).map_err(corrupt)?;
         if record.meta.mint != self.mint || record.meta.maxt != self.maxt() || record.meta.count != self.count {
             return Err(corrupt("head chunk record is not the chunk the series expects"));
@@ -126,7 +132,7 @@ impl ClosedChunk {
     ) -> Result<()> {
         let record = self.record(store, buf)?;
         decode_range(record.chunk, usize::from(self.count), mint, maxt, out)
-            .map_err(|kind| crate::Error::corruption(store.path(window(self.mint, store.block_span)), self.at(), kind))
+            .map_err(|kind| self.corruption(store, kind))
     }
 
     /// Adds the chunk's minute summaries to `out` as buckets of
@@ -139,8 +145,12 @@ impl ClosedChunk {
         out: &mut Vec<RollupBucket>,
     ) -> Result<()> {
         let record = self.record(store, buf)?;
-        minutes::push_buckets(record.minutes, self.mint, resolution, out)
-            .map_err(|kind| crate::Error::corruption(store.path(window(self.mint, store.block_span)), self.at(), kind))
+        minutes::push_buckets(record.minutes, self.mint, resolution, out).map_err(|kind| self.corruption(store, kind))
+    }
+
+    /// `Error::Corruption` of this chunk's record: its file and offset, and `kind`.
+    fn corruption(&self, store: &ChunkStore, kind: &str) -> crate::Error {
+        crate::Error::corruption(store.path(window(self.mint, store.block_span)), self.at(), kind)
     }
 }
 

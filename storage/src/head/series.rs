@@ -387,6 +387,15 @@ mod tests {
         ChunkStore::in_memory(SPAN)
     }
 
+    /// A chunk store under `dir` when `on_disk`, else in memory.
+    fn store_in(dir: &std::path::Path, on_disk: bool, block_span: i64) -> ChunkStore {
+        if on_disk {
+            ChunkStore::open(&dir.join("chunks_head"), block_span).unwrap()
+        } else {
+            ChunkStore::in_memory(block_span)
+        }
+    }
+
     fn read_all(s: &MemSeries, store: &ChunkStore) -> Vec<(i64, u64)> {
         let mut out = Vec::new();
         s.data.lock().read(i64::MIN, i64::MAX, store, &mut out).unwrap();
@@ -551,11 +560,7 @@ mod tests {
             recovered in any::<bool>(),
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let store = if on_disk {
-                ChunkStore::open(&dir.path().join("chunks_head"), 7_200_000).unwrap()
-            } else {
-                ChunkStore::in_memory(7_200_000)
-            };
+            let store = store_in(dir.path(), on_disk, 7_200_000);
             let s = series();
             {
                 let mut d = s.data.lock();
@@ -596,11 +601,7 @@ mod tests {
         #[test]
         fn matches_a_map_model(ops in proptest::collection::vec((0i64..2000, any::<i32>()), 1..600), on_disk in any::<bool>()) {
             let dir = tempfile::tempdir().unwrap();
-            let store = if on_disk {
-                ChunkStore::open(&dir.path().join("chunks_head"), 600_000).unwrap()
-            } else {
-                ChunkStore::in_memory(600_000)
-            };
+            let store = store_in(dir.path(), on_disk, 600_000);
             let s = series();
             let mut model = BTreeMap::new();
             {

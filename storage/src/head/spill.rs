@@ -536,23 +536,31 @@ mod tests {
         ChunkMeta { sref: SeriesRef(sref), mint: 0, maxt: 239_000, count: 240, len: 3 }
     }
 
-    #[test]
-    fn dense_records_carry_minute_summaries_through_a_recovery() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ChunkStore::open(dir.path(), 1_000_000).unwrap();
-        let minutes: Vec<u8> = (0..4 * minutes::ENTRY_LEN).map(|i| i as u8).collect();
-        let (at, with_minutes) = store.put(0, &dense(1), &[1, 2, 3], &minutes);
-        assert!(with_minutes);
+    /// Puts a dense chunk with `minutes` and a sparse one after it,
+    /// checkpoints and recovers the store; returns it with the dense
+    /// chunk's record bytes, after checking where both records were found.
+    fn dense_then_sparse_recovered(dir: &Path, minutes: &[u8]) -> (ChunkStore, Vec<u8>) {
+        let store = ChunkStore::open(dir, 1_000_000).unwrap();
+        let (at, with_minutes) = store.put(0, &dense(1), &[1, 2, 3], minutes);
+        assert!(with_minutes, "the header says the record carries them");
         let (next, _) = store.put(0, &meta(2, 10), &[4, 5, 6], &[]);
         assert_eq!(next, at + dense(1).record_len(true) as u64);
         let lengths = store.lengths().unwrap();
         store.sync(lengths.keys().copied()).unwrap();
         drop(store);
-
-        let (store, found) = ChunkStore::recover(dir.path(), 1_000_000, &lengths, 0).unwrap();
+        let (store, found) = ChunkStore::recover(dir, 1_000_000, &lengths, 0).unwrap();
         assert_eq!(found.iter().map(|r| (r.at, r.minutes)).collect::<Vec<_>>(), [(at, true), (next, false)]);
         let mut buf = Vec::new();
-        let read = store.bytes(0, at, dense(1).record_len(true), &mut buf).unwrap();
+        store.bytes(0, at, dense(1).record_len(true), &mut buf).unwrap();
+        (store, buf)
+    }
+
+    #[test]
+    fn dense_records_carry_minute_summaries_through_a_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let minutes: Vec<u8> = (0..4 * minutes::ENTRY_LEN).map(|i| i as u8).collect();
+        let (_store, read) = dense_then_sparse_recovered(dir.path(), &minutes);
+        let read = &read[..];
         assert_eq!(decode_record(read, true), Ok(Record { meta: dense(1), chunk: &[1, 2, 3], minutes: &minutes }));
         // Read as if it carried none, the summaries fail the checksum.
         assert!(decode_record(read, false).is_err());
@@ -561,19 +569,9 @@ mod tests {
     #[test]
     fn a_dense_chunk_without_summaries_keeps_the_file_readable() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ChunkStore::open(dir.path(), 1_000_000).unwrap();
         // As `close` passes a chunk that did not decode: no summaries.
-        let (at, with_minutes) = store.put(0, &dense(1), &[1, 2, 3], &[]);
-        assert!(with_minutes, "the header says the record carries them");
-        let (next, _) = store.put(0, &meta(2, 10), &[4, 5, 6], &[]);
-        let lengths = store.lengths().unwrap();
-        store.sync(lengths.keys().copied()).unwrap();
-        drop(store);
-        let (store, found) = ChunkStore::recover(dir.path(), 1_000_000, &lengths, 0).unwrap();
-        assert_eq!(found.iter().map(|r| (r.at, r.minutes)).collect::<Vec<_>>(), [(at, true), (next, false)]);
-        let mut buf = Vec::new();
-        let read = store.bytes(0, at, dense(1).record_len(true), &mut buf).unwrap();
-        let record = decode_record(read, true).unwrap();
+        let (_store, read) = dense_then_sparse_recovered(dir.path(), &[]);
+        let record = decode_record(&read, true).unwrap();
         let err = minutes::push_buckets(record.minutes, 0, minutes::MINUTE, &mut Vec::new()).unwrap_err();
         assert!(err.contains("impossible"), "{err}");
     }
