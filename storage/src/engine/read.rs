@@ -76,6 +76,24 @@ fn worth_parallel(series: usize, mint: i64, maxt: i64, newest_only: bool) -> boo
     series >= SERIES || (series >= 2 && !newest_only && (series as i64).saturating_mul(minutes) >= SERIES_MINUTES)
 }
 
+/// Whether reading buckets of `series` series over `[mint, maxt]` is worth
+/// the pool's threads. Less often than samples: a closed head chunk's
+/// minute summaries are read, not decoded, so only the open chunk costs
+/// per sample, and handing over 5 series' reads took a fifth of a
+/// `single-groupby-5-1-12` query over HTTP (`sched_yield` of idle pool
+/// threads on 2 cores).
+fn worth_parallel_buckets(series: usize, mint: i64, maxt: i64) -> bool {
+    const SERIES: usize = 16;
+    series >= SERIES && worth_parallel(series, mint, maxt, false)
+}
+
+/// Whether the block reads of `series` series go to the pool: they are
+/// handed over in runs of [`PARALLEL_RUN`], so fewer series make one run,
+/// on one thread, for the cost of the hand-over.
+fn blocks_in_parallel(parallel: bool, series: usize) -> bool {
+    parallel && series > PARALLEL_RUN
+}
+
 /// `f` of every series ref, in order; on the pool's threads when `parallel`.
 fn map_refs<R: Send>(
     parallel: bool,
@@ -176,7 +194,7 @@ impl Inner {
                         }
                         Ok::<_, Error>(())
                     };
-                    if parallel {
+                    if blocks_in_parallel(parallel, refs.len()) {
                         samples
                             .par_chunks_mut(PARALLEL_RUN)
                             .zip(refs.par_chunks(PARALLEL_RUN))
@@ -241,7 +259,7 @@ impl Inner {
             return Ok(None);
         }
         // The head first, then the block list, as in `select`; many series in parallel.
-        let parallel = worth_parallel(refs.len(), mint, until, false);
+        let parallel = worth_parallel_buckets(refs.len(), mint, until);
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<RollupBucket>> {
             let Some(series) = self.head.get(sref) else { return Ok((None, Vec::new())) };
             let mut buckets = Vec::new();
@@ -268,7 +286,7 @@ impl Inner {
                 }
                 Ok::<_, Error>(())
             };
-            if parallel {
+            if blocks_in_parallel(parallel, refs.len()) {
                 buckets.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(read_run)?;
             } else {
                 read_run((&mut buckets, &refs))?;
