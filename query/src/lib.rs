@@ -4,7 +4,7 @@
 //! read API), answering from rollups where that is exact.
 //!
 //! Modules: `lexer` and `parser` (text → tree, errors with line and
-//! column), `ast` (the tree and its canonical text), `functions` (the
+//! column), `parse_cache` (parsed queries by text), `ast` (the tree and its canonical text), `functions` (the
 //! function table), `value` (result types), `eval/` (the evaluator).
 
 mod anomaly;
@@ -15,6 +15,7 @@ mod functions;
 mod gomath;
 mod gosort;
 mod lexer;
+mod parse_cache;
 mod parser;
 mod value;
 

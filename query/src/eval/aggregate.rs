@@ -3,10 +3,9 @@
 //! topk, bottomk, quantile, count_values, and Prometheus 3's limitk and
 //! limit_ratio.
 
-use std::collections::HashMap;
-
 use pulsedb_model::Labels;
 
+use super::label_index::LabelIndex;
 use super::labels::{format_value, keep_only, with, without};
 use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};
 use crate::ast::{AggOp, Aggregate, Expr};
@@ -51,13 +50,17 @@ impl Evaluator<'_> {
         // Each series' group, computed once.
         let mut group_of: Vec<usize> = Vec::with_capacity(series.len());
         let mut groups: Vec<Labels> = Vec::new();
-        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut index = LabelIndex::with_capacity(0);
         for s in &series {
             let key = if a.without { without(&s.labels, &a.grouping, true) } else { keep_only(&s.labels, &a.grouping) };
-            let g = *index.entry(key.clone()).or_insert_with(|| {
-                groups.push(key);
-                groups.len() - 1
-            });
+            let g = match index.find(&key, |g| &groups[g]) {
+                Some(g) => g,
+                None => {
+                    groups.push(key);
+                    index.insert(groups.len() - 1, |g| &groups[g]);
+                    groups.len() - 1
+                }
+            };
             group_of.push(g);
         }
         if !a.op.has_param() {

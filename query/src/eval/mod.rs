@@ -11,6 +11,7 @@
 mod aggregate;
 mod binary;
 mod functions;
+mod label_index;
 mod labels;
 mod rollups;
 mod selectors;
@@ -18,15 +19,15 @@ mod selectors;
 pub(crate) use labels::{drop_metric_name, with as with_label, without as without_labels};
 pub(crate) use selectors::matchers_of;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use pulsedb_model::{Labels, Querier, Sample};
 
 use crate::ast::{At, Expr};
 use crate::error::{Error, Result};
-use crate::parser::parse;
+use crate::parse_cache::parsed;
 use crate::value::{InstantSample, Point, SeriesPoints, Value};
+use label_index::LabelIndex;
 
 /// Limits and defaults of query evaluation.
 #[derive(Clone, Debug)]
@@ -79,7 +80,7 @@ impl Engine {
 
     /// Evaluates `query` at instant `t` (milliseconds).
     pub fn instant(&self, querier: &dyn Querier, query: &str, t: i64) -> Result<Value> {
-        self.instant_expr(querier, &parse(query)?, t)
+        self.instant_expr(querier, &*parsed(query)?, t)
     }
 
     /// Evaluates a parsed expression at instant `t`.
@@ -114,7 +115,7 @@ impl Engine {
 
     /// Evaluates `query` at every `step` from `start` to `end` (milliseconds, inclusive).
     pub fn range(&self, querier: &dyn Querier, query: &str, start: i64, end: i64, step: i64) -> Result<Value> {
-        self.range_expr(querier, &parse(query)?, start, end, step)
+        self.range_expr(querier, &*parsed(query)?, start, end, step)
     }
 
     /// Evaluates a parsed expression over a range; the result is a matrix
@@ -391,15 +392,15 @@ pub(crate) fn by_step(series: &[StepSeries], steps: usize) -> Vec<Vec<(usize, f6
 /// apart) and refusing two values at one step for one label set, as
 /// Prometheus does. Cheaper than [`SeriesCollector`]: one hash per series.
 pub(crate) fn assemble(series: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut index = LabelIndex::with_capacity(series.len());
     let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
     for s in series {
         if s.points.is_empty() {
             continue;
         }
-        let Some(&i) = index.get(&s.labels) else {
-            index.insert(s.labels.clone(), out.len());
+        let Some(i) = index.find(&s.labels, |i| &out[i].labels) else {
             out.push(s);
+            index.insert(out.len() - 1, |i| &out[i].labels);
             continue;
         };
         let existing = std::mem::take(&mut out[i].points);
@@ -427,20 +428,26 @@ pub(crate) fn assemble(series: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
 
 /// Collects output samples into series by label set, refusing two samples
 /// with the same labels at the same step, as Prometheus does.
-#[derive(Default)]
 pub(crate) struct SeriesCollector {
-    index: HashMap<Labels, usize>,
+    index: LabelIndex,
     series: Vec<StepSeries>,
+}
+
+impl Default for SeriesCollector {
+    fn default() -> Self {
+        Self { index: LabelIndex::with_capacity(0), series: Vec::new() }
+    }
 }
 
 impl SeriesCollector {
     pub(crate) fn push(&mut self, labels: Labels, step: usize, v: f64) -> Result<()> {
-        let idx = match self.index.get(&labels) {
-            Some(&i) => i,
+        let series = &mut self.series;
+        let idx = match self.index.find(&labels, |i| &series[i].labels) {
+            Some(i) => i,
             None => {
-                self.series.push(StepSeries { labels: labels.clone(), points: Vec::new() });
-                self.index.insert(labels, self.series.len() - 1);
-                self.series.len() - 1
+                series.push(StepSeries { labels, points: Vec::new() });
+                self.index.insert(series.len() - 1, |i| &series[i].labels);
+                series.len() - 1
             }
         };
         let s = &mut self.series[idx];

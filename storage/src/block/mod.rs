@@ -1,9 +1,11 @@
 //! Immutable on-disk blocks: one directory per aligned time window with
 //! compressed chunk frames, a series → chunk table and `meta.json`.
-//! `writer` builds them durably, `reader` maps and reads them, `format`
+//! `writer` builds them durably, `reader` maps and reads them (`frame_cache` keeps decompressed frames for
+//! the next read), `format`
 //! holds the byte layout, `meta` the JSON metadata and lineage.
 
 mod format;
+mod frame_cache;
 mod frames;
 mod meta;
 mod reader;

@@ -4,10 +4,12 @@
 #![deny(clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::Mmap;
 
 use super::format::{self, ChunkMeta, EntryExtras, EntryNewest, FrameKind};
+use super::frame_cache;
 use super::meta::BlockMeta;
 use crate::chunk::sealed;
 use crate::codec::DecodeError;
@@ -48,9 +50,9 @@ pub(crate) struct FrameCache {
 pub(super) struct CachedFrame {
     /// The block (its `id`) and offset of the frame cached (checksum verified).
     pub(super) frame: Option<(u64, u64)>,
-    /// Its decompressed bytes, or for an uncompressed frame the range of
-    /// the mapped file holding them.
-    raw: Vec<u8>,
+    /// Its decompressed bytes (shared with [`frame_cache`]), or for an
+    /// uncompressed frame the range of the mapped file holding them.
+    raw: Option<Arc<Vec<u8>>>,
     stored: Option<(usize, usize)>,
 }
 
@@ -64,7 +66,7 @@ impl FrameCache {
 }
 
 /// The files of a block that hold frames.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum FrameFile {
     Chunks,
     Rollups,
@@ -334,23 +336,29 @@ impl Block {
         };
         let cache = cache.slot(file);
         if cache.frame != Some((self.id, frame_offset)) {
-            // Verified and decompressed once per frame, however many chunks it holds.
             cache.frame = None;
+            // Verified and decompressed once per frame, however many chunks
+            // it holds and however many reads ask for it while it is kept.
+            if let Some(raw) = frame_cache::get(&(self.id, file, frame_offset)) {
+                (cache.raw, cache.stored) = (Some(raw), None);
+                cache.frame = Some((self.id, frame_offset));
+            }
+        }
+        if cache.frame != Some((self.id, frame_offset)) {
             let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
             let frame = format::read_frame(mapped, frame_at)
                 .map_err(|e| self.file_error(file, frame_offset, format!("{e}")))?;
             match frame.kind {
                 FrameKind::Raw => {
                     let begin = frame.stored.as_ptr() as usize - mapped.as_ptr() as usize;
-                    cache.stored = Some((begin, begin + frame.stored.len()));
+                    (cache.raw, cache.stored) = (None, Some((begin, begin + frame.stored.len())));
                 }
                 FrameKind::Zstd => {
                     cache.stored = None;
                     let fail = |e: std::io::Error| {
                         self.file_error(file, frame_offset, format!("frame does not decompress: {e}"))
                     };
-                    cache.raw.clear();
-                    cache.raw.reserve(frame.raw_len);
+                    let mut raw = Vec::with_capacity(frame.raw_len);
                     DECOMPRESSOR
                         .with(|cell| {
                             let mut slot = cell.borrow_mut();
@@ -358,21 +366,24 @@ impl Block {
                                 *slot = Some(zstd::bulk::Decompressor::new()?);
                             }
                             match slot.as_mut() {
-                                Some(d) => d.decompress_to_buffer(frame.stored, &mut cache.raw).map(|_| ()),
+                                Some(d) => d.decompress_to_buffer(frame.stored, &mut raw).map(|_| ()),
                                 None => Err(std::io::ErrorKind::Other.into()),
                             }
                         })
                         .map_err(fail)?;
-                    if cache.raw.len() != frame.raw_len {
+                    if raw.len() != frame.raw_len {
                         return Err(self.file_error(file, frame_offset, "frame decompresses to the wrong size"));
                     }
+                    let raw = Arc::new(raw);
+                    frame_cache::keep((self.id, file, frame_offset), raw.clone());
+                    cache.raw = Some(raw);
                 }
             }
             cache.frame = Some((self.id, frame_offset));
         }
         let raw: &[u8] = match cache.stored {
             Some((a, b)) => mapped.get(a..b).unwrap_or_default(),
-            None => &cache.raw,
+            None => cache.raw.as_deref().map_or(&[], Vec::as_slice),
         };
         let start = offset as usize;
         raw.get(start..start + len as usize)

@@ -1,0 +1,63 @@
+//! Parsed queries, shared by text. Dashboards and rules send the same
+//! query text again and again (a panel's refresh, a rule's every round),
+//! and parsing it (lexing, building matchers) was a tenth of a five-series
+//! `rate` over compacted blocks. VictoriaMetrics keeps such a cache too.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::ast::Expr;
+use crate::error::Result;
+use crate::parser::parse;
+
+/// Queries kept at most; past it the cache starts over.
+const CAPACITY: usize = 1024;
+
+/// Longer queries are parsed for each use and not kept, which bounds what
+/// the cache holds whatever clients send.
+const MAX_CACHED_QUERY: usize = 4096;
+
+static CACHE: Mutex<Option<HashMap<String, Arc<Expr>, foldhash::fast::RandomState>>> = Mutex::new(None);
+
+/// `parse(query)`, parsed once per text while it stays cached
+/// (process-wide). Errors are not cached.
+pub(crate) fn parsed(query: &str) -> Result<Arc<Expr>> {
+    if query.len() > MAX_CACHED_QUERY {
+        return parse(query).map(Arc::new);
+    }
+    // A poisoned lock only means another thread panicked mid-insert: the
+    // map itself is still sound.
+    if let Some(expr) = CACHE.lock().unwrap_or_else(PoisonError::into_inner).as_ref().and_then(|m| m.get(query)) {
+        return Ok(expr.clone());
+    }
+    // Parsed outside the lock: other queries need not wait for it.
+    let expr = Arc::new(parse(query)?);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    let map = cache.get_or_insert_with(HashMap::default);
+    let dropped = (map.len() >= CAPACITY).then(|| std::mem::take(map));
+    map.insert(query.to_owned(), expr.clone());
+    drop(cache);
+    // Freed after the lock is released, not while queries wait on it.
+    drop(dropped);
+    Ok(expr)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_cached_parse_is_the_parse_and_errors_stay_errors() {
+        for q in ["rate(x{a=~\"b|c\"}[1m])", "sum by (h) (x) / on (h) group_left y", "x offset 5m @ 100"] {
+            let first = parsed(q).unwrap();
+            assert_eq!(*first, parse(q).unwrap());
+            assert!(Arc::ptr_eq(&first, &parsed(q).unwrap()), "{q} parsed again");
+        }
+        for _ in 0..2 {
+            assert_eq!(parsed("rate(x[1m]").unwrap_err().to_string(), parse("rate(x[1m]").unwrap_err().to_string());
+        }
+        let long = format!("x{{a=\"{}\"}}", "v".repeat(MAX_CACHED_QUERY));
+        assert!(!Arc::ptr_eq(&parsed(&long).unwrap(), &parsed(&long).unwrap()), "long queries are not kept");
+    }
+}
