@@ -1,7 +1,7 @@
 //! Rollup summaries as storage hands them to the query engine: per series,
 //! per aligned bucket of a fixed resolution (1 min, 1 h), what
 //! `*_over_time`, `rate` and `increase` need to be answered exactly without
-//! the raw samples. Storage computes and stores them (`storage/src/rollup.rs`);
+//! the raw samples. Storage computes and stores them (`storage/src/rollup/`);
 //! the query planner decides when they answer a window.
 
 use crate::{Labels, Sample, STALE_NAN};

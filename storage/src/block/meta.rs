@@ -31,11 +31,15 @@ pub(crate) enum BlockVersion {
     /// V4 whose sealed chunks may hold timestamps and decimal mantissas
     /// divided by their common divisor (timestamp forms 1-2, codecs 3-4).
     V5 = 5,
+    /// V5 whose rollup blobs may derive a column from another (a
+    /// counter's min and max from its first and last values) or leave it
+    /// out (a gauge's correction), `storage/src/rollup/forms.rs`.
+    V6 = 6,
 }
 
 impl BlockVersion {
     /// The version this build writes.
-    pub(crate) const CURRENT: Self = Self::V5;
+    pub(crate) const CURRENT: Self = Self::V6;
 
     pub(crate) fn has_rollups(self) -> bool {
         self >= Self::V2
@@ -54,6 +58,7 @@ impl BlockVersion {
             Self::V3 => 3,
             Self::V4 => 4,
             Self::V5 => 5,
+            Self::V6 => 6,
         }
     }
 }
@@ -69,6 +74,7 @@ impl TryFrom<u64> for BlockVersion {
             3 => Ok(Self::V3),
             4 => Ok(Self::V4),
             5 => Ok(Self::V5),
+            6 => Ok(Self::V6),
             other => Err(other),
         }
     }

@@ -231,8 +231,8 @@ impl Block {
 
     /// Appends `sref`'s rollup buckets at `resolution` starting within
     /// `[mint, maxt]` to `out`; false when the block keeps none for this
-    /// series (it has too few samples per bucket), so the caller computes
-    /// them from its chunks. Callers check [`Block::has_rollups`] first.
+    /// series (it has too few samples per bucket) or its blob left out a
+    /// field `fields` needs, so the caller computes them from its chunks. Callers check [`Block::has_rollups`] first.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn read_rollups(
         &self,
@@ -253,8 +253,12 @@ impl Block {
         let file = if self.rollups.is_some() { FrameFile::Rollups } else { FrameFile::Chunks };
         let bytes = self.frame_bytes(file, r.frame, r.offset, r.len, cache)?;
         let start = out.len();
-        rollup::decode(bytes, fields, out)
+        let decoded = rollup::decode(bytes, fields, out)
             .map_err(|e| self.file_error(file, r.frame, format!("rollups of series {}: {e}", sref.0)))?;
+        if !decoded {
+            // The blob left out a column the read needs (format 6: a gauge's correction).
+            return Ok(false);
+        }
         // Buckets are time-ordered: cut the ends outside [mint, maxt] in place.
         let tail = out.get(start..).unwrap_or_default();
         let (a, b) = (tail.partition_point(|x| x.start < mint), tail.partition_point(|x| x.start <= maxt));

@@ -17,8 +17,8 @@ use crate::block::{Block, BlockWriter, ChunkMeta, Compaction, EntryNewest, Frame
 use crate::chunk::sealed;
 use crate::rollup;
 use crate::tombstones::Tombstones;
-use crate::RollupBucket;
 use crate::{fs, Result, SeriesRef};
+use crate::{RollupBucket, Sample};
 
 impl Inner {
     /// Performs at most one merge; returns whether it did.
@@ -199,7 +199,9 @@ fn decode_newest(
 
 /// `sref`'s rollups over all `parents` (disjoint windows, in time order):
 /// read where a parent has them, computed from its samples where it does not
-/// (format 1 blocks).
+/// (format 1 blocks, 1 min rollups of blocks cut from the head, a gauge's
+/// left-out correction). A parent's samples are decoded once for all
+/// resolutions.
 fn merged_rollups(
     parents: &[Arc<Block>],
     caches: &mut [FrameCache],
@@ -207,16 +209,24 @@ fn merged_rollups(
     resolutions: &[i64],
 ) -> Result<Vec<(i64, Vec<RollupBucket>)>> {
     let mut out = Vec::with_capacity(resolutions.len());
+    let mut decoded: Vec<Option<Vec<Sample>>> = vec![None; parents.len()];
     for &res in resolutions {
         let mut buckets = Vec::new();
-        for (block, cache) in parents.iter().zip(caches.iter_mut()) {
-            if !block.has_rollups(res)
-                || !block.read_rollups(sref, res, i64::MIN, i64::MAX, crate::RollupFields::ALL, cache, &mut buckets)?
+        for ((block, cache), samples) in parents.iter().zip(caches.iter_mut()).zip(decoded.iter_mut()) {
+            if block.has_rollups(res)
+                && block.read_rollups(sref, res, i64::MIN, i64::MAX, crate::RollupFields::ALL, cache, &mut buckets)?
             {
-                let mut samples = Vec::new();
-                block.read_series(sref, i64::MIN, i64::MAX, &mut Vec::new(), cache, &mut samples)?;
-                buckets.extend(rollup::compute_for_storage(&samples, res));
+                continue;
             }
+            let samples = match samples {
+                Some(samples) => samples,
+                None => {
+                    let mut read = Vec::new();
+                    block.read_series(sref, i64::MIN, i64::MAX, &mut Vec::new(), cache, &mut read)?;
+                    samples.insert(read)
+                }
+            };
+            buckets.extend(rollup::compute_for_storage(samples, res));
         }
         out.push((res, buckets));
     }
@@ -259,7 +269,8 @@ mod tests {
             let sref = block.series_refs().next().unwrap();
             let mut cache = FrameCache::default();
             block
-                .read_rollups(sref, res, i64::MIN, i64::MAX, crate::RollupFields::ALL, &mut cache, &mut Vec::new())
+                // The count, as every blob keeps it (a gauge's correction may be left out).
+                .read_rollups(sref, res, i64::MIN, i64::MAX, crate::RollupFields::COUNT, &mut cache, &mut Vec::new())
                 .unwrap()
         };
         storage.inner.blocks().iter().map(|b| (b.meta().compaction.level, kept(b, MIN), kept(b, HOUR))).collect()
