@@ -17,6 +17,7 @@ pub mod flags;
 mod listener;
 mod metrics;
 mod notifier;
+mod off_reactor;
 mod params;
 mod prom_api;
 mod read;

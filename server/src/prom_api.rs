@@ -32,15 +32,8 @@ pub(crate) fn json_response(data: Json) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], success(data).to_string()).into_response()
 }
 
-/// Runs blocking storage or query work without stalling the async
-/// workers, bounded by the query concurrency limit.
-///
-/// On a multi-threaded runtime (the server's) the work runs in place: the
-/// worker hands its other tasks to another thread and goes on with the
-/// request itself. Sending the work to the blocking pool instead costs two
-/// thread wake-ups per request (to the pool and back), which on the 2-core
-/// bench machine were about half the server's CPU for small queries
-/// (`finish_task_switch`, `epoll_wait` and futex wakes in `perf`).
+/// Runs blocking storage or query work off the reactor
+/// ([`crate::off_reactor`]), bounded by the query concurrency limit.
 pub(crate) async fn blocking<T: Send + 'static>(
     state: &Arc<AppState>,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
@@ -54,15 +47,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
     let state = state.clone();
     // The slot goes with the evaluation, not the request: a client that
     // hangs up does not free it while the work still runs.
-    let run = move || {
+    crate::off_reactor::run("query task", move || {
         let _permit = permit;
         let _running = Running::start(&state.metrics.queries_running);
         work(&state)
-    };
-    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-        return tokio::task::block_in_place(run);
-    }
-    tokio::task::spawn_blocking(run).await.map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+    })
+    .await?
 }
 
 /// Counts one running evaluation until dropped (also by a panic).
