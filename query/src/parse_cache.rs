@@ -11,11 +11,13 @@ use crate::error::Result;
 use crate::parser::parse;
 
 /// Queries kept at most; past it the cache starts over.
-const CAPACITY: usize = 1024;
+const CAPACITY: usize = 512;
 
 /// Longer queries are parsed for each use and not kept, which bounds what
-/// the cache holds whatever clients send.
-const MAX_CACHED_QUERY: usize = 4096;
+/// the cache holds whatever clients send: a tree takes tens of bytes per
+/// token, so at most a few tens of MiB in all (dashboards' queries are a
+/// few hundred bytes).
+const MAX_CACHED_QUERY: usize = 2048;
 
 static CACHE: Mutex<Option<HashMap<String, Arc<Expr>, foldhash::fast::RandomState>>> = Mutex::new(None);
 
