@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let secs = |s: &str| -> Result<i64, Box<dyn std::error::Error>> { Ok((s.parse::<f64>()? * 1000.0) as i64) };
     let (start, end, step) = (secs(start)?, secs(end)?, secs(step)?);
-    let runs: usize = args.get(5).map_or(Ok(2000), |s| s.parse())?;
+    let runs: usize = args.get(5).map_or(Ok(2000), |s| s.parse())?.max(1);
     let mut options = Options::default();
     options.background_maintenance = false;
     let db = Db::open(dir, options)?;

@@ -66,7 +66,7 @@ pub struct Args {
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Fraction of hosts replaced by new ones (new series) per simulated hour.
+    /// Fraction of hosts replaced by new ones (new series) per simulated hour; host-0 to host-7, which the query suite names, stay.
     #[arg(long, default_value_t = 0.1)]
     churn: f64,
     /// Concurrent writers.

@@ -40,6 +40,9 @@ impl RollupFields {
     pub const LAST: Self = Self(1 << 5);
     pub const CORRECTION: Self = Self(1 << 6);
     pub const ALL: Self = Self(0x7f);
+    /// Every field a blob always keeps (block format 6 may leave out a
+    /// gauge's correction).
+    pub const ALL_BUT_CORRECTION: Self = Self(0x3f);
 
     pub const fn with(self, other: Self) -> Self {
         Self(self.0 | other.0)

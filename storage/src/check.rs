@@ -12,8 +12,8 @@ use crate::block::{Block, FrameCache};
 use crate::engine::{BLOCKS_DIR, INDEX_DIR, WAL_DIR};
 use crate::index::Index;
 use crate::record::{decode_batch, RefSample};
+use crate::RESOLUTIONS;
 use crate::{Result, SeriesRef};
-use crate::{RollupFields, RESOLUTIONS};
 
 /// Problems reported per block before moving on, so a badly damaged block
 /// does not drown the report.
@@ -123,8 +123,7 @@ fn check_block(block: &Block, index: Option<&Index>, report: &mut CheckReport) {
         }
         for resolution in RESOLUTIONS.into_iter().filter(|&r| block.has_rollups(r)) {
             rollups.clear();
-            match block.read_rollups(sref, resolution, i64::MIN, i64::MAX, RollupFields::ALL, &mut cache, &mut rollups)
-            {
+            match block.read_rollups_kept(sref, resolution, &mut cache, &mut rollups) {
                 Ok(true) if !rollups.is_empty() => report.rollup_blobs += 1,
                 Ok(_) => {}
                 Err(e) => report.problems.push(format!(

@@ -79,8 +79,7 @@ pub fn rollup_decode(bytes: &[u8]) -> Result<(Vec<crate::RollupBucket>, bool), S
     if crate::rollup::decode(bytes, F::ALL, &mut out).map_err(|e| e.to_string())? {
         return Ok((out, true));
     }
-    let all_but_correction = F::COUNT.with(F::SUM).with(F::MIN).with(F::MAX).with(F::FIRST).with(F::LAST);
-    if !crate::rollup::decode(bytes, all_but_correction, &mut out).map_err(|e| e.to_string())? {
+    if !crate::rollup::decode(bytes, F::ALL_BUT_CORRECTION, &mut out).map_err(|e| e.to_string())? {
         return Err("a rollup blob left out a column other than the correction".into());
     }
     for b in &mut out {
@@ -143,15 +142,7 @@ pub fn block_read_all(dir: &std::path::Path) -> Result<u64, String> {
         }
         for resolution in crate::RESOLUTIONS.into_iter().filter(|&r| block.has_rollups(r)) {
             rollups.clear();
-            let read = block.read_rollups(
-                sref,
-                resolution,
-                i64::MIN,
-                i64::MAX,
-                crate::RollupFields::ALL,
-                &mut cache,
-                &mut rollups,
-            );
+            let read = block.read_rollups_kept(sref, resolution, &mut cache, &mut rollups);
             if let Err(e) = read {
                 first_error.get_or_insert(e.to_string());
             }

@@ -267,6 +267,22 @@ impl Block {
         Ok(true)
     }
 
+    /// As [`Block::read_rollups`] over the whole block with every field
+    /// the blob keeps: all of them, or all but a left-out correction (for
+    /// checks, which verify every column there is).
+    pub(crate) fn read_rollups_kept(
+        &self,
+        sref: SeriesRef,
+        resolution: i64,
+        cache: &mut FrameCache,
+        out: &mut Vec<RollupBucket>,
+    ) -> Result<bool> {
+        if self.read_rollups(sref, resolution, i64::MIN, i64::MAX, RollupFields::ALL, cache, out)? {
+            return Ok(true);
+        }
+        self.read_rollups(sref, resolution, i64::MIN, i64::MAX, RollupFields::ALL_BUT_CORRECTION, cache, out)
+    }
+
     /// `sref`'s newest samples without reading a chunk: `Ok(None)` when the
     /// block does not hold the series or predates format 4 (then read its
     /// chunks).

@@ -88,12 +88,25 @@ pub(crate) fn decode(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBuc
     result
 }
 
-/// A column as found in the blob: its codec byte, body and the body's offset.
+/// A column as found in the blob: its codec byte and where it is, its body
+/// and the body's offset.
 #[derive(Clone, Copy)]
 struct Column<'a> {
     codec: u8,
+    codec_at: usize,
     body: &'a [u8],
     at: usize,
+}
+
+/// Whether column `i` may take `codec`: a value codec, or the form of
+/// version 6 that column can have (derived min and max, a left-out and
+/// empty correction).
+fn allowed(i: usize, codec: u8, len: usize) -> bool {
+    match codec {
+        DERIVED => i == forms::MIN || i == forms::MAX,
+        ABSENT => i == forms::CORRECTION && len == 0,
+        c => crate::Codec::try_from(c).is_ok(),
+    }
 }
 
 fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) -> Result<bool, DecodeError> {
@@ -104,12 +117,20 @@ fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) 
     }
     let mut starts = Vec::with_capacity(n);
     sealed::decode_timestamps(&mut r, n, &mut starts)?;
-    let mut columns = [Column { codec: 0, body: &[], at: 0 }; 9];
-    for column in &mut columns {
+    let mut columns = [Column { codec: 0, codec_at: 0, body: &[], at: 0 }; 9];
+    for (i, column) in columns.iter_mut().enumerate() {
+        let codec_at = r.position();
         let codec = r.u8("rollup column codec")?;
         let len = r.len("rollup column length", r.remaining())?;
+        if !allowed(i, codec, len) {
+            return Err(DecodeError {
+                what: "rollup column codec",
+                offset: codec_at,
+                reason: "unknown codec, or a form this column cannot take",
+            });
+        }
         let at = r.position();
-        *column = Column { codec, body: r.take(len, "rollup column")?, at };
+        *column = Column { codec, codec_at, body: r.take(len, "rollup column")?, at };
     }
     if !r.is_empty() {
         return Err(DecodeError { what: "rollup blob", offset: r.position(), reason: "trailing bytes" });
@@ -147,7 +168,7 @@ fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) 
         };
         let codec = crate::Codec::try_from(stored.codec).map_err(|_| DecodeError {
             what: "rollup column codec",
-            offset: stored.at.saturating_sub(1),
+            offset: stored.codec_at,
             reason: "unknown codec",
         })?;
         sealed::decode_values(codec, stored.body, &mut column)
@@ -174,14 +195,6 @@ mod tests {
     use crate::RESOLUTIONS;
     use proptest::prelude::*;
 
-    /// Every field but the correction.
-    const ALL_BUT_CORRECTION: RollupFields = RollupFields::COUNT
-        .with(RollupFields::SUM)
-        .with(RollupFields::MIN)
-        .with(RollupFields::MAX)
-        .with(RollupFields::FIRST)
-        .with(RollupFields::LAST);
-
     /// Decodes `blob` with every field it has; the correction only when
     /// it kept it (then `true`).
     fn round_trip(buckets: &[RollupBucket]) -> Result<bool, TestCaseError> {
@@ -190,7 +203,10 @@ mod tests {
         let whole = decode(&blob, RollupFields::ALL, &mut out).unwrap();
         if !whole {
             prop_assert!(out.is_empty(), "a refused decode appends nothing");
-            prop_assert!(decode(&blob, ALL_BUT_CORRECTION, &mut out).unwrap(), "only the correction is left out");
+            prop_assert!(
+                decode(&blob, RollupFields::ALL_BUT_CORRECTION, &mut out).unwrap(),
+                "only the correction is left out"
+            );
         }
         prop_assert_eq!(out.len(), buckets.len());
         for (a, b) in out.iter().zip(buckets) {
