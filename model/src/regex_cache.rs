@@ -3,12 +3,13 @@
 //! and compiling one (the regex crate builds a DFA for small patterns)
 //! cost more than the rest of a five-series `rate` query over HTTP.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use regex::Regex;
 
-/// Patterns kept at most; past it the cache starts over.
+use crate::Generations;
+
+/// Patterns kept at most.
 const CAPACITY: usize = 1024;
 
 /// Longer patterns are compiled for each use and not kept: with the count
@@ -19,13 +20,12 @@ const MAX_CACHED_PATTERN: usize = 4096;
 
 /// Regexes by pattern, at most `capacity` of them.
 struct RegexCache {
-    capacity: usize,
-    map: Mutex<HashMap<String, Regex>>,
+    map: Mutex<Generations<String, Regex>>,
 }
 
 impl RegexCache {
     fn new(capacity: usize) -> Self {
-        Self { capacity, map: Mutex::new(HashMap::new()) }
+        Self { map: Mutex::new(Generations::new(capacity, |_| 1)) }
     }
 
     fn compiled(&self, pattern: &str) -> Result<Regex, regex::Error> {
@@ -35,14 +35,11 @@ impl RegexCache {
         // A poisoned lock only means another thread panicked mid-insert:
         // the map itself is still sound.
         if let Some(regex) = self.map.lock().unwrap_or_else(PoisonError::into_inner).get(pattern) {
-            return Ok(regex.clone());
+            return Ok(regex);
         }
         // Compiled outside the lock: other queries need not wait for it.
         let regex = Regex::new(pattern)?;
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let dropped = (map.len() >= self.capacity).then(|| std::mem::take(&mut *map));
-        map.insert(pattern.to_owned(), regex.clone());
-        drop(map);
+        let dropped = self.map.lock().unwrap_or_else(PoisonError::into_inner).insert(pattern.to_owned(), regex.clone());
         // Freed after the lock is released, not while queries wait on it.
         drop(dropped);
         Ok(regex)

@@ -3,14 +3,15 @@
 //! and parsing it (lexing, building matchers) was a tenth of a five-series
 //! `rate` over compacted blocks. VictoriaMetrics keeps such a cache too.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use pulsedb_model::Generations;
 
 use crate::ast::Expr;
 use crate::error::Result;
 use crate::parser::parse;
 
-/// Queries kept at most; past it the cache starts over.
+/// Queries kept at most.
 const CAPACITY: usize = 512;
 
 /// Longer queries are parsed for each use and not kept, which bounds what
@@ -19,26 +20,22 @@ const CAPACITY: usize = 512;
 /// few hundred bytes).
 const MAX_CACHED_QUERY: usize = 2048;
 
-static CACHE: Mutex<Option<HashMap<String, Arc<Expr>, foldhash::fast::RandomState>>> = Mutex::new(None);
-
 /// `parse(query)`, parsed once per text while it stays cached
 /// (process-wide). Errors are not cached.
 pub(crate) fn parsed(query: &str) -> Result<Arc<Expr>> {
+    static CACHE: OnceLock<Mutex<Generations<String, Arc<Expr>>>> = OnceLock::new();
     if query.len() > MAX_CACHED_QUERY {
         return parse(query).map(Arc::new);
     }
+    let cache = CACHE.get_or_init(|| Mutex::new(Generations::new(CAPACITY, |_| 1)));
     // A poisoned lock only means another thread panicked mid-insert: the
     // map itself is still sound.
-    if let Some(expr) = CACHE.lock().unwrap_or_else(PoisonError::into_inner).as_ref().and_then(|m| m.get(query)) {
-        return Ok(expr.clone());
+    if let Some(expr) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(query) {
+        return Ok(expr);
     }
     // Parsed outside the lock: other queries need not wait for it.
     let expr = Arc::new(parse(query)?);
-    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    let map = cache.get_or_insert_with(HashMap::default);
-    let dropped = (map.len() >= CAPACITY).then(|| std::mem::take(map));
-    map.insert(query.to_owned(), expr.clone());
-    drop(cache);
+    let dropped = cache.lock().unwrap_or_else(PoisonError::into_inner).insert(query.to_owned(), expr.clone());
     // Freed after the lock is released, not while queries wait on it.
     drop(dropped);
     Ok(expr)

@@ -94,7 +94,7 @@ fn check_blocks(dir: &Path, index: Option<&Index>, report: &mut CheckReport) -> 
 fn check_block(block: &Block, index: Option<&Index>, report: &mut CheckReport) {
     let before = report.problems.len();
     let refs: Vec<SeriesRef> = block.series_refs().collect();
-    let (mut metas, mut cache, mut samples, mut rollups) = (Vec::new(), FrameCache::default(), Vec::new(), Vec::new());
+    let (mut metas, mut cache, mut samples, mut rollups) = (Vec::new(), FrameCache::unshared(), Vec::new(), Vec::new());
     let mut block_samples = 0u64;
     for &sref in &refs {
         if report.problems.len() - before >= MAX_PROBLEMS_PER_BLOCK {

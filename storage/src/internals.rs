@@ -125,7 +125,7 @@ pub fn block_read_all(dir: &std::path::Path) -> Result<u64, String> {
     let refs: Vec<SeriesRef> = block.series_refs().collect();
     let (mint, maxt) = (block.meta().mint, block.meta().maxt);
     let third = maxt.saturating_sub(mint) / 3;
-    let (mut metas, mut cache, mut samples, mut rollups) = (Vec::new(), FrameCache::default(), Vec::new(), Vec::new());
+    let (mut metas, mut cache, mut samples, mut rollups) = (Vec::new(), FrameCache::unshared(), Vec::new(), Vec::new());
     let (mut total, mut first_error) = (0u64, None);
     for sref in refs {
         for (from, to) in [(i64::MIN, i64::MAX), (mint.saturating_add(third), maxt.saturating_sub(third))] {

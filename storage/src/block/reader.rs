@@ -40,10 +40,16 @@ pub(crate) struct Block {
 /// once, also when reads alternate between chunks and rollups. A frame is
 /// known by its block and offset, so one cache may serve any blocks (one
 /// per block keeps a frame for each when reads go back and forth).
+///
+/// A query's reads also share frames through the process-wide
+/// [`frame_cache`]; a read of whole blocks once (compaction, checks) uses
+/// [`FrameCache::unshared`], so it neither evicts what queries keep nor
+/// takes its lock for every frame.
 #[derive(Default)]
 pub(crate) struct FrameCache {
     chunks: CachedFrame,
     rollups: CachedFrame,
+    unshared: bool,
 }
 
 #[derive(Default)]
@@ -57,6 +63,11 @@ pub(super) struct CachedFrame {
 }
 
 impl FrameCache {
+    /// A cache whose frames stay out of the process-wide one.
+    pub(crate) fn unshared() -> Self {
+        Self { unshared: true, ..Self::default() }
+    }
+
     pub(super) fn slot(&mut self, file: FrameFile) -> &mut CachedFrame {
         match file {
             FrameFile::Chunks => &mut self.chunks,
@@ -232,7 +243,8 @@ impl Block {
     /// Appends `sref`'s rollup buckets at `resolution` starting within
     /// `[mint, maxt]` to `out`; false when the block keeps none for this
     /// series (it has too few samples per bucket) or its blob left out a
-    /// field `fields` needs, so the caller computes them from its chunks. Callers check [`Block::has_rollups`] first.
+    /// field `fields` needs, so the caller computes them from its chunks.
+    /// Callers check [`Block::has_rollups`] first.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn read_rollups(
         &self,
@@ -354,50 +366,15 @@ impl Block {
             (FrameFile::Rollups, Some(rollups)) => rollups,
             _ => &self.chunks,
         };
+        let shared = !cache.unshared;
         let cache = cache.slot(file);
         if cache.frame != Some((self.id, frame_offset)) {
-            cache.frame = None;
             // Verified and decompressed once per frame, however many chunks
             // it holds and however many reads ask for it while it is kept.
-            if let Some(raw) = frame_cache::get(&(self.id, file, frame_offset)) {
-                (cache.raw, cache.stored) = (Some(raw), None);
-                cache.frame = Some((self.id, frame_offset));
-            }
-        }
-        if cache.frame != Some((self.id, frame_offset)) {
-            let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
-            let frame = format::read_frame(mapped, frame_at)
-                .map_err(|e| self.file_error(file, frame_offset, format!("{e}")))?;
-            match frame.kind {
-                FrameKind::Raw => {
-                    let begin = frame.stored.as_ptr() as usize - mapped.as_ptr() as usize;
-                    (cache.raw, cache.stored) = (None, Some((begin, begin + frame.stored.len())));
-                }
-                FrameKind::Zstd => {
-                    cache.stored = None;
-                    let fail = |e: std::io::Error| {
-                        self.file_error(file, frame_offset, format!("frame does not decompress: {e}"))
-                    };
-                    let mut raw = Vec::with_capacity(frame.raw_len);
-                    DECOMPRESSOR
-                        .with(|cell| {
-                            let mut slot = cell.borrow_mut();
-                            if slot.is_none() {
-                                *slot = Some(zstd::bulk::Decompressor::new()?);
-                            }
-                            match slot.as_mut() {
-                                Some(d) => d.decompress_to_buffer(frame.stored, &mut raw).map(|_| ()),
-                                None => Err(std::io::ErrorKind::Other.into()),
-                            }
-                        })
-                        .map_err(fail)?;
-                    if raw.len() != frame.raw_len {
-                        return Err(self.file_error(file, frame_offset, "frame decompresses to the wrong size"));
-                    }
-                    let raw = Arc::new(raw);
-                    frame_cache::keep((self.id, file, frame_offset), raw.clone());
-                    cache.raw = Some(raw);
-                }
+            cache.frame = None;
+            match frame_cache::get(&(self.id, file, frame_offset)).filter(|_| shared) {
+                Some(raw) => (cache.raw, cache.stored) = (Some(raw), None),
+                None => self.load_frame(mapped, file, frame_offset, shared, cache)?,
             }
             cache.frame = Some((self.id, frame_offset));
         }
@@ -408,6 +385,50 @@ impl Block {
         let start = offset as usize;
         raw.get(start..start + len as usize)
             .ok_or_else(|| self.file_error(file, frame_offset, "chunk or rollup blob lies outside its frame"))
+    }
+
+    /// Reads the frame at `frame_offset` of `mapped` (`file`) into `cache`,
+    /// verifying its checksum and decompressing it; a decompressed frame
+    /// is kept process-wide too when `shared`.
+    fn load_frame(
+        &self,
+        mapped: &[u8],
+        file: FrameFile,
+        frame_offset: u64,
+        shared: bool,
+        cache: &mut CachedFrame,
+    ) -> Result<()> {
+        let frame_at = usize::try_from(frame_offset).unwrap_or(usize::MAX);
+        let frame =
+            format::read_frame(mapped, frame_at).map_err(|e| self.file_error(file, frame_offset, format!("{e}")))?;
+        if frame.kind == FrameKind::Raw {
+            let begin = frame.stored.as_ptr() as usize - mapped.as_ptr() as usize;
+            (cache.raw, cache.stored) = (None, Some((begin, begin + frame.stored.len())));
+            return Ok(());
+        }
+        let fail = |e: std::io::Error| self.file_error(file, frame_offset, format!("frame does not decompress: {e}"));
+        let mut raw = Vec::with_capacity(frame.raw_len);
+        DECOMPRESSOR
+            .with(|cell| {
+                let mut slot = cell.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(zstd::bulk::Decompressor::new()?);
+                }
+                match slot.as_mut() {
+                    Some(d) => d.decompress_to_buffer(frame.stored, &mut raw).map(|_| ()),
+                    None => Err(std::io::ErrorKind::Other.into()),
+                }
+            })
+            .map_err(fail)?;
+        if raw.len() != frame.raw_len {
+            return Err(self.file_error(file, frame_offset, "frame decompresses to the wrong size"));
+        }
+        let raw = Arc::new(raw);
+        if shared {
+            frame_cache::keep((self.id, file, frame_offset), raw.clone());
+        }
+        (cache.raw, cache.stored) = (Some(raw), None);
+        Ok(())
     }
 
     /// Appends the samples of `sref` within `[mint, maxt]` to `out`.

@@ -112,7 +112,7 @@ fn copy_series(
     let mut refs: Vec<SeriesRef> = parents.iter().flat_map(|b| b.series_refs()).collect();
     refs.sort_unstable();
     refs.dedup();
-    let mut caches: Vec<FrameCache> = parents.iter().map(|_| FrameCache::default()).collect();
+    let mut caches: Vec<FrameCache> = parents.iter().map(|_| FrameCache::unshared()).collect();
     let mut metas: Vec<ChunkMeta> = Vec::new();
     let mut chunks: Vec<(ChunkMeta, Vec<u8>)> = Vec::new();
     let mut samples = Vec::new();

@@ -10,18 +10,14 @@
 //! (A read racing that removal may put the dead ref back; it is never
 //! asked for again, as the series is in no posting list. A restart may
 //! give a forgotten ref to a new series, but starts with an empty cache.)
-//! Bounded by bytes with two generations: lookups promote from the older
-//! one, and when the newer holds half the budget the older is dropped whole
-//! (an LRU approximation at O(1) per operation).
+//! Bounded by bytes in two generations (`pulsedb_model::Generations`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use pulsedb_model::Generations;
 
 use crate::SeriesRef;
-
-type Map = HashMap<SeriesRef, Arc<[u8]>, foldhash::fast::RandomState>;
 
 /// Bytes of keys (with per-entry overhead) kept at most: 32 MiB, about
 /// 200 k series of node-exporter-like labels.
@@ -29,30 +25,13 @@ const BUDGET_BYTES: usize = 32 << 20;
 /// Map and `Arc` bookkeeping per entry, counted against the budget.
 const ENTRY_OVERHEAD: usize = 48;
 
-#[derive(Default)]
 pub(crate) struct KeyCache {
-    generations: Mutex<Generations>,
+    generations: Mutex<Generations<SeriesRef, Arc<[u8]>, foldhash::fast::RandomState>>,
 }
 
-#[derive(Default)]
-struct Generations {
-    current: Map,
-    previous: Map,
-    current_bytes: usize,
-}
-
-impl Generations {
-    fn insert(&mut self, sref: SeriesRef, key: Arc<[u8]>) {
-        let len = key.len();
-        // Two queries missing the same ref both insert it: a replaced entry
-        // adds no bytes.
-        if self.current.insert(sref, key).is_none() {
-            self.current_bytes += len + ENTRY_OVERHEAD;
-        }
-        if self.current_bytes >= BUDGET_BYTES / 2 {
-            self.previous = std::mem::take(&mut self.current);
-            self.current_bytes = 0;
-        }
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self { generations: Mutex::new(Generations::new(BUDGET_BYTES, |key| key.len() + ENTRY_OVERHEAD)) }
     }
 }
 
@@ -63,12 +42,8 @@ impl KeyCache {
         let mut g = self.generations.lock();
         let mut missing = Vec::new();
         for (i, (sref, slot)) in refs.iter().zip(out.iter_mut()).enumerate() {
-            if let Some(key) = g.current.get(sref) {
-                *slot = Some(key.clone());
-            } else if let Some(key) = g.previous.remove(sref) {
-                *slot = Some(key.clone());
-                g.insert(*sref, key);
-            } else {
+            *slot = g.get(sref);
+            if slot.is_none() {
                 missing.push(i);
             }
         }
@@ -76,17 +51,20 @@ impl KeyCache {
     }
 
     pub(crate) fn insert(&self, entries: impl IntoIterator<Item = (SeriesRef, Arc<[u8]>)>) {
+        let mut dropped = Vec::new();
         let mut g = self.generations.lock();
         for (sref, key) in entries {
-            g.insert(sref, key);
+            dropped.extend(g.insert(sref, key));
         }
+        drop(g);
+        // Freed after the lock is released, not while queries wait on it.
+        drop(dropped);
     }
 
     pub(crate) fn remove(&self, refs: impl IntoIterator<Item = SeriesRef>) {
         let mut g = self.generations.lock();
         for sref in refs {
-            g.current.remove(&sref);
-            g.previous.remove(&sref);
+            g.remove(&sref);
         }
     }
 }

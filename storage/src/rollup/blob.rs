@@ -174,12 +174,8 @@ fn decode_into(bytes: &[u8], fields: RollupFields, out: &mut Vec<RollupBucket>) 
         sealed::decode_values(codec, stored.body, &mut column)
             .map_err(|e| DecodeError { offset: stored.at + e.offset, ..e })?;
         if own.codec == DERIVED {
-            let mut values: Vec<f64> = column.iter().map(|s| s.v).collect();
-            forms::apply_exceptions(own.body, &mut values)
+            forms::apply_exceptions(own.body, &mut column)
                 .map_err(|e| DecodeError { offset: own.at + e.offset, ..e })?;
-            for (s, v) in column.iter_mut().zip(values) {
-                s.v = v;
-            }
         }
         for (b, s) in out.iter_mut().skip(first).zip(&column) {
             (field.set)(b, s.v);

@@ -11,6 +11,7 @@
 //! same answer.
 
 use crate::codec::{put_uvarint, ByteReader, DecodeError};
+use crate::Sample;
 
 /// Column codec byte of a column copied from another (`source`).
 pub(super) const DERIVED: u8 = 0xfe;
@@ -77,8 +78,9 @@ pub(super) fn source_of(body: &[u8]) -> Result<usize, DecodeError> {
     Ok(source)
 }
 
-/// Overwrites `values` (the source's) with a derived column's exceptions.
-pub(super) fn apply_exceptions(body: &[u8], values: &mut [f64]) -> Result<(), DecodeError> {
+/// Overwrites `values` (the source's, decoded as a sealed chunk's values
+/// part) with a derived column's exceptions.
+pub(super) fn apply_exceptions(body: &[u8], values: &mut [Sample]) -> Result<(), DecodeError> {
     let mut r = ByteReader::new(body);
     r.u8("derived rollup column source")?;
     let n = r.len("derived rollup column exceptions", values.len())?;
@@ -94,7 +96,7 @@ pub(super) fn apply_exceptions(body: &[u8], values: &mut [f64]) -> Result<(), De
                 reason: "past the last bucket",
             });
         };
-        values[i] = f64::from_bits(r.u64_le("derived rollup column exception value")?);
+        values[i].v = f64::from_bits(r.u64_le("derived rollup column exception value")?);
         next = i + 1;
     }
     if !r.is_empty() {
@@ -126,9 +128,9 @@ mod tests {
         let mut body = Vec::new();
         encode_derived(FIRST_V, &[(5, 0.5f64.to_bits()), (15, 1.0f64.to_bits())], &mut body);
         assert_eq!(source_of(&body).unwrap(), FIRST_V);
-        let mut out = v[FIRST_V].clone();
+        let mut out: Vec<Sample> = v[FIRST_V].iter().map(|&x| Sample::new(0, x)).collect();
         apply_exceptions(&body, &mut out).unwrap();
-        assert_eq!((out[5], out[15], out[4]), (0.5, 1.0, 40.0));
+        assert_eq!((out[5].v, out[15].v, out[4].v), (0.5, 1.0, 40.0));
     }
 
     #[test]
@@ -145,9 +147,9 @@ mod tests {
     fn damaged_derived_columns_are_errors() {
         let mut body = Vec::new();
         encode_derived(FIRST_V, &[(3, 0)], &mut body);
-        assert!(apply_exceptions(&body, &mut [0.0; 3]).is_err(), "exception past the last bucket");
+        assert!(apply_exceptions(&body, &mut [Sample::new(0, 0.0); 3]).is_err(), "exception past the last bucket");
         assert!(source_of(&[MIN as u8]).is_err(), "a source that is not a value column");
         body.push(0);
-        assert!(apply_exceptions(&body, &mut [0.0; 4]).is_err(), "trailing bytes");
+        assert!(apply_exceptions(&body, &mut [Sample::new(0, 0.0); 4]).is_err(), "trailing bytes");
     }
 }
