@@ -34,6 +34,7 @@ pub use means::{window_means, window_means_of_samples, WindowMeans};
 pub use metadata::{MetricMetadata, MetricType};
 pub use querier::{Newest, Querier, SelectHints, Shard};
 pub use rollup::{
-    push_bucket, summarize, summarize_into, RollupBucket, RollupFields, RollupSeries, Summarizer, RESOLUTIONS,
+    push_bucket, summarize, summarize_fields_into, summarize_into, RollupBucket, RollupFields, RollupSeries,
+    Summarizer, RESOLUTIONS,
 };
 pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};

@@ -282,7 +282,7 @@ impl Inner {
                     }
                     raw.clear();
                     block.read_series(sref, mint, until, &mut metas, &mut cache, &mut raw)?;
-                    o.extend(pulsedb_model::summarize(&raw, resolution));
+                    pulsedb_model::summarize_fields_into(o, &raw, resolution, fields);
                 }
                 Ok::<_, Error>(())
             };
