@@ -72,7 +72,58 @@ pub fn summarize(samples: &[Sample], resolution: i64) -> Vec<RollupBucket> {
 /// [`summarize_into`] for a reader that needs only `fields`: the others
 /// hold no meaning.
 pub fn summarize_fields_into(out: &mut Vec<RollupBucket>, samples: &[Sample], resolution: i64, fields: RollupFields) {
-    Summarizer::with_fields(out, resolution, fields).extend(samples.iter().copied());
+    let mut summarizer = Summarizer::with_fields(out, resolution, fields);
+    if !COUNT_AND_ENDS.contains(fields) {
+        summarizer.extend(samples.iter().copied());
+        return;
+    }
+    // Count and ends of a bucket are its run's length and end samples;
+    // only a bucket with a drop or a staleness marker is walked sample by
+    // sample. Samples that continue the open bucket go that way too.
+    let continuing = samples.partition_point(|s| s.t < summarizer.end);
+    let (continuing, mut rest) = samples.split_at(continuing);
+    summarizer.extend(continuing.iter().copied());
+    let mut guess = 1;
+    while let Some(first) = rest.first() {
+        let start = first.t.div_euclid(resolution) * resolution;
+        let end = start.saturating_add(resolution);
+        guess = run_length(rest, end, guess);
+        let (run, after) = rest.split_at(guess);
+        rest = after;
+        if let Some(bucket) = bucket_without_drops(start, run) {
+            summarizer.out.push(bucket);
+        } else {
+            summarizer.extend(run.iter().copied());
+        }
+    }
+}
+
+/// How many of `samples` (time-ordered) are before `end`, trying `guess`
+/// (the last bucket's length: regular samples fill every bucket alike)
+/// before a search that widens from the front, as the answer is near it.
+fn run_length(samples: &[Sample], end: i64, guess: usize) -> usize {
+    let before = |i: usize| samples.get(i).is_some_and(|s| s.t < end);
+    if guess > 0 && before(guess - 1) && !before(guess) {
+        return guess;
+    }
+    let mut hi = 1;
+    while before(hi) {
+        hi *= 2;
+    }
+    let lo = hi / 2;
+    lo + samples.get(lo..hi.min(samples.len())).map_or(0, |s| s.partition_point(|s| s.t < end))
+}
+
+/// Count and ends of the bucket at `start` holding `run` (time-ordered,
+/// at least one sample), when no value in it drops and none is a
+/// staleness marker: what [`Summarizer`] leaves in those fields, without
+/// a walk that carries a bucket from sample to sample (both checks are
+/// folds the compiler vectorizes).
+fn bucket_without_drops(start: i64, run: &[Sample]) -> Option<RollupBucket> {
+    let (first, last) = (*run.first()?, *run.last()?);
+    let stale = run.iter().fold(false, |any, s| any | (s.v.to_bits() == STALE_NAN));
+    let drops = run.iter().zip(&run[1..]).fold(false, |any, (a, b)| any | (b.v < a.v));
+    (!stale && !drops).then(|| RollupBucket { count: run.len() as u64, last, ..RollupBucket::of(start, first) })
 }
 
 /// [`summarize`] continuing `out`: samples in the bucket `out` ends with

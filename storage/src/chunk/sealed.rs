@@ -351,17 +351,28 @@ fn decode_decimal(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) 
     let packed_len = if dod { count.saturating_sub(2) } else { count - 1 };
     let mut residuals = Vec::with_capacity(packed_len);
     read_packed_section(r, packed_len, &mut residuals, "packed mantissas")?;
-    let mut residuals = residuals.into_iter().map(|q| q.wrapping_mul(scale));
-    for (i, s) in samples.iter_mut().enumerate() {
+    // The samples the packed residuals do not cover (the first, and the
+    // second of a dod chunk, whose delta came first), then one tight loop
+    // per codec over the rest.
+    let (head, rest) = samples.split_at_mut(count - packed_len);
+    for (i, s) in head.iter_mut().enumerate() {
         if i > 0 {
-            if !dod {
-                delta = residuals.next().unwrap_or_default();
-            } else if i > 1 {
-                delta = delta.wrapping_add(residuals.next().unwrap_or_default());
-            }
             m = m.wrapping_add(delta);
         }
         s.v = decimal::unscale(m, k);
+    }
+    let residuals = residuals.iter().map(|q| q.wrapping_mul(scale));
+    if dod {
+        for (s, dod) in rest.iter_mut().zip(residuals) {
+            delta = delta.wrapping_add(dod);
+            m = m.wrapping_add(delta);
+            s.v = decimal::unscale(m, k);
+        }
+    } else {
+        for (s, delta) in rest.iter_mut().zip(residuals) {
+            m = m.wrapping_add(delta);
+            s.v = decimal::unscale(m, k);
+        }
     }
     let at = r.position();
     match r.u8("patch kind")? {
@@ -438,12 +449,15 @@ fn decode_chunk_timestamps(
     let packed_len = if form == TimestampForm::ScaledDods { count.saturating_sub(2) } else { count - 1 };
     let mut quotients = Vec::with_capacity(packed_len);
     read_packed_section(r, packed_len, &mut quotients, "timestamp bits")?;
-    for q in quotients {
+    // Extended from the slice, not pushed one by one: each push reloaded
+    // the vector's length and capacity.
+    let dods = form == TimestampForm::ScaledDods;
+    out.extend(quotients.iter().map(|q| {
         let step = q.wrapping_mul(scale);
-        delta = if form == TimestampForm::ScaledDods { delta.wrapping_add(step) } else { step };
+        delta = if dods { delta.wrapping_add(step) } else { step };
         t = t.wrapping_add(delta);
-        out.push(Sample { t, v: 0.0 });
-    }
+        Sample { t, v: 0.0 }
+    }));
     Ok(())
 }
 
@@ -463,11 +477,11 @@ pub(crate) fn decode_timestamps(
     }
     let mut dods = Vec::with_capacity(count.saturating_sub(2));
     read_packed_section(r, count.saturating_sub(2), &mut dods, "timestamp bits")?;
-    for dod in dods {
+    out.extend(dods.iter().map(|&dod| {
         delta = delta.wrapping_add(dod as u64);
         t = t.wrapping_add(delta as i64);
-        out.push(Sample { t, v: 0.0 });
-    }
+        Sample { t, v: 0.0 }
+    }));
     Ok(())
 }
 
