@@ -29,7 +29,7 @@ pub struct RollupBucket {
 
 /// Which bucket fields a reader needs; the others are not decoded (left 0)
 /// or, summarized from raw samples, not kept up (they hold no meaning).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RollupFields(u16);
 
 impl RollupFields {

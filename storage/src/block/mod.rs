@@ -1,9 +1,10 @@
 //! Immutable on-disk blocks: one directory per aligned time window with
 //! compressed chunk frames, a series → chunk table and `meta.json`.
 //! `writer` builds them durably, `reader` maps and reads them (`frame_cache` keeps decompressed frames for
-//! the next read), `format`
+//! the next read, `bucket_cache` buckets summarized from raw samples), `format`
 //! holds the byte layout, `meta` the JSON metadata and lineage.
 
+mod bucket_cache;
 mod format;
 mod frame_cache;
 mod frames;
@@ -11,6 +12,7 @@ mod meta;
 mod reader;
 mod writer;
 
+pub(crate) use bucket_cache::SeriesScratch;
 pub(crate) use format::{ChunkMeta, EntryNewest};
 pub(crate) use meta::{BlockMeta, Compaction};
 pub(crate) use reader::{Block, FrameCache};

@@ -68,6 +68,11 @@ impl FrameCache {
         Self { unshared: true, ..Self::default() }
     }
 
+    /// Whether what this cache reads may go to the process-wide caches.
+    pub(super) fn is_shared(&self) -> bool {
+        !self.unshared
+    }
+
     pub(super) fn slot(&mut self, file: FrameFile) -> &mut CachedFrame {
         match file {
             FrameFile::Chunks => &mut self.chunks,
@@ -171,6 +176,11 @@ impl Block {
             series_count: series_count as usize,
             minute_rollups: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Unique in the process: what caches know the block's reads by.
+    pub(super) fn id(&self) -> u64 {
+        self.id
     }
 
     pub(crate) fn meta(&self) -> &BlockMeta {

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::newest::{keep_newest, newest_from_blocks};
 use super::Inner;
-use crate::block::FrameCache;
+use crate::block::{FrameCache, SeriesScratch};
 use crate::head::{MemSeries, SeriesData};
 use crate::series_key::SeriesKey;
 use crate::Matcher;
@@ -273,16 +273,14 @@ impl Inner {
         let covered_until = blocks.iter().map(|b| b.meta().maxt.saturating_add(1)).max().unwrap_or(i64::MIN);
         for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
             let read_run = |(out, refs): (&mut [Vec<RollupBucket>], &[SeriesRef])| {
-                let (mut cache, mut metas, mut raw) = (FrameCache::default(), Vec::new(), Vec::new());
+                let (mut cache, mut scratch) = (FrameCache::default(), SeriesScratch::default());
                 for (o, &sref) in out.iter_mut().zip(refs) {
                     if block.has_rollups(resolution)
                         && block.read_rollups(sref, resolution, mint, maxt, fields, &mut cache, o)?
                     {
                         continue;
                     }
-                    raw.clear();
-                    block.read_series(sref, mint, until, &mut metas, &mut cache, &mut raw)?;
-                    pulsedb_model::summarize_fields_into(o, &raw, resolution, fields);
+                    block.summarize_series(sref, (mint, until), resolution, fields, &mut cache, &mut scratch, o)?;
                 }
                 Ok::<_, Error>(())
             };

@@ -1,0 +1,169 @@
+//! Rollup buckets summarized from a block's raw samples, shared by every
+//! read of the process. A block cut from the head keeps 1 h rollups only,
+//! so a `rate(x[1m])` over it (the last hours of a dashboard, until the
+//! block's first compaction) decoded and summarized every sample again on
+//! each refresh: that was most of `single-groupby-5-1-12` and `high-cpu-1`.
+//!
+//! A read that covers at least half of a block summarizes the series'
+//! whole block (a miss decodes at most twice what it needs; one entry
+//! serves every later range) and keeps it, known by block id, series,
+//! resolution and the fields summarized; blocks are immutable, so an entry
+//! never goes stale. Smaller reads (the last minutes of a `topk` over
+//! every series) summarize just their range and keep nothing, so they
+//! neither pay for whole blocks nor evict. Bounded by bytes in two
+//! generations (`pulsedb_model::Generations`).
+
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+use pulsedb_model::{push_bucket, summarize_fields_into, Generations, RollupBucket, RollupFields, Sample};
+
+use super::format::ChunkMeta;
+use super::reader::{Block, FrameCache};
+use crate::{Result, SeriesRef};
+
+/// (block id, series, resolution, fields).
+type BucketKey = (u64, SeriesRef, i64, RollupFields);
+
+type Buckets = Generations<BucketKey, Arc<Vec<RollupBucket>>, foldhash::fast::RandomState>;
+
+/// Buckets kept at most: 16 MiB, two hours of minute buckets for about
+/// 1,700 series.
+const BUDGET_BYTES: usize = 16 << 20;
+
+fn shared() -> &'static Mutex<Buckets> {
+    static SHARED: OnceLock<Mutex<Buckets>> = OnceLock::new();
+    SHARED.get_or_init(|| Mutex::new(Generations::new(BUDGET_BYTES, |b| b.len() * std::mem::size_of::<RollupBucket>())))
+}
+
+/// What reading one series' samples needs, reused from series to series.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesScratch {
+    metas: Vec<ChunkMeta>,
+    raw: Vec<Sample>,
+}
+
+impl Block {
+    /// Appends the buckets of `resolution` starting within `[mint, maxt]`
+    /// summarized from `sref`'s samples (`fields` right, the others
+    /// meaningless) to `out`, continuing its last bucket: for a block
+    /// without rollups at that resolution, or a series it keeps none for.
+    /// `mint` should be a bucket's start (the rollup planner's windows
+    /// are); buckets are read whole, samples up to `maxt`'s bucket's end.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn summarize_series(
+        &self,
+        sref: SeriesRef,
+        (mint, maxt): (i64, i64),
+        resolution: i64,
+        fields: RollupFields,
+        cache: &mut FrameCache,
+        scratch: &mut SeriesScratch,
+        out: &mut Vec<RollupBucket>,
+    ) -> Result<()> {
+        let SeriesScratch { metas, raw } = scratch;
+        raw.clear();
+        let until = maxt.saturating_add(resolution - 1);
+        let meta = self.meta();
+        let covered = until.min(meta.maxt).saturating_sub(mint.max(meta.mint));
+        let worth_keeping = covered >= meta.maxt.saturating_sub(meta.mint) / 2;
+        if !worth_keeping || mint.rem_euclid(resolution) != 0 || !cache.is_shared() {
+            self.read_series(sref, mint, until, metas, cache, raw)?;
+            summarize_fields_into(out, raw, resolution, fields);
+            return Ok(());
+        }
+        let key = (self.id(), sref, resolution, fields);
+        let kept = shared().lock().get(&key);
+        let buckets = match kept {
+            Some(buckets) => buckets,
+            None => {
+                self.read_series(sref, i64::MIN, i64::MAX, metas, cache, raw)?;
+                let mut buckets = Vec::new();
+                summarize_fields_into(&mut buckets, raw, resolution, fields);
+                let buckets = Arc::new(buckets);
+                let dropped = shared().lock().insert(key, buckets.clone());
+                // Freed after the lock is released, not while reads wait on it.
+                drop(dropped);
+                buckets
+            }
+        };
+        let (from, to) = (buckets.partition_point(|b| b.start < mint), buckets.partition_point(|b| b.start <= maxt));
+        for &b in buckets.get(from..to.max(from)).unwrap_or_default() {
+            push_bucket(out, b);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::block::{BlockWriter, Compaction};
+
+    /// Kept or not, first read or again, every range answers what
+    /// summarizing its own samples answers, with drops, staleness markers
+    /// and gaps in the samples; a partial read keeps nothing.
+    #[test]
+    fn kept_buckets_answer_as_the_range_summarized() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction { level: 1, parents: vec![] }, 3).unwrap();
+        // As the head's cut writes them: 1 h rollups only.
+        w.retain_resolutions(|r| r != 60_000);
+        let raw: Vec<Sample> = (0..7_200i64)
+            .filter(|i| i % 997 > 20)
+            .map(|i| {
+                let v = if i % 1_500 == 7 { f64::from_bits(pulsedb_model::STALE_NAN) } else { (i % 1_234) as f64 };
+                Sample::new(i * 1000, v)
+            })
+            .collect();
+        w.add_series(SeriesRef(1), &raw).unwrap();
+        let (path, _) = w.finish().unwrap();
+        let block = Block::open(&path).unwrap();
+        assert!(!block.keeps_minute_rollups().unwrap(), "a block cut from the head keeps no minute rollups");
+        let fields = [
+            RollupFields::COUNT.with(RollupFields::FIRST).with(RollupFields::LAST).with(RollupFields::CORRECTION),
+            RollupFields::ALL,
+        ];
+        let ranges = [(0, 7_199_999), (0, 3_600_000), (1_800_000, 7_140_000), (3_600_000, 4_000_000), (60_000, 60_000)];
+        for round in 0..2 {
+            for fields in fields {
+                for (mint, maxt) in ranges {
+                    let (mut cache, mut scratch, mut got) =
+                        (FrameCache::default(), SeriesScratch::default(), Vec::new());
+                    block
+                        .summarize_series(
+                            SeriesRef(1),
+                            (mint, maxt),
+                            60_000,
+                            fields,
+                            &mut cache,
+                            &mut scratch,
+                            &mut got,
+                        )
+                        .unwrap();
+                    let until = maxt + 59_999;
+                    let range: Vec<Sample> = raw.iter().copied().filter(|s| s.t >= mint && s.t <= until).collect();
+                    let mut want = Vec::new();
+                    summarize_fields_into(&mut want, &range, 60_000, fields);
+                    assert_eq!(got, want, "round {round}, {fields:?}, [{mint}, {maxt}]");
+                }
+            }
+        }
+        for fields in fields {
+            assert!(shared().lock().get(&(block.id(), SeriesRef(1), 60_000, fields)).is_some(), "{fields:?} kept");
+        }
+        // Two blocks' worth of reads of a few minutes keep nothing.
+        let other = Block::open(&path).unwrap();
+        let (mut cache, mut scratch, mut got) = (FrameCache::default(), SeriesScratch::default(), Vec::new());
+        let fields = RollupFields::ALL;
+        other
+            .summarize_series(SeriesRef(1), (3_600_000, 4_000_000), 60_000, fields, &mut cache, &mut scratch, &mut got)
+            .unwrap();
+        assert!(!got.is_empty());
+        assert!(
+            shared().lock().get(&(other.id(), SeriesRef(1), 60_000, fields)).is_none(),
+            "a partial read keeps nothing"
+        );
+    }
+}
