@@ -20,6 +20,7 @@ use pulsedb_model::{push_bucket, summarize_fields_into, Generations, RollupBucke
 
 use super::format::ChunkMeta;
 use super::reader::{Block, FrameCache};
+use super::writer::MIN_SAMPLES_PER_BUCKET;
 use crate::{Result, SeriesRef};
 
 /// (block id, series, resolution, fields).
@@ -34,6 +35,18 @@ const BUDGET_BYTES: usize = 16 << 20;
 fn shared() -> &'static Mutex<Buckets> {
     static SHARED: OnceLock<Mutex<Buckets>> = OnceLock::new();
     SHARED.get_or_init(|| Mutex::new(Generations::new(BUDGET_BYTES, |b| b.len() * std::mem::size_of::<RollupBucket>())))
+}
+
+/// Whether a series' chunks average at least the samples a bucket that
+/// make blocks keep rollups: sparser ones decode about as fast as their
+/// buckets are looked up, and would fill the cache with entries of a few
+/// buckets each (the bench's 30-day `avg_over_time(x[1h])` over coarse
+/// data read slower with every one kept).
+fn dense(metas: &[ChunkMeta], resolution: i64) -> bool {
+    let (Some(first), Some(last)) = (metas.first(), metas.last()) else { return false };
+    let buckets = last.maxt.div_euclid(resolution) - first.mint.div_euclid(resolution) + 1;
+    let samples: u64 = metas.iter().map(|c| u64::from(c.samples)).sum();
+    samples >= MIN_SAMPLES_PER_BUCKET * buckets.max(1).unsigned_abs()
 }
 
 /// What reading one series' samples needs, reused from series to series.
@@ -66,9 +79,10 @@ impl Block {
         let until = maxt.saturating_add(resolution - 1);
         let meta = self.meta();
         let covered = until.min(meta.maxt).saturating_sub(mint.max(meta.mint));
-        let worth_keeping = covered >= meta.maxt.saturating_sub(meta.mint) / 2;
+        self.chunk_metas(sref, metas)?;
+        let worth_keeping = covered >= meta.maxt.saturating_sub(meta.mint) / 2 && dense(metas, resolution);
         if !worth_keeping || mint.rem_euclid(resolution) != 0 || !cache.is_shared() {
-            self.read_series(sref, mint, until, metas, cache, raw)?;
+            self.decode_chunks(metas, mint, until, cache, raw)?;
             summarize_fields_into(out, raw, resolution, fields);
             return Ok(());
         }
@@ -77,7 +91,7 @@ impl Block {
         let buckets = match kept {
             Some(buckets) => buckets,
             None => {
-                self.read_series(sref, i64::MIN, i64::MAX, metas, cache, raw)?;
+                self.decode_chunks(metas, i64::MIN, i64::MAX, cache, raw)?;
                 let mut buckets = Vec::new();
                 summarize_fields_into(&mut buckets, raw, resolution, fields);
                 let buckets = Arc::new(buckets);
@@ -118,6 +132,8 @@ mod tests {
             })
             .collect();
         w.add_series(SeriesRef(1), &raw).unwrap();
+        let sparse: Vec<Sample> = (0..24i64).map(|i| Sample::new(i * 300_000, i as f64)).collect();
+        w.add_series(SeriesRef(2), &sparse).unwrap();
         let (path, _) = w.finish().unwrap();
         let block = Block::open(&path).unwrap();
         assert!(!block.keeps_minute_rollups().unwrap(), "a block cut from the head keeps no minute rollups");
@@ -153,7 +169,15 @@ mod tests {
         for fields in fields {
             assert!(shared().lock().get(&(block.id(), SeriesRef(1), 60_000, fields)).is_some(), "{fields:?} kept");
         }
-        // Two blocks' worth of reads of a few minutes keep nothing.
+        // A sparse series is summarized, not kept.
+        let (mut cache, mut scratch, mut got) = (FrameCache::default(), SeriesScratch::default(), Vec::new());
+        let fields = RollupFields::ALL;
+        block
+            .summarize_series(SeriesRef(2), (0, 7_199_999), 60_000, fields, &mut cache, &mut scratch, &mut got)
+            .unwrap();
+        assert_eq!(got, pulsedb_model::summarize(&sparse, 60_000));
+        assert!(shared().lock().get(&(block.id(), SeriesRef(2), 60_000, fields)).is_none(), "sparse: not kept");
+        // Reads of a few minutes keep nothing.
         let other = Block::open(&path).unwrap();
         let (mut cache, mut scratch, mut got) = (FrameCache::default(), SeriesScratch::default(), Vec::new());
         let fields = RollupFields::ALL;

@@ -452,6 +452,19 @@ impl Block {
         out: &mut Vec<Sample>,
     ) -> Result<()> {
         self.chunk_metas(sref, metas)?;
+        self.decode_chunks(metas, mint, maxt, cache, out)
+    }
+
+    /// Appends the samples within `[mint, maxt]` of the chunks `metas`
+    /// (one series' chunk metas, as [`Block::chunk_metas`] gives them) to `out`.
+    pub(super) fn decode_chunks(
+        &self,
+        metas: &[ChunkMeta],
+        mint: i64,
+        maxt: i64,
+        cache: &mut FrameCache,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
         for chunk in metas.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
             let bytes = self.chunk_bytes(chunk, cache)?;
             let start = out.len();
