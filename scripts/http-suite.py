@@ -7,7 +7,9 @@ answered. The data is the bench fleet (`pulsedb bench ... --target URL`, or
 a data directory it left): query times are taken from the data's own first
 and last samples, so a directory measured hours later reads the same data.
 
-    scripts/http-suite.py [--port 9201] [--seconds 2]
+    scripts/http-suite.py [--port 9201] [--seconds 2] [--now UNIX_SECONDS]
+
+The data must end within the 4 hours before `--now` (default: now).
 
 Used for the A/B rows of BENCHMARKS.md: two servers (old and new binary) on
 copies of one data directory, queried alternately.
@@ -25,6 +27,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9201)
     parser.add_argument("--seconds", type=float, default=2.0, help="time per query")
+    parser.add_argument("--now", type=float, default=None, help="where to look for the data (default: now)")
     args = parser.parse_args()
     conn = http.client.HTTPConnection("127.0.0.1", args.port)
 
@@ -34,7 +37,8 @@ def main():
         return conn.getresponse().read()
 
     def scalar(expr):
-        answer = json.loads(get("/api/v1/query", {"query": expr, "time": int(time.time())}))
+        at = args.now if args.now is not None else time.time()
+        answer = json.loads(get("/api/v1/query", {"query": expr, "time": at}))
         return int(float(answer["data"]["result"][0]["value"][1])) * 1000
 
     stamps = 'timestamp(node_cpu_seconds_total{mode="user"})[4h:1s]'

@@ -1,17 +1,23 @@
-//! Rollup buckets summarized from a block's raw samples, shared by every
-//! read of the process. A block cut from the head keeps 1 h rollups only,
-//! so a `rate(x[1m])` over it (the last hours of a dashboard, until the
-//! block's first compaction) decoded and summarized every sample again on
-//! each refresh: that was most of `single-groupby-5-1-12` and `high-cpu-1`.
+//! Rollup buckets of blocks, shared by every read of the process, so that
+//! the same query asked again (a dashboard's refresh, a rule's next round)
+//! neither decodes nor summarizes again. Entries are known by block id,
+//! series, resolution and the fields read; blocks are immutable, so an
+//! entry never goes stale (those of deleted blocks age out). Bounded by
+//! bytes in two generations (`pulsedb_model::Generations`).
 //!
-//! A read that covers at least half of a block summarizes the series'
-//! whole block (a miss decodes at most twice what it needs; one entry
-//! serves every later range) and keeps it, known by block id, series,
-//! resolution and the fields summarized; blocks are immutable, so an entry
-//! never goes stale. Smaller reads (the last minutes of a `topk` over
-//! every series) summarize just their range and keep nothing, so they
-//! neither pay for whole blocks nor evict. Bounded by bytes in two
-//! generations (`pulsedb_model::Generations`).
+//! - Decoded rollup blobs: any read decodes a series' whole blob, so its
+//!   buckets are kept whatever the read's range (on compacted blocks,
+//!   decoding the blobs of `topk` over every host's last five minutes was
+//!   most of that query).
+//! - Buckets summarized from raw samples, where a block keeps no rollups
+//!   at the resolution: a block cut from the head keeps 1 h rollups only,
+//!   so a `rate(x[1m])` over it (a dashboard's last hours, until the
+//!   block's first compaction) decoded and summarized every sample on each
+//!   refresh, most of `single-groupby-5-1-12` and `high-cpu-1`. A read
+//!   covering at least half of the block summarizes the series' whole
+//!   block and keeps it (a miss decodes at most twice what it needs);
+//!   smaller reads, and series too sparse to have rollups, summarize just
+//!   their range and keep nothing.
 
 use std::sync::{Arc, OnceLock};
 
@@ -28,8 +34,8 @@ type BucketKey = (u64, SeriesRef, i64, RollupFields);
 
 type Buckets = Generations<BucketKey, Arc<Vec<RollupBucket>>, foldhash::fast::RandomState>;
 
-/// Buckets kept at most: 16 MiB, two hours of minute buckets for about
-/// 1,700 series.
+/// Buckets kept at most: 16 MiB (80 bytes each), two hours of minute
+/// buckets for about 1,700 series.
 const BUDGET_BYTES: usize = 16 << 20;
 
 fn shared() -> &'static Mutex<Buckets> {
@@ -101,12 +107,54 @@ impl Block {
                 buckets
             }
         };
-        let (from, to) = (buckets.partition_point(|b| b.start < mint), buckets.partition_point(|b| b.start <= maxt));
-        for &b in buckets.get(from..to.max(from)).unwrap_or_default() {
+        for &b in starting_within(&buckets, mint, maxt) {
             push_bucket(out, b);
         }
         Ok(())
     }
+
+    /// [`Block::read_rollups`] through the process-wide cache: the series'
+    /// whole rollup blob decoded once (a read decodes all of it whatever
+    /// its range) and its buckets kept, so the next read of any range of
+    /// it (a dashboard's refresh, the last minutes of a `topk` over every
+    /// host) decodes nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn read_rollups_shared(
+        &self,
+        sref: SeriesRef,
+        resolution: i64,
+        (mint, maxt): (i64, i64),
+        fields: RollupFields,
+        cache: &mut FrameCache,
+        out: &mut Vec<RollupBucket>,
+    ) -> Result<bool> {
+        if !cache.is_shared() {
+            return self.read_rollups(sref, resolution, mint, maxt, fields, cache, out);
+        }
+        let key = (self.id(), sref, resolution, fields);
+        let kept = shared().lock().get(&key);
+        let buckets = match kept {
+            Some(buckets) => buckets,
+            None => {
+                let mut whole = Vec::new();
+                if !self.read_rollups(sref, resolution, i64::MIN, i64::MAX, fields, cache, &mut whole)? {
+                    return Ok(false);
+                }
+                let whole = Arc::new(whole);
+                let dropped = shared().lock().insert(key, whole.clone());
+                drop(dropped);
+                whole
+            }
+        };
+        out.extend_from_slice(starting_within(&buckets, mint, maxt));
+        Ok(true)
+    }
+}
+
+/// The time-ordered `buckets` that start within `[mint, maxt]`.
+fn starting_within(buckets: &[RollupBucket], mint: i64, maxt: i64) -> &[RollupBucket] {
+    let (from, to) = (buckets.partition_point(|b| b.start < mint), buckets.partition_point(|b| b.start <= maxt));
+    buckets.get(from..to.max(from)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -189,5 +237,41 @@ mod tests {
             shared().lock().get(&(other.id(), SeriesRef(1), 60_000, fields)).is_none(),
             "a partial read keeps nothing"
         );
+    }
+
+    /// Through the cache or not, first read or again, a rollup read of any
+    /// range answers what `read_rollups` answers.
+    #[test]
+    fn kept_rollup_blobs_answer_as_read_rollups() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = BlockWriter::create(dir.path(), 0, 7_199_999, Compaction::default(), 3).unwrap();
+        let raw: Vec<Sample> = (0..7_200i64).map(|i| Sample::new(i * 1000, ((i * 37) % 1_000) as f64)).collect();
+        w.add_series(SeriesRef(1), &raw).unwrap();
+        let (path, _) = w.finish().unwrap();
+        let block = Block::open(&path).unwrap();
+        let fields = RollupFields::COUNT.with(RollupFields::FIRST).with(RollupFields::LAST);
+        let ranges = [(i64::MIN, i64::MAX), (0, 60_000), (3_540_000, 3_600_000), (7_140_000, i64::MAX), (5, 4)];
+        for resolution in [60_000, 3_600_000] {
+            for round in 0..2 {
+                for (mint, maxt) in ranges {
+                    let (mut cache, mut got, mut want) = (FrameCache::default(), Vec::new(), Vec::new());
+                    let kept =
+                        block.read_rollups_shared(SeriesRef(1), resolution, (mint, maxt), fields, &mut cache, &mut got);
+                    let read = block.read_rollups(SeriesRef(1), resolution, mint, maxt, fields, &mut cache, &mut want);
+                    assert_eq!(
+                        (kept.unwrap(), got),
+                        (read.unwrap(), want),
+                        "{resolution}, round {round}, [{mint}, {maxt}]"
+                    );
+                }
+            }
+            assert!(shared().lock().get(&(block.id(), SeriesRef(1), resolution, fields)).is_some());
+        }
+        // A series the block lacks: nothing to compute, nothing read.
+        let mut got = Vec::new();
+        assert!(block
+            .read_rollups_shared(SeriesRef(2), 60_000, (0, 1), fields, &mut FrameCache::default(), &mut got)
+            .unwrap());
+        assert!(got.is_empty());
     }
 }

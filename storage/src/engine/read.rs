@@ -276,7 +276,7 @@ impl Inner {
                 let (mut cache, mut scratch) = (FrameCache::default(), SeriesScratch::default());
                 for (o, &sref) in out.iter_mut().zip(refs) {
                     if block.has_rollups(resolution)
-                        && block.read_rollups(sref, resolution, mint, maxt, fields, &mut cache, o)?
+                        && block.read_rollups_shared(sref, resolution, (mint, maxt), fields, &mut cache, o)?
                     {
                         continue;
                     }
