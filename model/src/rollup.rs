@@ -85,9 +85,11 @@ pub fn summarize_fields_into(out: &mut Vec<RollupBucket>, samples: &[Sample], re
     summarizer.extend(continuing.iter().copied());
     let mut guess = 1;
     while let Some(first) = rest.first() {
-        let start = first.t.div_euclid(resolution) * resolution;
+        let start = first.t.div_euclid(resolution).saturating_mul(resolution);
         let end = start.saturating_add(resolution);
-        guess = run_length(rest, end, guess);
+        // At least the sample the bucket starts from: `end` saturates at
+        // `i64::MAX`, which a sample there is not before.
+        guess = run_length(rest, end, guess).max(1);
         let (run, after) = rest.split_at(guess);
         rest = after;
         if let Some(bucket) = bucket_without_drops(start, run) {

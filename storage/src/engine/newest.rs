@@ -92,7 +92,7 @@ fn newest_from_minutes(
     }
     buckets.clear();
     let fields = RollupFields::COUNT.with(RollupFields::FIRST).with(RollupFields::LAST);
-    let first_bucket = from.div_euclid(MINUTE) * MINUTE;
+    let first_bucket = from.div_euclid(MINUTE).saturating_mul(MINUTE);
     if !block.read_rollups(sref, MINUTE, first_bucket, maxt, fields, cache, buckets)? {
         return Ok(None);
     }
@@ -217,7 +217,7 @@ mod tests {
         storage.flush().unwrap();
         assert!(storage.compact_blocks().unwrap() > 0, "the first 12 h merged, with minute rollups");
         for maxt in (MIN..12 * HOUR).step_by(17 * MIN as usize) {
-            for span in [MIN, 10 * MIN, 45 * MIN] {
+            for span in [MIN, 10 * MIN, 45 * MIN, 90_500, i64::MAX / 2] {
                 let all = newest(&storage, maxt - span, maxt, None);
                 let want: Vec<(i64, u64)> = all
                     .iter()

@@ -280,7 +280,7 @@ impl Inner {
                     {
                         continue;
                     }
-                    block.summarize_series(sref, (mint, until), resolution, fields, &mut cache, &mut scratch, o)?;
+                    block.summarize_series(sref, (mint, maxt), resolution, fields, &mut cache, &mut scratch, o)?;
                 }
                 Ok::<_, Error>(())
             };

@@ -594,3 +594,31 @@ fn a_refused_row_by_handle_names_its_labels() {
     assert!(matches!(err, Error::OutOfOrder { .. }), "{err:?}");
     assert!(err.to_string().contains(&host(1).to_string()), "{err}");
 }
+
+/// Rollup reads of a block cut from the head (no minute rollups) answer the
+/// buckets starting within `[mint, maxt]` whatever the range: small reads
+/// summarize just their range, reads of half a block or more go through
+/// the process-wide cache, and neither returns a bucket after `maxt`.
+#[test]
+fn minute_buckets_of_a_cut_block_stop_at_maxt() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open(dir.path());
+    let raw: Vec<Sample> = (0..4 * 3_600i64).map(|i| Sample::new(i * 1000, (i % 500) as f64)).collect();
+    let mut batch = Batch::new();
+    batch.add(host(0), raw.clone());
+    storage.append(&batch).unwrap();
+    storage.flush().unwrap();
+    let fields = crate::RollupFields::COUNT.with(crate::RollupFields::FIRST).with(crate::RollupFields::LAST);
+    let matchers = [Matcher::equal("host", "h0")];
+    for (mint, maxt) in [(600_000, 900_000), (0, 7_140_000), (60_000, 6_000_000), (3_600_000, 3_660_000)] {
+        for _ in 0..2 {
+            let got = storage.select_rollups(&matchers, mint, maxt, 60_000, fields).unwrap().unwrap();
+            let until = maxt + 59_999;
+            let range: Vec<Sample> = raw.iter().copied().filter(|s| s.t >= mint && s.t <= until).collect();
+            let mut want = Vec::new();
+            pulsedb_model::summarize_fields_into(&mut want, &range, 60_000, fields);
+            let starts = |b: &[crate::RollupBucket]| b.iter().map(|b| (b.start, b.count, b.last.t)).collect::<Vec<_>>();
+            assert_eq!(starts(&got[0].buckets), starts(&want), "[{mint}, {maxt}]");
+        }
+    }
+}
