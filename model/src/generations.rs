@@ -1,6 +1,7 @@
 //! A map bounded by a weight budget that keeps what is used: the caches of
 //! the read path (compiled regexes, parsed queries, series keys,
-//! decompressed block frames) all keep entries this way.
+//! decompressed block frames, rollup buckets) all keep entries this way,
+//! most through [`SharedGenerations`], its form shared between threads.
 //!
 //! Two generations: inserts go to the newer one, and when it holds half
 //! the budget the older one is dropped whole and the newer one becomes the
@@ -12,6 +13,7 @@ use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub struct Generations<K, V, S = RandomState> {
     current: HashMap<K, V, S>,
@@ -88,6 +90,70 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher + Default> Generations<K, V, S> {
     }
 }
 
+/// A [`Generations`] shared between threads: values are cloned out (an
+/// `Arc` or a cheap handle), computed outside the lock, and a dropped
+/// generation is freed after the lock is released, not while other
+/// threads wait on it. A lock poisoned by a panicking thread is taken
+/// anyway: the map is sound between operations.
+pub struct SharedGenerations<K, V, S = RandomState> {
+    map: Mutex<Generations<K, V, S>>,
+}
+
+impl<K, V, S> std::fmt::Debug for SharedGenerations<K, V, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedGenerations").finish_non_exhaustive()
+    }
+}
+
+impl<K: Hash + Eq, V: Clone, S: BuildHasher + Default> SharedGenerations<K, V, S> {
+    /// Empty, holding entries of total `weight` up to about `budget`.
+    pub fn new(budget: usize, weight: fn(&V) -> usize) -> Self {
+        Self { map: Mutex::new(Generations::new(budget, weight)) }
+    }
+
+    fn locked(&self) -> MutexGuard<'_, Generations<K, V, S>> {
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The value kept for `key`.
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        self.locked().get(key)
+    }
+
+    /// Keeps `value` for `key`.
+    pub fn keep(&self, key: K, value: V) {
+        let dropped = self.locked().insert(key, value);
+        drop(dropped);
+    }
+
+    /// The value kept for `key`, or `compute`'s, kept (errors are not).
+    /// Two threads missing the same key both compute it.
+    pub fn get_or_try_insert_with<Q, E>(&self, key: &Q, compute: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        let value = compute()?;
+        self.keep(key.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    /// Entries kept.
+    pub fn len(&self) -> usize {
+        self.locked().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +183,16 @@ mod tests {
         assert_eq!(dropped.map(|m| m.len()), Some(0), "the empty older generation goes");
         assert_eq!(g.get("a"), Some(2));
         assert_eq!(g.len(), 2);
+    }
+
+    #[test]
+    fn shared_values_are_computed_once_and_errors_are_not_kept() {
+        let shared: SharedGenerations<String, u32> = SharedGenerations::new(100, |_| 1);
+        assert_eq!(shared.get_or_try_insert_with("a", || Ok::<_, ()>(1)), Ok(1));
+        assert_eq!(shared.get_or_try_insert_with("a", || Err(())), Ok(1), "kept, not computed again");
+        assert_eq!(shared.get_or_try_insert_with("b", || Err::<u32, _>("bad")), Err("bad"));
+        assert_eq!(shared.get("b"), None, "an error is not kept");
+        shared.keep("b".into(), 2);
+        assert_eq!((shared.get("b"), shared.len()), (Some(2), 2));
     }
 }

@@ -27,7 +27,7 @@ mod sample;
 pub use appender::Appender;
 pub use batch::{Batch, Row, SeriesHandle};
 pub use error::{Error, StoreError};
-pub use generations::Generations;
+pub use generations::{Generations, SharedGenerations};
 pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use means::{window_means, window_means_of_samples, WindowMeans};

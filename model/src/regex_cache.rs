@@ -3,11 +3,11 @@
 //! and compiling one (the regex crate builds a DFA for small patterns)
 //! cost more than the rest of a five-series `rate` query over HTTP.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::Generations;
+use crate::SharedGenerations;
 
 /// Patterns kept at most.
 const CAPACITY: usize = 1024;
@@ -20,34 +20,25 @@ const MAX_CACHED_PATTERN: usize = 4096;
 
 /// Regexes by pattern, at most `capacity` of them.
 struct RegexCache {
-    map: Mutex<Generations<String, Regex>>,
+    map: SharedGenerations<String, Regex>,
 }
 
 impl RegexCache {
     fn new(capacity: usize) -> Self {
-        Self { map: Mutex::new(Generations::new(capacity, |_| 1)) }
+        Self { map: SharedGenerations::new(capacity, |_| 1) }
     }
 
     fn compiled(&self, pattern: &str) -> Result<Regex, regex::Error> {
         if pattern.len() > MAX_CACHED_PATTERN {
             return Regex::new(pattern);
         }
-        // A poisoned lock only means another thread panicked mid-insert:
-        // the map itself is still sound.
-        if let Some(regex) = self.map.lock().unwrap_or_else(PoisonError::into_inner).get(pattern) {
-            return Ok(regex);
-        }
         // Compiled outside the lock: other queries need not wait for it.
-        let regex = Regex::new(pattern)?;
-        let dropped = self.map.lock().unwrap_or_else(PoisonError::into_inner).insert(pattern.to_owned(), regex.clone());
-        // Freed after the lock is released, not while queries wait on it.
-        drop(dropped);
-        Ok(regex)
+        self.map.get_or_try_insert_with(pattern, || Regex::new(pattern))
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.map.len()
     }
 }
 

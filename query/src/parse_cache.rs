@@ -3,9 +3,9 @@
 //! and parsing it (lexing, building matchers) was a tenth of a five-series
 //! `rate` over compacted blocks. VictoriaMetrics keeps such a cache too.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
-use pulsedb_model::Generations;
+use pulsedb_model::SharedGenerations;
 
 use crate::ast::Expr;
 use crate::error::Result;
@@ -23,22 +23,13 @@ const MAX_CACHED_QUERY: usize = 2048;
 /// `parse(query)`, parsed once per text while it stays cached
 /// (process-wide). Errors are not cached.
 pub(crate) fn parsed(query: &str) -> Result<Arc<Expr>> {
-    static CACHE: OnceLock<Mutex<Generations<String, Arc<Expr>>>> = OnceLock::new();
+    static CACHE: OnceLock<SharedGenerations<String, Arc<Expr>>> = OnceLock::new();
     if query.len() > MAX_CACHED_QUERY {
         return parse(query).map(Arc::new);
     }
-    let cache = CACHE.get_or_init(|| Mutex::new(Generations::new(CAPACITY, |_| 1)));
-    // A poisoned lock only means another thread panicked mid-insert: the
-    // map itself is still sound.
-    if let Some(expr) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(query) {
-        return Ok(expr);
-    }
+    let cache = CACHE.get_or_init(|| SharedGenerations::new(CAPACITY, |_| 1));
     // Parsed outside the lock: other queries need not wait for it.
-    let expr = Arc::new(parse(query)?);
-    let dropped = cache.lock().unwrap_or_else(PoisonError::into_inner).insert(query.to_owned(), expr.clone());
-    // Freed after the lock is released, not while queries wait on it.
-    drop(dropped);
-    Ok(expr)
+    cache.get_or_try_insert_with(query, || parse(query).map(Arc::new))
 }
 
 #[cfg(test)]

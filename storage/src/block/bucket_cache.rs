@@ -3,7 +3,7 @@
 //! neither decodes nor summarizes again. Entries are known by block id,
 //! series, resolution and the fields read; blocks are immutable, so an
 //! entry never goes stale (those of deleted blocks age out). Bounded by
-//! bytes in two generations (`pulsedb_model::Generations`).
+//! bytes in two generations (`pulsedb_model::SharedGenerations`).
 //!
 //! - Decoded rollup blobs: any read decodes a series' whole blob, so its
 //!   buckets are kept whatever the read's range (on compacted blocks,
@@ -21,8 +21,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
-use pulsedb_model::{push_bucket, summarize_fields_into, Generations, RollupBucket, RollupFields, Sample};
+use pulsedb_model::{push_bucket, summarize_fields_into, RollupBucket, RollupFields, Sample, SharedGenerations};
 
 use super::format::ChunkMeta;
 use super::reader::{Block, FrameCache};
@@ -32,15 +31,33 @@ use crate::{Result, SeriesRef};
 /// (block id, series, resolution, fields).
 type BucketKey = (u64, SeriesRef, i64, RollupFields);
 
-type Buckets = Generations<BucketKey, Arc<Vec<RollupBucket>>, foldhash::fast::RandomState>;
+type Buckets = SharedGenerations<BucketKey, Arc<Vec<RollupBucket>>, foldhash::fast::RandomState>;
 
 /// Buckets kept at most: 16 MiB (80 bytes each), two hours of minute
 /// buckets for about 1,700 series.
 const BUDGET_BYTES: usize = 16 << 20;
 
-fn shared() -> &'static Mutex<Buckets> {
-    static SHARED: OnceLock<Mutex<Buckets>> = OnceLock::new();
-    SHARED.get_or_init(|| Mutex::new(Generations::new(BUDGET_BYTES, weight)))
+fn shared() -> &'static Buckets {
+    static SHARED: OnceLock<Buckets> = OnceLock::new();
+    SHARED.get_or_init(|| SharedGenerations::new(BUDGET_BYTES, weight))
+}
+
+/// The buckets kept for `key`; counts a hit for tests.
+fn kept(key: &BucketKey) -> Option<Arc<Vec<RollupBucket>>> {
+    let buckets = shared().get(key);
+    #[cfg(test)]
+    if buckets.is_some() {
+        HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    buckets
+}
+
+/// Keeps `buckets` (shrunk to their length, which is what they weigh) for `key`.
+fn keep(key: BucketKey, mut buckets: Vec<RollupBucket>) -> Arc<Vec<RollupBucket>> {
+    buckets.shrink_to_fit();
+    let buckets = Arc::new(buckets);
+    shared().keep(key, buckets.clone());
+    buckets
 }
 
 /// What an entry costs: its buckets, and the key, `Arc` and table slot
@@ -92,30 +109,23 @@ impl Block {
         let until = maxt.saturating_add(resolution - 1);
         let meta = self.meta();
         let covered = until.min(meta.maxt).saturating_sub(mint.max(meta.mint));
-        self.chunk_metas(sref, metas)?;
-        let worth_keeping = covered >= meta.maxt.saturating_sub(meta.mint) / 2 && dense(metas, resolution);
-        if !worth_keeping || mint.rem_euclid(resolution) != 0 || !cache.is_shared() {
-            self.decode_chunks(metas, mint, until, cache, raw)?;
-            summarize_fields_into(out, raw, resolution, fields);
-            return Ok(());
-        }
+        let keepable =
+            covered >= meta.maxt.saturating_sub(meta.mint) / 2 && mint.rem_euclid(resolution) == 0 && cache.is_shared();
         let key = (self.id(), sref, resolution, fields);
-        let kept = shared().lock().get(&key);
-        let buckets = match kept {
-            Some(buckets) => {
-                count_hit();
-                buckets
-            }
+        // Looked up before the series' entry is read: a hit needs nothing else.
+        let buckets = match keepable.then(|| kept(&key)).flatten() {
+            Some(buckets) => buckets,
             None => {
+                self.chunk_metas(sref, metas)?;
+                if !keepable || !dense(metas, resolution) {
+                    self.decode_chunks(metas, mint, until, cache, raw)?;
+                    summarize_fields_into(out, raw, resolution, fields);
+                    return Ok(());
+                }
                 self.decode_chunks(metas, i64::MIN, i64::MAX, cache, raw)?;
-                let mut buckets = Vec::new();
-                summarize_fields_into(&mut buckets, raw, resolution, fields);
-                buckets.shrink_to_fit();
-                let buckets = Arc::new(buckets);
-                let dropped = shared().lock().insert(key, buckets.clone());
-                // Freed after the lock is released, not while reads wait on it.
-                drop(dropped);
-                buckets
+                let mut whole = Vec::new();
+                summarize_fields_into(&mut whole, raw, resolution, fields);
+                keep(key, whole)
             }
         };
         for &b in starting_within(&buckets, mint, maxt) {
@@ -129,7 +139,6 @@ impl Block {
     /// its range) and its buckets kept, so the next read of any range of
     /// it (a dashboard's refresh, the last minutes of a `topk` over every
     /// host) decodes nothing.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn read_rollups_shared(
         &self,
         sref: SeriesRef,
@@ -143,22 +152,14 @@ impl Block {
             return self.read_rollups(sref, resolution, mint, maxt, fields, cache, out);
         }
         let key = (self.id(), sref, resolution, fields);
-        let kept = shared().lock().get(&key);
-        let buckets = match kept {
-            Some(buckets) => {
-                count_hit();
-                buckets
-            }
+        let buckets = match kept(&key) {
+            Some(buckets) => buckets,
             None => {
                 let mut whole = Vec::new();
                 if !self.read_rollups(sref, resolution, i64::MIN, i64::MAX, fields, cache, &mut whole)? {
                     return Ok(false);
                 }
-                whole.shrink_to_fit();
-                let whole = Arc::new(whole);
-                let dropped = shared().lock().insert(key, whole.clone());
-                drop(dropped);
-                whole
+                keep(key, whole)
             }
         };
         out.extend_from_slice(starting_within(&buckets, mint, maxt));
@@ -170,11 +171,6 @@ impl Block {
 /// (and may evict), so they check that this grew, not what the cache holds.
 #[cfg(test)]
 static HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-fn count_hit() {
-    #[cfg(test)]
-    HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
 
 /// The time-ordered `buckets` that start within `[mint, maxt]`.
 fn starting_within(buckets: &[RollupBucket], mint: i64, maxt: i64) -> &[RollupBucket] {
@@ -252,7 +248,7 @@ mod tests {
             .summarize_series(SeriesRef(2), (0, 7_199_999), 60_000, fields, &mut cache, &mut scratch, &mut got)
             .unwrap();
         assert_eq!(got, pulsedb_model::summarize(&sparse, 60_000));
-        assert!(shared().lock().get(&(block.id(), SeriesRef(2), 60_000, fields)).is_none(), "sparse: not kept");
+        assert!(shared().get(&(block.id(), SeriesRef(2), 60_000, fields)).is_none(), "sparse: not kept");
         // Reads of a few minutes keep nothing.
         let other = Block::open(&path).unwrap();
         let (mut cache, mut scratch, mut got) = (FrameCache::default(), SeriesScratch::default(), Vec::new());
@@ -261,10 +257,7 @@ mod tests {
             .summarize_series(SeriesRef(1), (3_600_000, 4_000_000), 60_000, fields, &mut cache, &mut scratch, &mut got)
             .unwrap();
         assert!(!got.is_empty());
-        assert!(
-            shared().lock().get(&(other.id(), SeriesRef(1), 60_000, fields)).is_none(),
-            "a partial read keeps nothing"
-        );
+        assert!(shared().get(&(other.id(), SeriesRef(1), 60_000, fields)).is_none(), "a partial read keeps nothing");
     }
 
     /// Through the cache or not, first read or again, a rollup read of any

@@ -7,38 +7,35 @@
 //! A frame is known by its block's process-unique id, its file and its
 //! offset; blocks are immutable, so an entry never goes stale (entries of
 //! a deleted block are never asked for again and age out). Bounded by
-//! bytes in two generations (`pulsedb_model::Generations`).
+//! bytes in two generations (`pulsedb_model::SharedGenerations`).
 
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
-use pulsedb_model::Generations;
+use pulsedb_model::SharedGenerations;
 
 use super::reader::FrameFile;
 
 /// (block id, file, frame offset).
 pub(super) type FrameKey = (u64, FrameFile, u64);
 
-type Frames = Generations<FrameKey, Arc<Vec<u8>>, foldhash::fast::RandomState>;
+type Frames = SharedGenerations<FrameKey, Arc<Vec<u8>>, foldhash::fast::RandomState>;
 
 /// Decompressed bytes kept at most: 32 MiB, a thousand frames.
 const BUDGET_BYTES: usize = 32 << 20;
 
-fn shared() -> &'static Mutex<Frames> {
-    static SHARED: OnceLock<Mutex<Frames>> = OnceLock::new();
-    SHARED.get_or_init(|| Mutex::new(Generations::new(BUDGET_BYTES, |raw| raw.len())))
+fn shared() -> &'static Frames {
+    static SHARED: OnceLock<Frames> = OnceLock::new();
+    SHARED.get_or_init(|| SharedGenerations::new(BUDGET_BYTES, |raw| raw.len()))
 }
 
 /// The decompressed bytes of the frame `key`, if a read kept them.
 pub(super) fn get(key: &FrameKey) -> Option<Arc<Vec<u8>>> {
-    shared().lock().get(key)
+    shared().get(key)
 }
 
 /// Keeps the decompressed bytes of the frame `key` (verified) for later reads.
 pub(super) fn keep(key: FrameKey, raw: Arc<Vec<u8>>) {
-    let dropped = shared().lock().insert(key, raw);
-    // Freed after the lock is released, not while reads wait on it.
-    drop(dropped);
+    shared().keep(key, raw);
 }
 
 #[cfg(test)]
