@@ -3,7 +3,8 @@
 //! and how it is read back from its record (`spill.rs`): decoded, as its
 //! summary, or as its minute summaries (`minutes.rs`).
 
-use super::minutes::{self, minutes_carried};
+use super::minute_cache;
+use super::minutes::{self, minutes_carried, MINUTE};
 use super::spill::{decode_record, ChunkMeta, ChunkStore, Record};
 use super::summary::ChunkSummary;
 use crate::chunk::xor::{XorChunk, XorIter};
@@ -137,6 +138,7 @@ impl ClosedChunk {
 
     /// Adds the chunk's minute summaries to `out` as buckets of
     /// `resolution` (a multiple of a minute); the chunk must carry them.
+    /// Read once, they are kept process-wide (`minute_cache.rs`).
     pub(super) fn minutes_into(
         &self,
         resolution: i64,
@@ -144,8 +146,15 @@ impl ClosedChunk {
         buf: &mut Vec<u8>,
         out: &mut Vec<RollupBucket>,
     ) -> Result<()> {
-        let record = self.record(store, buf)?;
-        minutes::push_buckets(record.minutes, self.mint, resolution, out).map_err(|kind| self.corruption(store, kind))
+        let file_id = store.file_id(window(self.mint, store.block_span), self.at())?;
+        let kept = minute_cache::minutes(file_id, self.at(), || {
+            let record = self.record(store, buf)?;
+            let mut minutes = Vec::with_capacity(record.minutes.len() / minutes::ENTRY_LEN);
+            minutes::push_buckets(record.minutes, self.mint, MINUTE, &mut minutes)
+                .map_err(|kind| self.corruption(store, kind))?;
+            Ok(minutes)
+        })?;
+        minutes::rebucket(&kept, resolution, out).map_err(|kind| self.corruption(store, kind))
     }
 
     /// `Error::Corruption` of this chunk's record: its file and offset, and `kind`.

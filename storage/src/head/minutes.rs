@@ -113,6 +113,26 @@ pub(crate) fn push_buckets(
     Ok(())
 }
 
+/// Adds minute buckets (as [`push_buckets`] gives them at a resolution of
+/// a minute) to `out` as buckets of `resolution` (a multiple of a minute),
+/// merged as [`push_buckets`] would have; `Err` when a bucket's start has
+/// no bucket of `resolution`.
+pub(crate) fn rebucket(
+    minutes: &[RollupBucket],
+    resolution: i64,
+    out: &mut Vec<RollupBucket>,
+) -> Result<(), &'static str> {
+    for minute in minutes {
+        let start = minute
+            .start
+            .div_euclid(resolution)
+            .checked_mul(resolution)
+            .ok_or("head chunk minute summary out of the time range")?;
+        push_bucket(out, RollupBucket { start, ..*minute });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -182,6 +202,23 @@ mod tests {
                 let close = |x: f64, y: f64| x.to_bits() == y.to_bits() || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0) || (x.is_nan() && y.is_nan());
                 prop_assert!(close(a.sum, b.sum) && close(a.correction, b.correction), "{a:?} vs {b:?}");
             }
+        }
+
+        /// Minute buckets kept and merged later give what reading the
+        /// summaries at the coarser resolution gives, to the bit.
+        #[test]
+        fn rebucketed_minutes_are_the_summaries_read_coarser(
+            samples in samples(),
+            resolution in prop_oneof![Just(MINUTE), Just(5 * MINUTE), Just(3_600_000i64)],
+        ) {
+            let (mint, maxt) = (samples[0].t, samples[samples.len() - 1].t);
+            let mut bytes = Vec::new();
+            encode(&samples, mint, (maxt / MINUTE - mint / MINUTE + 1) as usize, &mut bytes);
+            let (mut minutes, mut direct, mut rebucketed) = (Vec::new(), Vec::new(), Vec::new());
+            push_buckets(&bytes, mint, MINUTE, &mut minutes).unwrap();
+            push_buckets(&bytes, mint, resolution, &mut direct).unwrap();
+            rebucket(&minutes, resolution, &mut rebucketed).unwrap();
+            prop_assert_eq!(format!("{rebucketed:?}"), format!("{direct:?}"));
         }
 
         /// Damaged summaries are an error or buckets, never a panic.

@@ -12,6 +12,7 @@ mod by_ref;
 pub(crate) mod checkpoint;
 mod closed_chunk;
 mod key_pool;
+mod minute_cache;
 mod minutes;
 mod out_of_order;
 mod series;

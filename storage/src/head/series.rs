@@ -464,6 +464,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn minute_summaries_read_once_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path(), true, 7_200_000);
+        let s = series();
+        let mut d = s.data.lock();
+        for i in 0..1200 {
+            d.append(SeriesRef(1), 60_000 + i * 1_000, i as f64, &store);
+        }
+        assert!(d.closed.iter().all(|c| c.has_minutes()));
+        let (mint, maxt) = (60_000, 1_139_999);
+        let mut first = Vec::new();
+        d.read_buckets(mint, maxt, 60_000, &store, &mut first).unwrap();
+        assert_eq!(first.len(), 18);
+        // Every record is gone from the file: the minutes come from memory.
+        std::fs::File::options().write(true).open(store.path(0)).unwrap().set_len(8).unwrap();
+        assert!(d.read(mint, maxt, &store, &mut Vec::new()).is_err());
+        let mut again = Vec::new();
+        d.read_buckets(mint, maxt, 60_000, &store, &mut again).unwrap();
+        assert_eq!(format!("{again:?}"), format!("{first:?}"));
+        let mut hours = Vec::new();
+        d.read_buckets(mint, maxt, 3_600_000, &store, &mut hours).unwrap();
+        assert_eq!(hours.iter().map(|b| b.count).sum::<u64>(), first.iter().map(|b| b.count).sum::<u64>());
+    }
+
     /// Random appends (in and out of order, NaN, staleness markers, values
     /// that drop like counter resets) with chunks cut often.
     fn value_strategy() -> impl Strategy<Value = f64> {

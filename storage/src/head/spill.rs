@@ -68,6 +68,12 @@ pub(crate) const RECORD_HEADER_LEN: usize = 28;
 /// The crc32 ending each record, over the header, chunk bytes and minute summaries.
 pub(crate) const RECORD_CRC_LEN: usize = 4;
 
+/// A new [`WindowFile::id`].
+fn next_file_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 fn header() -> [u8; HEAD_CHUNKS_HEADER_LEN as usize] {
     let [m0, m1, m2, m3] = *HEAD_CHUNKS_MAGIC;
     [m0, m1, m2, m3, HeadChunksVersion::CURRENT as u8, 0, 0, 0]
@@ -170,6 +176,10 @@ fn read_meta(buf: &[u8]) -> std::result::Result<ChunkMeta, &'static str> {
 /// chunks that could not be written to it.
 #[derive(Debug)]
 struct WindowFile {
+    /// Unique in the process ([`next_file_id`]): a window's file can be
+    /// created again after it was detached, and kept minute buckets
+    /// (`minute_cache.rs`) must not outlive the records they were read from.
+    id: u64,
     file: Option<File>,
     /// What its records look like: a file recovered from an older version
     /// is appended to in that version.
@@ -256,6 +266,7 @@ impl ChunkStore {
             let (version, records) = scan(&bytes).map_err(|(at, kind)| Error::corruption(&path, at, kind))?;
             found.extend(records);
             let f = WindowFile {
+                id: next_file_id(),
                 file: Some(file),
                 version,
                 len: AtomicU64::new(len),
@@ -291,7 +302,7 @@ impl ChunkStore {
         // the same wherever its chunk lives.
         let len = AtomicU64::new(HEAD_CHUNKS_HEADER_LEN);
         let version = HeadChunksVersion::CURRENT;
-        let f = Arc::new(WindowFile { file, version, len, resident: Mutex::new(HashMap::new()) });
+        let f = Arc::new(WindowFile { id: next_file_id(), file, version, len, resident: Mutex::new(HashMap::new()) });
         files.insert(window, f.clone());
         f
     }
@@ -337,12 +348,25 @@ impl ChunkStore {
         (offset, with_minutes)
     }
 
+    /// The file of `window`; `offset` is for the error when there is none.
+    fn file(&self, window: i64, offset: u64) -> Result<Arc<WindowFile>> {
+        self.files
+            .lock()
+            .get(&window)
+            .cloned()
+            .ok_or_else(|| Error::corruption("chunks_head", offset, format!("no head chunks for window {window}")))
+    }
+
+    /// The process-unique id of `window`'s file (`offset` is for the error
+    /// when there is none): with an offset, it names a record for as long
+    /// as the process runs.
+    pub(crate) fn file_id(&self, window: i64, offset: u64) -> Result<u64> {
+        self.file(window, offset).map(|f| f.id)
+    }
+
     /// The `len` bytes of the record at `offset` in `window`, read into `buf`.
     pub(crate) fn bytes<'a>(&self, window: i64, offset: u64, len: usize, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
-        let f =
-            self.files.lock().get(&window).cloned().ok_or_else(|| {
-                Error::corruption("chunks_head", offset, format!("no head chunks for window {window}"))
-            })?;
+        let f = self.file(window, offset)?;
         buf.clear();
         if let Some(bytes) = f.resident.lock().get(&offset) {
             buf.extend_from_slice(bytes);
