@@ -149,10 +149,11 @@ proptest! {
             for (range, step) in [("1h", HOUR), ("2h", HOUR), ("5m", 60_000), ("1m", 300_000), ("30m", 120_000)] {
                 let metric = if func == "rate" || func == "increase" { "requests_total" } else { "{__name__=~\".+\"}" };
                 let q = format!("{func}({metric}[{range}])");
-                let a = rolled.range_expr(&querier, &pulsedb::parse_query(&q).unwrap(), HOUR, 7 * HOUR, step).unwrap();
-                let b = raw.range_expr(&querier, &pulsedb::parse_query(&q).unwrap(), HOUR, 7 * HOUR, step).unwrap();
+                let a = rolled.range_expr(&querier, &pulsedb::parse_query(&q).unwrap(), 0, 8 * HOUR, step).unwrap();
+                let b = raw.range_expr(&querier, &pulsedb::parse_query(&q).unwrap(), 0, 8 * HOUR, step).unwrap();
                 points += compare(&q, &a, &b, exact)?;
             }
+            // (From before the first sample to after the last: steps without data on both sides.)
             // With offset and @, still aligned.
             let q = format!("{func}(requests_total[1h] offset 1h)");
             let a = rolled.instant_expr(&querier, &pulsedb::parse_query(&q).unwrap(), 6 * HOUR).unwrap();

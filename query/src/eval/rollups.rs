@@ -62,10 +62,29 @@ impl Evaluator<'_> {
             let mut points = Vec::new();
             // Window ends only move forward, so the bucket cursors do too.
             let (mut lo, mut hi) = (0usize, 0usize);
-            for i in 0..this.steps {
-                let end = at.unwrap_or_else(|| this.ts(i)) - v.offset;
+            let end_of = |i: usize| at.unwrap_or_else(|| this.ts(i)) - v.offset;
+            // Steps whose window ends before the first bucket hold nothing
+            // (a dashboard's 12 h over a series two hours old: most of them).
+            let first_step = s.buckets.first().map_or(this.steps, |b| {
+                let (mut lo, mut hi) = (0, this.steps);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if end_of(mid) < b.start {
+                        lo = mid + 1
+                    } else {
+                        hi = mid
+                    }
+                }
+                lo
+            });
+            for i in first_step..this.steps {
+                let end = end_of(i);
                 while lo < s.buckets.len() && s.buckets[lo].start < end - m.range {
                     lo += 1;
+                }
+                if lo == s.buckets.len() {
+                    // Every later window starts after the last bucket.
+                    break;
                 }
                 hi = hi.max(lo);
                 while hi < s.buckets.len() && s.buckets[hi].start < end {
