@@ -41,6 +41,8 @@ enum HeadMeans {
     Samples(Vec<Sample>),
 }
 
+const MINUTE: i64 = 60_000;
+
 /// What a window mean needs of a bucket.
 const FIELDS: RollupFields = RollupFields::COUNT.with(RollupFields::SUM).with(RollupFields::FIRST);
 
@@ -157,8 +159,13 @@ impl Inner {
         for block in blocks.iter().filter(|b| b.overlaps(from, maxt)) {
             // A frame cache belongs to one block.
             let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
+            // Blocks cut from the head keep no 1 min rollups: asking each
+            // series' entry for them first read every entry twice.
+            let rollups_here = summaries.rollups
+                && block.has_rollups(resolution)
+                && (resolution != MINUTE || block.keeps_minute_rollups()?);
             for ((&sref, &deleted), means) in refs.iter().zip(deleted).zip(means.iter_mut()) {
-                if summaries.rollups && !deleted && block.has_rollups(resolution) {
+                if rollups_here && !deleted {
                     rollups.clear();
                     if block.read_rollups(sref, resolution, from, maxt, FIELDS, &mut cache, &mut rollups)?
                         && rollups.iter().all(WindowMeans::takes_exactly)
