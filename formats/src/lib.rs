@@ -14,6 +14,7 @@ mod label_set;
 pub mod line_protocol;
 pub mod prompb;
 pub mod remote;
+pub mod remote_encode;
 pub mod remote_wire;
 pub mod text_format;
 pub mod timefmt;

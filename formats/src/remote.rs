@@ -67,27 +67,24 @@ pub fn encode_write(batch: &Batch) -> Vec<u8> {
     encode_write_request(batch, &[])
 }
 
-/// [`encode_write`] with metadata records.
+/// [`encode_write`] with metadata records. Written straight into bytes
+/// (`remote_encode.rs`), the metadata after the series as a protobuf
+/// encoder orders fields.
 pub fn encode_write_request(batch: &Batch, metadata: &[MetricMetadata]) -> Vec<u8> {
-    let request = WriteRequest {
-        metadata: metadata
-            .iter()
-            .map(|m| prompb::MetricMetadata {
-                r#type: MetricType::ALL.iter().position(|t| *t == m.kind).unwrap_or(0) as i32,
-                metric_family_name: m.metric.clone(),
-                help: m.help.clone(),
-                unit: m.unit.clone(),
-            })
-            .collect(),
-        timeseries: batch
-            .rows()
-            .map(|(labels, samples)| prompb::TimeSeries {
-                labels: labels.iter().map(|l| prompb::Label { name: l.name.clone(), value: l.value.clone() }).collect(),
-                samples: samples.iter().map(|s| prompb::Sample { value: s.v, timestamp: s.t }).collect(),
-            })
-            .collect(),
-    };
-    snappy(&request.encode_to_vec())
+    let mut raw = Vec::new();
+    for (labels, samples) in batch.rows() {
+        crate::remote_encode::put_labeled_series(&mut raw, labels, samples);
+    }
+    for m in metadata {
+        let record = prompb::MetricMetadata {
+            r#type: MetricType::ALL.iter().position(|t| *t == m.kind).unwrap_or(0) as i32,
+            metric_family_name: m.metric.clone(),
+            help: m.help.clone(),
+            unit: m.unit.clone(),
+        };
+        prost::encoding::message::encode(3, &record, &mut raw);
+    }
+    snappy(&raw)
 }
 
 fn snappy(raw: &[u8]) -> Vec<u8> {
@@ -222,8 +219,35 @@ mod tests {
         assert_eq!(rows[0].0, "up{job=\"a\"}");
         assert_eq!(rows[0].1[0], Sample::new(1000, 1.0));
         assert!(rows[0].1[1].v.is_nan());
-        // prost, like proto3's "default values are not sent", drops -0.0's sign.
-        assert_eq!(rows[1].1[0], Sample::new(-5, 0.0));
+        // Written explicitly, not left out as a proto3 default: -0.0 keeps its sign.
+        assert_eq!(rows[1].1[0].v.to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn metadata_follows_the_series_and_reads_back() {
+        let mut batch = Batch::new();
+        batch.add(Labels::metric("http_requests_total", [("job", "api"), ("empty", "")]), [Sample::new(0, 0.0)]);
+        let metadata = vec![
+            MetricMetadata {
+                metric: "http_requests_total".into(),
+                kind: MetricType::Counter,
+                help: "Requests served.".into(),
+                unit: String::new(),
+            },
+            MetricMetadata {
+                metric: "temp".into(),
+                kind: MetricType::Gauge,
+                help: String::new(),
+                unit: "celsius".into(),
+            },
+        ];
+        let body = decode_write_request(&encode_write_request(&batch, &metadata), 1 << 20).unwrap();
+        let rows: Vec<_> = body.batch.rows().map(|(l, s)| (l.clone(), s.to_vec())).collect();
+        assert_eq!(
+            rows,
+            vec![(Labels::metric("http_requests_total", [("job", "api"), ("empty", "")]), vec![Sample::new(0, 0.0)])]
+        );
+        assert_eq!(body.metadata, metadata);
     }
 
     #[test]

@@ -150,7 +150,7 @@ struct Run {
     control: Arc<Control>,
 }
 
-/// Series (their encoded labels, `wire::labels`) with their samples, as a shard sends them.
+/// Series (their encoded labels, `remote_encode::encode_labels`) with their samples, as a shard sends them.
 type Rows = Vec<(Arc<[u8]>, Vec<Sample>)>;
 
 /// What the reader knows of a series after meeting it once: whether the
@@ -295,7 +295,7 @@ impl Run {
                 let filter = &self.destination.filter;
                 (filter.is_empty() || filter.keeps(series.labels)).then(|| {
                     let labels = with_external(series.labels, &self.external_labels);
-                    (hash(&labels), Arc::from(crate::wire::labels(&labels)))
+                    (hash(&labels), Arc::from(pulsedb_formats::remote_encode::encode_labels(&labels)))
                 })
             });
             let Some((hash, labels)) = known else {
@@ -645,7 +645,7 @@ fn requests(rows: &Rows, max: usize) -> Vec<(Vec<u8>, u64)> {
                 out.push((std::mem::take(&mut body), n as u64));
                 n = 0;
             }
-            crate::wire::put_series(&mut body, labels, chunk);
+            pulsedb_formats::remote_encode::put_series(&mut body, labels, chunk);
             n += chunk.len();
         }
     }
@@ -708,8 +708,14 @@ mod tests {
         let a = Labels::metric("a", [("x", "1")]);
         let b = Labels::metric("b", [("x", "1")]);
         let rows: Rows = vec![
-            (Arc::from(crate::wire::labels(&a)), (0..5).map(|t| Sample::new(t, 0.0)).collect()),
-            (Arc::from(crate::wire::labels(&b)), (0..3).map(|t| Sample::new(t, 0.0)).collect()),
+            (
+                Arc::from(pulsedb_formats::remote_encode::encode_labels(&a)),
+                (0..5).map(|t| Sample::new(t, 0.0)).collect(),
+            ),
+            (
+                Arc::from(pulsedb_formats::remote_encode::encode_labels(&b)),
+                (0..3).map(|t| Sample::new(t, 0.0)).collect(),
+            ),
         ];
         let out = requests(&rows, 4);
         assert_eq!(out.iter().map(|r| r.1).collect::<Vec<_>>(), [4, 4]);

@@ -10,7 +10,6 @@
 //! - `client`: one request and the remote-write spec's retry rules;
 //! - `position`: the saved positions under `<data-dir>/forward/`;
 //! - `relabel`: which series go where; `stats`: metrics and status;
-//! - `wire`: `WriteRequest` bytes from labels encoded once per series.
 
 mod client;
 pub mod config;
@@ -18,7 +17,6 @@ mod forwarder;
 mod position;
 mod relabel;
 mod stats;
-mod wire;
 
 use std::path::Path;
 use std::sync::Arc;
