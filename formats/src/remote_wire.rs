@@ -159,6 +159,15 @@ fn series_labels(message: &[u8]) -> Result<Labels, String> {
 
 /// A `Sample` message: value (double) and timestamp (int64), each last-wins.
 fn sample(message: &[u8]) -> Result<Sample, String> {
+    // What every sender writes: the value's field, then the timestamp's.
+    if let [0x09, v @ .., 0x10] = message.get(..10).unwrap_or_default() {
+        let mut r = Reader { buf: message, pos: 10 };
+        if let (Ok(t), true) = (r.varint(), r.pos == message.len()) {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(v);
+            return Ok(Sample::new(t as i64, f64::from_bits(u64::from_le_bytes(le))));
+        }
+    }
     let mut r = Reader::new(message);
     let (mut v, mut t) = (0.0, 0i64);
     while let Some((field, wire)) = r.key()? {
@@ -193,6 +202,11 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, String> {
+        // Keys and lengths are mostly one byte.
+        if let Some(&byte) = self.buf.get(self.pos).filter(|&&b| b < 0x80) {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
         let mut value = 0u64;
         for i in 0..10 {
             let &byte = self.buf.get(self.pos).ok_or("buffer underflow")?;
