@@ -154,6 +154,14 @@ proptest! {
                 points += compare(&q, &a, &b, exact)?;
             }
             // (From before the first sample to after the last: steps without data on both sides.)
+            // With @, every step's window is the same one.
+            let metric = if func == "rate" || func == "increase" { "requests_total" } else { "temperature" };
+            for at in [HOUR, 5 * HOUR] {
+                let q = format!("{func}({metric}[1h] @ {})", at / 1000);
+                let a = rolled.range_expr(&querier, &pulsedb::parse_query(&q).unwrap(), 0, 8 * HOUR, HOUR).unwrap();
+                let b = raw.range_expr(&querier, &pulsedb::parse_query(&q).unwrap(), 0, 8 * HOUR, HOUR).unwrap();
+                points += compare(&q, &a, &b, exact)?;
+            }
             // With offset and @, still aligned.
             let q = format!("{func}(requests_total[1h] offset 1h)");
             let a = rolled.instant_expr(&querier, &pulsedb::parse_query(&q).unwrap(), 6 * HOUR).unwrap();

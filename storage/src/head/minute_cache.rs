@@ -22,8 +22,10 @@ type Key = (u64, u64);
 
 type Minutes = SharedGenerations<Key, Arc<[RollupBucket]>, foldhash::fast::RandomState>;
 
-/// 16 MiB: the minutes of two hours of about 1,000 series sampled each second.
-const BUDGET_BYTES: usize = 16 << 20;
+/// 32 MiB, two generations of up to 16: the minutes of two hours of about
+/// 1,000 series sampled each second (about 13 MB, 30 records a series) fit
+/// in one generation, so a dashboard that reads them all keeps them.
+const BUDGET_BYTES: usize = 32 << 20;
 
 fn shared() -> &'static Minutes {
     static SHARED: OnceLock<Minutes> = OnceLock::new();
