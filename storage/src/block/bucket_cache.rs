@@ -33,8 +33,9 @@ type BucketKey = (u64, SeriesRef, i64, RollupFields);
 
 type Buckets = SharedGenerations<BucketKey, Arc<Vec<RollupBucket>>, foldhash::fast::RandomState>;
 
-/// Buckets kept at most: 16 MiB (80 bytes each), two hours of minute
-/// buckets for about 1,700 series.
+/// Buckets kept at most: 16 MiB (80 bytes each) in two generations of up
+/// to 8: two hours of minute buckets for about 850 series stay in one (a
+/// generation is dropped whole when the next fills).
 const BUDGET_BYTES: usize = 16 << 20;
 
 fn shared() -> &'static Buckets {
