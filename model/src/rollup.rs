@@ -286,6 +286,21 @@ impl RollupBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::{Just, Strategy};
+
+    /// Up to `most` values: ordinary ones, NaN, staleness markers and both zeros.
+    fn values(most: usize) -> impl Strategy<Value = Vec<f64>> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                8 => -1e6..1e6f64,
+                1 => Just(f64::NAN),
+                1 => Just(f64::from_bits(STALE_NAN)),
+                1 => Just(0.0f64),
+                1 => Just(-0.0f64),
+            ],
+            1..most,
+        )
+    }
 
     proptest::proptest! {
         /// Summaries of consecutive runs merged are the summary of the
@@ -293,12 +308,7 @@ mod tests {
         /// corrections to rounding.
         #[test]
         fn merged_summaries_are_the_summary_of_the_whole(
-            values in proptest::collection::vec(proptest::prop_oneof![
-                8 => -1e6..1e6f64,
-                1 => proptest::strategy::Just(f64::NAN),
-                1 => proptest::strategy::Just(f64::from_bits(STALE_NAN)),
-                1 => proptest::strategy::Just(0.0f64),
-            ], 1..200),
+            values in values(200),
             cuts in proptest::collection::vec(0usize..200, 0..6),
         ) {
             let samples: Vec<Sample> = values.iter().enumerate().map(|(i, &v)| Sample::new(i as i64 * 7_000, v)).collect();
@@ -342,12 +352,7 @@ mod tests {
         /// bit as the full summary has them, however its samples come in.
         #[test]
         fn fields_of_a_light_summary_are_the_full_ones(
-            values in proptest::collection::vec(proptest::prop_oneof![
-                8 => -1e6..1e6f64,
-                1 => proptest::strategy::Just(f64::NAN),
-                1 => proptest::strategy::Just(f64::from_bits(STALE_NAN)),
-                1 => proptest::strategy::Just(-0.0f64),
-            ], 1..300),
+            values in values(300),
             spacing in 1i64..40_000,
             cut in 0usize..300,
         ) {
