@@ -7,7 +7,7 @@
 //! PART one of `one`, `range`, `anomalies` to time only that (for `perf`).
 use std::time::Instant;
 
-use pulsedb::{AnomalyRequest, Batch, Db, Labels, Sample};
+use pulsedb::{AnomalyRequest, Db};
 
 const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
@@ -16,26 +16,10 @@ fn open() -> (tempfile::TempDir, Db) {
     pulsedb_bench::scratch_db()
 }
 
-/// A daily rhythm with noise, per series a different phase.
-fn value(series: usize, t: i64) -> f64 {
-    let day = (t % DAY) as f64 / DAY as f64;
-    let noise = ((t / MIN) as u64).wrapping_mul(2_654_435_761).wrapping_add(series as u64 * 97) % 1000;
-    50.0 + 30.0 * (std::f64::consts::TAU * day + series as f64).sin() + noise as f64 / 100.0
-}
-
 fn load(db: &Db, series: usize, start: i64, end: i64, step: i64) {
-    let labels: Vec<Labels> = (0..series).map(|s| Labels::metric("load", [("host", format!("h{s}"))])).collect();
-    let mut t = start;
-    while t < end {
-        let chunk_end = (t + DAY / 4).min(end);
-        let mut batch = Batch::new();
-        for (s, l) in labels.iter().enumerate() {
-            batch.add(l.clone(), (t..chunk_end).step_by(step as usize).map(|x| Sample::new(x, value(s, x))));
-        }
-        db.append(&batch).expect("append");
-        db.flush().expect("flush");
-        t = chunk_end;
-    }
+    pulsedb_bench::rhythm::load(db, series, start, end, step);
+    // For `perf record -p`: the timed part starts now.
+    eprintln!("loaded {series} series");
 }
 
 fn median(mut runs: Vec<f64>) -> f64 {

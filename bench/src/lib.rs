@@ -12,6 +12,7 @@ mod over_http;
 mod process;
 mod real;
 mod report;
+pub mod rhythm;
 pub mod rules_bench;
 mod server;
 mod suite;

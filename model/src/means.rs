@@ -26,21 +26,56 @@ pub struct WindowMeans {
     sum: f64,
     /// Raw samples the means stand for.
     samples: u64,
+    /// The end of the window [`WindowMeans::add_sample`] last put a sample
+    /// in, when it is a whole multiple of the resolution: the next sample
+    /// usually falls in it or the one after, found without a division (a
+    /// 64-bit division a sample was a fifth of reading a day of minutes).
+    sample_window: Option<i64>,
 }
 
 impl WindowMeans {
     pub fn new(resolution: i64) -> Self {
-        Self { resolution: resolution.max(1), means: Vec::new(), end: i64::MIN, count: 0, sum: 0.0, samples: 0 }
+        Self {
+            resolution: resolution.max(1),
+            means: Vec::new(),
+            end: i64::MIN,
+            count: 0,
+            sum: 0.0,
+            samples: 0,
+            sample_window: None,
+        }
     }
 
     /// Takes the next raw sample; staleness markers are no values.
+    /// Inlined (with what it calls) into the storage's read loops, where a
+    /// call a sample cost as much as the work.
+    #[inline]
     pub fn add_sample(&mut self, s: Sample) {
         if s.v.to_bits() == STALE_NAN {
             return;
         }
-        // The window closed on the right that holds `t`.
-        let end = s.t.div_euclid(self.resolution).saturating_add(i64::from(s.t.rem_euclid(self.resolution) != 0));
-        self.add(end.saturating_mul(self.resolution), 1, s.v);
+        let end = self.window_holding(s.t);
+        self.add(end, 1, s.v);
+    }
+
+    /// The end of the window closed on the right that holds `t`: the
+    /// multiple of the resolution in `[t, t + resolution)` (saturated at
+    /// the ends of time).
+    #[inline]
+    fn window_holding(&mut self, t: i64) -> i64 {
+        let holds = |end: i64| end.checked_sub(t).is_some_and(|d| (0..self.resolution).contains(&d));
+        if let Some(last) = self.sample_window {
+            if holds(last) {
+                return last;
+            }
+            if let Some(next) = last.checked_add(self.resolution).filter(|&next| holds(next)) {
+                self.sample_window = Some(next);
+                return next;
+            }
+        }
+        let windows = t.div_euclid(self.resolution) + i64::from(t.rem_euclid(self.resolution) != 0);
+        self.sample_window = windows.checked_mul(self.resolution);
+        self.sample_window.unwrap_or_else(|| windows.saturating_mul(self.resolution))
     }
 
     /// Whether [`WindowMeans::add_bucket`] takes `b` exactly: a bucket
@@ -73,6 +108,7 @@ impl WindowMeans {
         self.means
     }
 
+    #[inline]
     fn add(&mut self, end: i64, count: u64, sum: f64) {
         if count == 0 {
             return;
@@ -88,6 +124,7 @@ impl WindowMeans {
         }
     }
 
+    #[inline]
     fn close(&mut self) {
         if self.count > 0 {
             self.means.push(Sample::new(self.end, self.sum / self.count as f64));
@@ -122,6 +159,26 @@ mod tests {
         let direct = window_means_of_samples(&samples, resolution);
         assert_eq!(from_buckets, direct, "from buckets and from samples");
         direct.iter().map(|s| (s.t, s.v)).collect()
+    }
+
+    proptest::proptest! {
+        /// The window a sample falls in, found from the last one, is the
+        /// one the division gives, at any resolution and time (the ends of
+        /// `i64` included).
+        #[test]
+        fn each_sample_falls_in_the_window_the_division_gives(
+            resolution in proptest::prop_oneof![1i64..5, 1i64..100_000, proptest::strategy::Just(60_000i64), 1i64..i64::MAX],
+            start in proptest::prop_oneof![proptest::num::i64::ANY, -1_000_000i64..1_000_000, (i64::MAX - 1_000_000)..=i64::MAX],
+            gaps in proptest::collection::vec(proptest::prop_oneof![0i64..3, 0i64..200_000, 0i64..i64::MAX], 1..60),
+        ) {
+            let mut means = WindowMeans::new(resolution);
+            let mut t = start;
+            for gap in gaps {
+                let windows = t.div_euclid(resolution).saturating_add(i64::from(t.rem_euclid(resolution) != 0));
+                proptest::prop_assert_eq!(means.window_holding(t), windows.saturating_mul(resolution), "t {}", t);
+                t = t.saturating_add(gap);
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,17 @@ impl Season {
         }
     }
 
+    /// Every season's norm for `samples[i]` (at `t`), in [`Season::ALL`]'s
+    /// order. A stream's first day has none, said once for all seasons:
+    /// asked at every sample, it was a twentieth of `/api/v1/anomalies`.
+    pub(super) fn predictions(samples: &[Sample], i: usize, t: i64) -> [Option<f64>; SEASONS] {
+        let shortest = Season::ALL.map(Season::period).into_iter().min().unwrap_or(DAY_MS);
+        if samples.first().is_none_or(|first| first.t > t.saturating_sub(shortest)) {
+            return [None; SEASONS];
+        }
+        Season::ALL.map(|season| season.prediction(samples, i, t))
+    }
+
     /// The norm for `samples[i]` (at `t`), from the samples before it.
     pub(super) fn prediction(self, samples: &[Sample], i: usize, t: i64) -> Option<f64> {
         let spacing = if i > 0 { (t - samples[i - 1].t).max(1) } else { return None };
