@@ -78,6 +78,18 @@ impl WindowMeans {
         self.sample_window.unwrap_or_else(|| windows.saturating_mul(self.resolution))
     }
 
+    /// Takes time-ordered raw samples, making room first for the means
+    /// they can add (one a window they span, at most one a sample): grown
+    /// one push at a time, the means were reallocated and copied about
+    /// ten times a series.
+    pub fn add_samples(&mut self, samples: &[Sample]) {
+        if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+            let windows = last.t.saturating_sub(first.t) / self.resolution + 2;
+            self.means.reserve(samples.len().min(usize::try_from(windows).unwrap_or(usize::MAX)));
+        }
+        samples.iter().for_each(|&s| self.add_sample(s));
+    }
+
     /// Whether [`WindowMeans::add_bucket`] takes `b` exactly: a bucket
     /// whose first sample lies on its start gives the rest to the next
     /// window as `sum − first`, unknown when that first value is NaN or
@@ -144,7 +156,7 @@ pub fn window_means(buckets: &[RollupBucket], resolution: i64) -> Vec<Sample> {
 /// The window means of raw, time-ordered `samples`.
 pub fn window_means_of_samples(samples: &[Sample], resolution: i64) -> Vec<Sample> {
     let mut means = WindowMeans::new(resolution);
-    samples.iter().for_each(|&s| means.add_sample(s));
+    means.add_samples(samples);
     means.finish()
 }
 

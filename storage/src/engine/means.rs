@@ -180,7 +180,7 @@ impl Inner {
                 if deleted {
                     self.tombstones.filter(sref, &mut raw);
                 }
-                raw.iter().for_each(|&s| means.add_sample(s));
+                means.add_samples(&raw);
             }
         }
         let out = out
