@@ -8,6 +8,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use pulsedb_model::{Querier, SelectHints, Series, Shard, StoreError};
 use pulsedb_query::{parse, parse_matchers, Error as QueryError, Value, ANOMALOUS};
 
@@ -60,6 +62,15 @@ impl Db {
     /// Evaluated in shards of about [`SERIES_PER_SHARD`] series, so that a
     /// selection of any size stays within one query's sample budget.
     pub fn anomalies(&self, request: &AnomalyRequest) -> Result<Vec<AnomalousSeries>, QueryError> {
+        self.anomalies_in_shards(request, SERIES_PER_SHARD)
+    }
+
+    /// [`Db::anomalies`] with shards of about `per_shard` series.
+    fn anomalies_in_shards(
+        &self,
+        request: &AnomalyRequest,
+        per_shard: usize,
+    ) -> Result<Vec<AnomalousSeries>, QueryError> {
         let step = (request.window / STEPS).max(1_000);
         let history_seconds = (request.history / 1000).max(1);
         let mut found: Vec<AnomalousSeries> = Vec::new();
@@ -72,15 +83,30 @@ impl Db {
             let query = format!("anomaly_max({selector}[{history_seconds}s], {})", step as f64 / 1000.0);
             let expr = parse(&query)?;
             let count = self.storage.count_series(&matchers).map_err(|e| QueryError::Storage(StoreError::new(e)))?;
-            let shards = count.div_ceil(SERIES_PER_SHARD).max(1) as u64;
-            for index in 0..shards {
-                let shard = Sharded { db: self, shard: Shard { index, count: shards } };
-                let start = request.at - request.window;
-                let Value::Matrix(series) = self.engine.range_expr(&shard, &expr, start, request.at, step)? else {
+            let shards = count.div_ceil(per_shard.max(1)).max(1) as u64;
+            let start = request.at - request.window;
+            // Two shards at a time: each one's reading and scoring is
+            // parallel already, but between them one core waited on the
+            // other (a shard's setup, its answer's assembly). Two, not one
+            // per core: each holds its series' samples.
+            let indexes: Vec<u64> = (0..shards).collect();
+            let evaluated = indexes.chunks(SHARDS_AT_ONCE).flat_map(|indexes| {
+                let values: Vec<Result<Value, QueryError>> = indexes
+                    .par_iter()
+                    .map(|&index| {
+                        let shard = Sharded { db: self, shard: Shard { index, count: shards } };
+                        self.engine.range_expr(&shard, &expr, start, request.at, step)
+                    })
+                    .collect();
+                values
+            });
+            for value in evaluated {
+                let Value::Matrix(series) = value? else {
                     continue;
                 };
                 for s in series {
-                    if !seen.insert(s.labels.clone()) {
+                    // Shards are disjoint: only a second selector can name a series again.
+                    if request.selectors.len() > 1 && !seen.insert(s.labels.clone()) {
                         continue;
                     }
                     let score = s.points.iter().map(|p| p.v).fold(0.0, f64::max);
@@ -101,6 +127,9 @@ impl Db {
 
 /// Series scored in one evaluation of the ranking.
 const SERIES_PER_SHARD: usize = 5_000;
+
+/// Shards evaluated side by side.
+const SHARDS_AT_ONCE: usize = 2;
 
 /// The database seen through one shard of the series (by reference):
 /// raw samples and window means only — rollup buckets are not sharded, so
@@ -130,5 +159,55 @@ impl Sharded<'_> {
         let mut hints = hints.clone();
         hints.shard = Some(self.shard);
         hints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{Batch, Options, Sample};
+
+    /// Any number of shards (evaluated two at a time; a shard holds runs
+    /// of 1,024 series), and selectors that overlap, rank every series
+    /// once, as one shard does.
+    #[test]
+    fn shards_and_overlapping_selectors_rank_each_series_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::default();
+        options.background_maintenance = false;
+        options.retention = std::time::Duration::ZERO;
+        let db = Db::open(dir.path(), options).unwrap();
+        const MIN: i64 = 60_000;
+        const HOSTS: usize = 2_100;
+        let end = 1_700_000_000_000 / MIN * MIN;
+        let mut batch = Batch::new();
+        for host in 0..HOSTS {
+            // A wave, and in every 97th host a jump in the last ten minutes.
+            let samples = (0..180).map(|m| {
+                let t = end - (179 - m) * MIN;
+                let wave = 50.0 + 10.0 * ((t / MIN) as f64 / 29.0 + host as f64).sin();
+                let jump = if host % 97 == 0 && end - t < 10 * MIN { 40.0 } else { 0.0 };
+                Sample::new(t, wave + jump)
+            });
+            batch.add(Labels::metric("load", [("host", format!("h{host:04}"))]), samples);
+        }
+        db.append(&batch).unwrap();
+        let mut request = AnomalyRequest::new(vec!["load".into(), r#"load{host=~"h1.*"}"#.into()], end);
+        request.window = 30 * MIN;
+        request.history = 120 * MIN;
+        request.limit = HOSTS;
+        let ranked = |per_shard| {
+            let mut found = db.anomalies_in_shards(&request, per_shard).unwrap();
+            found.sort_by(|a, b| a.labels.cmp(&b.labels));
+            found
+        };
+        let whole = ranked(10_000);
+        assert_eq!(whole.len(), HOSTS, "each series once");
+        let jumped = whole.iter().filter(|s| s.since.is_some()).count();
+        assert!(jumped >= HOSTS / 97, "{jumped} series abnormal");
+        for per_shard in [700, 1_000] {
+            assert_eq!(ranked(per_shard), whole, "{per_shard} a shard");
+        }
     }
 }
