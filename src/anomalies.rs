@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use pulsedb_model::{Querier, SelectHints, Series, Shard, StoreError};
 use pulsedb_query::{parse, parse_matchers, Error as QueryError, Value, ANOMALOUS};
 
-use crate::{Db, Labels, Matcher};
+use crate::{Db, Labels, Matcher, METRIC_NAME};
 
 /// Steps a window is scored at (the resolution of "since").
 const STEPS: i64 = 30;
@@ -60,7 +60,9 @@ impl Db {
     /// the one abnormal earliest first).
     ///
     /// Evaluated in shards of about [`SERIES_PER_SHARD`] series, so that a
-    /// selection of any size stays within one query's sample budget.
+    /// selection of any size stays within one query's sample budget; two
+    /// shards at a time, so memory peaks at about two shards' samples (and
+    /// when one fails, the other still finishes before the error returns).
     pub fn anomalies(&self, request: &AnomalyRequest) -> Result<Vec<AnomalousSeries>, QueryError> {
         self.anomalies_in_shards(request, SERIES_PER_SHARD)
     }
@@ -104,8 +106,12 @@ impl Db {
                 let Value::Matrix(series) = value? else {
                     continue;
                 };
-                for s in series {
-                    // Shards are disjoint: only a second selector can name a series again.
+                for mut s in series {
+                    if s.labels.get(KEPT_NAME).is_some() {
+                        s.labels = renamed(&s.labels, KEPT_NAME, METRIC_NAME);
+                    }
+                    // Shards are disjoint by series, and series keep their
+                    // names: only a second selector can name one again.
                     if request.selectors.len() > 1 && !seen.insert(s.labels.clone()) {
                         continue;
                     }
@@ -141,7 +147,7 @@ struct Sharded<'a> {
 
 impl Querier for Sharded<'_> {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
-        Querier::select(self.db, matchers, &self.narrow(hints))
+        Querier::select(self.db, matchers, &self.narrow(hints)).map(keep_names)
     }
 
     fn select_window_means(
@@ -150,8 +156,29 @@ impl Querier for Sharded<'_> {
         hints: &SelectHints,
         resolution: i64,
     ) -> Result<Vec<Series>, StoreError> {
-        Querier::select_window_means(self.db, matchers, &self.narrow(hints), resolution)
+        Querier::select_window_means(self.db, matchers, &self.narrow(hints), resolution).map(keep_names)
     }
+}
+
+/// Where the ranking keeps a series' metric name while it is scored: the
+/// anomaly functions drop `__name__`, as every PromQL function does, and
+/// without it one instance's metrics (the leads after an incident) would
+/// be one label set, refused as a vector holding it twice.
+const KEPT_NAME: &str = "__pulsedb_ranked_name__";
+
+/// The selected series with their metric name moved to [`KEPT_NAME`].
+fn keep_names(mut series: Vec<Series>) -> Vec<Series> {
+    for s in &mut series {
+        if s.labels.metric_name().is_some() {
+            s.labels = renamed(&s.labels, METRIC_NAME, KEPT_NAME);
+        }
+    }
+    series
+}
+
+/// `labels` with the label `from` named `to`.
+fn renamed(labels: &Labels, from: &str, to: &str) -> Labels {
+    Labels::new(labels.iter().map(|l| (if l.name == from { to } else { l.name.as_str() }, l.value.as_str())))
 }
 
 impl Sharded<'_> {
@@ -206,8 +233,40 @@ mod tests {
         assert_eq!(whole.len(), HOSTS, "each series once");
         let jumped = whole.iter().filter(|s| s.since.is_some()).count();
         assert!(jumped >= HOSTS / 97, "{jumped} series abnormal");
-        for per_shard in [700, 1_000] {
+        for per_shard in [1_100, 700, 400] {
             assert_eq!(ranked(per_shard), whole, "{per_shard} a shard");
         }
+    }
+
+    /// The ranking names each series by its metric too: after an incident,
+    /// metrics with the same other labels (one instance's CPU, memory,
+    /// latency) are exactly what it compares.
+    #[test]
+    fn metrics_with_the_same_other_labels_are_ranked_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::default();
+        options.background_maintenance = false;
+        options.retention = std::time::Duration::ZERO;
+        let db = Db::open(dir.path(), options).unwrap();
+        const MIN: i64 = 60_000;
+        let end = 1_700_000_000_000 / MIN * MIN;
+        let mut batch = Batch::new();
+        for (metric, jump) in [("cpu", 50.0), ("memory", 0.0), ("latency", 20.0)] {
+            let samples = (0..180).map(|m| {
+                let t = end - (179 - m) * MIN;
+                let wave = 50.0 + 10.0 * ((t / MIN) as f64 / 29.0).sin();
+                Sample::new(t, wave + if end - t < 10 * MIN { jump } else { 0.0 })
+            });
+            batch.add(Labels::metric(metric, [("instance", "x")]), samples);
+        }
+        db.append(&batch).unwrap();
+        let mut request = AnomalyRequest::new(vec![r#"{instance="x"}"#.into()], end);
+        request.window = 30 * MIN;
+        request.history = 120 * MIN;
+        let found = db.anomalies(&request).unwrap();
+        let names: Vec<&str> = found.iter().filter_map(|s| s.labels.metric_name()).collect();
+        assert_eq!(names.len(), 3, "{found:?}");
+        assert_eq!(names[2], "memory", "{found:?}");
+        assert!(found.iter().all(|s| s.labels.get("instance") == Some("x")), "{found:?}");
     }
 }

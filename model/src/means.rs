@@ -84,7 +84,7 @@ impl WindowMeans {
     /// ten times a series.
     pub fn add_samples(&mut self, samples: &[Sample]) {
         if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
-            let windows = last.t.saturating_sub(first.t) / self.resolution + 2;
+            let windows = (last.t.saturating_sub(first.t) / self.resolution).saturating_add(2);
             self.means.reserve(samples.len().min(usize::try_from(windows).unwrap_or(usize::MAX)));
         }
         samples.iter().for_each(|&s| self.add_sample(s));

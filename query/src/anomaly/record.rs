@@ -216,8 +216,10 @@ impl RecordScore {
         }
         let k = self.samples;
         self.samples += 1;
-        // Most samples set no record. Improbabilities are never negative or
-        // NaN, so this is the score the division gives, and a score of 0 is
+        // Most samples set no record. The improbability is never negative
+        // or NaN (it starts at 0 and `f64::max` passes over a track's NaN,
+        // possible for an infinite mean against extremes `f64::MAX` apart),
+        // so this is the score the division gives, and a score of 0 is
         // never reported and never raises the quiet period's highest score:
         // the queue need not hold it.
         if improbability == 0.0 {
