@@ -138,6 +138,20 @@ impl Cli {
     }
 }
 
+/// Opens a data directory that must exist, for the commands that only
+/// read one (`query`, `anomalies`, `export`): a mistyped path is an error
+/// naming it, not a new empty database answering nothing.
+pub(crate) fn open_existing(data_dir: &std::path::Path, options: pulsedb::Options) -> anyhow::Result<pulsedb::Db> {
+    use anyhow::Context as _;
+    if !data_dir.is_dir() {
+        anyhow::bail!(
+            "no data directory at {} (`pulsedb serve` and `pulsedb import` create one; pass --data-dir)",
+            data_dir.display()
+        );
+    }
+    pulsedb::Db::open(data_dir, options).with_context(|| format!("opening {}", data_dir.display()))
+}
+
 pub(crate) fn init_logging(filter: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

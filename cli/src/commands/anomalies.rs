@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use pulsedb::{AnomalyRequest, Db, Options};
+use pulsedb::{AnomalyRequest, Options};
 use pulsedb_formats::api::{format_time, format_value, labels_json};
 use pulsedb_formats::timefmt::{parse_duration_ms, parse_time_ms, rfc3339};
 
@@ -39,7 +39,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let mut options = Options::default();
     options.background_maintenance = false;
-    let db = Db::open(&args.data_dir, options).with_context(|| format!("opening {}", args.data_dir.display()))?;
+    let db = super::open_existing(&args.data_dir, options)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64)?;
     let at = args.time.as_deref().map(parse_time_ms).transpose()?.unwrap_or(now);
     let mut request = AnomalyRequest::new(args.selectors, at);

@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use pulsedb::{Db, Options, STALE_NAN};
+use pulsedb::{Options, STALE_NAN};
 use pulsedb_formats::text_format::{self, Dialect};
 use pulsedb_formats::timefmt::parse_time_ms;
 use pulsedb_formats::{csv, line_protocol};
@@ -49,7 +49,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut options = Options::default();
     options.background_maintenance = false;
-    let db = Db::open(&args.data_dir, options).with_context(|| format!("opening {}", args.data_dir.display()))?;
+    let db = super::open_existing(&args.data_dir, options)?;
     let stats = db.stats()?;
     let (Some(data_mint), Some(data_maxt)) = (stats.mint, stats.maxt) else {
         eprintln!("{} holds no samples", args.data_dir.display());

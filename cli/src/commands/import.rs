@@ -135,7 +135,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         rate(imported, started.elapsed())
     );
     println!("{blocks}");
-    if let Some(warning) = retention_warning(&stats, args.retention) {
+    if let Some(warning) = retention_warning(&stats, args.retention, now) {
         eprintln!("{warning}");
     }
     Ok(())
@@ -169,21 +169,32 @@ fn span(retention: Duration) -> String {
     }
 }
 
-/// A warning when data is older than `retention` before the newest sample:
-/// `pulsedb serve` with that retention would delete it at start.
-fn retention_warning(stats: &pulsedb::StorageStats, retention: Duration) -> Option<String> {
+/// A warning when data is older than `retention` before the newest
+/// sample or before `now`: `pulsedb serve` with that retention deletes it
+/// when it starts. Retention counts back from the newest sample stored,
+/// and a server stores its own metrics, stamped now, within seconds of
+/// starting (as it does every sample written to it live).
+fn retention_warning(stats: &pulsedb::StorageStats, retention: Duration, now: i64) -> Option<String> {
     let (mint, maxt) = (stats.mint?, stats.maxt?);
     let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    let cutoff = maxt.saturating_sub(retention_ms);
+    let newest = maxt.max(now);
+    let cutoff = newest.saturating_sub(retention_ms);
     (mint < cutoff).then(|| {
-        let days = (maxt - mint) / 86_400_000 + 1;
+        let days = (newest - mint) / 86_400_000 + 1;
+        let before = if maxt >= now {
+            format!("before its newest sample ({})", rfc3339(maxt))
+        } else {
+            format!(
+                "before now ({}; the server's own metrics, and anything written to it live, are stamped now)",
+                rfc3339(now)
+            )
+        };
         format!(
-            "warning: the data reaches back to {}, more than the retention ({}) before its newest sample ({}): \
+            "warning: the data reaches back to {}, more than the retention ({}) {before}: \
              `pulsedb serve` deletes the blocks older than {} when it starts. Start it with `--retention {days}d` \
              (or more) to keep them.",
             rfc3339(mint),
             span(retention),
-            rfc3339(maxt),
             rfc3339(cutoff)
         )
     })

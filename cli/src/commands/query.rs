@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-use pulsedb::{Db, Options, Value};
+use pulsedb::{Options, Value};
 
 use pulsedb_formats::timefmt::{parse_duration_ms, parse_time_ms, rfc3339};
 
@@ -23,7 +22,7 @@ pub(crate) struct Args<'a> {
 pub(crate) fn run(a: Args<'_>) -> anyhow::Result<()> {
     let mut options = Options::default();
     options.background_maintenance = false;
-    let mut db = Db::open(a.data_dir, options).with_context(|| format!("opening {}", a.data_dir.display()))?;
+    let mut db = super::open_existing(a.data_dir, options)?;
     if a.raw {
         let mut engine = pulsedb::EngineOptions::default();
         engine.use_rollups = false;

@@ -155,14 +155,51 @@ fn an_import_ends_with_history_in_compacted_blocks_and_warns_of_retention() {
     assert!(stats.blocks <= 15, "{} blocks: not compacted", stats.blocks);
     assert!(stats.wal_bytes < 4096, "the WAL kept {} bytes of samples blocks hold", stats.wal_bytes);
     // Older than the server's default retention: named, with the flag that keeps it.
-    assert!(stderr.contains("warning: the data reaches back to") && stderr.contains("--retention 40d"), "{stderr}");
+    // Retention counts back from now once a server runs (its own metrics
+    // are stamped now): the warning names a retention reaching T0 from now.
+    let days_to_now = (now_ms() - T0) / 86_400_000 + 1;
+    assert!(stderr.contains("warning: the data reaches back to") && stderr.contains("before now"), "{stderr}");
+    assert!(stderr.contains(&format!("--retention {days_to_now}d")), "{stderr}");
     assert_eq!(all_series(&dir).iter().map(|(_, s)| s.len()).sum::<usize>(), 23_040);
-    // A retention that covers it: no warning, and longer blocks.
+    // A retention that covers it from now: no warning, and longer blocks.
     let dir = tmp.path().join("db-long");
     let (ok, _, stderr) =
-        pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap(), "--retention", "1y"]);
+        pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap(), "--retention", "20y"]);
     assert!(ok && !stderr.contains("warning"), "{stderr}");
     assert!(stats_of(&dir).blocks < stats.blocks);
+}
+
+/// Three days of data that ended 60 days ago: within the retention of its
+/// newest sample, but a server started on it stamps its own metrics now,
+/// and retention then deletes it all. The import says so.
+#[test]
+fn an_import_of_a_short_old_span_warns_that_the_server_would_delete_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let end = now_ms() / 60_000 * 60_000 - 60 * 86_400_000;
+    let text: String =
+        (0..3 * 288i64).map(|i| format!("load{{host=\"a\"}} 1 {}\n", end - (3 * 288 - 1 - i) * 300_000)).collect();
+    let file = tmp.path().join("old.prom");
+    std::fs::write(&file, text).unwrap();
+    let dir = tmp.path().join("db");
+    let (ok, _, stderr) = pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("more than the retention (15d) before now") && stderr.contains("--retention 63d"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = pulsedb(&[
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        tmp.path().join("kept").to_str().unwrap(),
+        "--retention",
+        "63d",
+    ]);
+    assert!(ok && !stderr.contains("warning"), "{stderr}");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 #[test]
@@ -185,4 +222,22 @@ fn an_import_reaching_the_present_leaves_the_open_window_to_the_server() {
     assert_eq!(stats.block_samples, in_blocks, "{stats:?}");
     assert_eq!(stats.head_mint, Some(window_start.max(now - 359 * 60_000)), "{stats:?}");
     assert_eq!(all_series(&dir)[0].1.len(), 360);
+}
+
+/// The commands that only read a data directory refuse one that does not
+/// exist (a typo), naming it, and create nothing.
+#[test]
+fn reading_commands_refuse_a_missing_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("typo");
+    let dir = missing.to_str().unwrap();
+    for args in [
+        vec!["query", "up", "--data-dir", dir],
+        vec!["anomalies", "--match", "up", "--data-dir", dir],
+        vec!["export", "--data-dir", dir],
+    ] {
+        let (ok, _, stderr) = pulsedb(&args);
+        assert!(!ok && stderr.contains("no data directory at") && stderr.contains("typo"), "{args:?}: {stderr}");
+        assert!(!missing.exists(), "{args:?} created {dir}");
+    }
 }
