@@ -103,13 +103,24 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, TimeError> {
         if ms >= 1.0 && ms < MAX_TIME_MS as f64 {
             return Ok(ms as i64);
         }
+        if ms >= MAX_TIME_MS as f64 {
+            return Err(TimeError(format!("duration {s:?} is too long")));
+        }
         return Err(TimeError(format!("duration {s:?} must be positive and at least 1ms")));
     }
     // The PromQL lexer owns duration syntax; borrow it through a range selector.
     match pulsedb_query::parse(&format!("x[{s}]")) {
         Ok(pulsedb_query::Expr::Matrix(m)) if m.range > 0 => Ok(m.range),
+        // Said as for seconds: `0s` is a duration, just not a positive one
+        // (the lexer refuses a zero range).
+        _ if is_zero_duration(s) => Err(TimeError(format!("duration {s:?} must be positive"))),
         _ => Err(TimeError(format!("cannot parse {s:?} as a duration (e.g. 15s, 1m, 1h30m, or seconds)"))),
     }
+}
+
+/// `0s`, `0m0s` and the like: zeros with duration units only.
+fn is_zero_duration(s: &str) -> bool {
+    s.starts_with('0') && s.chars().all(|c| c == '0' || "yWwdhms".contains(c))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -147,5 +158,15 @@ mod tests {
         assert_eq!(parse_duration_ms("1m30s").unwrap(), 90_000);
         assert_eq!(parse_duration_ms("15").unwrap(), 15_000);
         assert!(parse_duration_ms("-1").is_err());
+    }
+
+    #[test]
+    fn a_bad_duration_is_named_for_what_is_wrong() {
+        let err = |s: &str| parse_duration_ms(s).unwrap_err().to_string();
+        assert!(err("0s").contains("must be positive"), "{}", err("0s"));
+        assert!(err("0").contains("must be positive"), "{}", err("0"));
+        assert!(err("1e30").contains("too long"), "{}", err("1e30"));
+        assert!(err("-1h").contains("cannot parse"), "{}", err("-1h"));
+        assert!(err("soon").contains("cannot parse"), "{}", err("soon"));
     }
 }
