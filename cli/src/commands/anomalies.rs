@@ -57,6 +57,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .collect();
         println!("{}", pulsedb_formats::api::success(serde_json::Value::Array(rows)));
     } else {
+        if found.is_empty() {
+            // An empty table would look like a hang or a bug; say why instead.
+            eprintln!("no series matched with samples to score in the window (or --limit is 0)");
+        }
         for a in &found {
             let since = a.since.map_or_else(|| "-".to_string(), rfc3339);
             println!("{:.3}  latest {:.3}  since {since}  {}", a.score, a.latest, a.labels);
