@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use super::{Function, Impl};
 use crate::anomaly::{anchor, Stream};
 use crate::ast::{Call, Expr};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::{assemble, drop_metric_name, EvalValue, Evaluator, StepSeries};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
@@ -64,13 +64,37 @@ pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("forecast_upper", &[Matrix, Scalar, Scalar], Vector, STREAM),
 ];
 
-/// A duration argument in seconds as milliseconds; NaN or negative is 0.
+/// A duration argument in seconds as milliseconds (checked by
+/// [`check_arguments`]: never NaN or negative; `+Inf` is all time).
 fn millis(seconds: f64) -> i64 {
-    if seconds.is_finite() && seconds > 0.0 {
+    if seconds > 0.0 {
         (seconds * 1000.0).min(1e15) as i64
     } else {
         0
     }
+}
+
+/// What each scalar argument may be, by function: a clear error for a
+/// value that can only be a mistake, where it used to give an empty
+/// answer (`recent` of 0, NaN) or a quietly different one (a negative
+/// horizon as 0, a negative width as a band upside down).
+fn check_arguments(name: &str, scalars: &[Vec<f64>]) -> Result<()> {
+    let rules: &[(&str, fn(f64) -> bool, &str)] = match name {
+        "anomaly_max" => &[("recent", |v| v > 0.0, "a positive number of seconds")],
+        "anomaly_lower" | "anomaly_upper" => &[("width", |v| v >= 0.0 && v.is_finite(), "a finite number ≥ 0")],
+        "forecast" => &[("horizon", |v| v >= 0.0 && v.is_finite(), "a finite number of seconds ≥ 0")],
+        "forecast_lower" | "forecast_upper" => &[
+            ("horizon", |v| v >= 0.0 && v.is_finite(), "a finite number of seconds ≥ 0"),
+            ("width", |v| v >= 0.0 && v.is_finite(), "a finite number ≥ 0"),
+        ],
+        _ => &[],
+    };
+    for ((what, valid, expected), values) in rules.iter().zip(scalars) {
+        if let Some(bad) = values.iter().find(|&&v| !valid(v)) {
+            return Err(Error::Execution(format!("invalid {what} for {name}: expected {expected}, got {bad}")));
+        }
+    }
+    Ok(())
 }
 
 /// One step's answer from a stream moved to that step's window.
@@ -91,6 +115,7 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
     for arg in &c.args[1..] {
         scalars.push(ev.eval_scalar(arg)?);
     }
+    check_arguments(c.func.name, &scalars)?;
     let m = match &c.args[0] {
         Expr::Matrix(selector) => match means_resolution(selector.range) {
             Some(resolution) => ev.window_means_selector(selector, resolution, anchor)?,
