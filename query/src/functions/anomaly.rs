@@ -74,24 +74,36 @@ fn millis(seconds: f64) -> i64 {
     }
 }
 
+/// A rule for one scalar argument: its name, the test a value must pass,
+/// and what the error says was expected.
+struct Argument {
+    name: &'static str,
+    valid: fn(f64) -> bool,
+    expected: &'static str,
+}
+
+const RECENT: Argument = Argument { name: "recent", valid: |v| v > 0.0, expected: "a positive number of seconds" };
+const WIDTH: Argument =
+    Argument { name: "width", valid: |v| v >= 0.0 && v.is_finite(), expected: "a finite number ≥ 0" };
+const HORIZON: Argument =
+    Argument { name: "horizon", valid: |v| v >= 0.0 && v.is_finite(), expected: "a finite number of seconds ≥ 0" };
+
 /// What each scalar argument may be, by function: a clear error for a
 /// value that can only be a mistake, where it used to give an empty
 /// answer (`recent` of 0, NaN) or a quietly different one (a negative
 /// horizon as 0, a negative width as a band upside down).
-fn check_arguments(name: &str, scalars: &[Vec<f64>]) -> Result<()> {
-    let rules: &[(&str, fn(f64) -> bool, &str)] = match name {
-        "anomaly_max" => &[("recent", |v| v > 0.0, "a positive number of seconds")],
-        "anomaly_lower" | "anomaly_upper" => &[("width", |v| v >= 0.0 && v.is_finite(), "a finite number ≥ 0")],
-        "forecast" => &[("horizon", |v| v >= 0.0 && v.is_finite(), "a finite number of seconds ≥ 0")],
-        "forecast_lower" | "forecast_upper" => &[
-            ("horizon", |v| v >= 0.0 && v.is_finite(), "a finite number of seconds ≥ 0"),
-            ("width", |v| v >= 0.0 && v.is_finite(), "a finite number ≥ 0"),
-        ],
+fn check_arguments(function: &str, scalars: &[Vec<f64>]) -> Result<()> {
+    let rules: &[Argument] = match function {
+        "anomaly_max" => &[RECENT],
+        "anomaly_lower" | "anomaly_upper" => &[WIDTH],
+        "forecast" => &[HORIZON],
+        "forecast_lower" | "forecast_upper" => &[HORIZON, WIDTH],
         _ => &[],
     };
-    for ((what, valid, expected), values) in rules.iter().zip(scalars) {
-        if let Some(bad) = values.iter().find(|&&v| !valid(v)) {
-            return Err(Error::Execution(format!("invalid {what} for {name}: expected {expected}, got {bad}")));
+    for (rule, values) in rules.iter().zip(scalars) {
+        if let Some(bad) = values.iter().find(|&&v| !(rule.valid)(v)) {
+            let Argument { name, expected, .. } = rule;
+            return Err(Error::Execution(format!("invalid {name} for {function}: expected {expected}, got {bad}")));
         }
     }
     Ok(())
