@@ -118,9 +118,10 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, TimeError> {
     }
 }
 
-/// `0s`, `0m0s` and the like: zeros with duration units only.
-fn is_zero_duration(s: &str) -> bool {
-    s.starts_with('0') && s.chars().all(|c| c == '0' || "yWwdhms".contains(c))
+/// `0s`, `0m0s` and the like: zeros with duration units only (a loose
+/// test, for the error message of a duration that is not positive).
+pub fn is_zero_duration(s: &str) -> bool {
+    s.starts_with('0') && s.chars().all(|c| c == '0' || "ywdhms".contains(c))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -18,6 +18,7 @@ use super::params::Params;
 use super::AppState;
 use crate::Labels;
 use pulsedb_formats::api::{labels_json, query_response, success};
+use pulsedb_formats::timefmt;
 
 /// The Prometheus version whose PromQL and API this server answers like;
 /// Grafana reads `version` to choose features.
@@ -93,7 +94,8 @@ pub(crate) async fn query_range(State(state): State<Arc<AppState>>, request: Req
         return Err(ApiError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
     }
     let step = p.duration("step").map_err(|e| {
-        if p.get("step").and_then(|s| s.parse::<f64>().ok()).is_some_and(|s| s <= 0.0) {
+        let zero_or_negative = |s: &str| s.parse::<f64>().is_ok_and(|s| s <= 0.0) || timefmt::is_zero_duration(s);
+        if p.get("step").is_some_and(zero_or_negative) {
             ApiError::bad_data("zero or negative query resolution step widths are not accepted. Try a positive integer")
         } else {
             e

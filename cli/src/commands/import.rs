@@ -180,7 +180,9 @@ fn retention_warning(stats: &pulsedb::StorageStats, retention: Duration, now: i6
     let newest = maxt.max(now);
     let cutoff = newest.saturating_sub(retention_ms);
     (mint < cutoff).then(|| {
-        let days = (newest - mint) / 86_400_000 + 1;
+        // A day of headroom past the oldest sample's age today: retention
+        // keeps counting, and the data is gone once it passes that age.
+        let days = newest.saturating_sub(mint) / 86_400_000 + 2;
         let before = if maxt >= now {
             format!("before its newest sample ({})", rfc3339(maxt))
         } else {
@@ -192,7 +194,7 @@ fn retention_warning(stats: &pulsedb::StorageStats, retention: Duration, now: i6
         format!(
             "warning: the data reaches back to {}, more than the retention ({}) {before}: \
              `pulsedb serve` deletes the blocks older than {} when it starts. Start it with `--retention {days}d` \
-             (or more) to keep them.",
+             to keep them for about a day more, or longer for longer: retention deletes data as it passes that age.",
             rfc3339(mint),
             span(retention),
             rfc3339(cutoff)

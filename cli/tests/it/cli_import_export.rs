@@ -144,7 +144,9 @@ fn an_import_ends_with_history_in_compacted_blocks_and_warns_of_retention() {
     let file = tmp.path().join("history.prom");
     std::fs::write(&file, text).unwrap();
     let dir = tmp.path().join("db");
+    let before = now_ms();
     let (ok, stdout, stderr) = pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
+    let after = now_ms();
     assert!(ok, "{stderr}");
     assert!(stdout.contains("imported 23040 samples"), "{stdout}");
     assert!(!stdout.contains("stay in the WAL"), "{stdout}");
@@ -156,10 +158,11 @@ fn an_import_ends_with_history_in_compacted_blocks_and_warns_of_retention() {
     assert!(stats.wal_bytes < 4096, "the WAL kept {} bytes of samples blocks hold", stats.wal_bytes);
     // Older than the server's default retention: named, with the flag that keeps it.
     // Retention counts back from now once a server runs (its own metrics
-    // are stamped now): the warning names a retention reaching T0 from now.
-    let days_to_now = (now_ms() - T0) / 86_400_000 + 1;
+    // are stamped now): the warning names a retention reaching T0 from now,
+    // and a day more (the import read its clock between `before` and `after`).
+    let days = |now: i64| (now - T0) / 86_400_000 + 2;
     assert!(stderr.contains("warning: the data reaches back to") && stderr.contains("before now"), "{stderr}");
-    assert!(stderr.contains(&format!("--retention {days_to_now}d")), "{stderr}");
+    assert!([days(before), days(after)].iter().any(|d| stderr.contains(&format!("--retention {d}d"))), "{stderr}");
     assert_eq!(all_series(&dir).iter().map(|(_, s)| s.len()).sum::<usize>(), 23_040);
     // A retention that covers it from now: no warning, and longer blocks.
     let dir = tmp.path().join("db-long");
@@ -184,7 +187,7 @@ fn an_import_of_a_short_old_span_warns_that_the_server_would_delete_it() {
     let (ok, _, stderr) = pulsedb(&["import", file.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("more than the retention (15d) before now") && stderr.contains("--retention 63d"),
+        stderr.contains("more than the retention (15d) before now") && stderr.contains("--retention 64d"),
         "{stderr}"
     );
     let (ok, _, stderr) = pulsedb(&[
@@ -193,7 +196,7 @@ fn an_import_of_a_short_old_span_warns_that_the_server_would_delete_it() {
         "--data-dir",
         tmp.path().join("kept").to_str().unwrap(),
         "--retention",
-        "63d",
+        "64d",
     ]);
     assert!(ok && !stderr.contains("warning"), "{stderr}");
 }

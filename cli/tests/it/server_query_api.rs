@@ -133,6 +133,7 @@ fn query_api_shapes_parameters_and_errors() {
         "zero or negative query resolution step",
     );
     assert_error(&server, "/api/v1/query_range?query=up&start=1&end=2&step=-5", 400, "bad_data", "zero or negative");
+    assert_error(&server, "/api/v1/query_range?query=up&start=1&end=2&step=0s", 400, "bad_data", "zero or negative");
     assert_error(
         &server,
         "/api/v1/query_range?query=up&start=1&end=2&step=fast",

@@ -29,6 +29,7 @@
 use pulsedb_model::window_means_of_samples;
 use rayon::prelude::*;
 
+use super::smoothing::go_fixed;
 use super::{Function, Impl};
 use crate::anomaly::{anchor, Stream};
 use crate::ast::{Call, Expr};
@@ -82,17 +83,20 @@ struct Argument {
     expected: &'static str,
 }
 
-const RECENT: Argument = Argument { name: "recent", valid: |v| v > 0.0, expected: "a positive number of seconds" };
+const RECENT: Argument =
+    Argument { name: "recent", valid: |v| v >= 0.001, expected: "a number of seconds, at least 0.001" };
 const WIDTH: Argument =
-    Argument { name: "width", valid: |v| v >= 0.0 && v.is_finite(), expected: "a finite number ≥ 0" };
+    Argument { name: "width", valid: |v| v >= 0.0 && v.is_finite(), expected: "a finite number >= 0" };
 const HORIZON: Argument =
-    Argument { name: "horizon", valid: |v| v >= 0.0 && v.is_finite(), expected: "a finite number of seconds ≥ 0" };
+    Argument { name: "horizon", valid: |v| v >= 0.0 && v.is_finite(), expected: "a finite number of seconds >= 0" };
 
 /// What each scalar argument may be, by function: a clear error for a
 /// value that can only be a mistake, where it used to give an empty
 /// answer (`recent` of 0, NaN) or a quietly different one (a negative
-/// horizon as 0, a negative width as a band upside down).
-fn check_arguments(function: &str, scalars: &[Vec<f64>]) -> Result<()> {
+/// horizon as 0, a negative width as a band upside down). Checked at a
+/// step that has an answer, so `scalar(v)`, NaN where `v` is empty, fails
+/// only where it would be used.
+fn check_arguments(function: &str, value_at: impl Fn(usize) -> f64) -> Result<()> {
     let rules: &[Argument] = match function {
         "anomaly_max" => &[RECENT],
         "anomaly_lower" | "anomaly_upper" => &[WIDTH],
@@ -100,10 +104,11 @@ fn check_arguments(function: &str, scalars: &[Vec<f64>]) -> Result<()> {
         "forecast_lower" | "forecast_upper" => &[HORIZON, WIDTH],
         _ => &[],
     };
-    for (rule, values) in rules.iter().zip(scalars) {
-        if let Some(bad) = values.iter().find(|&&v| !(rule.valid)(v)) {
-            let Argument { name, expected, .. } = rule;
-            return Err(Error::Execution(format!("invalid {name} for {function}: expected {expected}, got {bad}")));
+    for (k, Argument { name, valid, expected }) in rules.iter().enumerate() {
+        let v = value_at(k);
+        if !valid(v) {
+            let got = go_fixed(v);
+            return Err(Error::Execution(format!("invalid {name} for {function}: expected {expected}, got {got}")));
         }
     }
     Ok(())
@@ -127,7 +132,6 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
     for arg in &c.args[1..] {
         scalars.push(ev.eval_scalar(arg)?);
     }
-    check_arguments(c.func.name, &scalars)?;
     let m = match &c.args[0] {
         Expr::Matrix(selector) => match means_resolution(selector.range) {
             Some(resolution) => ev.window_means_selector(selector, resolution, anchor)?,
@@ -160,6 +164,7 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
                     continue;
                 }
                 let p = |k: usize| scalars.get(k).and_then(|v: &Vec<f64>| v.get(i)).copied().unwrap_or(f64::NAN);
+                check_arguments(name, p)?;
                 if let Some(v) = answer(name, &stream, hi, p) {
                     points.push((i, v));
                 }

@@ -14,7 +14,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
 ];
 
 /// Go's `%f`: six decimals, `+Inf`/`-Inf`/`NaN` spelled as Go does.
-fn go_fixed(v: f64) -> String {
+pub(super) fn go_fixed(v: f64) -> String {
     match v {
         f64::INFINITY => "+Inf".into(),
         f64::NEG_INFINITY => "-Inf".into(),
