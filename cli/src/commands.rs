@@ -149,6 +149,13 @@ pub(crate) fn open_existing(data_dir: &std::path::Path, options: pulsedb::Option
             data_dir.display()
         );
     }
+    // Every data directory (a snapshot's too) holds one of these.
+    if !["index", "blocks", "wal"].iter().any(|d| data_dir.join(d).is_dir()) {
+        anyhow::bail!(
+            "{} holds no pulsedb data (no index, blocks or wal directory); pass the --data-dir of a server or import",
+            data_dir.display()
+        );
+    }
     pulsedb::Db::open(data_dir, options).with_context(|| format!("opening {}", data_dir.display()))
 }
 

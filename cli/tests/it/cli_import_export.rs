@@ -243,4 +243,10 @@ fn reading_commands_refuse_a_missing_data_directory() {
         assert!(!ok && stderr.contains("no data directory at") && stderr.contains("typo"), "{args:?}: {stderr}");
         assert!(!missing.exists(), "{args:?} created {dir}");
     }
+    // A directory that exists but holds no data (a home directory, say) is refused too, and left alone.
+    let other = tmp.path().join("documents");
+    std::fs::create_dir(&other).unwrap();
+    let (ok, _, stderr) = pulsedb(&["query", "up", "--data-dir", other.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("holds no pulsedb data"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0, "files created in it");
 }
