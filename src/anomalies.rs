@@ -195,34 +195,53 @@ mod tests {
     use super::*;
     use crate::{Batch, Options, Sample};
 
-    /// Any number of shards (evaluated two at a time; a shard holds runs
-    /// of 1,024 series), and selectors that overlap, rank every series
-    /// once, as one shard does.
-    #[test]
-    fn shards_and_overlapping_selectors_rank_each_series_once() {
+    const MIN: i64 = 60_000;
+    /// A whole minute; every test's data ends here.
+    const END: i64 = 1_700_000_000_000 / MIN * MIN;
+
+    /// A database with no background work and nothing expiring.
+    fn open() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let mut options = Options::default();
         options.background_maintenance = false;
         options.retention = std::time::Duration::ZERO;
         let db = Db::open(dir.path(), options).unwrap();
-        const MIN: i64 = 60_000;
-        const HOSTS: usize = 2_100;
-        let end = 1_700_000_000_000 / MIN * MIN;
-        let mut batch = Batch::new();
-        for host in 0..HOSTS {
-            // A wave, and in every 97th host a jump in the last ten minutes.
-            let samples = (0..180).map(|m| {
-                let t = end - (179 - m) * MIN;
-                let wave = 50.0 + 10.0 * ((t / MIN) as f64 / 29.0 + host as f64).sin();
-                let jump = if host % 97 == 0 && end - t < 10 * MIN { 40.0 } else { 0.0 };
-                Sample::new(t, wave + jump)
-            });
-            batch.add(Labels::metric("load", [("host", format!("h{host:04}"))]), samples);
-        }
-        db.append(&batch).unwrap();
-        let mut request = AnomalyRequest::new(vec!["load".into(), r#"load{host=~"h1.*"}"#.into()], end);
+        (dir, db)
+    }
+
+    /// Three hours at 1 min up to [`END`]: a wave at `phase`, `jump` higher
+    /// in the last ten minutes.
+    fn wave(phase: f64, jump: f64) -> impl Iterator<Item = Sample> {
+        (0..180).map(move |m| {
+            let t = END - (179 - m) * MIN;
+            let wave = 50.0 + 10.0 * ((t / MIN) as f64 / 29.0 + phase).sin();
+            Sample::new(t, wave + if END - t < 10 * MIN { jump } else { 0.0 })
+        })
+    }
+
+    /// A request over the last 30 minutes with two hours of history.
+    fn request(selectors: &[&str]) -> AnomalyRequest {
+        let mut request = AnomalyRequest::new(selectors.iter().map(|s| s.to_string()).collect(), END);
         request.window = 30 * MIN;
         request.history = 120 * MIN;
+        request
+    }
+
+    /// Any number of shards (evaluated two at a time; a shard holds runs
+    /// of 1,024 series), and selectors that overlap, rank every series
+    /// once, as one shard does.
+    #[test]
+    fn shards_and_overlapping_selectors_rank_each_series_once() {
+        let (_dir, db) = open();
+        const HOSTS: usize = 2_100;
+        let mut batch = Batch::new();
+        for host in 0..HOSTS {
+            // In every 97th host a jump in the last ten minutes.
+            let jump = if host % 97 == 0 { 40.0 } else { 0.0 };
+            batch.add(Labels::metric("load", [("host", format!("h{host:04}"))]), wave(host as f64, jump));
+        }
+        db.append(&batch).unwrap();
+        let mut request = request(&["load", r#"load{host=~"h1.*"}"#]);
         request.limit = HOSTS;
         let ranked = |per_shard| {
             let mut found = db.anomalies_in_shards(&request, per_shard).unwrap();
@@ -243,26 +262,13 @@ mod tests {
     /// latency) are exactly what it compares.
     #[test]
     fn metrics_with_the_same_other_labels_are_ranked_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut options = Options::default();
-        options.background_maintenance = false;
-        options.retention = std::time::Duration::ZERO;
-        let db = Db::open(dir.path(), options).unwrap();
-        const MIN: i64 = 60_000;
-        let end = 1_700_000_000_000 / MIN * MIN;
+        let (_dir, db) = open();
         let mut batch = Batch::new();
         for (metric, jump) in [("cpu", 50.0), ("memory", 0.0), ("latency", 20.0)] {
-            let samples = (0..180).map(|m| {
-                let t = end - (179 - m) * MIN;
-                let wave = 50.0 + 10.0 * ((t / MIN) as f64 / 29.0).sin();
-                Sample::new(t, wave + if end - t < 10 * MIN { jump } else { 0.0 })
-            });
-            batch.add(Labels::metric(metric, [("instance", "x")]), samples);
+            batch.add(Labels::metric(metric, [("instance", "x")]), wave(0.0, jump));
         }
         db.append(&batch).unwrap();
-        let mut request = AnomalyRequest::new(vec![r#"{instance="x"}"#.into()], end);
-        request.window = 30 * MIN;
-        request.history = 120 * MIN;
+        let request = request(&[r#"{instance="x"}"#]);
         let found = db.anomalies(&request).unwrap();
         let names: Vec<&str> = found.iter().filter_map(|s| s.labels.metric_name()).collect();
         assert_eq!(names.len(), 3, "{found:?}");
