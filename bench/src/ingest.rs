@@ -1,6 +1,7 @@
 //! The ingest phase: writer threads generate their shard of the fleet step
 //! by step and hand each step's batch to a sink (the embedded `Db`, or a
-//! remote-write endpoint), while a monitor records the rate every second.
+//! remote-write endpoint), or send request bodies encoded beforehand,
+//! while a monitor records the rate every second.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -33,10 +34,10 @@ pub(super) struct RemoteWrite {
     agent: ureq::Agent,
 }
 
-/// Samples per remote-write request: bigger than Prometheus' own sender's
-/// (2 000) to keep the client's share of the CPU small, well under every
-/// receiver's body limit.
-const SAMPLES_PER_REQUEST: usize = 10_000;
+/// Most samples per remote-write request by default: vmagent's
+/// (`-remoteWrite.maxRowsPerBlock`); Prometheus' sender sends up to 2,000
+/// (`max_samples_per_send`). Well under every receiver's body limit.
+pub(super) const SAMPLES_PER_REQUEST: usize = 10_000;
 
 impl RemoteWrite {
     pub(super) fn new(base: &str) -> Self {
@@ -48,56 +49,73 @@ impl RemoteWrite {
     }
 }
 
-impl Sink for RemoteWrite {
-    fn write(&self, batch: &Batch) -> anyhow::Result<()> {
-        // Encoded straight from the batch's rows: building owned messages
-        // (or a sub-batch of cloned label sets) per request was most of the
-        // client's CPU, which shares the machine with the server measured.
-        let (mut raw, mut body) = (Vec::new(), Vec::new());
+impl RemoteWrite {
+    /// `batch` as request bodies of up to about `limit` samples each (whole
+    /// rows), with their sample counts.
+    // Encoded straight from the batch's rows: building owned messages (or
+    // a sub-batch of cloned label sets) per request was most of the
+    // client's CPU, which shares the machine with the server measured.
+    pub(super) fn encode(batch: &Batch, limit: usize) -> anyhow::Result<Vec<(u64, Vec<u8>)>> {
+        let (mut raw, mut compressed) = (Vec::new(), Vec::new());
+        let mut bodies = Vec::new();
         let mut rows = batch.rows().peekable();
         let mut snappy = snap::raw::Encoder::new();
         while rows.peek().is_some() {
             raw.clear();
             let mut samples = 0;
-            while samples < SAMPLES_PER_REQUEST {
+            while samples < limit {
                 let Some((labels, row)) = rows.next() else { break };
                 pulsedb_formats::remote_encode::put_labeled_series(&mut raw, labels, row);
                 samples += row.len();
             }
-            body.resize(snap::raw::max_compress_len(raw.len()), 0);
-            let len = snappy.compress(&raw, &mut body).context("snappy-compressing a remote-write body")?;
-            let body = &body[..len];
-            let sent = self
-                .agent
-                .post(&self.url)
-                .set("Content-Type", "application/x-protobuf")
-                .set("Content-Encoding", "snappy")
-                .set("X-Prometheus-Remote-Write-Version", "0.1.0")
-                .send_bytes(body);
-            match sent {
-                // Read to its end, or ureq closes the connection instead of
-                // reusing it: a new TCP connection per request (thousands in
-                // TIME-WAIT) for every server measured.
-                Ok(response) => {
-                    std::io::copy(&mut response.into_reader(), &mut std::io::sink())
-                        .with_context(|| format!("reading the answer of {}", self.url))?;
-                }
-                Err(ureq::Error::Status(code, r)) => {
-                    let text = r.into_string().unwrap_or_default();
-                    // The fleet covers the hours before now: a server whose
-                    // newest sample is already now (its own metrics) has
-                    // closed the older hours before the writers get there.
-                    let hint = if text.contains("out of bounds") {
-                        "\nThe fleet's samples reach back --duration before now; this server already writes \
-                         newer ones (pulsedb serve's own metrics, by default) and has closed those hours. \
-                         Start it on an empty directory with --self-monitor-interval=0, or use --compare."
-                    } else {
-                        ""
-                    };
-                    anyhow::bail!("{} answered {code}: {}{hint}", self.url, text.trim())
-                }
-                Err(e) => return Err(e).with_context(|| format!("writing to {}", self.url)),
+            compressed.resize(snap::raw::max_compress_len(raw.len()), 0);
+            let len = snappy.compress(&raw, &mut compressed).context("snappy-compressing a remote-write body")?;
+            bodies.push((samples as u64, compressed[..len].to_vec()));
+        }
+        Ok(bodies)
+    }
+
+    /// Sends one encoded request and reads its answer.
+    pub(super) fn send(&self, body: &[u8]) -> anyhow::Result<()> {
+        let sent = self
+            .agent
+            .post(&self.url)
+            .set("Content-Type", "application/x-protobuf")
+            .set("Content-Encoding", "snappy")
+            .set("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .send_bytes(body);
+        match sent {
+            // Read to its end, or ureq closes the connection instead of
+            // reusing it: a new TCP connection per request (thousands in
+            // TIME-WAIT) for every server measured.
+            Ok(response) => {
+                std::io::copy(&mut response.into_reader(), &mut std::io::sink())
+                    .with_context(|| format!("reading the answer of {}", self.url))?;
+                Ok(())
             }
+            Err(ureq::Error::Status(code, r)) => {
+                let text = r.into_string().unwrap_or_default();
+                // The fleet covers the hours before now: a server whose
+                // newest sample is already now (its own metrics) has
+                // closed the older hours before the writers get there.
+                let hint = if text.contains("out of bounds") {
+                    "\nThe fleet's samples reach back --duration before now; this server already writes \
+                     newer ones (pulsedb serve's own metrics, by default) and has closed those hours. \
+                     Start it on an empty directory with --self-monitor-interval=0, or use --compare."
+                } else {
+                    ""
+                };
+                anyhow::bail!("{} answered {code}: {}{hint}", self.url, text.trim())
+            }
+            Err(e) => Err(e).with_context(|| format!("writing to {}", self.url)),
+        }
+    }
+}
+
+impl Sink for RemoteWrite {
+    fn write(&self, batch: &Batch) -> anyhow::Result<()> {
+        for (_, body) in Self::encode(batch, SAMPLES_PER_REQUEST)? {
+            self.send(&body)?;
         }
         Ok(())
     }
@@ -109,10 +127,16 @@ pub(super) struct IngestFigures {
     pub(super) samples: u64,
     pub(super) series_created: u64,
     pub(super) seconds: f64,
-    /// CPU seconds of this process (generation included) during ingest.
+    /// CPU seconds of this process during ingest (generation included
+    /// unless the requests were encoded beforehand).
     pub(super) cpu_seconds: f64,
     /// CPU seconds of the server process, when the sink is one.
     pub(super) server_cpu_seconds: Option<f64>,
+    /// Seconds spent generating and encoding the requests before the
+    /// timed ingest, when they were replayed (`None`: generated while sent).
+    pub(super) encoded_beforehand_seconds: Option<f64>,
+    /// Writers (or senders) at work at once.
+    pub(super) concurrency: usize,
     /// Samples per wall second, one entry per second of the run.
     pub(super) timeline: Vec<f64>,
 }
@@ -123,7 +147,17 @@ impl IngestFigures {
     }
 }
 
-/// Generates `spec` on `writers` threads into `sink`.
+/// What one writer (or sender) did in one call.
+pub(super) enum Step {
+    /// Wrote `samples`, the last of `steps` steps of its shard (0 if the
+    /// steps go on in its next write).
+    Wrote { samples: u64, steps: u64 },
+    /// Has nothing left; the series its shard created.
+    Done(u64),
+}
+
+/// Generates `spec` on `writers` threads into `sink`, each step's batch
+/// generated just before it is written.
 pub(super) fn run(
     spec: &DevopsSpec,
     writers: usize,
@@ -131,21 +165,49 @@ pub(super) fn run(
     server_pid: Option<u32>,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<IngestFigures> {
-    let shards = spec.shards(writers);
-    let positions: Vec<AtomicU64> = shards.iter().map(|_| AtomicU64::new(0)).collect();
+    let steppers = spec
+        .shards(writers)
+        .into_iter()
+        .map(|mut shard| {
+            let mut batch = Batch::new();
+            move || -> anyhow::Result<Step> {
+                batch.clear();
+                if !shard.next_step(&mut batch) {
+                    return Ok(Step::Done(shard.series_created()));
+                }
+                sink.write(&batch)?;
+                Ok(Step::Wrote { samples: batch.len() as u64, steps: 1 })
+            }
+        })
+        .collect();
+    drive(steppers, server_pid, progress)
+}
+
+/// Runs one thread per stepper until each is done, keeping them within
+/// [`MAX_DRIFT_STEPS`] of each other, while a monitor records the rate
+/// every second.
+pub(super) fn drive<F>(
+    steppers: Vec<F>,
+    server_pid: Option<u32>,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<IngestFigures>
+where
+    F: FnMut() -> anyhow::Result<Step> + Send,
+{
+    let concurrency = steppers.len();
+    let positions: Vec<AtomicU64> = steppers.iter().map(|_| AtomicU64::new(0)).collect();
     let written = AtomicU64::new(0);
     let (failed, done) = (AtomicBool::new(false), AtomicBool::new(false));
     let (cpu_before, server_before) = (process::cpu_seconds(), server_pid.map(process::cpu_seconds_of));
     let started = Instant::now();
     let mut timeline = Vec::new();
     let results: Vec<anyhow::Result<u64>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = shards
+        let handles: Vec<_> = steppers
             .into_iter()
             .enumerate()
-            .map(|(i, mut shard)| {
+            .map(|(i, mut next)| {
                 let (positions, written, failed) = (&positions, &written, &failed);
                 scope.spawn(move || -> anyhow::Result<u64> {
-                    let mut batch = Batch::new();
                     let mut step = 0u64;
                     loop {
                         while positions.iter().map(|p| p.load(Ordering::Relaxed)).min().unwrap_or(step)
@@ -153,23 +215,26 @@ pub(super) fn run(
                             < step
                         {
                             if failed.load(Ordering::Relaxed) {
-                                return Ok(shard.series_created());
+                                return Ok(0);
                             }
                             std::thread::sleep(Duration::from_millis(1));
                         }
-                        batch.clear();
-                        if !shard.next_step(&mut batch) {
-                            positions[i].store(u64::MAX, Ordering::Relaxed);
-                            return Ok(shard.series_created());
+                        match next() {
+                            Ok(Step::Wrote { samples, steps }) => {
+                                written.fetch_add(samples, Ordering::Relaxed);
+                                step += steps;
+                                positions[i].store(step, Ordering::Relaxed);
+                            }
+                            Ok(Step::Done(series_created)) => {
+                                positions[i].store(u64::MAX, Ordering::Relaxed);
+                                return Ok(series_created);
+                            }
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                positions[i].store(u64::MAX, Ordering::Relaxed);
+                                return Err(e);
+                            }
                         }
-                        if let Err(e) = sink.write(&batch) {
-                            failed.store(true, Ordering::Relaxed);
-                            positions[i].store(u64::MAX, Ordering::Relaxed);
-                            return Err(e);
-                        }
-                        written.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                        step += 1;
-                        positions[i].store(step, Ordering::Relaxed);
                     }
                 })
             })
@@ -208,6 +273,8 @@ pub(super) fn run(
         seconds,
         cpu_seconds: process::cpu_seconds() - cpu_before,
         server_cpu_seconds: server_pid.zip(server_before).map(|(pid, before)| process::cpu_seconds_of(pid) - before),
+        encoded_beforehand_seconds: None,
+        concurrency,
         timeline,
     })
 }

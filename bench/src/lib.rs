@@ -11,6 +11,7 @@ pub mod nab;
 mod over_http;
 mod process;
 mod real;
+mod replay;
 mod report;
 pub mod rhythm;
 pub mod rules_bench;
@@ -113,6 +114,21 @@ pub struct Args {
     /// No progress bars (for logs and tests).
     #[arg(long)]
     quiet: bool,
+    /// Over remote-write, generate each request while sending it. By
+    /// default the fleet's requests are encoded into memory first (when
+    /// they fit in a quarter of the available memory) and replayed to each
+    /// server: generating them costs about as much CPU as a server spends
+    /// taking them in, on the same cores.
+    #[arg(long)]
+    live_client: bool,
+    /// Concurrent remote-write requests when replaying encoded requests
+    /// (default: 2 per core, vmagent's default number of queues).
+    #[arg(long)]
+    senders: Option<usize>,
+    /// Most samples in one replayed remote-write request: vmagent's
+    /// default; Prometheus' sender sends up to 2000.
+    #[arg(long, default_value_t = ingest::SAMPLES_PER_REQUEST)]
+    samples_per_request: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -184,6 +200,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "hosts": spec.hosts, "series_per_host": DevopsSpec::SERIES_PER_HOST, "interval_ms": spec.interval_ms,
         "duration_ms": spec.duration_ms, "samples": spec.total_samples(), "churn_per_hour": spec.churn_per_hour,
         "seed": spec.seed, "writers": args.writers, "sync": format!("{:?}", args.sync),
+        "client": if args.live_client { "live" } else { "replay" }, "senders": args.senders,
+        "samples_per_request": args.samples_per_request,
         "history": history.as_ref().map(|h| serde_json::json!({
             "series": h.series, "days": h.days, "interval_ms": h.interval_ms, "samples": h.total_samples()})),
     });
@@ -204,7 +222,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     if args.target.is_some() {
         // A running server: ingest and the suite over HTTP, no restart, flush or compaction phases.
-        let system = over_http::http_system(&ui, &args, &spec, None, &queries, None, None, None)?;
+        let encoded = encode_beforehand(&ui, &args, &spec)?;
+        let system = over_http::http_system(&ui, &args, &spec, encoded.as_ref(), None, &queries, None, None, None)?;
         report.systems.push(system);
         return finish(&args, &report);
     }
@@ -224,12 +243,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         let mut systems = vec![System::Pulsedb];
         systems.extend(args.compare.iter().copied().filter(|s| *s != System::Pulsedb));
+        let encoded = encode_beforehand(&ui, &args, &spec)?;
         for system in systems {
             let dir = scratch.path().join(format!("http-{}", system.name()));
             report.systems.push(over_http::compare_system(
                 &ui,
                 &args,
                 &spec,
+                encoded.as_ref(),
                 history.as_ref(),
                 &queries,
                 system,
@@ -242,6 +263,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     finish(&args, &report)
+}
+
+/// The fleet's remote-write requests, encoded once for every server to
+/// be sent the same bytes; `None` with `--live-client` or when they would
+/// take more than a quarter of the available memory.
+fn encode_beforehand(ui: &Ui, args: &Args, spec: &DevopsSpec) -> anyhow::Result<Option<replay::Encoded>> {
+    if args.live_client {
+        return Ok(None);
+    }
+    let bar = ui.bar("encode", 1);
+    let budget = process::available_memory() / 4;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let senders = args.senders.unwrap_or(2 * cores).max(1);
+    let encoded = replay::encode_fleet(spec, senders, args.samples_per_request.max(1), budget)?;
+    let summary = match &encoded {
+        Some(e) => format!(
+            "{} remote-write requests ({:.0} MiB) in {:.1} s, replayed to each server by {senders} senders",
+            e.requests,
+            e.bytes as f64 / (1 << 20) as f64,
+            e.seconds
+        ),
+        None => format!(
+            "the requests would take more than {:.0} MiB: generated while sent (as --live-client)",
+            budget as f64 / (1 << 20) as f64
+        ),
+    };
+    ui.done(&bar, "encode", summary);
+    Ok(encoded)
 }
 
 fn finish(args: &Args, report: &Report) -> anyhow::Result<()> {

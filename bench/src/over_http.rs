@@ -11,7 +11,7 @@ use super::history::{self, HistorySpec};
 use super::report::SystemReport;
 use super::server::{Server, System};
 use super::suite::{self, Http, QuerySpec, QueryTarget};
-use super::{ingest, Args, Ui};
+use super::{ingest, replay, Args, Ui};
 
 /// One system over HTTP: start it (history and fleet on separate
 /// instances), ingest by remote-write, measure, query, stop.
@@ -20,6 +20,7 @@ pub(super) fn compare_system(
     ui: &Ui,
     args: &Args,
     spec: &DevopsSpec,
+    encoded: Option<&replay::Encoded>,
     history: Option<&HistorySpec>,
     queries: &[QuerySpec],
     system: System,
@@ -56,7 +57,8 @@ pub(super) fn compare_system(
         }
     };
     let fleet = Server::start(system, &dir.join("fleet"))?;
-    let report = http_system(ui, args, spec, Some(system), queries, Some(answers), Some(&fleet), hist.as_ref());
+    let report =
+        http_system(ui, args, spec, encoded, Some(system), queries, Some(answers), Some(&fleet), hist.as_ref());
     let measured = report.map(|mut r| {
         r.peak_rss_bytes = Some(fleet.peak_rss());
         let written = r.ingest.as_ref().map_or(0, |i| i.samples);
@@ -80,12 +82,14 @@ pub(super) fn compare_system(
     Ok(report)
 }
 
-/// Ingest over remote-write into a server at `base`, then the query suite.
+/// Ingest over remote-write into a server at `base` (the requests of
+/// `encoded` if given, else generated while sent), then the query suite.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn http_system(
     ui: &Ui,
     args: &Args,
     spec: &DevopsSpec,
+    encoded: Option<&replay::Encoded>,
     system: Option<System>,
     queries: &[QuerySpec],
     answers: Option<&[Json]>,
@@ -98,13 +102,21 @@ pub(super) fn http_system(
     let mut out = SystemReport { system: name, ..SystemReport::default() };
     let sink = ingest::RemoteWrite::new(base);
     let bar = ui.bar("ingest", spec.total_samples());
-    let figures = ingest::run(spec, args.writers, &sink, fleet.map(Server::pid), &bar)?;
+    let pid = fleet.map(Server::pid);
+    let figures = match encoded {
+        Some(encoded) => replay::replay(encoded, &sink, pid, &bar)?,
+        None => ingest::run(spec, args.writers, &sink, pid, &bar)?,
+    };
     out.active_series = Some(figures.series_created);
+    let client = match encoded {
+        Some(_) => format!("{} senders replaying requests encoded beforehand", figures.concurrency),
+        None => format!("{} writers generating while sending", figures.concurrency),
+    };
     ui.done(
         &bar,
         "ingest",
         format!(
-            "{} samples in {:.1} s: {:.0} samples/s over remote-write; server CPU {:.1} s, client CPU {:.1} s",
+            "{} samples in {:.1} s: {:.0} samples/s over remote-write; server CPU {:.1} s, client CPU {:.1} s ({client})",
             figures.samples,
             figures.seconds,
             figures.rate(),

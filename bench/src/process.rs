@@ -40,6 +40,12 @@ fn status_bytes_in(path: &str, field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Memory available to start new work without swapping (`MemAvailable`
+/// of /proc/meminfo), 0 if unknown.
+pub(super) fn available_memory() -> u64 {
+    status_bytes_in("/proc/meminfo", "MemAvailable")
+}
+
 /// Resets the peak-RSS counter (`VmHWM`) so a phase's own peak can be read.
 pub(super) fn reset_peak_rss() {
     // Writing 5 to clear_refs resets VmHWM (Linux ≥ 4.0); harmless if refused.

@@ -63,3 +63,35 @@ fn bench_smoke_run_completes_with_plausible_figures() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("lastpoint"));
 }
+
+/// Over remote-write (`--compare pulsedb`), the fleet is encoded first and
+/// replayed by the senders asked for, or generated while sent with
+/// `--live-client`; either way every sample arrives and the answers match.
+#[test]
+fn bench_over_remote_write_replays_or_generates_the_whole_fleet() {
+    let expected_samples = 3 * 41 * 360;
+    for (extra, senders, replayed) in
+        [(&["--senders", "3", "--samples-per-request", "300"][..], 3, true), (&["--live-client"][..], 2, false)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("bench.json");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pulsedb"))
+            .args(["bench", "--hosts", "3", "--interval", "10s", "--duration", "1h", "--history-series", "0"])
+            .args(["--runs", "1", "--quiet", "--compare", "pulsedb", "--json"])
+            .arg(&json)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "bench {extra:?} failed:\n{stderr}");
+        assert_eq!(stderr.contains("replayed to each server"), replayed, "{stderr}");
+        let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let http = &report["systems"][1];
+        assert_eq!(http["system"], "pulsedb (http)");
+        assert_eq!(http["ingest"]["samples"], expected_samples, "{extra:?}");
+        assert_eq!(http["ingest"]["concurrency"], senders, "{extra:?}");
+        assert_eq!(http["ingest"]["encoded_beforehand_seconds"].is_f64(), replayed);
+        assert_eq!(http["disk_samples"], expected_samples, "{extra:?}: every sample stored");
+        assert_eq!(http["differences"].as_array().unwrap().len(), 0, "{extra:?}");
+    }
+}
