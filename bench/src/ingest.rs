@@ -15,7 +15,7 @@ use super::process;
 /// Writers may drift this many steps apart: remote-write peers refuse
 /// samples far behind their newest (Prometheus: an hour), so no writer may
 /// run far ahead of the others.
-const MAX_DRIFT_STEPS: u64 = 60;
+pub(super) const MAX_DRIFT_STEPS: u64 = 60;
 
 /// Where batches go.
 pub(super) trait Sink: Sync {
@@ -32,6 +32,8 @@ impl Sink for pulsedb::Db {
 pub(super) struct RemoteWrite {
     url: String,
     agent: ureq::Agent,
+    /// Most samples in one request.
+    per_request: usize,
 }
 
 /// Most samples per remote-write request by default: vmagent's
@@ -39,40 +41,53 @@ pub(super) struct RemoteWrite {
 /// (`max_samples_per_send`). Well under every receiver's body limit.
 pub(super) const SAMPLES_PER_REQUEST: usize = 10_000;
 
-impl RemoteWrite {
-    pub(super) fn new(base: &str) -> Self {
-        // One idle connection kept per writer (ureq keeps one per host by
-        // default: the other writers opened a new connection per request).
-        let agent =
-            ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).max_idle_connections_per_host(64).build();
-        Self { url: format!("{}/api/v1/write", base.trim_end_matches('/')), agent }
+/// Request bodies built series entry by series entry: protobuf straight
+/// from the batch's rows, then snappy. (Building owned messages, or a
+/// sub-batch of cloned label sets, per request was most of the client's
+/// CPU.)
+pub(super) struct BodyBuilder {
+    raw: Vec<u8>,
+    compressed: Vec<u8>,
+    snappy: snap::raw::Encoder,
+    samples: u64,
+}
+
+impl Default for BodyBuilder {
+    fn default() -> Self {
+        Self { raw: Vec::new(), compressed: Vec::new(), snappy: snap::raw::Encoder::new(), samples: 0 }
+    }
+}
+
+impl BodyBuilder {
+    /// Adds one series entry.
+    pub(super) fn add(&mut self, labels: &pulsedb::Labels, samples: &[pulsedb::Sample]) {
+        pulsedb_formats::remote_encode::put_labeled_series(&mut self.raw, labels, samples);
+        self.samples += samples.len() as u64;
+    }
+
+    /// Samples added since the last body.
+    pub(super) fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// The body of what was added, and its sample count; starts the next.
+    pub(super) fn finish(&mut self) -> anyhow::Result<(u64, Vec<u8>)> {
+        self.compressed.resize(snap::raw::max_compress_len(self.raw.len()), 0);
+        let len =
+            self.snappy.compress(&self.raw, &mut self.compressed).context("snappy-compressing a remote-write body")?;
+        self.raw.clear();
+        Ok((std::mem::take(&mut self.samples), self.compressed[..len].to_vec()))
     }
 }
 
 impl RemoteWrite {
-    /// `batch` as request bodies of up to about `limit` samples each (whole
-    /// rows), with their sample counts.
-    // Encoded straight from the batch's rows: building owned messages (or
-    // a sub-batch of cloned label sets) per request was most of the
-    // client's CPU, which shares the machine with the server measured.
-    pub(super) fn encode(batch: &Batch, limit: usize) -> anyhow::Result<Vec<(u64, Vec<u8>)>> {
-        let (mut raw, mut compressed) = (Vec::new(), Vec::new());
-        let mut bodies = Vec::new();
-        let mut rows = batch.rows().peekable();
-        let mut snappy = snap::raw::Encoder::new();
-        while rows.peek().is_some() {
-            raw.clear();
-            let mut samples = 0;
-            while samples < limit {
-                let Some((labels, row)) = rows.next() else { break };
-                pulsedb_formats::remote_encode::put_labeled_series(&mut raw, labels, row);
-                samples += row.len();
-            }
-            compressed.resize(snap::raw::max_compress_len(raw.len()), 0);
-            let len = snappy.compress(&raw, &mut compressed).context("snappy-compressing a remote-write body")?;
-            bodies.push((samples as u64, compressed[..len].to_vec()));
-        }
-        Ok(bodies)
+    /// Requests of up to `per_request` samples (whole series entries).
+    pub(super) fn new(base: &str, per_request: usize) -> Self {
+        // One idle connection kept per writer (ureq keeps one per host by
+        // default: the other writers opened a new connection per request).
+        let agent =
+            ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).max_idle_connections_per_host(64).build();
+        Self { url: format!("{}/api/v1/write", base.trim_end_matches('/')), agent, per_request: per_request.max(1) }
     }
 
     /// Sends one encoded request and reads its answer.
@@ -114,8 +129,14 @@ impl RemoteWrite {
 
 impl Sink for RemoteWrite {
     fn write(&self, batch: &Batch) -> anyhow::Result<()> {
-        for (_, body) in Self::encode(batch, SAMPLES_PER_REQUEST)? {
-            self.send(&body)?;
+        let mut body = BodyBuilder::default();
+        let mut rows = batch.rows().peekable();
+        while rows.peek().is_some() {
+            while body.samples() < self.per_request as u64 {
+                let Some((labels, row)) = rows.next() else { break };
+                body.add(labels, row);
+            }
+            self.send(&body.finish()?.1)?;
         }
         Ok(())
     }
@@ -137,6 +158,11 @@ pub(super) struct IngestFigures {
     pub(super) encoded_beforehand_seconds: Option<f64>,
     /// Writers (or senders) at work at once.
     pub(super) concurrency: usize,
+    /// Over remote-write: `"replay"` (requests encoded beforehand) or
+    /// `"live"` (generated while sent); empty for the embedded API.
+    pub(super) client: &'static str,
+    /// Requests sent, when replayed.
+    pub(super) requests: Option<u64>,
     /// Samples per wall second, one entry per second of the run.
     pub(super) timeline: Vec<f64>,
 }
@@ -147,11 +173,11 @@ impl IngestFigures {
     }
 }
 
-/// What one writer (or sender) did in one call.
-pub(super) enum Step {
-    /// Wrote `samples`, the last of `steps` steps of its shard (0 if the
-    /// steps go on in its next write).
-    Wrote { samples: u64, steps: u64 },
+/// How far one writer (or sender) got in one call.
+pub(super) enum Progress {
+    /// Sent `samples`, which completed `steps_completed` time steps of its
+    /// shard (0 when the step goes on in its next request).
+    Sent { samples: u64, steps_completed: u64 },
     /// Has nothing left; the series its shard created.
     Done(u64),
 }
@@ -170,13 +196,13 @@ pub(super) fn run(
         .into_iter()
         .map(|mut shard| {
             let mut batch = Batch::new();
-            move || -> anyhow::Result<Step> {
+            move || -> anyhow::Result<Progress> {
                 batch.clear();
                 if !shard.next_step(&mut batch) {
-                    return Ok(Step::Done(shard.series_created()));
+                    return Ok(Progress::Done(shard.series_created()));
                 }
                 sink.write(&batch)?;
-                Ok(Step::Wrote { samples: batch.len() as u64, steps: 1 })
+                Ok(Progress::Sent { samples: batch.len() as u64, steps_completed: 1 })
             }
         })
         .collect();
@@ -192,7 +218,7 @@ pub(super) fn drive<F>(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<IngestFigures>
 where
-    F: FnMut() -> anyhow::Result<Step> + Send,
+    F: FnMut() -> anyhow::Result<Progress> + Send,
 {
     let concurrency = steppers.len();
     let positions: Vec<AtomicU64> = steppers.iter().map(|_| AtomicU64::new(0)).collect();
@@ -210,6 +236,10 @@ where
                 scope.spawn(move || -> anyhow::Result<u64> {
                     let mut step = 0u64;
                     loop {
+                        // Another writer failed: the run is over.
+                        if failed.load(Ordering::Relaxed) {
+                            return Ok(0);
+                        }
                         while positions.iter().map(|p| p.load(Ordering::Relaxed)).min().unwrap_or(step)
                             + MAX_DRIFT_STEPS
                             < step
@@ -220,12 +250,12 @@ where
                             std::thread::sleep(Duration::from_millis(1));
                         }
                         match next() {
-                            Ok(Step::Wrote { samples, steps }) => {
+                            Ok(Progress::Sent { samples, steps_completed }) => {
                                 written.fetch_add(samples, Ordering::Relaxed);
-                                step += steps;
+                                step += steps_completed;
                                 positions[i].store(step, Ordering::Relaxed);
                             }
-                            Ok(Step::Done(series_created)) => {
+                            Ok(Progress::Done(series_created)) => {
                                 positions[i].store(u64::MAX, Ordering::Relaxed);
                                 return Ok(series_created);
                             }
@@ -275,6 +305,8 @@ where
         server_cpu_seconds: server_pid.zip(server_before).map(|(pid, before)| process::cpu_seconds_of(pid) - before),
         encoded_beforehand_seconds: None,
         concurrency,
+        client: "",
+        requests: None,
         timeline,
     })
 }

@@ -200,8 +200,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "hosts": spec.hosts, "series_per_host": DevopsSpec::SERIES_PER_HOST, "interval_ms": spec.interval_ms,
         "duration_ms": spec.duration_ms, "samples": spec.total_samples(), "churn_per_hour": spec.churn_per_hour,
         "seed": spec.seed, "writers": args.writers, "sync": format!("{:?}", args.sync),
-        "client": if args.live_client { "live" } else { "replay" }, "senders": args.senders,
-        "samples_per_request": args.samples_per_request,
+        "senders": args.senders, "samples_per_request": args.samples_per_request,
         "history": history.as_ref().map(|h| serde_json::json!({
             "series": h.series, "days": h.days, "interval_ms": h.interval_ms, "samples": h.total_samples()})),
     });
@@ -279,10 +278,11 @@ fn encode_beforehand(ui: &Ui, args: &Args, spec: &DevopsSpec) -> anyhow::Result<
     let encoded = replay::encode_fleet(spec, senders, args.samples_per_request.max(1), budget)?;
     let summary = match &encoded {
         Some(e) => format!(
-            "{} remote-write requests ({:.0} MiB) in {:.1} s, replayed to each server by {senders} senders",
+            "{} remote-write requests ({:.0} MiB) in {:.1} s, replayed to each server by {} senders",
             e.requests,
             e.bytes as f64 / (1 << 20) as f64,
-            e.seconds
+            e.seconds,
+            e.senders()
         ),
         None => format!(
             "the requests would take more than {:.0} MiB: generated while sent (as --live-client)",

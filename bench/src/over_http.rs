@@ -47,7 +47,7 @@ pub(super) fn compare_system(
         Some(h) => {
             let server = Server::start(system, &history_dir)?;
             let bar = ui.bar("history", h.total_samples());
-            let sink = ingest::RemoteWrite::new(&server.base);
+            let sink = ingest::RemoteWrite::new(&server.base, ingest::SAMPLES_PER_REQUEST);
             for day in h.days() {
                 ingest::Sink::write(&sink, &day)?;
                 bar.inc(day.len() as u64);
@@ -100,12 +100,12 @@ pub(super) fn http_system(
     let base = base.as_str();
     let name = system.map_or_else(|| base.to_string(), |s| format!("{} (http)", s.name()));
     let mut out = SystemReport { system: name, ..SystemReport::default() };
-    let sink = ingest::RemoteWrite::new(base);
+    let sink = ingest::RemoteWrite::new(base, args.samples_per_request);
     let bar = ui.bar("ingest", spec.total_samples());
     let pid = fleet.map(Server::pid);
     let figures = match encoded {
         Some(encoded) => replay::replay(encoded, &sink, pid, &bar)?,
-        None => ingest::run(spec, args.writers, &sink, pid, &bar)?,
+        None => ingest::IngestFigures { client: "live", ..ingest::run(spec, args.writers, &sink, pid, &bar)? },
     };
     out.active_series = Some(figures.series_created);
     let client = match encoded {

@@ -12,7 +12,7 @@ use crate::workload::{load_nab, NabSeries};
 use anyhow::Context as _;
 use pulsedb::{Batch, Db, Labels};
 
-use super::ingest::{RemoteWrite, Sink as _};
+use super::ingest::{self, RemoteWrite, Sink as _};
 use super::report::RealData;
 use super::server::{Server, System};
 use super::{storage_options, Args, Ui};
@@ -140,7 +140,7 @@ pub(super) fn run(args: &Args, scratch: &Path, ui: &Ui) -> anyhow::Result<RealDa
             _ => Vec::new(),
         };
         let server = Server::start_with(system, &scratch.join(format!("real-{}", system.name())), &extra)?;
-        let sink = RemoteWrite::new(&server.base);
+        let sink = RemoteWrite::new(&server.base, ingest::SAMPLES_PER_REQUEST);
         for day in &days {
             sink.write(day)?;
             bar.inc(1);

@@ -13,19 +13,26 @@ use std::time::Instant;
 use crate::workload::{DevopsShard, DevopsSpec};
 use pulsedb::Batch;
 
-use super::ingest::{self, IngestFigures, RemoteWrite, Step};
+use super::ingest::{self, BodyBuilder, IngestFigures, Progress, RemoteWrite};
 
 /// The fleet as remote-write request bodies, per sender: what [`replay`]
-/// sends. A request holds as many whole steps of its shard as fit in its
-/// size (`--samples-per-request`), one sample per series entry: the shape
-/// of a sender with samples waiting (Prometheus and vmagent fill a request
-/// before its deadline then), where one step alone is a request of a
-/// thousand or two samples.
+/// sends. Requests are filled to their size (`--samples-per-request`), a
+/// time step's series entries continuing in the next request when it is
+/// full, one sample per entry: the shape of a sender with samples waiting
+/// (Prometheus and vmagent fill a request before its deadline then),
+/// where one step alone would be a request of a thousand or two samples.
 pub(super) struct Encoded {
     senders: Vec<Sender>,
     pub(super) bytes: u64,
     pub(super) requests: u64,
     pub(super) seconds: f64,
+}
+
+impl Encoded {
+    /// Senders that send at once (at most one per host).
+    pub(super) fn senders(&self) -> usize {
+        self.senders.len()
+    }
 }
 
 /// One sender's requests, in order, and the series its shard created.
@@ -36,12 +43,18 @@ struct Sender {
 
 struct Request {
     samples: u64,
-    /// Steps of the shard it holds.
-    steps: u64,
+    /// Time steps of the shard this request completes.
+    steps_completed: u64,
     body: Vec<u8>,
 }
 
-/// Encodes `spec` for `senders` concurrent senders in requests of up to
+/// Most time steps one request may complete: the senders keep within
+/// [`ingest::MAX_DRIFT_STEPS`] of each other counting whole requests, so
+/// a request of many small steps must not let one run an hour ahead
+/// (servers refuse samples far behind their newest).
+const MAX_STEPS_PER_REQUEST: u64 = ingest::MAX_DRIFT_STEPS / 2;
+
+/// Encodes `spec` for `senders` concurrent senders in requests of
 /// `per_request` samples, or `None` when the bodies would take more than
 /// `budget` bytes (projected as they are encoded): then the caller
 /// generates while it sends, as [`ingest::run`] does.
@@ -55,6 +68,7 @@ pub(super) fn encode_fleet(
     let shards = spec.shards(senders);
     let share = budget / shards.len().max(1) as u64;
     let total_steps = spec.steps();
+    let per_request = per_request.max(1) as u64;
     let encoded: Vec<anyhow::Result<Option<Sender>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = shards
             .into_iter()
@@ -78,39 +92,43 @@ pub(super) fn encode_fleet(
 /// One shard's requests; `None` once they project past `budget` bytes.
 fn encode_shard(
     shard: &mut DevopsShard,
-    per_request: usize,
+    per_request: u64,
     total_steps: u64,
     budget: u64,
 ) -> anyhow::Result<Option<Sender>> {
-    let (mut batch, mut requests, mut bytes, mut steps_done) = (Batch::new(), Vec::new(), 0u64, 0u64);
-    let mut steps = 0;
-    let mut step_len = 0;
-    loop {
-        let before = batch.len();
-        let more = batch.len() + step_len <= per_request && shard.next_step(&mut batch);
-        if more {
-            step_len = batch.len() - before;
-            steps += 1;
-            continue;
+    let mut requests: Vec<Request> = Vec::new();
+    let mut body = BodyBuilder::default();
+    let (mut batch, mut bytes, mut steps_done, mut steps_open) = (Batch::new(), 0u64, 0u64, 0u64);
+    let mut cut = |body: &mut BodyBuilder, steps_completed: u64, requests: &mut Vec<Request>| {
+        let (samples, encoded) = body.finish()?;
+        bytes += encoded.len() as u64;
+        requests.push(Request { samples, steps_completed, body: encoded });
+        anyhow::Ok(bytes)
+    };
+    while shard.next_step(&mut batch) {
+        for (labels, row) in batch.rows() {
+            body.add(labels, row);
+            if body.samples() >= per_request {
+                let bytes = cut(&mut body, std::mem::take(&mut steps_open), &mut requests)?;
+                if bytes.saturating_mul(total_steps) / (steps_done + 1) > budget {
+                    return Ok(None);
+                }
+            }
         }
-        if batch.is_empty() {
-            return Ok(Some(Sender { requests, series_created: shard.series_created() }));
+        steps_done += 1;
+        steps_open += 1;
+        if steps_open == MAX_STEPS_PER_REQUEST && body.samples() > 0 {
+            cut(&mut body, std::mem::take(&mut steps_open), &mut requests)?;
         }
-        for (samples, body) in RemoteWrite::encode(&batch, per_request)? {
-            bytes += body.len() as u64;
-            // The step count goes with the request that ends the steps.
-            requests.push(Request { samples, steps: 0, body });
-        }
-        if let Some(last) = requests.last_mut() {
-            last.steps = steps;
-        }
-        steps_done += steps;
-        if bytes.saturating_mul(total_steps) / steps_done.max(1) > budget {
-            return Ok(None);
-        }
-        (steps, step_len) = (0, 0);
         batch.clear();
     }
+    if body.samples() > 0 {
+        cut(&mut body, steps_open, &mut requests)?;
+    } else if let Some(last) = requests.last_mut() {
+        // The last step ended exactly where a request did.
+        last.steps_completed += steps_open;
+    }
+    Ok(Some(Sender { requests, series_created: shard.series_created() }))
 }
 
 /// Sends what [`encode_fleet`] encoded, a thread per sender, timed as [`ingest::run`] is.
@@ -125,15 +143,17 @@ pub(super) fn replay(
         .iter()
         .map(|sender| {
             let mut requests = sender.requests.iter();
-            move || -> anyhow::Result<Step> {
-                let Some(request) = requests.next() else { return Ok(Step::Done(sender.series_created)) };
+            move || -> anyhow::Result<Progress> {
+                let Some(request) = requests.next() else { return Ok(Progress::Done(sender.series_created)) };
                 sink.send(&request.body)?;
-                Ok(Step::Wrote { samples: request.samples, steps: request.steps })
+                Ok(Progress::Sent { samples: request.samples, steps_completed: request.steps_completed })
             }
         })
         .collect();
     let mut figures = ingest::drive(steppers, server_pid, progress)?;
     figures.encoded_beforehand_seconds = Some(encoded.seconds);
+    figures.client = "replay";
+    figures.requests = Some(encoded.requests);
     Ok(figures)
 }
 
@@ -153,32 +173,40 @@ mod tests {
         }
     }
 
-    /// The requests carry every sample the generator makes, in whole steps
-    /// of at most the request's size, each sender's in time order.
+    /// The requests carry every sample the generator makes, once, each
+    /// sender's in time order; every request but a sender's last is full,
+    /// unless it ends the most steps a request may complete.
     #[test]
-    fn requests_hold_the_whole_fleet_in_whole_steps() {
-        let spec = spec(6, 40);
-        let per_step = |senders: usize| (spec.hosts.div_ceil(senders) * DevopsSpec::SERIES_PER_HOST) as u64;
-        for (senders, per_request) in [(1, 1_000), (2, 500), (3, 100), (4, 10_000)] {
+    fn requests_hold_the_whole_fleet_filled_to_their_size() {
+        let spec = spec(6, 70);
+        // Per-step sizes of 246 (1 sender), 123 (2), 82 (3), 41 (6 hosts, 8 senders).
+        for (senders, per_request) in [(1, 1_000), (2, 500), (3, 100), (1, 100), (8, 10_000), (2, 123)] {
             let encoded = encode_fleet(&spec, senders, per_request, u64::MAX).unwrap().unwrap();
-            assert_eq!(encoded.senders.len(), senders);
+            assert_eq!(encoded.senders(), senders.min(spec.hosts));
             let mut samples = 0;
             for sender in &encoded.senders {
-                assert_eq!(sender.requests.iter().map(|r| r.steps).sum::<u64>(), spec.steps());
+                let steps: u64 = sender.requests.iter().map(|r| r.steps_completed).sum();
+                assert_eq!(steps, spec.steps(), "{senders} senders, {per_request} a request");
                 let mut newest = i64::MIN;
-                for request in &sender.requests {
+                for (i, request) in sender.requests.iter().enumerate() {
                     let batch = pulsedb_formats::remote::decode_write(&request.body, 64 << 20).unwrap();
                     assert_eq!(batch.len() as u64, request.samples);
-                    // A step bigger than a request is split; else whole steps fit.
-                    assert!(request.samples <= (per_request as u64).max(per_step(senders)), "{senders} {per_request}");
+                    assert!(request.samples <= per_request as u64);
+                    let last = i + 1 == sender.requests.len();
+                    let capped = request.steps_completed == MAX_STEPS_PER_REQUEST;
+                    assert!(
+                        request.samples == per_request as u64 || last || capped,
+                        "{senders} senders, {per_request} a request: request {i} holds {}",
+                        request.samples
+                    );
+                    assert!(request.steps_completed <= MAX_STEPS_PER_REQUEST);
                     let times: Vec<i64> = batch.rows().flat_map(|(_, s)| s.iter().map(|s| s.t)).collect();
-                    assert!(times.iter().all(|&t| t >= newest), "out of order");
-                    newest = times.iter().copied().max().unwrap_or(newest);
+                    assert!(times.windows(2).all(|w| w[0] <= w[1]) && times[0] >= newest, "out of order");
+                    newest = times[times.len() - 1];
                     samples += request.samples;
                 }
             }
             assert_eq!(samples, spec.total_samples(), "{senders} senders, {per_request} a request");
-            assert_eq!(encoded.requests, encoded.senders.iter().map(|s| s.requests.len() as u64).sum::<u64>());
         }
     }
 

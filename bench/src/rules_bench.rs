@@ -198,7 +198,7 @@ fn measure(args: &RulesBenchArgs, system: System, dir: &Path, rules_path: &Path)
     };
     let started = Instant::now();
     eprintln!("--- {}: ingesting {} samples", system.name(), spec.total_samples());
-    let sink = RemoteWrite::new(&server.base);
+    let sink = RemoteWrite::new(&server.base, ingest::SAMPLES_PER_REQUEST);
     ingest::run(&spec, 2, &sink, Some(server.pid()), &indicatif::ProgressBar::hidden())?;
     let ingest_seconds = started.elapsed().as_secs_f64();
     // Skip the round under way, then measure whole rounds.

@@ -91,6 +91,11 @@ fn bench_over_remote_write_replays_or_generates_the_whole_fleet() {
         assert_eq!(http["ingest"]["samples"], expected_samples, "{extra:?}");
         assert_eq!(http["ingest"]["concurrency"], senders, "{extra:?}");
         assert_eq!(http["ingest"]["encoded_beforehand_seconds"].is_f64(), replayed);
+        assert_eq!(http["ingest"]["client"], if replayed { "replay" } else { "live" });
+        if replayed {
+            // Each sender's 360 steps x 41 series in full requests of 300.
+            assert_eq!(http["ingest"]["requests"], 3 * (360 * 41u64).div_ceil(300), "{extra:?}");
+        }
         assert_eq!(http["disk_samples"], expected_samples, "{extra:?}: every sample stored");
         assert_eq!(http["differences"].as_array().unwrap().len(), 0, "{extra:?}");
     }
