@@ -123,11 +123,12 @@ pub struct Args {
     live_client: bool,
     /// Concurrent remote-write requests when replaying encoded requests
     /// (default: 2 per core, vmagent's default number of queues).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     senders: Option<usize>,
-    /// Most samples in one replayed remote-write request: vmagent's
-    /// default; Prometheus' sender sends up to 2000.
-    #[arg(long, default_value_t = ingest::SAMPLES_PER_REQUEST)]
+    /// Most samples in one remote-write request: vmagent's default;
+    /// Prometheus' sender sends up to 2000.
+    #[arg(long, default_value_t = ingest::SAMPLES_PER_REQUEST,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     samples_per_request: usize,
 }
 
@@ -274,8 +275,8 @@ fn encode_beforehand(ui: &Ui, args: &Args, spec: &DevopsSpec) -> anyhow::Result<
     let bar = ui.bar("encode", 1);
     let budget = process::available_memory() / 4;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let senders = args.senders.unwrap_or(2 * cores).max(1);
-    let encoded = replay::encode_fleet(spec, senders, args.samples_per_request.max(1), budget)?;
+    let senders = args.senders.unwrap_or(2 * cores);
+    let encoded = replay::encode_fleet(spec, senders, args.samples_per_request, budget)?;
     let summary = match &encoded {
         Some(e) => format!(
             "{} remote-write requests ({:.0} MiB) in {:.1} s, replayed to each server by {} senders",

@@ -100,3 +100,16 @@ fn bench_over_remote_write_replays_or_generates_the_whole_fleet() {
         assert_eq!(http["differences"].as_array().unwrap().len(), 0, "{extra:?}");
     }
 }
+
+#[test]
+fn bench_refuses_requests_of_no_samples_and_no_senders() {
+    for (flag, value) in [("--samples-per-request", "0"), ("--senders", "0")] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pulsedb"))
+            .args(["bench", "--quiet", flag, value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag} {value} accepted");
+        assert!(stderr.contains(flag) && stderr.contains("0 is not in 1..="), "{stderr}");
+    }
+}
