@@ -71,7 +71,8 @@ pub struct Args {
     /// Fraction of hosts replaced by new ones (new series) per simulated hour; host-0 to host-7, which the query suite names, stay.
     #[arg(long, default_value_t = 0.1)]
     churn: f64,
-    /// Concurrent writers.
+    /// Concurrent writers through the embedded API (and over remote-write
+    /// with --live-client; replayed requests go by --senders).
     #[arg(long, default_value_t = 2)]
     writers: usize,
     /// Timed runs of each query (after one untimed run).
