@@ -158,8 +158,8 @@ pub(super) struct IngestFigures {
     pub(super) encoded_beforehand_seconds: Option<f64>,
     /// Writers (or senders) at work at once.
     pub(super) concurrency: usize,
-    /// Over remote-write: `"replay"` (requests encoded beforehand) or
-    /// `"live"` (generated while sent); empty for the embedded API.
+    /// `"embedded"` (the API in process), or over remote-write `"replay"`
+    /// (requests encoded beforehand) or `"live"` (generated while sent).
     pub(super) client: &'static str,
     /// Requests sent, when replayed.
     pub(super) requests: Option<u64>,

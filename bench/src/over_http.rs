@@ -125,6 +125,9 @@ pub(super) fn http_system(
         ),
     );
     out.ingest = Some(figures);
+    if let Some(fleet) = fleet {
+        fleet.settle()?;
+    }
     run_queries(ui, args, queries, base, history, answers, &mut out)?;
     Ok(out)
 }

@@ -95,8 +95,10 @@ impl Report {
             (
                 "ingest samples per CPU-second (client+server)".to_string(),
                 all(&|s| {
+                    // A server the bench did not start (`--target`): its CPU is unknown.
                     s.ingest
                         .as_ref()
+                        .filter(|i| i.client == "embedded" || i.server_cpu_seconds.is_some())
                         .map(|i| i.samples as f64 / (i.cpu_seconds + i.server_cpu_seconds.unwrap_or(0.0)).max(1e-9))
                 }),
                 0,

@@ -127,6 +127,21 @@ impl Server {
         self.child.id()
     }
 
+    /// Makes everything acknowledged searchable before the suite runs:
+    /// VictoriaMetrics keeps freshly ingested rows in in-memory buffers that
+    /// queries do not see for a second or so (`/internal/force_flush` turns
+    /// them into searchable parts), so a suite started right after a fast
+    /// ingest found no newest samples there. The others answer from what
+    /// they acknowledged.
+    pub(super) fn settle(&self) -> anyhow::Result<()> {
+        if self.system == System::Victoriametrics {
+            ureq::get(&format!("{}/internal/force_flush", self.base))
+                .call()
+                .context("asking VictoriaMetrics to make its newest rows searchable")?;
+        }
+        Ok(())
+    }
+
     fn wait_ready(&self) -> anyhow::Result<()> {
         let path = match self.system {
             System::Victoriametrics => "/health",

@@ -36,6 +36,7 @@ fn bench_smoke_run_completes_with_plausible_figures() {
     assert_eq!(systems.len(), 2, "embedded and HTTP");
     let embedded = &systems[0];
     assert_eq!(embedded["ingest"]["samples"], expected_samples);
+    assert_eq!(embedded["ingest"]["client"], "embedded");
     assert!(embedded["ingest"]["seconds"].as_f64().unwrap() > 0.0);
     assert!(embedded["ingest"]["series_created"].as_u64().unwrap() >= 4 * 41);
     // Every ingested sample reached a block (the flush marker stays in the head).
