@@ -31,7 +31,7 @@ pub(super) fn run(
     let db = Db::open(&fleet_dir, storage_options(args)).with_context(|| format!("opening {}", fleet_dir.display()))?;
     process::reset_peak_rss();
     let bar = ui.bar("ingest", spec.total_samples());
-    let figures = ingest::IngestFigures { client: "embedded", ..ingest::run(spec, args.writers, &db, None, &bar)? };
+    let figures = ingest::run(spec, args.writers, &db, None, &bar)?;
     let stats = db.stats()?;
     out.peak_rss_bytes = Some(process::status_bytes("VmHWM"));
     out.active_series = Some(stats.head_series as u64);

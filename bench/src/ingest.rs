@@ -20,11 +20,18 @@ pub(super) const MAX_DRIFT_STEPS: u64 = 60;
 /// Where batches go.
 pub(super) trait Sink: Sync {
     fn write(&self, batch: &Batch) -> anyhow::Result<()>;
+
+    /// How the figures name this client ([`IngestFigures::client`]).
+    fn client(&self) -> &'static str;
 }
 
 impl Sink for pulsedb::Db {
     fn write(&self, batch: &Batch) -> anyhow::Result<()> {
         Ok(self.append(batch)?)
+    }
+
+    fn client(&self) -> &'static str {
+        "embedded"
     }
 }
 
@@ -140,6 +147,10 @@ impl Sink for RemoteWrite {
         }
         Ok(())
     }
+
+    fn client(&self) -> &'static str {
+        "live"
+    }
 }
 
 /// What an ingest run measured.
@@ -206,14 +217,15 @@ pub(super) fn run(
             }
         })
         .collect();
-    drive(steppers, server_pid, progress)
+    drive(steppers, sink.client(), server_pid, progress)
 }
 
 /// Runs one thread per stepper until each is done, keeping them within
 /// [`MAX_DRIFT_STEPS`] of each other, while a monitor records the rate
-/// every second.
+/// every second; `client` names them in the figures.
 pub(super) fn drive<F>(
     steppers: Vec<F>,
+    client: &'static str,
     server_pid: Option<u32>,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<IngestFigures>
@@ -305,7 +317,7 @@ where
         server_cpu_seconds: server_pid.zip(server_before).map(|(pid, before)| process::cpu_seconds_of(pid) - before),
         encoded_beforehand_seconds: None,
         concurrency,
-        client: "",
+        client,
         requests: None,
         timeline,
     })

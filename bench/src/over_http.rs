@@ -105,7 +105,7 @@ pub(super) fn http_system(
     let pid = fleet.map(Server::pid);
     let figures = match encoded {
         Some(encoded) => replay::replay(encoded, &sink, pid, &bar)?,
-        None => ingest::IngestFigures { client: "live", ..ingest::run(spec, args.writers, &sink, pid, &bar)? },
+        None => ingest::run(spec, args.writers, &sink, pid, &bar)?,
     };
     out.active_series = Some(figures.series_created);
     let client = match encoded {

@@ -99,17 +99,11 @@ fn encode_shard(
     let mut requests: Vec<Request> = Vec::new();
     let mut body = BodyBuilder::default();
     let (mut batch, mut bytes, mut steps_done, mut steps_open) = (Batch::new(), 0u64, 0u64, 0u64);
-    let mut cut = |body: &mut BodyBuilder, steps_completed: u64, requests: &mut Vec<Request>| {
-        let (samples, encoded) = body.finish()?;
-        bytes += encoded.len() as u64;
-        requests.push(Request { samples, steps_completed, body: encoded });
-        anyhow::Ok(bytes)
-    };
     while shard.next_step(&mut batch) {
         for (labels, row) in batch.rows() {
             body.add(labels, row);
             if body.samples() >= per_request {
-                let bytes = cut(&mut body, std::mem::take(&mut steps_open), &mut requests)?;
+                bytes += close(&mut body, std::mem::take(&mut steps_open), &mut requests)?;
                 if bytes.saturating_mul(total_steps) / (steps_done + 1) > budget {
                     return Ok(None);
                 }
@@ -117,18 +111,29 @@ fn encode_shard(
         }
         steps_done += 1;
         steps_open += 1;
-        if steps_open == MAX_STEPS_PER_REQUEST && body.samples() > 0 {
-            cut(&mut body, std::mem::take(&mut steps_open), &mut requests)?;
+        if steps_open >= MAX_STEPS_PER_REQUEST {
+            bytes += close(&mut body, std::mem::take(&mut steps_open), &mut requests)?;
         }
         batch.clear();
     }
-    if body.samples() > 0 {
-        cut(&mut body, steps_open, &mut requests)?;
-    } else if let Some(last) = requests.last_mut() {
-        // The last step ended exactly where a request did.
-        last.steps_completed += steps_open;
-    }
+    close(&mut body, steps_open, &mut requests)?;
     Ok(Some(Sender { requests, series_created: shard.series_created() }))
+}
+
+/// Ends the request being built as one completing `steps_completed` steps,
+/// or, when it holds nothing yet (the steps ended exactly where the last
+/// request did), credits them to the last request; returns the bytes added.
+fn close(body: &mut BodyBuilder, steps_completed: u64, requests: &mut Vec<Request>) -> anyhow::Result<u64> {
+    if body.samples() == 0 {
+        if let Some(last) = requests.last_mut() {
+            last.steps_completed += steps_completed;
+        }
+        return Ok(0);
+    }
+    let (samples, encoded) = body.finish()?;
+    let bytes = encoded.len() as u64;
+    requests.push(Request { samples, steps_completed, body: encoded });
+    Ok(bytes)
 }
 
 /// Sends what [`encode_fleet`] encoded, a thread per sender, timed as [`ingest::run`] is.
@@ -150,9 +155,8 @@ pub(super) fn replay(
             }
         })
         .collect();
-    let mut figures = ingest::drive(steppers, server_pid, progress)?;
+    let mut figures = ingest::drive(steppers, "replay", server_pid, progress)?;
     figures.encoded_beforehand_seconds = Some(encoded.seconds);
-    figures.client = "replay";
     figures.requests = Some(encoded.requests);
     Ok(figures)
 }
