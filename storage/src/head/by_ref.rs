@@ -54,6 +54,28 @@ impl RefTable {
         self.shards[shard].read().get(&page).and_then(|p| p.slots[slot].as_ref()).map(f)
     }
 
+    /// `f` of each ref in `srefs` and the series under it, in order; a run
+    /// of refs on one page is read under one read lock and one page lookup
+    /// (a batch names its series by handle in ref order, a page's worth
+    /// at a time). `f` must not take a shard lock, as for [`with`](Self::with).
+    pub(super) fn for_each(
+        &self,
+        srefs: impl Iterator<Item = SeriesRef>,
+        mut f: impl FnMut(SeriesRef, Option<&Arc<MemSeries>>),
+    ) {
+        let mut srefs = srefs.peekable();
+        while let Some(first) = srefs.next() {
+            let (shard, page_no, slot) = place(first);
+            let shard = self.shards[shard].read();
+            let page = shard.get(&page_no);
+            let series = |slot: usize| page.and_then(|p| p.slots[slot].as_ref());
+            f(first, series(slot));
+            while let Some(next) = srefs.next_if(|s| s.0 / PAGE == page_no) {
+                f(next, series(place(next).2));
+            }
+        }
+    }
+
     /// The series under `sref`, or `series` put there if there is none.
     pub(super) fn get_or_insert(
         &self,
@@ -117,6 +139,12 @@ mod tests {
         }
         assert_eq!(table.with(SeriesRef(2), |s| s.sref), None);
         assert_eq!(table.with(SeriesRef(PAGE), |s| s.sref), Some(SeriesRef(PAGE)));
+        // In runs on one page, across pages and shards, absent ones included, in the order asked.
+        let asked = [0, 1, 2, PAGE - 1, PAGE, PAGE + 1, 1, 7 * PAGE * SHARDS + 3, u64::MAX, 0];
+        let mut seen = Vec::new();
+        table.for_each(asked.iter().map(|&r| SeriesRef(r)), |r, s| seen.push((r.0, s.map(|s| s.sref.0))));
+        let expected: Vec<_> = asked.iter().map(|&r| (r, refs.contains(&r).then_some(r))).collect();
+        assert_eq!(seen, expected);
         let mut all = Vec::new();
         table.all(&mut all);
         assert_eq!(all.len(), refs.len());

@@ -100,6 +100,17 @@ impl Head {
         self.by_ref.with(sref, Arc::clone)
     }
 
+    /// `f` of each ref in `srefs` and the series under it, in order, a run
+    /// of refs on one page under one read lock. `f` must not take a shard
+    /// lock nor wait for a series' data lock, as for [`Head::with`].
+    pub(crate) fn for_each(
+        &self,
+        srefs: impl Iterator<Item = SeriesRef>,
+        f: impl FnMut(SeriesRef, Option<&Arc<MemSeries>>),
+    ) {
+        self.by_ref.for_each(srefs, f);
+    }
+
     /// `f` of the series under `sref`, under its shard's read lock: no
     /// reference count taken and dropped unless `f` clones the `Arc` (for
     /// reads of many series, where those two atomic writes cost as much as
