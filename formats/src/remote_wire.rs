@@ -526,7 +526,7 @@ mod tests {
         fn it_agrees_with_prost_on_requests(
             series in proptest::collection::vec(
                 // Values past 127 bytes take a two-byte length: the general reader's case.
-                (proptest::collection::vec(("[a-c_]{0,3}", "[x-z\u{e9}]{0,3}|[a-z]{125,130}"), 0..4),
+                (proptest::collection::vec(("[a-c_]{0,3}", "[x-z\u{e9}]{0,3}|[a-z]{118,130}"), 0..4),
                  proptest::collection::vec((proptest::num::i64::ANY, proptest::num::f64::ANY), 0..4)),
                 0..6,
             ),
@@ -542,6 +542,13 @@ mod tests {
             let ours = decode_write_cached(&body, 1 << 20, &NoCache).unwrap();
             let prost = decode_write_request(&body, 1 << 20).unwrap();
             proptest::prop_assert_eq!(rows(&ours.body.batch), rows(&prost.batch));
+            // A series is cached under exactly its label fields' bytes (none without labels).
+            let sampled = request.timeseries.iter().filter(|t| !t.samples.is_empty());
+            proptest::prop_assert_eq!(ours.misses.len(), sampled.clone().count());
+            for (series, miss) in sampled.zip(&ours.misses) {
+                let labels = prompb::TimeSeries { labels: series.labels.clone(), samples: vec![] }.encode_to_vec();
+                proptest::prop_assert_eq!(miss.wire_labels.as_ref(), (!labels.is_empty()).then_some(&labels));
+            }
         }
     }
 }

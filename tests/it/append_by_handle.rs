@@ -118,6 +118,53 @@ fn a_handle_whose_series_left_the_head_is_stale_until_resolved_again() {
     assert_eq!(stored.iter().find(|(l, _)| l.contains("h2")).unwrap().1.len(), 4, "the refused batch wrote nothing");
 }
 
+/// Batches only by handle, over several pages of refs: a row without
+/// samples is skipped and every other row lands on its own series; the
+/// first bad handle refuses the whole batch, whichever kind it is.
+#[test]
+fn batches_by_handle_alone_span_pages_skip_empty_rows_and_refuse_at_the_first_bad_handle() {
+    let (dir, other_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let db = Db::open(dir.path(), options()).unwrap();
+    let handles: Vec<_> = (0..600).map(|i| db.resolve(&series(i)).unwrap()).collect();
+    let mut batch = Batch::new();
+    for (i, &h) in handles.iter().enumerate() {
+        match i {
+            300 => batch.add_by_handle(h, []),
+            _ => batch.push_by_handle(h, 1_000, i as f64),
+        };
+    }
+    db.append(&batch).unwrap();
+    let stored = everything(&db);
+    assert_eq!(stored.iter().filter(|(_, s)| !s.is_empty()).count(), 599);
+    for (i, labels) in (0..600).map(|i| (i, series(i).to_string())) {
+        let samples = &stored.iter().find(|(l, _)| *l == labels).map(|(_, s)| s.clone()).unwrap_or_default();
+        let expected = if i == 300 { vec![] } else { vec![(1_000, (i as f64).to_bits())] };
+        assert_eq!(samples, &expected, "{labels}");
+    }
+
+    // A foreign handle among good ones, on the last page: nothing is written.
+    let other = Db::open(other_dir.path(), options()).unwrap();
+    let foreign = other.resolve(&series(0)).unwrap();
+    let mut batch = Batch::new();
+    handles.iter().for_each(|&h| {
+        batch.push_by_handle(h, 2_000, 0.0);
+    });
+    batch.push_by_handle(foreign, 2_000, 0.0);
+    assert!(matches!(db.append(&batch), Err(Error::ForeignSeriesHandle { .. })));
+    assert_eq!(everything(&db), stored, "the refused batch wrote nothing");
+
+    // A stale handle before a foreign one: the stale one is named.
+    for t in [HOUR, 2 * HOUR, 3 * HOUR] {
+        db.append(Batch::new().push_by_handle(handles[1], t, 2.0)).unwrap();
+    }
+    db.flush().unwrap();
+    let mut batch = Batch::new();
+    batch.push_by_handle(handles[1], 3 * HOUR + 1, 0.0).push_by_handle(handles[0], 3 * HOUR, 0.0);
+    batch.push_by_handle(foreign, 3 * HOUR, 0.0);
+    let err = db.append(&batch);
+    assert!(matches!(err, Err(Error::StaleSeriesHandle { series }) if series == handles[0].series().0), "{err:?}");
+}
+
 #[test]
 fn a_resolved_series_is_durable_and_the_appender_appends_by_handle() {
     let dir = tempfile::tempdir().unwrap();

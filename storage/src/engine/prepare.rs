@@ -232,40 +232,41 @@ impl Inner {
     }
 
     /// Adds the rows by handle of a batch that names no series by labels,
-    /// as [`add_handle_row`](Self::add_handle_row) without `by_key` would
-    /// one by one (the first bad handle refuses the batch), but looking
-    /// their series up a page of refs at a time: one read lock and one page
-    /// lookup for a run of handles resolved together, where a lookup each
-    /// was most of the head's share of a remote-write request's time.
+    /// checked in row order as [`add_handle_row`](Self::add_handle_row)
+    /// checks them (the first foreign or stale handle refuses the batch)
+    /// but not keyed: rows naming one series are merged by ref afterwards
+    /// (`merge_same_series`). Their series are looked up a page of refs at
+    /// a time: one read lock and one page lookup for a run of handles
+    /// resolved together, where a lookup each was most of the head's share
+    /// of a remote-write request's time.
     fn add_handle_rows<'a>(&self, rows: &mut RowsIn<'a>, batch: &'a Batch) -> Result<()> {
-        let by_handle = || batch.rows_by_handle().filter(|(_, samples)| !samples.is_empty());
-        let mut named = by_handle();
+        let named = batch.rows_by_handle().filter(|(_, samples)| !samples.is_empty());
         let mut refused = None;
-        self.head.for_each(by_handle().map(|(handle, _)| handle.series()), |sref, series| {
-            let Some((handle, samples)) = named.next() else { return };
-            if refused.is_some() {
-                return;
-            }
-            if handle.store() != self.instance {
-                refused = Some(Error::ForeignSeriesHandle { series: sref.0 });
-                return;
-            }
-            let Some(series) = series.filter(|s| !s.removed()) else {
-                refused = Some(Error::StaleSeriesHandle { series: sref.0 });
-                return;
-            };
-            let entry = Entry {
-                name: Name::Handle,
-                key: 0..0,
-                hash: 0,
-                samples: Cow::Borrowed(samples),
-                series: Some(Arc::clone(series)),
-                sref,
-                entering: false,
-                created: false,
-            };
-            rows.push(entry, false);
-        });
+        self.head.for_each(
+            named.map(|(handle, samples)| (handle.series(), (handle, samples))),
+            |sref, (handle, samples), series| {
+                if handle.store() != self.instance {
+                    refused = Some(Error::ForeignSeriesHandle { series: sref.0 });
+                    return false;
+                }
+                let Some(series) = series.filter(|s| !s.removed()) else {
+                    refused = Some(Error::StaleSeriesHandle { series: sref.0 });
+                    return false;
+                };
+                let entry = Entry {
+                    name: Name::Handle,
+                    key: 0..0,
+                    hash: 0,
+                    samples: Cow::Borrowed(samples),
+                    series: Some(Arc::clone(series)),
+                    sref,
+                    entering: false,
+                    created: false,
+                };
+                rows.push(entry, false);
+                true
+            },
+        );
         refused.map_or(Ok(()), Err)
     }
 

@@ -54,24 +54,29 @@ impl RefTable {
         self.shards[shard].read().get(&page).and_then(|p| p.slots[slot].as_ref()).map(f)
     }
 
-    /// `f` of each ref in `srefs` and the series under it, in order; a run
-    /// of refs on one page is read under one read lock and one page lookup
-    /// (a batch names its series by handle in ref order, a page's worth
-    /// at a time). `f` must not take a shard lock, as for [`with`](Self::with).
-    pub(super) fn for_each(
+    /// `f` of each item and the series under its ref, in order, until `f`
+    /// returns `false`; a run of refs on one page is read under one read
+    /// lock and one page lookup (a batch's handles, resolved together, are
+    /// usually in ref order, a page's worth at a time). `f` must not take a
+    /// shard lock nor wait for a series' data lock, as for [`Head::with`](super::Head::with).
+    pub(super) fn for_each<T>(
         &self,
-        srefs: impl Iterator<Item = SeriesRef>,
-        mut f: impl FnMut(SeriesRef, Option<&Arc<MemSeries>>),
+        items: impl Iterator<Item = (SeriesRef, T)>,
+        mut f: impl FnMut(SeriesRef, T, Option<&Arc<MemSeries>>) -> bool,
     ) {
-        let mut srefs = srefs.peekable();
-        while let Some(first) = srefs.next() {
+        let mut items = items.peekable();
+        while let Some((first, item)) = items.next() {
             let (shard, page_no, slot) = place(first);
             let shard = self.shards[shard].read();
             let page = shard.get(&page_no);
             let series = |slot: usize| page.and_then(|p| p.slots[slot].as_ref());
-            f(first, series(slot));
-            while let Some(next) = srefs.next_if(|s| s.0 / PAGE == page_no) {
-                f(next, series(place(next).2));
+            if !f(first, item, series(slot)) {
+                return;
+            }
+            while let Some((next, item)) = items.next_if(|(s, _)| s.0 / PAGE == page_no) {
+                if !f(next, item, series(place(next).2)) {
+                    return;
+                }
             }
         }
     }
@@ -142,9 +147,19 @@ mod tests {
         // In runs on one page, across pages and shards, absent ones included, in the order asked.
         let asked = [0, 1, 2, PAGE - 1, PAGE, PAGE + 1, 1, 7 * PAGE * SHARDS + 3, u64::MAX, 0];
         let mut seen = Vec::new();
-        table.for_each(asked.iter().map(|&r| SeriesRef(r)), |r, s| seen.push((r.0, s.map(|s| s.sref.0))));
-        let expected: Vec<_> = asked.iter().map(|&r| (r, refs.contains(&r).then_some(r))).collect();
+        table.for_each(asked.iter().enumerate().map(|(i, &r)| (SeriesRef(r), i)), |r, i, s| {
+            seen.push((i, r.0, s.map(|s| s.sref.0)));
+            true
+        });
+        let expected: Vec<_> = asked.iter().enumerate().map(|(i, &r)| (i, r, refs.contains(&r).then_some(r))).collect();
         assert_eq!(seen, expected);
+        // Stopped where `f` says, within a page's run too.
+        let mut calls = 0;
+        table.for_each(asked.iter().map(|&r| (SeriesRef(r), ())), |_, (), _| {
+            calls += 1;
+            calls < 2
+        });
+        assert_eq!(calls, 2);
         let mut all = Vec::new();
         table.all(&mut all);
         assert_eq!(all.len(), refs.len());

@@ -100,15 +100,16 @@ impl Head {
         self.by_ref.with(sref, Arc::clone)
     }
 
-    /// `f` of each ref in `srefs` and the series under it, in order, a run
-    /// of refs on one page under one read lock. `f` must not take a shard
-    /// lock nor wait for a series' data lock, as for [`Head::with`].
-    pub(crate) fn for_each(
+    /// `f` of each item and the series under its ref, in order, until `f`
+    /// returns `false`; a run of refs on one page is read under one read
+    /// lock. `f` must not take a shard lock nor wait for a series' data
+    /// lock, as for [`Head::with`].
+    pub(crate) fn for_each<T>(
         &self,
-        srefs: impl Iterator<Item = SeriesRef>,
-        f: impl FnMut(SeriesRef, Option<&Arc<MemSeries>>),
+        items: impl Iterator<Item = (SeriesRef, T)>,
+        f: impl FnMut(SeriesRef, T, Option<&Arc<MemSeries>>) -> bool,
     ) {
-        self.by_ref.for_each(srefs, f);
+        self.by_ref.for_each(items, f);
     }
 
     /// `f` of the series under `sref`, under its shard's read lock: no
