@@ -79,7 +79,22 @@ impl<'a> RowsIn<'a> {
     }
 }
 
-impl Entry<'_> {
+impl<'a> Entry<'a> {
+    /// A row by handle for head series `series`; `key` is its canonical
+    /// key's range in `RowsIn::keys` when the row is keyed.
+    fn by_handle(series: Arc<MemSeries>, samples: &'a [Sample], key: Range<usize>) -> Self {
+        Entry {
+            name: Name::Handle,
+            key,
+            hash: series.hash,
+            samples: Cow::Borrowed(samples),
+            sref: series.sref,
+            series: Some(series),
+            entering: false,
+            created: false,
+        }
+    }
+
     /// The series as error messages name it; `series` is the head series
     /// of a row by handle (the entry's own, or where the append moved it).
     pub(super) fn describe(&self, series: Option<&MemSeries>) -> String {
@@ -244,27 +259,15 @@ impl Inner {
         let mut refused = None;
         self.head.for_each(
             named.map(|(handle, samples)| (handle.series(), (handle, samples))),
-            |sref, (handle, samples), series| {
-                if handle.store() != self.instance {
-                    refused = Some(Error::ForeignSeriesHandle { series: sref.0 });
-                    return false;
+            |_, (handle, samples), series| match self.handle_series(handle, series) {
+                Ok(series) => {
+                    rows.push(Entry::by_handle(Arc::clone(series), samples, 0..0), false);
+                    true
                 }
-                let Some(series) = series.filter(|s| !s.removed()) else {
-                    refused = Some(Error::StaleSeriesHandle { series: sref.0 });
-                    return false;
-                };
-                let entry = Entry {
-                    name: Name::Handle,
-                    key: 0..0,
-                    hash: 0,
-                    samples: Cow::Borrowed(samples),
-                    series: Some(Arc::clone(series)),
-                    sref,
-                    entering: false,
-                    created: false,
-                };
-                rows.push(entry, false);
-                true
+                Err(e) => {
+                    refused = Some(e);
+                    false
+                }
             },
         );
         refused.map_or(Ok(()), Err)
@@ -277,11 +280,7 @@ impl Inner {
         if samples.is_empty() {
             return Ok(());
         }
-        let sref = handle.series();
-        if handle.store() != self.instance {
-            return Err(Error::ForeignSeriesHandle { series: sref.0 });
-        }
-        let series = self.head.get(sref).filter(|s| !s.removed()).ok_or(Error::StaleSeriesHandle { series: sref.0 })?;
+        let series = self.handle_series(handle, self.head.get(handle.series()).as_ref())?.clone();
         let start = rows.keys.len();
         series.key.write_to(&mut rows.keys);
         let key = start..rows.keys.len();
@@ -290,19 +289,18 @@ impl Inner {
             rows.entries[i].samples.to_mut().extend_from_slice(samples);
             return Ok(());
         }
-        let hash = series.hash;
-        let entry = Entry {
-            name: Name::Handle,
-            key,
-            hash,
-            samples: Cow::Borrowed(samples),
-            series: Some(series),
-            sref,
-            entering: false,
-            created: false,
-        };
-        rows.push(entry, true);
+        rows.push(Entry::by_handle(series, samples, key), true);
         Ok(())
+    }
+
+    /// The head series a handle names, `found` under its ref: refused if
+    /// another storage issued the handle or the series left the head.
+    fn handle_series<'s>(&self, handle: SeriesHandle, found: Option<&'s Arc<MemSeries>>) -> Result<&'s Arc<MemSeries>> {
+        let sref = handle.series();
+        if handle.store() != self.instance {
+            return Err(Error::ForeignSeriesHandle { series: sref.0 });
+        }
+        found.filter(|s| !s.removed()).ok_or(Error::StaleSeriesHandle { series: sref.0 })
     }
 }
 
