@@ -98,9 +98,10 @@ pub fn rollup_encode(samples: &[Sample], resolution: i64) -> Vec<u8> {
     crate::rollup::encode(&crate::rollup::compute_for_storage(samples, resolution))
 }
 
-/// The value codec and timestamp form (`storage/docs/format/chunks.md`) of
-/// every sealed chunk of the block in `dir`, series by series (format tests).
-pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u8)>, String> {
+/// The value codec, timestamp form and whether escapes are sized
+/// (`storage/docs/format/chunks.md`) of every sealed chunk of the block in
+/// `dir`, series by series (format tests).
+pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u8, bool)>, String> {
     use crate::block::{Block, FrameCache};
     let block = Block::open(dir).map_err(|e| e.to_string())?;
     let (mut metas, mut cache, mut out) = (Vec::new(), FrameCache::default(), Vec::new());
@@ -108,8 +109,8 @@ pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u
         block.chunk_metas(sref, &mut metas).map_err(|e| e.to_string())?;
         for meta in &metas {
             let bytes = block.chunk_bytes(meta, &mut cache).map_err(|e| e.to_string())?;
-            let (codec, form) = crate::chunk::sealed::head_parts(bytes).map_err(|e| e.to_string())?;
-            out.push((codec.name(), form));
+            let (codec, form, sized) = crate::chunk::sealed::head_parts(bytes).map_err(|e| e.to_string())?;
+            out.push((codec.name(), form, sized));
         }
     }
     Ok(out)

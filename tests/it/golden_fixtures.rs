@@ -1,9 +1,10 @@
-//! Golden fixtures: `tests/fixtures/v1/` to `v6/` are data directories
+//! Golden fixtures: `tests/fixtures/v1/` to `v7/` are data directories
 //! written by block format versions 1, 2 (adds rollups), 3 (the version in
 //! the `index`/`chunks` headers, head chunk file headers), 4 (each
 //! series' newest samples in its index entry) and 5 (scaled timestamps and
 //! mantissas in sealed chunks; `golden_scaled.rs` holds data that uses
-//! them) and 6 (rollup columns derived or left out), each with a WAL, a label
+//! them), 6 (rollup columns derived or left out) and 7 (sized escapes and
+//! varint mantissas in sealed chunks; `golden_meter.rs`), each with a WAL, a label
 //! index, compacted and plain blocks. They are checked in and never
 //! regenerated; every later version must open them and read exactly these
 //! samples, and answer rollup-planned and newest-sample queries as from
@@ -180,6 +181,18 @@ fn version_6_directory_opens_and_reads_back_exactly() {
     assert!(v6 < v5, "rollups files: version 6 {v6} bytes, version 5 {v5}");
 }
 
+/// Version 7 writes every sealed chunk with sized escapes (`golden_meter.rs`
+/// holds data that takes codec 5 and escapes too).
+#[test]
+fn version_7_directory_opens_and_reads_back_exactly() {
+    check("tests/fixtures/v7");
+    let blocks = Path::new("tests/fixtures/v7").join("blocks");
+    for block in std::fs::read_dir(&blocks).unwrap() {
+        let formats = pulsedb_storage::internals::block_chunk_formats(&block.unwrap().path()).unwrap();
+        assert!(formats.iter().all(|&(_, _, sized)| sized), "{formats:?}");
+    }
+}
+
 /// Appends `expected()` a minute at a time, flushing and compacting after
 /// minute 250 (hours 0-4 into blocks); `after(n)` runs after minute `n`.
 fn append_expected(db: &Db, mut after: impl FnMut(usize)) {
@@ -229,7 +242,7 @@ fn write_checkpoint_golden() {
 }
 
 /// The block format version this build writes (see `storage/docs/format/block.md`).
-const CURRENT_VERSION: u32 = 6;
+const CURRENT_VERSION: u32 = 7;
 
 #[test]
 #[ignore = "writes the checked-in fixture; run only to create a new format version's fixture"]

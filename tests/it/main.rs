@@ -12,6 +12,7 @@ mod fuzz_corpora;
 mod golden_fixtures;
 mod golden_head_chunks;
 mod golden_markers;
+mod golden_meter;
 mod golden_scaled;
 mod model;
 mod newest_vs_raw;

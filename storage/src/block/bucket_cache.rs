@@ -25,7 +25,7 @@ use pulsedb_model::{push_bucket, summarize_fields_into, RollupBucket, RollupFiel
 
 use super::format::ChunkMeta;
 use super::reader::{Block, FrameCache};
-use super::writer::MIN_SAMPLES_PER_BUCKET;
+use super::writer::min_samples_per_bucket;
 use crate::{Result, SeriesRef};
 
 /// (block id, series, resolution, fields).
@@ -77,7 +77,7 @@ fn dense(metas: &[ChunkMeta], resolution: i64) -> bool {
     let (Some(first), Some(last)) = (metas.first(), metas.last()) else { return false };
     let buckets = last.maxt.div_euclid(resolution) - first.mint.div_euclid(resolution) + 1;
     let samples: u64 = metas.iter().map(|c| u64::from(c.samples)).sum();
-    samples >= MIN_SAMPLES_PER_BUCKET * buckets.max(1).unsigned_abs()
+    samples >= min_samples_per_bucket(resolution) * buckets.max(1).unsigned_abs()
 }
 
 /// What reading one series' samples needs, reused from series to series.

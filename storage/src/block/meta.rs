@@ -35,11 +35,14 @@ pub(crate) enum BlockVersion {
     /// counter's min and max from its first and last values) or leave it
     /// out (a gauge's correction), `storage/src/rollup/forms.rs`.
     V6 = 6,
+    /// V6 whose sealed chunks escape long Rice codes with their bit length
+    /// and bits, not all 64 bits (head bit 6, `storage/src/chunk/packed.rs`).
+    V7 = 7,
 }
 
 impl BlockVersion {
     /// The version this build writes.
-    pub(crate) const CURRENT: Self = Self::V6;
+    pub(crate) const CURRENT: Self = Self::V7;
 
     pub(crate) fn has_rollups(self) -> bool {
         self >= Self::V2
@@ -59,6 +62,7 @@ impl BlockVersion {
             Self::V4 => 4,
             Self::V5 => 5,
             Self::V6 => 6,
+            Self::V7 => 7,
         }
     }
 }
@@ -75,6 +79,7 @@ impl TryFrom<u64> for BlockVersion {
             4 => Ok(Self::V4),
             5 => Ok(Self::V5),
             6 => Ok(Self::V6),
+            7 => Ok(Self::V7),
             other => Err(other),
         }
     }

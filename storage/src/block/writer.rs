@@ -15,11 +15,22 @@ use crate::rollup;
 use crate::RollupBucket;
 use crate::{fs, Result, Sample, SeriesRef};
 
-/// A series gets rollups at a resolution only with at least this many
-/// samples per bucket on average: below it the summary (nine fields) costs
-/// a large share of the samples' space and saves little reading (15 s
-/// scrapes get 1 h rollups, not 1 min ones).
-pub(crate) const MIN_SAMPLES_PER_BUCKET: u64 = 30;
+/// A series gets rollups at `resolution` only with at least this many
+/// samples per bucket on average: below it a bucket's summary (nine
+/// fields, about 6 bytes compressed on a meter's readings) costs a large
+/// share of the samples' own bytes and saves little reading (decoding a
+/// few dozen samples takes about as long as finding their bucket).
+/// 1 min buckets need a sample every 2 s or faster (30); 1 h buckets one
+/// every 36 s or faster (100): 15 s and 30 s scrapes keep them, 1-minute
+/// readings do not (their summaries added a fifth to a meter's bytes).
+pub(crate) fn min_samples_per_bucket(resolution: i64) -> u64 {
+    const HOUR_MS: i64 = 3_600_000;
+    if resolution >= HOUR_MS {
+        100
+    } else {
+        30
+    }
+}
 /// Most samples put in one sealed chunk.
 pub(crate) const MAX_CHUNK_SAMPLES: usize = 2048;
 pub(crate) const TMP_PREFIX: &str = ".tmp-";
@@ -120,7 +131,7 @@ impl BlockWriter {
             // would not decode; readers compute those from the chunks.
             let samples: u64 = buckets.iter().map(|b| b.count).sum();
             if !self.resolutions.contains(resolution)
-                || samples < MIN_SAMPLES_PER_BUCKET * buckets.len() as u64
+                || samples < min_samples_per_bucket(*resolution) * buckets.len() as u64
                 || buckets.len() > rollup::MAX_BUCKETS
             {
                 continue;

@@ -27,11 +27,21 @@ pub enum Codec {
     DecimalDeltaScaled = 3,
     /// As `DecimalDod`, the dods divided by their greatest common divisor.
     DecimalDodScaled = 4,
+    /// As `DecimalDeltaScaled`, the quotients as zigzagged varints (bytes
+    /// the block frame's zstd codes better than bit-packing where deltas
+    /// repeat), block version 7 on.
+    DecimalDeltaBytes = 5,
 }
 
 impl Codec {
-    pub const ALL: [Codec; 5] =
-        [Codec::Xor, Codec::DecimalDelta, Codec::DecimalDod, Codec::DecimalDeltaScaled, Codec::DecimalDodScaled];
+    pub const ALL: [Codec; 6] = [
+        Codec::Xor,
+        Codec::DecimalDelta,
+        Codec::DecimalDod,
+        Codec::DecimalDeltaScaled,
+        Codec::DecimalDodScaled,
+        Codec::DecimalDeltaBytes,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -40,6 +50,7 @@ impl Codec {
             Codec::DecimalDod => "decimal-dod",
             Codec::DecimalDeltaScaled => "decimal-delta-scaled",
             Codec::DecimalDodScaled => "decimal-dod-scaled",
+            Codec::DecimalDeltaBytes => "decimal-delta-bytes",
         }
     }
 }
@@ -54,6 +65,7 @@ impl TryFrom<u8> for Codec {
             2 => Ok(Codec::DecimalDod),
             3 => Ok(Codec::DecimalDeltaScaled),
             4 => Ok(Codec::DecimalDodScaled),
+            5 => Ok(Codec::DecimalDeltaBytes),
             other => Err(other),
         }
     }

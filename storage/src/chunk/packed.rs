@@ -14,16 +14,46 @@
 //! mode 3 := r u6 | min | rice(v - min), per value
 //! min    := min_width u7 | zigzag(min) as min_width bits
 //! rice(z):= q = z >> r; q < 16: q zero bits, a one bit, then the low r bits of z
-//!                       q >= 16: 16 zero bits, then z as 64 bits
+//!                       q >= 16: 16 zero bits, then the escape:
+//! escape := z as 64 bits                                   (Escape::Whole)
+//!         | (bit length of z) - 1 as 6 bits, z in that many (Escape::Sized)
 //! ```
+//! Which escape a stream uses is not in it: its container says (a sealed
+//! chunk's head from block version 7 on, `sealed.rs`). A sized escape costs
+//! 22 bits plus the value's own, not 80: spikes in a series of small steps
+//! (a sub-meter switching on, a request burst) no longer price Rice out.
 //! Differences use wrapping arithmetic, so every `i64` round-trips.
 
 use super::bstream::{BitReader, BitWriter};
 use crate::codec::{unzigzag, zigzag};
 
 pub(crate) const GROUP: usize = 64;
-/// Unary quotients from this on escape to a raw 64-bit value.
+/// Unary quotients from this on escape (see [`Escape`]).
 const ESCAPE: u64 = 16;
+/// Bits of a sized escape's length field.
+const ESCAPE_LENGTH_BITS: u32 = 6;
+
+/// How a Rice code whose quotient reaches [`ESCAPE`] writes its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Escape {
+    /// All 64 bits (sealed chunks of block versions 2-6, rollup columns).
+    Whole,
+    /// Its bit length less one in 6 bits, then that many bits (sealed
+    /// chunks from block version 7 on).
+    Sized,
+}
+
+impl Escape {
+    /// Bits of the escape that follows the 16 zero bits, for a value
+    /// `length` bits long (at least 5: an escaped quotient is at least 16).
+    #[inline]
+    fn bits_for_length(self, length: u32) -> u64 {
+        match self {
+            Escape::Whole => 64,
+            Escape::Sized => u64::from(ESCAPE_LENGTH_BITS + length),
+        }
+    }
+}
 
 #[inline]
 fn bits_for(v: u64) -> u32 {
@@ -44,48 +74,82 @@ struct Plan {
     bits: u64,
 }
 
-#[inline]
-fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32) -> u64 {
-    values.map(|z| if z >> r < ESCAPE { (z >> r) + 1 + u64::from(r) } else { ESCAPE + 64 }).sum()
+/// Bits of `values` as Rice codes at `r`, one by one ([`cheapest`] prices
+/// every `r` at once; tests hold it to this).
+#[cfg(test)]
+fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32, escape: Escape) -> u64 {
+    values
+        .map(
+            |z| {
+                if z >> r < ESCAPE {
+                    (z >> r) + 1 + u64::from(r)
+                } else {
+                    ESCAPE + escape.bits_for_length(bits_for(z))
+                }
+            },
+        )
+        .sum()
 }
 
 /// The cheapest layout for `values` (already zigzagged or offset): fixed
-/// width, or Rice with `r` near log2 of the mean. Rice is only tried when
-/// the fixed width is well above the typical value's width, the only case
-/// it can win.
-fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64) -> (Layout, u64) {
-    let (or, sum) = values.clone().fold((0u64, 0u128), |(or, sum), z| (or | z, sum + u128::from(z)));
+/// width, or Rice at whichever `r` costs least. Every `r` below the fixed
+/// width is priced (from that width on Rice costs more than fixed): with
+/// spikes among small steps the best `r` is far from log2 of the mean, on
+/// either side, and a search near it missed a tenth of NAB's bits.
+///
+/// Pricing is one pass over the values, not one per `r`: a value of bit
+/// length `b` costs `1 + r` bits for `r >= b` (its quotient is 0), an
+/// escape for `r <= b - 5` (its quotient has 5 bits or more), and needs
+/// its quotient only for the four `r` between.
+fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64, escape: Escape) -> (Layout, u64) {
+    let mut of_length = [0u64; 65];
+    // `quotients[r + 4]`: the sum of the quotients at `r` of the values
+    // whose quotient there is 1 to 15; entries 0-3 collect the shifts
+    // below 0 (values shorter than 4 bits), never read.
+    let mut quotients = [0u64; 68];
+    let mut or = 0u64;
+    for z in values {
+        or |= z;
+        let b = bits_for(z) as usize;
+        of_length[b] += 1;
+        for k in 1..=4 {
+            quotients[b + 4 - k] += z.wrapping_shr((b as u32).wrapping_sub(k as u32));
+        }
+    }
     let width = bits_for(or);
     let mut best = (Layout::Fixed { width }, 7 + len * u64::from(width));
-    // Outliers, which Rice escapes anyway, would drag the mean up: centre on
-    // the mean of the values within four times the mean.
-    let mean = sum / u128::from(len.max(1));
-    let (kept, kept_sum) = values
-        .clone()
-        .filter(|&z| u128::from(z) <= mean * 4)
-        .fold((0u128, 0u128), |(n, s), z| (n + 1, s + u128::from(z)));
-    let center = 128 - (kept_sum / kept.max(1)).leading_zeros();
-    if width >= center + 2 {
-        for r in center.saturating_sub(1)..=(center + 1).min(63) {
-            let bits = 6 + rice_bits(values.clone(), r);
-            if bits < best.1 {
-                best = (Layout::Rice { r }, bits);
-            }
+    if width < 2 {
+        return best;
+    }
+    // Escape bits of the values of length `b` and longer, for every `b`.
+    let mut escapes = [0u64; 66];
+    for b in (0..=64usize).rev() {
+        escapes[b] = escapes[b + 1] + of_length[b] * (ESCAPE + escape.bits_for_length(b as u32));
+    }
+    let mut quotient_below_escape = of_length[..4].iter().sum::<u64>();
+    for r in 0..width - 1 {
+        let ru = r as usize;
+        // Values of length up to r + 4 take a unary quotient, its stop bit and r low bits.
+        quotient_below_escape += of_length.get(ru + 4).copied().unwrap_or(0);
+        let escaped = escapes.get(ru + 5).copied().unwrap_or(0);
+        let bits = 6 + quotient_below_escape * (1 + u64::from(r)) + quotients[ru + 4] + escaped;
+        if bits < best.1 {
+            best = (Layout::Rice { r }, bits);
         }
     }
     best
 }
 
-fn plan(group: &[i64]) -> Plan {
+fn plan(group: &[i64], escape: Escape) -> Plan {
     let len = group.len() as u64;
-    let (zz_layout, zz_bits) = cheapest(group.iter().map(|&v| zigzag(v)), len);
+    let (zz_layout, zz_bits) = cheapest(group.iter().map(|&v| zigzag(v)), len, escape);
     let (min, max) = group.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let zz_plan = Plan { min: None, layout: zz_layout, bits: 2 + zz_bits };
     // Offsets from the minimum only pay when their range is narrower.
     if group.is_empty() || bits_for(max.wrapping_sub(min) as u64) >= bits_for(zigzag(min).max(zigzag(max))) {
         return zz_plan;
     }
-    let (for_layout, for_bits) = cheapest(group.iter().map(|&v| v.wrapping_sub(min) as u64), len);
+    let (for_layout, for_bits) = cheapest(group.iter().map(|&v| v.wrapping_sub(min) as u64), len, escape);
     let for_bits = for_bits + 7 + u64::from(bits_for(zigzag(min)));
     if for_bits < zz_bits {
         Plan { min: Some(min), layout: for_layout, bits: 2 + for_bits }
@@ -95,13 +159,13 @@ fn plan(group: &[i64]) -> Plan {
 }
 
 /// Bits [`write_packed`] uses for `values`.
-pub(crate) fn packed_bits(values: &[i64]) -> usize {
-    values.chunks(GROUP).map(|g| plan(g).bits as usize).sum()
+pub(crate) fn packed_bits(values: &[i64], escape: Escape) -> usize {
+    values.chunks(GROUP).map(|g| plan(g, escape).bits as usize).sum()
 }
 
-pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64]) {
+pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64], escape: Escape) {
     for group in values.chunks(GROUP) {
-        let plan = plan(group);
+        let plan = plan(group, escape);
         let mode = u64::from(plan.min.is_some()) | if matches!(plan.layout, Layout::Rice { .. }) { 2 } else { 0 };
         w.write_bits(mode, 2);
         match plan.layout {
@@ -129,7 +193,14 @@ pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64]) {
                         w.write_bits(z & ((1u64 << r) - 1), r);
                     } else {
                         w.write_bits(0, ESCAPE as u32);
-                        w.write_bits(z, 64);
+                        match escape {
+                            Escape::Whole => w.write_bits(z, 64),
+                            Escape::Sized => {
+                                let len = bits_for(z);
+                                w.write_bits(u64::from(len - 1), ESCAPE_LENGTH_BITS);
+                                w.write_bits(z, len);
+                            }
+                        }
                     }
                 }
             }
@@ -139,7 +210,7 @@ pub(crate) fn write_packed(w: &mut BitWriter, values: &[i64]) {
 
 /// Reads `n` values written by [`write_packed`] into `out`; `None` when the
 /// input is short or a parameter is impossible.
-pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>) -> Option<()> {
+pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>, escape: Escape) -> Option<()> {
     out.reserve(n);
     let mut left = n;
     while left > 0 {
@@ -197,14 +268,14 @@ pub(crate) fn read_packed(r: &mut BitReader<'_>, n: usize, out: &mut Vec<i64>) -
                 while done < codes.len() {
                     done += read_rice_while_whole(r, bits, &mut codes[done..]);
                     if let Some(z) = codes.get_mut(done) {
-                        *z = read_rice(r, bits)?;
+                        *z = read_rice(r, bits, escape)?;
                         done += 1;
                     }
                 }
             }
             Layout::Rice { r: bits } => {
                 for z in codes.iter_mut() {
-                    *z = read_rice(r, bits)?;
+                    *z = read_rice(r, bits, escape)?;
                 }
             }
         }
@@ -254,7 +325,7 @@ fn read_rice_while_whole(r: &mut BitReader<'_>, bits: u32, codes: &mut [u64]) ->
 }
 
 /// One Rice code with `bits` low bits, escapes included.
-fn read_rice(r: &mut BitReader<'_>, bits: u32) -> Option<u64> {
+fn read_rice(r: &mut BitReader<'_>, bits: u32, escape: Escape) -> Option<u64> {
     r.ensure(ESCAPE as u32 + 1);
     let q = u64::from(r.leading_zeros(ESCAPE as u32));
     if q < ESCAPE {
@@ -265,7 +336,13 @@ fn read_rice(r: &mut BitReader<'_>, bits: u32) -> Option<u64> {
         Some((q << bits) | r.read_bits(bits)?)
     } else {
         r.consume(ESCAPE as u32);
-        r.read_bits(64)
+        match escape {
+            Escape::Whole => r.read_bits(64),
+            Escape::Sized => {
+                let len = r.read_bits(ESCAPE_LENGTH_BITS)? as u32 + 1;
+                r.read_bits(len)
+            }
+        }
     }
 }
 
@@ -275,14 +352,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn round_trip(values: &[i64]) {
-        let mut w = BitWriter::default();
-        write_packed(&mut w, values);
-        assert_eq!(w.bit_len(), packed_bits(values));
-        let bytes = w.finish();
-        let mut out = Vec::new();
-        read_packed(&mut BitReader::new(&bytes), values.len(), &mut out).unwrap();
-        assert_eq!(out, values);
+    /// Round-trips `values` with either escape; returns the sized escape's bits.
+    fn round_trip(values: &[i64]) -> usize {
+        let mut bits = 0;
+        for escape in [Escape::Whole, Escape::Sized] {
+            let mut w = BitWriter::default();
+            write_packed(&mut w, values, escape);
+            bits = packed_bits(values, escape);
+            assert_eq!(w.bit_len(), bits);
+            let bytes = w.finish();
+            let mut out = Vec::new();
+            read_packed(&mut BitReader::new(&bytes), values.len(), &mut out, escape).unwrap();
+            assert_eq!(out, values, "{escape:?}");
+        }
+        bits
     }
 
     proptest! {
@@ -319,15 +402,54 @@ mod tests {
                 values[i % len] = v;
             }
             if len >= 16 && e < 40 {
-                let rice = matches!(plan(&values[..len.min(GROUP)]).layout, Layout::Rice { .. });
-                prop_assert!(rice, "a fixed width for e = {}", e);
+                for escape in [Escape::Whole, Escape::Sized] {
+                    let rice = matches!(plan(&values[..len.min(GROUP)], escape).layout, Layout::Rice { .. });
+                    prop_assert!(rice, "a fixed width for e = {} with {:?}", e, escape);
+                }
             }
             round_trip(&values);
         }
 
         #[test]
         fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..128), n in 0usize..300) {
-            let _ = read_packed(&mut BitReader::new(&data), n, &mut Vec::new());
+            let _ = read_packed(&mut BitReader::new(&data), n, &mut Vec::new(), Escape::Whole);
+            let _ = read_packed(&mut BitReader::new(&data), n, &mut Vec::new(), Escape::Sized);
+        }
+
+        /// Rice is chosen at the cheapest `r`: no other `r` packs the
+        /// group in fewer bits.
+        #[test]
+        fn rice_takes_the_cheapest_r(
+            steps in proptest::collection::vec(-3i64..4, 64),
+            spikes in proptest::collection::vec((0usize..64, -5000i64..5000), 0..6),
+        ) {
+            let mut group = steps;
+            for (i, v) in spikes {
+                group[i] = v;
+            }
+            for escape in [Escape::Whole, Escape::Sized] {
+                let chosen = plan(&group, escape).bits;
+                let zigzags = group.iter().map(|&v| zigzag(v));
+                for r in 0..63 {
+                    prop_assert!(chosen <= 2 + 6 + rice_bits(zigzags.clone(), r, escape), "r = {} beats the plan", r);
+                }
+            }
+        }
+    }
+
+    /// A sized escape costs its value's bits, not 64: small steps with a
+    /// spike a group pack far smaller, and every length round-trips.
+    #[test]
+    fn sized_escapes_cost_their_values_bits() {
+        let mut steps: Vec<i64> = (0..640).map(|i| (i % 3) - 1).collect();
+        for v in steps.iter_mut().step_by(40) {
+            *v = 700;
+        }
+        let sized = round_trip(&steps);
+        assert!(sized < packed_bits(&steps, Escape::Whole) - 16 * 40, "{sized}");
+        for len in 5..=64u32 {
+            let z = 1u64 << (len - 1);
+            round_trip(&[0, 1, -1, 0, unzigzag(z), 1, unzigzag(z | 1), 0]);
         }
     }
 
@@ -344,13 +466,13 @@ mod tests {
 
     #[test]
     fn layouts_are_chosen_by_size() {
-        assert_eq!(packed_bits(&[0; 640]), 90, "zero groups cost only their header");
+        assert_eq!(packed_bits(&[0; 640], Escape::Sized), 90, "zero groups cost only their header");
         // Positive increments 1000..3000: 11-bit offsets beat 13-bit zigzag.
         let inc: Vec<i64> = (0..64).map(|i| 1000 + (i * 31) % 2000).collect();
-        assert!(packed_bits(&inc) < 64 * 12);
+        assert!(packed_bits(&inc, Escape::Sized) < 64 * 12);
         // Mostly small steps with one outlier: Rice beats the outlier's width.
         let mut steps: Vec<i64> = (0..64).map(|i| (i % 5) - 2).collect();
         steps[10] = 5000;
-        assert!(packed_bits(&steps) < 64 * 8, "{}", packed_bits(&steps));
+        assert!(packed_bits(&steps, Escape::Whole) < 64 * 8, "{}", packed_bits(&steps, Escape::Whole));
     }
 }

@@ -3,7 +3,8 @@
 //! timestamps in whichever of three forms is smallest. Pure codec, no I/O.
 //!
 //! ```text
-//! head u8 (value codec in bits 0-3, timestamp form in bits 4-5) | count uvarint
+//! head u8 (value codec in bits 0-3, timestamp form in bits 4-5, sized escapes in bit 6)
+//!          | count uvarint
 //!          | timestamps, by form:
 //!   0 dods          t0 varint | delta0 uvarint (count >= 2) | bits_len uvarint | packed dods (count - 2)
 //!   1 scaled dods   t0 varint | g uvarint | delta0 uvarint (count >= 2) | bits_len uvarint
@@ -17,25 +18,35 @@
 //!   3 DecimalDeltaScaled  k i8 | m0 varint | g uvarint | bits_len uvarint | packed deltas / g | patches
 //!   4 DecimalDodScaled    k i8 | m0 varint | d0 varint (count >= 2) | g uvarint | bits_len uvarint
 //!                         | packed dods / g | patches
+//!   5 DecimalDeltaBytes   k i8 | m0 varint | g uvarint | bytes_len uvarint
+//!                         | zigzag(delta / g) uvarint (count - 1) | patches
 //! patches := 0 u8                                            no patches
 //!          | 1 u8 | n uvarint | (index delta uvarint | bit-pattern difference varint){n}
 //!          | 2 u8 | bits_len uvarint | packed differences, one per value (0 = exact)
 //! ```
 //! A decimal value is `m / 10^k`; a patched one is the f64 whose bit pattern
 //! is that of `m / 10^k` plus the difference (`decimal.rs`). "packed" is
-//! `packed.rs`. `g` is the greatest common divisor of what follows it (at
+//! `packed.rs`, with sized escapes when head bit 6 is set (every chunk
+//! from block version 7 on), whole 64-bit ones before. `g` is the greatest common divisor of what follows it (at
 //! least 2; in form 2, 1 when there is none): timestamps in whole seconds or minutes at irregular spacing,
 //! and readings in steps (0.002 kW, 5 units), pack their quotients in far
-//! fewer bits. Forms 1-2 and codecs 3-4 appear from block version 5 on. All
+//! fewer bits. Forms 1-2 and codecs 3-4 appear from block version 5 on.
+//! Codec 5 (block version 7 on) writes bytes, not bits, for the block
+//! frame's zstd to code: it finds what Rice codes of single values cannot,
+//! how often each delta comes and what repeats (a sub-meter's idle zeros
+//! and its switching on and off), and takes about what a store of varints
+//! under zstd takes. A chunk is written with it when zstd packs it smaller
+//! than the best packed codec. All
 //! differences use wrapping arithmetic, so any strictly increasing
 //! timestamps and any f64 round-trip.
 
 use super::bstream::{BitReader, BitWriter};
-use super::packed::{packed_bits, read_packed, write_packed};
+use super::packed::{packed_bits, read_packed, write_packed, Escape};
 use super::xor::XorState;
 use super::{decimal, Codec};
-use crate::codec::{put_uvarint, put_varint, ByteReader, DecodeError};
+use crate::codec::{put_uvarint, put_varint, unzigzag, zigzag, ByteReader, DecodeError};
 use crate::Sample;
+use std::cell::RefCell;
 
 /// Upper bound on samples in one sealed chunk; decoders reject more.
 pub(crate) const MAX_SAMPLES: usize = 1 << 16;
@@ -46,39 +57,51 @@ const PATCHES_DENSE: u8 = 2;
 /// Encodes `samples` (strictly increasing timestamps, at least one) with
 /// the smallest codec and returns the bytes and the codec chosen.
 pub(crate) fn encode(samples: &[Sample]) -> (Vec<u8>, Codec) {
+    encode_escaped(samples, CHUNK_ESCAPE)
+}
+
+/// [`encode`] with either escape (whole ones are what blocks of versions
+/// 2-6 hold; tests write them to check they are still read).
+fn encode_escaped(samples: &[Sample], escape: Escape) -> (Vec<u8>, Codec) {
     debug_assert!(!samples.is_empty() && samples.len() <= MAX_SAMPLES);
     let mut out = Vec::with_capacity(samples.len() + 32);
     out.push(0); // head, set below
     put_uvarint(&mut out, samples.len() as u64);
-    let form = encode_chunk_timestamps(samples, &mut out);
+    let form = encode_chunk_timestamps(samples, &mut out, escape);
 
     let values: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    let (codec, body) = encode_values(&values);
-    out[0] = codec as u8 | (form as u8) << FORM_SHIFT;
+    let (codec, body) = encode_chunk_values(&values, escape);
+    let flags = if escape == Escape::Sized { SIZED_ESCAPES } else { 0 };
+    out[0] = codec as u8 | (form as u8) << FORM_SHIFT | flags;
     out.extend_from_slice(&body);
     (out, codec)
 }
 
 /// The value codec and timestamp form a chunk's head byte names.
-fn read_head(bytes: &[u8]) -> Result<(Codec, TimestampForm), DecodeError> {
+fn read_head(bytes: &[u8]) -> Result<(Codec, TimestampForm, Escape), DecodeError> {
     let head = ByteReader::new(bytes).u8("chunk codec")?;
     let codec = Codec::try_from(head & CODEC_MASK).map_err(|_| DecodeError {
         what: "chunk codec",
         offset: 0,
         reason: "unknown codec",
     })?;
-    let form = match head >> FORM_SHIFT {
+    if head & UNKNOWN_FLAGS != 0 {
+        return Err(DecodeError { what: "chunk head", offset: 0, reason: "unknown flag" });
+    }
+    let escape = if head & SIZED_ESCAPES != 0 { Escape::Sized } else { Escape::Whole };
+    let form = match (head >> FORM_SHIFT) & FORM_MASK {
         0 => TimestampForm::Dods,
         1 => TimestampForm::ScaledDods,
         2 => TimestampForm::ScaledDeltas,
         _ => return Err(DecodeError { what: "timestamp form", offset: 0, reason: "unknown timestamp form" }),
     };
-    Ok((codec, form))
+    Ok((codec, form, escape))
 }
 
-/// The value codec and timestamp form (0-2) of a sealed chunk.
-pub(crate) fn head_parts(bytes: &[u8]) -> Result<(Codec, u8), DecodeError> {
-    read_head(bytes).map(|(codec, form)| (codec, form as u8))
+/// The value codec, timestamp form (0-2) and whether its escapes are
+/// sized, of a sealed chunk.
+pub(crate) fn head_parts(bytes: &[u8]) -> Result<(Codec, u8, bool), DecodeError> {
+    read_head(bytes).map(|(codec, form, escape)| (codec, form as u8, escape == Escape::Sized))
 }
 
 /// Bits 4-5 of a sealed chunk's head byte: how its timestamps are written.
@@ -91,7 +114,13 @@ enum TimestampForm {
 }
 
 const FORM_SHIFT: u8 = 4;
+const FORM_MASK: u8 = 0x03;
 const CODEC_MASK: u8 = 0x0f;
+/// Head bit 6: the chunk's packed streams escape with sized values.
+const SIZED_ESCAPES: u8 = 0x40;
+const UNKNOWN_FLAGS: u8 = 0x80;
+/// The escape this build writes into sealed chunks (block version 7).
+const CHUNK_ESCAPE: Escape = Escape::Sized;
 
 /// The greatest common divisor of the magnitudes of `values` (0 when all
 /// are 0): what every one of them is a multiple of.
@@ -113,12 +142,12 @@ fn uvarint_len(v: u64) -> usize {
 /// `values`, or their quotients by their common divisor `g` (at least 2)
 /// when those pack in fewer bits, what writing `g` costs included; with
 /// the packed size in bits.
-fn maybe_scaled(values: Vec<i64>) -> (Option<i64>, Vec<i64>, usize) {
-    let bits = packed_bits(&values);
+fn maybe_scaled(values: Vec<i64>, escape: Escape) -> (Option<i64>, Vec<i64>, usize) {
+    let bits = packed_bits(&values, escape);
     // An `i64` divisor, so each quotient times `g` is its value again.
     if let Some(g) = i64::try_from(common_divisor(&values)).ok().filter(|&g| g >= 2) {
         let quotients: Vec<i64> = values.iter().map(|v| v / g).collect();
-        let scaled_bits = packed_bits(&quotients);
+        let scaled_bits = packed_bits(&quotients, escape);
         if scaled_bits + 8 * uvarint_len(g as u64) < bits {
             return (Some(g), quotients, scaled_bits);
         }
@@ -129,20 +158,20 @@ fn maybe_scaled(values: Vec<i64>) -> (Option<i64>, Vec<i64>, usize) {
 /// The timestamps of a sealed chunk in the smallest form; returns the form.
 /// Deltas beat dods where spacing is irregular (a dod then carries two
 /// deltas' jitter).
-fn encode_chunk_timestamps(samples: &[Sample], out: &mut Vec<u8>) -> TimestampForm {
+fn encode_chunk_timestamps(samples: &[Sample], out: &mut Vec<u8>, escape: Escape) -> TimestampForm {
     let deltas: Vec<i64> = samples.windows(2).map(|w| w[1].t.wrapping_sub(w[0].t)).collect();
     let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     // What each form writes besides the packed bits (t0 and the packed
     // length aside, which all write): dod forms `delta0`, scaled ones `g`.
     let delta0_bits = deltas.first().map_or(0, |&d| 8 * uvarint_len(d as u64));
-    let (g, dods, dod_bits) = maybe_scaled(dods);
+    let (g, dods, dod_bits) = maybe_scaled(dods, escape);
     let mut best = match g {
         Some(g) => (TimestampForm::ScaledDods, dod_bits + delta0_bits + 8 * uvarint_len(g as u64), g, dods),
         None => (TimestampForm::Dods, dod_bits + delta0_bits, 1, dods),
     };
     let g = i64::try_from(common_divisor(&deltas)).unwrap_or(1).max(1);
     let quotients: Vec<i64> = deltas.iter().map(|d| d / g).collect();
-    let bits = packed_bits(&quotients) + 8 * uvarint_len(g as u64);
+    let bits = packed_bits(&quotients, escape) + 8 * uvarint_len(g as u64);
     if bits < best.1 {
         best = (TimestampForm::ScaledDeltas, bits, g, quotients);
     }
@@ -154,15 +183,51 @@ fn encode_chunk_timestamps(samples: &[Sample], out: &mut Vec<u8>) -> TimestampFo
     if form != TimestampForm::ScaledDeltas && samples.len() >= 2 {
         put_uvarint(out, deltas[0] as u64);
     }
-    put_packed(&packed, out);
+    put_packed(&packed, out, escape);
     form
 }
 
-/// The values part alone, with the smallest codec (rollup columns use it).
+/// The values part alone, with the smallest codec (rollup columns use it,
+/// with whole escapes).
 pub(crate) fn encode_values(values: &[f64]) -> (Codec, Vec<u8>) {
+    encode_values_escaped(values, Escape::Whole)
+}
+
+/// A chunk's values: the smallest of [`encode_values_escaped`]'s codecs,
+/// or for a decimal one the same mantissas as codec 5 when the block
+/// frame's zstd makes those smaller (new chunks only: sized escapes and
+/// codec 5 both come with block version 7).
+fn encode_chunk_values(values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
+    let (codec, body) = encode_values_escaped(values, escape);
+    if codec == Codec::Xor || escape == Escape::Whole {
+        return (codec, body);
+    }
+    let bytes = encode_decimal_bytes(body[0] as i8, values, escape);
+    if zstd_len(&bytes) < zstd_len(&body) {
+        (Codec::DecimalDeltaBytes, bytes)
+    } else {
+        (codec, body)
+    }
+}
+
+/// What `bytes` take in a block frame compressed at the default level
+/// (an estimate: the frame holds neighbouring chunks too).
+fn zstd_len(bytes: &[u8]) -> usize {
+    const FRAME_LEVEL: i32 = 3;
+    thread_local! {
+        // One context per thread: making one per chunk cost more than
+        // compressing the chunk.
+        static ZSTD: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            RefCell::new(zstd::bulk::Compressor::new(FRAME_LEVEL).ok());
+    }
+    let compressed = ZSTD.with(|z| z.borrow_mut().as_mut().and_then(|c| c.compress(bytes).ok()).map(|c| c.len()));
+    compressed.unwrap_or(bytes.len()).min(bytes.len())
+}
+
+fn encode_values_escaped(values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
     let mut best = (Codec::Xor, encode_xor(values));
     for k in decimal::candidate_exponents(values) {
-        let (codec, body) = encode_decimal(k, values);
+        let (codec, body) = encode_decimal(k, values, escape);
         if body.len() < best.1.len() {
             best = (codec, body);
         }
@@ -173,17 +238,23 @@ pub(crate) fn encode_values(values: &[f64]) -> (Codec, Vec<u8>) {
 /// Decodes a values part written by [`encode_values`] (all of `bytes`)
 /// into the values of `samples`.
 pub(crate) fn decode_values(codec: Codec, bytes: &[u8], samples: &mut [Sample]) -> Result<(), DecodeError> {
-    decode_values_from(&mut ByteReader::new(bytes), codec, samples)
+    decode_values_from(&mut ByteReader::new(bytes), codec, samples, Escape::Whole)
 }
 
-fn decode_values_from(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) -> Result<(), DecodeError> {
+fn decode_values_from(
+    r: &mut ByteReader<'_>,
+    codec: Codec,
+    samples: &mut [Sample],
+    escape: Escape,
+) -> Result<(), DecodeError> {
     match codec {
         Codec::Xor => decode_xor(r, samples),
-        _ => decode_decimal(r, codec, samples),
+        _ => decode_decimal(r, codec, samples, escape),
     }
 }
 
-/// Timestamps in form 0 (rollup blobs' bucket starts use it too).
+/// Timestamps in form 0, as rollup blobs' bucket starts write them (whole
+/// escapes).
 pub(crate) fn encode_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
     let mut prev_t = samples[0].t;
     put_varint(out, prev_t);
@@ -199,13 +270,13 @@ pub(crate) fn encode_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
         prev_delta = delta;
         prev_t = s.t;
     }
-    put_packed(&dods, out);
+    put_packed(&dods, out, Escape::Whole);
 }
 
 /// `bits_len uvarint | packed bits`.
-fn put_packed(values: &[i64], out: &mut Vec<u8>) {
+fn put_packed(values: &[i64], out: &mut Vec<u8>, escape: Escape) {
     let mut w = BitWriter::with_capacity(values.len() + 8);
-    write_packed(&mut w, values);
+    write_packed(&mut w, values, escape);
     let bits = w.finish();
     put_uvarint(out, bits.len() as u64);
     out.extend_from_slice(&bits);
@@ -222,7 +293,56 @@ fn encode_xor(values: &[f64]) -> Vec<u8> {
 
 /// Mantissas at exponent `k` (nearest ones where inexact) and patches,
 /// delta- or delta-of-delta-coded, whichever packs smaller.
-fn encode_decimal(k: i8, values: &[f64]) -> (Codec, Vec<u8>) {
+fn encode_decimal(k: i8, values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
+    let (m, patches) = mantissas(k, values);
+    let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    let dods: Vec<i64> = m.windows(3).map(|w| w[2].wrapping_sub(w[1]).wrapping_sub(w[1].wrapping_sub(w[0]))).collect();
+    let (delta_scale, deltas, delta_bits) = maybe_scaled(deltas, escape);
+    let (dod_scale, dods, dod_bits) = maybe_scaled(dods, escape);
+    let mut out = vec![k as u8];
+    put_varint(&mut out, m[0]);
+    let codec = if m.len() >= 2 && dod_bits + 64 < delta_bits {
+        put_varint(&mut out, m[1].wrapping_sub(m[0]));
+        put_scale_and_packed(dod_scale, &dods, &mut out, escape);
+        if dod_scale.is_some() {
+            Codec::DecimalDodScaled
+        } else {
+            Codec::DecimalDod
+        }
+    } else {
+        put_scale_and_packed(delta_scale, &deltas, &mut out, escape);
+        if delta_scale.is_some() {
+            Codec::DecimalDeltaScaled
+        } else {
+            Codec::DecimalDelta
+        }
+    };
+    put_patches(&patches, values.len(), &mut out, escape);
+    (codec, out)
+}
+
+/// Codec 5 at exponent `k`: the mantissas' deltas divided by their common
+/// divisor, zigzagged, as uvarints.
+fn encode_decimal_bytes(k: i8, values: &[f64], escape: Escape) -> Vec<u8> {
+    let (m, patches) = mantissas(k, values);
+    let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+    let g = i64::try_from(common_divisor(&deltas)).unwrap_or(1).max(1);
+    let mut varints = Vec::with_capacity(deltas.len() + 8);
+    for d in &deltas {
+        put_uvarint(&mut varints, zigzag(d / g));
+    }
+    let mut out = vec![k as u8];
+    put_varint(&mut out, m[0]);
+    put_uvarint(&mut out, g as u64);
+    put_uvarint(&mut out, varints.len() as u64);
+    out.extend_from_slice(&varints);
+    put_patches(&patches, values.len(), &mut out, escape);
+    out
+}
+
+/// The mantissas of `values` at exponent `k` (the nearest ones where
+/// inexact) and the patches that make those exact.
+fn mantissas(k: i8, values: &[f64]) -> (Vec<i64>, Vec<(usize, i64)>) {
     let mut m = Vec::with_capacity(values.len());
     let mut patches: Vec<(usize, i64)> = Vec::new();
     let mut prev = 0i64;
@@ -240,41 +360,18 @@ fn encode_decimal(k: i8, values: &[f64]) -> (Codec, Vec<u8>) {
         m.push(mantissa);
         prev = mantissa;
     }
-    let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-    let dods: Vec<i64> = m.windows(3).map(|w| w[2].wrapping_sub(w[1]).wrapping_sub(w[1].wrapping_sub(w[0]))).collect();
-    let (delta_scale, deltas, delta_bits) = maybe_scaled(deltas);
-    let (dod_scale, dods, dod_bits) = maybe_scaled(dods);
-    let mut out = vec![k as u8];
-    put_varint(&mut out, m[0]);
-    let codec = if m.len() >= 2 && dod_bits + 64 < delta_bits {
-        put_varint(&mut out, m[1].wrapping_sub(m[0]));
-        put_scale_and_packed(dod_scale, &dods, &mut out);
-        if dod_scale.is_some() {
-            Codec::DecimalDodScaled
-        } else {
-            Codec::DecimalDod
-        }
-    } else {
-        put_scale_and_packed(delta_scale, &deltas, &mut out);
-        if delta_scale.is_some() {
-            Codec::DecimalDeltaScaled
-        } else {
-            Codec::DecimalDelta
-        }
-    };
-    put_patches(&patches, values.len(), &mut out);
-    (codec, out)
+    (m, patches)
 }
 
-fn put_scale_and_packed(scale: Option<i64>, values: &[i64], out: &mut Vec<u8>) {
+fn put_scale_and_packed(scale: Option<i64>, values: &[i64], out: &mut Vec<u8>, escape: Escape) {
     if let Some(g) = scale {
         put_uvarint(out, g as u64);
     }
-    put_packed(values, out);
+    put_packed(values, out, escape);
 }
 
 /// A sparse list when patches are few, a packed difference per value when many.
-fn put_patches(patches: &[(usize, i64)], count: usize, out: &mut Vec<u8>) {
+fn put_patches(patches: &[(usize, i64)], count: usize, out: &mut Vec<u8>, escape: Escape) {
     if patches.is_empty() {
         out.push(PATCHES_NONE);
         return;
@@ -293,7 +390,7 @@ fn put_patches(patches: &[(usize, i64)], count: usize, out: &mut Vec<u8>) {
             diffs[i] = diff;
         }
         let mut dense = vec![PATCHES_DENSE];
-        put_packed(&diffs, &mut dense);
+        put_packed(&diffs, &mut dense, escape);
         if dense.len() < sparse.len() {
             out.extend_from_slice(&dense);
             return;
@@ -304,7 +401,7 @@ fn put_patches(patches: &[(usize, i64)], count: usize, out: &mut Vec<u8>) {
 
 /// Decodes a sealed chunk, appending its samples to `out`.
 pub(crate) fn decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, DecodeError> {
-    let (codec, form) = read_head(bytes)?;
+    let (codec, form, escape) = read_head(bytes)?;
     let mut r = ByteReader::new(bytes);
     r.u8("chunk codec")?;
     let count = r.len("sample count", MAX_SAMPLES)?;
@@ -312,9 +409,9 @@ pub(crate) fn decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, Decod
         return Err(DecodeError { what: "sample count", offset: 1, reason: "empty chunk" });
     }
     let start = out.len();
-    let result = decode_chunk_timestamps(&mut r, form, count, out).and_then(|()| {
+    let result = decode_chunk_timestamps(&mut r, form, count, out, escape).and_then(|()| {
         let samples = out.get_mut(start..).unwrap_or_default();
-        decode_values_from(&mut r, codec, samples)
+        decode_values_from(&mut r, codec, samples, escape)
     });
     if result.is_err() {
         out.truncate(start);
@@ -334,7 +431,12 @@ fn decode_xor(r: &mut ByteReader<'_>, samples: &mut [Sample]) -> Result<(), Deco
     Ok(())
 }
 
-fn decode_decimal(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) -> Result<(), DecodeError> {
+fn decode_decimal(
+    r: &mut ByteReader<'_>,
+    codec: Codec,
+    samples: &mut [Sample],
+    escape: Escape,
+) -> Result<(), DecodeError> {
     let count = samples.len();
     let k_at = r.position();
     let k = r.u8("decimal exponent")? as i8;
@@ -345,12 +447,18 @@ fn decode_decimal(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) 
     let dod = matches!(codec, Codec::DecimalDod | Codec::DecimalDodScaled);
     let mut delta = if dod && count >= 2 { r.varint("first delta")? } else { 0 };
     let scale = match codec {
-        Codec::DecimalDeltaScaled | Codec::DecimalDodScaled => read_scale(r, "mantissa scale")?,
+        Codec::DecimalDeltaScaled | Codec::DecimalDodScaled | Codec::DecimalDeltaBytes => {
+            read_scale(r, "mantissa scale")?
+        }
         _ => 1,
     };
     let packed_len = if dod { count.saturating_sub(2) } else { count - 1 };
     let mut residuals = Vec::with_capacity(packed_len);
-    read_packed_section(r, packed_len, &mut residuals, "packed mantissas")?;
+    if codec == Codec::DecimalDeltaBytes {
+        read_varint_section(r, packed_len, &mut residuals)?;
+    } else {
+        read_packed_section(r, packed_len, &mut residuals, "packed mantissas", escape)?;
+    }
     // The samples the packed residuals do not cover (the first, and the
     // second of a dod chunk, whose delta came first), then one tight loop
     // per codec over the rest.
@@ -396,7 +504,7 @@ fn decode_decimal(r: &mut ByteReader<'_>, codec: Codec, samples: &mut [Sample]) 
         }
         PATCHES_DENSE => {
             let mut diffs = Vec::with_capacity(count);
-            read_packed_section(r, count, &mut diffs, "patch differences")?;
+            read_packed_section(r, count, &mut diffs, "patch differences", escape)?;
             for (s, diff) in samples.iter_mut().zip(diffs) {
                 s.v = f64::from_bits(s.v.to_bits().wrapping_add(diff as u64));
             }
@@ -414,11 +522,38 @@ fn read_packed_section(
     n: usize,
     out: &mut Vec<i64>,
     what: &'static str,
+    escape: Escape,
 ) -> Result<(), DecodeError> {
     let len = r.len("packed length", r.remaining())?;
     let at = r.position();
     let bits = r.take(len, what)?;
-    read_packed(&mut BitReader::new(bits), n, out).ok_or(DecodeError { what, offset: at, reason: "end early" })
+    read_packed(&mut BitReader::new(bits), n, out, escape).ok_or(DecodeError { what, offset: at, reason: "end early" })
+}
+
+/// `bytes_len uvarint | n zigzagged uvarints`, exactly.
+fn read_varint_section(r: &mut ByteReader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(), DecodeError> {
+    let len = r.len("varint length", r.remaining())?;
+    let at = r.position();
+    let bytes = r.take(len, "varint mantissas")?;
+    out.reserve(n);
+    let mut i = 0;
+    for _ in 0..n {
+        // One byte is the common case (a quotient within ±64): no
+        // reader, no error path.
+        if let Some(&b) = bytes.get(i).filter(|&&b| b < 0x80) {
+            out.push(unzigzag(u64::from(b)));
+            i += 1;
+            continue;
+        }
+        let mut rest = ByteReader::new(bytes.get(i..).unwrap_or_default());
+        let z = rest.uvarint("varint mantissa").map_err(|e| DecodeError { offset: at + i + e.offset, ..e })?;
+        out.push(unzigzag(z));
+        i += rest.position();
+    }
+    if i != bytes.len() {
+        return Err(DecodeError { what: "varint mantissas", offset: at + i, reason: "trailing bytes" });
+    }
+    Ok(())
 }
 
 /// A common divisor `g`: at least 1 and an `i64`.
@@ -433,9 +568,10 @@ fn decode_chunk_timestamps(
     form: TimestampForm,
     count: usize,
     out: &mut Vec<Sample>,
+    escape: Escape,
 ) -> Result<(), DecodeError> {
     if form == TimestampForm::Dods {
-        return decode_timestamps(r, count, out);
+        return decode_timestamps_escaped(r, count, out, escape);
     }
     let mut t = r.varint("first timestamp")?;
     let scale = read_scale(r, "timestamp scale")?;
@@ -448,7 +584,7 @@ fn decode_chunk_timestamps(
     }
     let packed_len = if form == TimestampForm::ScaledDods { count.saturating_sub(2) } else { count - 1 };
     let mut quotients = Vec::with_capacity(packed_len);
-    read_packed_section(r, packed_len, &mut quotients, "timestamp bits")?;
+    read_packed_section(r, packed_len, &mut quotients, "timestamp bits", escape)?;
     // Extended from the slice, not pushed one by one: each push reloaded
     // the vector's length and capacity.
     let dods = form == TimestampForm::ScaledDods;
@@ -461,11 +597,20 @@ fn decode_chunk_timestamps(
     Ok(())
 }
 
-/// Timestamps in form 0 (rollup blobs' bucket starts use it too).
+/// Timestamps in form 0 as rollup blobs' bucket starts write them.
 pub(crate) fn decode_timestamps(
     r: &mut ByteReader<'_>,
     count: usize,
     out: &mut Vec<Sample>,
+) -> Result<(), DecodeError> {
+    decode_timestamps_escaped(r, count, out, Escape::Whole)
+}
+
+fn decode_timestamps_escaped(
+    r: &mut ByteReader<'_>,
+    count: usize,
+    out: &mut Vec<Sample>,
+    escape: Escape,
 ) -> Result<(), DecodeError> {
     let mut t = r.varint("first timestamp")?;
     out.reserve(count);
@@ -476,7 +621,7 @@ pub(crate) fn decode_timestamps(
         out.push(Sample { t, v: 0.0 });
     }
     let mut dods = Vec::with_capacity(count.saturating_sub(2));
-    read_packed_section(r, count.saturating_sub(2), &mut dods, "timestamp bits")?;
+    read_packed_section(r, count.saturating_sub(2), &mut dods, "timestamp bits", escape)?;
     out.extend(dods.iter().map(|&dod| {
         delta = delta.wrapping_add(dod as u64);
         t = t.wrapping_add(delta as i64);
@@ -597,7 +742,7 @@ mod tests {
     }
 
     fn codec_and_form(bytes: &[u8]) -> (Codec, u8) {
-        (Codec::try_from(bytes[0] & CODEC_MASK).unwrap(), bytes[0] >> FORM_SHIFT)
+        (Codec::try_from(bytes[0] & CODEC_MASK).unwrap(), (bytes[0] >> FORM_SHIFT) & FORM_MASK)
     }
 
     #[test]
@@ -647,17 +792,91 @@ mod tests {
                 Some((*m * 2) as f64 / 1000.0)
             })
             .collect();
-        let (codec, len) = round_trip(&at_seconds(&power));
+        round_trip(&at_seconds(&power));
+        let (codec, len) = packed(&power);
         assert_eq!(codec, Codec::DecimalDeltaScaled);
         // One reading in three a thousandth off the steps: no common divisor.
         let unscaled: Vec<f64> =
             power.iter().enumerate().map(|(i, v)| v + u8::from(i % 3 == 0) as f64 / 1000.0).collect();
-        let (codec, unscaled_len) = round_trip(&at_seconds(&unscaled));
+        round_trip(&at_seconds(&unscaled));
+        let (codec, unscaled_len) = packed(&unscaled);
         assert!(matches!(codec, Codec::DecimalDelta | Codec::DecimalDod), "{codec:?}");
         assert!(len + 2000 / 8 <= unscaled_len + 16, "a bit less per value: {len} vs {unscaled_len}");
         // A counter in steps of 250 with a varying rate: dods scaled.
         let counter: Vec<f64> = (0..2000i64).map(|i| (i * i / 7 * 250) as f64).collect();
         assert_eq!(round_trip(&at_seconds(&counter)).0, Codec::DecimalDodScaled);
+    }
+
+    /// The smallest bit-packed values codec for `values` and its bytes
+    /// (what a chunk holds unless codec 5 is smaller under zstd).
+    fn packed(values: &[f64]) -> (Codec, usize) {
+        let (codec, body) = encode_values_escaped(values, CHUNK_ESCAPE);
+        (codec, body.len())
+    }
+
+    /// A gauge of small steps with spikes (a sub-meter switching on and
+    /// off, a request burst): written with sized escapes it takes fewer
+    /// bytes than with whole ones, and both read back exactly, as blocks of
+    /// versions 2-6 hold the whole ones.
+    #[test]
+    fn spikes_escape_sized_and_whole_escapes_still_read() {
+        let values: Vec<f64> = (0..2000u64)
+            .scan(0i64, |m, i| {
+                let x = i.wrapping_mul(2_654_435_761) >> 7;
+                *m = if x % 50 == 0 { (x % 4000) as i64 } else { (*m + (x % 3) as i64 - 1).max(0) };
+                Some(*m as f64 / 10.0)
+            })
+            .collect();
+        let samples = at_seconds(&values);
+        round_trip(&samples);
+        let (new, _) = encode(&samples);
+        assert_ne!(new[0] & SIZED_ESCAPES, 0, "chunks are written with sized escapes");
+        let (whole, whole_codec) = encode_escaped(&samples, Escape::Whole);
+        assert_eq!(whole[0] & SIZED_ESCAPES, 0);
+        let mut out = Vec::new();
+        assert_eq!(decode(&whole, &mut out).unwrap(), whole_codec);
+        let bits = |samples: &[Sample]| samples.iter().map(|s| (s.t, s.v.to_bits())).collect::<Vec<_>>();
+        assert_eq!(bits(&out), bits(&samples));
+        let (sized, sized_len) = packed(&values);
+        let whole_len = encode_values_escaped(&values, Escape::Whole).1.len();
+        assert!(sized_len * 10 < whole_len * 9, "sized {sized_len} bytes, whole {whole_len}");
+        assert!(matches!(sized, Codec::DecimalDelta | Codec::DecimalDeltaScaled), "{sized:?}");
+        let mut flagged = new.clone();
+        flagged[0] |= UNKNOWN_FLAGS;
+        assert_eq!(decode(&flagged, &mut Vec::new()).unwrap_err().reason, "unknown flag");
+    }
+
+    /// A sub-meter idle at 0 most minutes, switching to a few levels and
+    /// back: its deltas repeat, which zstd finds in bytes and Rice codes
+    /// of single values cannot. The chunk takes codec 5, smaller under
+    /// zstd than the best packed codec, and reads back exactly; cut or
+    /// padded varints are errors.
+    #[test]
+    fn idle_and_switching_readings_take_varint_bytes() {
+        let values: Vec<f64> = (0..2000u64)
+            .map(|i| {
+                let x = (i / 7).wrapping_mul(2_654_435_761) >> 9;
+                match x % 5 {
+                    0..=2 => 0.0,
+                    3 => 17.0 + (x % 2) as f64,
+                    _ => 1.0,
+                }
+            })
+            .collect();
+        let samples = at_seconds(&values);
+        let (codec, _) = round_trip(&samples);
+        assert_eq!(codec, Codec::DecimalDeltaBytes);
+        let (chunk, _) = encode(&samples);
+        let (_, body) = encode_values_escaped(&values, CHUNK_ESCAPE);
+        let bytes = encode_decimal_bytes(0, &values, CHUNK_ESCAPE);
+        assert!(zstd_len(&bytes) < zstd_len(&body), "{} vs {}", zstd_len(&bytes), zstd_len(&body));
+        // A quotient of several bytes (a jump of 10,000) reads back too.
+        let mut jumps = values.clone();
+        jumps[100] = 10_000.0;
+        round_trip(&at_seconds(&jumps));
+        for cut in 0..chunk.len() {
+            assert!(decode(&chunk[..cut], &mut Vec::new()).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]
