@@ -102,28 +102,28 @@ fn rice_bits(values: impl Iterator<Item = u64> + Clone, r: u32, escape: Escape) 
 /// escape for `r <= b - 5` (its quotient has 5 bits or more), and needs
 /// its quotient only for the four `r` between.
 fn cheapest(values: impl Iterator<Item = u64> + Clone, len: u64, escape: Escape) -> (Layout, u64) {
+    let width = bits_for(values.clone().fold(0u64, |or, z| or | z));
+    let fixed = (Layout::Fixed { width }, 7 + len * u64::from(width));
+    if width < 2 {
+        // Nothing to price: Rice at r = 0 costs at least one bit a value.
+        return fixed;
+    }
     let mut of_length = [0u64; 65];
     // `quotients[r + 4]`: the sum of the quotients at `r` of the values
     // whose quotient there is 1 to 15; entries 0-3 collect the shifts
     // below 0 (values shorter than 4 bits), never read.
     let mut quotients = [0u64; 68];
-    let mut or = 0u64;
     for z in values {
-        or |= z;
         let b = bits_for(z) as usize;
         of_length[b] += 1;
         for k in 1..=4 {
             quotients[b + 4 - k] += z.wrapping_shr((b as u32).wrapping_sub(k as u32));
         }
     }
-    let width = bits_for(or);
-    let mut best = (Layout::Fixed { width }, 7 + len * u64::from(width));
-    if width < 2 {
-        return best;
-    }
+    let mut best = fixed;
     // Escape bits of the values of length `b` and longer, for every `b`.
     let mut escapes = [0u64; 66];
-    for b in (0..=64usize).rev() {
+    for b in (0..=width as usize).rev() {
         escapes[b] = escapes[b + 1] + of_length[b] * (ESCAPE + escape.bits_for_length(b as u32));
     }
     let mut quotient_below_escape = of_length[..4].iter().sum::<u64>();
