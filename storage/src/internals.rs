@@ -29,6 +29,14 @@ pub fn sealed_encode(samples: &[Sample]) -> (Vec<u8>, Codec) {
     sealed::encode(samples)
 }
 
+/// How many Rice escapes decoding the sealed chunk `bytes` reads (format
+/// tests: that checked-in bytes hold escapes).
+pub fn sealed_escapes(bytes: &[u8]) -> Result<u64, String> {
+    let before = crate::chunk::packed::escapes_read();
+    sealed::decode(bytes, &mut Vec::new()).map_err(|e| e.to_string())?;
+    Ok(crate::chunk::packed::escapes_read() - before)
+}
+
 /// Decodes a sealed block chunk, appending to `out`.
 pub fn sealed_decode(bytes: &[u8], out: &mut Vec<Sample>) -> Result<Codec, String> {
     sealed::decode(bytes, out).map_err(|e| e.to_string())
@@ -98,10 +106,10 @@ pub fn rollup_encode(samples: &[Sample], resolution: i64) -> Vec<u8> {
     crate::rollup::encode(&crate::rollup::compute_for_storage(samples, resolution))
 }
 
-/// The value codec, timestamp form and whether escapes are sized
-/// (`storage/docs/format/chunks.md`) of every sealed chunk of the block in
-/// `dir`, series by series (format tests).
-pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u8, bool)>, String> {
+/// The value codec, timestamp form, whether escapes are sized and how
+/// many Rice escapes it holds (`storage/docs/format/chunks.md`), of every
+/// sealed chunk of the block in `dir`, series by series (format tests).
+pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u8, bool, u64)>, String> {
     use crate::block::{Block, FrameCache};
     let block = Block::open(dir).map_err(|e| e.to_string())?;
     let (mut metas, mut cache, mut out) = (Vec::new(), FrameCache::default(), Vec::new());
@@ -110,7 +118,7 @@ pub fn block_chunk_formats(dir: &std::path::Path) -> Result<Vec<(&'static str, u
         for meta in &metas {
             let bytes = block.chunk_bytes(meta, &mut cache).map_err(|e| e.to_string())?;
             let (codec, form, sized) = crate::chunk::sealed::head_parts(bytes).map_err(|e| e.to_string())?;
-            out.push((codec.name(), form, sized));
+            out.push((codec.name(), form, sized, sealed_escapes(bytes)?));
         }
     }
     Ok(out)

@@ -39,7 +39,7 @@ fn directory_target_seeds_are_valid() {
     }
     // Each sealed chunk seed decodes (the target skips inputs that do not,
     // so a seed that stopped decoding would test nothing).
-    for seed in ["counter", "floats", "gauge", "scaled", "special"] {
+    for seed in ["counter", "floats", "gauge", "scaled", "special", "sized_escapes", "varint_bytes"] {
         let bytes = std::fs::read(root.join("sealed_chunk").join(seed)).unwrap();
         let mut samples = Vec::new();
         pulsedb_storage::internals::sealed_decode(&bytes, &mut samples).unwrap_or_else(|e| panic!("{seed}: {e}"));

@@ -1,11 +1,13 @@
 //! Golden fixture `tests/fixtures/v7-meter/`: block format 7's sealed
 //! chunks in checked-in bytes, on a household meter's 1-minute readings:
-//! sub-meters idle at 0 and switching to a few levels (value codec 5,
-//! varint bytes for the frame's zstd), active power in steps of 0.002 kW
-//! with spikes of an appliance switching on (Rice groups whose spikes take
-//! sized escapes) and a voltage in hundredths. The test checks that codec
-//! 5 and the sized-escape flag are in the checked-in bytes, and that the
-//! fixture reads back exactly, before and after compaction.
+//! a sub-meter idle at 0 and switching to a few levels, active power in
+//! steps of 0.002 kW with an appliance switching on and off, a voltage in
+//! hundredths (these take value codec 5, varint bytes for the frame's
+//! zstd), and a reporter whose readings come a few milliseconds late and
+//! stop for hours now and then (its timestamps' Rice groups escape the
+//! outages, sized). The test checks that codec 5, the sized-escape flag
+//! and sized escapes are in the checked-in bytes, and that the fixture
+//! reads back exactly, before and after compaction.
 //! Written once by the ignored `write_meter_golden` below, checked in,
 //! never regenerated.
 #![allow(clippy::unwrap_used)]
@@ -79,7 +81,20 @@ fn expected() -> Vec<(Labels, Vec<Sample>)> {
         *cv = (*cv + d as i64 - 40).clamp(22_500, 25_200);
         Some(*cv as f64 / 100.0)
     }));
-    vec![(labels("active_power_kw"), power), (labels("sub_metering_wh"), sub_meter), (labels("voltage"), voltage)]
+    // Every minute, up to 30 ms late; an outage of 1-3 hours about once a day.
+    let reporter: Vec<Sample> = draws(17, 1440)
+        .scan(0i64, |minute, d| {
+            *minute += if d == 0 { 60 + (*minute % 121) } else { 1 };
+            Some(Sample::new(*minute * MIN + (d % 31) as i64, 1.0))
+        })
+        .take_while(|s| s.t < END)
+        .collect();
+    vec![
+        (labels("active_power_kw"), power),
+        (labels("reporter_up"), reporter),
+        (labels("sub_metering_wh"), sub_meter),
+        (labels("voltage"), voltage),
+    ]
 }
 
 #[test]
@@ -87,8 +102,9 @@ fn version_7_meter_chunks_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(Path::new(FIXTURE), dir.path());
     let found = formats(dir.path());
-    assert!(found.iter().any(|&(c, _, _)| c == "decimal-delta-bytes"), "the fixture holds codec 5: {found:?}");
-    assert!(found.iter().all(|&(_, _, sized)| sized), "every version 7 chunk has sized escapes: {found:?}");
+    assert!(found.iter().any(|&(c, _, _, _)| c == "decimal-delta-bytes"), "the fixture holds codec 5: {found:?}");
+    assert!(found.iter().all(|&(_, _, sized, _)| sized), "every version 7 chunk has sized escapes: {found:?}");
+    assert!(found.iter().any(|&(_, _, _, escapes)| escapes > 0), "the fixture holds sized escapes: {found:?}");
     let db = Db::open(dir.path(), options()).unwrap();
     assert_eq!(db.stats().unwrap().blocks, 2, "days 0-1 compacted, day 2 a block of its own");
     let want = to_bits(&expected());

@@ -97,7 +97,7 @@ fn expected() -> Vec<(Labels, Vec<Sample>)> {
 
 /// The value codecs, timestamp forms and escapes of every chunk in the
 /// blocks of `dir` (also for `golden_meter.rs`).
-pub(super) fn formats(dir: &Path) -> Vec<(&'static str, u8, bool)> {
+pub(super) fn formats(dir: &Path) -> Vec<(&'static str, u8, bool, u64)> {
     let mut all = Vec::new();
     for block in std::fs::read_dir(dir.join("blocks")).unwrap() {
         all.extend(pulsedb_storage::internals::block_chunk_formats(&block.unwrap().path()).unwrap());
@@ -113,12 +113,12 @@ fn version_5_scaled_chunks_read_back_exactly() {
     copy_dir(Path::new(FIXTURE), dir.path());
     let found = formats(dir.path());
     for codec in ["decimal-delta-scaled", "decimal-dod-scaled"] {
-        assert!(found.iter().any(|&(c, _, _)| c == codec), "the fixture holds {codec}: {found:?}");
+        assert!(found.iter().any(|&(c, _, _, _)| c == codec), "the fixture holds {codec}: {found:?}");
     }
     for form in [1, 2] {
-        assert!(found.iter().any(|&(_, f, _)| f == form), "the fixture holds timestamp form {form}: {found:?}");
+        assert!(found.iter().any(|&(_, f, _, _)| f == form), "the fixture holds timestamp form {form}: {found:?}");
     }
-    assert!(found.iter().all(|&(_, _, sized)| !sized), "version 5 chunks escape whole: {found:?}");
+    assert!(found.iter().all(|&(_, _, sized, _)| !sized), "version 5 chunks have head bit 6 clear: {found:?}");
     let db = Db::open(dir.path(), options()).unwrap();
     assert_eq!(db.stats().unwrap().blocks, 2, "days 0-1 compacted, day 2 a block of its own");
     let want = to_bits(&expected());

@@ -22,7 +22,7 @@ use crate::{fs, Result, Sample, SeriesRef};
 /// few dozen samples takes about as long as finding their bucket).
 /// 1 min buckets need a sample every 2 s or faster (30); 1 h buckets one
 /// every 36 s or faster (100): 15 s and 30 s scrapes keep them, 1-minute
-/// readings do not (their summaries added a fifth to a meter's bytes).
+/// readings do not (their summaries added a sixth to a meter's bytes).
 pub(crate) fn min_samples_per_bucket(resolution: i64) -> u64 {
     const HOUR_MS: i64 = 3_600_000;
     if resolution >= HOUR_MS {

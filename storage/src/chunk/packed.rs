@@ -324,6 +324,17 @@ fn read_rice_while_whole(r: &mut BitReader<'_>, bits: u32, codes: &mut [u64]) ->
     read
 }
 
+thread_local! {
+    /// Escapes this thread has read: format tests check that checked-in
+    /// bytes hold them ([`escapes_read`]). Touched only on an escape.
+    static ESCAPES_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many Rice escapes this thread has read so far.
+pub(crate) fn escapes_read() -> u64 {
+    ESCAPES_READ.with(std::cell::Cell::get)
+}
+
 /// One Rice code with `bits` low bits, escapes included.
 fn read_rice(r: &mut BitReader<'_>, bits: u32, escape: Escape) -> Option<u64> {
     r.ensure(ESCAPE as u32 + 1);
@@ -336,6 +347,7 @@ fn read_rice(r: &mut BitReader<'_>, bits: u32, escape: Escape) -> Option<u64> {
         Some((q << bits) | r.read_bits(bits)?)
     } else {
         r.consume(ESCAPE as u32);
+        ESCAPES_READ.with(|n| n.set(n.get() + 1));
         match escape {
             Escape::Whole => r.read_bits(64),
             Escape::Sized => {
@@ -450,6 +462,44 @@ mod tests {
         for len in 5..=64u32 {
             let z = 1u64 << (len - 1);
             round_trip(&[0, 1, -1, 0, unzigzag(z), 1, unzigzag(z | 1), 0]);
+        }
+    }
+
+    /// The bits of a sized escape, field by field: 63 zeros at `r = 0`
+    /// (a stop bit each), then 1,000 (zigzag 2,000, 11 bits): 16 zero
+    /// bits, its length less one in 6 bits, its 11 bits.
+    #[test]
+    fn a_sized_escape_is_laid_out_as_documented() {
+        let mut group = vec![0i64; 63];
+        group.push(1000);
+        let mut w = BitWriter::default();
+        write_packed(&mut w, &group, Escape::Sized);
+        let bytes = w.finish();
+        let mut r = BitReader::new(&bytes);
+        assert_eq!(r.read_bits(2), Some(2), "mode 2: Rice of zigzags");
+        assert_eq!(r.read_bits(6), Some(0), "r = 0");
+        for _ in 0..63 {
+            assert_eq!(r.read_bits(1), Some(1), "a zero: quotient 0, its stop bit");
+        }
+        assert_eq!(r.read_bits(16), Some(0), "the escape's 16 zero bits");
+        assert_eq!(r.read_bits(6), Some(10), "bit length 11, less one");
+        assert_eq!(r.read_bits(11), Some(2000), "zigzag(1000)");
+        assert_eq!(packed_bits(&group, Escape::Sized), 2 + 6 + 63 + 16 + 6 + 11);
+        let before = escapes_read();
+        round_trip(&group);
+        assert_eq!(escapes_read() - before, 2, "one escape read per escape kind");
+    }
+
+    /// Width-64 values among zeros: priced as written, at the cheapest `r`.
+    #[test]
+    fn full_width_values_are_priced_as_written() {
+        let mut group = vec![0i64; 60];
+        group.extend([i64::MIN, i64::MAX, -1, 1 << 62]);
+        round_trip(&group);
+        for escape in [Escape::Whole, Escape::Sized] {
+            let zigzags = group.iter().map(|&v| zigzag(v));
+            let best = (0..63).map(|r| 2 + 6 + rice_bits(zigzags.clone(), r, escape)).min().unwrap();
+            assert_eq!(plan(&group, escape).bits, best.min(2 + 7 + 64 * 64), "{escape:?}");
         }
     }
 

@@ -27,10 +27,11 @@
 //! A decimal value is `m / 10^k`; a patched one is the f64 whose bit pattern
 //! is that of `m / 10^k` plus the difference (`decimal.rs`). "packed" is
 //! `packed.rs`, with sized escapes when head bit 6 is set (every chunk
-//! from block version 7 on), whole 64-bit ones before. `g` is the greatest common divisor of what follows it (at
-//! least 2; in form 2, 1 when there is none): timestamps in whole seconds or minutes at irregular spacing,
-//! and readings in steps (0.002 kW, 5 units), pack their quotients in far
-//! fewer bits. Forms 1-2 and codecs 3-4 appear from block version 5 on.
+//! from block version 7 on), whole 64-bit ones before. `g` is the
+//! greatest common divisor of what follows it (at least 2; in form 2 and
+//! codec 5, 1 when there is none): timestamps in whole seconds or minutes
+//! at irregular spacing, and readings in steps (0.002 kW, 5 units), pack
+//! their quotients in far fewer bits. Forms 1-2 and codecs 3-4 appear from block version 5 on.
 //! Codec 5 (block version 7 on) writes bytes, not bits, for the block
 //! frame's zstd to code: it finds what Rice codes of single values cannot,
 //! how often each delta comes and what repeats (a sub-meter's idle zeros
@@ -211,7 +212,9 @@ fn encode_chunk_values(values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
 }
 
 /// What `bytes` take in a block frame compressed at the default level
-/// (an estimate: the frame holds neighbouring chunks too).
+/// (an estimate: the frame holds neighbouring chunks too, and a data
+/// directory may set another `zstd_level`; the choice between two bodies
+/// rarely turns on the level).
 fn zstd_len(bytes: &[u8]) -> usize {
     const FRAME_LEVEL: i32 = 3;
     thread_local! {
@@ -877,6 +880,27 @@ mod tests {
         for cut in 0..chunk.len() {
             assert!(decode(&chunk[..cut], &mut Vec::new()).is_err(), "cut at {cut}");
         }
+    }
+
+    /// A varint section holds exactly its count of varints: a length one
+    /// short or one long, or a varint cut at the end, is an error naming it.
+    #[test]
+    fn varint_sections_hold_exactly_their_count() {
+        let section = |len: usize, bytes: &[u8], n: usize| {
+            let mut data = Vec::new();
+            put_uvarint(&mut data, len as u64);
+            data.extend_from_slice(bytes);
+            let mut out = Vec::new();
+            read_varint_section(&mut ByteReader::new(&data), n, &mut out).map(|()| out)
+        };
+        // 0, -1, 1, -300 (zigzag 599: two bytes).
+        let bytes = [0x00, 0x01, 0x02, 0xd7, 0x04];
+        assert_eq!(section(5, &bytes, 4).unwrap(), vec![0, -1, 1, -300]);
+        let err = section(5, &bytes, 3).unwrap_err();
+        assert_eq!((err.what, err.reason), ("varint mantissas", "trailing bytes"));
+        assert_eq!(section(4, &bytes[..4], 4).unwrap_err().what, "varint mantissa");
+        assert!(section(6, &bytes, 4).is_err(), "a length past the input");
+        assert!(section(5, &bytes, 5).is_err(), "fewer varints than the count");
     }
 
     #[test]

@@ -98,14 +98,15 @@ struct Column<'a> {
     at: usize,
 }
 
-/// Whether column `i` may take `codec`: a value codec, or the form of
+/// Whether column `i` may take `codec`: a value codec a rollup column is
+/// written with (codec 5 is for sealed chunks only), or the form of
 /// version 6 that column can have (derived min and max, a left-out and
 /// empty correction).
 fn allowed(i: usize, codec: u8, len: usize) -> bool {
     match codec {
         DERIVED => i == forms::MIN || i == forms::MAX,
         ABSENT => i == forms::CORRECTION && len == 0,
-        c => crate::Codec::try_from(c).is_ok(),
+        c => crate::Codec::try_from(c).is_ok_and(|c| c != crate::Codec::DecimalDeltaBytes),
     }
 }
 
