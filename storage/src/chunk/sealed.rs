@@ -199,11 +199,11 @@ pub(crate) fn encode_values(values: &[f64]) -> (Codec, Vec<u8>) {
 /// frame's zstd makes those smaller (new chunks only: sized escapes and
 /// codec 5 both come with block version 7).
 fn encode_chunk_values(values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
-    let (codec, body) = encode_values_escaped(values, escape);
-    if codec == Codec::Xor || escape == Escape::Whole {
+    let ((codec, body), mantissas) = smallest_values(values, escape);
+    let Some(mantissas) = mantissas.filter(|_| escape == Escape::Sized) else {
         return (codec, body);
-    }
-    let bytes = encode_decimal_bytes(body[0] as i8, values, escape);
+    };
+    let bytes = encode_decimal_bytes(&mantissas, escape);
     if zstd_len(&bytes) < zstd_len(&body) {
         (Codec::DecimalDeltaBytes, bytes)
     } else {
@@ -228,14 +228,23 @@ fn zstd_len(bytes: &[u8]) -> usize {
 }
 
 fn encode_values_escaped(values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
+    smallest_values(values, escape).0
+}
+
+/// The smallest codec and its body for `values`, with the mantissas it
+/// was made of when it is a decimal codec.
+fn smallest_values(values: &[f64], escape: Escape) -> ((Codec, Vec<u8>), Option<Mantissas>) {
     let mut best = (Codec::Xor, encode_xor(values));
+    let mut best_mantissas = None;
     for k in decimal::candidate_exponents(values) {
-        let (codec, body) = encode_decimal(k, values, escape);
+        let mantissas = Mantissas::of(k, values);
+        let (codec, body) = encode_decimal(&mantissas, escape);
         if body.len() < best.1.len() {
             best = (codec, body);
+            best_mantissas = Some(mantissas);
         }
     }
-    best
+    (best, best_mantissas)
 }
 
 /// Decodes a values part written by [`encode_values`] (all of `bytes`)
@@ -294,15 +303,14 @@ fn encode_xor(values: &[f64]) -> Vec<u8> {
     w.finish()
 }
 
-/// Mantissas at exponent `k` (nearest ones where inexact) and patches,
-/// delta- or delta-of-delta-coded, whichever packs smaller.
-fn encode_decimal(k: i8, values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
-    let (m, patches) = mantissas(k, values);
+/// `mantissas` delta- or delta-of-delta-coded, whichever packs smaller.
+fn encode_decimal(mantissas: &Mantissas, escape: Escape) -> (Codec, Vec<u8>) {
+    let Mantissas { k, m, patches } = mantissas;
     let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     let dods: Vec<i64> = m.windows(3).map(|w| w[2].wrapping_sub(w[1]).wrapping_sub(w[1].wrapping_sub(w[0]))).collect();
     let (delta_scale, deltas, delta_bits) = maybe_scaled(deltas, escape);
     let (dod_scale, dods, dod_bits) = maybe_scaled(dods, escape);
-    let mut out = vec![k as u8];
+    let mut out = vec![*k as u8];
     put_varint(&mut out, m[0]);
     let codec = if m.len() >= 2 && dod_bits + 64 < delta_bits {
         put_varint(&mut out, m[1].wrapping_sub(m[0]));
@@ -320,50 +328,59 @@ fn encode_decimal(k: i8, values: &[f64], escape: Escape) -> (Codec, Vec<u8>) {
             Codec::DecimalDelta
         }
     };
-    put_patches(&patches, values.len(), &mut out, escape);
+    put_patches(patches, m.len(), &mut out, escape);
     (codec, out)
 }
 
-/// Codec 5 at exponent `k`: the mantissas' deltas divided by their common
-/// divisor, zigzagged, as uvarints.
-fn encode_decimal_bytes(k: i8, values: &[f64], escape: Escape) -> Vec<u8> {
-    let (m, patches) = mantissas(k, values);
+/// Codec 5: the mantissas' deltas divided by their common divisor,
+/// zigzagged, as uvarints.
+fn encode_decimal_bytes(mantissas: &Mantissas, escape: Escape) -> Vec<u8> {
+    let Mantissas { k, m, patches } = mantissas;
     let deltas: Vec<i64> = m.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     let g = i64::try_from(common_divisor(&deltas)).unwrap_or(1).max(1);
     let mut varints = Vec::with_capacity(deltas.len() + 8);
     for d in &deltas {
         put_uvarint(&mut varints, zigzag(d / g));
     }
-    let mut out = vec![k as u8];
+    let mut out = vec![*k as u8];
     put_varint(&mut out, m[0]);
     put_uvarint(&mut out, g as u64);
     put_uvarint(&mut out, varints.len() as u64);
     out.extend_from_slice(&varints);
-    put_patches(&patches, values.len(), &mut out, escape);
+    put_patches(patches, m.len(), &mut out, escape);
     out
 }
 
-/// The mantissas of `values` at exponent `k` (the nearest ones where
-/// inexact) and the patches that make those exact.
-fn mantissas(k: i8, values: &[f64]) -> (Vec<i64>, Vec<(usize, i64)>) {
-    let mut m = Vec::with_capacity(values.len());
-    let mut patches: Vec<(usize, i64)> = Vec::new();
-    let mut prev = 0i64;
-    for (i, &v) in values.iter().enumerate() {
-        let mantissa = match decimal::exact_mantissa(v, k) {
-            Some(exact) => exact,
-            None => {
-                // Keep the stream smooth: the nearest mantissa, or the previous one.
-                let near = decimal::nearest_mantissa(v, k).unwrap_or(prev);
-                let diff = v.to_bits().wrapping_sub(decimal::unscale(near, k).to_bits()) as i64;
-                patches.push((i, diff));
-                near
-            }
-        };
-        m.push(mantissa);
-        prev = mantissa;
+/// A chunk's values as mantissas at exponent `k` (the nearest ones where
+/// inexact) and the patches that make those exact: made once per
+/// candidate `k`, for every decimal codec.
+struct Mantissas {
+    k: i8,
+    m: Vec<i64>,
+    patches: Vec<(usize, i64)>,
+}
+
+impl Mantissas {
+    fn of(k: i8, values: &[f64]) -> Self {
+        let mut m = Vec::with_capacity(values.len());
+        let mut patches: Vec<(usize, i64)> = Vec::new();
+        let mut prev = 0i64;
+        for (i, &v) in values.iter().enumerate() {
+            let mantissa = match decimal::exact_mantissa(v, k) {
+                Some(exact) => exact,
+                None => {
+                    // Keep the stream smooth: the nearest mantissa, or the previous one.
+                    let near = decimal::nearest_mantissa(v, k).unwrap_or(prev);
+                    let diff = v.to_bits().wrapping_sub(decimal::unscale(near, k).to_bits()) as i64;
+                    patches.push((i, diff));
+                    near
+                }
+            };
+            m.push(mantissa);
+            prev = mantissa;
+        }
+        Self { k, m, patches }
     }
-    (m, patches)
 }
 
 fn put_scale_and_packed(scale: Option<i64>, values: &[i64], out: &mut Vec<u8>, escape: Escape) {
@@ -871,7 +888,7 @@ mod tests {
         assert_eq!(codec, Codec::DecimalDeltaBytes);
         let (chunk, _) = encode(&samples);
         let (_, body) = encode_values_escaped(&values, CHUNK_ESCAPE);
-        let bytes = encode_decimal_bytes(0, &values, CHUNK_ESCAPE);
+        let bytes = encode_decimal_bytes(&Mantissas::of(0, &values), CHUNK_ESCAPE);
         assert!(zstd_len(&bytes) < zstd_len(&body), "{} vs {}", zstd_len(&bytes), zstd_len(&body));
         // A quotient of several bytes (a jump of 10,000) reads back too.
         let mut jumps = values.clone();
