@@ -51,7 +51,13 @@ impl Evaluator<'_> {
         let mut group_of: Vec<usize> = Vec::with_capacity(series.len());
         let mut groups: Vec<Labels> = Vec::new();
         let mut index = LabelIndex::with_capacity(0);
-        for s in &series {
+        if !a.without && a.grouping.is_empty() {
+            // One group, of no labels (`count(m)`, `sum(m)`): no key to
+            // build and look up a million times.
+            group_of.resize(series.len(), 0);
+            groups.push(Labels::default());
+        }
+        for s in series.iter().skip(group_of.len()) {
             let key = if a.without { without(&s.labels, &a.grouping, true) } else { keep_only(&s.labels, &a.grouping) };
             let g = match index.find(&key, |g| &groups[g]) {
                 Some(g) => g,
@@ -145,6 +151,21 @@ impl Evaluator<'_> {
         let mut acc = vec![Acc::default(); groups.len()];
         let mut points: Vec<Vec<(usize, f64)>> = vec![Vec::new(); groups.len()];
         let mut touched: Vec<usize> = Vec::new();
+        if self.steps == 1 {
+            // One step: the series in order are its samples in order (as
+            // `by_step` would list them), without a vector of them all.
+            for (s, &g) in series.iter().zip(group_of) {
+                for &(_, v) in &s.points {
+                    acc[g].add(v);
+                }
+            }
+            return groups
+                .into_iter()
+                .zip(acc)
+                .filter(|(_, acc)| acc.count > 0.0)
+                .map(|(labels, acc)| StepSeries { labels, points: vec![(0, acc.value(op))] })
+                .collect();
+        }
         for (i, samples) in by_step(series, self.steps).into_iter().enumerate() {
             for (idx, v) in samples {
                 let g = group_of[idx];
