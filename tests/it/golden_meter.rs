@@ -13,43 +13,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::time::Duration;
 
-use pulsedb::{Batch, Db, Labels, Options, Sample};
-use pulsedb_testkit::data_dir::copy_dir;
+use pulsedb::{Labels, Sample};
 
-use super::fixture_reads::{host_bits, to_bits};
-use super::golden_scaled::formats;
+use super::day_fixtures::{draws, formats, reads_back_exactly, write, END, MIN};
 
 const FIXTURE: &str = "tests/fixtures/v7-meter";
-const MIN: i64 = 60_000;
-const DAY: i64 = 24 * 60 * MIN;
-/// Three days of data.
-const END: i64 = 3 * DAY;
-
-fn options() -> Options {
-    let mut o = Options::default();
-    o.block_span = Duration::from_secs(86_400);
-    o.compaction_spans = vec![Duration::from_secs(86_400), Duration::from_secs(2 * 86_400)];
-    o.retention = Duration::ZERO;
-    o.background_maintenance = false;
-    o
-}
 
 fn labels(name: &str) -> Labels {
     Labels::metric(name, [("host", "golden-m")])
-}
-
-/// Deterministic draws from `seed` (xorshift), in `0..n`.
-fn draws(seed: u64, n: u64) -> impl Iterator<Item = u64> {
-    std::iter::successors(Some(seed | 1), |x| {
-        let mut x = *x;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        Some(x)
-    })
-    .map(move |x| x % n)
 }
 
 fn minutes(values: impl Iterator<Item = f64>) -> Vec<Sample> {
@@ -99,43 +71,15 @@ fn expected() -> Vec<(Labels, Vec<Sample>)> {
 
 #[test]
 fn version_7_meter_chunks_read_back_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(Path::new(FIXTURE), dir.path());
-    let found = formats(dir.path());
+    let found = formats(Path::new(FIXTURE));
     assert!(found.iter().any(|&(c, _, _, _)| c == "decimal-delta-bytes"), "the fixture holds codec 5: {found:?}");
     assert!(found.iter().all(|&(_, _, sized, _)| sized), "every version 7 chunk has sized escapes: {found:?}");
     assert!(found.iter().any(|&(_, _, _, escapes)| escapes > 0), "the fixture holds sized escapes: {found:?}");
-    let db = Db::open(dir.path(), options()).unwrap();
-    assert_eq!(db.stats().unwrap().blocks, 2, "days 0-1 compacted, day 2 a block of its own");
-    let want = to_bits(&expected());
-    assert_eq!(host_bits(&db, "golden-m"), want);
-    db.flush().unwrap();
-    db.compact().unwrap();
-    assert_eq!(host_bits(&db, "golden-m"), want);
+    reads_back_exactly(FIXTURE, "golden-m", &expected());
 }
 
 #[test]
 #[ignore = "writes the checked-in fixture; run only to create it"]
 fn write_meter_golden() {
-    let out = Path::new(FIXTURE);
-    assert!(!out.exists(), "{FIXTURE} exists: golden fixtures are never regenerated");
-    let db = Db::open(out, options()).unwrap();
-    for (labels, samples) in expected() {
-        let mut batch = Batch::new();
-        batch.add(labels, samples);
-        db.append(&batch).unwrap();
-    }
-    // A sample of another host two days on moves the head past day 2, so
-    // all three days go into blocks (days 0 and 1 compacted into one); it
-    // stays in the WAL.
-    let mut push = Batch::new();
-    push.push(Labels::metric("marker", [("host", "other")]), END + DAY + 3_600_000, 1.0);
-    db.append(&push).unwrap();
-    db.flush().unwrap();
-    db.compact().unwrap();
-    db.close().unwrap();
-    let _ = std::fs::remove_dir_all(out.join("chunks_head"));
-    for leftover in ["LOCK", "index/LOCK", "index/LOG"] {
-        let _ = std::fs::remove_file(out.join(leftover));
-    }
+    write(FIXTURE, expected());
 }

@@ -5,6 +5,7 @@ mod append_by_handle;
 mod churn_storm;
 mod crash_checkpoint;
 mod crash_kill9;
+mod day_fixtures;
 mod db_basics;
 mod delete_series;
 mod fixture_reads;

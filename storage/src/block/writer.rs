@@ -24,8 +24,8 @@ use crate::{fs, Result, Sample, SeriesRef};
 /// every 36 s or faster (100): 15 s and 30 s scrapes keep them, 1-minute
 /// readings do not (their summaries added a sixth to a meter's bytes).
 pub(crate) fn min_samples_per_bucket(resolution: i64) -> u64 {
-    const HOUR_MS: i64 = 3_600_000;
-    if resolution >= HOUR_MS {
+    let [_, hour] = crate::RESOLUTIONS;
+    if resolution >= hour {
         100
     } else {
         30
