@@ -30,7 +30,7 @@ pub use anomalies::{AnomalousSeries, AnomalyRequest};
 pub use pulsedb_model::{
     is_valid_label_name, Appender, Batch, Label, LabelLimits, Labels, MatchOp, Matcher, MetricMetadata, MetricType,
     Newest, Querier, RollupBucket, RollupFields, RollupSeries, Row, Sample, SelectHints, Series, SeriesHandle,
-    SeriesRef, Shard, StoreError, METRIC_NAME, STALE_NAN,
+    SeriesRef, SeriesSample, Shard, StoreError, METRIC_NAME, STALE_NAN,
 };
 pub use pulsedb_query::{
     function_names as query_function_names, parse as parse_query, parse_matchers, Engine, EngineOptions,
@@ -234,6 +234,10 @@ impl Db {
 impl Querier for Db {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
         Querier::select(&self.storage, matchers, hints)
+    }
+
+    fn select_newest(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<SeriesSample>, StoreError> {
+        Querier::select_newest(&self.storage, matchers, hints)
     }
 
     fn select_rollups(

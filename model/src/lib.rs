@@ -37,4 +37,4 @@ pub use rollup::{
     push_bucket, summarize, summarize_fields_into, summarize_into, RollupBucket, RollupFields, RollupSeries,
     Summarizer, RESOLUTIONS,
 };
-pub use sample::{is_stale_nan, Sample, Series, SeriesRef, STALE_NAN};
+pub use sample::{is_stale_nan, Sample, Series, SeriesRef, SeriesSample, STALE_NAN};

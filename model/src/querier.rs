@@ -2,7 +2,9 @@
 //! query crate knows of storage, so a query can run against anything that
 //! returns series (storage, an in-memory fixture, a remote store).
 
-use crate::{window_means_of_samples, Matcher, RollupFields, RollupSeries, Series, StoreError};
+use crate::{
+    is_stale_nan, window_means_of_samples, Matcher, RollupFields, RollupSeries, Series, SeriesSample, StoreError,
+};
 
 /// What the query engine knows about a selection beyond its matchers, so a
 /// store can pick a cheaper source (summaries instead of raw samples, fewer
@@ -52,6 +54,13 @@ pub enum Newest {
     /// The newest sample that is not a staleness marker (range selectors
     /// leave markers out).
     NotStale,
+}
+
+impl Newest {
+    /// Whether a sample of value `v` is one this asks for.
+    pub fn accepts(self, v: f64) -> bool {
+        self == Newest::Any || !is_stale_nan(v)
+    }
 }
 
 /// One of `count` shards of the series: those whose reference lies in a
@@ -109,6 +118,26 @@ pub trait Querier: Send + Sync {
     /// in, so sums and averages match Prometheus to the last bit. A caller
     /// that wants label order sorts.
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError>;
+
+    /// Per series matching `matchers`, its newest sample in `[hints.mint,
+    /// hints.maxt]` that `hints.newest` accepts ([`Newest::Any`] when
+    /// unset), in [`Querier::select`]'s order; a series without one is left
+    /// out. What an aggregation over an instant selector at one time folds
+    /// (`count(m)`, `sum(m)`): one entry per series, no vector of samples
+    /// each. This default reads through [`Querier::select`].
+    fn select_newest(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<SeriesSample>, StoreError> {
+        let which = hints.newest.unwrap_or(Newest::Any);
+        let hints = SelectHints { newest: Some(which), ..hints.clone() };
+        let series = self.select(matchers, &hints)?;
+        Ok(series
+            .into_iter()
+            .filter_map(|s| {
+                // `select` may return more than the newest sample: the newest accepted.
+                let sample = s.samples.iter().rev().find(|x| which.accepts(x.v)).copied()?;
+                Some(SeriesSample { labels: s.labels, sample })
+            })
+            .collect())
+    }
 
     /// Rollup buckets of `resolution` (one of [`crate::RESOLUTIONS`])
     /// starting within `[mint, maxt]`, for series matching `matchers`, or

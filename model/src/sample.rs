@@ -38,6 +38,13 @@ pub struct Series {
     pub samples: Vec<Sample>,
 }
 
+/// One series' newest sample ([`crate::Querier::select_newest`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesSample {
+    pub labels: Labels,
+    pub sample: Sample,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,8 @@
 //! [`Appender`] (transactions for in-process writers such as recording rules).
 
 use pulsedb_model::{
-    Appender, Batch, Labels, Matcher, Querier, RollupFields, RollupSeries, SelectHints, Series, SeriesHandle,
-    StoreError,
+    Appender, Batch, Labels, Matcher, Newest, Querier, RollupFields, RollupSeries, SelectHints, Series, SeriesHandle,
+    SeriesSample, StoreError,
 };
 
 use crate::Storage;
@@ -12,6 +12,12 @@ impl Querier for Storage {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<Series>, StoreError> {
         let limits = limits_of(hints);
         self.inner_select_limited(matchers, hints.mint, hints.maxt, &limits).map_err(store_error)
+    }
+
+    fn select_newest(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<SeriesSample>, StoreError> {
+        let limits = limits_of(hints);
+        let which = hints.newest.unwrap_or(Newest::Any);
+        self.inner_select_newest(matchers, hints.mint, hints.maxt, which, &limits).map_err(store_error)
     }
 
     fn select_rollups(

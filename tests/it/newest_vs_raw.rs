@@ -50,6 +50,13 @@ fn compare_all(db: &Db, times: &[i64]) -> Result<usize, TestCaseError> {
         "temperature offset 30m",
         "last_over_time(temperature[3h] @ 20000)",
         "max_over_time(temperature[10m])",
+        // Folded from each series' newest sample (`Querier::select_newest`).
+        "count({__name__=~\".+\"})",
+        "sum(temperature)",
+        "avg((requests_total offset 30m))",
+        "stddev(temperature)",
+        "min(temperature @ 20000)",
+        "group(requests_total)",
     ];
     for &t in times {
         for q in queries {

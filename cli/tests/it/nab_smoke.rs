@@ -9,7 +9,10 @@ use pulsedb_testkit::server::pulsedb_bin;
 
 #[test]
 fn nab_scores_two_files_through_the_engine() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/nab");
+    let data = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../testdata/nab");
     let scratch = tempfile::tempdir().unwrap();
     let csv = scratch.path().join("scores.csv");
     let out = Command::new(pulsedb_bin())

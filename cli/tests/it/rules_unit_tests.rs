@@ -14,7 +14,9 @@ use pulsedb_testkit::server::pulsedb_bin;
 
 #[test]
 fn pulsedb_and_promtool_agree_on_every_rule_test_file() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root =
+        PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
+            .join("..");
     let mut files: Vec<PathBuf> = ["testdata/rules/unit", "deploy/rules"]
         .iter()
         .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap().map(|e| e.unwrap().path()))

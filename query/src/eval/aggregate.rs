@@ -8,7 +8,7 @@ use pulsedb_model::Labels;
 use super::label_index::LabelIndex;
 use super::labels::{format_value, keep_only, with, without};
 use super::{by_step, EvalValue, Evaluator, SeriesCollector, StepSeries};
-use crate::ast::{AggOp, Aggregate, Expr};
+use crate::ast::{AggOp, Aggregate, Expr, VectorSelector};
 use crate::error::{Error, Result};
 use crate::functions::stats::quantile;
 use crate::gosort;
@@ -45,6 +45,9 @@ impl Evaluator<'_> {
             if !pulsedb_model::is_valid_label_name(l) {
                 return Err(Error::Execution(format!("invalid label name {l:?}")));
             }
+        }
+        if let Some(selector) = one_group_over_a_selector(a).filter(|_| self.steps == 1) {
+            return Ok(EvalValue::Vector(self.one_group_of_newest(a.op, selector)?));
         }
         let series = self.aggregated(a)?;
         // Each series' group, computed once.
@@ -137,6 +140,29 @@ impl Evaluator<'_> {
             }
         }
         Ok(EvalValue::Vector(out.finish()))
+    }
+
+    /// `op` of one group (no grouping labels) over an instant selector at
+    /// one step, folded from each series' newest sample as storage reads
+    /// them ([`Evaluator::newest_values`]): no label set, no vector of
+    /// points per series (`count(m)` over a million series).
+    fn one_group_of_newest(&mut self, op: AggOp, selector: &VectorSelector) -> Result<Vec<StepSeries>> {
+        let values = self.newest_values(selector)?;
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let value = match op {
+            AggOp::Count => values.len() as f64,
+            AggOp::Group => 1.0,
+            _ => {
+                let mut acc = Acc::default();
+                for v in values {
+                    acc.add(v);
+                }
+                acc.value(op)
+            }
+        };
+        Ok(vec![StepSeries { labels: Labels::default(), points: vec![(0, value)] }])
     }
 
     /// sum, avg, count, group, min, max, stddev, stdvar: one accumulator per
@@ -306,6 +332,25 @@ impl Acc {
 }
 
 /// An instant vector selector, maybe in parentheses.
+/// The selector under `a` when `a` is one of the aggregations folded one
+/// sample at a time, into one group (no `by` labels, not `without`),
+/// straight over an instant selector.
+fn one_group_over_a_selector(a: &Aggregate) -> Option<&VectorSelector> {
+    use AggOp::*;
+    let folded = matches!(a.op, Sum | Avg | Min | Max | Count | Group | Stddev | Stdvar);
+    if !folded || a.without || !a.grouping.is_empty() {
+        return None;
+    }
+    let mut e = &a.expr;
+    while let Expr::Paren(inner) = e {
+        e = inner;
+    }
+    match e {
+        Expr::Vector(v) => Some(v),
+        _ => None,
+    }
+}
+
 fn is_selector(e: &Expr) -> bool {
     match e {
         Expr::Vector(_) => true,

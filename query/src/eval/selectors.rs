@@ -117,6 +117,32 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
+    /// At a query of one step, the values of [`Evaluator::instant_samples`]'
+    /// points, in series order, without labels: each series' newest sample
+    /// within the lookback window, unless it is a staleness marker, read
+    /// through [`pulsedb_model::Querier::select_newest`] (one entry per
+    /// series, no vector each).
+    pub(crate) fn newest_values(&mut self, v: &VectorSelector) -> Result<Vec<f64>> {
+        debug_assert_eq!(self.steps, 1, "one step");
+        let at = self.resolve_at(v.at);
+        let lookback = self.lookback();
+        let reft = self.ref_time(0, v.offset, at);
+        let mut hints = self.hints(reft - lookback, reft, 0);
+        hints.newest = Some(Newest::Any);
+        hints.only_labels = Some(Vec::new());
+        let newest = self.querier.select_newest(&matchers_of(v)?, &hints).map_err(|e| self.store_error(e))?;
+        self.account(newest.len())?;
+        self.check_time()?;
+        let values: Vec<f64> = newest
+            .into_iter()
+            .map(|s| s.sample)
+            .filter(|s| s.t >= reft - lookback && s.t <= reft && !is_stale_nan(s.v))
+            .map(|s| s.v)
+            .collect();
+        self.account(values.len())?;
+        Ok(values)
+    }
+
     pub(crate) fn matrix_selector(&mut self, m: &MatrixSelector) -> Result<EvalValue> {
         let v = &m.vector;
         let at = self.resolve_at(v.at);

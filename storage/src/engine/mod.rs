@@ -352,6 +352,18 @@ impl Storage {
         self.inner.select_limited(matchers, mint, maxt, limits)
     }
 
+    /// Each matching series' newest sample, within the limits of a query's hints.
+    pub(crate) fn inner_select_newest(
+        &self,
+        matchers: &[crate::Matcher],
+        mint: i64,
+        maxt: i64,
+        which: pulsedb_model::Newest,
+        limits: &SelectLimits,
+    ) -> Result<Vec<pulsedb_model::SeriesSample>> {
+        self.inner.select_newest(matchers, mint, maxt, which, limits)
+    }
+
     /// [`Storage::select_window_means`] within the limits of a query's hints.
     pub(crate) fn inner_select_window_means(
         &self,

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::newest::{keep_newest, newest_from_blocks};
 use super::Inner;
 use crate::block::{FrameCache, SeriesScratch};
 use crate::head::{MemSeries, SeriesData};
@@ -35,7 +34,7 @@ pub(super) type SeriesRun<'a> = (&'a mut [Vec<Sample>], &'a [SeriesRef]);
 pub(super) type HeadRead<T> = (Option<Arc<MemSeries>>, Vec<T>);
 
 /// Bounds on the work of one selection (from the query engine's hints).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct SelectLimits {
     pub(crate) max_samples: Option<usize>,
     pub(crate) deadline: Option<std::time::Instant>,
@@ -69,7 +68,7 @@ pub(super) const PARALLEL_RUN: usize = 64;
 /// it even for a few (5 series over 12 h of 1 s samples read twice as
 /// fast on 2 cores). Without sample counts before reading, the span
 /// stands in for each series' samples.
-fn worth_parallel(series: usize, mint: i64, maxt: i64, newest_only: bool) -> bool {
+pub(super) fn worth_parallel(series: usize, mint: i64, maxt: i64, newest_only: bool) -> bool {
     const SERIES: usize = 2 * PARALLEL_RUN;
     const SERIES_MINUTES: i64 = 500;
     let minutes = maxt.saturating_sub(mint) / 60_000;
@@ -124,6 +123,15 @@ impl Inner {
         maxt: i64,
         limits: &SelectLimits,
     ) -> Result<Vec<Series>> {
+        // With deleted ranges, every sample is read (the newest might be a
+        // deleted one) and filtered after the merge. Looked at once: a
+        // delete landing between two looks would filter away the one
+        // newest sample read and leave the series empty.
+        let deletions = !self.tombstones.is_empty();
+        if let Some(which) = limits.newest.filter(|_| !deletions) {
+            let newest = self.newest_without_deletions(matchers, mint, maxt, which, limits)?;
+            return Ok(newest.into_iter().map(|s| Series { labels: s.labels, samples: vec![s.sample] }).collect());
+        }
         self.check_open()?;
         let mut refs = self.index.postings(matchers)?;
         if let Some(shard) = limits.shard {
@@ -131,25 +139,13 @@ impl Inner {
         }
         // Series are read in parallel, in runs that share a frame cache
         // (neighbouring series share compressed frames).
-        // With deleted ranges, every sample is read (the newest might be a
-        // deleted one) and filtered after the merge. Looked at once: a
-        // delete landing between two looks would filter away the one
-        // newest sample read and leave the series empty.
-        let deletions = !self.tombstones.is_empty();
-        let newest = limits.newest.filter(|_| !deletions);
-        let parallel = worth_parallel(refs.len(), mint, maxt, newest.is_some());
+        let parallel = worth_parallel(refs.len(), mint, maxt, false);
         // A selection that keeps no label needs no key.
         let keys_needed = limits.only_labels.as_ref().is_none_or(|names| !names.is_empty());
         let read_head = |&sref: &SeriesRef| -> Result<HeadRead<Sample>> {
             let mut out = Vec::new();
             let mut read = |series: &Arc<MemSeries>, data: &SeriesData| -> Result<Option<Arc<MemSeries>>> {
-                match newest {
-                    Some(which) => {
-                        let fresh = which == Newest::NotStale;
-                        out.extend(data.newest_sample(mint, maxt, fresh, &self.head.store)?);
-                    }
-                    None => data.read(mint, maxt, &self.head.store, &mut out)?,
-                }
+                data.read(mint, maxt, &self.head.store, &mut out)?;
                 Ok(keys_needed.then(|| Arc::clone(series)))
             };
             let key = match self.head.with(sref, |series| series.data.try_lock().map(|data| read(series, &data))) {
@@ -173,51 +169,28 @@ impl Inner {
         limits.check(head_count)?;
         let blocks = self.blocks();
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); refs.len()];
-        match newest {
-            Some(which) => {
-                // Blocks matter only after the head's newest sample. (A head
-                // staleness marker after it, over a block value at the same
-                // time, would be missed: it cannot happen, as a flush raises
-                // the head's lower bound before it writes a block, so head
-                // and block never hold different samples for one time.)
-                let from: Vec<i64> =
-                    head_samples.iter().map(|h| h.last().map_or(mint, |s| s.t.saturating_add(1).max(mint))).collect();
-                newest_from_blocks(&blocks, &refs, &from, maxt, which, parallel, &mut samples)?;
-                limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
-            }
-            None => {
-                for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-                    let read_run = |(out, refs): SeriesRun<'_>| {
-                        let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
-                        for (o, &sref) in out.iter_mut().zip(refs) {
-                            block.read_series(sref, mint, maxt, &mut metas, &mut cache, o)?;
-                        }
-                        Ok::<_, Error>(())
-                    };
-                    if blocks_in_parallel(parallel, refs.len()) {
-                        samples
-                            .par_chunks_mut(PARALLEL_RUN)
-                            .zip(refs.par_chunks(PARALLEL_RUN))
-                            .try_for_each(read_run)?;
-                    } else {
-                        read_run((&mut samples, &refs))?;
-                    }
-                    limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
+        for block in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+            let read_run = |(out, refs): SeriesRun<'_>| {
+                let (mut cache, mut metas) = (FrameCache::default(), Vec::new());
+                for (o, &sref) in out.iter_mut().zip(refs) {
+                    block.read_series(sref, mint, maxt, &mut metas, &mut cache, o)?;
                 }
+                Ok::<_, Error>(())
+            };
+            if blocks_in_parallel(parallel, refs.len()) {
+                samples.par_chunks_mut(PARALLEL_RUN).zip(refs.par_chunks(PARALLEL_RUN)).try_for_each(read_run)?;
+            } else {
+                read_run((&mut samples, &refs))?;
             }
+            limits.check(head_count + samples.iter().map(Vec::len).sum::<usize>())?;
         }
-        let merge = |(merged, head): (&mut Vec<Sample>, Vec<Sample>)| {
-            merge_head(merged, head);
-            if let Some(which) = newest {
-                keep_newest(merged, which);
-            }
-        };
+        let merge = |(merged, head): (&mut Vec<Sample>, Vec<Sample>)| merge_head(merged, head);
         if parallel {
             samples.par_iter_mut().zip(head_samples).for_each(merge);
         } else {
             samples.iter_mut().zip(head_samples).for_each(merge);
         }
-        if deletions || (newest.is_none() && !self.tombstones.is_empty()) {
+        if deletions || !self.tombstones.is_empty() {
             for (s, &sref) in samples.iter_mut().zip(&refs) {
                 self.tombstones.filter(sref, s);
             }

@@ -12,7 +12,9 @@ use tempfile::TempDir;
 fn version_1_fixture_replays_exactly() {
     // Opening writes (a new segment), so work on a copy.
     let dir = TempDir::new().expect("tempdir");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
+    let fixture =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
+            .join("tests/fixtures/v1");
     for name in ["00000001.wal", "00000002.wal"] {
         std::fs::copy(fixture.join(name), dir.path().join(name)).expect("copy fixture");
     }

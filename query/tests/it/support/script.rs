@@ -358,7 +358,8 @@ fn run_file(path: &Path, store: &mut dyn ScriptStore) -> (usize, Vec<String>) {
 /// Runs every script in `query/testdata/` against `store` (`what` names
 /// the store in the summary) and fails listing every failed case.
 pub(crate) fn run_all(store: &mut dyn ScriptStore, what: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(testdata());
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()))
+        .join(testdata());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
