@@ -6,10 +6,10 @@ use std::process::Command;
 #[test]
 fn javascript_unit_tests_pass() {
     // The package cargo runs the test in, not the one this binary was built
-    // in: the default target directory is shared by every clone, and a test
-    // binary built in another (since deleted) clone stays fresh while its
-    // crate is unchanged. Every test that reads the repository's files
-    // finds them so.
+    // in: `scripts/test.sh`'s default target directory (outside the clone)
+    // is shared by every clone, and a test binary built in another (since
+    // deleted) clone stays fresh while its crate is unchanged. Every test
+    // that reads the repository's files finds them so.
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
     let out = Command::new("node")
         .args(["--test", "tests/ui.test.mjs"])

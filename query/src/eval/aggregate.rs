@@ -21,9 +21,8 @@ impl Evaluator<'_> {
     /// functions: one that drops the metric name would then see series it
     /// must refuse as duplicates where their other labels made them unique.
     fn aggregated(&mut self, a: &Aggregate) -> Result<Vec<StepSeries>> {
-        use AggOp::*;
-        let keeps_by_labels = matches!(a.op, Sum | Avg | Min | Max | Count | Group | Stddev | Stdvar) && !a.without;
-        if !keeps_by_labels || !is_selector(&a.expr) {
+        let keeps_by_labels = is_folded(a.op) && !a.without;
+        if !keeps_by_labels || selector_of(&a.expr).is_none() {
             return self.eval_vector(&a.expr);
         }
         let outer = self.hint_only_labels.replace(a.grouping.clone());
@@ -331,30 +330,27 @@ impl Acc {
     }
 }
 
-/// An instant vector selector, maybe in parentheses.
-/// The selector under `a` when `a` is one of the aggregations folded one
-/// sample at a time, into one group (no `by` labels, not `without`),
-/// straight over an instant selector.
-fn one_group_over_a_selector(a: &Aggregate) -> Option<&VectorSelector> {
+/// sum, avg, min, max, count, group, stddev, stdvar: the aggregations
+/// [`Evaluator::simple_aggregate`] folds one sample at a time.
+fn is_folded(op: AggOp) -> bool {
     use AggOp::*;
-    let folded = matches!(a.op, Sum | Avg | Min | Max | Count | Group | Stddev | Stdvar);
-    if !folded || a.without || !a.grouping.is_empty() {
-        return None;
-    }
-    let mut e = &a.expr;
-    while let Expr::Paren(inner) = e {
-        e = inner;
-    }
-    match e {
-        Expr::Vector(v) => Some(v),
-        _ => None,
-    }
+    matches!(op, Sum | Avg | Min | Max | Count | Group | Stddev | Stdvar)
 }
 
-fn is_selector(e: &Expr) -> bool {
+/// The selector under `a` when `a` is folded ([`is_folded`]) into one
+/// group (no `by` labels, not `without`) straight over an instant selector.
+fn one_group_over_a_selector(a: &Aggregate) -> Option<&VectorSelector> {
+    if !is_folded(a.op) || a.without || !a.grouping.is_empty() {
+        return None;
+    }
+    selector_of(&a.expr)
+}
+
+/// The instant vector selector `e` is, maybe in parentheses.
+fn selector_of(e: &Expr) -> Option<&VectorSelector> {
     match e {
-        Expr::Vector(_) => true,
-        Expr::Paren(inner) => is_selector(inner),
-        _ => false,
+        Expr::Vector(v) => Some(v),
+        Expr::Paren(inner) => selector_of(inner),
+        _ => None,
     }
 }

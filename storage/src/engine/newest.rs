@@ -5,7 +5,8 @@
 //! range. A format 4 block answers from the series' index entry when its
 //! newest sample lies within the range's end, without decompressing a
 //! frame; otherwise the series' chunks in the range are read. One sample
-//! per series, no vector each.
+//! per series, no vector each. Where ranges are deleted, every sample is
+//! read and filtered instead, then the newest taken.
 
 use std::sync::Arc;
 
@@ -18,9 +19,10 @@ use crate::head::MemSeries;
 use crate::{Labels, Matcher, Result, Sample, SeriesRef};
 use pulsedb_model::{Newest, RollupBucket, RollupFields, SeriesSample};
 
-/// Refs whose head series one task reads (a newest-sample read costs
-/// little per series: fewer, larger tasks than block reads take).
-const HEAD_RUN: usize = 1024;
+/// Refs whose head series one task reads: a page of the head's ref table
+/// (a newest-sample read costs little per series: larger tasks than block
+/// reads take).
+const HEAD_RUN: usize = 256;
 
 impl Inner {
     /// [`pulsedb_model::Querier::select_newest`] within `limits`: per
@@ -406,5 +408,48 @@ mod tests {
             drop(guard);
             assert_eq!(samples(&reader.join().unwrap()), samples(&whole));
         });
+    }
+
+    /// Hundreds of series (read in parallel runs) in blocks and the head,
+    /// some ending early, with staleness markers: every range's newest
+    /// samples are those of a full read.
+    #[test]
+    fn select_newest_equals_the_newest_of_full_reads_in_parallel() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options { background_maintenance: false, sync: crate::SyncMode::Never, ..Options::default() };
+        let storage = Storage::open(dir.path(), options).unwrap();
+        const SERIES: i64 = 400;
+        let mut batch = Batch::new();
+        for i in 0..SERIES {
+            let end = if i % 3 == 0 { 2 * HOUR + i * 7_000 } else { 5 * HOUR };
+            let samples = (0..).map(|k| k * (30_000 + i * 13)).take_while(|&t| t < end).map(|t| {
+                let stale = (t / 30_000 + i) % 17 == 0;
+                Sample::new(t, if stale { f64::from_bits(STALE_NAN) } else { (t % 1_000 + i) as f64 })
+            });
+            batch.add(Labels::metric("p", [("i", i.to_string())]), samples);
+        }
+        storage.append(&batch).unwrap();
+        assert!(storage.flush().unwrap() >= 1);
+        let matchers = [Matcher::equal("__name__", "p")];
+        let bits = |s: &Sample| (s.t, s.v.to_bits());
+        for maxt in [HOUR + 1, 2 * HOUR - 1, 2 * HOUR + 100_000, 3 * HOUR + 12_345, 6 * HOUR] {
+            for span in [40_000, 10 * MIN, 3 * HOUR] {
+                let mint = maxt - span;
+                let all = storage.inner.select_limited(&matchers, mint, maxt, &SelectLimits::default()).unwrap();
+                for which in [Newest::Any, Newest::NotStale] {
+                    let want: Vec<(String, (i64, u64))> = all
+                        .iter()
+                        .filter_map(|s| {
+                            Some((s.labels.to_string(), bits(s.samples.iter().rev().find(|x| which.accepts(x.v))?)))
+                        })
+                        .collect();
+                    let got =
+                        storage.inner.select_newest(&matchers, mint, maxt, which, &SelectLimits::default()).unwrap();
+                    let got: Vec<(String, (i64, u64))> =
+                        got.iter().map(|s| (s.labels.to_string(), bits(&s.sample))).collect();
+                    assert_eq!(got, want, "{which:?} in [{mint}, {maxt}]");
+                }
+            }
+        }
     }
 }
