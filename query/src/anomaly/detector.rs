@@ -58,13 +58,21 @@ impl Detector {
         }
     }
 
+    /// [`Detector::step_as`] with the score worked out.
+    #[cfg(test)]
+    pub(crate) fn step(&mut self, samples: &[Sample], i: usize) -> (f64, Option<(f64, f64)>) {
+        self.step_as::<true>(samples, i)
+    }
+
     /// The score of `samples[i]` given `samples[..i]` (which this detector
     /// has already been fed), and what it expected of it (prediction and
-    /// error scale, as [`Detector::expect`]); then learns from it.
+    /// error scale, as [`Detector::expect`]); then learns from it. Unless
+    /// `SCORED`, it learns alone and the score is 0: for samples whose
+    /// scores no answer reads (see [`RecordScore::step`]).
     /// Inlined into the stream's loop: its answer came back through
     /// memory, read as one 16-byte load of two 8-byte stores.
     #[inline(always)]
-    pub(crate) fn step(&mut self, samples: &[Sample], i: usize) -> (f64, Option<(f64, f64)>) {
+    pub(crate) fn step_as<const SCORED: bool>(&mut self, samples: &[Sample], i: usize) -> (f64, Option<(f64, f64)>) {
         let Sample { t, v } = samples[i];
         if self.seen == 0 {
             if !v.is_finite() {
@@ -72,7 +80,7 @@ impl Detector {
             }
             self.level = v;
             self.seen = 1;
-            return (self.record.step(v, None, &[None; SEASONS]), None);
+            return (self.record.step::<SCORED>(v, None, &[None; SEASONS]), None);
         }
         let norms = Season::predictions(samples, i, t);
         let seasonal = self.best_norm(&norms);
@@ -91,7 +99,7 @@ impl Detector {
             })
         });
         self.learn(v, error, &norms);
-        (self.record.step(v, Some(error), &seasons), Some(expected))
+        (self.record.step::<SCORED>(v, Some(error), &seasons), Some(expected))
     }
 
     /// Moves every predictor's recent error, the error scale and the level on.

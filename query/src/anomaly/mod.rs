@@ -21,4 +21,4 @@ mod season;
 mod stream;
 
 pub use detector::ANOMALOUS;
-pub(crate) use stream::{anchor, Stream};
+pub(crate) use stream::{anchor, Asked, Stream};

@@ -45,6 +45,8 @@ const LOG10_FOR_FULL_SCORE: f64 = 10.0;
 /// A score is reported only if it beats the scores of this many samples
 /// before it.
 const QUIET_SAMPLES: usize = 150;
+/// How many samples before it a score depends on the scores of.
+pub(super) const SCORES_LOOK_BACK: usize = QUIET_SAMPLES;
 
 /// A moving mean of one input and the extremes it has reached.
 #[derive(Debug)]
@@ -93,10 +95,11 @@ impl Track {
     }
 
     /// Takes the next input; `−log10` of the probability of the record it
-    /// sets (0 if none). Inlined: it runs four to six times a sample, and
-    /// as calls it was a fifth of `/api/v1/anomalies`.
+    /// sets (0 if none; always 0 unless `SCORED`, which keeps the extremes
+    /// alone). Inlined: it runs four to six times a sample, and as calls it
+    /// was a fifth of `/api/v1/anomalies`.
     #[inline(always)]
-    fn step(&mut self, x: f64) -> f64 {
+    fn step<const SCORED: bool>(&mut self, x: f64) -> f64 {
         // The sum is updated as the old deque did it — add, then subtract
         // the input leaving — so every score stays the same to the bit.
         self.sum += x;
@@ -115,7 +118,7 @@ impl Track {
         if !above && !below {
             return 0.0;
         }
-        self.record(above, below)
+        self.record::<SCORED>(above, below)
     }
 
     /// The new extreme the last mean set (above the highest, below the
@@ -123,12 +126,12 @@ impl Track {
     /// Out of line: after a series' first hours, records are rare.
     #[cold]
     #[inline(never)]
-    fn record(&mut self, above: bool, below: bool) -> f64 {
+    fn record<const SCORED: bool>(&mut self, above: bool, below: bool) -> f64 {
         let sum = self.sum;
         let mean = sum / self.width as f64;
         let (hi, lo) = (self.hi_mean, self.lo_mean);
         let mut improbability = 0.0;
-        if self.means > WARM_UP {
+        if SCORED && self.means > WARM_UP {
             let mut excess = mean - hi;
             if self.two_sided {
                 excess = excess.max(lo - mean);
@@ -199,15 +202,26 @@ impl RecordScore {
 
     /// The score of the next value, given its prediction error (`None`
     /// for the first value, which has no prediction) and each season's
-    /// norm's error where it exists.
-    pub(super) fn step(&mut self, value: f64, error: Option<f64>, seasons: &[Option<SeasonalError>; SEASONS]) -> f64 {
-        let mut improbability = self.values.iter_mut().map(|t| t.step(value)).fold(0.0, f64::max);
+    /// norm's error where it exists. Unless `SCORED`, only learns from it
+    /// and answers 0: a score depends on the records since the stream
+    /// began, but on the scores of only the [`QUIET_SAMPLES`] samples
+    /// before it ([`SCORES_LOOK_BACK`]), so the scores of samples no answer
+    /// reads, and of none within that many before one, need not be worked
+    /// out (the improbability of each record, the quiet period's queue).
+    #[inline(always)]
+    pub(super) fn step<const SCORED: bool>(
+        &mut self,
+        value: f64,
+        error: Option<f64>,
+        seasons: &[Option<SeasonalError>; SEASONS],
+    ) -> f64 {
+        let mut improbability = self.values.iter_mut().map(|t| t.step::<SCORED>(value)).fold(0.0, f64::max);
         if let Some(e) = error {
-            improbability = improbability.max(self.error.step(e));
+            improbability = improbability.max(self.error.step::<SCORED>(e));
         }
         for ((track, started), season) in self.season_errors.iter_mut().zip(&mut self.season_started).zip(seasons) {
             if let Some(SeasonalError { error, trusted, at }) = *season {
-                let record = track.step(error);
+                let record = track.step::<SCORED>(error);
                 let since = *started.get_or_insert(at);
                 if trusted && at.saturating_sub(since) >= SEASONAL_WARM_UP_MS {
                     improbability = improbability.max(record);
@@ -216,6 +230,9 @@ impl RecordScore {
         }
         let k = self.samples;
         self.samples += 1;
+        if !SCORED {
+            return 0.0;
+        }
         // Most samples set no record. The improbability is never negative
         // or NaN (it starts at 0 and `f64::max` passes over a track's NaN,
         // possible for an infinite mean against extremes `f64::MAX` apart),
@@ -252,19 +269,19 @@ mod tests {
     fn a_record_scores_by_its_margin_and_only_once() {
         let mut r = RecordScore::new();
         // 100 values cycling in [0, 10): no record after the first cycle.
-        let mut scores: Vec<f64> = (0..100).map(|i| r.step((i % 10) as f64, Some(1.0), &NONE)).collect();
+        let mut scores: Vec<f64> = (0..100).map(|i| r.step::<true>((i % 10) as f64, Some(1.0), &NONE)).collect();
         assert!(scores[30..].iter().all(|&s| s == 0.0), "{scores:?}");
         // A value far above everything: a full score, once.
-        scores.push(r.step(100.0, Some(1.0), &NONE));
-        scores.push(r.step(100.0, Some(1.0), &NONE));
+        scores.push(r.step::<true>(100.0, Some(1.0), &NONE));
+        scores.push(r.step::<true>(100.0, Some(1.0), &NONE));
         assert_eq!(scores[100], 1.0);
         assert_eq!(scores[101], 0.0, "the same record is not news twice");
         // Barely above the old maximum (9): about 1/n, a low score.
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step((i % 10) as f64, Some(1.0), &NONE);
+            r.step::<true>((i % 10) as f64, Some(1.0), &NONE);
         }
-        let barely = r.step(9.09, Some(1.0), &NONE);
+        let barely = r.step::<true>(9.09, Some(1.0), &NONE);
         assert!(barely > 0.0 && barely < 0.42, "{barely}");
     }
 
@@ -332,7 +349,7 @@ mod tests {
                 width, two_sided, window: VecDeque::new(), sum: 0.0, hi: f64::NEG_INFINITY, lo: f64::INFINITY, means: 0,
             };
             for (i, &x) in values.iter().enumerate() {
-                let (a, b) = (new.step(x), old.step(x));
+                let (a, b) = (new.step::<true>(x), old.step(x));
                 proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "step {} of {:?}", i, values);
             }
         }
@@ -349,13 +366,13 @@ mod tests {
     fn the_quiet_period_ends() {
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step((i % 10) as f64, None, &NONE);
+            r.step::<true>((i % 10) as f64, None, &NONE);
         }
-        assert_eq!(r.step(50.0, None, &NONE), 1.0);
+        assert_eq!(r.step::<true>(50.0, None, &NONE), 1.0);
         for _ in 0..QUIET_SAMPLES {
-            assert_eq!(r.step(5.0, None, &NONE), 0.0);
+            assert_eq!(r.step::<true>(5.0, None, &NONE), 0.0);
         }
         // A record again, after the quiet period: reported.
-        assert!(r.step(1000.0, None, &NONE) > 0.0);
+        assert!(r.step::<true>(1000.0, None, &NONE) > 0.0);
     }
 }

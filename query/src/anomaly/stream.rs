@@ -17,6 +17,24 @@
 use pulsedb_model::Sample;
 
 use super::detector::Detector;
+use super::record::SCORES_LOOK_BACK;
+
+/// Which scores a step's answer reads: only those are worked out, with the
+/// [`SCORES_LOOK_BACK`] samples' before them that they depend on; earlier
+/// samples are learnt from without a score (on `/api/v1/anomalies` most
+/// of a day is learnt for the last hour's scores).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Asked {
+    /// The scores of the samples after this time (`anomaly_max`).
+    ScoresAfter(i64),
+    /// The latest sample's score (`anomaly_score`).
+    LatestScore,
+    /// No score (bands and forecasts).
+    NoScore,
+    /// Every score (tests that ask at any time).
+    #[cfg(test)]
+    EveryScore,
+}
 
 /// Where the window ending at `hi` (length `range`) starts learning: the
 /// latest multiple of `range / 2` at or before `hi - range / 2`.
@@ -45,6 +63,8 @@ pub(crate) struct Stream<'a> {
     /// Index of the stream's first sample, and of the next to feed.
     start: usize,
     fed: usize,
+    /// Index of the first sample fed with its score worked out.
+    scored_from: usize,
     detector: Detector,
     /// The record of the latest sample fed.
     last: Option<Record>,
@@ -72,29 +92,41 @@ impl<'a> Stream<'a> {
             last_hi: i64::MIN,
             start: 0,
             fed: 0,
+            scored_from: 0,
             detector: Detector::new(),
             last: None,
             peaks: Vec::new(),
         }
     }
 
-    /// Moves to the window ending at `hi` of length `range`; `false` if it
-    /// holds no sample since its anchor.
-    pub(crate) fn advance(&mut self, hi: i64, range: i64) -> bool {
+    /// Moves to the window ending at `hi` of length `range`, where the
+    /// answer reads the scores `asked` says; `false` if it holds no sample
+    /// since its anchor.
+    pub(crate) fn advance(&mut self, hi: i64, range: i64, asked: Asked) -> bool {
         let anchor = anchor(hi, range);
-        if self.anchor != Some(anchor) || hi < self.last_hi {
+        let scored_from = self.scored_from(hi, asked);
+        // Samples learnt from without a score that this step reads the
+        // score of (a `recent` argument growing between steps): fed again.
+        let unscored = scored_from < self.scored_from && scored_from < self.fed;
+        if self.anchor != Some(anchor) || hi < self.last_hi || unscored {
             self.anchor = Some(anchor);
             self.start = self.samples.partition_point(|s| s.t - self.span < anchor);
             self.fed = self.start;
+            self.scored_from = scored_from;
             self.detector = Detector::new();
             self.last = None;
             self.peaks.clear();
         }
+        self.scored_from = self.scored_from.min(scored_from);
         self.last_hi = hi;
         let stream = &self.samples[self.start..];
         while self.fed < self.samples.len() && self.samples[self.fed].t <= hi {
             let i = self.fed - self.start;
-            let (score, expected) = self.detector.step(stream, i);
+            let (score, expected) = if self.fed >= self.scored_from {
+                self.detector.step_as::<true>(stream, i)
+            } else {
+                self.detector.step_as::<false>(stream, i)
+            };
             let t = self.samples[self.fed].t;
             self.last = Some(Record { score, expected });
             // Scores are in [0, 1]; a NaN (never seen) would break the
@@ -107,6 +139,19 @@ impl<'a> Stream<'a> {
             self.fed += 1;
         }
         self.last.is_some()
+    }
+
+    /// The index of the first sample whose score the answer at `hi` may
+    /// depend on, given what it reads.
+    fn scored_from(&self, hi: i64, asked: Asked) -> usize {
+        let first_read = match asked {
+            Asked::ScoresAfter(since) => self.samples.partition_point(|s| s.t <= since),
+            Asked::LatestScore => self.samples.partition_point(|s| s.t <= hi).saturating_sub(1),
+            Asked::NoScore => return usize::MAX,
+            #[cfg(test)]
+            Asked::EveryScore => 0,
+        };
+        first_read.saturating_sub(SCORES_LOOK_BACK)
     }
 
     /// The score of the window's latest sample.
@@ -166,7 +211,7 @@ mod tests {
             let samples: Vec<Sample> = values.iter().zip(gaps.iter().cycle()).map(|(&v, &g)| { t += g; Sample::new(t, v) }).collect();
             let mut stream = Stream::new(&samples);
             for hi in samples.iter().map(|s| s.t).step_by(3) {
-                if !stream.advance(hi, 86_400_000) {
+                if !stream.advance(hi, 86_400_000, Asked::EveryScore) {
                     continue;
                 }
                 let score = stream.score().unwrap();
@@ -194,7 +239,7 @@ mod tests {
             let mut stream = Stream::new(&samples);
             let mut scores = Vec::new();
             for s in &samples {
-                proptest::prop_assert!(stream.advance(s.t, range));
+                proptest::prop_assert!(stream.advance(s.t, range, Asked::EveryScore));
                 scores.push((s.t, stream.score().unwrap()));
             }
             for k in since {
@@ -202,6 +247,40 @@ mod tests {
                 let want = scores.iter().filter(|(t, _)| *t > since).map(|&(_, s)| s).reduce(f64::max);
                 proptest::prop_assert_eq!(stream.max_after(since), want);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Working out only the scores an answer reads (and those they
+        /// depend on) changes no answer, to the bit: `anomaly_max` at
+        /// every `recent` (one that grows between steps too),
+        /// `anomaly_score`, bands and forecasts.
+        #[test]
+        fn answers_read_only_the_scores_they_need(
+            values in proptest::collection::vec(proptest::prop_oneof![8 => 0.0..10.0f64, 1 => 10.0..500.0f64], 200..900),
+            every in 1usize..20,
+            recents in proptest::collection::vec(proptest::sample::select(vec![1_000i64, 60_000, 600_000, 7_200_000]), 1..4),
+        ) {
+            let samples: Vec<Sample> = values.iter().enumerate().map(|(i, &v)| Sample::new(i as i64 * 60_000, v)).collect();
+            let range = 6 * 3_600_000;
+            let (mut all, mut max, mut latest, mut none) =
+                (Stream::new(&samples), Stream::new(&samples), Stream::new(&samples), Stream::new(&samples));
+            let mut scored = 0;
+            for (k, s) in samples.iter().enumerate().step_by(every) {
+                let (hi, recent) = (s.t, recents[k % recents.len()]);
+                let fed = all.advance(hi, range, Asked::EveryScore);
+                proptest::prop_assert_eq!(fed, max.advance(hi, range, Asked::ScoresAfter(hi - recent)));
+                proptest::prop_assert_eq!(fed, latest.advance(hi, range, Asked::LatestScore));
+                proptest::prop_assert_eq!(fed, none.advance(hi, range, Asked::NoScore));
+                let bits = |v: Option<f64>| v.map(f64::to_bits);
+                proptest::prop_assert_eq!(bits(max.max_after(hi - recent)), bits(all.max_after(hi - recent)), "at {}", hi);
+                proptest::prop_assert_eq!(bits(latest.score()), bits(all.score()), "at {}", hi);
+                proptest::prop_assert_eq!(none.band(3.0), all.band(3.0));
+                proptest::prop_assert_eq!(none.forecast(3_600_000), all.forecast(3_600_000));
+                scored += usize::from(all.max_after(hi - recent).is_some_and(|s| s > 0.0));
+            }
+            // Some answers were scores above 0, not only zeros compared.
+            proptest::prop_assume!(scored > 0);
         }
     }
 
@@ -214,7 +293,7 @@ mod tests {
             let mut together = Stream::of_means(&samples, span);
             for hi in (0..1_000i64).map(|i| i * 60_000).step_by(7) {
                 let mut alone = Stream::of_means(&samples, span);
-                assert_eq!(together.advance(hi, range), alone.advance(hi, range));
+                assert_eq!(together.advance(hi, range, Asked::EveryScore), alone.advance(hi, range, Asked::EveryScore));
                 assert_eq!(together.score().map(f64::to_bits), alone.score().map(f64::to_bits), "at {hi}");
                 assert_eq!(together.band(3.0), alone.band(3.0));
                 assert_eq!(together.forecast(3_600_000), alone.forecast(3_600_000));

@@ -31,7 +31,7 @@ use rayon::prelude::*;
 
 use super::smoothing::go_fixed;
 use super::{Function, Impl};
-use crate::anomaly::{anchor, Stream};
+use crate::anomaly::{anchor, Asked, Stream};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
 use crate::eval::{assemble, drop_metric_name, EvalValue, Evaluator, StepSeries};
@@ -114,6 +114,15 @@ fn check_arguments(function: &str, value_at: impl Fn(usize) -> f64) -> Result<()
     Ok(())
 }
 
+/// The scores one step's answer reads (see [`answer`]).
+fn asked(name: &str, hi: i64, p: impl Fn(usize) -> f64) -> Asked {
+    match name {
+        "anomaly_max" => Asked::ScoresAfter(hi - millis(p(0))),
+        "anomaly_score" => Asked::LatestScore,
+        _ => Asked::NoScore,
+    }
+}
+
 /// One step's answer from a stream moved to that step's window.
 fn answer(name: &str, stream: &Stream<'_>, hi: i64, p: impl Fn(usize) -> f64) -> Option<f64> {
     match name {
@@ -160,10 +169,10 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
             let mut points = Vec::new();
             for i in 0..this.steps {
                 let (_, hi) = m.window(this.ts(i));
-                if !stream.advance(hi, m.range) {
+                let p = |k: usize| scalars.get(k).and_then(|v: &Vec<f64>| v.get(i)).copied().unwrap_or(f64::NAN);
+                if !stream.advance(hi, m.range, asked(name, hi, p)) {
                     continue;
                 }
-                let p = |k: usize| scalars.get(k).and_then(|v: &Vec<f64>| v.get(i)).copied().unwrap_or(f64::NAN);
                 check_arguments(name, p)?;
                 if let Some(v) = answer(name, &stream, hi, p) {
                     points.push((i, v));
