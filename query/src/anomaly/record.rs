@@ -45,7 +45,8 @@ const LOG10_FOR_FULL_SCORE: f64 = 10.0;
 /// A score is reported only if it beats the scores of this many samples
 /// before it.
 const QUIET_SAMPLES: usize = 150;
-/// How many samples before it a score depends on the scores of.
+/// How many scored samples (finite values: [`RecordScore::step`] sees no
+/// other) before it a score depends on the scores of.
 pub(super) const SCORES_LOOK_BACK: usize = QUIET_SAMPLES;
 
 /// A moving mean of one input and the extremes it has reached.
@@ -95,8 +96,8 @@ impl Track {
     }
 
     /// Takes the next input; `−log10` of the probability of the record it
-    /// sets (0 if none; always 0 unless `SCORED`, which keeps the extremes
-    /// alone). Inlined: it runs four to six times a sample, and as calls it
+    /// sets (0 if none). Unless `SCORED` it only keeps the extremes, and
+    /// answers 0. Inlined: it runs four to six times a sample, and as calls it
     /// was a fifth of `/api/v1/anomalies`.
     #[inline(always)]
     fn step<const SCORED: bool>(&mut self, x: f64) -> f64 {

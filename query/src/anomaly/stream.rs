@@ -8,7 +8,8 @@
 //! alone: an instant query at T answers what any range query answers at T,
 //! and samples after T change nothing at or before T. Consecutive steps
 //! that share an anchor share one detector fed forward, so a range query
-//! costs each sample at most twice, plus its steps. It keeps the latest
+//! costs each sample at most twice (three times when a step reads scores
+//! further back than the steps before it), plus its steps. It keeps the latest
 //! sample's record and the scores no later score beats (what `anomaly_max`
 //! reads): usually a few, at most one per sample (scores that only fall),
 //! 16 bytes each, where a record per sample (40 bytes each, written and
@@ -20,7 +21,7 @@ use super::detector::Detector;
 use super::record::SCORES_LOOK_BACK;
 
 /// Which scores a step's answer reads: only those are worked out, with the
-/// [`SCORES_LOOK_BACK`] samples' before them that they depend on; earlier
+/// [`SCORES_LOOK_BACK`] scored samples before them that they depend on; earlier
 /// samples are learnt from without a score (on `/api/v1/anomalies` most
 /// of a day is learnt for the last hour's scores).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -63,8 +64,10 @@ pub(crate) struct Stream<'a> {
     /// Index of the stream's first sample, and of the next to feed.
     start: usize,
     fed: usize,
-    /// Index of the first sample fed with its score worked out.
+    /// Index of the first sample fed with its score worked out, and of
+    /// the first whose score a step of this epoch read.
     scored_from: usize,
+    first_read: usize,
     detector: Detector,
     /// The record of the latest sample fed.
     last: Option<Record>,
@@ -93,6 +96,7 @@ impl<'a> Stream<'a> {
             start: 0,
             fed: 0,
             scored_from: 0,
+            first_read: usize::MAX,
             detector: Detector::new(),
             last: None,
             peaks: Vec::new(),
@@ -104,20 +108,29 @@ impl<'a> Stream<'a> {
     /// since its anchor.
     pub(crate) fn advance(&mut self, hi: i64, range: i64, asked: Asked) -> bool {
         let anchor = anchor(hi, range);
-        let scored_from = self.scored_from(hi, asked);
-        // Samples learnt from without a score that this step reads the
-        // score of (a `recent` argument growing between steps): fed again.
-        let unscored = scored_from < self.scored_from && scored_from < self.fed;
-        if self.anchor != Some(anchor) || hi < self.last_hi || unscored {
-            self.anchor = Some(anchor);
-            self.start = self.samples.partition_point(|s| s.t - self.span < anchor);
-            self.fed = self.start;
-            self.scored_from = scored_from;
-            self.detector = Detector::new();
-            self.last = None;
-            self.peaks.clear();
+        let first_read = self.first_read(hi, asked);
+        let same_epoch = self.anchor == Some(anchor) && hi >= self.last_hi;
+        // Within an epoch only a step that reads further back than any
+        // before it can need more scores (the look-back only moves with
+        // the first score read): steps that read on cost no search.
+        if !same_epoch || first_read < self.first_read {
+            let scored_from = self.scored_from(first_read);
+            // Samples fed without a score that this step depends on (a
+            // `recent` argument growing between steps): the epoch is fed
+            // again, scoring everything, so that happens once an epoch.
+            let unscored = scored_from.max(self.start) < self.scored_from.min(self.fed);
+            if !same_epoch || unscored {
+                self.anchor = Some(anchor);
+                self.start = self.samples.partition_point(|s| s.t - self.span < anchor);
+                self.fed = self.start;
+                self.scored_from = if same_epoch { 0 } else { scored_from };
+                self.detector = Detector::new();
+                self.last = None;
+                self.peaks.clear();
+            }
+            self.scored_from = self.scored_from.min(scored_from);
+            self.first_read = first_read;
         }
-        self.scored_from = self.scored_from.min(scored_from);
         self.last_hi = hi;
         let stream = &self.samples[self.start..];
         while self.fed < self.samples.len() && self.samples[self.fed].t <= hi {
@@ -141,17 +154,34 @@ impl<'a> Stream<'a> {
         self.last.is_some()
     }
 
-    /// The index of the first sample whose score the answer at `hi` may
-    /// depend on, given what it reads.
-    fn scored_from(&self, hi: i64, asked: Asked) -> usize {
-        let first_read = match asked {
+    /// The index of the first sample whose score the answer at `hi` reads,
+    /// given what it reads (`usize::MAX`: none).
+    fn first_read(&self, hi: i64, asked: Asked) -> usize {
+        match asked {
             Asked::ScoresAfter(since) => self.samples.partition_point(|s| s.t <= since),
             Asked::LatestScore => self.samples.partition_point(|s| s.t <= hi).saturating_sub(1),
-            Asked::NoScore => return usize::MAX,
+            Asked::NoScore => usize::MAX,
             #[cfg(test)]
             Asked::EveryScore => 0,
-        };
-        first_read.saturating_sub(SCORES_LOOK_BACK)
+        }
+    }
+
+    /// The index of the first sample whose score a score at `first_read`
+    /// depends on: [`SCORES_LOOK_BACK`] scored samples before it. The
+    /// detector scores finite values only (a NaN or infinite one neither
+    /// scores nor counts in the quiet period), so they are counted, not
+    /// the samples: with ten NaN among the 150 before, ten more.
+    fn scored_from(&self, first_read: usize) -> usize {
+        if first_read == usize::MAX {
+            return usize::MAX;
+        }
+        let mut from = first_read.min(self.samples.len());
+        let mut left = SCORES_LOOK_BACK;
+        while left > 0 && from > 0 {
+            from -= 1;
+            left -= usize::from(self.samples[from].v.is_finite());
+        }
+        from
     }
 
     /// The score of the window's latest sample.
@@ -254,20 +284,35 @@ mod tests {
         /// Working out only the scores an answer reads (and those they
         /// depend on) changes no answer, to the bit: `anomaly_max` at
         /// every `recent` (one that grows between steps too),
-        /// `anomaly_score`, bands and forecasts.
+        /// `anomaly_score`, bands and forecasts; with NaN and infinite
+        /// values (which the quiet period does not count), uneven spacing,
+        /// steps between samples and steps that go back.
         #[test]
         fn answers_read_only_the_scores_they_need(
-            values in proptest::collection::vec(proptest::prop_oneof![8 => 0.0..10.0f64, 1 => 10.0..500.0f64], 200..900),
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    16 => 0.0..10.0f64,
+                    2 => 10.0..500.0f64,
+                    1 => proptest::strategy::Just(f64::NAN),
+                    1 => proptest::strategy::Just(f64::INFINITY),
+                ],
+                200..900,
+            ),
+            gaps in proptest::collection::vec(proptest::prop_oneof![4 => proptest::strategy::Just(60_000i64), 1 => 1i64..600_000], 1..20),
             every in 1usize..20,
+            jitters in proptest::collection::vec(0i64..90_000, 1..5),
+            backs in proptest::collection::vec(proptest::prop_oneof![6 => proptest::strategy::Just(0i64), 1 => 1i64..10_000_000], 1..6),
             recents in proptest::collection::vec(proptest::sample::select(vec![1_000i64, 60_000, 600_000, 7_200_000]), 1..4),
         ) {
-            let samples: Vec<Sample> = values.iter().enumerate().map(|(i, &v)| Sample::new(i as i64 * 60_000, v)).collect();
+            let mut t = 0;
+            let samples: Vec<Sample> = values.iter().zip(gaps.iter().cycle()).map(|(&v, &g)| { t += g; Sample::new(t, v) }).collect();
             let range = 6 * 3_600_000;
             let (mut all, mut max, mut latest, mut none) =
                 (Stream::new(&samples), Stream::new(&samples), Stream::new(&samples), Stream::new(&samples));
             let mut scored = 0;
             for (k, s) in samples.iter().enumerate().step_by(every) {
-                let (hi, recent) = (s.t, recents[k % recents.len()]);
+                let hi = s.t + jitters[k % jitters.len()] - backs[k % backs.len()];
+                let recent = recents[k % recents.len()];
                 let fed = all.advance(hi, range, Asked::EveryScore);
                 proptest::prop_assert_eq!(fed, max.advance(hi, range, Asked::ScoresAfter(hi - recent)));
                 proptest::prop_assert_eq!(fed, latest.advance(hi, range, Asked::LatestScore));
@@ -281,6 +326,33 @@ mod tests {
             }
             // Some answers were scores above 0, not only zeros compared.
             proptest::prop_assume!(scored > 0);
+        }
+    }
+
+    /// A score at the quiet period's edge: a spike exactly 150 scored
+    /// samples before a bigger one keeps the later one quiet (both score
+    /// 1), with or without NaN between them, whatever is asked.
+    #[test]
+    fn the_quiet_period_reaches_back_150_scored_samples() {
+        for nans in [0, 10] {
+            let mut values: Vec<f64> = (0..400).map(|i| (i % 10) as f64).collect();
+            values.push(1e6);
+            values.extend(std::iter::repeat_n(f64::NAN, nans));
+            values.extend((0..149).map(|i| (i % 10) as f64));
+            values.push(1e9);
+            let samples: Vec<Sample> =
+                values.iter().enumerate().map(|(i, &v)| Sample::new(i as i64 * 60_000, v)).collect();
+            let last = samples[samples.len() - 1].t;
+            let range = 10 * 86_400_000;
+            let mut all = Stream::new(&samples);
+            assert!(all.advance(last, range, Asked::EveryScore));
+            assert_eq!(all.score(), Some(0.0), "{nans} NaN: the spike 150 before is still in the quiet period");
+            let mut latest = Stream::new(&samples);
+            assert!(latest.advance(last, range, Asked::LatestScore));
+            assert_eq!(latest.score(), Some(0.0), "{nans} NaN");
+            let mut max = Stream::new(&samples);
+            assert!(max.advance(last, range, Asked::ScoresAfter(last - 1)));
+            assert_eq!(max.max_after(last - 1), Some(0.0), "{nans} NaN");
         }
     }
 
