@@ -77,8 +77,8 @@ enum Command {
         query: String,
         #[arg(long, default_value = "pulsedb-data")]
         data_dir: PathBuf,
-        /// Evaluation time: RFC 3339 or Unix seconds.
-        #[arg(long)]
+        /// Evaluation time: RFC 3339 or Unix seconds (an instant query: not with --start or --end).
+        #[arg(long, conflicts_with_all = ["start", "end"])]
         time: Option<String>,
         /// Range start: RFC 3339 or Unix seconds (default: an hour before --end).
         #[arg(long)]
@@ -86,7 +86,7 @@ enum Command {
         /// Range end: RFC 3339 or Unix seconds (default: now).
         #[arg(long)]
         end: Option<String>,
-        /// Range step: a duration (15s, 1m) or seconds.
+        /// Range step: a duration (15s, 1m) or seconds (default: about 250 points over the range, at least 1s).
         #[arg(long)]
         step: Option<String>,
         /// Output: a table, or JSON in Prometheus' HTTP API shape.

@@ -520,22 +520,13 @@ impl Parser {
             None => Error::parse(pos, format!("unknown function with name \"{name}\"")),
         })?;
         self.expect(Tok::LParen, "\"(\"")?;
-        let mut args = Vec::new();
+        let (mut args, mut positions) = (Vec::new(), Vec::new());
         let mut deepest = 0;
         if self.peek().tok != Tok::RParen {
             loop {
-                let arg_pos = self.peek().pos;
-                let arg = self.expr(0)?;
+                positions.push(self.peek().pos);
+                args.push(self.expr(0)?);
                 deepest = deepest.max(self.last_depth);
-                let want = func.arg_type(args.len());
-                let got = type_of(&arg);
-                if got != want {
-                    return Err(Error::parse(
-                        arg_pos,
-                        format!("expected type {want} in call to function \"{name}\", got {got}"),
-                    ));
-                }
-                args.push(arg);
                 if self.peek().tok == Tok::Comma {
                     self.next();
                 } else {
@@ -544,7 +535,19 @@ impl Parser {
             }
         }
         self.expect(Tok::RParen, "\",\" or \")\" in the argument list")?;
+        // The count first, then each argument's type, as Prometheus does:
+        // `rate(x[5m], 3)` has one argument too many, not a scalar where a
+        // range vector goes.
         func.check_arity(args.len()).map_err(|m| Error::parse(pos, m))?;
+        for (i, (arg, &arg_pos)) in args.iter().zip(&positions).enumerate() {
+            let (want, got) = (func.arg_type(i), type_of(arg));
+            if got != want {
+                return Err(Error::parse(
+                    arg_pos,
+                    format!("expected type {want} in call to function \"{name}\", got {got}"),
+                ));
+            }
+        }
         self.built(deepest + 1, pos)?;
         Ok(Expr::Call(Call { func, args }))
     }
@@ -710,6 +713,30 @@ mod tests {
         assert!(err("sum(\n  rate(foo)\n)").starts_with("parse error at line 2, col 8: expected type range vector"));
         assert!(err("1 > 2").contains("bool"));
         assert!(err("foo{a=~\"(\"}").contains("line 1, col 5"));
+    }
+
+    /// Argument counts are checked before argument types, in Prometheus'
+    /// words (as `promtool check rules` prints them), and a variadic
+    /// function's last argument may be left out.
+    #[test]
+    fn argument_counts_are_checked_first_as_prometheus_words_them() {
+        for (q, want) in [
+            ("rate(x[5m], 3)", "expected 1 argument(s) in call to \"rate\", got 2"),
+            ("rate()", "expected 1 argument(s) in call to \"rate\", got 0"),
+            ("round(x, 3, 4)", "expected at most 2 argument(s) in call to \"round\", got 3"),
+            ("round()", "expected at least 1 argument(s) in call to \"round\", got 0"),
+            ("label_join(up)", "expected at least 3 argument(s) in call to \"label_join\", got 1"),
+            ("anomaly_score(x[7d], 3)", "expected 1 argument(s) in call to \"anomaly_score\", got 2"),
+        ] {
+            assert_eq!(err(q), format!("parse error at line 1, col 1: {want}"), "{q}");
+        }
+        assert_eq!(
+            err("rate(3)"),
+            "parse error at line 1, col 6: expected type range vector in call to function \"rate\", got scalar"
+        );
+        for q in ["label_join(up, \"b\", \",\")", "round(x)", "day_of_week()", "sort_by_label(up)"] {
+            assert!(parse(q).is_ok(), "{q}");
+        }
     }
 
     #[test]

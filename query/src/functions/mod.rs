@@ -163,23 +163,20 @@ impl Function {
         self
     }
 
-    /// Checks an argument count, returning what is wrong.
+    /// Checks an argument count, returning what is wrong in Prometheus'
+    /// words.
     pub(crate) fn check_arity(&self, n: usize) -> Result<(), String> {
-        let fixed = if self.variadic == 1 { self.args.len() - 1 } else { self.args.len() };
-        let ok = match self.variadic {
-            0 => n == self.args.len(),
-            1 => n == fixed || n == self.args.len(),
-            _ => n >= fixed,
-        };
-        if ok {
-            return Ok(());
-        }
+        let all = self.args.len();
+        // Prometheus' rule: a variadic function's last argument may also
+        // be left out (`label_join(v, "dst", ",")` joins no label).
+        let fixed = if self.variadic == 0 { all } else { all.saturating_sub(1) };
         let expected = match self.variadic {
-            0 => format!("{}", self.args.len()),
-            1 => format!("{fixed} or {}", self.args.len()),
-            _ => format!("at least {fixed}"),
+            0 if n != all => format!("{all}"),
+            1 if n > all => format!("at most {all}"),
+            _ if n < fixed => format!("at least {fixed}"),
+            _ => return Ok(()),
         };
-        Err(format!("function \"{}\" expects {expected} argument(s), got {n}", self.name))
+        Err(format!("expected {expected} argument(s) in call to \"{}\", got {n}", self.name))
     }
 
     /// Type expected for argument `i`.
