@@ -128,15 +128,9 @@ pub trait Querier: Send + Sync {
     fn select_newest(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<Vec<SeriesSample>, StoreError> {
         let which = hints.newest.unwrap_or(Newest::Any);
         let hints = SelectHints { newest: Some(which), ..hints.clone() };
+        // `select` may return more than the newest sample: the newest accepted.
         let series = self.select(matchers, &hints)?;
-        Ok(series
-            .into_iter()
-            .filter_map(|s| {
-                // `select` may return more than the newest sample: the newest accepted.
-                let sample = s.samples.iter().rev().find(|x| which.accepts(x.v)).copied()?;
-                Some(SeriesSample { labels: s.labels, sample })
-            })
-            .collect())
+        Ok(series.into_iter().filter_map(|s| SeriesSample::newest_of(s, which)).collect())
     }
 
     /// Rollup buckets of `resolution` (one of [`crate::RESOLUTIONS`])

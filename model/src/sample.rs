@@ -45,6 +45,15 @@ pub struct SeriesSample {
     pub sample: Sample,
 }
 
+impl SeriesSample {
+    /// The newest of `series`' samples (time-ordered) that `which` accepts,
+    /// if any, with its labels.
+    pub fn newest_of(series: Series, which: crate::Newest) -> Option<Self> {
+        let sample = series.samples.iter().rev().find(|s| which.accepts(s.v)).copied()?;
+        Some(Self { labels: series.labels, sample })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

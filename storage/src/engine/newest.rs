@@ -44,13 +44,7 @@ impl Inner {
             // deletions), then the newest taken.
             let all = SelectLimits { newest: None, ..limits.clone() };
             let series = self.select_limited(matchers, mint, maxt, &all)?;
-            return Ok(series
-                .into_iter()
-                .filter_map(|s| {
-                    let sample = s.samples.iter().rev().find(|x| which.accepts(x.v)).copied()?;
-                    Some(SeriesSample { labels: s.labels, sample })
-                })
-                .collect());
+            return Ok(series.into_iter().filter_map(|s| SeriesSample::newest_of(s, which)).collect());
         }
         self.newest_without_deletions(matchers, mint, maxt, which, limits)
     }
@@ -260,12 +254,17 @@ mod tests {
     const MIN: i64 = 60_000;
     const HOUR: i64 = 3_600_000;
 
+    /// A store with no background work and no fsync.
+    fn open(dir: &std::path::Path) -> Storage {
+        let options = Options { background_maintenance: false, sync: crate::SyncMode::Never, ..Options::default() };
+        Storage::open(dir, options).unwrap()
+    }
+
     /// `a` has values each minute of [0, 2 h) and only staleness markers in
     /// [2 h, 4 h) (at 2 h 1 min and 2 h 2 min); `b` runs to 6 h so both
     /// windows are flushed into blocks.
     fn storage(dir: &std::path::Path) -> Storage {
-        let options = Options { background_maintenance: false, sync: crate::SyncMode::Never, ..Options::default() };
-        let storage = Storage::open(dir, options).unwrap();
+        let storage = open(dir);
         let mut batch = Batch::new();
         let mut a: Vec<Sample> = (0..120).map(|m| Sample::new(m * MIN, m as f64)).collect();
         a.push(Sample::new(2 * HOUR + MIN, f64::from_bits(STALE_NAN)));
@@ -335,8 +334,7 @@ mod tests {
     #[test]
     fn newest_from_minute_rollups_equal_the_newest_of_full_reads() {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options { background_maintenance: false, sync: crate::SyncMode::Never, ..Options::default() };
-        let storage = Storage::open(dir.path(), options).unwrap();
+        let storage = open(dir.path());
         // Every second over 12 h (dense enough for minute rollups), a
         // staleness marker every 97th, silent from minute 300 to 330 and
         // for the first 4 s of every 13th minute; then a later window so
@@ -372,8 +370,7 @@ mod tests {
     #[test]
     fn select_newest_keeps_the_labels_asked_for_and_waits_for_a_held_series() {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options { background_maintenance: false, sync: crate::SyncMode::Never, ..Options::default() };
-        let storage = Storage::open(dir.path(), options).unwrap();
+        let storage = open(dir.path());
         const SERIES: usize = 3_000;
         let mut batch = Batch::new();
         for i in 0..SERIES {
@@ -416,8 +413,7 @@ mod tests {
     #[test]
     fn select_newest_equals_the_newest_of_full_reads_in_parallel() {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options { background_maintenance: false, sync: crate::SyncMode::Never, ..Options::default() };
-        let storage = Storage::open(dir.path(), options).unwrap();
+        let storage = open(dir.path());
         const SERIES: i64 = 400;
         let mut batch = Batch::new();
         for i in 0..SERIES {
