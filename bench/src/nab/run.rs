@@ -19,10 +19,14 @@ use super::scorer::{normalized, score_at, score_corpus, CorpusScore, ScoredFile,
     after_help = "Example:\n  pulsedb nab                 # the 24 files of testdata/nab, standard and the other profiles"
 )]
 pub struct NabArgs {
-    /// NAB's data directory: category folders of `timestamp,value` CSVs
-    /// and `labels/combined_windows.json`.
+    /// NAB's data: category folders of `timestamp,value` CSVs, with
+    /// `labels/combined_windows.json` inside (as in `testdata/nab`) or
+    /// beside it (a NAB checkout's `data/`); a checkout's root works too.
     #[arg(long, default_value = "testdata/nab")]
     pub data: PathBuf,
+    /// NAB's `combined_windows.json`, if not where `--data` says.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
     /// The anomaly query; it selects `nab_value`, the one series of each file.
     #[arg(long, default_value = "anomaly_score(nab_value[28d])")]
     pub query: String,
@@ -59,15 +63,23 @@ fn as_score(answer: Option<f64>) -> f64 {
 
 /// Runs the benchmark; prints one line per profile (and per file).
 pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
-    let labels_path = args.data.join("labels/combined_windows.json");
+    let Layout { data, labels: labels_path } = Layout::find(&args.data, args.labels.as_deref())?;
     let labels: BTreeMap<String, Vec<[String; 2]>> = serde_json::from_str(
         &std::fs::read_to_string(&labels_path).with_context(|| format!("reading {}", labels_path.display()))?,
     )
     .with_context(|| format!("parsing {}", labels_path.display()))?;
+    let missing = labels.keys().filter(|name| !data.join(name).exists()).count();
+    if missing > 0 && args.only.is_none() {
+        eprintln!(
+            "{missing} of the {} labelled files are not under {}: scoring the others",
+            labels.len(),
+            data.display()
+        );
+    }
     if args.forecast {
         let files: Vec<(String, PathBuf)> = labels
             .keys()
-            .map(|name| (name.clone(), args.data.join(name)))
+            .map(|name| (name.clone(), data.join(name)))
             .filter(|(name, path)| path.exists() && args.only.as_ref().is_none_or(|only| name.contains(only.as_str())))
             .collect();
         super::forecast::run(&args, &files)?;
@@ -87,7 +99,7 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         None => None,
     };
     for (name, windows) in &labels {
-        let path = args.data.join(name);
+        let path = data.join(name);
         if !path.exists() || args.only.as_ref().is_some_and(|only| !name.contains(only.as_str())) {
             continue;
         }
@@ -111,7 +123,12 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
     if let Some(mut out) = scores_csv {
         out.flush()?;
     }
-    anyhow::ensure!(!files.is_empty(), "no NAB files found under {}", args.data.display());
+    anyhow::ensure!(
+        !files.is_empty(),
+        "none of the files {} labels is under {}",
+        labels_path.display(),
+        data.display()
+    );
     let points: usize = files.iter().map(|f| f.timestamps.len()).sum();
     println!(
         "{} files, {points} points, query {:?}, {:.1} s",
@@ -147,6 +164,43 @@ pub fn run(args: NabArgs) -> anyhow::Result<Vec<CorpusScore>> {
         }
     }
     Ok(out)
+}
+
+/// Where NAB's files and labels are.
+#[derive(Debug, PartialEq)]
+struct Layout {
+    /// The folder the labels' file names are relative to.
+    data: PathBuf,
+    labels: PathBuf,
+}
+
+impl Layout {
+    /// `data` with its labels inside (`labels/combined_windows.json`, as
+    /// `testdata/nab` keeps them), or beside it (NAB's checkout keeps
+    /// `data/` and `labels/` side by side), or `data` as that checkout's
+    /// root; `labels` given overrides the search.
+    fn find(data: &Path, labels: Option<&Path>) -> anyhow::Result<Layout> {
+        const WINDOWS: &str = "labels/combined_windows.json";
+        if let Some(labels) = labels {
+            return Ok(Layout { data: data.to_owned(), labels: labels.to_owned() });
+        }
+        let inside = data.join(WINDOWS);
+        let beside = data.join("..").join(WINDOWS);
+        let checkout_data = data.join("data");
+        let (data_dir, labels) = if inside.is_file() && checkout_data.is_dir() {
+            (checkout_data, inside)
+        } else if inside.is_file() {
+            (data.to_owned(), inside)
+        } else if beside.is_file() {
+            (data.to_owned(), beside)
+        } else {
+            anyhow::bail!(
+                "no {WINDOWS} in {0} or beside it (give --labels, or --data as NAB's data folder or checkout)",
+                data.display()
+            );
+        };
+        Ok(Layout { data: data_dir, labels })
+    }
 }
 
 /// The standard score with each category's files scored at the threshold
@@ -187,6 +241,34 @@ mod tests {
         let timestamps: Vec<i64> = (0..scores.len() as i64).map(|i| i * 1000).collect();
         let windows = window.map(|(a, b)| (timestamps[a], timestamps[b])).into_iter().collect();
         ScoredFile { timestamps, scores: scores.to_vec(), windows }
+    }
+
+    #[test]
+    fn labels_are_found_inside_beside_or_in_a_checkout() {
+        let root = tempfile::tempdir().unwrap();
+        let windows = |dir: &Path| {
+            std::fs::create_dir_all(dir.join("labels")).unwrap();
+            std::fs::write(dir.join("labels/combined_windows.json"), "{}").unwrap();
+            dir.join("labels/combined_windows.json")
+        };
+        // As testdata/nab: labels inside the data folder.
+        let ours = root.path().join("ours");
+        let labels = windows(&ours);
+        assert_eq!(Layout::find(&ours, None).unwrap(), Layout { data: ours.clone(), labels });
+        // NAB's checkout: data/ and labels/ side by side, given either way.
+        let checkout = root.path().join("NAB");
+        std::fs::create_dir_all(checkout.join("data/realTweets")).unwrap();
+        let labels = windows(&checkout);
+        let data = checkout.join("data");
+        let found = Layout::find(&data, None).unwrap();
+        assert_eq!((found.data, found.labels.canonicalize().unwrap()), (data.clone(), labels.canonicalize().unwrap()));
+        assert_eq!(Layout::find(&checkout, None).unwrap(), Layout { data, labels: labels.clone() });
+        // Given: taken as given.
+        let elsewhere = root.path().join("elsewhere");
+        assert_eq!(Layout::find(&elsewhere, Some(&labels)).unwrap(), Layout { data: elsewhere.clone(), labels });
+        // Nowhere: an error that says where it looked and what to give.
+        let error = Layout::find(&elsewhere, None).unwrap_err().to_string();
+        assert!(error.contains("elsewhere") && error.contains("--labels"), "{error}");
     }
 
     #[test]
