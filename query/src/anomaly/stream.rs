@@ -133,25 +133,39 @@ impl<'a> Stream<'a> {
         }
         self.last_hi = hi;
         let stream = &self.samples[self.start..];
-        while self.fed < self.samples.len() && self.samples[self.fed].t <= hi {
-            let i = self.fed - self.start;
-            let (score, expected) = if self.fed >= self.scored_from {
-                self.detector.step_as::<true>(stream, i)
-            } else {
-                self.detector.step_as::<false>(stream, i)
-            };
-            let t = self.samples[self.fed].t;
+        let end = self.fed + self.samples[self.fed..].partition_point(|s| s.t <= hi);
+        // Samples no answer reads the score of: learnt from in a loop of
+        // their own, their scores all 0, so only the last one's record and
+        // peak are kept (as the general loop would leave them). Most of a
+        // ranking's samples are these.
+        let unscored_end = end.min(self.scored_from.max(self.fed));
+        if self.fed < unscored_end {
+            let mut expected = None;
+            for k in self.fed..unscored_end {
+                expected = self.detector.step_as::<false>(stream, k - self.start).1;
+            }
+            self.last = Some(Record { score: 0.0, expected });
+            self.push_peak(self.samples[unscored_end - 1].t, 0.0);
+            self.fed = unscored_end;
+        }
+        for k in self.fed..end {
+            let (score, expected) = self.detector.step_as::<true>(stream, k - self.start);
             self.last = Some(Record { score, expected });
             // Scores are in [0, 1]; a NaN (never seen) would break the
             // stack's order, and the maximum ignored it before.
-            let peak = if score.is_nan() { 0.0 } else { score };
-            while self.peaks.last().is_some_and(|&(_, s)| s <= peak) {
-                self.peaks.pop();
-            }
-            self.peaks.push((t, peak));
-            self.fed += 1;
+            self.push_peak(self.samples[k].t, if score.is_nan() { 0.0 } else { score });
         }
+        self.fed = end;
         self.last.is_some()
+    }
+
+    /// Keeps `(t, score)` of the latest sample fed, dropping the entries
+    /// it matches or beats.
+    fn push_peak(&mut self, t: i64, score: f64) {
+        while self.peaks.last().is_some_and(|&(_, s)| s <= score) {
+            self.peaks.pop();
+        }
+        self.peaks.push((t, score));
     }
 
     /// The index of the first sample whose score the answer at `hi` reads,
