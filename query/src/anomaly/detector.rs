@@ -46,7 +46,13 @@ pub(crate) struct Detector {
 }
 
 impl Detector {
+    /// A detector for any stream.
     pub(crate) fn new() -> Self {
+        Self::for_range(i64::MAX)
+    }
+
+    /// A detector whose stream learns from at most `range` ms.
+    pub(crate) fn for_range(range: i64) -> Self {
         Self {
             seen: 0,
             level: 0.0,
@@ -54,7 +60,7 @@ impl Detector {
             level_error: 0.0,
             season_errors: [f64::INFINITY; SEASONS],
             scale: 0.0,
-            record: RecordScore::new(),
+            record: RecordScore::for_range(range),
         }
     }
 
@@ -80,7 +86,7 @@ impl Detector {
             }
             self.level = v;
             self.seen = 1;
-            return (self.record.step::<SCORED>(v, None, &[None; SEASONS]), None);
+            return (self.record.step::<SCORED>(t, v, None, &[None; SEASONS]), None);
         }
         let norms = Season::predictions(samples, i, t);
         let seasonal = self.best_norm(&norms);
@@ -99,7 +105,7 @@ impl Detector {
             })
         });
         self.learn(v, error, &norms);
-        (self.record.step::<SCORED>(v, Some(error), &seasons), Some(expected))
+        (self.record.step::<SCORED>(t, v, Some(error), &seasons), Some(expected))
     }
 
     /// Moves every predictor's recent error, the error scale and the level on.

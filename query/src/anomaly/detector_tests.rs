@@ -273,3 +273,37 @@ fn daily_seasonality_is_not_an_anomaly() {
     let late = scores[per_day * 3..].iter().copied().fold(0.0, f64::max);
     assert!(late < ANOMALOUS, "seasonal series scored {late}");
 }
+
+/// A series that burst when its stream began and then stayed quiet for
+/// days: a later, smaller burst sets no record since the stream began,
+/// but leaves the range of the last three days, and is flagged; the quiet
+/// days before it are not. Without the recent past's records (a stream
+/// too short to hold their span) it goes unflagged.
+#[test]
+fn a_burst_smaller_than_an_old_one_is_flagged_after_quiet_days() {
+    let mut rng = 7u64;
+    let mut noise = || {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((rng >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    // 5 min samples: a burst to 1,000 in the first hours, five quiet days
+    // around 10, then 100 for an hour.
+    let quiet_until = 6 * 288;
+    let values: Vec<f64> = (0..quiet_until + 12)
+        .map(|i| match i {
+            12..36 => 1_000.0 + 50.0 * noise(),
+            i if i >= quiet_until => 100.0 + noise(),
+            _ => 10.0 + noise(),
+        })
+        .collect();
+    let s = series(values);
+    let scores = |mut d: Detector| -> Vec<f64> { (0..s.len()).map(|i| d.step(&s, i).0).collect() };
+    let with = scores(Detector::new());
+    let quiet = with[300..quiet_until].iter().copied().fold(0.0, f64::max);
+    let burst = with[quiet_until..].iter().copied().fold(0.0, f64::max);
+    assert!(burst >= ANOMALOUS, "the burst scored {burst}");
+    assert!(quiet < ANOMALOUS, "quiet days scored {quiet}");
+    let without = scores(Detector::for_range(crate::anomaly::recent::RECENT_SPAN_MS));
+    let burst = without[quiet_until..].iter().copied().fold(0.0, f64::max);
+    assert!(burst < ANOMALOUS, "without the recent past the burst scored {burst}");
+}

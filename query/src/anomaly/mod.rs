@@ -16,6 +16,7 @@
 //! grows.
 
 mod detector;
+mod recent;
 mod record;
 mod season;
 mod stream;

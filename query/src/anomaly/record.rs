@@ -2,7 +2,9 @@
 //! record. "Tracks" follow moving means — of the value over 1, 4 and 16
 //! samples (records both ways), of the prediction error over 6, and of
 //! each season's norm's own error over 6 (upward records only) — each
-//! remembering the highest and lowest mean it has seen since it started.
+//! remembering the highest and lowest mean it has seen since it started;
+//! the 4-sample mean is also held to its range over the last three days
+//! (`recent.rs`: a burst smaller than one long ago, after quiet days).
 //! A season's track starts only once its norm exists and counts only while
 //! that norm is the prediction gone by: the errors of earlier days,
 //! predicted by the level or by a worse season, would otherwise set a
@@ -21,11 +23,16 @@
 use std::collections::VecDeque;
 use std::sync::LazyLock;
 
+use super::recent::{RecentRange, RECENT_SPAN_MS};
 use super::season::{DAY_MS, SEASONS};
 
 /// Widths (samples) of the value's moving means: a spike, a short run, a
 /// sustained shift.
 const VALUE_WIDTHS: [usize; 3] = [1, 4, 16];
+/// Which of [`VALUE_WIDTHS`]' moving means is also held to the recent
+/// past's range ([`RecentRange`]): the short run's (4 samples), which
+/// one stray sample does not make a record of.
+const RECENT_WIDTH: usize = 1;
 /// Width of the prediction error's moving mean.
 const ERROR_WIDTH: usize = 6;
 /// Moving means a track needs before a record counts (the first few
@@ -122,6 +129,11 @@ impl Track {
         self.record::<SCORED>(above, below)
     }
 
+    /// The sum of the last `width` inputs, once there are that many.
+    fn full_sum(&self) -> Option<f64> {
+        (self.filled == self.width).then_some(self.sum)
+    }
+
     /// The new extreme the last mean set (above the highest, below the
     /// lowest, or both for the first): its improbability, and it is kept.
     /// Out of line: after a series' first hours, records are rare.
@@ -133,16 +145,7 @@ impl Track {
         let (hi, lo) = (self.hi_mean, self.lo_mean);
         let mut improbability = 0.0;
         if SCORED && self.means > WARM_UP {
-            let mut excess = mean - hi;
-            if self.two_sided {
-                excess = excess.max(lo - mean);
-            }
-            // Rounding is no record: a mean computed from other samples
-            // (minute means of a constant series) may differ in its last bits.
-            if excess > ROUNDING * hi.abs().max(lo.abs()) {
-                let range = (hi - lo).max(1e-9);
-                improbability = log10_of_count(self.means) + GAIN * (excess / range) / std::f64::consts::LN_10;
-            }
+            improbability = improbability_of_record(mean, hi, lo, self.two_sided, self.means);
         }
         if above {
             (self.hi_sum, self.hi_mean) = (sum, mean);
@@ -151,6 +154,25 @@ impl Track {
             (self.lo_sum, self.lo_mean) = (sum, mean);
         }
         improbability
+    }
+}
+
+/// `−log10` of the probability that `x` beats the extremes `hi` and `lo`
+/// (only `hi` unless `two_sided`) of `n` exchangeable moving means by as
+/// much as it does: `1/n`, times `e^(−GAIN·x)` for a margin of `x` times
+/// their range; 0 when it beats neither.
+fn improbability_of_record(x: f64, hi: f64, lo: f64, two_sided: bool, n: u64) -> f64 {
+    let mut excess = x - hi;
+    if two_sided {
+        excess = excess.max(lo - x);
+    }
+    // Rounding is no record: a mean computed from other samples (minute
+    // means of a constant series) may differ in its last bits.
+    if excess > ROUNDING * hi.abs().max(lo.abs()) {
+        let range = (hi - lo).max(1e-9);
+        log10_of_count(n) + GAIN * (excess / range) / std::f64::consts::LN_10
+    } else {
+        0.0
     }
 }
 
@@ -184,20 +206,35 @@ pub(super) struct RecordScore {
     /// When each season's track took its first error.
     season_started: [Option<i64>; SEASONS],
     samples: u64,
+    /// The range of [`RECENT_WIDTH`]'s moving sums over the last few
+    /// days, where a stream can hold that long (`None`: it cannot).
+    recent: Option<RecentRange>,
     /// (sample number, score), decreasing scores: the front is the
     /// highest score of the quiet period (a monotone queue, O(1) a sample).
-    recent: VecDeque<(u64, f64)>,
+    quiet: VecDeque<(u64, f64)>,
 }
 
 impl RecordScore {
+    /// Records for a stream that learns from at most `range` ms: the
+    /// recent past's records only where that is longer than their span.
+    pub(super) fn for_range(range: i64) -> Self {
+        Self::with_recent(range > RECENT_SPAN_MS)
+    }
+
+    #[cfg(test)]
     pub(super) fn new() -> Self {
+        Self::with_recent(true)
+    }
+
+    fn with_recent(recent: bool) -> Self {
         Self {
             values: VALUE_WIDTHS.map(|w| Track::new(w, true)),
             error: Track::new(ERROR_WIDTH, false),
             season_errors: std::array::from_fn(|_| Track::new(ERROR_WIDTH, false)),
             season_started: [None; SEASONS],
             samples: 0,
-            recent: VecDeque::new(),
+            recent: recent.then(RecentRange::default),
+            quiet: VecDeque::new(),
         }
     }
 
@@ -212,11 +249,18 @@ impl RecordScore {
     #[inline(always)]
     pub(super) fn step<const SCORED: bool>(
         &mut self,
+        t: i64,
         value: f64,
         error: Option<f64>,
         seasons: &[Option<SeasonalError>; SEASONS],
     ) -> f64 {
         let mut improbability = self.values.iter_mut().map(|t| t.step::<SCORED>(value)).fold(0.0, f64::max);
+        let recent_sum = self.values[RECENT_WIDTH].full_sum().filter(|s| s.is_finite());
+        if let (Some(recent), Some(sum)) = (self.recent.as_mut(), recent_sum) {
+            if let Some((hi, lo, n)) = recent.step::<SCORED>(t, sum) {
+                improbability = improbability.max(improbability_of_record(sum, hi, lo, true, n as u64));
+            }
+        }
         if let Some(e) = error {
             improbability = improbability.max(self.error.step::<SCORED>(e));
         }
@@ -244,14 +288,14 @@ impl RecordScore {
             return 0.0;
         }
         let score = (improbability / LOG10_FOR_FULL_SCORE).min(1.0);
-        while self.recent.front().is_some_and(|&(at, _)| at + (QUIET_SAMPLES as u64) < k) {
-            self.recent.pop_front();
+        while self.quiet.front().is_some_and(|&(at, _)| at + (QUIET_SAMPLES as u64) < k) {
+            self.quiet.pop_front();
         }
-        let before = self.recent.front().map_or(0.0, |&(_, s)| s);
-        while self.recent.back().is_some_and(|&(_, s)| s <= score) {
-            self.recent.pop_back();
+        let before = self.quiet.front().map_or(0.0, |&(_, s)| s);
+        while self.quiet.back().is_some_and(|&(_, s)| s <= score) {
+            self.quiet.pop_back();
         }
-        self.recent.push_back((k, score));
+        self.quiet.push_back((k, score));
         if score > before {
             score
         } else {
@@ -270,19 +314,19 @@ mod tests {
     fn a_record_scores_by_its_margin_and_only_once() {
         let mut r = RecordScore::new();
         // 100 values cycling in [0, 10): no record after the first cycle.
-        let mut scores: Vec<f64> = (0..100).map(|i| r.step::<true>((i % 10) as f64, Some(1.0), &NONE)).collect();
+        let mut scores: Vec<f64> = (0..100).map(|i| r.step::<true>(0, (i % 10) as f64, Some(1.0), &NONE)).collect();
         assert!(scores[30..].iter().all(|&s| s == 0.0), "{scores:?}");
         // A value far above everything: a full score, once.
-        scores.push(r.step::<true>(100.0, Some(1.0), &NONE));
-        scores.push(r.step::<true>(100.0, Some(1.0), &NONE));
+        scores.push(r.step::<true>(0, 100.0, Some(1.0), &NONE));
+        scores.push(r.step::<true>(0, 100.0, Some(1.0), &NONE));
         assert_eq!(scores[100], 1.0);
         assert_eq!(scores[101], 0.0, "the same record is not news twice");
         // Barely above the old maximum (9): about 1/n, a low score.
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step::<true>((i % 10) as f64, Some(1.0), &NONE);
+            r.step::<true>(0, (i % 10) as f64, Some(1.0), &NONE);
         }
-        let barely = r.step::<true>(9.09, Some(1.0), &NONE);
+        let barely = r.step::<true>(0, 9.09, Some(1.0), &NONE);
         assert!(barely > 0.0 && barely < 0.42, "{barely}");
     }
 
@@ -367,13 +411,13 @@ mod tests {
     fn the_quiet_period_ends() {
         let mut r = RecordScore::new();
         for i in 0..100 {
-            r.step::<true>((i % 10) as f64, None, &NONE);
+            r.step::<true>(0, (i % 10) as f64, None, &NONE);
         }
-        assert_eq!(r.step::<true>(50.0, None, &NONE), 1.0);
+        assert_eq!(r.step::<true>(0, 50.0, None, &NONE), 1.0);
         for _ in 0..QUIET_SAMPLES {
-            assert_eq!(r.step::<true>(5.0, None, &NONE), 0.0);
+            assert_eq!(r.step::<true>(0, 5.0, None, &NONE), 0.0);
         }
         // A record again, after the quiet period: reported.
-        assert!(r.step::<true>(1000.0, None, &NONE) > 0.0);
+        assert!(r.step::<true>(0, 1000.0, None, &NONE) > 0.0);
     }
 }

@@ -124,7 +124,7 @@ impl<'a> Stream<'a> {
                 self.start = self.samples.partition_point(|s| s.t - self.span < anchor);
                 self.fed = self.start;
                 self.scored_from = if same_epoch { 0 } else { scored_from };
-                self.detector = Detector::new();
+                self.detector = Detector::for_range(range);
                 self.last = None;
                 self.peaks.clear();
             }
