@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use rayon::prelude::*;
 
-use pulsedb_model::{Querier, SelectHints, Series, Shard, StoreError};
+use pulsedb_model::{MeansVisitor, Querier, SelectHints, Series, Shard, StoreError};
 use pulsedb_query::{parse, parse_matchers, Error as QueryError, Value, ANOMALOUS};
 
 use crate::{Db, Labels, Matcher, METRIC_NAME};
@@ -157,6 +157,16 @@ impl Querier for Sharded<'_> {
         resolution: i64,
     ) -> Result<Vec<Series>, StoreError> {
         Querier::select_window_means(self.db, matchers, &self.narrow(hints), resolution).map(keep_names)
+    }
+
+    fn map_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+        visit: &MeansVisitor<'_>,
+    ) -> Result<Vec<Series>, StoreError> {
+        Querier::map_window_means(self.db, matchers, &self.narrow(hints), resolution, visit).map(keep_names)
     }
 }
 

@@ -259,4 +259,14 @@ impl Querier for Db {
     ) -> Result<Vec<Series>, StoreError> {
         Querier::select_window_means(&self.storage, matchers, hints, resolution)
     }
+
+    fn map_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+        visit: &pulsedb_model::MeansVisitor<'_>,
+    ) -> Result<Vec<Series>, StoreError> {
+        Querier::map_window_means(&self.storage, matchers, hints, resolution, visit)
+    }
 }

@@ -9,6 +9,11 @@ use std::time::Instant;
 
 use pulsedb::{AnomalyRequest, Db};
 
+/// The same allocator as the `pulsedb` binary, whose `/api/v1/anomalies`
+/// `Db::anomalies` is: the ranking allocates each series' samples.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MIN: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 

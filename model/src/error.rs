@@ -38,6 +38,11 @@ impl StoreError {
     pub fn downcast_ref<T: StdError + 'static>(&self) -> Option<&T> {
         self.0.downcast_ref::<T>()
     }
+
+    /// The store's error as a `T`, or itself when it is not one.
+    pub fn downcast<T: StdError + 'static>(self) -> Result<T, Self> {
+        self.0.downcast::<T>().map(|t| *t).map_err(Self)
+    }
 }
 
 #[cfg(test)]

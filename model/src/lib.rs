@@ -32,7 +32,7 @@ pub use labels::{is_valid_label_name, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use means::{window_means, window_means_of_samples, WindowMeans};
 pub use metadata::{MetricMetadata, MetricType};
-pub use querier::{Newest, Querier, SelectHints, Shard};
+pub use querier::{MeansVisitor, Newest, Querier, SelectHints, Shard};
 pub use rollup::{
     push_bucket, summarize, summarize_fields_into, summarize_into, RollupBucket, RollupFields, RollupSeries,
     Summarizer, RESOLUTIONS,

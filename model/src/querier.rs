@@ -3,7 +3,8 @@
 //! returns series (storage, an in-memory fixture, a remote store).
 
 use crate::{
-    is_stale_nan, window_means_of_samples, Matcher, RollupFields, RollupSeries, Series, SeriesSample, StoreError,
+    is_stale_nan, window_means_of_samples, Matcher, RollupFields, RollupSeries, Sample, Series, SeriesSample,
+    StoreError,
 };
 
 /// What the query engine knows about a selection beyond its matchers, so a
@@ -170,4 +171,31 @@ pub trait Querier: Send + Sync {
         out.retain(|s| !s.samples.is_empty());
         Ok(out)
     }
+
+    /// [`Querier::select_window_means`] with each series' means handed to
+    /// `visit` as they are read, and only its answer kept (a series whose
+    /// answer is empty is left out): what a function of each series' whole
+    /// history needs (the anomaly functions), without holding every
+    /// series' means at once. A store that reads in parallel may call
+    /// `visit` from several threads; the first error it returns ends the
+    /// selection and is returned as it was. This default maps
+    /// [`Querier::select_window_means`]' answer.
+    fn map_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+        visit: &MeansVisitor<'_>,
+    ) -> Result<Vec<Series>, StoreError> {
+        let mut out = self.select_window_means(matchers, hints, resolution)?;
+        for series in &mut out {
+            series.samples = visit(&series.samples)?;
+        }
+        out.retain(|s| !s.samples.is_empty());
+        Ok(out)
+    }
 }
+
+/// What [`Querier::map_window_means`] does with one series' window means:
+/// its answer, as samples.
+pub type MeansVisitor<'a> = dyn Fn(&[Sample]) -> Result<Vec<Sample>, StoreError> + Sync + 'a;

@@ -77,6 +77,11 @@ pub enum Error {
     #[error(transparent)]
     Model(#[from] pulsedb_model::Error),
 
+    /// What a caller's visitor of the series read returned
+    /// (`Querier::map_window_means`), handed back as it was.
+    #[error(transparent)]
+    Caller(pulsedb_model::StoreError),
+
     #[error("invalid options: {0}")]
     InvalidOptions(String),
 

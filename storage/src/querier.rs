@@ -2,8 +2,8 @@
 //! [`Appender`] (transactions for in-process writers such as recording rules).
 
 use pulsedb_model::{
-    Appender, Batch, Labels, Matcher, Newest, Querier, RollupFields, RollupSeries, SelectHints, Series, SeriesHandle,
-    SeriesSample, StoreError,
+    Appender, Batch, Labels, Matcher, MeansVisitor, Newest, Querier, RollupFields, RollupSeries, SelectHints, Series,
+    SeriesHandle, SeriesSample, StoreError,
 };
 
 use crate::Storage;
@@ -40,6 +40,18 @@ impl Querier for Storage {
         let limits = limits_of(hints);
         self.inner_select_window_means(matchers, hints.mint, hints.maxt, resolution, &limits).map_err(store_error)
     }
+
+    fn map_window_means(
+        &self,
+        matchers: &[Matcher],
+        hints: &SelectHints,
+        resolution: i64,
+        visit: &MeansVisitor<'_>,
+    ) -> Result<Vec<Series>, StoreError> {
+        let limits = limits_of(hints);
+        let visit = |means: Vec<crate::Sample>| visit(&means).map_err(crate::Error::Caller);
+        self.inner_map_window_means(matchers, hints.mint, hints.maxt, resolution, &limits, &visit).map_err(store_error)
+    }
 }
 
 fn limits_of(hints: &SelectHints) -> crate::engine::SelectLimits {
@@ -57,6 +69,7 @@ fn limits_of(hints: &SelectHints) -> crate::engine::SelectLimits {
 fn store_error(e: crate::Error) -> StoreError {
     match e {
         crate::Error::Model(model) => StoreError::new(model),
+        crate::Error::Caller(caller) => caller,
         other => StoreError::new(other),
     }
 }

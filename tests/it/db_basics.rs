@@ -208,3 +208,32 @@ fn shards_split_a_selection_into_parts_that_add_up_to_it() {
     assert_eq!(sorted(parts), sorted(whole));
     assert_eq!(sorted(part_means), sorted(whole_means));
 }
+
+#[test]
+fn mapped_window_means_are_each_series_means_mapped_and_a_visitor_error_is_returned() {
+    use pulsedb::{Querier, SelectHints, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    // Blocks and head, in more than one run of series.
+    let hosts = 150;
+    fill(&db, hosts, 0, 3 * HOUR, 600_000);
+    db.flush().unwrap();
+    fill(&db, hosts, 3 * HOUR, 5 * HOUR, 600_000);
+    let cpu = [Matcher::new(MatchOp::Equal, "__name__", "cpu").unwrap()];
+    let hints = SelectHints::range(0, 5 * HOUR);
+    let whole = Querier::select_window_means(&db, &cpu, &hints, HOUR).unwrap();
+    // The answer kept in each series' place: its last mean, doubled.
+    let last_doubled = |means: &[Sample]| Ok(means.last().map(|s| Sample::new(s.t, 2.0 * s.v)).into_iter().collect());
+    let mut mapped = Querier::map_window_means(&db, &cpu, &hints, HOUR, &last_doubled).unwrap();
+    let mut expected: Vec<pulsedb::Series> =
+        whole.into_iter().map(|s| pulsedb::Series { samples: last_doubled(&s.samples).unwrap(), ..s }).collect();
+    mapped.sort_by(|a, b| a.labels.cmp(&b.labels));
+    expected.sort_by(|a, b| a.labels.cmp(&b.labels));
+    assert_eq!(mapped.len(), hosts);
+    assert_eq!(mapped, expected);
+    // A visitor's own error comes back as it was given, not as a store failure.
+    let refuse =
+        |_: &[Sample]| -> Result<Vec<Sample>, StoreError> { Err(StoreError::new(std::io::Error::other("no"))) };
+    let e = Querier::map_window_means(&db, &cpu, &hints, HOUR, &refuse).unwrap_err();
+    assert_eq!(e.downcast_ref::<std::io::Error>().unwrap().to_string(), "no");
+}

@@ -280,6 +280,12 @@ impl<'a> Evaluator<'a> {
 
     /// A store's error as the query's: its stops at our limits become ours.
     pub(crate) fn store_error(&self, e: pulsedb_model::StoreError) -> Error {
+        // The engine's own error, from a function a store called back
+        // (`Querier::map_window_means`): as it was.
+        let e = match e.downcast::<Error>() {
+            Ok(engine) => return engine,
+            Err(e) => e,
+        };
         match e.downcast_ref::<pulsedb_model::Error>() {
             Some(pulsedb_model::Error::TooManySamples { .. }) => {
                 Error::TooManySamples { limit: self.options.max_samples }

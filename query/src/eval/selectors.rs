@@ -3,11 +3,18 @@
 //! samples, staleness markers dropped) and subqueries (an inner range
 //! evaluation at its own aligned steps).
 
-use pulsedb_model::{is_stale_nan, Matcher, Newest, Sample, SelectHints};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pulsedb_model::{is_stale_nan, Matcher, Newest, Sample, SelectHints, StoreError};
 
 use super::{EvalValue, Evaluator, MatrixValue, RawSeries, StepSeries};
 use crate::ast::{MatrixSelector, Subquery, VectorSelector};
 use crate::error::{Error, Result};
+
+/// What [`Evaluator::map_window_means_selector`] does with one series'
+/// means (given the selector's shape: its range, offset and `@`): the
+/// answer kept in their place.
+pub(crate) type SeriesMeansMap<'a> = dyn Fn(&MatrixValue, &[Sample]) -> Result<Vec<Sample>> + Sync + 'a;
 
 pub(crate) fn matchers_of(v: &VectorSelector) -> Result<Vec<Matcher>> {
     let mut out = Vec::with_capacity(v.matchers.len() + 1);
@@ -158,27 +165,39 @@ impl Evaluator<'_> {
     }
 
     /// A range selector read as the means of its `resolution` windows
-    /// ([`pulsedb_model::Querier::select_window_means`]) instead of raw
-    /// samples: what the anomaly functions learn long histories from.
-    /// `learns_from(end, range)` is the earliest sample the window ending
-    /// at `end` uses (its start, `end - range`, or later): nothing before
-    /// the first step's is read.
-    pub(crate) fn window_means_selector(
-        &mut self,
+    /// ([`pulsedb_model::Querier::map_window_means`]) instead of raw
+    /// samples, each series' means handed to `visit` (with the selector's
+    /// shape: its range, offset and `@`) as they are read and only its
+    /// answer kept: what the anomaly functions learn long histories from,
+    /// without holding every series' means at once. `learns_from(end,
+    /// range)` is the earliest sample the window ending at `end` uses (its
+    /// start, `end - range`, or later): nothing before the first step's is
+    /// read. Also returns how many means were visited, for the caller to
+    /// account.
+    pub(crate) fn map_window_means_selector(
+        &self,
         m: &MatrixSelector,
         resolution: i64,
         learns_from: fn(i64, i64) -> i64,
-    ) -> Result<MatrixValue> {
+        visit: &SeriesMeansMap<'_>,
+    ) -> Result<(Vec<RawSeries>, usize)> {
         let v = &m.vector;
         let at = self.resolve_at(v.at);
         let first = self.ref_time(0, v.offset, at);
         let last = self.ref_time(self.steps - 1, v.offset, at);
         let hints = self.hints(learns_from(first, m.range).max(first - m.range), last, m.range);
-        let series =
-            self.querier.select_window_means(&matchers_of(v)?, &hints, resolution).map_err(|e| self.store_error(e))?;
-        self.account(series.iter().map(|s| s.samples.len()).sum())?;
+        let shape = MatrixValue { series: Vec::new(), range: m.range, offset: v.offset, at };
+        let visited = AtomicUsize::new(0);
+        let visit = |means: &[Sample]| {
+            visited.fetch_add(means.len(), Ordering::Relaxed);
+            visit(&shape, means).map_err(StoreError::new)
+        };
+        let series = self
+            .querier
+            .map_window_means(&matchers_of(v)?, &hints, resolution, &visit)
+            .map_err(|e| self.store_error(e))?;
         let series = series.into_iter().map(|s| RawSeries { labels: s.labels, samples: s.samples }).collect();
-        Ok(MatrixValue { series, range: m.range, offset: v.offset, at })
+        Ok((series, visited.into_inner()))
     }
 
     /// Evaluates the inner expression at steps aligned to multiples of the

@@ -26,7 +26,7 @@
 //! once a minute is unchanged by minute means; a point appears once its
 //! minute has ended, so the answers stay causal.
 
-use pulsedb_model::window_means_of_samples;
+use pulsedb_model::{window_means_of_samples, Sample};
 use rayon::prelude::*;
 
 use super::smoothing::go_fixed;
@@ -34,7 +34,7 @@ use super::{Function, Impl};
 use crate::anomaly::{anchor, Asked, Stream};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
-use crate::eval::{assemble, drop_metric_name, EvalValue, Evaluator, StepSeries};
+use crate::eval::{assemble, drop_metric_name, EvalValue, Evaluator, MatrixValue, StepSeries};
 use crate::value::ValueType::{Matrix, Scalar, Vector};
 
 const STREAM: Impl = Impl::Call(stream_call);
@@ -141,46 +141,79 @@ fn stream_call(ev: &mut Evaluator<'_>, c: &Call) -> Result<EvalValue> {
     for arg in &c.args[1..] {
         scalars.push(ev.eval_scalar(arg)?);
     }
-    let m = match &c.args[0] {
-        Expr::Matrix(selector) => match means_resolution(selector.range) {
-            Some(resolution) => ev.window_means_selector(selector, resolution, anchor)?,
-            None => ev.eval_matrix(&c.args[0])?,
-        },
-        // A subquery's points: the same means, taken here.
-        other => {
-            let mut m = ev.eval_matrix(other)?;
-            if let Some(resolution) = means_resolution(m.range) {
-                for s in &mut m.series {
-                    s.samples = window_means_of_samples(&s.samples, resolution);
-                }
-            }
-            m
-        }
-    };
-    let span = means_resolution(m.range).unwrap_or(0);
     let name = c.func.name;
+    if let Expr::Matrix(selector) = &c.args[0] {
+        if let Some(resolution) = means_resolution(selector.range) {
+            // Each series answered as its means are read (in the store's
+            // threads), so a selection's means are never all held: at a
+            // day of minutes each, a ranking of 50,000 series held 1.25 GB.
+            let this = &*ev;
+            let visit = |m: &MatrixValue, means: &[Sample]| -> Result<Vec<Sample>> {
+                let points = answers(this, name, &scalars, m, means, resolution)?;
+                // The step's index stands for its time until the answer is assembled.
+                Ok(points.into_iter().map(|(i, v)| Sample::new(i as i64, v)).collect())
+            };
+            let (series, visited) = ev.map_window_means_selector(selector, resolution, anchor, &visit)?;
+            ev.account(visited)?;
+            let out: Vec<StepSeries> = series
+                .into_iter()
+                .map(|s| StepSeries {
+                    labels: drop_metric_name(&s.labels),
+                    points: s.samples.iter().map(|p| (p.t as usize, p.v)).collect(),
+                })
+                .collect();
+            return finish(ev, out);
+        }
+    }
+    let mut m = ev.eval_matrix(&c.args[0])?;
+    // A subquery's points: the same means, taken here.
+    let span = means_resolution(m.range);
+    if let Some(resolution) = span {
+        for s in &mut m.series {
+            s.samples = window_means_of_samples(&s.samples, resolution);
+        }
+    }
     let this = &*ev;
     let out: Vec<StepSeries> = m
         .series
         .par_iter()
         .map(|s| -> Result<StepSeries> {
-            this.check_time()?;
-            let mut stream = Stream::of_means(&s.samples, span);
-            let mut points = Vec::new();
-            for i in 0..this.steps {
-                let (_, hi) = m.window(this.ts(i));
-                let p = |k: usize| scalars.get(k).and_then(|v: &Vec<f64>| v.get(i)).copied().unwrap_or(f64::NAN);
-                if !stream.advance(hi, m.range, asked(name, hi, p)) {
-                    continue;
-                }
-                check_arguments(name, p)?;
-                if let Some(v) = answer(name, &stream, hi, p) {
-                    points.push((i, v));
-                }
-            }
+            let points = answers(this, name, &scalars, &m, &s.samples, span.unwrap_or(0))?;
             Ok(StepSeries { labels: drop_metric_name(&s.labels), points })
         })
         .collect::<Result<_>>()?;
+    finish(ev, out)
+}
+
+/// One series' answers at the query's steps, from its `samples` (raw, or
+/// window means `span` long) in the windows of `m`: (step index, value).
+fn answers(
+    ev: &Evaluator<'_>,
+    name: &str,
+    scalars: &[Vec<f64>],
+    m: &MatrixValue,
+    samples: &[Sample],
+    span: i64,
+) -> Result<Vec<(usize, f64)>> {
+    ev.check_time()?;
+    let mut stream = Stream::of_means(samples, span);
+    let mut points = Vec::new();
+    for i in 0..ev.steps {
+        let (_, hi) = m.window(ev.ts(i));
+        let p = |k: usize| scalars.get(k).and_then(|v: &Vec<f64>| v.get(i)).copied().unwrap_or(f64::NAN);
+        if !stream.advance(hi, m.range, asked(name, hi, p)) {
+            continue;
+        }
+        check_arguments(name, p)?;
+        if let Some(v) = answer(name, &stream, hi, p) {
+            points.push((i, v));
+        }
+    }
+    Ok(points)
+}
+
+/// The answers as the function's vector, once accounted.
+fn finish(ev: &mut Evaluator<'_>, out: Vec<StepSeries>) -> Result<EvalValue> {
     ev.account(out.iter().map(|s| s.points.len()).sum())?;
     Ok(EvalValue::Vector(assemble(out)?))
 }

@@ -6,7 +6,11 @@
 //!
 //! Series are read in runs of [`PARALLEL_RUN`], each run's samples and
 //! buckets taken into means as they are read, so memory holds the means — a day of 1 s
-//! samples is 1,440 points at 1 min — never a long raw history. Within a
+//! samples is 1,440 points at 1 min — never a long raw history. A caller
+//! that only needs something computed from each series' means (the
+//! anomaly ranking: a score per series) passes a [`MeansMap`], run on
+//! each series' means as its run is read, so even the means of a whole
+//! selection are never held at once. Within a
 //! run the head is read before the block list is taken, as in `select`, so
 //! a concurrent flush cannot hide a sample.
 
@@ -29,6 +33,10 @@ struct Summaries {
     rollups: bool,
     head_buckets: bool,
 }
+
+/// What a selection of window means does with one series' means
+/// ([`Inner::map_window_means`]): its answer, in their place.
+pub(crate) type MeansMap<'a> = dyn Fn(Vec<Sample>) -> Result<Vec<Sample>> + Sync + 'a;
 
 /// A series (when it is in the head: its labels come from its key) and its means.
 type KeyedMeans = (Option<Arc<MemSeries>>, WindowMeans);
@@ -56,6 +64,22 @@ impl Inner {
         maxt: i64,
         resolution: i64,
         limits: &SelectLimits,
+    ) -> Result<Vec<Series>> {
+        self.map_window_means(matchers, mint, maxt, resolution, limits, &Ok)
+    }
+
+    /// [`Inner::select_window_means`] with each series' means (those in
+    /// `[mint, maxt]`) handed to `visit` once its run is read, and its
+    /// answer kept in their place: see
+    /// [`pulsedb_model::Querier::map_window_means`].
+    pub(crate) fn map_window_means(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+        limits: &SelectLimits,
+        visit: &MeansMap<'_>,
     ) -> Result<Vec<Series>> {
         self.check_open()?;
         let resolution = resolution.max(1);
@@ -94,18 +118,25 @@ impl Inner {
                     .fold(0usize, |n, (_, m)| n.saturating_add(m.samples().try_into().unwrap_or(usize::MAX)));
                 limits.check(counted.fetch_add(raw, Ordering::Relaxed).saturating_add(raw))?;
                 let (keys, means): (Vec<_>, Vec<_>) = means.into_iter().unzip();
-                let means: Vec<Vec<Sample>> = means
+                // Each series' means are visited as soon as they are cut to
+                // the range, and dropped: a run's, never a selection's, are
+                // held at once.
+                let answers: Vec<Vec<Sample>> = means
                     .into_iter()
                     .map(|m| {
                         let mut means = m.finish();
                         means.retain(|s| s.t >= mint && s.t <= maxt);
-                        means
+                        if means.is_empty() {
+                            Ok(means)
+                        } else {
+                            visit(means)
+                        }
                     })
-                    .collect();
-                let labels = self.labels_for(refs, &keys, limits.only_labels.as_deref(), |i| !means[i].is_empty())?;
+                    .collect::<Result<_>>()?;
+                let labels = self.labels_for(refs, &keys, limits.only_labels.as_deref(), |i| !answers[i].is_empty())?;
                 Ok(labels
                     .into_iter()
-                    .zip(means)
+                    .zip(answers)
                     .filter_map(|(labels, samples)| Some(Series { labels: labels?, samples }))
                     .filter(|s| !s.samples.is_empty())
                     .collect())

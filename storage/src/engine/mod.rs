@@ -16,6 +16,7 @@ pub use forward::{WalBatch, WalBatches, WalPosition, WalSeries};
 mod limits;
 mod maintenance;
 mod means;
+pub(crate) use means::MeansMap;
 mod newest;
 mod open;
 mod read;
@@ -374,6 +375,20 @@ impl Storage {
         limits: &SelectLimits,
     ) -> Result<Vec<Series>> {
         self.inner.select_window_means(matchers, mint, maxt, resolution, limits)
+    }
+
+    /// [`Storage::select_window_means`] with each series' means handed to
+    /// `visit` as they are read (`Querier::map_window_means`).
+    pub(crate) fn inner_map_window_means(
+        &self,
+        matchers: &[crate::Matcher],
+        mint: i64,
+        maxt: i64,
+        resolution: i64,
+        limits: &SelectLimits,
+        visit: &MeansMap<'_>,
+    ) -> Result<Vec<Series>> {
+        self.inner.map_window_means(matchers, mint, maxt, resolution, limits, visit)
     }
 
     /// The data directory.
