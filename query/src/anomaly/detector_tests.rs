@@ -307,3 +307,81 @@ fn a_burst_smaller_than_an_old_one_is_flagged_after_quiet_days() {
     let burst = without[quiet_until..].iter().copied().fold(0.0, f64::max);
     assert!(burst < ANOMALOUS, "without the recent past the burst scored {burst}");
 }
+
+/// Scores of every sample of `s` from a detector for `range`.
+fn scores_for_range(s: &[Sample], range: i64) -> Vec<f64> {
+    let mut d = Detector::for_range(range);
+    (0..s.len()).map(|i| d.step(s, i).0).collect()
+}
+
+/// A uniform draw in [−0.5, 0.5) from a seeded generator.
+fn uniform(rng: &mut u64) -> f64 {
+    *rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    ((*rng >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+}
+
+/// After a gap longer than the recent span, the span holds only the few
+/// samples since: records among them are as certain as a stream's first
+/// ones, and are not scored until the span's samples reach back over
+/// most of it. Over the three days after a four-day gap, noise raises no
+/// more alarms than the same noise with no gap (7 seeds of 100 against 8): scored
+/// from the span's ninth sample on, it raised them on 46.
+#[test]
+fn a_long_gap_raises_no_more_alarms_than_no_gap() {
+    const DAY: i64 = 86_400_000;
+    let alarms = |gap: i64| {
+        (1..=100u64)
+            .filter(|&seed| {
+                let mut rng = seed;
+                let mut s: Vec<Sample> =
+                    (0..5 * 288i64).map(|i| Sample::new(i * 300_000, 10.0 + uniform(&mut rng))).collect();
+                let resume = s.last().map_or(0, |l| l.t) + gap + 300_000;
+                s.extend((0..3 * 288i64).map(|i| Sample::new(resume + i * 300_000, 10.0 + uniform(&mut rng))));
+                let scores = scores_for_range(&s, 28 * DAY);
+                scores[5 * 288..].iter().any(|&v| v >= ANOMALOUS)
+            })
+            .count()
+    };
+    let (after_gap, no_gap) = (alarms(4 * DAY), alarms(0));
+    assert!(after_gap <= no_gap + 3, "alarms after a gap on {after_gap} seeds of 100, without one on {no_gap}");
+}
+
+/// A series sampled once a day: three days hold three samples, never
+/// enough to score against, so the recent past changes none of its scores.
+#[test]
+fn a_daily_series_scores_the_same_with_or_without_the_recent_past() {
+    const DAY: i64 = 86_400_000;
+    let mut rng = 5u64;
+    let s: Vec<Sample> = (0..90i64).map(|d| Sample::new(d * DAY, 100.0 + 10.0 * uniform(&mut rng))).collect();
+    let with = scores_for_range(&s, 90 * DAY);
+    let without = scores_for_range(&s, crate::anomaly::recent::RECENT_SPAN_MS);
+    assert_eq!(with, without);
+}
+
+/// Days of one value (a counter's rate of 0) make a recent range of 0:
+/// it is scored against a tenth of the range the series has held since
+/// its stream began, so a change of a hundredth of that is no anomaly,
+/// while a return to half the old level is.
+#[test]
+fn a_small_change_after_flat_days_is_measured_against_the_series_own_range() {
+    let seed = 9u64;
+    let flat_from = 5 * 288;
+    let flat_until = flat_from + 4 * 288;
+    let values = |after: f64| -> Vec<f64> {
+        let mut rng = seed;
+        (0..flat_until + 12)
+            .map(|i| match i {
+                i if i < flat_from => 50.0 + 100.0 * uniform(&mut rng),
+                i if i < flat_until => 0.0,
+                _ => after,
+            })
+            .collect()
+    };
+    let range = 28 * 86_400_000;
+    let small = scores_for_range(&series(values(1.0)), range);
+    let small_max = small[flat_until..].iter().copied().fold(0.0, f64::max);
+    assert!(small_max < ANOMALOUS, "a change of 1 in a range of 100 scored {small_max}");
+    let half = scores_for_range(&series(values(50.0)), range);
+    let half_max = half[flat_until..].iter().copied().fold(0.0, f64::max);
+    assert!(half_max >= ANOMALOUS, "a return to half the old level scored {half_max}");
+}

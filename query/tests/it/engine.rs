@@ -147,7 +147,12 @@ fn weekly_norms_and_trends_stay_causal() {
     // the weekly norm predicts and forecasts carry a trend.
     let data = anomaly_series(3 * 2_016);
     let cuts = [4_100, 5_000, 6_000];
-    for q in ["forecast(load[14d], 7200)", "anomaly_upper(load[14d], 3)", "anomaly_score(load[14d])"] {
+    for q in [
+        "forecast(load[14d], 7200)",
+        "anomaly_upper(load[14d], 3)",
+        "anomaly_score(load[14d])",
+        "anomaly_score(load[4d])",
+    ] {
         let values = assert_causal_and_the_same_however_asked(&data, q, (4_032, 6_040), &cuts);
         assert!(values.iter().all(|v| v.is_finite()), "{q}: not finite");
     }
