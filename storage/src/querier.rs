@@ -38,7 +38,7 @@ impl Querier for Storage {
         resolution: i64,
     ) -> Result<Vec<Series>, StoreError> {
         let limits = limits_of(hints);
-        self.inner_select_window_means(matchers, hints.mint, hints.maxt, resolution, &limits).map_err(store_error)
+        self.inner_map_window_means(matchers, hints.mint, hints.maxt, resolution, &limits, &Ok).map_err(store_error)
     }
 
     fn map_window_means(

@@ -35,7 +35,8 @@ struct Summaries {
 }
 
 /// What a selection of window means does with one series' means
-/// ([`Inner::map_window_means`]): its answer, in their place.
+/// ([`Inner::map_window_means`]): its answer, in their place (`Ok` for
+/// the means themselves).
 pub(crate) type MeansMap<'a> = dyn Fn(Vec<Sample>) -> Result<Vec<Sample>> + Sync + 'a;
 
 /// A series (when it is in the head: its labels come from its key) and its means.
@@ -55,23 +56,11 @@ const MINUTE: i64 = 60_000;
 const FIELDS: RollupFields = RollupFields::COUNT.with(RollupFields::SUM).with(RollupFields::FIRST);
 
 impl Inner {
-    /// See [`pulsedb_model::Querier::select_window_means`]; in series-ref
+    /// See [`pulsedb_model::Querier::select_window_means`] (`visit` =
+    /// `Ok`) and [`pulsedb_model::Querier::map_window_means`]: each
+    /// series' means (those in `[mint, maxt]`) handed to `visit` once its
+    /// run is read, and its answer kept in their place; in series-ref
     /// order. `limits.max_samples` counts the raw samples the means stand for.
-    pub(crate) fn select_window_means(
-        &self,
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-        resolution: i64,
-        limits: &SelectLimits,
-    ) -> Result<Vec<Series>> {
-        self.map_window_means(matchers, mint, maxt, resolution, limits, &Ok)
-    }
-
-    /// [`Inner::select_window_means`] with each series' means (those in
-    /// `[mint, maxt]`) handed to `visit` once its run is read, and its
-    /// answer kept in their place: see
-    /// [`pulsedb_model::Querier::map_window_means`].
     pub(crate) fn map_window_means(
         &self,
         matchers: &[Matcher],

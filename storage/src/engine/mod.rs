@@ -365,20 +365,9 @@ impl Storage {
         self.inner.select_newest(matchers, mint, maxt, which, limits)
     }
 
-    /// [`Storage::select_window_means`] within the limits of a query's hints.
-    pub(crate) fn inner_select_window_means(
-        &self,
-        matchers: &[crate::Matcher],
-        mint: i64,
-        maxt: i64,
-        resolution: i64,
-        limits: &SelectLimits,
-    ) -> Result<Vec<Series>> {
-        self.inner.select_window_means(matchers, mint, maxt, resolution, limits)
-    }
-
-    /// [`Storage::select_window_means`] with each series' means handed to
-    /// `visit` as they are read (`Querier::map_window_means`).
+    /// Window means within the limits of a query's hints, each series'
+    /// handed to `visit` as they are read (`Querier::select_window_means`
+    /// with `visit` = `Ok`, `Querier::map_window_means`).
     pub(crate) fn inner_map_window_means(
         &self,
         matchers: &[crate::Matcher],
